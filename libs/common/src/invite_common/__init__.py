@@ -1,0 +1,1 @@
+"""Shared plumbing of Invite Users: message contracts, broker topology, outbox, consumers, config."""
