@@ -1,0 +1,182 @@
+"""Connections and publishing: persistent, `mandatory` messages confirmed by the broker in batches."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import amqp
+from kombu import Connection
+
+from invite_common.messages import Envelope
+from invite_common.topology import Topology
+
+log = logging.getLogger(__name__)
+
+PERSISTENT = 2
+
+
+def connection(amqp_url: str) -> Connection:
+    """A kombu connection with a connect timeout, so an unreachable broker fails fast and is retried."""
+    return Connection(amqp_url, connect_timeout=5, transport_options={"confirm_publish": False})
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for the wire: where it goes and its encoded envelope."""
+
+    message_id: str
+    exchange: str
+    routing_key: str
+    body: str
+    correlation_id: str
+    type: str
+    headers: dict | None = None
+
+    @classmethod
+    def from_envelope(cls, envelope: Envelope, topology: Topology) -> "Outgoing":
+        exchange = topology.exchange_for_type(envelope.type, envelope.version).name
+        return cls(
+            message_id=envelope.message_id,
+            exchange=exchange,
+            routing_key=envelope.type,
+            body=envelope.to_json(),
+            correlation_id=envelope.correlation_id,
+            type=envelope.type,
+        )
+
+
+class PublishError(Exception):
+    """The broker could not be reached, or did not confirm in time."""
+
+
+class Publisher:
+    """Publishes batches on a connection of its own and waits for all their confirms at once.
+
+    One confirm per message costs a round trip each; a batch shares one wait. The connection
+    is never the one a consumer reads from, since py-amqp would deliver messages into the
+    consumer while it waits for confirms.
+    """
+
+    def __init__(self, amqp_url: str, topology: Topology, confirm_timeout: float = 10.0):
+        self._url = amqp_url
+        self._topology = topology
+        self._timeout = confirm_timeout
+        self._conn: Connection | None = None
+        self._channel = None
+        self._next_tag = 1
+        self._acked: set[int] = set()
+        self._nacked: set[int] = set()
+        self._returned: set[str] = set()
+
+    def _ensure(self):
+        if self._channel is not None and self._conn is not None and self._conn.connected:
+            return self._channel
+        self.close()
+        conn = connection(self._url)
+        try:
+            conn.ensure_connection(max_retries=1)
+            channel = conn.channel()
+            self._topology.declare(channel)
+            channel.confirm_select()
+        except Exception as exc:
+            conn.release()
+            raise PublishError(f"broker unreachable: {exc.__class__.__name__}: {exc}") from exc
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        channel.events["basic_return"].add(self._on_return)
+        self._conn, self._channel, self._next_tag = conn, channel, 1
+        return channel
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        self._settle(self._acked, delivery_tag, multiple)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._settle(self._nacked, delivery_tag, multiple)
+
+    def _settle(self, into: set[int], tag: int, multiple: bool) -> None:
+        if multiple:
+            into.update(t for t in range(1, tag + 1) if t not in self._acked and t not in self._nacked)
+        else:
+            into.add(tag)
+
+    def _on_return(self, exc, exchange, routing_key, message) -> None:
+        self._returned.add(message.properties.get("message_id", ""))
+        log.error("message unroutable", extra={"exchange": exchange, "routing_key": routing_key})
+
+    def publish(self, batch: list[Outgoing]) -> set[str]:
+        """Publish `batch`; return the message ids the broker confirmed and routed.
+
+        Raises PublishError when the broker is unreachable or stops answering; the caller keeps
+        the unconfirmed messages and tries again.
+        """
+        if not batch:
+            return set()
+        channel = self._ensure()
+        self._acked.clear(), self._nacked.clear(), self._returned.clear()
+        tags: dict[int, str] = {}
+        try:
+            for item in batch:
+                message = amqp.Message(
+                    item.body,
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    delivery_mode=PERSISTENT,
+                    message_id=item.message_id,
+                    correlation_id=item.correlation_id,
+                    type=item.type,
+                    application_headers=item.headers or {},
+                )
+                channel.basic_publish(message, exchange=item.exchange, routing_key=item.routing_key, mandatory=True)
+                tags[self._next_tag] = item.message_id
+                self._next_tag += 1
+            deadline = time.monotonic() + self._timeout
+            while not all(t in self._acked or t in self._nacked for t in tags):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PublishError("broker did not confirm in time")
+                try:
+                    self._conn.drain_events(timeout=min(remaining, 1.0))
+                except TimeoutError:
+                    continue
+        except PublishError:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise PublishError(f"publish failed: {exc.__class__.__name__}: {exc}") from exc
+        return {mid for tag, mid in tags.items() if tag in self._acked and mid not in self._returned}
+
+    def publish_raw(self, queue_name: str, body: bytes | str, properties: dict, headers: dict) -> None:
+        """Put a message straight into `queue_name` (via the default exchange), confirmed."""
+        channel = self._ensure()
+        self._acked.clear(), self._nacked.clear(), self._returned.clear()
+        message = amqp.Message(body, application_headers=headers, delivery_mode=PERSISTENT, **properties)
+        tag = self._next_tag
+        try:
+            channel.basic_publish(message, exchange="", routing_key=queue_name, mandatory=True)
+            self._next_tag += 1
+            deadline = time.monotonic() + self._timeout
+            while tag not in self._acked and tag not in self._nacked:
+                if time.monotonic() > deadline:
+                    raise PublishError("broker did not confirm in time")
+                try:
+                    self._conn.drain_events(timeout=1.0)
+                except TimeoutError:
+                    continue
+        except PublishError:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise PublishError(f"publish failed: {exc.__class__.__name__}: {exc}") from exc
+        if tag in self._nacked:
+            raise PublishError("broker refused the message")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.release()
+            except Exception:
+                pass
+        self._conn, self._channel = None, None

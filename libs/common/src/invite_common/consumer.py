@@ -1,0 +1,235 @@
+"""The consumer base: decode, dispatch, commit, then ack; idempotent, retried, dead-lettered.
+
+- Each handled `message_id` is recorded in the same transaction as the handler's effect, so a
+  redelivered or duplicated message changes nothing.
+- The ack follows the commit; a crash in between only causes a redelivery, which is a no-op.
+- A message that can never succeed (malformed, unknown type, PermanentError) is given up: the
+  service's `on_give_up` records the failure, then the message is rejected into `<queue>.dlq`.
+- A TransientError (SMTP 4xx, directory timeout) is retried through the delay queues, one per
+  configured delay, then given up. The database being unreachable is not the message's fault:
+  such messages wait and retry until it is back, and are never dead-lettered for it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+import peewee
+from kombu.mixins import ConsumerMixin
+from marshmallow import ValidationError
+
+from invite_common.broker import Publisher, PublishError, connection
+from invite_common.errors import PermanentError, TransientError
+from invite_common.logs import request_context
+from invite_common.messages import Envelope, UnknownMessageType, decode, utcnow
+from invite_common.outbox import Outbox
+from invite_common.topology import Topology
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope], None]
+GiveUp = Callable[[Envelope, Exception], None]
+
+ATTEMPT_HEADER = "x-attempt"
+
+
+def handled_message_model(database) -> type[peewee.Model]:
+    """Return the table of message ids a service's consumers have handled."""
+
+    class HandledMessage(peewee.Model):
+        consumer = peewee.CharField(max_length=100)
+        message_id = peewee.CharField(max_length=36)
+        handled_at = peewee.DateTimeField(default=utcnow)
+
+        class Meta:
+            table_name = "handled_message"
+            primary_key = peewee.CompositeKey("consumer", "message_id")
+
+    HandledMessage._meta.set_database(database)
+    return HandledMessage
+
+
+class ConsumerStats:
+    """Counters served on the metrics endpoint."""
+
+    def __init__(self) -> None:
+        self.handled = 0
+        self.duplicates = 0
+        self.retried = 0
+        self.dead_lettered = 0
+
+
+class MessageConsumer(ConsumerMixin):
+    """Consumes one work queue of the topology and hands each message type to its handler."""
+
+    def __init__(
+        self,
+        *,
+        queue: str,
+        handlers: dict[str, Handler],
+        amqp_url: str,
+        topology: Topology,
+        database,
+        outbox: Outbox | None = None,
+        on_give_up: GiveUp | None = None,
+        prefetch: int = 50,
+        db_retry_delay: float = 2.0,
+    ):
+        self.queue_name = queue
+        self.handlers = handlers
+        self.topology = topology
+        self.database = database
+        self.outbox = outbox
+        self.on_give_up = on_give_up
+        self.prefetch = prefetch
+        self.db_retry_delay = db_retry_delay
+        self.connection = connection(amqp_url)
+        self.retry_publisher = Publisher(amqp_url, topology)
+        self.handled_model = handled_message_model(database)
+        self.stats = ConsumerStats()
+        self.ready = threading.Event()
+
+    # kombu wiring -------------------------------------------------------------------------
+    def get_consumers(self, Consumer, channel):
+        self.topology.declare(channel)
+        # prefetch goes to the constructor: qos() after consuming started is silently ignored
+        return [
+            Consumer(
+                queues=[self.topology.queue(self.queue_name)],
+                on_message=self.on_message,
+                prefetch_count=self.prefetch,
+            )
+        ]
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self.ready.set()
+
+    def on_connection_error(self, exc, interval):
+        self.ready.clear()
+        log.warning("broker connection lost, reconnecting", extra={"error": str(exc), "in_seconds": interval})
+
+    def stop(self) -> None:
+        self.should_stop = True
+
+    # message handling ---------------------------------------------------------------------
+    def on_message(self, message) -> None:
+        headers = message.headers or {}
+        attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)
+        try:
+            envelope = decode(message.body)
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                raise UnknownMessageType(f"{self.queue_name} has no handler for {envelope.type}")
+        except PermanentError as exc:
+            log.error("dead-lettering a message that cannot be read", extra={"queue": self.queue_name, "error": str(exc)})
+            self.stats.dead_lettered += 1
+            message.reject()
+            return
+        with request_context(envelope.correlation_id):
+            self._dispatch(message, envelope, handler, attempt)
+
+    def _dispatch(self, message, envelope: Envelope, handler: Handler, attempt: int) -> None:
+        try:
+            duplicate = self._handle_once(envelope, handler)
+        except (PermanentError, ValidationError) as exc:
+            self._give_up(message, envelope, exc)
+            return
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            # the database is away: keep the message, wait, and let it come back
+            log.warning("database unavailable, message will be redelivered", extra={"error": str(exc)})
+            self._reset_db()
+            time.sleep(self.db_retry_delay)
+            message.requeue()
+            return
+        except Exception as exc:  # TransientError, or a fault we did not foresee: bounded retries
+            self._retry_or_give_up(message, envelope, exc, attempt)
+            return
+        if self.outbox is not None:
+            self.outbox.notify()
+        if duplicate:
+            self.stats.duplicates += 1
+            log.info("duplicate message ignored", extra={"type": envelope.type, "message_id": envelope.message_id})
+        else:
+            self.stats.handled += 1
+        message.ack()
+
+    def _handle_once(self, envelope: Envelope, handler: Handler) -> bool:
+        """Run the handler and record the message id in one transaction; True if already handled."""
+        model = self.handled_model
+        try:
+            with self.database.atomic():
+                if model.get_or_none(consumer=self.queue_name, message_id=envelope.message_id):
+                    return True
+                handler(envelope)
+                model.insert(consumer=self.queue_name, message_id=envelope.message_id).execute()
+                return False
+        except peewee.IntegrityError:
+            # a concurrent delivery of the same message won the race: its effect stands alone
+            if model.get_or_none(consumer=self.queue_name, message_id=envelope.message_id):
+                return True
+            raise
+
+    def _retry_or_give_up(self, message, envelope: Envelope, exc: Exception, attempt: int) -> None:
+        delays = self.topology.retry_delays
+        if not isinstance(exc, TransientError):
+            log.exception("handler failed unexpectedly", extra={"type": envelope.type, "attempt": attempt})
+        if attempt >= len(delays):
+            self._give_up(message, envelope, exc)
+            return
+        target = self.topology.retry_queue_name(self.queue_name, delays[attempt])
+        headers = dict(message.headers or {})
+        headers[ATTEMPT_HEADER] = attempt + 1
+        properties = {
+            k: v
+            for k, v in {
+                "content_type": message.content_type,
+                "message_id": message.properties.get("message_id"),
+                "correlation_id": message.properties.get("correlation_id"),
+                "type": message.properties.get("type"),
+            }.items()
+            if v
+        }
+        try:
+            self.retry_publisher.publish_raw(target, message.body, properties, headers)
+        except PublishError:
+            message.requeue()
+            return
+        self.stats.retried += 1
+        log.warning(
+            "transient failure, retrying later",
+            extra={"type": envelope.type, "attempt": attempt + 1, "delay": delays[attempt], "error": str(exc)},
+        )
+        message.ack()
+
+    def _give_up(self, message, envelope: Envelope, exc: Exception) -> None:
+        log.error("giving up on message", extra={"type": envelope.type, "error": str(exc)})
+        if self.on_give_up is not None:
+            try:
+                with self.database.atomic():
+                    self.on_give_up(envelope, exc)
+            except (peewee.OperationalError, peewee.InterfaceError):
+                self._reset_db()
+                time.sleep(self.db_retry_delay)
+                message.requeue()
+                return
+            except Exception:
+                log.exception("recording the failure failed; dead-lettering anyway")
+            if self.outbox is not None:
+                self.outbox.notify()
+        self.stats.dead_lettered += 1
+        message.reject()
+
+    def _reset_db(self) -> None:
+        try:
+            self.database.close()
+        except Exception:
+            pass
+
+
+def start_consumer_thread(consumer: MessageConsumer) -> threading.Thread:
+    """Run `consumer` (reconnecting by itself) on a daemon thread."""
+    thread = threading.Thread(target=consumer.run, name=f"consumer-{consumer.queue_name}", daemon=True)
+    thread.start()
+    return thread

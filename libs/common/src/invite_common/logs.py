@@ -1,0 +1,71 @@
+"""Structured logs that carry the request id across services and no personal data.
+
+Log records say what happened to which request id; they never include emails, names or
+message bodies. Pass ids and counts through `extra=`.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import sys
+
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+@contextlib.contextmanager
+def request_context(request_id: str | None):
+    """Tag every log line inside the block with `request_id`."""
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, service, logger, message, request id, extras."""
+
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = _request_id.get()
+        if request_id:
+            line["request_id"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                line[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(service: str, level: str = "INFO") -> None:
+    """Send the process's logs, as JSON lines, to stderr."""
+    import time
+
+    logging.Formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # kombu/amqp chatter at INFO is noise next to our own lines
+    for noisy in ("amqp", "kombu", "waitress", "peewee"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

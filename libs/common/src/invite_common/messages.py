@@ -1,0 +1,249 @@
+"""The message envelope and one marshmallow schema per message type: the services' shared language.
+
+Commands are named as orders (`approval.decide`), events as past facts (`invite.submitted`).
+Payloads carry ids and only the fields their consumer needs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from invite_common.errors import PermanentError
+
+
+class MalformedMessage(PermanentError):
+    """A body that is not a valid envelope, or whose payload breaks its type's schema."""
+
+
+class UnknownMessageType(PermanentError):
+    """A type/version pair no schema exists for."""
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _email():
+    return fields.String(required=True, validate=validate.Length(min=3, max=254))
+
+
+class InviteSubmitted(_Strict):
+    """intake → approval: a requester asked for an account; what approval needs to decide and provision."""
+
+    request_id = fields.String(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(["email_invitation", "create_account"]))
+    requester = _email()
+    email = _email()
+    user_type = fields.String(required=True, validate=validate.OneOf(["public_officer", "vendor"]))
+    username = fields.String(load_default=None, allow_none=True)
+    first_name = fields.String(load_default="", allow_none=True)
+    last_name = fields.String(load_default="", allow_none=True)
+    organisation = fields.String(load_default="", allow_none=True)
+    seed_onboarding = fields.Boolean(required=True)
+    offshore = fields.Boolean(load_default=False)
+    submitted_at = fields.String(required=True)
+
+
+class InviteCancelled(_Strict):
+    """intake → approval: the requester withdrew a pending request."""
+
+    request_id = fields.String(required=True)
+    actor = _email()
+
+
+class ApprovalDecide(_Strict):
+    """intake → approval (command): an approver decided on a pending request."""
+
+    request_id = fields.String(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    actor = _email()
+    comment = fields.String(load_default="", allow_none=True)
+    reason = fields.String(load_default="", allow_none=True)
+
+
+class ApprovalAdvance(_Strict):
+    """approval → approval (command): run the next automatic step of an approved request."""
+
+    request_id = fields.String(required=True)
+    step = fields.String(required=True, validate=validate.OneOf(["provision", "request_seed"]))
+
+
+class InviteStateChanged(_Strict):
+    """approval → everyone: the authoritative state of a request moved."""
+
+    request_id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    from_state = fields.String(required=True, allow_none=True)
+    to_state = fields.String(required=True)
+    verb = fields.String(required=True)
+    actor = fields.String(required=True)
+    note = fields.String(load_default="", allow_none=True)
+    changed_at = fields.String(required=True)
+    details = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class InviteDecisionRefused(_Strict):
+    """approval → intake: a decision or cancellation intake accepted could not be applied."""
+
+    request_id = fields.String(required=True)
+    decision = fields.String(required=True)
+    actor = fields.String(required=True)
+    error = fields.String(required=True)
+
+
+class NotifierSendEmail(_Strict):
+    """approval → notifier (command): send one templated email for a request."""
+
+    request_id = fields.String(required=True)
+    template = fields.String(required=True)
+    to = _email()
+    send_key = fields.String(required=True)
+    context = fields.Dict(keys=fields.String(), required=True)
+
+
+class EmailSent(_Strict):
+    """notifier → approval: the SMTP server accepted the email."""
+
+    request_id = fields.String(required=True)
+    template = fields.String(required=True)
+    send_key = fields.String(required=True)
+    smtp_message_id = fields.String(required=True)
+
+
+class EmailFailed(_Strict):
+    """notifier → approval: the email could not be delivered (permanently, or after its retries)."""
+
+    request_id = fields.String(required=True)
+    template = fields.String(required=True)
+    send_key = fields.String(required=True)
+    error = fields.String(required=True)
+    permanent = fields.Boolean(required=True)
+
+
+@dataclass(frozen=True)
+class MessageType:
+    """A message type's contract: its schema and the service that publishes it."""
+
+    name: str
+    version: int
+    schema: type[Schema]
+    publisher: str
+    kind: str  # "event" or "command"
+    consumer: str = ""  # the service a command is addressed to
+
+
+MESSAGE_TYPES: dict[tuple[str, int], MessageType] = {
+    (t.name, t.version): t
+    for t in [
+        MessageType("invite.submitted", 1, InviteSubmitted, "intake", "event"),
+        MessageType("invite.cancelled", 1, InviteCancelled, "intake", "event"),
+        MessageType("approval.decide", 1, ApprovalDecide, "intake", "command", "approval"),
+        MessageType("approval.advance", 1, ApprovalAdvance, "approval", "command", "approval"),
+        MessageType("invite.state_changed", 1, InviteStateChanged, "approval", "event"),
+        MessageType("invite.decision_refused", 1, InviteDecisionRefused, "approval", "event"),
+        MessageType("notifier.send_email", 1, NotifierSendEmail, "approval", "command", "notifier"),
+        MessageType("email.sent", 1, EmailSent, "notifier", "event"),
+        MessageType("email.failed", 1, EmailFailed, "notifier", "event"),
+    ]
+}
+
+
+def message_type(name: str, version: int = 1) -> MessageType:
+    """Return the contract of `name` at `version`, or raise UnknownMessageType."""
+    try:
+        return MESSAGE_TYPES[(name, version)]
+    except KeyError:
+        raise UnknownMessageType(f"unknown message type {name!r} version {version!r}") from None
+
+
+class EnvelopeSchema(_Strict):
+    type = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True)
+    message_id = fields.UUID(required=True)
+    correlation_id = fields.String(required=True)
+    causation_id = fields.String(required=True, allow_none=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    producer = fields.String(required=True)
+    payload = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message on the wire: routing facts around a typed payload."""
+
+    type: str
+    version: int
+    message_id: str
+    correlation_id: str
+    causation_id: str | None
+    occurred_at: str
+    producer: str
+    payload: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, separators=(",", ":"), sort_keys=True)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_message(
+    type_name: str,
+    payload: dict,
+    *,
+    correlation_id: str,
+    producer: str,
+    causation_id: str | None = None,
+    version: int = 1,
+) -> Envelope:
+    """Build an envelope for `payload`, refusing a payload its schema would refuse on arrival."""
+    contract = message_type(type_name, version)
+    errors = contract.schema().validate(payload)
+    if errors:
+        raise ValueError(f"invalid {type_name} payload: {errors}")
+    return Envelope(
+        type=type_name,
+        version=version,
+        message_id=str(uuid.uuid4()),
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        occurred_at=utcnow().isoformat(),
+        producer=producer,
+        payload=payload,
+    )
+
+
+def decode(body: bytes | str) -> Envelope:
+    """Parse and validate a wire body; raise MalformedMessage or UnknownMessageType."""
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedMessage(f"body is not JSON: {exc.__class__.__name__}") from None
+    if not isinstance(raw, dict):
+        raise MalformedMessage("body is not a JSON object")
+    try:
+        EnvelopeSchema().load(raw)
+    except ValidationError as exc:
+        raise MalformedMessage(f"bad envelope: {sorted(exc.messages)}") from None
+    contract = message_type(raw["type"], raw["version"])
+    try:
+        payload = contract.schema().load(raw["payload"])
+    except ValidationError as exc:
+        # field names only: values may be personal data
+        raise MalformedMessage(f"bad {contract.name} payload in fields {sorted(exc.messages)}") from None
+    return Envelope(
+        type=raw["type"],
+        version=raw["version"],
+        message_id=str(raw["message_id"]),
+        correlation_id=raw["correlation_id"],
+        causation_id=raw["causation_id"],
+        occurred_at=raw["occurred_at"],
+        producer=raw["producer"],
+        payload=payload,
+    )

@@ -1,0 +1,159 @@
+"""The request lifecycle table: what it allows, what it refuses, and the policy checks beside it."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from invite_common.errors import PermanentError
+
+from approval import workflow
+from approval.workflow import (
+    FAILED_FROM, STATES, TERMINAL, TRANSITIONS, InvalidTransition, SeparationOfDutiesViolation,
+    check_not_requester, needs_seed, next_state, step_after_account,
+)
+
+ROWS = [(verb, source, target) for verb, row in TRANSITIONS.items() for source, target in row.items()]
+FAILABLE = sorted(TRANSITIONS[workflow.FAIL])
+REFUSED = [
+    (state, verb)
+    for state, verb in itertools.product(STATES, TRANSITIONS)
+    if state not in TRANSITIONS[verb]
+]
+
+
+def test_the_table_is_exactly_the_designed_lifecycle():
+    assert STATES == (
+        "submitted", "approved", "rejected", "cancelled", "expired",
+        "account_created", "seed_requested", "emailed", "failed",
+    )
+    assert TERMINAL == {"rejected", "cancelled", "expired", "emailed"}
+    assert {(verb, source, target) for verb, source, target in ROWS} == {
+        ("approve", "submitted", "approved"),
+        ("reject", "submitted", "rejected"),
+        ("cancel", "submitted", "cancelled"),
+        ("expire", "submitted", "expired"),
+        ("provision", "approved", "account_created"),
+        ("request_seed", "account_created", "seed_requested"),
+        ("mark_emailed", "account_created", "emailed"),
+        ("mark_emailed", "seed_requested", "emailed"),
+        ("fail", "approved", "failed"),
+        ("fail", "account_created", "failed"),
+        ("fail", "seed_requested", "failed"),
+        ("retry", "failed", FAILED_FROM),
+    }
+
+
+def test_every_state_named_in_the_table_is_a_known_state():
+    for _verb, source, target in ROWS:
+        assert source in STATES
+        assert target in STATES or target == FAILED_FROM
+
+
+def test_the_table_cannot_be_changed_at_run_time():
+    with pytest.raises(TypeError):
+        TRANSITIONS["approve"] = {"rejected": "approved"}
+
+
+@pytest.mark.parametrize("verb,source,target", [row for row in ROWS if row[2] != FAILED_FROM])
+def test_every_row_of_the_table_is_allowed(verb, source, target):
+    assert next_state(source, verb) == target
+
+
+@pytest.mark.parametrize("state,verb", REFUSED)
+def test_every_pair_outside_the_table_is_refused(state, verb):
+    with pytest.raises(InvalidTransition):
+        next_state(state, verb, failed_from=workflow.APPROVED)
+
+
+def test_refusals_cover_every_state_and_verb_pair_not_allowed():
+    assert len(REFUSED) + len(ROWS) == len(STATES) * len(TRANSITIONS)
+
+
+@pytest.mark.parametrize("state", sorted(TERMINAL))
+def test_terminal_states_accept_no_verb(state):
+    for verb in TRANSITIONS:
+        with pytest.raises(InvalidTransition):
+            next_state(state, verb, failed_from=workflow.APPROVED)
+
+
+def test_failed_accepts_only_retry():
+    allowed = [verb for verb in TRANSITIONS if workflow.FAILED in TRANSITIONS[verb]]
+    assert allowed == [workflow.RETRY]
+
+
+@pytest.mark.parametrize("failed_from", FAILABLE)
+def test_retry_returns_to_the_state_the_request_failed_from(failed_from):
+    failed = next_state(failed_from, workflow.FAIL)
+    assert failed == workflow.FAILED
+    assert next_state(failed, workflow.RETRY, failed_from=failed_from) == failed_from
+
+
+@pytest.mark.parametrize("failed_from", [None, "submitted", "failed", "emailed", "nonsense"])
+def test_retry_refuses_a_state_the_request_could_not_have_failed_from(failed_from):
+    with pytest.raises(InvalidTransition):
+        next_state(workflow.FAILED, workflow.RETRY, failed_from=failed_from)
+
+
+def test_a_stale_failed_from_does_not_affect_other_verbs():
+    assert next_state("approved", "provision", failed_from="approved") == "account_created"
+
+
+@pytest.mark.parametrize("state,verb", [("submitted", "explode"), ("limbo", "approve"), ("", "")])
+def test_unknown_states_and_verbs_are_refused(state, verb):
+    with pytest.raises(InvalidTransition):
+        next_state(state, verb)
+
+
+def test_a_refused_transition_is_a_permanent_error_naming_the_verb_and_state():
+    with pytest.raises(PermanentError, match="cannot approve a request that is emailed"):
+        next_state("emailed", "approve")
+
+
+@pytest.mark.parametrize("requester,actor", [
+    ("alice@tech.gov.sg", "alice@tech.gov.sg"),
+    ("Alice@Tech.Gov.SG", "alice@tech.gov.sg"),
+    ("alice@tech.gov.sg", " ALICE@TECH.GOV.SG "),
+])
+def test_an_approver_cannot_decide_their_own_request_whatever_the_case(requester, actor):
+    with pytest.raises(SeparationOfDutiesViolation):
+        check_not_requester(requester, actor)
+
+
+def test_separation_of_duties_violation_is_permanent():
+    assert issubclass(SeparationOfDutiesViolation, PermanentError)
+
+
+def test_another_approver_may_decide():
+    check_not_requester("alice@tech.gov.sg", "bob@tech.gov.sg")
+
+
+@pytest.mark.parametrize("user_type,seed_onboarding,offshore,expected", [
+    ("public_officer", False, False, False),
+    ("public_officer", True, False, True),
+    ("public_officer", False, True, False),
+    ("vendor", False, False, False),
+    ("vendor", True, False, True),
+    ("vendor", False, True, True),
+    ("vendor", True, True, True),
+])
+def test_seed_is_needed_when_asked_for_and_always_for_offshore_vendors(
+    user_type, seed_onboarding, offshore, expected
+):
+    assert needs_seed(user_type, seed_onboarding, offshore) is expected
+
+
+def test_an_unknown_user_type_is_not_silently_spared_seed():
+    with pytest.raises(ValueError):
+        needs_seed("Vendor", False, True)
+
+
+def test_after_the_account_a_seed_invitee_is_booked_first():
+    assert step_after_account(True) == "request_seed"
+    assert next_state("account_created", step_after_account(True)) == "seed_requested"
+
+
+def test_after_the_account_anyone_else_goes_straight_to_the_invitation_email():
+    assert step_after_account(False) == workflow.SEND_INVITATION_EMAIL
+    # the email step is not itself a transition: the request waits in account_created for `email.sent`
+    assert workflow.SEND_INVITATION_EMAIL not in TRANSITIONS
+    assert next_state("account_created", "mark_emailed") == "emailed"

@@ -1,0 +1,64 @@
+"""The outbox stores messages with the change and the relay publishes them, confirmed, in batches."""
+import peewee
+import pytest
+
+from invite_common.broker import Publisher
+from invite_common.db import connect
+from invite_common.messages import decode, new_message
+from invite_common.outbox import Outbox, OutboxRelay, wait_until_published
+from tests.support.broker import drain, queue_depth, wait_for
+
+
+@pytest.fixture
+def database(db_url):
+    db = connect(db_url)
+    yield db
+    db.close()
+
+
+def cancelled(n: int):
+    return new_message("invite.cancelled", {"request_id": f"r{n}", "actor": "a@gov.sg"}, correlation_id=f"r{n}", producer="intake")
+
+
+def test_message_written_in_a_rolled_back_transaction_is_never_published(database, topology, amqp_url):
+    outbox = Outbox(database, topology)
+    database.create_tables([outbox.model])
+    with pytest.raises(RuntimeError):
+        with database.atomic():
+            outbox.add(cancelled(1))
+            raise RuntimeError("the change failed")
+    assert outbox.pending_count() == 0
+
+
+def test_relay_publishes_pending_messages_in_order_and_marks_them_sent(database, topology, amqp_url):
+    outbox = Outbox(database, topology)
+    database.create_tables([outbox.model])
+    with database.atomic():
+        for n in range(250):
+            outbox.add(cancelled(n))
+    publisher = Publisher(amqp_url, topology)
+    assert outbox.relay_once(publisher) == 200
+    assert outbox.relay_once(publisher) == 50
+    assert outbox.pending_count() == 0
+    publisher.close()
+    bodies = [decode(m.body) for m in drain(amqp_url, topology.name("approval.workflow"))]
+    assert [b.payload["request_id"] for b in bodies] == [f"r{n}" for n in range(250)]
+
+
+def test_messages_wait_while_the_broker_is_unreachable_then_flow(database, topology, amqp_url):
+    outbox = Outbox(database, topology)
+    database.create_tables([outbox.model])
+    with database.atomic():
+        outbox.add(cancelled(1))
+    down = OutboxRelay(outbox, "amqp://guest:guest@127.0.0.1:1//", poll_interval=0.05, max_backoff=0.1)
+    down.start()
+    wait_for(lambda: not down.healthy, what="relay to notice the broker is away")
+    assert outbox.pending_count() == 1
+    down.stop()
+    down.join(5)
+    relay = OutboxRelay(outbox, amqp_url, poll_interval=0.05)
+    relay.start()
+    assert wait_until_published(outbox, timeout=10)
+    relay.stop()
+    relay.join(5)
+    assert queue_depth(amqp_url, topology.name("approval.workflow")) == 1

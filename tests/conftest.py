@@ -1,0 +1,59 @@
+"""What is real in these tests: RabbitMQ, PostgreSQL and SQLite, an SMTP server (aiosmtpd)
+and the services as processes. Nothing here fakes the broker or the database; fakes only
+stand in for things outside a service's boundary."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support import backing
+
+
+@pytest.fixture(scope="session")
+def amqp_url():
+    found = backing.find_amqp()
+    if not found.url:
+        pytest.skip(found.why_not)
+    return found.url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    found = backing.find_postgres()
+    if not found.url:
+        pytest.skip(found.why_not)
+    return found.url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A throwaway database URL; every test that takes it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    admin = request.getfixturevalue("postgres_admin_url")
+    url = backing.create_postgres_database(admin)
+    yield url
+    backing.drop_postgres_database(admin, url)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    backing.stop_containers()
+
+
+@pytest.fixture
+def topology(amqp_url):
+    """A broker namespace of this test's own, with short retry delays; deleted afterwards."""
+    import uuid
+
+    from kombu import Connection
+
+    from invite_common.topology import Topology
+
+    topo = Topology(namespace=f"t{uuid.uuid4().hex[:10]}", retry_delays=(0.2, 0.4))
+    yield topo
+    with Connection(amqp_url) as conn:
+        channel = conn.channel()
+        for queue in topo.all_queues():
+            queue(channel).delete()
+        for exchange in topo.exchanges():
+            exchange(channel).delete()
