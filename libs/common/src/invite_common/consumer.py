@@ -23,13 +23,28 @@ from marshmallow import ValidationError
 from invite_common.broker import Publisher, PublishError, connection
 from invite_common.errors import PermanentError, TransientError
 from invite_common.logs import request_context
-from invite_common.messages import Envelope, UnknownMessageType, decode, utcnow
+from invite_common.db import UTCDateTimeField, utcnow
+from invite_common.messages import Envelope, UnknownMessageType, decode
 from invite_common.outbox import Outbox
 from invite_common.topology import Topology
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], None]
+
+
+class TwoPhaseHandler:
+    """A handler whose slow outside work (an SMTP send) must not hold a database transaction.
+
+    `prepare(envelope)` runs first, outside any transaction, and must itself be safe to repeat;
+    `commit(envelope, prepared)` then records its outcome inside the consumer's transaction.
+    """
+
+    def __init__(self, prepare: Callable[[Envelope], object], commit: Callable[[Envelope, object], None]):
+        self.prepare = prepare
+        self.commit = commit
+
+
 GiveUp = Callable[[Envelope, Exception], None]
 
 ATTEMPT_HEADER = "x-attempt"
@@ -41,7 +56,7 @@ def handled_message_model(database) -> type[peewee.Model]:
     class HandledMessage(peewee.Model):
         consumer = peewee.CharField(max_length=100)
         message_id = peewee.CharField(max_length=36)
-        handled_at = peewee.DateTimeField(default=utcnow)
+        handled_at = UTCDateTimeField(default=utcnow)
 
         class Meta:
             table_name = "handled_message"
@@ -68,7 +83,7 @@ class MessageConsumer(ConsumerMixin):
         self,
         *,
         queue: str,
-        handlers: dict[str, Handler],
+        handlers: dict[str, Handler | TwoPhaseHandler],
         amqp_url: str,
         topology: Topology,
         database,
@@ -155,14 +170,22 @@ class MessageConsumer(ConsumerMixin):
             self.stats.handled += 1
         message.ack()
 
-    def _handle_once(self, envelope: Envelope, handler: Handler) -> bool:
+    def _handle_once(self, envelope: Envelope, handler: Handler | TwoPhaseHandler) -> bool:
         """Run the handler and record the message id in one transaction; True if already handled."""
         model = self.handled_model
+        prepared = None
+        if isinstance(handler, TwoPhaseHandler):
+            if model.get_or_none(consumer=self.queue_name, message_id=envelope.message_id):
+                return True
+            prepared = handler.prepare(envelope)
         try:
             with self.database.atomic():
                 if model.get_or_none(consumer=self.queue_name, message_id=envelope.message_id):
                     return True
-                handler(envelope)
+                if isinstance(handler, TwoPhaseHandler):
+                    handler.commit(envelope, prepared)
+                else:
+                    handler(envelope)
                 model.insert(consumer=self.queue_name, message_id=envelope.message_id).execute()
                 return False
         except peewee.IntegrityError:

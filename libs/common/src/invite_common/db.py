@@ -21,15 +21,48 @@ SQLITE_PRAGMAS = {
 }
 
 
+class UTCDateTimeField(peewee.DateTimeField):
+    """A moment in time: stored as naive UTC, always read back as an aware UTC datetime."""
+
+    # PostgreSQL's `timestamp` would shift an aware value into the session's time zone and
+    # SQLite keeps whatever text it is given; naive UTC reads back the same on both.
+    def db_value(self, value):
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def connect(url: str) -> peewee.Database:
     """Return a peewee database for `url` (sqlite:///path or postgresql://...)."""
     if url.startswith("sqlite"):
-        db = db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=10)
+        # IMMEDIATE: a transaction takes the write lock when it begins, so one that reads and
+        # then writes waits its turn instead of failing when another writer got in between
+        db = db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     elif url.startswith(("postgresql", "postgres")):
         db = db_url.connect(url.replace("postgres://", "postgresql://", 1))
     else:
         raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
     return db
+
+
+def for_update(query: peewee.Select) -> peewee.Select:
+    """Lock the selected rows until the transaction ends where the database can (PostgreSQL);
+    SQLite needs no row lock, its transactions already hold the write lock from their start."""
+    db = query.model._meta.database
+    if isinstance(getattr(db, "obj", db), peewee.PostgresqlDatabase):
+        return query.for_update()
+    return query
 
 
 def migrator_for(db: peewee.Database) -> SchemaMigrator:
@@ -47,7 +80,7 @@ class SchemaMigration(peewee.Model):
 
     number = peewee.IntegerField(primary_key=True)
     name = peewee.CharField()
-    applied_at = peewee.DateTimeField()
+    applied_at = UTCDateTimeField()
 
     class Meta:
         table_name = "schema_migration"

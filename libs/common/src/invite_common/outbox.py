@@ -14,7 +14,8 @@ import time
 import peewee
 
 from invite_common.broker import Outgoing, PublishError, Publisher
-from invite_common.messages import Envelope, utcnow
+from invite_common.db import UTCDateTimeField, utcnow
+from invite_common.messages import Envelope
 from invite_common.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ def outbox_model(database: peewee.Database | peewee.DatabaseProxy) -> type[peewe
         message_type = peewee.CharField(max_length=100)
         correlation_id = peewee.CharField(max_length=100)
         body = peewee.TextField()
-        created_at = peewee.DateTimeField(default=utcnow)
-        published_at = peewee.DateTimeField(null=True, index=True)
+        created_at = UTCDateTimeField(default=utcnow)
+        published_at = UTCDateTimeField(null=True, index=True)
         attempts = peewee.IntegerField(default=0)
 
         class Meta:

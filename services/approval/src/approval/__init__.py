@@ -1,0 +1,1 @@
+"""The approval service of Invite Users."""

@@ -1,0 +1,52 @@
+"""Run the approval worker (`python -m approval`), or retry a failed request (`python -m approval retry ID`)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from invite_common import config, logs
+
+log = logging.getLogger("approval")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m approval", description="The Invite Users approval worker.")
+    sub = parser.add_subparsers(dest="command")
+    retry = sub.add_parser("retry", help="run a failed request's step again")
+    retry.add_argument("request_id")
+    retry.add_argument("--operator", required=True, help="your email, recorded in the request's history")
+    args = parser.parse_args(argv)
+
+    settings = config.load()
+    logs.configure("approval", settings.log_level)
+    from approval import bootstrap, handlers
+    from approval.db import database
+
+    if args.command == "retry":
+        bootstrap.open_database(settings)
+        deps = bootstrap.build_dependencies(settings)
+        try:
+            with database.atomic():
+                state = handlers.retry_failed(deps, args.request_id, args.operator)
+        except (LookupError, handlers.workflow.InvalidTransition) as exc:
+            print(f"cannot retry: {exc}", file=sys.stderr)
+            return 1
+        print(f"request {args.request_id} resumed in state {state}; the running service will carry on")
+        return 0
+
+    service = bootstrap.start(settings)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    log.info("approval started", extra={"bind": settings.approval_bind})
+    done.wait()
+    log.info("approval stopping")
+    service.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

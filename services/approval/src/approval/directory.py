@@ -1,0 +1,142 @@
+"""The account directory: where an approved invitee's TechPass account is created."""
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import itertools
+import uuid
+from dataclasses import dataclass
+
+import peewee
+from invite_common.errors import PermanentError, TransientError
+
+from approval.db import BaseModel, database
+from approval.fields import UTCDateTimeField, utcnow
+from approval.usernames import USERNAME_MAX, derive_username, is_valid_username, numbered
+from approval.workflow import VENDOR
+
+_CANDIDATES_PER_QUERY = 20
+_MAX_INSERT_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class ProvisionedAccount:
+    """An account as the directory holds it."""
+
+    username: str
+    account_id: str
+    created_at: dt.datetime
+
+
+class UsernameTaken(PermanentError):
+    """The username asked for belongs to another account (compared case-insensitively)."""
+
+
+class InvalidUsername(PermanentError):
+    """The username breaks the TechPass username rules, or a vendor came without one."""
+
+
+class DirectoryUnavailable(TransientError):
+    """The directory could not be reached or timed out; creating the account may succeed later.
+
+    Real directory adapters raise it; LocalDirectory never does.
+    """
+
+
+class AccountDirectory(abc.ABC):
+    """Creates TechPass accounts; once per request, however often it is asked."""
+
+    @abc.abstractmethod
+    def create_account(
+        self,
+        request_id: str,
+        username: str | None,
+        email: str,
+        first_name: str,
+        last_name: str,
+        user_type: str,
+    ) -> ProvisionedAccount:
+        """Create the request's account, or return the one already created for it.
+
+        Raises UsernameTaken, InvalidUsername (permanent) or DirectoryUnavailable (transient).
+        """
+
+
+class Account(BaseModel):
+    """A TechPass account held in approval's own database by LocalDirectory."""
+
+    account_id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
+    username = peewee.CharField(max_length=USERNAME_MAX)
+    # Lower-cased username: its unique index makes `Jane.Tan` and `jane.tan` the same name.
+    username_key = peewee.CharField(max_length=USERNAME_MAX, unique=True)
+    email = peewee.CharField(max_length=320)
+    first_name = peewee.CharField()
+    last_name = peewee.CharField()
+    user_type = peewee.CharField(max_length=32)
+    request_id = peewee.CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "account"
+
+    def provisioned(self) -> ProvisionedAccount:
+        """Return this row as the directory's answer."""
+        return ProvisionedAccount(self.username, str(self.account_id), self.created_at)
+
+
+class LocalDirectory(AccountDirectory):
+    """An account directory kept in approval's database, for development and single-site use."""
+
+    def create_account(
+        self,
+        request_id: str,
+        username: str | None,
+        email: str,
+        first_name: str,
+        last_name: str,
+        user_type: str,
+    ) -> ProvisionedAccount:
+        """Create the request's account, or return the one already created for it."""
+        existing = Account.get_or_none(Account.request_id == request_id)
+        if existing is not None:
+            return existing.provisioned()
+        if username is None and user_type == VENDOR:
+            raise InvalidUsername("a vendor account needs a username")
+        if username is not None and not is_valid_username(username):
+            raise InvalidUsername("the username breaks the TechPass username rules")
+        fields = dict(
+            request_id=request_id, email=email, first_name=first_name,
+            last_name=last_name, user_type=user_type,
+        )
+
+        for _ in range(_MAX_INSERT_ATTEMPTS):
+            chosen = username if username is not None else self._free_username(
+                derive_username(email, first_name, last_name))
+            try:
+                with database.atomic():
+                    account = Account.create(
+                        username=chosen, username_key=chosen.lower(), created_at=utcnow(), **fields)
+                return account.provisioned()
+            except peewee.IntegrityError:
+                # A concurrent call won the race: either for this very request or for the name.
+                existing = Account.get_or_none(Account.request_id == request_id)
+                if existing is not None:
+                    return existing.provisioned()
+                if username is not None:
+                    raise UsernameTaken("the username is already taken") from None
+        raise RuntimeError("could not pick a free username under concurrent sign-ups")
+
+    @staticmethod
+    def _free_username(base: str) -> str:
+        """Return the first of base, base2, base3, ... that no account holds."""
+        names = numbered(base)
+        while True:
+            batch = list(itertools.islice(names, _CANDIDATES_PER_QUERY))
+            taken = {
+                row.username_key
+                for row in Account.select(Account.username_key)
+                .where(Account.username_key.in_([name.lower() for name in batch]))
+            }
+            for name in batch:
+                if name.lower() not in taken:
+                    return name

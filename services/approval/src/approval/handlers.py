@@ -1,0 +1,308 @@
+"""What approval does with each message: decide, provision, book SEED, ask for emails, record outcomes.
+
+Every handler runs inside the consumer's transaction; whatever it announces goes to the outbox
+in that same transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from invite_common.errors import TransientError
+from invite_common.messages import Envelope, new_message
+from invite_common.db import for_update
+from invite_common.outbox import Outbox
+
+from approval import workflow
+from approval.directory import AccountDirectory
+from approval.enrolment import DeviceEnrolment
+from approval.fields import utcnow
+from approval.requests import InviteRequest, Transition
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "approval"
+SYSTEM = "system"
+
+
+class RequestNotYetKnown(TransientError):
+    """A message about a request whose submission has not arrived yet (it was retried out of order)."""
+
+
+@dataclass
+class Dependencies:
+    """What the handlers need from outside: the outbox, the adapters and a few settings."""
+
+    outbox: Outbox
+    directory: AccountDirectory
+    enrolment: DeviceEnrolment
+    activation_url: str
+    request_expiry_days: int = 14
+
+
+def _announce(deps: Dependencies, type_name: str, payload: dict, request_id: str, cause: str | None) -> None:
+    deps.outbox.add(new_message(type_name, payload, correlation_id=request_id, producer=PRODUCER, causation_id=cause))
+
+
+def move(
+    deps: Dependencies,
+    request: InviteRequest,
+    verb: str,
+    *,
+    actor: str,
+    note: str = "",
+    details: dict | None = None,
+    cause: str | None = None,
+) -> None:
+    """Apply `verb` to `request` per the state machine, log the transition and announce it."""
+    previous = request.state
+    target = workflow.next_state(previous, verb, failed_from=request.failed_from)
+    now = utcnow()
+    request.state = target
+    request.failed_from = previous if verb == workflow.FAIL else (None if verb == workflow.RETRY else request.failed_from)
+    request.seq += 1
+    request.updated_at = now
+    request.save()
+    Transition.create(
+        request=request, seq=request.seq, from_state=previous, to_state=target, verb=verb,
+        actor=actor, note=note or "", at=now, caused_by=cause,
+    )
+    _announce(
+        deps,
+        "invite.state_changed",
+        {
+            "request_id": request.id,
+            "seq": request.seq,
+            "from_state": previous,
+            "to_state": target,
+            "verb": verb,
+            "actor": actor,
+            "note": note or "",
+            "changed_at": now.isoformat(),
+            "details": details or {},
+        },
+        request.id,
+        cause,
+    )
+    log.info("request moved", extra={"from": previous, "to": target, "verb": verb})
+
+
+def _load(request_id: str) -> InviteRequest:
+    request = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first()
+    if request is None:
+        raise RequestNotYetKnown(f"request {request_id} is not known yet")
+    return request
+
+
+def _refuse(deps: Dependencies, env: Envelope, request_id: str, decision: str, actor: str, error: str) -> None:
+    log.warning("decision refused", extra={"decision": decision, "error": error})
+    _announce(
+        deps,
+        "invite.decision_refused",
+        {"request_id": request_id, "decision": decision, "actor": actor, "error": error},
+        request_id,
+        env.message_id,
+    )
+
+
+# invite.submitted ---------------------------------------------------------------------------
+def record_submission(env: Envelope, deps: Dependencies) -> None:
+    """Take a new request into the workflow as `submitted`."""
+    p = env.payload
+    if InviteRequest.get_or_none(InviteRequest.id == p["request_id"]):
+        return
+    InviteRequest.create(
+        id=p["request_id"],
+        method=p["method"],
+        requester=p["requester"],
+        email=p["email"],
+        user_type=p["user_type"],
+        username=p.get("username"),
+        first_name=p.get("first_name") or "",
+        last_name=p.get("last_name") or "",
+        organisation=p.get("organisation") or "",
+        seed_onboarding=p["seed_onboarding"],
+        offshore=p.get("offshore", False),
+        state=workflow.SUBMITTED,
+        submitted_at=dt.datetime.fromisoformat(p["submitted_at"]),
+    )
+
+
+# invite.cancelled ---------------------------------------------------------------------------
+def cancel(env: Envelope, deps: Dependencies) -> None:
+    """Withdraw a pending request at its requester's wish."""
+    p = env.payload
+    request = _load(p["request_id"])
+    if p["actor"].lower() != request.requester.lower():
+        _refuse(deps, env, request.id, "cancel", p["actor"], "only the requester can cancel a request")
+        return
+    try:
+        move(deps, request, workflow.CANCEL, actor=p["actor"], note="cancelled by the requester", cause=env.message_id)
+    except workflow.InvalidTransition as exc:
+        _refuse(deps, env, request.id, "cancel", p["actor"], str(exc))
+
+
+# approval.decide ----------------------------------------------------------------------------
+def decide(env: Envelope, deps: Dependencies) -> None:
+    """Apply an approver's decision, re-checking separation of duties here whatever the sender."""
+    p = env.payload
+    request = _load(p["request_id"])
+    actor, decision = p["actor"], p["decision"]
+    try:
+        workflow.check_not_requester(request.requester, actor)
+        if decision == "approve":
+            move(deps, request, workflow.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id)
+            _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, env.message_id)
+        else:
+            reason = (p.get("reason") or "").strip()
+            if not reason:
+                raise workflow.InvalidTransition("a rejection needs a reason")
+            move(deps, request, workflow.REJECT, actor=actor, note=reason, cause=env.message_id)
+            _send_email(
+                deps, request, "rejection_notice", to=request.requester, send_key="rejection",
+                context={"request_id": request.id, "invitee_email": request.email, "reason": reason, "decided_by": actor},
+                cause=env.message_id,
+            )
+    except (workflow.InvalidTransition, workflow.SeparationOfDutiesViolation) as exc:
+        _refuse(deps, env, request.id, decision, actor, str(exc))
+
+
+# approval.advance ---------------------------------------------------------------------------
+def advance(env: Envelope, deps: Dependencies) -> None:
+    """Run the automatic step the request is waiting for; a stale step changes nothing."""
+    p = env.payload
+    request = _load(p["request_id"])
+    if p["step"] == "provision" and request.state == workflow.APPROVED:
+        provision(deps, request, cause=env.message_id)
+    elif p["step"] == "request_seed" and request.state == workflow.ACCOUNT_CREATED:
+        book_seed(deps, request, cause=env.message_id)
+    else:
+        log.info("stale step ignored", extra={"step": p["step"], "state": request.state})
+
+
+def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
+    """Create the TechPass account, then book SEED or ask for the invitation email."""
+    account = deps.directory.create_account(
+        request_id=request.id,
+        username=request.username if request.user_type == workflow.VENDOR else None,
+        email=request.email,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        user_type=request.user_type,
+    )
+    request.username = account.username
+    move(deps, request, workflow.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause)
+    seed = workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)
+    if workflow.step_after_account(seed) == workflow.REQUEST_SEED:
+        _announce(deps, "approval.advance", {"request_id": request.id, "step": "request_seed"}, request.id, cause)
+    else:
+        send_invitation(deps, request, cause)
+
+
+def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
+    """Book the invitee's device for SEED onboarding, then ask for the invitation with its code."""
+    enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
+    move(
+        deps, request, workflow.REQUEST_SEED, actor=SYSTEM,
+        details={"seed_expires_at": enrolment.expires_at.isoformat()}, cause=cause,
+    )
+    send_invitation(deps, request, cause, seed_code=enrolment.code, seed_expires_at=enrolment.expires_at)
+
+
+def send_invitation(
+    deps: Dependencies, request: InviteRequest, cause: str | None, seed_code: str | None = None, seed_expires_at=None
+) -> None:
+    """Ask the notifier for the invitation email (with SEED instructions when booked)."""
+    if seed_code is None and request.state == workflow.SEED_REQUESTED:
+        enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
+        seed_code, seed_expires_at = enrolment.code, enrolment.expires_at
+    request.invitation_sends += 1
+    request.save()
+    context = {
+        "request_id": request.id,
+        "recipient_name": " ".join(x for x in (request.first_name, request.last_name) if x),
+        "username": request.username or "",
+        "requester_email": request.requester,
+        "activation_url": deps.activation_url,
+    }
+    template = "invitation"
+    if seed_code:
+        template = "invitation_seed"
+        context |= {"seed_code": seed_code, "seed_expires_at": seed_expires_at.isoformat()}
+    _send_email(deps, request, template, to=request.email, send_key=f"invitation-{request.invitation_sends}", context=context, cause=cause)
+
+
+def _send_email(deps: Dependencies, request: InviteRequest, template: str, *, to: str, send_key: str, context: dict, cause) -> None:
+    _announce(
+        deps,
+        "notifier.send_email",
+        {"request_id": request.id, "template": template, "to": to, "send_key": send_key, "context": context},
+        request.id,
+        cause,
+    )
+
+
+# email.sent / email.failed ------------------------------------------------------------------
+def record_email_sent(env: Envelope, deps: Dependencies) -> None:
+    """An invitation went out: the request is done."""
+    p = env.payload
+    request = _load(p["request_id"])
+    if not p["template"].startswith("invitation"):
+        log.info("notice delivered", extra={"template": p["template"]})
+        return
+    if request.state in (workflow.ACCOUNT_CREATED, workflow.SEED_REQUESTED):
+        move(deps, request, workflow.MARK_EMAILED, actor="notifier", details={"smtp_message_id": p["smtp_message_id"]}, cause=env.message_id)
+
+
+def record_email_failed(env: Envelope, deps: Dependencies) -> None:
+    """An invitation could not be delivered: the request fails until an operator retries it."""
+    p = env.payload
+    request = _load(p["request_id"])
+    if not p["template"].startswith("invitation"):
+        log.error("notice could not be delivered", extra={"template": p["template"], "error": p["error"]})
+        return
+    if request.state in (workflow.ACCOUNT_CREATED, workflow.SEED_REQUESTED):
+        move(deps, request, workflow.FAIL, actor="notifier", note=f"email not delivered: {p['error']}", cause=env.message_id)
+
+
+# giving up, expiry and operator retry -------------------------------------------------------
+def fail_step(env: Envelope, exc: Exception, deps: Dependencies) -> None:
+    """A step's retries are exhausted (or it can never succeed): record the request as failed."""
+    request_id = env.payload.get("request_id")
+    request = InviteRequest.get_or_none(InviteRequest.id == request_id) if request_id else None
+    if request is None:
+        return
+    if env.type == "approval.advance" and request.state in workflow.TRANSITIONS[workflow.FAIL]:
+        move(deps, request, workflow.FAIL, actor=SYSTEM, note=f"{env.payload['step']} failed: {exc}", cause=env.message_id)
+    elif env.type == "approval.decide" and request.state == workflow.SUBMITTED:
+        _refuse(deps, env, request.id, env.payload["decision"], env.payload["actor"], f"could not be applied: {exc}")
+
+
+def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
+    """Expire requests nobody decided on within the allowed days; return how many."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=deps.request_expiry_days)
+    stale = InviteRequest.select().where(
+        (InviteRequest.state == workflow.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
+    )
+    count = 0
+    for request in stale:
+        move(deps, request, workflow.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
+        count += 1
+    return count
+
+
+def retry_failed(deps: Dependencies, request_id: str, operator: str) -> str:
+    """Run a failed request's step again at an operator's word; return the state it resumed in."""
+    request = InviteRequest.get_or_none(InviteRequest.id == request_id)
+    if request is None:
+        raise LookupError(f"no request {request_id}")
+    move(deps, request, workflow.RETRY, actor=operator, note="retried by an operator")
+    if request.state == workflow.APPROVED:
+        _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, None)
+    elif request.state == workflow.ACCOUNT_CREATED and workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
+        _announce(deps, "approval.advance", {"request_id": request.id, "step": "request_seed"}, request.id, None)
+    else:
+        send_invitation(deps, request, None)
+    return request.state

@@ -1,0 +1,92 @@
+"""Approval's schema, as numbered migrations: append new ones, never edit or reorder applied ones."""
+from __future__ import annotations
+
+import peewee
+from playhouse.migrate import SchemaMigrator
+
+from approval.fields import UTCDateTimeField
+
+
+def create_directory_and_enrolment_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Create the local directory's `account` table and the local enrolments' `seed_enrolment` table."""
+
+    # Tables are declared here as they were at this migration, not imported from the live
+    # models, so later model changes (and the migrations that go with them) never alter it.
+    class Account(peewee.Model):
+        account_id = peewee.UUIDField(primary_key=True)
+        username = peewee.CharField(max_length=64)
+        username_key = peewee.CharField(max_length=64, unique=True)
+        email = peewee.CharField(max_length=320)
+        first_name = peewee.CharField()
+        last_name = peewee.CharField()
+        user_type = peewee.CharField(max_length=32)
+        request_id = peewee.CharField(max_length=64, unique=True)
+        created_at = UTCDateTimeField()
+
+        class Meta:
+            database = db
+            table_name = "account"
+
+    class SeedEnrolment(peewee.Model):
+        request_id = peewee.CharField(max_length=64, unique=True)
+        email = peewee.CharField(max_length=320)
+        username = peewee.CharField(max_length=64)
+        code = peewee.CharField(max_length=32, unique=True)
+        booked_at = UTCDateTimeField()
+        expires_at = UTCDateTimeField()
+
+        class Meta:
+            database = db
+            table_name = "seed_enrolment"
+
+    db.create_tables([Account, SeedEnrolment])
+
+
+def create_workflow_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Create the requests, their transition log, and the outbox and handled-message tables."""
+    from invite_common.consumer import handled_message_model
+    from invite_common.outbox import outbox_model
+
+    class InviteRequest(peewee.Model):
+        id = peewee.CharField(max_length=64, primary_key=True)
+        method = peewee.CharField(max_length=32)
+        requester = peewee.CharField(max_length=320)
+        email = peewee.CharField(max_length=320)
+        user_type = peewee.CharField(max_length=32)
+        username = peewee.CharField(max_length=64, null=True)
+        first_name = peewee.CharField(default="")
+        last_name = peewee.CharField(default="")
+        organisation = peewee.CharField(default="")
+        seed_onboarding = peewee.BooleanField(default=False)
+        offshore = peewee.BooleanField(default=False)
+        state = peewee.CharField(max_length=32, index=True)
+        failed_from = peewee.CharField(max_length=32, null=True)
+        seq = peewee.IntegerField(default=0)
+        invitation_sends = peewee.IntegerField(default=0)
+        submitted_at = UTCDateTimeField()
+        updated_at = UTCDateTimeField()
+
+        class Meta:
+            database = db
+            table_name = "invite_request"
+
+    class Transition(peewee.Model):
+        request = peewee.ForeignKeyField(InviteRequest, on_delete="CASCADE")
+        seq = peewee.IntegerField()
+        from_state = peewee.CharField(max_length=32, null=True)
+        to_state = peewee.CharField(max_length=32)
+        verb = peewee.CharField(max_length=32)
+        actor = peewee.CharField(max_length=320)
+        note = peewee.TextField(default="")
+        at = UTCDateTimeField()
+        caused_by = peewee.CharField(max_length=36, null=True)
+
+        class Meta:
+            database = db
+            table_name = "transition"
+            indexes = ((("request", "seq"), True),)
+
+    db.create_tables([InviteRequest, Transition, outbox_model(db), handled_message_model(db)])
+
+
+MIGRATIONS = [create_directory_and_enrolment_tables, create_workflow_tables]

@@ -1,0 +1,50 @@
+"""The authoritative record of each invite request in approval, and its transition log."""
+from __future__ import annotations
+
+import peewee
+
+from approval.db import BaseModel
+from approval.fields import UTCDateTimeField, utcnow
+
+
+class InviteRequest(BaseModel):
+    """One request as approval knows it: who asked, for whom, and where it stands."""
+
+    id = peewee.CharField(max_length=64, primary_key=True)
+    method = peewee.CharField(max_length=32)
+    requester = peewee.CharField(max_length=320)
+    email = peewee.CharField(max_length=320)
+    user_type = peewee.CharField(max_length=32)
+    username = peewee.CharField(max_length=64, null=True)
+    first_name = peewee.CharField(default="")
+    last_name = peewee.CharField(default="")
+    organisation = peewee.CharField(default="")
+    seed_onboarding = peewee.BooleanField(default=False)
+    offshore = peewee.BooleanField(default=False)
+    state = peewee.CharField(max_length=32, index=True)
+    failed_from = peewee.CharField(max_length=32, null=True)
+    seq = peewee.IntegerField(default=0)
+    invitation_sends = peewee.IntegerField(default=0)
+    submitted_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "invite_request"
+
+
+class Transition(BaseModel):
+    """One move of a request's state: who or what caused it, when, and why."""
+
+    request = peewee.ForeignKeyField(InviteRequest, backref="transitions", on_delete="CASCADE")
+    seq = peewee.IntegerField()
+    from_state = peewee.CharField(max_length=32, null=True)
+    to_state = peewee.CharField(max_length=32)
+    verb = peewee.CharField(max_length=32)
+    actor = peewee.CharField(max_length=320)
+    note = peewee.TextField(default="")
+    at = UTCDateTimeField(default=utcnow)
+    caused_by = peewee.CharField(max_length=36, null=True)
+
+    class Meta:
+        table_name = "transition"
+        indexes = ((("request", "seq"), True),)

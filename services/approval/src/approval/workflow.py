@@ -1,0 +1,107 @@
+"""The request lifecycle, declared once as data: states, the verbs between them, and the policy checks."""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+from invite_common.errors import PermanentError
+
+# States: the wire values every other service treats as opaque strings.
+SUBMITTED = "submitted"
+APPROVED = "approved"
+REJECTED = "rejected"
+CANCELLED = "cancelled"
+EXPIRED = "expired"
+ACCOUNT_CREATED = "account_created"
+SEED_REQUESTED = "seed_requested"
+EMAILED = "emailed"
+FAILED = "failed"
+
+STATES: tuple[str, ...] = (
+    SUBMITTED, APPROVED, REJECTED, CANCELLED, EXPIRED, ACCOUNT_CREATED, SEED_REQUESTED, EMAILED, FAILED,
+)
+
+# `failed` is deliberately absent: an operator's retry brings it back to life.
+TERMINAL: frozenset[str] = frozenset({REJECTED, CANCELLED, EXPIRED, EMAILED})
+
+# Verbs: what happens to a request.
+APPROVE = "approve"
+REJECT = "reject"
+CANCEL = "cancel"
+EXPIRE = "expire"
+PROVISION = "provision"
+REQUEST_SEED = "request_seed"
+MARK_EMAILED = "mark_emailed"
+FAIL = "fail"
+RETRY = "retry"
+
+# Placeholder target of `retry`: the state the request failed from, known only per request.
+FAILED_FROM = "<failed from>"
+
+TRANSITIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    # verb           from             -> to
+    APPROVE:        {SUBMITTED:       APPROVED},
+    REJECT:         {SUBMITTED:       REJECTED},
+    CANCEL:         {SUBMITTED:       CANCELLED},
+    EXPIRE:         {SUBMITTED:       EXPIRED},
+    PROVISION:      {APPROVED:        ACCOUNT_CREATED},
+    REQUEST_SEED:   {ACCOUNT_CREATED: SEED_REQUESTED},
+    MARK_EMAILED:   {ACCOUNT_CREATED: EMAILED,
+                     SEED_REQUESTED:  EMAILED},
+    FAIL:           {APPROVED:        FAILED,
+                     ACCOUNT_CREATED: FAILED,
+                     SEED_REQUESTED:  FAILED},
+    RETRY:          {FAILED:          FAILED_FROM},
+})
+
+# The step that follows account creation when no SEED booking is needed. It is not a
+# transition: `mark_emailed` only happens once the notifier reports the email as sent.
+SEND_INVITATION_EMAIL = "send_invitation_email"
+
+PUBLIC_OFFICER = "public_officer"
+VENDOR = "vendor"
+USER_TYPES: frozenset[str] = frozenset({PUBLIC_OFFICER, VENDOR})
+
+
+class InvalidTransition(PermanentError):
+    """The verb is not allowed from the request's current state (late, duplicate or out-of-order)."""
+
+
+class SeparationOfDutiesViolation(PermanentError):
+    """An approver tried to decide on their own request."""
+
+
+def next_state(current: str, verb: str, *, failed_from: str | None = None) -> str:
+    """Return the state `verb` moves a request in `current` to, or raise InvalidTransition.
+
+    `failed_from` is the state a failed request failed from; only `retry` reads it, so callers
+    may pass whatever they stored for every verb. A `fail` caller should store `current` as it.
+    """
+    target = TRANSITIONS.get(verb, {}).get(current)
+    if target is None:
+        raise InvalidTransition(f"cannot {verb} a request that is {current}")
+    if target == FAILED_FROM:
+        # Only states `fail` leaves from can be resumed; anything else is a corrupt record.
+        if failed_from not in TRANSITIONS[FAIL]:
+            raise InvalidTransition(f"cannot retry a request that failed from {failed_from!r}")
+        return failed_from
+    return target
+
+
+def check_not_requester(requester: str, actor: str) -> None:
+    """Refuse a decision taken by the person who asked for the invite (emails compared case-insensitively)."""
+    if requester.strip().lower() == actor.strip().lower():
+        raise SeparationOfDutiesViolation("an approver cannot decide on their own request")
+
+
+def needs_seed(user_type: str, seed_onboarding: bool, offshore: bool) -> bool:
+    """Say whether the invitee's device must be booked for SEED onboarding."""
+    if user_type not in USER_TYPES:
+        raise ValueError(f"unknown user type {user_type!r}")
+    # Offshore vendor devices always reach government systems over the internet.
+    return bool(seed_onboarding) or (user_type == VENDOR and bool(offshore))
+
+
+def step_after_account(needs_seed: bool) -> str:
+    """Return the step once the account exists: book SEED (`request_seed`) or send the invitation email."""
+    return REQUEST_SEED if needs_seed else SEND_INVITATION_EMAIL
