@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 
 from intake.validation import (
     clean_text,
+    in_org_domains,
     is_public_officer_email,
     normalise_email,
     normalise_phone,
@@ -71,6 +72,8 @@ def test_normalise_email_trims_lower_cases_and_returns_the_ascii_domain(given, e
         "a@gov.sg\u2028Bcc: x@evil.com",
         "a@gov.sg\u2029",
         "a\u200b@gov.sg",
+        "a\u200d@gov.sg",
+        "a@gov\u200c.sg",
         "a@gov\u200b.sg",
         "a@gov.sg\ufeff",
         "\u202egs.vog@a",
@@ -136,6 +139,7 @@ def test_normalise_email_refuses_line_breaks_and_hidden_characters_anywhere(give
         ("a" * 65 + "@gov.sg", "64 characters"),
         ("a" * 64 + "@" + "b" * 61 + "." + "b" * 61 + "." + "b" * 63 + ".sg", "254 characters"),
         ("a@" + "b" * 300 + ".sg", "254 characters"),
+        ("a@" + ".".join(["ü" * 45] * 5) + ".de", "too long"),
         ("", "Enter an email address"),
         ("   ", "Enter an email address"),
     ],
@@ -156,8 +160,8 @@ def test_normalise_email_accepts_the_longest_address_allowed():
 
 
 def test_normalise_email_measures_length_after_idna_encoding():
-    unicode_domain = ".".join(["ü" * 45] * 5) + ".de"
-    address = "a@" + unicode_domain
+    unicode_domain = ".".join(["ü" * 45] * 4) + ".de"
+    address = "a" * 60 + "@" + unicode_domain
     assert len(address) < 254
     assert "254 characters" in refusal(normalise_email, address)
 
@@ -215,6 +219,14 @@ def test_public_officer_address_matches_any_of_several_org_domains():
     assert is_public_officer_email("x@hq.agency.example.sg", domains)
     assert not is_public_officer_email("x@example.sg", domains)
     assert not is_public_officer_email("x@badagency.example.sg", domains)
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [("gov.sg", True), ("tech.gov.sg", True), ("evilgov.sg", False), ("gov.sg.evil.com", False), ("sg", False)],
+)
+def test_in_org_domains_compares_on_label_boundaries(domain, expected):
+    assert in_org_domains(domain, ORG) is expected
 
 
 def test_no_org_domains_means_no_public_officer_addresses():
@@ -288,6 +300,7 @@ def test_normalise_username_trims_and_keeps_case(given, expected):
         ("jane\x00", "hidden characters"),
         ("jane\u202etan", "hidden characters"),
         ("jane\u200btan", "hidden characters"),
+        ("jane\u200dtan", "hidden characters"),
     ],
 )
 def test_normalise_username_refuses_what_techpass_does_not_allow(given, fragment):

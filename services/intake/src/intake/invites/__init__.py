@@ -1,0 +1,1 @@
+"""Invite requests: what a requester asks for and how approvers decide on it."""

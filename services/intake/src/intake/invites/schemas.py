@@ -1,0 +1,324 @@
+"""Marshmallow schemas for invite requests and approvers' decisions, built on intake's field rules."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from intake.validation import (
+    DEFAULT_ORG_EMAIL_DOMAINS,
+    NAME_MAX_LENGTH,
+    ORGANISATION_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    clean_text,
+    in_org_domains,
+    normalise_email,
+    normalise_phone,
+    normalise_username,
+    parse_org_domains,
+)
+
+EMAIL_INVITATION = "email_invitation"
+CREATE_ACCOUNT = "create_account"
+METHODS = (EMAIL_INVITATION, CREATE_ACCOUNT)
+PUBLIC_OFFICER = "public_officer"
+VENDOR = "vendor"
+USER_TYPES = (PUBLIC_OFFICER, VENDOR)
+APPROVE = "approve"
+REJECT = "reject"
+MAX_BULK_DECISIONS = 200
+
+# Fields an email invitation leaves to the invitee; giving one is a mistake worth pointing at.
+CREATE_ACCOUNT_ONLY = (
+    "user_type", "username", "first_name", "last_name", "contact_number",
+    "organisation", "department", "offshore",
+)
+CREATE_ACCOUNT_REQUIRED = {
+    "user_type": "Choose the user type: public_officer or vendor.",
+    "first_name": "First name is required.",
+    "last_name": "Last name is required.",
+    "contact_number": "Enter a contact number.",
+    "organisation": "Organisation is required.",
+}
+NOT_FOR_EMAIL_INVITATION = "Not used for an email invitation; leave it empty or choose create_account."
+USERNAME_FROM_EMAIL = "The username is derived from the email for public officers; leave it empty."
+SEED_REQUIRED = "Say whether the invitee needs SEED onboarding (yes or no)."
+
+
+def _given(data: Mapping[str, Any], name: str) -> bool:
+    """Tell whether a field carries a value: null and blank text count as not given."""
+    value = data.get(name)
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _text(label: str, max_length: int, *, multiline: bool = False) -> Callable[[object], str | None]:
+    return partial(clean_text, field_label=label, max_length=max_length, allow_newlines=multiline)
+
+
+class Rule(fields.String):
+    """A text field whose value is checked and normalised by one of intake's validation rules."""
+
+    def __init__(self, rule: Callable[[object], Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rule = rule
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
+        return self.rule(value)
+
+
+class EdgeSchema(Schema):
+    """Base of every schema that reads user input: unknown fields refused, blank values absent."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": "This field is not accepted; remove it."}
+
+    @pre_load
+    def drop_blank_values(self, data: Any, **kwargs: Any) -> Any:
+        """Treat null and blank text as not given, so form posts and CSV rows read like JSON."""
+        if not isinstance(data, Mapping):
+            return data
+        # Unknown keys stay, even blank, so they are still refused by name.
+        return {k: v for k, v in data.items() if k not in self.fields or _given(data, k)}
+
+
+class InviteRequestSchema(EdgeSchema):
+    """An invite request as submitted through the API, a portal page or a batch row."""
+
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf(METHODS, error="Choose the method: email_invitation or create_account."),
+        error_messages={
+            "required": "Choose the method: email_invitation or create_account.",
+            "invalid": "Choose the method: email_invitation or create_account.",
+        },
+    )
+    email = Rule(normalise_email, required=True, error_messages={"required": "Enter an email address."})
+    user_type = fields.String(
+        validate=validate.OneOf(USER_TYPES, error="Choose the user type: public_officer or vendor."),
+        error_messages={"invalid": "Choose the user type: public_officer or vendor."},
+    )
+    username = Rule(normalise_username)
+    first_name = Rule(_text("First name", NAME_MAX_LENGTH))
+    last_name = Rule(_text("Last name", NAME_MAX_LENGTH))
+    contact_number = Rule(normalise_phone)
+    organisation = Rule(_text("Organisation", ORGANISATION_MAX_LENGTH))
+    department = Rule(_text("Department", ORGANISATION_MAX_LENGTH))
+    seed_onboarding = fields.Boolean(error_messages={"invalid": "Choose yes or no."})
+    offshore = fields.Boolean(error_messages={"invalid": "Choose yes or no."})
+    reason = Rule(
+        _text("Reason", REASON_MAX_LENGTH, multiline=True),
+        required=True,
+        error_messages={"required": "Enter the reason for this request."},
+    )
+
+    def __init__(self, *, org_domains: Iterable[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(org_domains, str):
+            raise TypeError("org_domains is a list of domains; use parse_org_domains on the raw setting")
+        raw = DEFAULT_ORG_EMAIL_DOMAINS if org_domains is None else ",".join(org_domains)
+        self.org_domains = parse_org_domains(raw)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def check_method_rules(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:
+        """Apply what each method and user type needs, refuses and implies."""
+        if not isinstance(original_data, Mapping):
+            return
+        errors: dict[str, list[str]] = {}
+        if data.get("method") == EMAIL_INVITATION:
+            self._check_email_invitation(data, original_data, errors)
+        elif data.get("method") == CREATE_ACCOUNT:
+            self._check_create_account(data, original_data, errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _check_email_invitation(
+        self, data: Mapping[str, Any], given: Mapping[str, Any], errors: dict[str, list[str]]
+    ) -> None:
+        for name in CREATE_ACCOUNT_ONLY:
+            if _given(given, name):
+                errors[name] = [NOT_FOR_EMAIL_INVITATION]
+        if not _given(given, "seed_onboarding"):
+            errors["seed_onboarding"] = [SEED_REQUIRED]
+        if "email" in data and not self._is_officer_address(data["email"]):
+            errors["email"] = [self._officer_address_needed("An email invitation")]
+
+    def _check_create_account(
+        self, data: Mapping[str, Any], given: Mapping[str, Any], errors: dict[str, list[str]]
+    ) -> None:
+        # A field that failed its own rule is absent from data but present in given: it has its error already.
+        for name, message in CREATE_ACCOUNT_REQUIRED.items():
+            if not _given(given, name):
+                errors[name] = [message]
+        offshore_vendor = data.get("user_type") == VENDOR and data.get("offshore") is True
+        if offshore_vendor and data.get("seed_onboarding") is False:
+            errors["seed_onboarding"] = ["Offshore vendors always need SEED onboarding."]
+        elif not offshore_vendor and not _given(given, "seed_onboarding"):
+            errors["seed_onboarding"] = [SEED_REQUIRED]
+        if data.get("user_type") == VENDOR and not _given(given, "username"):
+            errors["username"] = ["Enter the vendor's TechPass username."]
+        if data.get("user_type") == PUBLIC_OFFICER:
+            if _given(given, "username"):
+                errors["username"] = [USERNAME_FROM_EMAIL]
+            if data.get("offshore") is True:
+                errors["offshore"] = ["Only vendors can be offshore."]
+            if "email" in data and not self._is_officer_address(data["email"]):
+                errors["email"] = [self._officer_address_needed("A public officer account")]
+
+    def _is_officer_address(self, email: str) -> bool:
+        # The email field has normalised the address already; only the domain is left to compare.
+        return in_org_domains(email.rpartition("@")[2], self.org_domains)
+
+    def _officer_address_needed(self, subject: str) -> str:
+        domains = " or ".join(self.org_domains)
+        return f"{subject} needs a public officer address ending in {domains}."
+
+    @post_load
+    def to_invite_request(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Return every request field normalised, with the values the method and user type imply."""
+        user_type = data.get("user_type", PUBLIC_OFFICER)
+        offshore = data.get("offshore", False)
+        return {
+            "method": data["method"],
+            "email": data["email"],
+            "user_type": user_type,
+            "username": data.get("username"),
+            "first_name": data.get("first_name"),
+            "last_name": data.get("last_name"),
+            "contact_number": data.get("contact_number"),
+            "organisation": data.get("organisation"),
+            "department": data.get("department"),
+            # Offshore vendors always need SEED, whether or not the requester said so.
+            "seed_onboarding": True if offshore else data["seed_onboarding"],
+            "offshore": offshore,
+            "reason": data["reason"],
+        }
+
+
+class InviteSchema(Schema):
+    """An invite request as the API shows it."""
+
+    id = fields.String(dump_only=True)
+    method = fields.String(dump_only=True)
+    email = fields.String(dump_only=True)
+    user_type = fields.String(dump_only=True)
+    username = fields.String(dump_only=True)
+    first_name = fields.String(dump_only=True)
+    last_name = fields.String(dump_only=True)
+    contact_number = fields.String(dump_only=True)
+    organisation = fields.String(dump_only=True)
+    department = fields.String(dump_only=True)
+    seed_onboarding = fields.Boolean(dump_only=True)
+    offshore = fields.Boolean(dump_only=True)
+    reason = fields.String(dump_only=True)
+    requester = fields.String(dump_only=True)
+    state = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ApproveSchema(EdgeSchema):
+    """An approval, with an optional comment."""
+
+    comment = Rule(_text("Comment", REASON_MAX_LENGTH, multiline=True))
+
+    @post_load
+    def with_comment(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Return the decision with comment None when none was given."""
+        return {"comment": data.get("comment")}
+
+
+class RejectSchema(EdgeSchema):
+    """A rejection, which always says why."""
+
+    reason = Rule(
+        _text("Reason", REASON_MAX_LENGTH, multiline=True),
+        required=True,
+        error_messages={"required": "Enter the reason for rejecting."},
+    )
+
+
+class DecisionItemSchema(EdgeSchema):
+    """One decision in a bulk decision: approve with an optional comment, or reject with a reason."""
+
+    id = Rule(
+        _text("Request id", 64), required=True, error_messages={"required": "Give the request id."}
+    )
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf((APPROVE, REJECT), error="Choose the decision: approve or reject."),
+        error_messages={
+            "required": "Choose the decision: approve or reject.",
+            "invalid": "Choose the decision: approve or reject.",
+        },
+    )
+    comment = Rule(_text("Comment", REASON_MAX_LENGTH, multiline=True))
+    reason = Rule(_text("Reason", REASON_MAX_LENGTH, multiline=True))
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def check_decision_fields(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:
+        """Require a reason to reject; refuse the other decision's field as the single calls do."""
+        if not isinstance(original_data, Mapping):
+            return
+        errors: dict[str, list[str]] = {}
+        if data.get("decision") == REJECT:
+            if not _given(original_data, "reason"):
+                errors["reason"] = ["Enter the reason for rejecting."]
+            if _given(original_data, "comment"):
+                errors["comment"] = ["A rejection takes a reason, not a comment."]
+        if data.get("decision") == APPROVE and _given(original_data, "reason"):
+            errors["reason"] = ["An approval takes a comment, not a reason."]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def to_decision(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Return the decision with every key present."""
+        return {
+            "id": data["id"],
+            "decision": data["decision"],
+            "comment": data.get("comment"),
+            "reason": data.get("reason"),
+        }
+
+
+class BulkDecisionSchema(EdgeSchema):
+    """Up to 200 decisions taken at once, each on a different request."""
+
+    decisions = fields.List(
+        fields.Nested(DecisionItemSchema),
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_BULK_DECISIONS, error=f"Give between 1 and {MAX_BULK_DECISIONS} decisions."
+        ),
+        error_messages={
+            "required": "Give the list of decisions.",
+            "invalid": "Give the decisions as a list.",
+        },
+    )
+
+    @validates_schema
+    def check_each_request_once(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Refuse a request decided twice in one go: the second decision would contradict the first."""
+        seen: set[str] = set()
+        errors: dict[int, dict[str, list[str]]] = {}
+        for index, item in enumerate(data.get("decisions", [])):
+            if item["id"] in seen:
+                errors[index] = {"id": ["This request already has a decision in this list."]}
+            seen.add(item["id"])
+        if errors:
+            raise ValidationError({"decisions": errors})

@@ -1,0 +1,270 @@
+"""The rules every invite field obeys, shared by the API, the portal pages and batch rows."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import idna
+import phonenumbers
+from marshmallow import ValidationError
+
+DEFAULT_ORG_EMAIL_DOMAINS = "gov.sg"
+
+EMAIL_MAX_LENGTH = 254
+USERNAME_MIN_LENGTH = 3
+USERNAME_MAX_LENGTH = 64
+NAME_MAX_LENGTH = 100
+ORGANISATION_MAX_LENGTH = 150
+REASON_MAX_LENGTH = 1000
+
+# Categories a person never types on purpose: controls (incl. tab, CR, LF, NUL), format
+# characters (bidi overrides and isolates, zero-width spaces, BOM), line and paragraph
+# separators, lone surrogates (they cannot even be stored as UTF-8).
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+# Zero-width (non-)joiners are part of correct spelling in Tamil and other scripts, so
+# free text keeps them; addresses, usernames and numbers never need them.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_ASCII_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_USERNAME_CHARACTERS = re.compile(r"[A-Za-z0-9_ .-]+")
+_USERNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_ .-]*[A-Za-z0-9])?")
+_PHONE = re.compile(r"\+?[0-9 ().-]+")
+_PHONE_MAX_LENGTH = 30
+
+
+def _has_hidden_characters(
+    text: str, *, allow_newlines: bool = False, allow_joiners: bool = False
+) -> bool:
+    """Tell whether text holds a control, format or line-separator character."""
+    # isprintable() is a C-speed pass that is true for almost every real value.
+    if text.isprintable():
+        return False
+    return any(
+        unicodedata.category(char) in _HIDDEN_CATEGORIES
+        and not (allow_joiners and char in _JOINERS)
+        and not (allow_newlines and char == "\n")
+        for char in text
+    )
+
+
+def _text(value: object, message: str) -> str:
+    """Return value if it is a string, else refuse it with message."""
+    if not isinstance(value, str):
+        raise ValidationError(message)
+    return value
+
+
+def normalise_email(value: object) -> str:
+    """Return the address lower-cased with an ASCII (IDNA) domain, or refuse it."""
+    text = _text(value, "Enter the email address as text.")
+    # Checked before trimming: a trailing CR/LF is a header-injection attempt, not a typo.
+    if _has_hidden_characters(text):
+        raise ValidationError("The email address must not contain line breaks or hidden characters.")
+    text = text.strip()
+    if not text:
+        raise ValidationError("Enter an email address.")
+    if "<" in text or ">" in text:
+        raise ValidationError("Enter only the email address, without a name or <brackets>.")
+    if '"' in text:
+        raise ValidationError("The email address must not contain quotation marks.")
+    if "=?" in text:
+        raise ValidationError("The email address must not contain encoded text such as '=?'.")
+    if any(char.isspace() for char in text):
+        raise ValidationError("The email address must not contain spaces.")
+    if len(text) > EMAIL_MAX_LENGTH:
+        raise ValidationError(f"The email address must be {EMAIL_MAX_LENGTH} characters or fewer.")
+    if text.count("@") != 1:
+        raise ValidationError("The email address must contain exactly one @ sign.")
+    local, domain = text.split("@")
+    address = f"{_normalise_local_part(local)}@{_normalise_domain(domain)}"
+    if len(address) > EMAIL_MAX_LENGTH:
+        raise ValidationError(f"The email address must be {EMAIL_MAX_LENGTH} characters or fewer.")
+    return address
+
+
+def _normalise_local_part(local: str) -> str:
+    """Return the part before the @ lower-cased, or refuse it."""
+    if not local:
+        raise ValidationError("Enter the part of the email address before the @.")
+    if len(local) > 64:
+        raise ValidationError("The part before the @ must be 64 characters or fewer.")
+    if ".." in local or local.startswith(".") or local.endswith("."):
+        raise ValidationError(
+            "The part before the @ must not start or end with a dot or have two dots in a row."
+        )
+    if not _LOCAL_PART.fullmatch(local):
+        raise ValidationError(
+            "The part before the @ may use only English letters, digits and symbols such as . _ - +"
+        )
+    return local.lower()
+
+
+def _normalise_domain(domain: str) -> str:
+    """Return the domain in lower-case ASCII (IDNA) form, or refuse it."""
+    if not domain:
+        raise ValidationError("Enter the part of the email address after the @, such as tech.gov.sg.")
+    if domain.endswith("."):
+        raise ValidationError("The email address must not end with a dot.")
+    labels = domain.split(".")
+    if any(not label for label in labels):
+        raise ValidationError("The part after the @ must not start with a dot or have two dots in a row.")
+    ascii_labels = [_ascii_label(label) for label in labels]
+    if len(ascii_labels) < 2:
+        raise ValidationError("The part after the @ must be a full domain, such as tech.gov.sg.")
+    if ascii_labels[-1].isdigit():
+        raise ValidationError("The part after the @ must be a domain name, not a number.")
+    ascii_domain = ".".join(ascii_labels)
+    if len(ascii_domain) > 253:
+        raise ValidationError("The part after the @ is too long.")
+    return ascii_domain
+
+
+def _ascii_label(label: str) -> str:
+    """Return one domain label in lower-case ASCII, or refuse it."""
+    not_a_domain = ValidationError("The part after the @ is not a valid domain name.")
+    if label.isascii():
+        label = label.lower()
+        if not _ASCII_LABEL.fullmatch(label):
+            raise not_a_domain
+        if label.startswith("xn--"):
+            # An already-encoded label must decode to a permitted name and be its canonical form.
+            try:
+                if idna.encode(idna.decode(label)).decode("ascii") != label:
+                    raise not_a_domain
+            except idna.IDNAError:
+                raise not_a_domain from None
+        return label
+    try:
+        mapped = idna.uts46_remap(label, std3_rules=True, transitional=False)
+    except idna.IDNAError:
+        raise not_a_domain from None
+    # UTS 46 turns look-alike dots (fullwidth, ideographic) into '.', which would let
+    # "gov．sg" pass as "gov.sg"; what looks like a dot but is not one is refused.
+    if "." in mapped:
+        raise ValidationError(
+            "The part after the @ contains a character that looks like a dot but is not one."
+        )
+    try:
+        return idna.encode(mapped).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        raise not_a_domain from None
+
+
+def parse_org_domains(raw: str) -> tuple[str, ...]:
+    """Parse ORG_EMAIL_DOMAINS ("gov.sg,other.sg") into normalised domains; ValueError if unusable."""
+    domains: list[str] = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            domain = _normalise_domain(part)
+        except ValidationError as error:
+            raise ValueError(f"ORG_EMAIL_DOMAINS: unusable domain {part!r}: {error.messages[0]}") from None
+        if domain not in domains:
+            domains.append(domain)
+    if not domains:
+        raise ValueError("ORG_EMAIL_DOMAINS must name at least one domain.")
+    return tuple(domains)
+
+
+def is_public_officer_email(email: str, org_domains: Iterable[str]) -> bool:
+    """Tell whether email belongs to an organisation domain or one of its subdomains."""
+    try:
+        domain = normalise_email(email).rpartition("@")[2]
+    except ValidationError:
+        return False
+    return in_org_domains(domain, org_domains)
+
+
+def in_org_domains(domain: str, org_domains: Iterable[str]) -> bool:
+    """Tell whether an already normalised domain is an organisation domain or one of its subdomains."""
+    # The "." prefix keeps the match on a label boundary: evilgov.sg is not gov.sg.
+    return any(domain == org or domain.endswith("." + org) for org in org_domains)
+
+
+def normalise_username(value: object) -> str:
+    """Return a TechPass username trimmed (case kept), or refuse it."""
+    text = _text(value, "Enter the username as text.")
+    if _has_hidden_characters(text):
+        raise ValidationError("The username must not contain line breaks or hidden characters.")
+    text = text.strip()
+    if not USERNAME_MIN_LENGTH <= len(text) <= USERNAME_MAX_LENGTH:
+        raise ValidationError(
+            f"The username must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters long."
+        )
+    if not _USERNAME_CHARACTERS.fullmatch(text):
+        raise ValidationError(
+            "The username may use only English letters, digits, spaces and the characters _ - ."
+        )
+    if not _USERNAME.fullmatch(text):
+        raise ValidationError("The username must start and end with a letter or a digit.")
+    if ".." in text:
+        raise ValidationError("The username must not have two dots in a row.")
+    return text
+
+
+def username_key(value: object) -> str:
+    """Return the lower-cased username that uniqueness checks compare; refuses as normalise_username does."""
+    return normalise_username(value).lower()
+
+
+def normalise_phone(value: object) -> str:
+    """Return a contact number in E.164 form (+6591234567); Singapore is assumed without a leading +."""
+    text = _text(value, "Enter the contact number as text.")
+    if _has_hidden_characters(text):
+        raise ValidationError("The contact number must not contain line breaks or hidden characters.")
+    text = text.strip()
+    if not text:
+        raise ValidationError("Enter a contact number.")
+    # Letters (vanity numbers, "ext.") and long input are refused before phonenumbers sees them.
+    if len(text) > _PHONE_MAX_LENGTH or not _PHONE.fullmatch(text):
+        raise ValidationError(
+            "The contact number may contain only digits, spaces, hyphens, brackets and a leading +."
+        )
+    not_valid = ValidationError(
+        "Enter a valid Singapore number (8 digits, such as 9123 4567) or an international number "
+        "starting with + and the country code."
+    )
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else "SG")
+    except phonenumbers.NumberParseException:
+        raise not_valid from None
+    if not phonenumbers.is_valid_number(number):
+        raise not_valid
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_text(
+    value: object,
+    *,
+    field_label: str,
+    max_length: int,
+    required: bool = True,
+    allow_newlines: bool = False,
+) -> str | None:
+    """Return free text trimmed, or None when it is blank and not required; refuse hidden characters.
+
+    Control characters (tab, NUL, CR, LF, ...), bidi overrides and isolates, zero-width
+    spaces and line/paragraph separators are refused. With allow_newlines (reasons and
+    comments typed in a text box), CRLF and CR become LF and LF is kept; every other
+    control character is still refused. Length is counted after trimming.
+    """
+    text = _text(value, f"{field_label} must be text.")
+    if allow_newlines:
+        # Browsers send text-box line breaks as CRLF; one form is stored.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _has_hidden_characters(text, allow_newlines=allow_newlines, allow_joiners=True):
+        if allow_newlines:
+            raise ValidationError(f"{field_label} must not contain tabs or hidden characters.")
+        raise ValidationError(f"{field_label} must not contain line breaks, tabs or hidden characters.")
+    text = text.strip()
+    if not text:
+        if required:
+            raise ValidationError(f"{field_label} is required.")
+        return None
+    if len(text) > max_length:
+        raise ValidationError(f"{field_label} must be {max_length} characters or fewer.")
+    return text
