@@ -1,0 +1,77 @@
+"""The email templates the notifier knows, and the context each one needs."""
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from invite_common.errors import PermanentError
+
+_required = validate.Length(min=1)
+
+
+class UnknownTemplate(PermanentError):
+    """A send was asked for a template the notifier does not have."""
+
+
+class InvalidContext(PermanentError):
+    """The context for a template is missing fields, has unknown ones, or has bad values."""
+
+    def __init__(self, template: str, errors: dict) -> None:
+        # marshmallow's messages name fields and rules, never the values, so they are safe to log.
+        super().__init__(f"invalid context for template {template!r}: {errors}")
+        self.template = template
+        self.errors = errors
+
+
+class InvitationContext(Schema):
+    """What an invitation to activate a TechPass account says."""
+
+    class Meta:
+        unknown = RAISE
+
+    request_id = fields.String(required=True, validate=_required)
+    # An email invitation knows only the address, so the name may be empty.
+    recipient_name = fields.String(required=True)
+    username = fields.String(required=True, validate=_required)
+    requester_email = fields.String(required=True, validate=_required)
+    # Only web links: a javascript: or data: URL must never become a button in an email.
+    activation_url = fields.Url(required=True, schemes={"https", "http"}, require_tld=False)
+
+
+class InvitationSeedContext(InvitationContext):
+    """An invitation that also carries the invitee's SEED enrolment code."""
+
+    seed_code = fields.String(required=True, validate=_required)
+    # A time without an offset is taken as UTC, the system's wire convention.
+    seed_expires_at = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
+
+
+class RejectionNoticeContext(Schema):
+    """What a requester is told when an approver rejects their request."""
+
+    class Meta:
+        unknown = RAISE
+
+    request_id = fields.String(required=True, validate=_required)
+    invitee_email = fields.String(required=True, validate=_required)
+    reason = fields.String(required=True, validate=_required)
+    decided_by = fields.String(required=True, validate=_required)
+
+
+CATALOG: dict[str, Schema] = {
+    "invitation": InvitationContext(),
+    "invitation_seed": InvitationSeedContext(),
+    "rejection_notice": RejectionNoticeContext(),
+}
+
+
+def validate_context(template: str, context: dict) -> dict:
+    """Return the context loaded by its template's schema, or raise UnknownTemplate / InvalidContext."""
+    schema = CATALOG.get(template)
+    if schema is None:
+        raise UnknownTemplate(f"no email template named {template!r}")
+    try:
+        return schema.load(context)
+    except ValidationError as exc:
+        raise InvalidContext(template, exc.normalized_messages()) from None

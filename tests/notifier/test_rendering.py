@@ -1,0 +1,222 @@
+"""The notifier's templates: what each email says, and that no context value can break out of it."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from invite_common.errors import PermanentError
+from notifier.catalog import CATALOG, InvalidContext, UnknownTemplate, validate_context
+from notifier.rendering import RenderedEmail, UnsafeSubject, render
+
+
+def invitation(**changes) -> dict:
+    context = {
+        "request_id": "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31",
+        "recipient_name": "Tan Mei Ling",
+        "username": "meiling.tan",
+        "requester_email": "raj.kumar@tech.gov.sg",
+        "activation_url": "https://techpass.example.gov.sg/activate?token=abc123&step=1",
+    }
+    return {**context, **changes}
+
+
+def invitation_seed(**changes) -> dict:
+    return {**invitation(), "seed_code": "K7QX-29FD", "seed_expires_at": "2026-12-10T15:59:00Z", **changes}
+
+
+def rejection_notice(**changes) -> dict:
+    context = {
+        "request_id": "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31",
+        "invitee_email": "vendor.lee@example.com",
+        "reason": "The project this access was for has ended.",
+        "decided_by": "approver.ong@tech.gov.sg",
+    }
+    return {**context, **changes}
+
+
+CONTEXTS = {"invitation": invitation, "invitation_seed": invitation_seed, "rejection_notice": rejection_notice}
+
+
+@pytest.mark.parametrize("template", sorted(CATALOG))
+def test_every_catalogued_template_renders_a_subject_text_and_html(template):
+    email = render(template, CONTEXTS[template]())
+
+    assert email.subject and "\n" not in email.subject and email.subject == email.subject.strip()
+    assert email.text.strip()
+    assert email.html.lstrip().startswith("<!DOCTYPE html>")
+    assert '<html lang="en">' in email.html
+
+
+def test_invitation_shows_username_activation_link_and_requester():
+    email = render("invitation", invitation())
+
+    for body in (email.text, email.html):
+        assert "TechPass" in body
+        assert "meiling.tan" in body
+        assert "raj.kumar@tech.gov.sg" in body
+        assert "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31" in body
+    assert "Dear Tan Mei Ling," in email.text
+    assert "https://techpass.example.gov.sg/activate?token=abc123&step=1" in email.text
+    assert 'href="https://techpass.example.gov.sg/activate?token=abc123&amp;step=1"' in email.html
+    assert "SEED" not in email.text
+
+
+def test_invitation_without_a_name_greets_the_invitee_politely():
+    email = render("invitation", invitation(recipient_name=""))
+
+    assert email.text.startswith("Hello,\n")
+    assert "Dear ," not in email.text and "Dear ," not in email.html
+
+
+def test_invitation_with_seed_shows_the_enrolment_code_and_expiry():
+    email = render("invitation_seed", invitation_seed())
+
+    assert "SEED" in email.subject
+    for body in (email.text, email.html):
+        assert "K7QX-29FD" in body
+        assert "10 December 2026" in body
+        assert "endpoint security suite" in body
+        assert "meiling.tan" in body
+    assert "1. Activate your TechPass account" in email.text
+    assert "<ol" in email.html
+
+
+def test_seed_expiry_is_given_as_a_singapore_date_and_time():
+    # 20:30 UTC on 9 December is already 10 December in Singapore.
+    email = render("invitation_seed", invitation_seed(seed_expires_at="2026-12-09T20:30:00+00:00"))
+
+    assert "10 December 2026, 4:30 am" in email.text
+    assert "9 December" not in email.text
+
+
+def test_seed_expiry_without_an_offset_is_read_as_utc():
+    email = render("invitation_seed", invitation_seed(seed_expires_at="2026-12-09T20:30:00"))
+
+    assert "10 December 2026, 4:30 am" in email.text
+
+
+def test_rejection_notice_tells_the_requester_who_rejected_which_request_and_why():
+    email = render("rejection_notice", rejection_notice())
+
+    assert email.subject == "Your TechPass request for vendor.lee@example.com was rejected"
+    for body in (email.text, email.html):
+        assert "vendor.lee@example.com" in body
+        assert "The project this access was for has ended." in body
+        assert "approver.ong@tech.gov.sg" in body
+        assert "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31" in body
+
+
+def test_html_body_escapes_markup_in_names():
+    email = render("invitation", invitation(recipient_name='<script>alert("x")</script> & <b>Co</b>'))
+
+    assert "<script>" not in email.html and "<b>Co</b>" not in email.html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;Co&lt;/b&gt;" in email.html
+
+
+def test_html_body_escapes_markup_in_a_rejection_reason():
+    email = render("rejection_notice", rejection_notice(reason='<a href="https://evil.example">click</a>'))
+
+    assert "https://evil.example" in email.html  # shown as text...
+    assert '<a href="https://evil.example">' not in email.html  # ...never as a link
+
+
+def test_text_body_is_not_html_escaped():
+    email = render("invitation", invitation(recipient_name="Siti O'Brien & Sons <Pte> Ltd"))
+
+    assert "Dear Siti O'Brien & Sons <Pte> Ltd," in email.text
+    assert "&amp;" not in email.text and "&#39;" not in email.text
+
+
+def test_line_breaks_in_values_cannot_forge_lines_in_the_bodies():
+    forged = "Mei Ling\n\nYour password is expiring, sign in at https://evil.example\r\n--"
+    email = render("invitation", invitation(recipient_name=forged, username="mei\u2028ling\x00"))
+
+    assert "Dear Mei Ling Your password is expiring, sign in at https://evil.example --," in email.text
+    assert "mei ling " in email.text
+    assert "\x00" not in email.text + email.html and "\u2028" not in email.text + email.html
+
+
+def test_bidi_overrides_in_values_are_neutralised():
+    email = render("invitation", invitation(recipient_name="Tan \u202egnip\u202c"))
+
+    assert "\u202e" not in email.text and "\u202e" not in email.html
+
+
+def test_subject_with_newline_is_refused():
+    with pytest.raises(UnsafeSubject) as refused:
+        render("rejection_notice", rejection_notice(invitee_email="a@b.sg\r\nBcc: everyone@tech.gov.sg"))
+
+    assert isinstance(refused.value, PermanentError)
+    assert "everyone@tech.gov.sg" not in str(refused.value)
+
+
+def test_subject_with_an_encoded_word_marker_is_refused():
+    with pytest.raises(UnsafeSubject):
+        render("rejection_notice", rejection_notice(invitee_email="=?utf-8?q?=0D=0ABcc:x@y.sg?=@b.sg"))
+
+
+@pytest.mark.parametrize("subject", ["", "   ", "two\nlines", "two\rlines", "tab\there", "sep\u2028arated", "=?utf-8?b?eA==?="])
+def test_a_rendered_email_cannot_hold_an_unsafe_subject(subject):
+    with pytest.raises(UnsafeSubject):
+        RenderedEmail(subject=subject, text="t", html="<p>h</p>")
+
+
+def test_a_rendered_email_is_immutable():
+    email = render("invitation", invitation())
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        email.subject = "changed"  # type: ignore[misc]
+
+
+def test_unknown_template_is_permanent():
+    with pytest.raises(UnknownTemplate) as refused:
+        render("password_reset", invitation())
+
+    assert isinstance(refused.value, PermanentError)
+
+
+def test_unknown_context_field_is_refused():
+    with pytest.raises(InvalidContext) as refused:
+        validate_context("invitation", invitation(bcc="someone@example.com"))
+
+    assert refused.value.errors == {"bcc": ["Unknown field."]}
+    assert isinstance(refused.value, PermanentError)
+
+
+@pytest.mark.parametrize("template", sorted(CATALOG))
+def test_missing_context_field_is_refused(template):
+    context = CONTEXTS[template]()
+    del context["request_id"]
+
+    with pytest.raises(InvalidContext, match="request_id"):
+        render(template, context)
+
+
+def test_seed_fields_are_refused_on_a_plain_invitation():
+    with pytest.raises(InvalidContext):
+        validate_context("invitation", invitation_seed())
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,hi", "ftp://files.example.gov.sg/a", "not a url"])
+def test_activation_link_must_be_a_web_address(url):
+    with pytest.raises(InvalidContext, match="activation_url"):
+        render("invitation", invitation(activation_url=url))
+
+
+def test_seed_expiry_must_be_a_date_and_time():
+    with pytest.raises(InvalidContext, match="seed_expires_at"):
+        render("invitation_seed", invitation_seed(seed_expires_at="next Tuesday"))
+
+
+def test_invalid_context_errors_do_not_repeat_the_values():
+    with pytest.raises(InvalidContext) as refused:
+        validate_context("rejection_notice", rejection_notice(invitee_email=12345, reason="secret reason"))
+
+    assert "secret reason" not in str(refused.value) and "12345" not in str(refused.value)
+
+
+def test_a_validated_context_can_be_rendered_again():
+    values = validate_context("invitation_seed", invitation_seed())
+
+    assert render("invitation_seed", values) == render("invitation_seed", invitation_seed())
