@@ -1,0 +1,32 @@
+"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from invite_common import config, logs
+from invite_common.config import parse_bind
+
+log = logging.getLogger("intake")
+
+
+def main() -> int:
+    settings = config.load()
+    logs.configure("intake", settings.log_level)
+    from waitress import serve
+
+    from intake import bootstrap
+
+    service = bootstrap.start(settings)
+    host, port = parse_bind(settings.intake_bind)
+    log.info("intake listening", extra={"bind": settings.intake_bind})
+    try:
+        # waitress handles SIGINT/SIGTERM by returning from serve()
+        serve(service.app, host=host, port=port, threads=8, ident="intake")
+    finally:
+        service.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

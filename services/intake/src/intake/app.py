@@ -1,0 +1,114 @@
+"""Build the intake Flask app: the JSON API, its OpenAPI document, health endpoints and error mapping."""
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from invite_common.config import Settings
+from invite_common.health import broker_check, database_check, run_checks
+from invite_common.outbox import Outbox
+
+from intake.db import database
+from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
+from intake.identity import Unauthenticated
+from intake.validation import parse_org_domains
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str, errors: dict | None = None, **extra):
+    body = {"status": status, "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return jsonify(body), status
+
+
+def _register_errors(app: Flask) -> None:
+    app.register_error_handler(Unauthenticated, lambda e: _error(401, str(e)))
+    app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
+    app.register_error_handler(NotFound, lambda e: _error(404, "No such request."))
+    app.register_error_handler(
+        Conflict,
+        lambda e: _error(409, str(e), {e.field: [str(e)]} if e.field else None, existing_id=e.existing_id),
+    )
+    app.register_error_handler(InvalidInput, lambda e: _error(422, "Some fields need attention.", e.errors))
+
+    def webargs_error(exc: HTTPException):
+        # flask-smorest nests errors by location ({"query": {...}}); the contract is {field: [msg]}
+        messages = getattr(exc, "data", {}).get("messages", {})
+        flat: dict = {}
+        for per_location in messages.values():
+            flat.update(per_location)
+        return _error(422, "Some fields need attention.", flat or None)
+
+    app.register_error_handler(422, webargs_error)
+
+    def http_error(exc: HTTPException):
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    app.register_error_handler(HTTPException, http_error)
+
+    def unexpected(exc: Exception):
+        log.exception("unexpected error")
+        return _error(500, "Something went wrong on our side; nothing you sent was lost.")
+
+    app.register_error_handler(Exception, unexpected)
+
+
+def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
+    """Create the intake app bound to an open database and its outbox."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        AUTH_MODE=settings.auth_mode,
+        ORG_DOMAINS=parse_org_domains(settings.org_email_domains),
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        API_TITLE="Invite Users",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["outbox"] = outbox
+    app.extensions["settings"] = settings
+
+    api = Api(app)
+    from intake.invites import approvals, resources
+    from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, InviteRequestSchema, RejectSchema
+
+    for name, schema in (("InviteRequest", InviteRequestSchema), ("Approve", ApproveSchema),
+                         ("Reject", RejectSchema), ("BulkDecision", BulkDecisionSchema)):
+        api.spec.components.schema(name, schema=schema)
+    api.register_blueprint(resources.blp)
+    api.register_blueprint(approvals.blp)
+    _register_errors(app)
+
+    @app.before_request
+    def _open_db():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        if not database.is_closed():
+            database.close()
+
+    checks = {"database": database_check(database), "broker": broker_check(settings.amqp_url)}
+
+    @app.get("/healthz")
+    def healthz():
+        """Say the process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        """Say whether the database and the broker can be reached."""
+        ok, results = run_checks(checks)
+        return {"ready": ok, "checks": results}, (200 if ok else 503)
+
+    return app

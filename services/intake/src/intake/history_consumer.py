@@ -1,0 +1,72 @@
+"""Keep intake's view of each request (state and history) up to date from approval's events."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from invite_common.db import for_update, utcnow
+from invite_common.messages import Envelope
+
+from intake import history
+from intake.models import CLOSED_STATES, InviteRequest, TakenUsername
+from intake.validation import username_key
+
+log = logging.getLogger(__name__)
+
+
+def record_state_change(env: Envelope) -> None:
+    """Append the transition to the history and move the request's state forward."""
+    p = env.payload
+    request_id = p["request_id"]
+    invite = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first()
+    if invite is None:
+        log.error("state change for a request intake does not know")
+        return
+    if history.HistoryEntry.get_or_none(request_id=request_id, source_seq=p["seq"]):
+        return
+    history.append(
+        request_id,
+        p["verb"],
+        actor=p["actor"],
+        at=dt.datetime.fromisoformat(p["changed_at"]),
+        from_state=p["from_state"],
+        to_state=p["to_state"],
+        note=p.get("note") or "",
+        details=p.get("details") or {},
+        source_seq=p["seq"],
+        message_id=env.message_id,
+    )
+    if p["seq"] > invite.state_seq:
+        invite.state = p["to_state"]
+        invite.state_seq = p["seq"]
+        invite.pending_action = invite.pending_actor = None
+        if invite.state in CLOSED_STATES:
+            invite.open_email = None
+            invite.open_username_key = None
+        invite.updated_at = utcnow()
+        invite.save()
+    username = (p.get("details") or {}).get("username")
+    if username:
+        TakenUsername.insert(username_key=username_key(username), request_id=request_id).on_conflict_ignore().execute()
+
+
+def record_refusal(env: Envelope) -> None:
+    """Approval could not apply a decision intake accepted: record why and reopen the request for decisions."""
+    p = env.payload
+    invite = for_update(InviteRequest.select().where(InviteRequest.id == p["request_id"])).first()
+    if invite is None:
+        return
+    history.append(
+        invite.id,
+        "decision_refused",
+        actor=p["actor"],
+        at=utcnow(),
+        from_state=invite.state,
+        to_state=invite.state,
+        note=p["error"],
+        details={"decision": p["decision"]},
+        message_id=env.message_id,
+    )
+    if invite.pending_action == p["decision"] and invite.state == "submitted":
+        invite.pending_action = invite.pending_actor = None
+        invite.save()

@@ -1,0 +1,206 @@
+"""What intake does with a requester's or approver's action: record it, then announce it via the outbox."""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+import peewee
+
+from invite_common.db import utcnow
+from invite_common.messages import new_message
+from invite_common.outbox import Outbox
+
+from intake import history
+from intake.db import database
+from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
+from intake.identity import Caller
+from intake.models import IdempotencyKey, InviteRequest, TakenUsername
+from intake.validation import username_key
+
+PRODUCER = "intake"
+
+
+@dataclass
+class Submission:
+    invite: InviteRequest
+    replayed: bool = False
+
+
+def _fingerprint(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_open_duplicates(data: dict) -> None:
+    existing = InviteRequest.get_or_none(InviteRequest.open_email == data["email"])
+    if existing:
+        raise Conflict(
+            "An open request for this email already exists.", field="email", existing_id=existing.id
+        )
+    if data.get("username"):
+        key = username_key(data["username"])
+        if InviteRequest.get_or_none(InviteRequest.open_username_key == key) or TakenUsername.get_or_none(
+            TakenUsername.username_key == key
+        ):
+            raise InvalidInput({"username": ["This TechPass username is already taken; choose another."]})
+
+
+def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str | None = None, batch_id: str | None = None) -> Submission:
+    """Record a validated invite request as `submitted` and announce it, in one transaction."""
+    fingerprint = _fingerprint(data)
+    try:
+        with database.atomic():
+            if idempotency_key:
+                seen = IdempotencyKey.get_or_none(requester=caller.email, key=idempotency_key)
+                if seen:
+                    if seen.fingerprint != fingerprint:
+                        raise InvalidInput({"Idempotency-Key": ["This key was already used for a different request."]})
+                    return Submission(InviteRequest.get_by_id(seen.request_id), replayed=True)
+            _check_open_duplicates(data)
+            invite = _create(data, caller, batch_id)
+            if idempotency_key:
+                IdempotencyKey.create(requester=caller.email, key=idempotency_key, fingerprint=fingerprint, request_id=invite.id)
+            _announce_submission(invite, outbox)
+    except peewee.IntegrityError:
+        # a concurrent submission for the same email or username won the race
+        _check_open_duplicates(data)
+        raise Conflict("An open request for this email already exists.", field="email")
+    outbox.notify()
+    return Submission(invite)
+
+
+def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
+    now = utcnow()
+    invite = InviteRequest.create(
+        id=str(uuid.uuid4()),
+        method=data["method"],
+        email=data["email"],
+        user_type=data["user_type"],
+        username=data.get("username"),
+        first_name=data.get("first_name") or "",
+        last_name=data.get("last_name") or "",
+        contact_number=data.get("contact_number") or "",
+        organisation=data.get("organisation") or "",
+        department=data.get("department") or "",
+        seed_onboarding=bool(data.get("seed_onboarding")),
+        offshore=bool(data.get("offshore")),
+        reason=data["reason"],
+        requester=caller.email,
+        state="submitted",
+        open_email=data["email"],
+        open_username_key=username_key(data["username"]) if data.get("username") else None,
+        batch_id=batch_id,
+        created_at=now,
+        updated_at=now,
+    )
+    history.append(invite.id, "submit", actor=caller.email, at=now, to_state="submitted", details={"method": invite.method})
+    return invite
+
+
+def _announce_submission(invite: InviteRequest, outbox: Outbox) -> None:
+    outbox.add(
+        new_message(
+            "invite.submitted",
+            {
+                "request_id": invite.id,
+                "method": invite.method,
+                "requester": invite.requester,
+                "email": invite.email,
+                "user_type": invite.user_type,
+                "username": invite.username,
+                "first_name": invite.first_name,
+                "last_name": invite.last_name,
+                "organisation": invite.organisation,
+                "seed_onboarding": invite.seed_onboarding,
+                "offshore": invite.offshore,
+                "submitted_at": invite.created_at.isoformat(),
+            },
+            correlation_id=invite.id,
+            producer=PRODUCER,
+        )
+    )
+
+
+def visible_invite(invite_id: str, caller: Caller) -> InviteRequest:
+    """Return the invite if the caller may see it: its requester, an approver or an auditor."""
+    invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
+    if invite is None or not (caller.is_approver or caller.is_auditor or invite.requester == caller.email):
+        raise NotFound(invite_id)
+    return invite
+
+
+def _claim(invite_id: str, action: str, actor: str) -> None:
+    """Atomically mark a pending request as decided; exactly one of racing claims succeeds."""
+    claimed = (
+        InviteRequest.update(pending_action=action, pending_actor=actor, updated_at=utcnow())
+        .where(
+            (InviteRequest.id == invite_id)
+            & (InviteRequest.state == "submitted")
+            & (InviteRequest.pending_action.is_null())
+        )
+        .execute()
+    )
+    if claimed != 1:
+        raise Conflict("This request is no longer pending a decision.")
+
+
+def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Outbox) -> InviteRequest:
+    """Accept an approver's approve/reject decision on a pending request and send it to approval."""
+    if not caller.is_approver:
+        raise Forbidden("Only approvers can decide on requests.")
+    with database.atomic():
+        invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
+        if invite is None:
+            raise NotFound(invite_id)
+        if invite.requester == caller.email:
+            raise Forbidden("You cannot decide on a request you made yourself.")
+        _claim(invite_id, decision, caller.email)
+        history.append(
+            invite_id, f"{decision}_requested", actor=caller.email, at=utcnow(), from_state=invite.state, note=note
+        )
+        payload = {"request_id": invite_id, "decision": decision, "actor": caller.email}
+        payload |= {"comment": note} if decision == "approve" else {"reason": note}
+        outbox.add(new_message("approval.decide", payload, correlation_id=invite_id, producer=PRODUCER))
+    outbox.notify()
+    return InviteRequest.get_by_id(invite_id)
+
+
+def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
+    """Withdraw the caller's own pending request."""
+    with database.atomic():
+        invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
+        if invite is None or invite.requester != caller.email:
+            if invite is not None and (caller.is_approver or caller.is_auditor):
+                raise Forbidden("Only the requester can cancel a request.")
+            raise NotFound(invite_id)
+        _claim(invite_id, "cancel", caller.email)
+        history.append(invite_id, "cancel_requested", actor=caller.email, at=utcnow(), from_state=invite.state)
+        outbox.add(
+            new_message("invite.cancelled", {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
+        )
+    outbox.notify()
+    return InviteRequest.get_by_id(invite_id)
+
+
+def pending_queue(caller: Caller, limit: int = 100, after: str | None = None) -> list[InviteRequest]:
+    """The requests awaiting a decision that this approver may take, oldest first."""
+    if not caller.is_approver:
+        raise Forbidden("Only approvers can see the approval queue.")
+    query = (
+        InviteRequest.select()
+        .where(
+            (InviteRequest.state == "submitted")
+            & (InviteRequest.pending_action.is_null())
+            & (InviteRequest.requester != caller.email)
+        )
+        .order_by(InviteRequest.created_at, InviteRequest.id)
+        .limit(limit)
+    )
+    return list(query)
+
+
+def require_requester(caller: Caller) -> None:
+    """Only public officers (org emails) may ask for invites."""
+    if not caller.is_requester:
+        raise Forbidden("Only public officers with an organisation email can request invites.")

@@ -1,0 +1,106 @@
+"""Intake's tables: requests as submitted, the request history read model, roles, idempotency keys."""
+from __future__ import annotations
+
+import peewee
+
+from invite_common.db import UTCDateTimeField, utcnow
+
+from intake.db import BaseModel
+
+# A request is open until it reaches one of these; an open request blocks another for its email.
+CLOSED_STATES = frozenset({"rejected", "cancelled", "expired", "emailed"})
+
+
+class InviteRequest(BaseModel):
+    """One invite request as its requester submitted it, with the state approval last reported."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    method = peewee.CharField(max_length=32, index=True)
+    email = peewee.CharField(max_length=254, index=True)
+    user_type = peewee.CharField(max_length=32)
+    username = peewee.CharField(max_length=64, null=True)
+    first_name = peewee.CharField(max_length=100, default="")
+    last_name = peewee.CharField(max_length=100, default="")
+    contact_number = peewee.CharField(max_length=20, default="")
+    organisation = peewee.CharField(max_length=150, default="")
+    department = peewee.CharField(max_length=150, default="")
+    seed_onboarding = peewee.BooleanField(default=False)
+    offshore = peewee.BooleanField(default=False)
+    reason = peewee.TextField()
+    requester = peewee.CharField(max_length=254, index=True)
+    state = peewee.CharField(max_length=32, index=True, default="submitted")
+    # the last approval event applied, so a late or replayed event cannot move state backwards
+    state_seq = peewee.IntegerField(default=0)
+    # set (to the actor) when a decision or cancellation was accepted and sent to approval;
+    # the conditional update that sets it is what lets exactly one of two racing decisions in
+    pending_action = peewee.CharField(max_length=16, null=True)
+    pending_actor = peewee.CharField(max_length=254, null=True)
+    # unique while the request is open, NULL after: one open request per email / username
+    open_email = peewee.CharField(max_length=254, null=True, unique=True)
+    open_username_key = peewee.CharField(max_length=64, null=True, unique=True)
+    batch_id = peewee.CharField(max_length=36, null=True, index=True)
+    created_at = UTCDateTimeField(default=utcnow, index=True)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "invite_request"
+
+
+class HistoryEntry(BaseModel):
+    """One fact in a request's history, hash-chained to the entry before it (across all requests)."""
+
+    id = peewee.AutoField()
+    request_id = peewee.CharField(max_length=36, index=True)
+    event = peewee.CharField(max_length=32)
+    from_state = peewee.CharField(max_length=32, null=True)
+    to_state = peewee.CharField(max_length=32, null=True)
+    actor = peewee.CharField(max_length=254)
+    note = peewee.TextField(default="")
+    details = peewee.TextField(default="{}")
+    at = UTCDateTimeField()
+    # approval's sequence number of the transition, so a redelivered event is recorded once
+    source_seq = peewee.IntegerField(null=True)
+    message_id = peewee.CharField(max_length=36, null=True)
+    prev_hash = peewee.CharField(max_length=64)
+    hash = peewee.CharField(max_length=64, unique=True)
+
+    class Meta:
+        table_name = "history_entry"
+        indexes = ((("request_id", "source_seq"), True),)
+
+
+class RoleGrant(BaseModel):
+    """A role (approver, auditor) granted to a person, by ROLE_GRANTS or an administrator."""
+
+    email = peewee.CharField(max_length=254)
+    role = peewee.CharField(max_length=32)
+    granted_at = UTCDateTimeField(default=utcnow)
+    granted_by = peewee.CharField(max_length=254, default="ROLE_GRANTS")
+
+    class Meta:
+        table_name = "role_grant"
+        indexes = ((("email", "role"), True),)
+
+
+class TakenUsername(BaseModel):
+    """A TechPass username approval has given to an account, learnt from its events."""
+
+    username_key = peewee.CharField(max_length=64, primary_key=True)
+    request_id = peewee.CharField(max_length=36)
+
+    class Meta:
+        table_name = "taken_username"
+
+
+class IdempotencyKey(BaseModel):
+    """The answer already given to a requester's `Idempotency-Key`, replayed on a retry."""
+
+    requester = peewee.CharField(max_length=254)
+    key = peewee.CharField(max_length=200)
+    fingerprint = peewee.CharField(max_length=64)
+    request_id = peewee.CharField(max_length=36)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "idempotency_key"
+        primary_key = peewee.CompositeKey("requester", "key")
