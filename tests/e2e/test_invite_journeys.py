@@ -1,0 +1,148 @@
+"""An invite's journey across intake, approval and notifier, as separate processes over real RabbitMQ."""
+import re
+import threading
+
+from tests.e2e.conftest import wait_for_state
+from tests.support.broker import wait_for
+from tests.support.mailbox import html_of, text_of
+
+REQUESTER = "amy@tech.gov.sg"
+APPROVER = "bob@tech.gov.sg"
+AUDITOR = "carol@tech.gov.sg"
+
+
+def submit(system, body, user=REQUESTER):
+    response = system.call("POST", "/api/v1/invites", user, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def email_invitation(email="jane.tan@tech.gov.sg", seed=False):
+    return {"method": "email_invitation", "email": email, "seed_onboarding": seed, "reason": "Joining the platform team"}
+
+
+def test_approved_email_invitation_sends_exactly_one_invitation_and_ends_emailed(system, mailbox):
+    invite = submit(system, email_invitation())
+    assert invite["state"] == "submitted"
+    queue = system.call("GET", "/api/v1/approvals", APPROVER).json()["items"]
+    assert [i["id"] for i in queue] == [invite["id"]]
+
+    response = system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={"comment": "Welcome aboard"})
+    assert response.status_code == 202
+
+    final = wait_for_state(system, invite["id"], "emailed")
+    wait_for(lambda: mailbox.to("jane.tan@tech.gov.sg"), what="the invitation")
+    messages = mailbox.to("jane.tan@tech.gov.sg")
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["Subject"] == "You're invited to TechPass: activate your account"
+    assert "jane.tan" in text_of(message)  # the TechPass username derived from the email
+    assert REQUESTER in text_of(message)
+    assert "jane.tan" in html_of(message)
+    assert "SEED" not in message["Subject"]
+
+    events = [(h["event"], h["to_state"]) for h in final["history"]]
+    assert events == [
+        ("submit", "submitted"),
+        ("approve_requested", None),
+        ("approve", "approved"),
+        ("provision", "account_created"),
+        ("mark_emailed", "emailed"),
+    ]
+    approve = next(h for h in final["history"] if h["event"] == "approve")
+    assert approve["actor"] == APPROVER and approve["note"] == "Welcome aboard"
+    assert system.call("GET", "/api/v1/approvals", APPROVER).json()["items"] == []
+    # a late duplicate email would show here: there must still be exactly one
+    assert len(mailbox.to("jane.tan@tech.gov.sg")) == 1
+
+
+def test_create_account_with_seed_emails_the_enrolment_code_after_seed_requested(system, mailbox):
+    body = {
+        "method": "create_account",
+        "email": "vic.lim@vendor.example.com",
+        "user_type": "vendor",
+        "username": "vic.lim",
+        "first_name": "Vic",
+        "last_name": "Lim",
+        "contact_number": "+65 9123 4567",
+        "organisation": "Example Pte Ltd",
+        "seed_onboarding": True,
+        "reason": "Builds the payments service",
+    }
+    invite = submit(system, body)
+    assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={}).status_code == 202
+
+    final = wait_for_state(system, invite["id"], "emailed")
+    states = [h["to_state"] for h in final["history"] if h["to_state"]]
+    assert states == ["submitted", "approved", "account_created", "seed_requested", "emailed"]
+    seed_entry = next(h for h in final["history"] if h["to_state"] == "seed_requested")
+    assert "seed_expires_at" in seed_entry["details"]
+
+    wait_for(lambda: mailbox.to("vic.lim@vendor.example.com"), what="the SEED invitation")
+    [message] = mailbox.to("vic.lim@vendor.example.com")
+    assert "SEED" in message["Subject"]
+    code = re.search(r"SEED-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", text_of(message))
+    assert code, text_of(message)
+    assert code.group(0) in html_of(message)
+    assert "Vic" in text_of(message) and "vic.lim" in text_of(message)
+
+
+def test_rejection_sends_the_requester_a_notice_with_the_reason(system, mailbox):
+    invite = submit(system, email_invitation("ken.ong@tech.gov.sg"))
+    response = system.call("POST", f"/api/v1/invites/{invite['id']}/reject", APPROVER, json={"reason": "Already has an account"})
+    assert response.status_code == 202
+
+    final = wait_for_state(system, invite["id"], "rejected")
+    wait_for(lambda: mailbox.to(REQUESTER), what="the rejection notice")
+    [notice] = mailbox.to(REQUESTER)
+    assert "ken.ong@tech.gov.sg" in notice["Subject"] and "rejected" in notice["Subject"]
+    assert "Already has an account" in text_of(notice)
+    assert mailbox.to("ken.ong@tech.gov.sg") == []
+    reject = next(h for h in final["history"] if h["event"] == "reject")
+    assert reject["actor"] == APPROVER and reject["note"] == "Already has an account"
+
+
+def test_reject_without_a_reason_is_refused_with_the_field(system):
+    invite = submit(system, email_invitation("lee@tech.gov.sg"))
+    response = system.call("POST", f"/api/v1/invites/{invite['id']}/reject", APPROVER, json={})
+    assert response.status_code == 422
+    assert "reason" in response.json()["errors"]
+
+
+def test_requester_approving_their_own_request_gets_403_and_nothing_changes(system, mailbox):
+    invite = submit(system, email_invitation("may@tech.gov.sg"), user=APPROVER)
+    response = system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={})
+    assert response.status_code == 403
+    after = system.invite(invite["id"], AUDITOR)
+    assert after["state"] == "submitted" and after["pending_decision"] is None
+    assert [h["event"] for h in after["history"]] == ["submit"]
+    # and another approver can still decide on it
+    assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", "dana@tech.gov.sg", json={}).status_code == 202
+    wait_for_state(system, invite["id"], "emailed")
+
+
+def test_two_concurrent_decisions_exactly_one_is_accepted(system, mailbox):
+    invite = submit(system, email_invitation("raj@tech.gov.sg"))
+    statuses, barrier = [], threading.Barrier(2)
+
+    def decide(user, path, body):
+        barrier.wait()
+        statuses.append(system.call("POST", f"/api/v1/invites/{invite['id']}/{path}", user, json=body).status_code)
+
+    threads = [
+        threading.Thread(target=decide, args=(APPROVER, "approve", {})),
+        threading.Thread(target=decide, args=("dana@tech.gov.sg", "reject", {"reason": "duplicate"})),
+    ]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(statuses) == [202, 409]
+    wait_for(lambda: system.invite(invite["id"], AUDITOR)["state"] in ("emailed", "rejected"), what="the one decision")
+    decided = [h for h in system.invite(invite["id"], AUDITOR)["history"] if h["event"] in ("approve", "reject")]
+    assert len(decided) == 1
+
+
+def test_open_request_for_the_same_email_is_refused_with_409(system):
+    first = submit(system, email_invitation("sam@tech.gov.sg"))
+    response = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("SAM@Tech.Gov.SG"))
+    assert response.status_code == 409
+    assert response.json()["existing_id"] == first["id"]

@@ -1,0 +1,88 @@
+"""Outages delay work and never lose it; duplicates and policy-breaking messages change nothing."""
+import time
+
+from invite_common.broker import Outgoing, Publisher
+from invite_common.messages import new_message
+from invite_common.topology import Topology
+from tests.e2e.conftest import RETRY_DELAYS, wait_for_state
+from tests.support.broker import wait_for
+
+REQUESTER = "amy@tech.gov.sg"
+APPROVER = "bob@tech.gov.sg"
+AUDITOR = "carol@tech.gov.sg"
+
+
+def email_invitation(email):
+    return {"method": "email_invitation", "email": email, "seed_onboarding": False, "reason": "Joining the team"}
+
+
+def test_request_accepted_while_the_broker_is_unreachable_flows_once_it_is_back(system_behind_proxy, broker_proxy, mailbox):
+    system = system_behind_proxy
+    broker_proxy.cut()
+    response = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("nora@tech.gov.sg"))
+    assert response.status_code == 201, response.text
+    invite_id = response.json()["id"]
+    assert system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={}).status_code == 202
+    time.sleep(1.0)
+    assert system.invite(invite_id, AUDITOR)["state"] == "submitted"  # nothing could leave intake yet
+    assert mailbox.messages == []
+
+    broker_proxy.restore()
+    wait_for_state(system, invite_id, "emailed", timeout=30)
+    assert len(mailbox.to("nora@tech.gov.sg")) == 1
+
+
+def test_smtp_refusing_temporarily_is_retried_and_one_email_arrives(sqlite_system, mailbox):
+    mailbox.refuse_next(2)
+    system = sqlite_system
+    invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("omar@tech.gov.sg")).json()["id"]
+    system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={})
+    wait_for_state(system, invite_id, "emailed", timeout=30)
+    assert mailbox.refused == 2
+    assert len(mailbox.to("omar@tech.gov.sg")) == 1
+
+
+def test_decision_message_sent_straight_to_approval_by_the_requester_is_refused(sqlite_system, amqp_url, namespace, mailbox):
+    system = sqlite_system
+    invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("pia@tech.gov.sg")).json()["id"]
+    topology = Topology(namespace=namespace, retry_delays=RETRY_DELAYS)
+    forged = new_message(
+        "approval.decide",
+        {"request_id": invite_id, "decision": "approve", "actor": REQUESTER, "comment": ""},
+        correlation_id=invite_id,
+        producer="intake",
+    )
+    publisher = Publisher(amqp_url, topology)
+    # sent twice: a duplicate delivery must change nothing either
+    publisher.publish([Outgoing.from_envelope(forged, topology), Outgoing.from_envelope(forged, topology)])
+    publisher.close()
+    wait_for(
+        lambda: any(h["event"] == "decision_refused" for h in system.invite(invite_id, AUDITOR)["history"]),
+        what="approval to refuse the forged decision",
+    )
+    after = system.invite(invite_id, AUDITOR)
+    assert after["state"] == "submitted"
+    assert [h["event"] for h in after["history"]].count("decision_refused") == 1
+    assert "own request" in next(h for h in after["history"] if h["event"] == "decision_refused")["note"]
+    time.sleep(0.5)
+    assert mailbox.messages == []
+
+
+def test_the_same_decision_delivered_twice_emails_once(sqlite_system, amqp_url, namespace, mailbox):
+    system = sqlite_system
+    invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("quinn@tech.gov.sg")).json()["id"]
+    wait_for(lambda: system.invite(invite_id, AUDITOR) and True, what="submission")
+    topology = Topology(namespace=namespace, retry_delays=RETRY_DELAYS)
+    decision = new_message(
+        "approval.decide",
+        {"request_id": invite_id, "decision": "approve", "actor": APPROVER, "comment": "twice"},
+        correlation_id=invite_id,
+        producer="intake",
+    )
+    publisher = Publisher(amqp_url, topology)
+    publisher.publish([Outgoing.from_envelope(decision, topology)] * 2)
+    publisher.close()
+    final = wait_for_state(system, invite_id, "emailed")
+    time.sleep(1.0)
+    assert len(mailbox.to("quinn@tech.gov.sg")) == 1
+    assert [h["event"] for h in final["history"]].count("approve") == 1

@@ -1,0 +1,49 @@
+"""Intake on a real database (SQLite and PostgreSQL), its app driven through Flask's test client."""
+import pytest
+
+from invite_common import config
+from invite_common.db import apply_migrations, connect
+from invite_common.outbox import Outbox
+from invite_common.topology import Topology
+from intake.app import create_app
+from intake.db import database
+from intake.identity import apply_role_grants
+from intake.migrations import MIGRATIONS
+
+
+@pytest.fixture
+def intake_db(db_url):
+    db = connect(db_url)
+    database.initialize(db)
+    apply_migrations(db, MIGRATIONS)
+    yield db
+    db.close()
+    database.initialize(None)
+
+
+@pytest.fixture
+def outbox(intake_db):
+    return Outbox(database, Topology())
+
+
+@pytest.fixture
+def app(intake_db, outbox):
+    settings = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:dana@tech.gov.sg,auditor:carol@tech.gov.sg"})
+    with database.atomic():
+        apply_role_grants(settings.role_grants)
+    return create_app(settings, outbox)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def as_user(client, email):
+    """Return a caller function sending requests as `email` (dev identity)."""
+
+    def call(method, path, **kwargs):
+        headers = kwargs.pop("headers", {}) | {"X-Dev-User": email}
+        return client.open(path, method=method, headers=headers, **kwargs)
+
+    return call

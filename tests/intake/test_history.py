@@ -1,0 +1,75 @@
+"""The request history: append-only, hash-chained, fed idempotently by approval's events."""
+import datetime as dt
+
+import pytest
+
+from invite_common.messages import new_message
+from intake import history, history_consumer
+from intake.db import database
+from intake.models import HistoryEntry, InviteRequest, TakenUsername
+from tests.intake.conftest import as_user
+
+OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
+
+
+def changed(request_id, seq, from_state, to_state, verb, details=None):
+    return new_message(
+        "invite.state_changed",
+        {"request_id": request_id, "seq": seq, "from_state": from_state, "to_state": to_state, "verb": verb,
+         "actor": "system", "note": "", "changed_at": dt.datetime.now(dt.timezone.utc).isoformat(), "details": details or {}},
+        correlation_id=request_id, producer="approval",
+    )
+
+
+@pytest.fixture
+def invite(client):
+    return as_user(client, "amy@tech.gov.sg")("POST", "/api/v1/invites", json=OFFICER).get_json()
+
+
+def apply(env):
+    with database.atomic():
+        history_consumer.record_state_change(env)
+
+
+def test_state_changes_move_the_request_and_are_recorded_once(invite):
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))  # redelivered as a new message
+    apply(changed(invite["id"], 2, "approved", "account_created", "provision", {"username": "jane"}))
+    request = InviteRequest.get_by_id(invite["id"])
+    assert request.state == "account_created"
+    assert [e.event for e in history.for_request(invite["id"])] == ["submit", "approve", "provision"]
+    assert TakenUsername.get_or_none(username_key="jane")
+
+
+def test_a_late_event_never_moves_state_backwards(invite):
+    apply(changed(invite["id"], 2, "approved", "account_created", "provision"))
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))
+    assert InviteRequest.get_by_id(invite["id"]).state == "account_created"
+
+
+def test_closing_a_request_frees_its_email_for_a_new_one(invite, client):
+    apply(changed(invite["id"], 1, "submitted", "rejected", "reject"))
+    again = as_user(client, "amy@tech.gov.sg")("POST", "/api/v1/invites", json=OFFICER)
+    assert again.status_code == 201
+
+
+def test_untouched_chain_verifies(invite):
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))
+    result = history.verify()
+    assert result == {"intact": True, "checked": 2, "first_bad": None}
+
+
+def test_an_edited_entry_is_detected(invite):
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))
+    apply(changed(invite["id"], 2, "approved", "account_created", "provision"))
+    HistoryEntry.update(actor="mallory@tech.gov.sg").where(HistoryEntry.id == 2).execute()
+    result = history.verify()
+    assert result["intact"] is False and result["first_bad"]["seq"] == 2
+
+
+def test_a_removed_entry_is_detected(invite):
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))
+    apply(changed(invite["id"], 2, "approved", "account_created", "provision"))
+    HistoryEntry.delete().where(HistoryEntry.id == 2).execute()
+    result = history.verify()
+    assert result["intact"] is False and "missing" in result["first_bad"]["problem"]

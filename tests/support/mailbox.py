@@ -1,0 +1,65 @@
+"""A real SMTP server (aiosmtpd) that keeps what it receives and can refuse for a while."""
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """Accepts mail on a loopback port; `refuse_next(n)` answers 451 to the next n messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refused = 0
+        self._refuse = 0
+        self._lock = threading.Lock()
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> "Mailbox":
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def refuse_next(self, count: int) -> None:
+        with self._lock:
+            self._refuse = count
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            if self._refuse > 0:
+                self._refuse -= 1
+                self.refused += 1
+                return "451 4.3.0 Mailbox temporarily unavailable, try again later"
+            message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+            message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+            self.messages.append(message)
+        return "250 2.0.0 OK: queued"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in m["X-Envelope-To"].split(",")]
+
+
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
