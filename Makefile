@@ -1,0 +1,74 @@
+# Build, run and test Invite Users.  `make setup` prepares .venv; `make run` starts the
+# three services and a local mail catcher; `make test` runs the test suite.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+VPY         := $(VENV)/bin/python
+STAMP       := $(VENV)/.setup-done
+PIP_VERSION := 25.3
+PYTHON      ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+PROJECTS    := libs/common services/intake services/approval services/notifier
+PYPROJECTS  := $(addsuffix /pyproject.toml,$(PROJECTS))
+TESTS       ?= tests/
+PYTEST_ARGS ?=
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup browser run test bench clean distclean
+
+help:
+	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
+	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
+	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
+	@echo "make bench      run the scripts in bench/"
+	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
+
+setup: $(STAMP) browser
+
+$(VPY):
+	@if [ -z "$(PYTHON)" ]; then echo "error: neither python3.11 nor python3 is on PATH" >&2; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt $(PYPROJECTS) | $(VPY)
+	$(VPY) -m pip install --quiet pip==$(PIP_VERSION)
+	$(VPY) -m pip install --quiet -r requirements.txt
+	$(VPY) -m pip install --quiet --no-deps $(addprefix -e ,$(PROJECTS))
+	@touch $@
+
+# Browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+browser:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "note: /usr/bin/chromium is missing and apt-get is not available; install Chromium to run the browser tests"; \
+		exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else \
+		echo "note: /usr/bin/chromium is missing; run 'sudo apt-get install -y chromium' to run the browser tests"; \
+		exit 0; \
+	fi; \
+	echo "installing Debian's chromium (needed by the browser tests)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium < /dev/null
+
+run: setup
+	@mkdir -p var/mail
+	PYTHONUNBUFFERED=1 $(VENV)/bin/honcho -f deploy/Procfile start
+
+test: setup
+	$(VPY) -m pytest $(TESTS) -q $(PYTEST_ARGS)
+
+bench: setup
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "no bench/*.py scripts: nothing to run"; exit 0; fi; \
+	for f in "$${scripts[@]}"; do echo "== $$f"; $(VPY) "$$f" || exit $$?; done
+
+clean:
+	rm -rf var .pytest_cache test-results build
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
