@@ -1,4 +1,5 @@
-"""A real SMTP server (aiosmtpd) on loopback for the notifier's mailer tests; nothing of smtplib is faked."""
+"""A real SMTP server (aiosmtpd) on loopback for the notifier's mailer tests; nothing of smtplib is faked.
+The notifier's database is real too: migrated, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import email
@@ -124,3 +125,20 @@ def server_tls_context(tls_certificate, monkeypatch) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
+
+
+@pytest.fixture
+def notifier_db(db_url):
+    """Notifier's database, migrated and bound for the test, closed and unbound afterwards."""
+    from invite_common.db import apply_migrations, connect
+
+    from notifier.db import database
+    from notifier.migrations import MIGRATIONS
+
+    db = connect(db_url)
+    database.initialize(db)
+    apply_migrations(db, MIGRATIONS)
+    yield db
+    if not db.is_closed():
+        db.close()
+    database.initialize(None)

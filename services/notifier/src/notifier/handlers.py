@@ -1,0 +1,176 @@
+"""What the notifier does with `notifier.send_email`: send the email once, log its outcome, announce it.
+
+Sending happens outside any transaction (`send_email`); its outcome is then recorded with the
+announcement in the consumer's transaction (`record_email_sent`), or, when the consumer gives
+up, as a failure (`record_email_failed`). Logs name the request, template and outcome only:
+never the address or the body.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+
+from invite_common.db import utcnow
+from invite_common.errors import PermanentError, TransientError
+from invite_common.messages import Envelope, new_message
+from invite_common.outbox import Outbox
+
+from notifier import deliveries
+from notifier.mailer import SmtpMailer
+from notifier.message import InvalidRecipient, check_recipient
+from notifier.rendering import render
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "notifier"
+SEND_EMAIL = "notifier.send_email"
+
+# Enough to ride out a database outage; beyond it the oldest are forgotten (and may be resent once).
+ACCEPTED_KEPT = 10_000
+_ADDRESS = re.compile(r"\S+@\S+")
+
+SendKey = tuple[str, str, str]
+
+
+class InvalidSendCommand(PermanentError):
+    """A send command whose ids are too long for the delivery log."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The mail server took the email: what its delivery record and announcement say."""
+
+    smtp_message_id: str
+    recipient_domain: str
+    sent_at: dt.datetime
+
+
+class AlreadySent:
+    """`send_email`'s answer when the delivery log shows the email went out before."""
+
+
+ALREADY_SENT = AlreadySent()
+
+
+@dataclass
+class Dependencies:
+    """What the handlers need from outside: the outbox and the mailer."""
+
+    outbox: Outbox
+    mailer: SmtpMailer
+    # Emails the server accepted whose outcome is not committed yet. If the commit fails (the
+    # database went away) the command comes back, finds its email here and is not mailed again.
+    accepted: dict[SendKey, Accepted] = field(default_factory=dict)
+
+
+def _key(payload: dict) -> SendKey:
+    return payload["request_id"], payload["template"], payload["send_key"]
+
+
+def _fits_the_log(payload: dict) -> bool:
+    return (
+        len(payload["request_id"]) <= deliveries.REQUEST_ID_MAX
+        and len(payload["template"]) <= deliveries.TEMPLATE_MAX
+        and len(payload["send_key"]) <= deliveries.SEND_KEY_MAX
+    )
+
+
+def _ids(payload: dict) -> dict:
+    return {"request_id": payload["request_id"], "template": payload["template"], "send_key": payload["send_key"]}
+
+
+def recipient_domain(to: str) -> str:
+    """Return the recipient's ASCII domain, or "" when the address is not one we would send to."""
+    try:
+        return check_recipient(to).rpartition("@")[2]
+    except InvalidRecipient:
+        return ""
+
+
+def describe(exc: Exception) -> str:
+    """Say what went wrong in words safe to store and log: anything like an address is hidden."""
+    return _ADDRESS.sub("<address>", f"{type(exc).__name__}: {exc}")[:500]
+
+
+def send_email(env: Envelope, deps: Dependencies) -> Accepted | AlreadySent:
+    """Render and send the requested email unless it already went out; safe to repeat."""
+    p = env.payload
+    key = _key(p)
+    if not _fits_the_log(p):
+        # refused before sending: an email whose outcome cannot be recorded would go out on every retry
+        raise InvalidSendCommand("request_id, template or send_key is too long to record")
+    if deliveries.find_sent(*key):
+        deps.accepted.pop(key, None)
+        log.info("email already sent; not sending it again", extra=_ids(p))
+        return ALREADY_SENT
+    earlier = deps.accepted.get(key)
+    if earlier is not None:
+        log.info("email was accepted before its outcome could be recorded; not sending it again", extra=_ids(p))
+        return earlier
+    rendered = render(p["template"], p["context"])
+    # the same for every attempt, so a resend after a crash can be recognised as the same email
+    message_id = deps.mailer.message_id(*key)
+    deps.mailer.send(p["to"], rendered, message_id)
+    accepted = Accepted(message_id, recipient_domain(p["to"]), utcnow())
+    if len(deps.accepted) >= ACCEPTED_KEPT:
+        deps.accepted.pop(next(iter(deps.accepted)))
+    deps.accepted[key] = accepted
+    log.info("email accepted by the mail server", extra=_ids(p) | {"smtp_message_id": message_id})
+    return accepted
+
+
+def record_email_sent(env: Envelope, outcome: Accepted | AlreadySent, deps: Dependencies) -> None:
+    """Record the delivery as sent and announce `email.sent`; in the consumer's transaction."""
+    if outcome is ALREADY_SENT:
+        return  # announced when it was first sent
+    p = env.payload
+    key = _key(p)
+    if deliveries.find_sent(*key) is None:
+        deliveries.record(
+            *key,
+            status=deliveries.SENT,
+            smtp_message_id=outcome.smtp_message_id,
+            recipient_domain=outcome.recipient_domain,
+            sent_at=outcome.sent_at,
+            error="",
+        )
+        deps.outbox.add(
+            new_message(
+                "email.sent",
+                _ids(p) | {"smtp_message_id": outcome.smtp_message_id},
+                correlation_id=p["request_id"],
+                producer=PRODUCER,
+                causation_id=env.message_id,
+            )
+        )
+    # Last, so a failure above leaves the email remembered as accepted.
+    deps.accepted.pop(key, None)
+
+
+def record_email_failed(env: Envelope, exc: Exception, deps: Dependencies) -> None:
+    """Record the delivery as failed and announce `email.failed`; runs when the consumer gives up."""
+    if env.type != SEND_EMAIL:
+        return
+    p = env.payload
+    key = _key(p)
+    if key in deps.accepted:
+        # the server took the email; only recording it failed, so it is sent, not failed
+        record_email_sent(env, deps.accepted[key], deps)
+        return
+    if _fits_the_log(p):
+        if deliveries.find_sent(*key):
+            return
+        deliveries.record(*key, status=deliveries.FAILED, recipient_domain=recipient_domain(p["to"]), error=describe(exc))
+    permanent = not isinstance(exc, TransientError)
+    deps.outbox.add(
+        new_message(
+            "email.failed",
+            _ids(p) | {"error": describe(exc), "permanent": permanent},
+            correlation_id=p["request_id"],
+            producer=PRODUCER,
+            causation_id=env.message_id,
+        )
+    )
+    log.warning("email not delivered", extra=_ids(p) | {"permanent": permanent, "error": describe(exc)})
