@@ -54,8 +54,12 @@ browser:
 	export DEBIAN_FRONTEND=noninteractive; \
 	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium < /dev/null
 
+# A local run has someone to approve and someone to audit, unless ROLE_GRANTS says otherwise.
+DEV_ROLE_GRANTS := approver:bob@tech.gov.sg,auditor:carol@tech.gov.sg
+
 run: setup
 	@mkdir -p var/mail
+	ROLE_GRANTS="$${ROLE_GRANTS:-$(DEV_ROLE_GRANTS)}" \
 	PYTHONUNBUFFERED=1 $(VENV)/bin/honcho -f deploy/Procfile start
 
 test: setup

@@ -42,6 +42,20 @@ def test_smtp_refusing_temporarily_is_retried_and_one_email_arrives(sqlite_syste
     assert len(mailbox.to("omar@tech.gov.sg")) == 1
 
 
+def test_mail_server_outage_delays_the_invitation_without_failing_it(sqlite_system, mailbox):
+    system = sqlite_system
+    mailbox.go_down()
+    invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("una@tech.gov.sg")).json()["id"]
+    system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={})
+    wait_for_state(system, invite_id, "account_created")
+    # longer than all the retry delays together: an outage must not use them up
+    time.sleep(sum(RETRY_DELAYS) + 2)
+    assert system.invite(invite_id, AUDITOR)["state"] == "account_created"
+    mailbox.come_back()
+    wait_for_state(system, invite_id, "emailed", timeout=30)
+    assert len(mailbox.to("una@tech.gov.sg")) == 1
+
+
 def test_decision_message_sent_straight_to_approval_by_the_requester_is_refused(sqlite_system, amqp_url, namespace, mailbox):
     system = sqlite_system
     invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("pia@tech.gov.sg")).json()["id"]

@@ -36,7 +36,19 @@ class Mailbox:
         return self
 
     def stop(self) -> None:
+        try:
+            self._controller.stop()
+        except AssertionError:  # already stopped by go_down
+            pass
+
+    def go_down(self) -> None:
+        """Stop listening, as a mail server that crashed would."""
         self._controller.stop()
+
+    def come_back(self) -> None:
+        """Listen again on the same port."""
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
 
     def refuse_next(self, count: int) -> None:
         with self._lock:

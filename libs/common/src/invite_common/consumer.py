@@ -6,8 +6,8 @@
 - A message that can never succeed (malformed, unknown type, PermanentError) is given up: the
   service's `on_give_up` records the failure, then the message is rejected into `<queue>.dlq`.
 - A TransientError (SMTP 4xx, directory timeout) is retried through the delay queues, one per
-  configured delay, then given up. The database being unreachable is not the message's fault:
-  such messages wait and retry until it is back, and are never dead-lettered for it.
+  configured delay, then given up. The database or a server being unreachable (Outage) is not
+  the message's fault: such messages wait and retry until it is back, never dead-lettered for it.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
 
 from invite_common.broker import Publisher, PublishError, connection
-from invite_common.errors import PermanentError, TransientError
+from invite_common.errors import Outage, PermanentError, TransientError
 from invite_common.logs import request_context
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope, UnknownMessageType, decode
@@ -151,10 +151,11 @@ class MessageConsumer(ConsumerMixin):
         except (PermanentError, ValidationError) as exc:
             self._give_up(message, envelope, exc)
             return
-        except (peewee.OperationalError, peewee.InterfaceError) as exc:
-            # the database is away: keep the message, wait, and let it come back
-            log.warning("database unavailable, message will be redelivered", extra={"error": str(exc)})
-            self._reset_db()
+        except (peewee.OperationalError, peewee.InterfaceError, Outage) as exc:
+            # the database or a downstream server is away: keep the message, wait, let it come back
+            log.warning("dependency unavailable, message will be redelivered", extra={"error": str(exc)})
+            if not isinstance(exc, Outage):
+                self._reset_db()
             time.sleep(self.db_retry_delay)
             message.requeue()
             return

@@ -7,3 +7,8 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """The work can never succeed as asked (bad data, policy refusal): dead-letter it."""
+
+
+class Outage(TransientError):
+    """Something the work depends on is down (mail server unreachable): the message is not at
+    fault, so it waits and is tried again without using up its retries."""

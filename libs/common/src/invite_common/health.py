@@ -20,7 +20,9 @@ def database_check(database) -> Check:
     """A readiness check that runs `SELECT 1` on the service's database."""
 
     def check() -> None:
-        database.execute_sql("SELECT 1").fetchone()
+        # each health request runs on a fresh thread: close what it opened
+        with database.connection_context():
+            database.execute_sql("SELECT 1").fetchone()
 
     return check
 

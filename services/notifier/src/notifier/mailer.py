@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from invite_common.errors import PermanentError, TransientError
+from invite_common.errors import Outage, PermanentError, TransientError
 from notifier.message import InvalidRecipient, check_recipient, compose, message_id_for, parse_sender
 from notifier.rendering import RenderedEmail
 
@@ -31,6 +31,10 @@ class TransientSmtpError(TransientError):
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+
+
+class SmtpUnavailable(TransientSmtpError, Outage):
+    """The mail server cannot be reached or will not greet us: wait for it, whatever the message."""
 
 
 class PermanentSmtpError(PermanentError):
@@ -215,13 +219,13 @@ class SmtpMailer:
         # Failing to connect, greet or log in is the server's or the configuration's state,
         # never the message's: always worth another try once it is fixed.
         except smtplib.SMTPResponseException as exc:
-            raise TransientSmtpError(
+            raise SmtpUnavailable(
                 f"SMTP {exc.smtp_code} while connecting to {endpoint.host}:{endpoint.port}: "
                 f"{_server_text(exc.smtp_error)}",
                 exc.smtp_code,
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TransientSmtpError(
+            raise SmtpUnavailable(
                 f"cannot reach SMTP server {endpoint.host}:{endpoint.port}: {type(exc).__name__}: {exc}"
             ) from exc
         return smtp
