@@ -146,3 +146,18 @@ def test_open_request_for_the_same_email_is_refused_with_409(system):
     response = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("SAM@Tech.Gov.SG"))
     assert response.status_code == 409
     assert response.json()["existing_id"] == first["id"]
+
+
+def test_resending_an_emailed_invitation_sends_it_again_once(system, mailbox):
+    invite = submit(system, email_invitation("tess@tech.gov.sg"))
+    system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={})
+    wait_for_state(system, invite["id"], "emailed")
+    wait_for(lambda: mailbox.to("tess@tech.gov.sg"), what="the first invitation")
+
+    assert system.call("POST", f"/api/v1/invites/{invite['id']}/resend", REQUESTER).status_code == 202
+    wait_for(lambda: len(mailbox.to("tess@tech.gov.sg")) == 2, what="the resent invitation")
+    first, second = mailbox.to("tess@tech.gov.sg")
+    assert first["Subject"] == second["Subject"]
+    assert first["Message-ID"] != second["Message-ID"]  # a new send, not a duplicate of the first
+    assert system.call("POST", f"/api/v1/invites/{invite['id']}/resend", REQUESTER).status_code == 409
+    assert system.invite(invite["id"], AUDITOR)["state"] == "emailed"

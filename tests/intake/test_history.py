@@ -73,3 +73,20 @@ def test_a_removed_entry_is_detected(invite):
     HistoryEntry.delete().where(HistoryEntry.id == 2).execute()
     result = history.verify()
     assert result["intact"] is False and "missing" in result["first_bad"]["problem"]
+
+
+def test_resend_is_allowed_once_a_day_and_only_when_emailed(invite, client, outbox):
+    amy = as_user(client, "amy@tech.gov.sg")
+    assert amy("POST", f"/api/v1/invites/{invite['id']}/resend").status_code == 409
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))
+    apply(changed(invite["id"], 2, "approved", "account_created", "provision"))
+    apply(changed(invite["id"], 3, "account_created", "emailed", "mark_emailed"))
+    assert as_user(client, "zed@tech.gov.sg")("POST", f"/api/v1/invites/{invite['id']}/resend").status_code == 404
+    assert amy("POST", f"/api/v1/invites/{invite['id']}/resend").status_code == 202
+    again = amy("POST", f"/api/v1/invites/{invite['id']}/resend")
+    assert again.status_code == 409 and "less than a day" in again.get_json()["message"]
+    # a day later it is allowed again
+    for entry in HistoryEntry.select().where(HistoryEntry.event == "resend_requested"):
+        HistoryEntry.update(at=entry.at - dt.timedelta(days=1, minutes=1)).where(HistoryEntry.id == entry.id).execute()
+    assert amy("POST", f"/api/v1/invites/{invite['id']}/resend").status_code == 202
+    assert [m.message_type for m in outbox.pending()].count("invite.resend_requested") == 2

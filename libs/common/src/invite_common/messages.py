@@ -56,6 +56,13 @@ class InviteCancelled(_Strict):
     actor = _email()
 
 
+class InviteResendRequested(_Strict):
+    """intake → approval: the requester asked for an emailed invitation to be sent again."""
+
+    request_id = fields.String(required=True)
+    actor = _email()
+
+
 class ApprovalDecide(_Strict):
     """intake → approval (command): an approver decided on a pending request."""
 
@@ -142,6 +149,7 @@ MESSAGE_TYPES: dict[tuple[str, int], MessageType] = {
     for t in [
         MessageType("invite.submitted", 1, InviteSubmitted, "intake", "event"),
         MessageType("invite.cancelled", 1, InviteCancelled, "intake", "event"),
+        MessageType("invite.resend_requested", 1, InviteResendRequested, "intake", "event"),
         MessageType("approval.decide", 1, ApprovalDecide, "intake", "command", "approval"),
         MessageType("approval.advance", 1, ApprovalAdvance, "approval", "command", "approval"),
         MessageType("invite.state_changed", 1, InviteStateChanged, "approval", "event"),

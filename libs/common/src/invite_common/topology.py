@@ -17,7 +17,13 @@ from invite_common.messages import MESSAGE_TYPES, MessageType, message_type
 
 # consumer queue -> the message types it handles; the purpose is in the name
 CONSUMERS: dict[str, tuple[str, ...]] = {
-    "approval.workflow": ("invite.submitted", "invite.cancelled", "approval.decide", "approval.advance"),
+    "approval.workflow": (
+        "invite.submitted",
+        "invite.cancelled",
+        "invite.resend_requested",
+        "approval.decide",
+        "approval.advance",
+    ),
     "approval.email-outcomes": ("email.sent", "email.failed"),
     "intake.history": ("invite.state_changed", "invite.decision_refused"),
     "notifier.send-email": ("notifier.send_email",),

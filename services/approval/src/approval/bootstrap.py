@@ -112,6 +112,7 @@ def start(settings: Settings, directory: AccountDirectory | None = None, enrolme
             {
                 "invite.submitted": handlers.record_submission,
                 "invite.cancelled": handlers.cancel,
+                "invite.resend_requested": handlers.resend,
                 "approval.decide": handlers.decide,
                 "approval.advance": handlers.advance,
             },

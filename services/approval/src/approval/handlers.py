@@ -213,8 +213,9 @@ def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
 def send_invitation(
     deps: Dependencies, request: InviteRequest, cause: str | None, seed_code: str | None = None, seed_expires_at=None
 ) -> None:
-    """Ask the notifier for the invitation email (with SEED instructions when booked)."""
-    if seed_code is None and request.state == workflow.SEED_REQUESTED:
+    """Ask the notifier for the invitation email (with SEED instructions and code when SEED is needed)."""
+    if seed_code is None and workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
+        # booking is idempotent per request: a resend or a retry carries the same code
         enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
         seed_code, seed_expires_at = enrolment.code, enrolment.expires_at
     request.invitation_sends += 1
@@ -231,6 +232,19 @@ def send_invitation(
         template = "invitation_seed"
         context |= {"seed_code": seed_code, "seed_expires_at": seed_expires_at.isoformat()}
     _send_email(deps, request, template, to=request.email, send_key=f"invitation-{request.invitation_sends}", context=context, cause=cause)
+
+
+def resend(env: Envelope, deps: Dependencies) -> None:
+    """Send an emailed invitation again at its requester's wish (the state stays `emailed`)."""
+    p = env.payload
+    request = _load(p["request_id"])
+    if request.state != workflow.EMAILED:
+        _refuse(deps, env, request.id, "resend", p["actor"], f"cannot resend an invitation that is {request.state}")
+        return
+    if p["actor"].lower() != request.requester.lower():
+        _refuse(deps, env, request.id, "resend", p["actor"], "only the requester can ask for a resend")
+        return
+    send_invitation(deps, request, env.message_id)
 
 
 def _send_email(deps: Dependencies, request: InviteRequest, template: str, *, to: str, send_key: str, context: dict, cause) -> None:

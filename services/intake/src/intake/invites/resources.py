@@ -160,6 +160,15 @@ def cancel(invite_id):
     return {"id": invite.id, "status": "cancel accepted", "state": invite.state}, 202
 
 
+@blp.route("/invites/<string:invite_id>/resend", methods=["POST"])
+@blp.response(202, AcceptedSchema)
+@blp.alt_response(409, description="Not emailed yet, or resent less than a day ago")
+def resend(invite_id):
+    """Send your emailed invitation again (at most once a day)."""
+    invite = service.resend(invite_id, current_caller(), current_app.extensions["outbox"])
+    return {"id": invite.id, "status": "resend accepted", "state": invite.state}, 202
+
+
 def _body(schema_cls) -> dict:
     body = request.get_json(silent=True)
     if body is None and not request.data:

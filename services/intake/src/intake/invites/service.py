@@ -1,6 +1,7 @@
 """What intake does with a requester's or approver's action: record it, then announce it via the outbox."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from invite_common.db import utcnow
+from invite_common.db import for_update, utcnow
 from invite_common.messages import new_message
 from invite_common.outbox import Outbox
 
@@ -16,10 +17,11 @@ from intake import history
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
-from intake.models import IdempotencyKey, InviteRequest, TakenUsername
+from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, TakenUsername
 from intake.validation import username_key
 
 PRODUCER = "intake"
+SINGAPORE = dt.timezone(dt.timedelta(hours=8), "SGT")
 
 
 @dataclass
@@ -204,3 +206,32 @@ def require_requester(caller: Caller) -> None:
     """Only public officers (org emails) may ask for invites."""
     if not caller.is_requester:
         raise Forbidden("Only public officers with an organisation email can request invites.")
+
+
+RESEND_INTERVAL = dt.timedelta(days=1)
+
+
+def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
+    """Ask approval to send the caller's emailed invitation again, at most once a day."""
+    with database.atomic():
+        invite = for_update(InviteRequest.select().where(InviteRequest.id == invite_id)).first()
+        if invite is None or invite.requester != caller.email:
+            raise NotFound(invite_id)
+        if invite.state != "emailed":
+            raise Conflict("Only an invitation that has been sent can be sent again.")
+        last = (
+            HistoryEntry.select(HistoryEntry.at)
+            .where((HistoryEntry.request_id == invite_id) & (HistoryEntry.event == "resend_requested"))
+            .order_by(HistoryEntry.id.desc())
+            .first()
+        )
+        now = utcnow()
+        if last is not None and now - last.at < RESEND_INTERVAL:
+            again = (last.at + RESEND_INTERVAL).astimezone(SINGAPORE).strftime("%-d %B %Y, %-I:%M %p").replace("AM", "am").replace("PM", "pm")
+            raise Conflict(f"This invitation was resent less than a day ago. You can resend it again after {again}.")
+        history.append(invite_id, "resend_requested", actor=caller.email, at=now, from_state=invite.state, to_state=invite.state)
+        outbox.add(
+            new_message("invite.resend_requested", {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
+        )
+    outbox.notify()
+    return invite
