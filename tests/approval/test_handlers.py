@@ -1,0 +1,146 @@
+"""Approval's handlers on a real database: decisions, provisioning, SEED, failure, operator retry, expiry."""
+import datetime as dt
+import json
+
+import pytest
+
+from invite_common.messages import new_message
+from invite_common.outbox import Outbox
+from invite_common.topology import Topology
+
+from approval import handlers
+from approval.db import database
+from approval.directory import AccountDirectory, DirectoryUnavailable, LocalDirectory
+from approval.enrolment import LocalEnrolment
+from approval.requests import InviteRequest, Transition
+
+
+class DownDirectory(AccountDirectory):
+    """A directory that times out, like a real one on a bad day."""
+
+    def create_account(self, **kwargs):
+        raise DirectoryUnavailable("directory timed out")
+
+
+@pytest.fixture
+def deps(approval_db):
+    return handlers.Dependencies(
+        outbox=Outbox(database, Topology()),
+        directory=LocalDirectory(),
+        enrolment=LocalEnrolment(14),
+        activation_url="https://techpass.example/activate",
+        request_expiry_days=14,
+    )
+
+
+def message(type_name, payload, request_id="r1"):
+    return new_message(type_name, payload, correlation_id=request_id, producer="test")
+
+
+def submitted(request_id="r1", **overrides):
+    payload = {
+        "request_id": request_id, "method": "create_account", "requester": "amy@tech.gov.sg",
+        "email": "vic@vendor.example.com", "user_type": "vendor", "username": "vic.lim",
+        "first_name": "Vic", "last_name": "Lim", "organisation": "Example", "seed_onboarding": False,
+        "offshore": False, "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+    } | overrides
+    return message("invite.submitted", payload, request_id)
+
+
+def run(handler, env, deps):
+    with database.atomic():
+        handler(env, deps)
+
+
+def published(deps):
+    return [json.loads(r.body) for r in deps.outbox.pending()]
+
+
+def approve(deps, request_id="r1", actor="bob@tech.gov.sg"):
+    run(handlers.decide, message("approval.decide", {"request_id": request_id, "decision": "approve", "actor": actor}, request_id), deps)
+
+
+def advance(deps, step, request_id="r1"):
+    run(handlers.advance, message("approval.advance", {"request_id": request_id, "step": step}, request_id), deps)
+
+
+def test_approval_then_provisioning_asks_for_the_invitation(deps):
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    advance(deps, "provision")
+    request = InviteRequest.get_by_id("r1")
+    assert request.state == "account_created" and request.username == "vic.lim"
+    emails = [m for m in published(deps) if m["type"] == "notifier.send_email"]
+    assert [e["payload"]["template"] for e in emails] == ["invitation"]
+    assert emails[0]["payload"]["to"] == "vic@vendor.example.com"
+
+
+def test_offshore_vendor_is_booked_for_seed_even_if_not_asked(deps):
+    run(handlers.record_submission, submitted(offshore=True, seed_onboarding=False), deps)
+    approve(deps)
+    advance(deps, "provision")
+    advance(deps, "request_seed")
+    assert InviteRequest.get_by_id("r1").state == "seed_requested"
+    [email] = [m for m in published(deps) if m["type"] == "notifier.send_email"]
+    assert email["payload"]["template"] == "invitation_seed"
+    assert email["payload"]["context"]["seed_code"].startswith("SEED-")
+
+
+def test_self_approval_is_refused_and_announced(deps):
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps, actor="AMY@tech.gov.sg")
+    assert InviteRequest.get_by_id("r1").state == "submitted"
+    refusals = [m for m in published(deps) if m["type"] == "invite.decision_refused"]
+    assert len(refusals) == 1
+
+
+def test_a_late_decision_on_a_decided_request_changes_nothing(deps):
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    run(handlers.decide, message("approval.decide", {"request_id": "r1", "decision": "reject", "actor": "dana@tech.gov.sg", "reason": "late"}), deps)
+    assert InviteRequest.get_by_id("r1").state == "approved"
+    assert Transition.select().count() == 1
+
+
+def test_exhausted_provisioning_fails_the_request_and_an_operator_retry_runs_it_again(deps):
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    broken = handlers.Dependencies(**{**deps.__dict__, "directory": DownDirectory()})
+    step = message("approval.advance", {"request_id": "r1", "step": "provision"})
+    with pytest.raises(DirectoryUnavailable):
+        run(handlers.advance, step, broken)
+    with database.atomic():
+        handlers.fail_step(step, DirectoryUnavailable("directory timed out"), deps)
+    request = InviteRequest.get_by_id("r1")
+    assert request.state == "failed" and request.failed_from == "approved"
+
+    with database.atomic():
+        assert handlers.retry_failed(deps, "r1", "ops@tech.gov.sg") == "approved"
+    advance(deps, "provision")
+    assert InviteRequest.get_by_id("r1").state == "account_created"
+    verbs = [t.verb for t in Transition.select().order_by(Transition.seq)]
+    assert verbs == ["approve", "fail", "retry", "provision"]
+
+
+def test_undelivered_invitation_fails_the_request(deps):
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    advance(deps, "provision")
+    failed = message("email.failed", {"request_id": "r1", "template": "invitation", "send_key": "invitation-1", "error": "550 no such user", "permanent": True})
+    run(handlers.record_email_failed, failed, deps)
+    request = InviteRequest.get_by_id("r1")
+    assert request.state == "failed" and request.failed_from == "account_created"
+    with database.atomic():
+        handlers.retry_failed(deps, "r1", "ops@tech.gov.sg")
+    sends = [m["payload"]["send_key"] for m in published(deps) if m["type"] == "notifier.send_email"]
+    assert sends == ["invitation-1", "invitation-2"]
+
+
+def test_requests_without_a_decision_expire_after_the_allowed_days(deps):
+    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=15)).isoformat()
+    run(handlers.record_submission, submitted("old", submitted_at=old), deps)
+    run(handlers.record_submission, submitted("new", email="new@vendor.example.com", username="new.one"), deps)
+    with database.atomic():
+        assert handlers.expire_stale(deps) == 1
+    assert InviteRequest.get_by_id("old").state == "expired"
+    assert InviteRequest.get_by_id("new").state == "submitted"
