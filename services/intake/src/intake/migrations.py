@@ -8,12 +8,91 @@ from playhouse.migrate import SchemaMigrator
 def create_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
     """Create requests, history, roles, taken usernames, idempotency keys, outbox and handled messages."""
     from invite_common.consumer import handled_message_model
+    from invite_common.db import UTCDateTimeField
     from invite_common.outbox import outbox_model
 
-    from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, RoleGrant, TakenUsername
+    # The tables as they were at this migration, not the live models: later model changes
+    # come with migrations of their own and must not alter what this one creates.
+    class Base(peewee.Model):
+        class Meta:
+            database = db
 
-    with db.bind_ctx([InviteRequest, HistoryEntry, RoleGrant, TakenUsername, IdempotencyKey]):
-        db.create_tables([InviteRequest, HistoryEntry, RoleGrant, TakenUsername, IdempotencyKey])
+    class InviteRequest(Base):
+        id = peewee.CharField(max_length=36, primary_key=True)
+        method = peewee.CharField(max_length=32, index=True)
+        email = peewee.CharField(max_length=254, index=True)
+        user_type = peewee.CharField(max_length=32)
+        username = peewee.CharField(max_length=64, null=True)
+        first_name = peewee.CharField(max_length=100, default="")
+        last_name = peewee.CharField(max_length=100, default="")
+        contact_number = peewee.CharField(max_length=20, default="")
+        organisation = peewee.CharField(max_length=150, default="")
+        department = peewee.CharField(max_length=150, default="")
+        seed_onboarding = peewee.BooleanField(default=False)
+        offshore = peewee.BooleanField(default=False)
+        reason = peewee.TextField()
+        requester = peewee.CharField(max_length=254, index=True)
+        state = peewee.CharField(max_length=32, index=True, default="submitted")
+        state_seq = peewee.IntegerField(default=0)
+        pending_action = peewee.CharField(max_length=16, null=True)
+        pending_actor = peewee.CharField(max_length=254, null=True)
+        open_email = peewee.CharField(max_length=254, null=True, unique=True)
+        open_username_key = peewee.CharField(max_length=64, null=True, unique=True)
+        batch_id = peewee.CharField(max_length=36, null=True, index=True)
+        created_at = UTCDateTimeField(index=True)
+        updated_at = UTCDateTimeField()
+
+        class Meta:
+            table_name = "invite_request"
+
+    class HistoryEntry(Base):
+        id = peewee.AutoField()
+        request_id = peewee.CharField(max_length=36, index=True)
+        event = peewee.CharField(max_length=32)
+        from_state = peewee.CharField(max_length=32, null=True)
+        to_state = peewee.CharField(max_length=32, null=True)
+        actor = peewee.CharField(max_length=254)
+        note = peewee.TextField(default="")
+        details = peewee.TextField(default="{}")
+        at = UTCDateTimeField()
+        source_seq = peewee.IntegerField(null=True)
+        message_id = peewee.CharField(max_length=36, null=True)
+        prev_hash = peewee.CharField(max_length=64)
+        hash = peewee.CharField(max_length=64, unique=True)
+
+        class Meta:
+            table_name = "history_entry"
+            indexes = ((("request_id", "source_seq"), True),)
+
+    class RoleGrant(Base):
+        email = peewee.CharField(max_length=254)
+        role = peewee.CharField(max_length=32)
+        granted_at = UTCDateTimeField()
+        granted_by = peewee.CharField(max_length=254, default="ROLE_GRANTS")
+
+        class Meta:
+            table_name = "role_grant"
+            indexes = ((("email", "role"), True),)
+
+    class TakenUsername(Base):
+        username_key = peewee.CharField(max_length=64, primary_key=True)
+        request_id = peewee.CharField(max_length=36)
+
+        class Meta:
+            table_name = "taken_username"
+
+    class IdempotencyKey(Base):
+        requester = peewee.CharField(max_length=254)
+        key = peewee.CharField(max_length=200)
+        fingerprint = peewee.CharField(max_length=64)
+        request_id = peewee.CharField(max_length=36)
+        created_at = UTCDateTimeField()
+
+        class Meta:
+            table_name = "idempotency_key"
+            primary_key = peewee.CompositeKey("requester", "key")
+
+    db.create_tables([InviteRequest, HistoryEntry, RoleGrant, TakenUsername, IdempotencyKey])
     db.create_tables([outbox_model(db), handled_message_model(db)])
 
 
