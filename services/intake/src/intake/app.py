@@ -4,8 +4,10 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, jsonify
+import swagger_ui_bundle
+from flask import Flask, jsonify, send_from_directory
 from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from invite_common.config import Settings
@@ -15,6 +17,8 @@ from invite_common.outbox import Outbox
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Unauthenticated
+from intake.portal import bp as portal
+from intake.portal import errors as portal_errors
 from intake.validation import parse_org_domains
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,8 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(422, webargs_error)
 
     def http_error(exc: HTTPException):
+        if portal_errors.wants_page():
+            return portal_errors.page(exc.code or 500)
         return _error(exc.code or 500, exc.description or exc.name)
 
     app.register_error_handler(HTTPException, http_error)
@@ -65,6 +71,12 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        # the portal's session cookie: out of scripts' reach, not sent on cross-site posts, HTTPS-only in production
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        # a form's token lasts as long as its session, so a long-open form is not refused for its age
+        WTF_CSRF_TIME_LIMIT=None,
         AUTH_MODE=settings.auth_mode,
         ORG_DOMAINS=parse_org_domains(settings.org_email_domains),
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
@@ -73,6 +85,9 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
+        # interactive docs at /api/docs, with Swagger UI's files served from this app, not a CDN
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/static/",
         JSON_SORT_KEYS=False,
     )
     app.extensions["outbox"] = outbox
@@ -87,6 +102,9 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
         api.spec.components.schema(name, schema=schema)
     api.register_blueprint(resources.blp)
     api.register_blueprint(approvals.blp)
+    from intake.batches import resources as batch_resources
+
+    api.register_blueprint(batch_resources.blp)
     _register_errors(app)
 
     @app.before_request
@@ -97,6 +115,11 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     def _close_db(exc):
         if not database.is_closed():
             database.close()
+
+    @app.get("/api/docs/static/<path:filename>")
+    def swagger_ui_static(filename):
+        """Serve Swagger UI's own files for the interactive API docs."""
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 
     checks = {"database": database_check(database), "broker": broker_check(settings.amqp_url)}
 
@@ -111,4 +134,15 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
         ok, results = run_checks(checks)
         return {"ready": ok, "checks": results}, (200 if ok else 503)
 
+    app.register_blueprint(portal)
+    _protect_forms(app)
     return app
+
+
+def _protect_forms(app: Flask) -> None:
+    """Require a CSRF token on every form post; the JSON API (all under /api) is exempt: it
+    authenticates by header, which another site cannot make a browser send."""
+    csrf = CSRFProtect(app)
+    for blueprint in app.blueprints.values():
+        if (blueprint.url_prefix or "").startswith("/api"):
+            csrf.exempt(blueprint)

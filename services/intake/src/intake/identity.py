@@ -1,10 +1,11 @@
-"""Who is calling, and with which roles: dev identity (`X-Dev-User`) and grants from ROLE_GRANTS."""
+"""Who is calling, and with which roles: the API's dev identity (`X-Dev-User`), the portal's
+signed-in session, and grants from ROLE_GRANTS."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from marshmallow import ValidationError
 
 from intake.models import RoleGrant
@@ -14,6 +15,13 @@ log = logging.getLogger(__name__)
 
 ROLES = ("requester", "approver", "auditor")
 GRANTABLE = ("approver", "auditor")
+
+# Routes under this blueprint (the portal's pages) take the caller from the session cookie;
+# every other route (the JSON API) only from its header, so a cookie never authenticates an
+# API call and a cross-site page cannot make one on a signed-in person's behalf.
+PORTAL_BLUEPRINT = "portal"
+SESSION_USER = "user"
+SESSION_AUTH_MODE = "auth_mode"
 
 
 @dataclass(frozen=True)
@@ -77,9 +85,43 @@ def caller_for(email: str) -> Caller:
     return Caller(email=email, roles=roles_for(email, current_app.config["ORG_DOMAINS"]))
 
 
+def sign_in_session(email: str) -> None:
+    """Start a fresh portal session for an already authenticated, normalised email."""
+    # A new session on sign-in: nothing from before (a planted CSRF token, say) carries over.
+    session.clear()
+    session[SESSION_USER] = email
+    session[SESSION_AUTH_MODE] = current_app.config["AUTH_MODE"]
+
+
+def sign_out_session() -> None:
+    """End the portal session."""
+    session.clear()
+    g.pop("caller", None)
+
+
+def session_email() -> str | None:
+    """The portal session's email, if it was signed in under the AUTH_MODE now in force."""
+    # A session started by the dev sign-in must not keep working once the service runs in oidc mode.
+    if session.get(SESSION_AUTH_MODE) != current_app.config["AUTH_MODE"]:
+        return None
+    email = session.get(SESSION_USER)
+    return email if isinstance(email, str) and email else None
+
+
+def is_portal_route() -> bool:
+    """Tell whether this request is for one of the portal's pages."""
+    return PORTAL_BLUEPRINT in request.blueprints
+
+
 def current_caller() -> Caller:
     """The caller of this HTTP request; raises Unauthenticated when there is none."""
     if "caller" in g:
+        return g.caller
+    if is_portal_route():
+        email = session_email()
+        if email is None:
+            raise Unauthenticated("Sign in first.")
+        g.caller = caller_for(email)
         return g.caller
     raw = request.headers.get("X-Dev-User") if current_app.config["AUTH_MODE"] == "dev" else None
     if not raw:

@@ -96,4 +96,39 @@ def create_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
     db.create_tables([outbox_model(db), handled_message_model(db)])
 
 
-MIGRATIONS = [create_tables]
+def create_batch_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Create batch drafts and their rows, as they were when batch upload was added."""
+    from invite_common.db import UTCDateTimeField
+
+    class BatchDraft(peewee.Model):
+        id = peewee.CharField(max_length=36, primary_key=True)
+        requester = peewee.CharField(max_length=254, index=True)
+        filename = peewee.CharField(max_length=255)
+        created_at = UTCDateTimeField()
+        submitted_at = UTCDateTimeField(null=True)
+        status = peewee.CharField(max_length=16, default="draft")
+        unknown_columns = peewee.TextField(default="[]")
+
+        class Meta:
+            table_name = "batch_draft"
+
+    class BatchRow(peewee.Model):
+        id = peewee.AutoField()
+        draft = peewee.ForeignKeyField(BatchDraft, on_delete="CASCADE", index=False)
+        row = peewee.IntegerField()
+        fields = peewee.TextField()
+        errors = peewee.TextField(default="{}")
+        duplicates = peewee.TextField(default="{}")
+        has_errors = peewee.BooleanField(default=False)
+        email_key = peewee.CharField(max_length=254, null=True)
+        username_key = peewee.CharField(max_length=64, null=True)
+
+        class Meta:
+            table_name = "batch_row"
+            indexes = ((("draft", "row"), True),)
+
+    with db.bind_ctx([BatchDraft, BatchRow]):
+        db.create_tables([BatchDraft, BatchRow])
+
+
+MIGRATIONS = [create_tables, create_batch_tables]

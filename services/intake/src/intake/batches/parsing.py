@@ -1,0 +1,102 @@
+"""Turn an uploaded file into rows of request fields, with clear messages for files that cannot be used."""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from intake.batches.columns import FIELDS, REQUIRED_COLUMNS, column_letter, field_for
+from intake.batches.filetypes import BadFile, TooLarge, UnsupportedFile, decode, identify
+from intake.batches.readers import Record, csv_records, xlsx_records
+
+MAX_ROWS = 5000
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+__all__ = ["MAX_ROWS", "BadFile", "ParsedFile", "TooLarge", "UnsupportedFile", "display_text", "parse"]
+
+
+@dataclass
+class ParsedFile:
+    """The requests a file holds, by row number, and the headings it had that name no field."""
+
+    rows: list[tuple[int, dict[str, str]]]
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+def parse(data: bytes) -> ParsedFile:
+    """Read an upload (CSV or xlsx, told apart by content) into rows of every field as text."""
+    kind = identify(data)
+    if kind == "xlsx":
+        return _tabulate(xlsx_records(data))
+    text = decode(data)
+    if not text.strip():
+        raise BadFile("The file is empty. Fill in the template: headings in the first row, one request per row.")
+    return _tabulate(csv_records(text))
+
+
+def display_text(text: str, limit: int) -> str:
+    """Return text safe to show and store as a label: no control or hidden characters, one line, bounded."""
+    visible = "".join(" " if unicodedata.category(c) in _HIDDEN else c for c in text)
+    return " ".join(visible.split())[:limit]
+
+
+def _blank(cells: Iterable[str]) -> bool:
+    return all(not cell.strip() for cell in cells)
+
+
+def _tabulate(records: Iterable[Record]) -> ParsedFile:
+    """Find the heading row, map its columns to fields, and collect the non-blank rows after it."""
+    records = iter(records)
+    header = next(((number, cells) for number, cells in records if not _blank(cells)), None)
+    if header is None:
+        raise BadFile("The file has no rows. Fill in the template: headings in the first row, one request per row.")
+    columns, unknown = _map_headings(header[1])
+    rows: list[tuple[int, dict[str, str]]] = []
+    stray: set[int] = set()
+    for number, cells in records:
+        if _blank(cells):
+            continue
+        if len(rows) == MAX_ROWS:
+            raise BadFile(f"The file has more than {MAX_ROWS:,} requests; split it into files of at most {MAX_ROWS:,} rows.")
+        values = dict.fromkeys(FIELDS, "")
+        for index, cell in enumerate(cells):
+            name = columns.get(index)
+            if name:
+                values[name] = cell
+            elif index not in unknown and cell.strip():
+                stray.add(index)
+        rows.append((number, values))
+    if not rows:
+        raise BadFile("The file has headings but no requests below them. Add one request per row.")
+    unknown.update({index: f"column {column_letter(index)} (no heading)" for index in stray})
+    return ParsedFile(rows, [unknown[index] for index in sorted(unknown)])
+
+
+def _map_headings(cells: list[str]) -> tuple[dict[int, str], dict[int, str]]:
+    """Return {column index: field} and {column index: heading} for headings naming no field."""
+    columns: dict[int, str] = {}
+    unknown: dict[int, str] = {}
+    seen: dict[str, list[str]] = {}
+    for index, heading in enumerate(cells):
+        if not heading.strip():
+            continue  # data under it is reported once rows are read
+        name = field_for(heading)
+        label = display_text(heading, 100)
+        if name is None:
+            unknown[index] = label
+            continue
+        seen.setdefault(name, []).append(f'"{label}" (column {column_letter(index)})')
+        columns[index] = name
+    # a heading never holds an email address: a first row that does is a request without headings
+    if not columns or any("@" in heading for heading in cells):
+        raise BadFile(
+            "The first row must name the columns (" + ", ".join(REQUIRED_COLUMNS) + ", ...). "
+            "Download the template to see them."
+        )
+    repeated = [f"{name}: " + " and ".join(where) for name, where in seen.items() if len(where) > 1]
+    if repeated:
+        raise BadFile("Some columns appear more than once; keep one of each. " + "; ".join(repeated) + ".")
+    missing = [name for name in REQUIRED_COLUMNS if name not in seen]
+    if missing:
+        raise BadFile("The file has no column for: " + ", ".join(missing) + ". Add them, as in the template.")
+    return columns, unknown

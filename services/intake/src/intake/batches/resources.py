@@ -1,0 +1,163 @@
+"""The batch upload API: templates, upload a draft, review, edit, remove and submit its rows (under /api/v1)."""
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from intake.batches import service
+from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
+from intake.batches.schemas import PAGE_SIZE, DraftSchema, PageArgs, RowSchema, SubmittedSchema
+from intake.errors import InvalidInput, NotFound
+from intake.identity import current_caller
+from intake.invites.service import require_requester
+
+blp = Blueprint("batches", __name__, url_prefix="/api/v1", description="Batch upload of create-account requests")
+
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _error(status: int, message: str, errors: dict | None = None, **extra):
+    body = {"status": status, "message": message} | ({"errors": errors} if errors is not None else {}) | extra
+    return jsonify(body), status
+
+
+@blp.errorhandler(service.TooLarge)
+def _too_large(error):
+    return _error(413, str(error), {"file": [str(error)]})
+
+
+@blp.errorhandler(service.UnsupportedFile)
+def _unsupported(error):
+    return _error(415, str(error), {"file": [str(error)]})
+
+
+@blp.errorhandler(NotFound)
+def _not_found(error):
+    return _error(404, "No such batch, or no such row in it.")
+
+
+@blp.errorhandler(InvalidInput)
+def _invalid(error):
+    # submit's refusal carries the rows to fix beside the per-field errors
+    errors = dict(error.errors)
+    rows = errors.pop("rows", None)
+    if rows is None:
+        return _error(422, "Some fields need attention.", errors)
+    return _error(422, errors.get("batch", ["Some rows need attention."])[0], errors, rows=rows)
+
+
+def _draft_page(draft, *, errors_only: bool = False, offset: int = 0, limit: int = PAGE_SIZE):
+    """The draft's summary and one page of its rows, as JSON (built directly: a page can be large)."""
+    body = service.summary(draft)
+    page = service.rows(draft, errors_only=errors_only, offset=offset, limit=limit)
+    total = body["error_count"] if errors_only else body["row_count"]
+    body |= {
+        "offset": offset,
+        "limit": limit,
+        "next_offset": offset + limit if offset + limit < total else None,
+        "rows": page,
+    }
+    return jsonify(body)
+
+
+@blp.route("/batches/template.csv")
+@blp.doc(responses={200: {"description": "The CSV template: the heading row", "content": {"text/csv": {}}}})
+def template_csv():
+    """Download the CSV template: the headings, in order, and nothing else."""
+    require_requester(current_caller())
+    return Response(
+        service.template_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="invite-requests-template.csv"'},
+    )
+
+
+@blp.route("/batches/template.xlsx")
+@blp.doc(responses={200: {"description": "The Excel template, with guidance", "content": {_XLSX: {}}}})
+def template_xlsx():
+    """Download the Excel template: the headings on the first sheet, how to fill them in on the second."""
+    require_requester(current_caller())
+    return Response(
+        service.template_xlsx(),
+        mimetype=_XLSX,
+        headers={"Content-Disposition": 'attachment; filename="invite-requests-template.xlsx"'},
+    )
+
+
+@blp.route("/batches", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+@blp.response(201, DraftSchema)
+@blp.alt_response(413, description="The file is larger than 5 MB")
+@blp.alt_response(415, description="Neither a CSV file nor an Excel workbook (.xlsx)")
+@blp.alt_response(422, description="The file cannot be used: {\"errors\": {\"file\": [message]}}")
+def upload():
+    """Upload a CSV or xlsx file of create-account requests; every row is checked and kept as a draft."""
+    caller = current_caller()
+    require_requester(caller)
+    try:
+        sent = request.files.get("file")
+    except RequestEntityTooLarge:
+        raise service.TooLarge(TOO_LARGE) from None
+    if sent is None:
+        raise InvalidInput({"file": [f"Choose a file to upload. {ACCEPTED}"]})
+    # one byte more than allowed is enough to tell the file is too large, without reading it all
+    data = sent.stream.read(MAX_FILE_BYTES + 1)
+    draft = service.create_draft(data, sent.filename or "", caller, current_app.config["ORG_DOMAINS"])
+    response = _draft_page(draft)
+    response.status_code = 201
+    return response
+
+
+@blp.route("/batches/<string:batch_id>")
+class Batch(MethodView):
+    @blp.arguments(PageArgs, location="query", unknown=RAISE, as_kwargs=True)
+    @blp.response(200, DraftSchema)
+    def get(self, batch_id, **page):
+        """Show a draft: its counts for the whole file and a page of its rows (errors_only, offset, limit)."""
+        return _draft_page(service.get_draft(batch_id, current_caller()), **page)
+
+
+@blp.route("/batches/<string:batch_id>/rows/<int:row>")
+class BatchRowById(MethodView):
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
+    @blp.response(200, RowSchema)
+    def patch(self, batch_id, row):
+        """Change some fields of a row; the row comes back checked again."""
+        caller = current_caller()
+        draft = service.get_draft(batch_id, caller)
+        changes = request.get_json(silent=True)
+        if not isinstance(changes, dict) or not changes:
+            raise InvalidInput({"_body": ["Send the fields to change as a JSON object."]})
+        return jsonify(service.update_row(draft, row, changes, caller, current_app.config["ORG_DOMAINS"]))
+
+    @blp.response(204)
+    def delete(self, batch_id, row):
+        """Remove a row from the draft."""
+        caller = current_caller()
+        service.remove_row(service.get_draft(batch_id, caller), row, caller)
+        return "", 204
+
+
+@blp.route("/batches/<string:batch_id>/rows", methods=["DELETE"])
+@blp.response(204)
+def reset(batch_id):
+    """Remove every row of the draft, to upload again."""
+    caller = current_caller()
+    service.reset(service.get_draft(batch_id, caller), caller)
+    return "", 204
+
+
+@blp.route("/batches/<string:batch_id>/submit", methods=["POST"])
+@blp.response(201, SubmittedSchema)
+@blp.alt_response(409, description="Already submitted")
+@blp.alt_response(422, description="Rows need attention: {\"errors\": {...}, \"rows\": [rows with errors]}")
+def submit(batch_id):
+    """Submit every row as an invite request, all or none."""
+    caller = current_caller()
+    draft = service.get_draft(batch_id, caller)
+    ids = service.submit_draft(draft, caller, current_app.extensions["outbox"], current_app.config["ORG_DOMAINS"])
+    return {"invites": ids}, 201

@@ -1,0 +1,219 @@
+"""What a requester does with a batch: upload it as a draft, review and fix rows, submit every row at once."""
+from __future__ import annotations
+
+import json
+
+from invite_common.db import for_update, utcnow
+from invite_common.outbox import Outbox
+
+from intake.batches import store
+from intake.batches.columns import COLUMNS, FIELDS
+from intake.batches.filetypes import TooLarge, UnsupportedFile
+from intake.batches.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
+from intake.batches.parsing import BadFile, display_text, parse
+from intake.batches.templates import template_csv, template_xlsx
+from intake.batches.validation import RowChecker, check_open_requests
+from intake.db import database
+from intake.errors import Conflict, InvalidInput, NotFound
+from intake.identity import Caller
+from intake.invites import service as invites
+
+__all__ = [
+    "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",
+    "update_row", "remove_row", "reset", "submit_draft", "template_csv", "template_xlsx",
+]
+
+NOT_ACCEPTED = "This field is not accepted; remove it."
+ALREADY_SUBMITTED = "This batch was already submitted."
+NO_ROWS = "The batch has no rows to submit; upload a file first."
+# rows sent back with a refused submit; the rest are a GET with errors_only away
+SHOWN_ROWS = 200
+
+
+class _Abandon(Exception):
+    """Leave the submit transaction, undoing every invite it created."""
+
+
+def create_draft(data: bytes, filename: str, caller: Caller, org_domains) -> BatchDraft:
+    """Read an uploaded file, check every row and keep it all as a draft for its requester to review."""
+    invites.require_requester(caller)
+    try:
+        parsed = parse(data)
+    except BadFile as error:
+        raise InvalidInput({"file": [str(error)]}) from None
+    checker = RowChecker(org_domains)
+    checked = [checker.check(number, fields) for number, fields in parsed.rows]
+    check_open_requests(checked)
+    return store.save_draft(caller.email, _display_filename(filename), parsed.unknown_columns, checked)
+
+
+def _display_filename(filename: str) -> str:
+    # only ever shown: the last path part, on one line, without hidden characters
+    name = display_text((filename or "").replace("\\", "/").rsplit("/", 1)[-1], 200)
+    return name or "upload"
+
+
+def get_draft(batch_id: str, caller: Caller) -> BatchDraft:
+    """Return the caller's own draft; anyone else's, or none, is NotFound."""
+    draft = BatchDraft.get_or_none(BatchDraft.id == batch_id) if len(batch_id) <= 36 else None
+    if draft is None or draft.requester != caller.email:
+        raise NotFound(batch_id)
+    return draft
+
+
+def summary(draft: BatchDraft) -> dict:
+    """The draft without its rows: counts are always for the whole draft."""
+    row_count, error_count = store.counts(draft)
+    return {
+        "id": draft.id,
+        "filename": draft.filename,
+        "created_at": draft.created_at.isoformat(),
+        "row_count": row_count,
+        "error_count": error_count,
+        "unknown_columns": json.loads(draft.unknown_columns),
+        "status": draft.status,
+    }
+
+
+def rows(draft: BatchDraft, *, errors_only: bool = False, offset: int = 0, limit: int | None = None) -> list[dict]:
+    """The draft's rows in file order, [{"row", "fields", "errors"}], optionally only those with errors, a page at a time."""
+    query = store.select_rows(draft, errors_only=errors_only).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [store.as_dict(r) for r in query]
+
+
+def get_row(draft: BatchDraft, row: int) -> dict:
+    """One row of the draft by its number in the file, as `rows` gives it; NotFound when there is none."""
+    found = store.get_row(draft, row)
+    if found is None:
+        raise NotFound(row)
+    return store.as_dict(found)
+
+
+def _editable(draft: BatchDraft, caller: Caller) -> None:
+    if draft.requester != caller.email:
+        raise NotFound(draft.id)
+    if draft.status != DRAFT:
+        raise Conflict(ALREADY_SUBMITTED)
+
+
+def _lock(draft: BatchDraft) -> None:
+    """Hold the draft until the transaction ends, so edits and a submit of one draft take turns."""
+    current = for_update(BatchDraft.select(BatchDraft.status).where(BatchDraft.id == draft.id)).first()
+    if current is None or current.status != DRAFT:
+        raise Conflict(ALREADY_SUBMITTED)
+
+
+def update_row(draft: BatchDraft, row: int, changes: dict, caller: Caller, org_domains) -> dict:
+    """Change some fields of a row, check it again, and re-flag duplicates on every row affected."""
+    _editable(draft, caller)
+    unknown = {name: [NOT_ACCEPTED] for name in changes if name not in FIELDS}
+    if unknown:
+        raise InvalidInput(unknown)
+    not_text = {name: ["Give the value as text."] for name, value in changes.items() if not _cell_value_ok(value)}
+    if not_text:
+        raise InvalidInput(not_text)
+    with database.atomic():
+        _lock(draft)
+        current = store.get_row(draft, row)
+        if current is None:
+            raise NotFound(row)
+        fields = json.loads(current.fields) | {name: _cell_text(value) for name, value in changes.items()}
+        checked = RowChecker(org_domains).check(row, fields)
+        check_open_requests([checked])
+        # the row's duplicates are worked out again below, with every row sharing its old or new keys
+        BatchRow.update(**store.row_values(checked, {})).where(BatchRow.id == current.id).execute()
+        store.refresh_duplicates(
+            draft, {current.email_key, checked.email_key}, {current.username_key, checked.username_key}
+        )
+        return store.as_dict(BatchRow.get_by_id(current.id))
+
+
+def _cell_value_ok(value) -> bool:
+    return value is None or isinstance(value, (str, bool))
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value or ""
+
+
+def remove_row(draft: BatchDraft, row: int, caller: Caller) -> None:
+    """Take a row out of the draft; rows it duplicated lose that flag."""
+    _editable(draft, caller)
+    with database.atomic():
+        _lock(draft)
+        current = store.get_row(draft, row)
+        if current is None:
+            raise NotFound(row)
+        current.delete_instance()
+        store.refresh_duplicates(draft, {current.email_key}, {current.username_key})
+
+
+def reset(draft: BatchDraft, caller: Caller) -> None:
+    """Remove every row of the draft, to start again."""
+    _editable(draft, caller)
+    with database.atomic():
+        _lock(draft)
+        BatchRow.delete().where(BatchRow.draft == draft.id).execute()
+
+
+def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains) -> list[str]:
+    """Turn every row into an invite request, all or none; return the new requests' ids in row order."""
+    invites.require_requester(caller)
+    _editable(draft, caller)
+    if not store.counts(draft)[0]:
+        raise InvalidInput({"batch": [NO_ROWS], "rows": []})
+    refreshed: dict[int, dict[str, list[str]]] = {}
+    duplicated: set[int] = set()
+    ids: list[str] = []
+    try:
+        with database.atomic():
+            claimed = (
+                BatchDraft.update(status=SUBMITTED, submitted_at=utcnow())
+                .where((BatchDraft.id == draft.id) & (BatchDraft.status == DRAFT))
+                .execute()
+            )
+            if not claimed:
+                raise Conflict(ALREADY_SUBMITTED)
+            stored = list(store.select_rows(draft))
+            if not stored:
+                raise InvalidInput({"batch": [NO_ROWS], "rows": []})
+            # every row is checked again: requests opened or closed since the upload, or changed
+            # organisation domains, make stored errors stale in both directions
+            checker = RowChecker(org_domains)
+            checked = [checker.check(r.row, json.loads(r.fields)) for r in stored]
+            check_open_requests(checked)
+            refreshed = {c.row: c.errors for c, r in zip(checked, stored) if store.dumps(c.errors) != r.errors}
+            duplicated = {r.row for r in stored if r.duplicates != "{}"}
+            if duplicated or any(c.errors for c in checked):
+                raise _Abandon
+            for c in checked:
+                try:
+                    ids.append(invites.submit(c.data, caller, outbox, batch_id=draft.id).invite.id)
+                except Conflict as error:
+                    refreshed[c.row] = {error.field or "email": [_conflict_message(error)]}
+                except InvalidInput as error:
+                    refreshed[c.row] = error.errors
+            if len(ids) < len(checked):
+                raise _Abandon
+    except _Abandon:
+        store.record_errors(draft, refreshed, duplicated)
+        raise _rows_need_attention(draft) from None
+    outbox.notify()
+    draft.status = SUBMITTED
+    return ids
+
+
+def _conflict_message(error: Conflict) -> str:
+    text = str(error)
+    return f"{text.rstrip('.')} (request {error.existing_id})." if error.existing_id else text
+
+
+def _rows_need_attention(draft: BatchDraft) -> InvalidInput:
+    count = store.counts(draft)[1]
+    with_errors = rows(draft, errors_only=True, limit=SHOWN_ROWS)
+    message = f"{count} row{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention before the batch can be submitted."
+    return InvalidInput({"batch": [message], "rows": with_errors})

@@ -1,0 +1,144 @@
+"""Check batch rows: each by the same rules as a single request, then against each other and open requests."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from marshmallow import ValidationError
+
+from intake.batches.columns import FIELDS
+from intake.invites.schemas import CREATE_ACCOUNT, USER_TYPES, VENDOR, InviteRequestSchema
+from intake.models import InviteRequest, TakenUsername
+
+MAX_CELL_LENGTH = 1000
+_CHUNK = 500  # bound the IN lists so no database meets its parameter limit
+_TRUE = frozenset({"yes", "y", "true", "1"})
+_FALSE = frozenset({"no", "n", "false", "0"})
+_BOOLEANS = ("seed_onboarding", "offshore")
+USERNAME_TAKEN = "This TechPass username is already taken; choose another."
+
+
+@dataclass
+class CheckedRow:
+    """A row's fields with its own problems, its normalised request when it has none, and its keys."""
+
+    row: int
+    fields: dict[str, str]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    data: dict | None = None
+    email_key: str | None = None
+    username_key: str | None = None
+
+
+class RowChecker:
+    """Checks rows against the request rules, with one schema built for the whole file."""
+
+    def __init__(self, org_domains: Iterable[str]):
+        self.schema = InviteRequestSchema(org_domains=tuple(org_domains))
+
+    def check(self, row: int, fields: Mapping[str, str]) -> CheckedRow:
+        """Return the row checked on its own (cells, field rules); the database is checked apart."""
+        checked = CheckedRow(row, dict(fields))
+        given, cell_errors = _request_input(fields)
+        try:
+            checked.data = self.schema.load(given)
+            valid = checked.data
+        except ValidationError as error:
+            checked.errors = {name: list(msgs) for name, msgs in error.messages.items() if isinstance(msgs, list)}
+            valid = error.valid_data or {}
+        checked.errors.update(cell_errors)
+        if cell_errors:
+            checked.data = None
+        checked.email_key = valid.get("email")
+        if valid.get("username") and valid.get("user_type") == VENDOR:
+            checked.username_key = valid["username"].lower()
+        checked.errors = {name: checked.errors[name] for name in FIELDS if name in checked.errors}
+        return checked
+
+
+def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]]]:
+    """Turn a row's cells into a create_account request body, and the cells no rule can read."""
+    given: dict = {"method": CREATE_ACCOUNT}
+    problems: dict[str, list[str]] = {}
+    for name in FIELDS:
+        value = fields.get(name, "")
+        if len(value) > MAX_CELL_LENGTH:
+            problems[name] = [f"This cell has {len(value):,} characters; the most a cell may have is {MAX_CELL_LENGTH:,}."]
+        elif name in _BOOLEANS:
+            word = value.strip().lower()
+            if word in _TRUE or word in _FALSE:
+                given[name] = word in _TRUE
+            elif word:
+                problems[name] = ["Enter yes or no."]
+        elif name == "user_type":
+            # spreadsheets capitalise: "Vendor" and "Public officer" mean the wire values
+            word = "_".join(value.strip().lower().replace("-", " ").split())
+            given[name] = word if word in USER_TYPES else value
+        else:
+            given[name] = value
+    return given, problems
+
+
+def check_open_requests(rows: list[CheckedRow]) -> None:
+    """Flag emails with an open request and vendor usernames already taken, a few queries for all rows."""
+    emails = {r.email_key for r in rows if r.email_key}
+    usernames = {r.username_key for r in rows if r.username_key}
+    open_emails = {}
+    for chunk in _chunks(emails):
+        query = InviteRequest.select(InviteRequest.id, InviteRequest.open_email).where(InviteRequest.open_email.in_(chunk))
+        open_emails.update({invite.open_email: invite.id for invite in query})
+    taken = set()
+    for chunk in _chunks(usernames):
+        taken.update(
+            i.open_username_key
+            for i in InviteRequest.select(InviteRequest.open_username_key).where(InviteRequest.open_username_key.in_(chunk))
+        )
+        taken.update(
+            t.username_key for t in TakenUsername.select(TakenUsername.username_key).where(TakenUsername.username_key.in_(chunk))
+        )
+    for r in rows:
+        if r.email_key in open_emails:
+            _add(r, "email", f"An open request for this email already exists (request {open_emails[r.email_key]}).")
+        if r.username_key in taken:
+            _add(r, "username", USERNAME_TAKEN)
+
+
+def _add(row: CheckedRow, name: str, message: str) -> None:
+    row.errors.setdefault(name, []).append(message)
+    row.errors = {n: row.errors[n] for n in FIELDS if n in row.errors}
+    row.data = None
+
+
+def _chunks(values: set[str]) -> Iterable[list[str]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start:start + _CHUNK]
+
+
+def find_duplicates(keys: Iterable[tuple[int, str | None, str | None]]) -> dict[int, dict[str, list[int]]]:
+    """Given (row, email key, username key) for every row, return {row: {field: [other rows]}} for shared keys."""
+    by_email: dict[str, list[int]] = defaultdict(list)
+    by_username: dict[str, list[int]] = defaultdict(list)
+    for row, email_key, username_key in keys:
+        if email_key:
+            by_email[email_key].append(row)
+        if username_key:
+            by_username[username_key].append(row)
+    found: dict[int, dict[str, list[int]]] = defaultdict(dict)
+    for name, groups in (("email", by_email), ("username", by_username)):
+        for rows in groups.values():
+            if len(rows) > 1:
+                for row in rows:
+                    found[row][name] = sorted(other for other in rows if other != row)
+    return dict(found)
+
+
+def describe_duplicates(duplicates: Mapping[str, list[int]]) -> dict[str, list[str]]:
+    """Say, per field, on which other rows the same value is: "Also on row 7." or "Also on rows 3, 7 and 9."."""
+    messages = {}
+    for name, rows in duplicates.items():
+        shown = [str(r) for r in rows[:5]] + ([f"{len(rows) - 5} more"] if len(rows) > 5 else [])
+        listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+        messages[name] = [f"Also on row{'s' if len(rows) > 1 else ''} {listed}."]
+    return messages

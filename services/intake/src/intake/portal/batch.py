@@ -1,0 +1,192 @@
+"""Batch upload: download the template, upload a file, review and fix its rows, submit them all."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from intake.batches import service as batches
+from intake.errors import Conflict, InvalidInput, NotFound
+from intake.identity import current_caller
+from intake.portal import forms
+
+bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
+
+PER_PAGE = 100
+TOO_LARGE = "The file is larger than 5 MB. Split it into smaller files and upload each one."
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _org_domains():
+    return current_app.config["ORG_DOMAINS"]
+
+
+def _draft(batch_id: str):
+    return batches.get_draft(batch_id, current_caller())
+
+
+def _view_args() -> dict:
+    """Where the review page was (page, attention filter), so edits and removals return there."""
+    args = {}
+    if request.values.get("attention") == "1":
+        args["attention"] = "1"
+    page = request.values.get("page", "")
+    if page.isdigit() and int(page) > 1:
+        args["page"] = page
+    return args
+
+
+def _upload_page(errors: dict | None = None, status: int = 200):
+    return render_template("portal/batch/upload.html", errors=errors or {}, columns=batches.COLUMNS), status
+
+
+@bp.get("")
+def upload():
+    """Show how to download the template and upload a filled-in file."""
+    return _upload_page()
+
+
+@bp.post("")
+def upload_file():
+    """Read the uploaded file into a draft and open its review."""
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        return _upload_page({"file": ["Choose a CSV or Excel file to upload."]}, 422)
+    try:
+        draft = batches.create_draft(sent.stream.read(), sent.filename, current_caller(), _org_domains())
+    except batches.TooLarge:
+        return _upload_page({"file": [TOO_LARGE]}, 413)
+    except batches.UnsupportedFile as exc:
+        return _upload_page({"file": [str(exc)]}, 415)
+    except InvalidInput as exc:
+        return _upload_page(forms.plain_errors(exc.errors), 422)
+    return redirect(url_for(".review", batch_id=draft.id))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc):
+    # Raised while reading the body, before any view runs: answer on the upload page, beside the input.
+    return _upload_page({"file": [TOO_LARGE]}, 413)
+
+
+@bp.get("/template.csv")
+def template_csv():
+    """Download the CSV template."""
+    return Response(batches.template_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="invite-requests-template.csv"'})
+
+
+@bp.get("/template.xlsx")
+def template_xlsx():
+    """Download the Excel template."""
+    return Response(batches.template_xlsx(), mimetype=_XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="invite-requests-template.xlsx"'})
+
+
+@bp.get("/<batch_id>")
+def review(batch_id):
+    """Show the draft's summary and its rows a page at a time, each problem beside its cell."""
+    draft = _draft(batch_id)
+    summary = batches.summary(draft)
+    attention = request.args.get("attention") == "1"
+    total = summary["error_count"] if attention else summary["row_count"]
+    pages = max(1, -(-total // PER_PAGE))
+    page = request.args.get("page", "1")
+    page = min(max(1, int(page)), pages) if page.isdigit() else 1
+    rows = batches.rows(draft, errors_only=attention, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    for row in rows:
+        row["errors"] = forms.row_errors(row["errors"])
+    return render_template(
+        "portal/batch/review.html",
+        summary=summary,
+        rows=rows,
+        columns=batches.COLUMNS,
+        attention=attention,
+        page=page,
+        pages=pages,
+        first_row=(page - 1) * PER_PAGE + 1,
+        total=total,
+    )
+
+
+@bp.route("/<batch_id>/rows/<int:row>", methods=["GET", "POST"])
+def edit_row(batch_id, row):
+    """Show one row's fields to correct, and save them (the row is checked again)."""
+    draft = _draft(batch_id)
+    summary = batches.summary(draft)
+    if summary["status"] != "draft":
+        return _already_submitted(batch_id)
+    current = _row(draft, row)
+    if request.method == "POST":
+        try:
+            current = batches.update_row(draft, row, forms.row_changes(request.form), current_caller(), _org_domains())
+        except Conflict as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".review", batch_id=batch_id))
+        if not current["errors"]:
+            flash(f"Row {row} is ready to submit.", "success")
+            return redirect(url_for(".review", batch_id=batch_id, **_view_args()))
+    return render_template(
+        "portal/batch/edit_row.html",
+        summary=summary,
+        row=current,
+        values=forms.row_values(current["fields"]),
+        raw=current["fields"],
+        errors=forms.row_errors(current["errors"]),
+        error_order=[field for field, _ in batches.COLUMNS],
+        view_args=_view_args(),
+    ), (422 if request.method == "POST" else 200)
+
+
+def _row(draft, row: int) -> dict:
+    # The draft's rows are numbered as in the file; reading one is a page of one from that row on.
+    for found in batches.rows(draft):
+        if found["row"] == row:
+            return found
+    raise NotFound(row)
+
+
+@bp.post("/<batch_id>/rows/<int:row>/remove")
+def remove_row(batch_id, row):
+    """Take one row out of the draft."""
+    draft = _draft(batch_id)
+    try:
+        batches.remove_row(draft, row, current_caller())
+    except Conflict as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Row {row} removed.", "success")
+    return redirect(url_for(".review", batch_id=batch_id, **_view_args()))
+
+
+@bp.route("/<batch_id>/reset", methods=["GET", "POST"])
+def reset(batch_id):
+    """Ask to confirm, then remove every row of the draft."""
+    draft = _draft(batch_id)
+    summary = batches.summary(draft)
+    if summary["status"] != "draft":
+        return _already_submitted(batch_id)
+    if request.method == "GET":
+        return render_template("portal/batch/reset.html", summary=summary)
+    batches.reset(draft, current_caller())
+    flash(f"All rows of {summary['filename']} were removed. Upload a file to start again.", "success")
+    return redirect(url_for(".upload"))
+
+
+@bp.post("/<batch_id>/submit")
+def submit(batch_id):
+    """Send every row as an invite request, all or none."""
+    draft = _draft(batch_id)
+    try:
+        ids = batches.submit_draft(draft, current_caller(), current_app.extensions["outbox"], _org_domains())
+    except InvalidInput as exc:
+        flash(" ".join(exc.errors.get("batch") or ["Some rows need attention before the batch can be submitted."]), "error")
+        return redirect(url_for(".review", batch_id=batch_id, attention="1"))
+    except Conflict:
+        return _already_submitted(batch_id)
+    flash(f"{len(ids)} request{'s' if len(ids) != 1 else ''} sent for approval.", "success")
+    return redirect(url_for("portal.status.index", batch=batch_id))
+
+
+def _already_submitted(batch_id: str):
+    flash("This batch was already submitted; here are its requests.", "error")
+    return redirect(url_for("portal.status.index", batch=batch_id))

@@ -1,0 +1,71 @@
+"""Answer errors on portal URLs with pages in the portal's layout instead of the API's JSON."""
+from __future__ import annotations
+
+import logging
+
+from flask import make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from intake import errors as domain
+from intake.identity import Unauthenticated, is_portal_route
+from intake.portal.layout import secure_headers
+
+log = logging.getLogger(__name__)
+
+PAGES = {
+    400: ("Something in the request was not right", "Go back, check the page and try again."),
+    403: ("You cannot open this page", "You do not have access to this page."),
+    404: ("Page not found", "If you typed the web address, check it is correct. "
+          "If you followed a link to a request, it may belong to someone else."),
+    405: ("Page not found", "This address cannot be opened this way. Go back and use the links on the page."),
+    409: ("This cannot be done now", "The request changed since you opened the page. Go back and refresh it."),
+    413: ("The file is too large", "Upload a file of 5 MB or less. Split a larger batch into several files."),
+    500: ("Sorry, there is a problem with the service", "Nothing you sent was lost. Try again in a few minutes."),
+}
+CSRF_PAGE = (
+    "Your form could not be sent",
+    "The page was open for too long or you signed out in another window, so nothing was sent. "
+    "Go back, refresh the page and send the form again.",
+)
+
+
+def wants_page() -> bool:
+    """Tell whether an error on this request should be a portal page rather than JSON."""
+    if is_portal_route():
+        return True
+    # An address that matched no route and is not under /api is a mistyped portal address.
+    return request.url_rule is None and not request.path.startswith("/api")
+
+
+def page(status: int, message: str | None = None, title: str | None = None):
+    """Render the error page for status, in the portal layout."""
+    default_title, default_message = PAGES.get(status, PAGES[500] if status >= 500 else PAGES[400])
+    body = render_template(
+        "portal/error.html", title=title or default_title, message=message or default_message, status=status
+    )
+    return secure_headers(make_response(body, status))
+
+
+def http_error(exc: HTTPException):
+    """Show the page for an HTTP error raised on a portal route."""
+    if isinstance(exc, CSRFError):
+        return page(400, CSRF_PAGE[1], CSRF_PAGE[0])
+    status = exc.code or 500
+    # Werkzeug's own descriptions are developer prose; only 403s raised by the portal carry a message.
+    return page(status)
+
+
+def install(bp) -> None:
+    """Answer every error on the portal's routes with a page."""
+    bp.register_error_handler(HTTPException, http_error)
+    bp.register_error_handler(domain.NotFound, lambda e: page(404))
+    bp.register_error_handler(domain.Forbidden, lambda e: page(403, str(e)))
+    bp.register_error_handler(domain.Conflict, lambda e: page(409, str(e)))
+    bp.register_error_handler(Unauthenticated, lambda e: redirect(url_for("portal.auth.sign_in")))
+
+    def unexpected(exc: Exception):
+        log.exception("unexpected error on a portal page")
+        return page(500)
+
+    bp.register_error_handler(Exception, unexpected)

@@ -1,0 +1,90 @@
+"""Guard every portal page (signed in, a requester) and give the layout what it shows on each page."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, g, has_request_context, redirect, request, url_for
+
+from intake import identity
+from intake.errors import Forbidden
+
+# The pages anyone may open: signing in, and signing out (also for someone who may not use the portal).
+PUBLIC_ENDPOINTS = frozenset({"portal.auth.sign_in", "portal.auth.sign_out"})
+
+NAV = (
+    ("portal.overview.show", "Overview", ("portal.overview",)),
+    ("portal.invite.choose", "Invite users", ("portal.invite", "portal.batch")),
+    ("portal.status.index", "Invite status", ("portal.status",)),
+)
+
+# Scripts and styles come only from the app's own static folder; nothing inline, nothing third party.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return target if it is a path on this site, so sign-in can never redirect elsewhere."""
+    if not target or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def require_requester():
+    """Send the signed-out to sign in; refuse people who may not request invites."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if identity.session_email() is None:
+        # The overview is where sign-in lands anyway; only a deeper page is worth remembering.
+        wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
+        return redirect(url_for("portal.auth.sign_in", next=safe_next(wanted)))
+    if not identity.current_caller().is_requester:
+        raise Forbidden(not_a_requester_message())
+    return None
+
+
+def not_a_requester_message() -> str:
+    """Say who the portal is for, naming the organisation's domains."""
+    domains = " or ".join(current_app.config["ORG_DOMAINS"])
+    return f"Invite Users is for public officers with an email address ending in {domains}."
+
+
+def secure_headers(response):
+    """Add the headers every portal page carries: no framing, no sniffing, no caching of personal data."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Pages name invitees and their phone numbers: a shared computer's cache or back button keeps none.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def layout_context() -> dict:
+    """Who is signed in and the sidebar links, with the current one marked."""
+    email = identity.session_email() if has_request_context() else None
+    caller = g.get("caller") or (identity.caller_for(email) if email else None)
+    show_nav = bool(caller and caller.is_requester)
+    nav = []
+    if show_nav:
+        for endpoint, label, areas in NAV:
+            href = url_for(endpoint)
+            if request.path == href:
+                current = "page"
+            elif any(a in request.blueprints for a in areas):
+                current = "true"
+            else:
+                current = None
+            nav.append({"href": href, "label": label, "current": current})
+    return {"signed_in_as": email, "show_nav": show_nav, "nav": nav}
+
+
+def install(bp) -> None:
+    """Guard, dress and decorate every portal page."""
+    bp.before_request(require_requester)
+    bp.after_request(secure_headers)
+    bp.app_context_processor(layout_context)

@@ -1,0 +1,105 @@
+"""Invite status: the requester's requests, one request with its history, cancel and resend."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from intake import history
+from intake.batches import service as batches
+from intake.errors import Conflict, NotFound
+from intake.identity import current_caller
+from intake.invites import service
+from intake.models import InviteRequest
+from intake.portal import labels, queries
+
+bp = Blueprint("status", __name__, url_prefix="/status")
+
+FILTERS = ("state", "method", "email", "batch")
+
+
+def own_invite(invite_id: str) -> InviteRequest:
+    """The caller's own request, or NotFound: the portal shows nobody else's, not even to approvers."""
+    invite = InviteRequest.get_or_none((InviteRequest.id == invite_id) & (InviteRequest.requester == current_caller().email))
+    if invite is None:
+        raise NotFound(invite_id)
+    return invite
+
+
+def can_cancel(invite: InviteRequest) -> bool:
+    return invite.state == "submitted" and invite.pending_action is None
+
+
+@bp.get("")
+def index():
+    """Show the requester's requests, newest first, filtered and a page at a time."""
+    filters = {name: request.args.get(name, "").strip() for name in FILTERS}
+    # Unknown filter values are ignored rather than refused: the page always shows something.
+    if filters["state"] not in queries.STATE_FILTERS:
+        filters["state"] = ""
+    if filters["method"] not in labels.METHOD_LABELS:
+        filters["method"] = ""
+    number = request.args.get("page", "1")
+    number = int(number) if number.isdigit() else 1
+    page = queries.paginate(queries.filtered(current_caller().email, **filters), number)
+    batch_name = None
+    if filters["batch"]:
+        try:
+            batch_name = batches.summary(batches.get_draft(filters["batch"], current_caller()))["filename"]
+        except NotFound:
+            pass
+    return render_template(
+        "portal/status/index.html",
+        page=page,
+        filters=filters,
+        batch_name=batch_name,
+        state_filters=queries.STATE_FILTERS,
+        seed_expiries=queries.seed_expiries([i.id for i in page.items]),
+        any_requests=queries.own(current_caller().email).exists(),
+        first_row=(page.number - 1) * queries.PER_PAGE + 1,
+    )
+
+
+@bp.get("/<invite_id>")
+def detail(invite_id):
+    """Show one request: what was asked, where it stands, and everything that happened to it."""
+    invite = own_invite(invite_id)
+    entries = history.for_request(invite.id)
+    details = [history.as_dict(e) for e in entries]
+    return render_template(
+        "portal/status/detail.html",
+        invite=invite,
+        entries=details,
+        seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
+        can_cancel=can_cancel(invite),
+        can_resend=invite.state == "emailed",
+    )
+
+
+@bp.route("/<invite_id>/cancel", methods=["GET", "POST"])
+def cancel(invite_id):
+    """Ask the requester to confirm, then cancel their pending request."""
+    invite = own_invite(invite_id)
+    if not can_cancel(invite):
+        flash("This request can no longer be cancelled: a decision has been made or is being processed.", "error")
+        return redirect(url_for(".detail", invite_id=invite.id))
+    if request.method == "GET":
+        return render_template("portal/status/cancel.html", invite=invite)
+    try:
+        service.cancel(invite.id, current_caller(), current_app.extensions["outbox"])
+    except Conflict as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Cancellation sent. The request will show as Cancelled in a moment.", "success")
+    return redirect(url_for(".detail", invite_id=invite.id))
+
+
+@bp.post("/<invite_id>/resend")
+def resend(invite_id):
+    """Send the invitation email again."""
+    invite = own_invite(invite_id)
+    try:
+        service.resend(invite.id, current_caller(), current_app.extensions["outbox"])
+    except Conflict as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"The invitation will be sent to {invite.email} again in a moment.", "success")
+    return redirect(url_for(".detail", invite_id=invite.id))

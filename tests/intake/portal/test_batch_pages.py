@@ -1,0 +1,93 @@
+"""Batch upload pages: template, upload, review with errors beside cells, edit, remove, reset, submit."""
+import io
+import re
+
+from intake.models import InviteRequest
+from tests.intake.portal.conftest import banner, checked_value, field_error, input_value, text
+
+HEADINGS = "email,user_type,username,first_name,last_name,contact_number,organisation,department,seed_onboarding,offshore,reason"
+GOOD = "vic@vendor.example.com,vendor,vic.lim,Vic,Lim,91234567,Example Pte Ltd,,no,no,Contractor"
+BAD = "tan@tech.gov.sg,Public officer,,Tan,Ah Kow,91234568,GovTech,,maybe,,New joiner"
+
+
+def upload(client, *lines, headings=HEADINGS, name="people.csv"):
+    data = ("\r\n".join((headings, *lines)) + "\r\n").encode()
+    return client.post("/invite/batch", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def test_templates_download_from_the_portal(amy):
+    csv = amy.get("/invite/batch/template.csv")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv" and b"email,user_type" in csv.data
+    assert amy.get("/invite/batch/template.xlsx").data.startswith(b"PK")
+
+
+def test_review_shows_counts_unknown_columns_and_each_error_beside_its_cell(amy):
+    response = upload(amy, GOOD, BAD + ",blue", headings=HEADINGS + ",colour")
+    review = response.headers["Location"]
+    page = amy.get(review).text
+    assert "2 rows, 1 needs attention." in text(page) and "colour" in page
+    assert re.search(r'<td class="cell--error">\s*<span class="cell-value">maybe</span>.*?SEED onboarding is required: yes or no', page, re.S)
+    assert "You cannot submit yet: 1 row needs attention." in text(page)
+    assert 'aria-disabled="true" aria-describedby="submit-blocked">Submit 2 requests' in page
+    only = amy.get(review + "?attention=1").text
+    assert "Edit row 3" in text(only) and "Edit row 2" not in text(only)
+    refused = amy.post(review + "/submit")
+    assert "needs attention" in banner(amy.get(refused.headers["Location"]).text)
+    assert InviteRequest.select().count() == 0
+
+
+def test_editing_a_row_revalidates_it_and_keeps_what_was_typed(amy):
+    review = upload(amy, GOOD, BAD).headers["Location"]
+    form = amy.get(review + "/rows/3").text
+    assert "SEED onboarding is required: yes or no" in field_error(form, "seed_onboarding") and "The file has “maybe”." in form
+    assert checked_value(form, "user_type") == "public_officer" and input_value(form, "last_name") == "Ah Kow"
+    still_bad = amy.post(review + "/rows/3", data={"email": "tan@tech.gov.sg", "user_type": "public_officer",
+                                                   "contact_number": "12", "seed_onboarding": "no", "reason": "x"})
+    assert still_bad.status_code == 422 and field_error(still_bad.text, "contact_number")
+    assert input_value(still_bad.text, "contact_number") == "12"
+    fixed = amy.post(review + "/rows/3", data={"email": "tan@tech.gov.sg", "user_type": "public_officer", "first_name": "Tan",
+                                               "last_name": "Ah Kow", "contact_number": "91234568", "organisation": "GovTech",
+                                               "seed_onboarding": "no", "reason": "New joiner"})
+    assert fixed.headers["Location"] == review and "Row 3 is ready" in banner(amy.get(review).text)
+
+
+def test_submitting_a_clean_batch_ends_on_its_filtered_status_page(amy):
+    review = upload(amy, GOOD, BAD).headers["Location"]
+    removed = amy.post(review + "/rows/3/remove")
+    assert removed.headers["Location"] == review
+    assert "1 row, 0 need attention." in text(amy.get(review).text)
+    done = amy.post(review + "/submit")
+    batch_id = review.rsplit("/", 1)[1]
+    assert done.headers["Location"] == f"/status?batch={batch_id}"
+    page = amy.get(done.headers["Location"]).text
+    assert "1 request sent for approval." in banner(page) and "people.csv" in page and "vic@vendor.example.com" in page
+    assert InviteRequest.get().batch_id == batch_id
+
+
+def test_reset_asks_first_then_removes_every_row(amy):
+    review = upload(amy, GOOD, BAD).headers["Location"]
+    assert "Yes, remove all rows" in amy.get(review + "/reset").text
+    assert amy.post(review + "/reset").headers["Location"] == "/invite/batch"
+    assert "There are no rows left" in amy.get(review).text
+
+
+def test_a_file_that_cannot_be_used_is_reported_beside_the_file_input(amy, portal_app):
+    pdf = amy.post("/invite/batch", data={"file": (io.BytesIO(b"%PDF-1.7"), "x.pdf")}, content_type="multipart/form-data")
+    assert pdf.status_code == 415 and "PDF document" in field_error(pdf.text, "file")
+    none = amy.post("/invite/batch", data={}, content_type="multipart/form-data")
+    assert "Choose a CSV or Excel file" in field_error(none.text, "file")
+    big = amy.post("/invite/batch", data={"file": (io.BytesIO(b"a" * (portal_app.config["MAX_CONTENT_LENGTH"] + 1)), "big.csv")},
+                   content_type="multipart/form-data")
+    assert big.status_code == 413 and "larger than 5 MB" in field_error(big.text, "file")
+
+
+def test_rows_sharing_a_username_say_which_other_row_has_it(amy):
+    review = upload(amy, GOOD, GOOD.replace("vic@", "lee@")).headers["Location"]
+    assert "The same TechPass username is also on row 3." in field_error(amy.get(review + "/rows/2").text, "username")
+
+
+def test_another_requesters_batch_is_not_found(amy, zed):
+    review = upload(amy, GOOD).headers["Location"]
+    assert zed.get(review).status_code == 404
+    assert zed.post(review + "/submit").status_code == 404
+    assert InviteRequest.select().count() == 0

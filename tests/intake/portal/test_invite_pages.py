@@ -1,0 +1,92 @@
+"""The invite forms: the API's rules, errors beside fields, nothing typed is lost, POST/redirect/GET."""
+import json
+
+from intake.models import InviteRequest
+from tests.intake.portal.conftest import (
+    banner, checked_value, field_error, input_value, summary_links, textarea_value, title,
+)
+
+EMAIL_FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining the platform team"}
+VENDOR_FORM = {
+    "email": "vic@vendor.example.com", "user_type": "vendor", "username": "vic.lim", "first_name": "Vic",
+    "last_name": "Lim", "contact_number": "9123 4567", "organisation": "Example Pte Ltd", "department": "",
+    "offshore": "yes", "seed_onboarding": "", "reason": "Contractor",
+}
+
+
+def submitted_messages(outbox):
+    return [json.loads(r.body) for r in outbox.pending() if json.loads(r.body)["type"] == "invite.submitted"]
+
+
+def test_email_invitation_ends_on_its_status_page(amy, outbox):
+    response = amy.post("/invite/email", data=EMAIL_FORM)
+    invite = InviteRequest.get()
+    assert response.status_code == 302 and response.headers["Location"] == f"/status/{invite.id}"
+    assert (invite.method, invite.email, invite.seed_onboarding, invite.requester) == (
+        "email_invitation", "jane@tech.gov.sg", False, "amy@tech.gov.sg")
+    page = amy.get(response.headers["Location"]).text
+    assert "Request sent for jane@tech.gov.sg" in banner(page)
+    assert len(submitted_messages(outbox)) == 1
+
+
+def test_create_account_for_an_offshore_vendor_books_seed(amy):
+    response = amy.post("/invite/account", data=VENDOR_FORM)
+    invite = InviteRequest.get()
+    assert response.headers["Location"] == f"/status/{invite.id}"
+    assert (invite.user_type, invite.username, invite.contact_number) == ("vendor", "vic.lim", "+6591234567")
+    assert invite.offshore is True and invite.seed_onboarding is True
+
+
+def test_errors_are_shown_beside_fields_and_every_typed_value_is_kept(amy, outbox):
+    typed = {"email": "jane@example.com", "seed_onboarding": "", "reason": "Line one\nline <two>"}
+    response = amy.post("/invite/email", data=typed)
+    page = response.text
+    assert response.status_code == 422 and title(page).startswith("Error: ")
+    assert "public officer address ending in gov.sg" in field_error(page, "email")
+    # an unanswered yes/no question is "required", never taken as "no"
+    assert "yes or no" in field_error(page, "seed_onboarding")
+    assert [target for target, _ in summary_links(page)] == ["#email", "#seed_onboarding"]
+    assert input_value(page, "email") == "jane@example.com"
+    assert textarea_value(page, "reason") == "Line one\nline <two>"
+    assert 'aria-invalid="true"' in page and 'aria-describedby="email-hint email-error"' in page
+    assert submitted_messages(outbox) == []
+
+
+def test_create_account_keeps_choices_and_refuses_a_username_for_an_officer(amy):
+    form = VENDOR_FORM | {"email": "tan@tech.gov.sg", "user_type": "public_officer", "offshore": "", "seed_onboarding": "yes"}
+    page = amy.post("/invite/account", data=form).text
+    assert "derived from the email" in field_error(page, "username")
+    assert checked_value(page, "user_type") == "public_officer" and checked_value(page, "seed_onboarding") == "yes"
+    assert input_value(page, "contact_number") == "9123 4567"
+    missing = amy.post("/invite/account", data={"email": "x@vendor.example.com"}).text
+    assert "public officer or a vendor" in field_error(missing, "user_type")
+    assert InviteRequest.select().count() == 0
+
+
+def test_an_open_request_for_the_email_links_to_it(amy):
+    first = amy.post("/invite/email", data=EMAIL_FORM).headers["Location"]
+    again = amy.post("/invite/email", data=EMAIL_FORM | {"email": "JANE@tech.gov.sg"})
+    assert again.status_code == 422
+    assert "An open request for this email already exists." in field_error(again.text, "email")
+    assert f'<a href="{first}">View the open request</a>' in again.text
+
+
+def test_someone_elses_open_request_is_reported_but_not_linked(amy, zed):
+    amy.post("/invite/email", data=EMAIL_FORM)
+    page = zed.post("/invite/email", data=EMAIL_FORM).text
+    assert "already exists" in field_error(page, "email") and "View the open request" not in page
+
+
+def test_sending_the_same_form_twice_records_one_request(amy):
+    key = input_value(amy.get("/invite/email").text, "submission_key")
+    first = amy.post("/invite/email", data=EMAIL_FORM | {"submission_key": key})
+    second = amy.post("/invite/email", data=EMAIL_FORM | {"submission_key": key})
+    assert first.headers["Location"] == second.headers["Location"]
+    assert InviteRequest.select().count() == 1
+
+
+def test_user_input_is_escaped_on_every_page(amy):
+    attack = "<script>alert(1)</script>"
+    location = amy.post("/invite/email", data=EMAIL_FORM | {"reason": attack}).headers["Location"]
+    for page in (amy.get(location).text, amy.post("/invite/email", data={"reason": attack}).text):
+        assert attack not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

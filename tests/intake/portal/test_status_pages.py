@@ -1,0 +1,113 @@
+"""Invite status: the requester's own requests, filters, a request's history, cancel and resend."""
+import datetime as dt
+import json
+import re
+
+from invite_common.db import utcnow
+
+from intake import history
+from intake.models import InviteRequest
+from tests.intake.portal.conftest import banner, headings, text
+
+
+def invite_for(client, email, **form):
+    data = {"email": email, "seed_onboarding": "no", "reason": "New joiner"} | form
+    return client.post("/invite/email", data=data).headers["Location"].rsplit("/", 1)[1]
+
+
+def rows(page):
+    """The emails listed in the status table, in order."""
+    return re.findall(r'<td><a href="/status/[^"]+">([^<]+)</a></td>', page)
+
+
+def move(invite_id, to_state, event, seq, **details):
+    """Record a transition as the history consumer would on approval's event."""
+    invite = InviteRequest.get_by_id(invite_id)
+    history.append(invite_id, event, actor="system", at=utcnow(), from_state=invite.state, to_state=to_state,
+                   details=details, source_seq=seq)
+    InviteRequest.update(state=to_state, state_seq=seq).where(InviteRequest.id == invite_id).execute()
+
+
+def test_status_lists_own_requests_newest_first_with_filters(amy, zed):
+    first = invite_for(amy, "p1@tech.gov.sg")
+    invite_for(amy, "p2@tech.gov.sg", seed_onboarding="yes")
+    invite_for(zed, "z1@tech.gov.sg")
+    move(first, "approved", "approve", 1)
+    assert rows(amy.get("/status").text) == ["p2@tech.gov.sg", "p1@tech.gov.sg"]
+    assert rows(amy.get("/status?state=submitted").text) == ["p2@tech.gov.sg"]
+    assert rows(amy.get("/status?state=in_progress").text) == ["p1@tech.gov.sg"]
+    assert rows(amy.get("/status?email=P1").text) == ["p1@tech.gov.sg"]
+    assert rows(amy.get("/status?email=%25").text) == []
+    assert rows(amy.get("/status?method=create_account").text) == []
+    page = amy.get("/status").text
+    assert "Waiting for approval" in page and "Approved" in page and "Pending approval" in page
+
+
+def test_status_is_paginated(amy):
+    for n in range(27):
+        invite_for(amy, f"p{n:02}@tech.gov.sg")
+    first, second = amy.get("/status").text, amy.get("/status?page=2").text
+    assert len(rows(first)) == 25 and rows(second) == ["p01@tech.gov.sg", "p00@tech.gov.sg"]
+    assert "Page 1 of 2" in first and 'rel="next" href="/status?page=2"' in first
+
+
+def test_detail_shows_the_request_and_its_history_as_a_timeline(amy):
+    invite_id = invite_for(amy, "jane@tech.gov.sg", seed_onboarding="yes")
+    move(invite_id, "approved", "approve", 1)
+    move(invite_id, "account_created", "provision", 2, username="jane.tan")
+    expires = (utcnow() + dt.timedelta(days=14)).replace(hour=4)
+    move(invite_id, "seed_requested", "request_seed", 3, seed_expires_at=expires.isoformat())
+    page = amy.get(f"/status/{invite_id}").text
+    assert headings(page) == ["Request for jane@tech.gov.sg"]
+    timeline = text(page.split('<ol class="timeline"')[1])
+    for words in ("Request submitted", "by amy@tech.gov.sg", "Approved", "TechPass account created",
+                  "TechPass username: jane.tan", "SEED enrolment booked", "by Invite Users (automatic)"):
+        assert words in timeline
+    assert f"Booked, code expires {expires.astimezone(dt.timezone(dt.timedelta(hours=8))).day}" in text(page)
+    assert "Cancel request" not in page
+
+
+def test_cancel_asks_for_confirmation_then_cancels(amy, outbox):
+    invite_id = invite_for(amy, "jane@tech.gov.sg")
+    confirm = amy.get(f"/status/{invite_id}/cancel")
+    assert confirm.status_code == 200 and "Yes, cancel this request" in confirm.text
+    assert InviteRequest.get_by_id(invite_id).pending_action is None
+    done = amy.post(f"/status/{invite_id}/cancel")
+    assert done.headers["Location"] == f"/status/{invite_id}"
+    assert InviteRequest.get_by_id(invite_id).pending_action == "cancel"
+    page = amy.get(done.headers["Location"]).text
+    assert "Cancellation sent" in banner(page) and "Cancel request" not in page
+    assert "invite.cancelled" in [json.loads(r.body)["type"] for r in outbox.pending()]
+    again = amy.post(f"/status/{invite_id}/cancel")
+    assert "can no longer be cancelled" in banner(amy.get(again.headers["Location"]).text)
+
+
+def test_resend_is_offered_once_emailed_and_says_when_it_is_too_soon(amy):
+    invite_id = invite_for(amy, "jane@tech.gov.sg")
+    assert "Resend invite" not in amy.get(f"/status/{invite_id}").text
+    move(invite_id, "approved", "approve", 1)
+    move(invite_id, "account_created", "provision", 2)
+    move(invite_id, "emailed", "mark_emailed", 3)
+    assert "Resend invite" in amy.get(f"/status/{invite_id}").text
+    first = amy.post(f"/status/{invite_id}/resend")
+    assert "will be sent to jane@tech.gov.sg again" in banner(amy.get(first.headers["Location"]).text)
+    second = amy.post(f"/status/{invite_id}/resend")
+    assert "less than a day ago" in banner(amy.get(second.headers["Location"]).text)
+
+
+def test_other_requesters_get_404_for_every_page_and_action(amy, zed):
+    invite_id = invite_for(amy, "jane@tech.gov.sg")
+    for method, path in (("GET", ""), ("GET", "/cancel"), ("POST", "/cancel"), ("POST", "/resend")):
+        response = zed.open(f"/status/{invite_id}{path}", method=method)
+        assert response.status_code == 404 and "Page not found" in response.text, (method, path)
+    assert InviteRequest.get_by_id(invite_id).pending_action is None
+
+
+def test_overview_counts_requests_by_what_they_wait_for(amy):
+    pending = invite_for(amy, "a@tech.gov.sg")
+    failed = invite_for(amy, "b@tech.gov.sg")
+    move(failed, "approved", "approve", 1)
+    move(failed, "failed", "fail", 2)
+    page = text(amy.get("/").text)
+    assert "1 Pending decision" in page and "0 In progress" in page and "1 Needs attention" in page
+    assert pending and "a@tech.gov.sg" in page
