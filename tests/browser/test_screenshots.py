@@ -1,0 +1,115 @@
+"""Screenshots of the portal's main pages for the README.
+
+Every run renders and saves them (so a page that breaks fails here); they replace the ones in
+docs/screenshots/ only with SCREENSHOTS=update, so an ordinary test run leaves the tree clean.
+
+The sample requester amy@tech.gov.sg has requests that were sent, rejected and are waiting, so the
+pages show what a requester normally sees. File names are stable.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+from tests.browser.pages import Page, approve, expect, filled_in, reject, sign_in, submit_by_api, wait_for_state
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = DOCS if os.environ.get("SCREENSHOTS") == "update" else Path(tempfile.mkdtemp(prefix="screenshots-"))
+NAMES = (
+    "sign-in", "overview", "invite-users", "email-invitation-error", "create-account", "batch-review",
+    "invite-status", "request-detail",
+)
+REQUESTER = "amy@tech.gov.sg"
+
+VENDOR = {
+    "method": "create_account", "email": "vic.lim@vendor.example.com", "user_type": "vendor", "username": "vic.lim",
+    "first_name": "Vic", "last_name": "Lim", "contact_number": "+65 9123 4567", "organisation": "Example Pte Ltd",
+    "department": "Payments", "seed_onboarding": True, "reason": "Builds the payments service for the next release",
+}
+
+BATCH_HEADINGS = [
+    "email", "user_type", "username", "first_name", "last_name", "contact_number", "organisation", "department",
+    "seed_onboarding", "offshore", "reason",
+]
+# A duplicate, a bad contact number and a vendor without a username: the review shows each beside its cell.
+BATCH_ROWS = [
+    {"email": "aisha.rahman@tech.gov.sg", "user_type": "public_officer", "first_name": "Aisha", "last_name": "Rahman",
+     "contact_number": "9123 4567", "organisation": "GovTech", "department": "Platform", "seed_onboarding": "no",
+     "offshore": "no", "reason": "Joining the platform team"},
+    {"email": "daniel.koh@vendor.example.com", "user_type": "vendor", "username": "daniel.koh", "first_name": "Daniel",
+     "last_name": "Koh", "contact_number": "12345", "organisation": "Example Pte Ltd", "seed_onboarding": "yes",
+     "offshore": "no", "reason": "Builds the booking service"},
+    {"email": "aisha.rahman@tech.gov.sg", "user_type": "public_officer", "first_name": "Aisha", "last_name": "Rahman",
+     "contact_number": "9123 4567", "organisation": "GovTech", "seed_onboarding": "no", "offshore": "no",
+     "reason": "Joining the platform team"},
+    {"email": "li.na@vendor.example.com", "user_type": "vendor", "first_name": "Li", "last_name": "Na",
+     "contact_number": "+86 139 1234 5678", "organisation": "Example Pte Ltd", "seed_onboarding": "yes",
+     "offshore": "yes", "reason": "Offshore support engineer"},
+]
+
+
+def officer(email: str, reason: str, seed: bool = False) -> dict:
+    return {"method": "email_invitation", "email": email, "seed_onboarding": seed, "reason": reason}
+
+
+def requests_in_several_states(system) -> str:
+    """Give the sample requester requests that were sent, rejected and are waiting; return the vendor's id."""
+    emailed = submit_by_api(system, REQUESTER, officer("jane.tan@tech.gov.sg", "Joining the platform team"))
+    vendor = submit_by_api(system, REQUESTER, VENDOR)
+    rejected = submit_by_api(system, REQUESTER, officer("ken.ong@tech.gov.sg", "Needs access to the build servers"))
+    approve(system, emailed, "Welcome aboard")
+    approve(system, vendor, "Approved for the payments project")
+    reject(system, rejected, "Already has a TechPass account")
+    submit_by_api(system, REQUESTER, officer("mei.ling.ng@tech.gov.sg", "Data analyst for the transport project", seed=True))
+    for invite_id, state in ((emailed, "emailed"), (vendor, "emailed"), (rejected, "rejected")):
+        wait_for_state(system, invite_id, state)
+    return vendor
+
+
+def shoot(page: Page, name: str) -> None:
+    page.mouse.move(0, 0)  # no hover effect in the picture
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, animations="disabled", caret="hide")
+
+
+def test_screenshots_of_the_main_pages(page, system):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    vendor = requests_in_several_states(system)
+
+    page.goto("/sign-in")
+    shoot(page, "sign-in")
+
+    sign_in(page, REQUESTER)
+    expect(page.get_by_role("table")).to_contain_text("mei.ling.ng@tech.gov.sg")
+    shoot(page, "overview")
+
+    page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Invite users").click()
+    shoot(page, "invite-users")
+
+    page.get_by_role("link", name="Email invitation").click()
+    page.get_by_label("Email address", exact=True).fill("jane.tan@example.com")
+    page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("No", exact=True).check()
+    page.get_by_label("Reason for the request").fill("Joining the platform team")
+    page.get_by_role("button", name="Send request").click()
+    expect(page.get_by_text("There is a problem")).to_be_visible()
+    shoot(page, "email-invitation-error")
+
+    page.goto("/invite/account")
+    page.get_by_role("group", name="Is this person a public officer or a vendor?").get_by_label("Vendor").check()
+    shoot(page, "create-account")
+
+    page.goto("/invite/batch")
+    page.get_by_label("Choose a file").set_input_files(
+        {"name": "platform-team.csv", "mimeType": "text/csv", "buffer": filled_in(BATCH_HEADINGS, BATCH_ROWS)}
+    )
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your batch")
+    shoot(page, "batch-review")
+
+    page.goto("/status")
+    shoot(page, "invite-status")
+
+    page.goto(f"/status/{vendor}")
+    expect(page.get_by_role("list", name="History")).to_contain_text("Invitation emailed")
+    shoot(page, "request-detail")
+
+    for name in NAMES:
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 0, name
