@@ -1,5 +1,4 @@
 """The outbox stores messages with the change and the relay publishes them, confirmed, in batches."""
-import peewee
 import pytest
 
 from invite_common.broker import Publisher

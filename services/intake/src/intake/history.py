@@ -44,25 +44,18 @@ def compute_hash(entry: HistoryEntry) -> str:
     return hashlib.sha256(_canonical(entry).encode()).hexdigest()
 
 
-def append(
-    request_id: str,
-    event: str,
-    *,
-    actor: str,
-    at: dt.datetime,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    note: str = "",
-    details: dict | None = None,
-    source_seq: int | None = None,
-    message_id: str | None = None,
-) -> HistoryEntry:
-    """Append one entry to the chain; call inside a transaction."""
+def _lock_chain() -> HistoryEntry | None:
+    """Serialise appends (on PostgreSQL; SQLite's write lock already does) and return the last entry."""
     if isinstance(database.obj, peewee.PostgresqlDatabase):
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK,))
-    last = HistoryEntry.select(HistoryEntry.id, HistoryEntry.hash).order_by(HistoryEntry.id.desc()).first()
+    return HistoryEntry.select(HistoryEntry.id, HistoryEntry.hash).order_by(HistoryEntry.id.desc()).first()
+
+
+def _chained(last_id: int, prev_hash: str, request_id: str, event: str, *, actor: str, at: dt.datetime,
+             from_state: str | None = None, to_state: str | None = None, note: str = "",
+             details: dict | None = None, source_seq: int | None = None, message_id: str | None = None) -> HistoryEntry:
     entry = HistoryEntry(
-        id=(last.id + 1) if last else 1,
+        id=last_id + 1,
         request_id=request_id,
         event=event,
         from_state=from_state,
@@ -70,14 +63,39 @@ def append(
         actor=actor,
         note=note or "",
         details=json.dumps(details or {}, sort_keys=True),
-        at=at.astimezone(dt.timezone.utc).replace(microsecond=at.microsecond),
+        at=at.astimezone(dt.timezone.utc),
         source_seq=source_seq,
         message_id=message_id,
-        prev_hash=last.hash if last else GENESIS,
+        prev_hash=prev_hash,
     )
     entry.hash = compute_hash(entry)
+    return entry
+
+
+def append(request_id: str, event: str, **fields) -> HistoryEntry:
+    """Append one entry to the chain; call inside a transaction.
+
+    Fields: actor, at, and optionally from_state, to_state, note, details, source_seq, message_id."""
+    last = _lock_chain()
+    entry = _chained(last.id if last else 0, last.hash if last else GENESIS, request_id, event, **fields)
     entry.save(force_insert=True)
     return entry
+
+
+def append_many(entries: list[dict]) -> None:
+    """Append several entries (each a dict of append's arguments) in order; call inside a transaction."""
+    last = _lock_chain()
+    last_id, prev_hash = (last.id, last.hash) if last else (0, GENESIS)
+    rows = []
+    for fields in entries:
+        fields = dict(fields)
+        entry = _chained(last_id, prev_hash, fields.pop("request_id"), fields.pop("event"), **fields)
+        rows.append(entry)
+        last_id, prev_hash = entry.id, entry.hash
+    # insert_many with the ids spelled out: bulk_create would leave the id to the database's sequence
+    data = [{f.name: getattr(e, f.name) for f in HistoryEntry._meta.sorted_fields} for e in rows]
+    for start in range(0, len(data), 500):
+        HistoryEntry.insert_many(data[start:start + 500]).execute()
 
 
 def for_request(request_id: str) -> list[HistoryEntry]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import peewee
+
 from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
@@ -160,6 +162,9 @@ def reset(draft: BatchDraft, caller: Caller) -> None:
         BatchRow.delete().where(BatchRow.draft == draft.id).execute()
 
 
+RACED = "Another request for one of these emails or usernames was made just now. Nothing was submitted; submit again to see which rows need attention."
+
+
 def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains) -> list[str]:
     """Turn every row into an invite request, all or none; return the new requests' ids in row order."""
     invites.require_requester(caller)
@@ -190,26 +195,16 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
             duplicated = {r.row for r in stored if r.duplicates != "{}"}
             if duplicated or any(c.errors for c in checked):
                 raise _Abandon
-            for c in checked:
-                try:
-                    ids.append(invites.submit(c.data, caller, outbox, batch_id=draft.id).invite.id)
-                except Conflict as error:
-                    refreshed[c.row] = {error.field or "email": [_conflict_message(error)]}
-                except InvalidInput as error:
-                    refreshed[c.row] = error.errors
-            if len(ids) < len(checked):
-                raise _Abandon
+            ids = invites.submit_many([c.data for c in checked], caller, outbox, batch_id=draft.id)
+    except peewee.IntegrityError:
+        # a request for one of these emails or usernames was opened between the check and the insert
+        raise InvalidInput({"batch": [RACED], "rows": []}) from None
     except _Abandon:
         store.record_errors(draft, refreshed, duplicated)
         raise _rows_need_attention(draft) from None
     outbox.notify()
     draft.status = SUBMITTED
     return ids
-
-
-def _conflict_message(error: Conflict) -> str:
-    text = str(error)
-    return f"{text.rstrip('.')} (request {error.existing_id})." if error.existing_id else text
 
 
 def _rows_need_attention(draft: BatchDraft) -> InvalidInput:

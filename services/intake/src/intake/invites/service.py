@@ -72,9 +72,8 @@ def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str |
     return Submission(invite)
 
 
-def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
-    now = utcnow()
-    invite = InviteRequest.create(
+def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> InviteRequest:
+    return InviteRequest(
         id=str(uuid.uuid4()),
         method=data["method"],
         email=data["email"],
@@ -96,12 +95,39 @@ def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
         created_at=now,
         updated_at=now,
     )
-    history.append(invite.id, "submit", actor=caller.email, at=now, to_state="submitted", details={"method": invite.method})
+
+
+def _submitted_entry(invite: InviteRequest) -> dict:
+    return {"request_id": invite.id, "event": "submit", "actor": invite.requester, "at": invite.created_at,
+            "to_state": "submitted", "details": {"method": invite.method}}
+
+
+def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
+    invite = _new_invite(data, caller, batch_id, utcnow())
+    invite.save(force_insert=True)
+    history.append(**_submitted_entry(invite))
     return invite
 
 
+def submit_many(rows: list[dict], caller: Caller, outbox: Outbox, *, batch_id: str) -> list[str]:
+    """Record many already-checked requests with bulk inserts; call inside the caller's transaction.
+
+    The caller has checked the rows for open duplicates with set-based queries; the unique
+    columns still refuse a request that raced in since (peewee.IntegrityError)."""
+    now = utcnow()
+    invites = [_new_invite(data, caller, batch_id, now) for data in rows]
+    InviteRequest.bulk_create(invites, batch_size=500)
+    history.append_many([_submitted_entry(i) for i in invites])
+    outbox.add_many([_submission_message(i) for i in invites])
+    return [i.id for i in invites]
+
+
 def _announce_submission(invite: InviteRequest, outbox: Outbox) -> None:
-    outbox.add(
+    outbox.add(_submission_message(invite))
+
+
+def _submission_message(invite: InviteRequest):
+    return (
         new_message(
             "invite.submitted",
             {
