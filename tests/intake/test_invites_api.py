@@ -185,3 +185,14 @@ def test_openapi_document_describes_the_invite_routes(client):
     spec = client.get("/api/openapi.json").get_json()
     assert "/api/v1/invites" in spec["paths"] and "/api/v1/invites/{invite_id}/approve" in spec["paths"]
     assert "InviteRequest" in spec["components"]["schemas"]
+
+
+def test_interactive_api_docs_are_served_from_the_project_itself(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/docs/static/swagger-ui-bundle.js" in html and "/api/openapi.json" in html
+    assert "//cdn" not in html and "unpkg" not in html
+    script = client.get("/api/docs/static/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.data) > 100_000
+    script.close()

@@ -109,5 +109,5 @@ def test_overview_counts_requests_by_what_they_wait_for(amy):
     move(failed, "approved", "approve", 1)
     move(failed, "failed", "fail", 2)
     page = text(amy.get("/").text)
-    assert "1 Pending decision" in page and "0 In progress" in page and "1 Needs attention" in page
+    assert "1 Waiting for approval" in page and "0 In progress" in page and "1 Rejected or needs attention" in page
     assert pending and "a@tech.gov.sg" in page

@@ -17,7 +17,7 @@ GROUPS = {
     "pending": ("Waiting for approval", ("submitted",)),
     "in_progress": ("In progress", ("approved", "account_created", "seed_requested")),
     "emailed": ("Invitation sent", ("emailed",)),
-    "attention": ("Needs attention", ("failed", "rejected")),
+    "attention": ("Rejected or needs attention", ("failed", "rejected")),
 }
 
 # What the status page's state filter offers: every state, then the overview's groups of several.
@@ -25,7 +25,7 @@ STATE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     state: (label, (state,)) for state, label in STATE_LABELS.items()
 } | {
     "in_progress": ("In progress (approved, account created or SEED booked)", GROUPS["in_progress"][1]),
-    "attention": ("Needs attention or rejected", GROUPS["attention"][1]),
+    "attention": ("Rejected or needs attention", GROUPS["attention"][1]),
 }
 
 
