@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 
 import swagger_ui_bundle
-from flask import Flask, jsonify, send_from_directory
+from flask import Flask, g, jsonify, request, send_from_directory
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from invite_common.config import Settings
+from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
@@ -109,7 +111,21 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
 
     @app.before_request
     def _open_db():
+        g.started = time.monotonic()
         database.connect(reuse_if_open=True)
+
+    @app.after_request
+    def _log_request(response):
+        # the route's pattern, never the URL: query strings may carry emails
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        invite_id = (request.view_args or {}).get("invite_id")
+        with request_context(invite_id):
+            log.info(
+                "http request",
+                extra={"method": request.method, "route": rule, "status": response.status_code,
+                       "ms": round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 1)},
+            )
+        return response
 
     @app.teardown_request
     def _close_db(exc):
