@@ -1,0 +1,966 @@
+#!/usr/bin/env python
+"""Throughput and latency of Invite Users against a minimal durable pipeline, measured in one run.
+
+    .venv/bin/python bench/pipeline.py                    # SQLite, 1,000 invites, 50 requests/s for 20 s
+    .venv/bin/python bench/pipeline.py --db postgresql    # the same on throwaway PostgreSQL databases
+
+Phases (DESIGN.md section 7):
+
+1. baseline   a minimal hand-written 3-hop durable pipeline on the same broker and database kind:
+              publish (persistent, one confirm each) -> consume, insert a row, republish (confirmed)
+              -> consume, render a small Jinja template, send it over one open SMTP connection.
+              Each hop is its own process; the SMTP server (aiosmtpd) runs in this script.
+2. throughput intake, approval and notifier as processes; N email invitations submitted over HTTP by
+              a few client threads while an approver thread approves them in bulk (up to 200 a call);
+              from the first submit to the N-th email accepted by the SMTP server.
+3. latency    one invitation every 1/rate s for `--seconds`: submit, then approve as soon as the 201 is
+              back; per invitation, approve 202 -> email and submit -> approve -> email.
+
+Targets: system invites/s >= 0.5 x baseline msgs/s; p99 < 100 ms. A missed target (a phase that
+timed out before its last email counts as one) prints MISSED and still exits 0; the exit status is
+non-zero only when the run itself broke: a crash, an HTTP error, a service that exited.
+
+The CPU rows say where the time went, in CPU ms per message or invite: this script (`bench`: the
+HTTP clients, the SMTP server), each hop or service, the local RabbitMQ (`broker`), PostgreSQL's
+server processes for this run's databases (`database`), and `rest`, everything else the machine
+ran meanwhile. A large `rest` means something else was using the CPUs: compare runs with care.
+
+Everything stays on loopback: the broker and PostgreSQL must be local; queues, exchanges,
+databases and processes made by the run are removed at the end, also on Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import queue
+import shutil
+import signal
+import socket
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+REQUESTER = "amy@tech.gov.sg"
+APPROVER = "bob@tech.gov.sg"
+RETRY_DELAYS = (0.2, 0.4, 0.8)  # what tests.support.system.system_env gives the services
+THROUGHPUT_TARGET = 0.5
+P99_TARGET_MS = 100.0
+
+
+class PhaseFailed(Exception):
+    """A phase could not finish: the system answered with errors or stopped delivering."""
+
+
+# --------------------------------------------------------------------------------------------
+# the SMTP server: tests.support.mailbox.Mailbox, recording when each recipient's mail arrives
+# --------------------------------------------------------------------------------------------
+def timed_mailbox():
+    from tests.support.mailbox import Mailbox
+
+    class TimedMailbox(Mailbox):
+        """Notes the arrival time of each recipient's first email; skips parsing the message,
+        which would only take CPU from the processes being measured."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.arrivals: dict[str, float] = {}
+            self._arrivals_lock = threading.Lock()
+
+        async def handle_DATA(self, server, session, envelope):
+            now = time.monotonic()
+            with self._arrivals_lock:
+                for rcpt in envelope.rcpt_tos:
+                    self.arrivals.setdefault(rcpt.lower(), now)
+            return "250 2.0.0 OK: queued"
+
+        def wait_for(self, addresses: list[str], deadline: float) -> bool:
+            """Block until every address has mail, or until the monotonic `deadline`. The times
+            come from the arrivals themselves, so polling costs no precision."""
+            pending = list(addresses)
+            while True:
+                with self._arrivals_lock:
+                    pending = [a for a in pending if a not in self.arrivals]
+                if not pending:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                time.sleep(min(left, 0.05))
+
+        def arrived(self, addresses: list[str]) -> list[float]:
+            with self._arrivals_lock:
+                return [self.arrivals[a] for a in addresses if a in self.arrivals]
+
+    return TimedMailbox()
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------------
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile of `values` (not empty)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def check_loopback(url: str, what: str) -> None:
+    host = urlparse(url).hostname or "127.0.0.1"
+    if host not in LOOPBACK:
+        raise SystemExit(f"{what} is at {host}: this benchmark only talks to servers on loopback")
+
+
+def amqp_connection(amqp_url: str):
+    """A py-amqp connection (through kombu's URL handling), connected."""
+    from kombu import Connection
+
+    conn = Connection(amqp_url, connect_timeout=5)
+    conn.connect()
+    return conn
+
+
+def say(*parts) -> None:
+    print(*parts, flush=True)
+
+
+class CpuMeter:
+    """CPU seconds used by named processes, and by the whole machine, between two snapshots (Linux /proc).
+
+    `groups` name sets of processes found anew at each snapshot (PostgreSQL's backends for this run's
+    databases): one that ended between the snapshots is missed, one that started is counted whole.
+    """
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self, pids: dict[str, int], groups: dict | None = None):
+        self.pids = pids
+        self.groups = groups or {}
+        self._start = self._snapshot()
+
+    @classmethod
+    def _cpu(cls, pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / cls.TICK
+
+    def _snapshot(self) -> dict | None:
+        try:
+            out: dict = {name: self._cpu(pid) for name, pid in self.pids.items()}
+            for name, find in self.groups.items():
+                per_pid = {}
+                for pid in find():
+                    try:
+                        per_pid[pid] = self._cpu(pid)
+                    except OSError:
+                        pass
+                out[name] = per_pid
+            cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            out["_total"] = sum(cpu[:8]) / self.TICK  # user nice system idle iowait irq softirq steal
+            out["_idle"] = (cpu[3] + cpu[4]) / self.TICK
+            return out
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self) -> dict[str, float] | None:
+        """CPU seconds per process or group, `rest` (whatever else ran: the broker or database when
+        not named, other programs on the machine), and `busy` (the machine's busy fraction)."""
+        end = self._snapshot()
+        if self._start is None or end is None:
+            return None
+        used = {}
+        for k, v in end.items():
+            if isinstance(v, dict):
+                before = self._start.get(k, {})
+                used[k] = sum(t - before.get(pid, 0.0) for pid, t in v.items())
+            else:
+                used[k] = v - self._start[k]
+        total, idle = used.pop("_total"), used.pop("_idle")
+        busy_seconds = total - idle  # /proc/stat's first line adds up every CPU's ticks
+        used["rest"] = max(0.0, busy_seconds - sum(used.values()))
+        used["busy"] = busy_seconds / total if total > 0 else 0.0
+        return used
+
+
+def broker_pids() -> dict[str, int]:
+    """The local RabbitMQ's Erlang VM, so the table can tell its CPU from everything else's."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "beam.smp":
+                    return {"broker": int(entry.name)}
+            except OSError:
+                continue
+    return {}
+
+
+def postgres_backends(databases: list["Database"]):
+    """A finder of the PostgreSQL server processes serving `databases` (none for SQLite)."""
+    names = [urlparse(d.url).path.lstrip("/").encode() for d in databases if d.kind == "postgresql"]
+    if not names:
+        return {}
+
+    def find() -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmd = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if cmd.startswith(b"postgres:") and any(n in cmd for n in names):
+                    pids.append(int(entry.name))
+        return pids
+
+    return {"database": find}
+
+
+def fmt_cpu(cpu: dict[str, float] | None, count: int, unit: str) -> str:
+    if not cpu or count <= 0:
+        return "-"
+    parts = [f"{k} {1000 * v / count:.1f}" for k, v in cpu.items() if k != "busy"]
+    return f"CPU ms per {unit}: " + ", ".join(parts) + f" (machine {100 * cpu['busy']:.0f}% busy)"
+
+
+@dataclass
+class Database:
+    """A throwaway database for one purpose: a SQLite file in the run's folder, or a PostgreSQL database."""
+
+    kind: str
+    url: str
+    admin_url: str | None = None
+
+    def drop(self) -> None:
+        if self.kind == "postgresql" and self.admin_url:
+            from tests.support import backing
+
+            backing.drop_postgres_database(self.admin_url, self.url)
+
+
+# --------------------------------------------------------------------------------------------
+# phase 1: the minimal 3-hop pipeline
+# --------------------------------------------------------------------------------------------
+SUBJECT_TEMPLATE = "Your TechPass invitation{% if name %}, {{ name }}{% endif %}"
+TEXT_TEMPLATE = """Hello {{ name or "there" }},
+
+{{ requester }} invited you to TechPass. Activate your account:
+{{ url }}?request={{ request_id }}
+
+This link is valid for 14 days.
+"""
+HTML_TEMPLATE = """<!doctype html><html><body>
+<p>Hello {{ name or "there" }},</p>
+<p>{{ requester }} invited you to TechPass.</p>
+<p><a href="{{ url }}?request={{ request_id }}">Activate your account</a></p>
+<p>This link is valid for 14 days.</p>
+</body></html>
+"""
+
+
+def _baseline_db(kind: str, url: str):
+    """Open the hop-2 database and make its table; returns (connection, insert SQL)."""
+    if kind == "sqlite":
+        conn = sqlite3.connect(url[len("sqlite:///"):], timeout=10, isolation_level=None)
+        # as invite_common.db.SQLITE_PRAGMAS: WAL, a busy timeout, synchronous=normal
+        conn.execute("PRAGMA journal_mode=wal")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA synchronous=normal")
+        conn.execute("CREATE TABLE IF NOT EXISTS invite (id TEXT PRIMARY KEY, email TEXT, body TEXT, created_at REAL)")
+        return conn, "INSERT INTO invite (id, email, body, created_at) VALUES (?, ?, ?, ?)"
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS invite (id TEXT PRIMARY KEY, email TEXT, body TEXT, created_at DOUBLE PRECISION)")
+    return conn, "INSERT INTO invite (id, email, body, created_at) VALUES (%s, %s, %s, %s)"
+
+
+def _insert(kind: str, conn, sql: str, row: tuple) -> None:
+    if kind == "sqlite":
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql, row)
+        conn.execute("COMMIT")
+    else:
+        with conn, conn.cursor() as cur:  # one transaction, committed on leaving
+            cur.execute(sql, row)
+
+
+def _consume(conn, channel, queue_name: str, prefetch: int, on_message, n: int, ready, stop_at: float) -> int:
+    channel.basic_qos(0, prefetch, False)
+    handled = [0]
+
+    def callback(message):
+        on_message(message)
+        channel.basic_ack(message.delivery_tag)
+        handled[0] += 1
+
+    channel.basic_consume(queue_name, callback=callback)
+    ready.set()
+    while handled[0] < n and time.monotonic() < stop_at:
+        try:
+            conn.drain_events(timeout=1)
+        except socket.timeout:
+            continue
+    return handled[0]
+
+
+def hop_store(amqp_url: str, exchange: str, in_queue: str, db_kind: str, db_url: str, n: int, prefetch: int, ready, finish, timeout: float) -> None:
+    """Hop 2: consume, insert a row (its own transaction), republish with a confirm, then ack."""
+    import amqp
+
+    try:
+        consume_conn, publish_conn = amqp_connection(amqp_url), amqp_connection(amqp_url)
+        # publishing with confirms on its own connection: waiting for a confirm on the consuming
+        # one would deliver further messages into the handler
+        pub = publish_conn.channel()
+        db, sql = _baseline_db(db_kind, db_url)
+
+        def on_message(message):
+            body = json.loads(message.body)
+            _insert(db_kind, db, sql, (body["id"], body["email"], message.body if isinstance(message.body, str) else message.body.decode(), time.time()))
+            out = amqp.Message(message.body, content_type="application/json", delivery_mode=2, message_id=uuid.uuid4().hex)
+            pub.basic_publish_confirm(out, exchange=exchange, routing_key="hop2", mandatory=True, confirm_timeout=10)
+
+        _consume(consume_conn.connection, consume_conn.channel(), in_queue, prefetch, on_message, n, ready, time.monotonic() + timeout)
+        finish.wait(timeout)  # stay until the parent has read this process's CPU time
+        consume_conn.release(), publish_conn.release(), db.close()
+    except KeyboardInterrupt:
+        pass
+
+
+def hop_mail(amqp_url: str, in_queue: str, smtp_port: int, n: int, prefetch: int, ready, finish, timeout: float) -> None:
+    """Hop 3: consume, render the Jinja template, send it over one kept-open SMTP connection, then ack."""
+    import email.utils
+    import smtplib
+    from email.message import EmailMessage
+
+    import jinja2
+
+    try:
+        env = jinja2.Environment(autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.StrictUndefined)
+        subject_t, text_t, html_t = (env.from_string(t) for t in (SUBJECT_TEMPLATE, TEXT_TEMPLATE, HTML_TEMPLATE))
+        smtp = smtplib.SMTP("127.0.0.1", smtp_port, local_hostname="invites.local", timeout=10)
+        smtp.ehlo()
+        conn = amqp_connection(amqp_url)
+
+        def on_message(message):
+            body = json.loads(message.body)
+            ctx = {"name": body["name"], "requester": body["requester"], "url": "https://techpass.invites.local/activate", "request_id": body["id"]}
+            mail = EmailMessage()
+            mail["From"] = "TechPass Invites <no-reply@invites.local>"
+            mail["To"] = body["email"]
+            mail["Subject"] = subject_t.render(ctx)
+            mail["Message-ID"] = email.utils.make_msgid(domain="invites.local")
+            mail.set_content(text_t.render(ctx))
+            mail.add_alternative(html_t.render(ctx), subtype="html")
+            smtp.send_message(mail, from_addr="no-reply@invites.local", to_addrs=[body["email"]])
+
+        _consume(conn.connection, conn.channel(), in_queue, prefetch, on_message, n, ready, time.monotonic() + timeout)
+        finish.wait(timeout)
+        conn.release()
+        smtp.quit()
+    except KeyboardInterrupt:
+        pass
+
+
+@dataclass
+class BaselineResult:
+    db: str
+    n: int
+    received: int
+    seconds: float
+    complete: bool
+    cpu: dict | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.received / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_baseline(args, amqp_url: str, db: Database, mailbox, cleanup: "Cleanup") -> BaselineResult:
+    import amqp
+
+    n, run = args.n, uuid.uuid4().hex[:10]
+    ns = f"bench-{run}"
+    exchange, q1, q2 = f"{ns}.pipeline", f"{ns}.hop1", f"{ns}.hop2"
+    conn = amqp_connection(amqp_url)
+    cleanup.push(lambda: _delete_baseline_topology(amqp_url, exchange, (q1, q2)))
+    ch = conn.channel()
+    ch.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
+    for q, key in ((q1, "hop1"), (q2, "hop2")):
+        ch.queue_declare(q, durable=True, auto_delete=False)
+        ch.queue_bind(q, exchange, key)
+    timeout = args.phase_timeout or (60 + n / 20)
+    ctx = mp.get_context("spawn")
+    ready, finish = [ctx.Event(), ctx.Event()], ctx.Event()
+    procs = [
+        ctx.Process(target=hop_store, args=(amqp_url, exchange, q1, db.kind, db.url, n, args.prefetch, ready[0], finish, timeout), name="hop-store", daemon=True),
+        ctx.Process(target=hop_mail, args=(amqp_url, q2, mailbox.port, n, args.prefetch, ready[1], finish, timeout), name="hop-mail", daemon=True),
+    ]
+    for p in procs:
+        p.start()
+        cleanup.push(lambda p=p: (p.terminate(), p.join(5)) if p.is_alive() else None)
+    for r, p in zip(ready, procs):
+        if not r.wait(30):
+            raise PhaseFailed(f"baseline {p.name} did not start consuming (exit code {p.exitcode})")
+
+    pub = ch  # hop 1 publishes (one confirm each) on a connection nothing consumes from
+    meter = CpuMeter({"bench": os.getpid(), "store": procs[0].pid, "mail": procs[1].pid} | broker_pids(), postgres_backends([db]))
+    addresses = [f"base-{run}-{i}@tech.gov.sg" for i in range(n)]
+    padding = "x" * 400  # about the size of the system's invite.submitted message
+    start = time.monotonic()
+    deadline = start + timeout
+    for i, address in enumerate(addresses):
+        body = json.dumps({"id": f"{run}-{i}", "email": address, "name": f"Officer {i}", "requester": REQUESTER, "reason": padding})
+        message = amqp.Message(body, content_type="application/json", delivery_mode=2, message_id=uuid.uuid4().hex)
+        pub.basic_publish_confirm(message, exchange=exchange, routing_key="hop1", mandatory=True, confirm_timeout=10)
+        if time.monotonic() > deadline:
+            break
+    complete = False
+    while time.monotonic() < deadline:
+        if mailbox.wait_for(addresses, min(deadline, time.monotonic() + 1.0)):
+            complete = True
+            break
+        dead = [p for p in procs if p.exitcode not in (None, 0)]
+        if dead:
+            raise PhaseFailed(f"baseline {dead[0].name} exited with {dead[0].exitcode}")
+    arrivals = mailbox.arrived(addresses)
+    end = max(arrivals) if complete else time.monotonic()
+    cpu = meter.stop()
+    finish.set()
+    conn.release()
+    for p in procs:
+        p.join(5)
+    return BaselineResult(db.kind, n, len(arrivals), end - start, complete, cpu)
+
+
+def _delete_baseline_topology(amqp_url: str, exchange: str, queues) -> None:
+    conn = amqp_connection(amqp_url)
+    ch = conn.channel()
+    for q in queues:
+        ch.queue_delete(q)
+    ch.exchange_delete(exchange)
+    conn.release()
+
+
+# --------------------------------------------------------------------------------------------
+# phases 2 and 3: the system
+# --------------------------------------------------------------------------------------------
+_local = threading.local()
+
+
+def http() -> "requests.Session":
+    import requests
+
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
+def submit(base: str, address: str) -> str:
+    r = http().post(
+        base + "/api/v1/invites",
+        json={"method": "email_invitation", "email": address, "seed_onboarding": False, "reason": "Joining the platform team"},
+        headers={"X-Dev-User": REQUESTER},
+        timeout=30,
+    )
+    if r.status_code != 201:
+        raise PhaseFailed(f"submit answered {r.status_code}: {r.text[:300]}")
+    return r.json()["id"]
+
+
+def approve(base: str, invite_id: str) -> None:
+    r = http().post(base + f"/api/v1/invites/{invite_id}/approve", json={"comment": "ok"}, headers={"X-Dev-User": APPROVER}, timeout=30)
+    if r.status_code != 202:
+        raise PhaseFailed(f"approve answered {r.status_code}: {r.text[:300]}")
+
+
+def approve_many(base: str, ids: list[str]) -> None:
+    r = http().post(
+        base + "/api/v1/approvals/decisions",
+        json={"decisions": [{"id": i, "decision": "approve", "comment": "ok"} for i in ids]},
+        headers={"X-Dev-User": APPROVER},
+        timeout=60,
+    )
+    if r.status_code != 200:
+        raise PhaseFailed(f"bulk decisions answered {r.status_code}: {r.text[:300]}")
+    bad = [x for x in r.json()["results"] if x["status"] != 202]
+    if bad:
+        raise PhaseFailed(f"{len(bad)} of {len(ids)} approvals refused, e.g. {bad[0]}")
+
+
+@dataclass
+class ThroughputResult:
+    n: int
+    received: int
+    seconds: float
+    submitted_in: float
+    approved_in: float
+    complete: bool
+    bulk_calls: int
+    cpu: dict | None = None
+    settled: bool = True
+
+    @property
+    def rate(self) -> float:
+        return self.received / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_throughput(args, system, mailbox, databases: list[Database], settle) -> ThroughputResult:
+    n, run, base = args.n, uuid.uuid4().hex[:8], system.base
+    addresses = [f"tp-{run}-{i}@tech.gov.sg" for i in range(n)]
+    submitted: queue.Queue = queue.Queue()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    marks: dict[str, float] = {}
+    bulk_calls = [0]
+
+    def submitter(part: list[str]) -> None:
+        try:
+            for address in part:
+                if stop.is_set():
+                    return
+                submitted.put(submit(base, address))
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+            stop.set()
+
+    def approver() -> None:
+        done = 0
+        try:
+            while done < n and not stop.is_set():
+                try:
+                    chunk = [submitted.get(timeout=0.5)]
+                except queue.Empty:
+                    continue
+                while len(chunk) < args.chunk:
+                    try:
+                        chunk.append(submitted.get_nowait())
+                    except queue.Empty:
+                        break
+                approve_many(base, chunk)
+                bulk_calls[0] += 1
+                done += len(chunk)
+            marks["approved"] = time.monotonic()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            stop.set()
+
+    timeout = args.phase_timeout or (60 + n / 10)
+    meter = CpuMeter({"bench": os.getpid()} | {name: p.pid for name, p in system.procs.items()} | broker_pids(), postgres_backends(databases))
+    start = time.monotonic()
+    deadline = start + timeout
+    submitters = [threading.Thread(target=submitter, args=(addresses[k :: args.clients],), daemon=True) for k in range(args.clients)]
+    approver_thread = threading.Thread(target=approver, daemon=True)
+    for t in [*submitters, approver_thread]:
+        t.start()
+    try:
+        for t in submitters:
+            t.join(max(0.0, deadline - time.monotonic()))
+        marks["submitted"] = time.monotonic()
+        complete = False
+        while not stop.is_set() and time.monotonic() < deadline:
+            if mailbox.wait_for(addresses, min(deadline, time.monotonic() + 1.0)):
+                complete = True
+                break
+    finally:
+        stop.set()
+    approver_thread.join(5)
+    if errors:
+        raise PhaseFailed(f"throughput phase: {errors[0]}") from errors[0]
+    arrivals = mailbox.arrived(addresses)
+    end = max(arrivals) if complete else time.monotonic()
+    # the CPU the invitations cost includes what follows their emails (email.sent, the history)
+    settled = settle()
+    cpu = meter.stop()
+    return ThroughputResult(
+        n, len(arrivals), end - start, marks.get("submitted", end) - start, marks.get("approved", end) - start, complete,
+        bulk_calls[0], cpu, settled,
+    )
+
+
+@dataclass
+class LatencyResult:
+    rate: float
+    planned: int
+    sent: int = 0
+    received: int = 0
+    complete: bool = False
+    late_starts: int = 0
+    approve_to_email: list[float] = field(default_factory=list)
+    submit_to_email: list[float] = field(default_factory=list)
+    submit_http: list[float] = field(default_factory=list)
+    approve_http: list[float] = field(default_factory=list)
+    achieved_rate: float = 0.0
+    cpu: dict | None = None
+    settled: bool = True
+
+
+def run_latency(args, system, mailbox, databases: list[Database], settle) -> LatencyResult:
+    base, run = system.base, uuid.uuid4().hex[:8]
+    planned = int(args.rate * args.seconds)
+    result = LatencyResult(args.rate, planned)
+    records: list[dict] = [{} for _ in range(planned)]
+    addresses = [f"lat-{run}-{i}@tech.gov.sg" for i in range(planned)]
+    errors: list[BaseException] = []
+
+    def one(i: int, due: float) -> None:
+        rec = records[i]
+        rec["due"] = due
+        try:
+            rec["submit_sent"] = time.monotonic()
+            invite_id = submit(base, addresses[i])
+            rec["approve_sent"] = time.monotonic()
+            approve(base, invite_id)
+            rec["approved"] = time.monotonic()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    # enough threads that a slow answer delays no later request; the times are taken from when
+    # each request was due, so one that had to wait for a thread still counts its wait
+    workers = max(16, int(args.rate))
+    meter = CpuMeter({"bench": os.getpid()} | {name: p.pid for name, p in system.procs.items()} | broker_pids(), postgres_backends(databases))
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paced") as pool:
+        for i in range(planned):
+            due = start + i / args.rate
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            if errors:
+                break
+            pool.submit(one, i, due)
+            result.sent += 1
+        sent_for = time.monotonic() - start + 1 / args.rate  # the last one's interval counts too
+    if errors:
+        raise PhaseFailed(f"latency phase: {errors[0]}") from errors[0]
+    result.achieved_rate = result.sent / sent_for if sent_for > 0 else 0.0
+    # an overloaded system drains its backlog after the last request: give it time, within bounds
+    drain = args.phase_timeout or max(60.0, result.sent / 10)
+    result.complete = mailbox.wait_for(addresses[: result.sent], time.monotonic() + drain)
+    result.settled = settle()
+    result.cpu = meter.stop()
+    arrivals = mailbox.arrivals
+    for address, rec in zip(addresses[: result.sent], records):
+        got = arrivals.get(address)
+        if got is None or "approved" not in rec:
+            continue
+        result.received += 1
+        result.late_starts += rec["submit_sent"] - rec["due"] > 0.010
+        result.approve_to_email.append((got - rec["approved"]) * 1000)
+        result.submit_to_email.append((got - rec["due"]) * 1000)
+        result.submit_http.append((rec["approve_sent"] - rec["submit_sent"]) * 1000)
+        result.approve_http.append((rec["approved"] - rec["approve_sent"]) * 1000)
+    return result
+
+
+def wait_settled(amqp_url: str, namespace: str, timeout: float = 60.0) -> bool:
+    """Wait until the system's work queues stay empty for a second (what follows an email: the
+    email.sent outcome and the history update, which the next phase should not compete with)."""
+    from invite_common.topology import CONSUMERS, Topology
+
+    topo = Topology(namespace=namespace, retry_delays=RETRY_DELAYS)
+    names = [topo.queue(c).name for c in CONSUMERS]
+    conn = amqp_connection(amqp_url)
+    try:
+        ch = conn.channel()
+        deadline, quiet_since = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            depth = sum(ch.queue_declare(q, passive=True).message_count for q in names)
+            if depth == 0:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= 1.0:
+                    return True
+            else:
+                quiet_since = None
+            time.sleep(0.1)
+        return False
+    finally:
+        conn.release()
+
+
+def delete_namespace(amqp_url: str, namespace: str) -> None:
+    from invite_common.topology import Topology
+
+    topo = Topology(namespace=namespace, retry_delays=RETRY_DELAYS)
+    conn = amqp_connection(amqp_url)
+    try:
+        ch = conn.channel()
+        for q in topo.all_queues():
+            q(ch).delete()
+        for x in topo.exchanges():
+            x(ch).delete()
+    finally:
+        conn.release()
+
+
+# --------------------------------------------------------------------------------------------
+# running it all
+# --------------------------------------------------------------------------------------------
+class Cleanup:
+    """Undo steps, run last-in first-out; each one's failure is reported and the rest still run."""
+
+    def __init__(self) -> None:
+        self._steps: list = []
+
+    def push(self, step) -> None:
+        self._steps.append(step)
+
+    def run(self) -> None:
+        while self._steps:
+            step = self._steps.pop()
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001
+                say(f"cleanup step failed: {exc.__class__.__name__}: {exc}")
+
+
+def make_database(kind: str, folder: Path, name: str, admin_url: str | None, cleanup: Cleanup) -> Database:
+    if kind == "sqlite":
+        return Database("sqlite", f"sqlite:///{folder / (name + '.db')}")
+    from tests.support import backing
+
+    db = Database("postgresql", backing.create_postgres_database(admin_url), admin_url)
+    cleanup.push(db.drop)
+    return db
+
+
+def fmt_ms(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return " / ".join(f"{percentile(values, p):.1f}" for p in (50, 95, 99))
+
+
+def report(args, machine: dict, baseline, throughput, latency, notes: list[str]) -> dict:
+    rows: list[tuple[str, str, str]] = []
+    summary: dict = {"machine": machine, "db": args.db, "n": args.n}
+    if baseline:
+        flag = "" if baseline.complete else f"TIMEOUT ({baseline.received}/{baseline.n} emails)"
+        rows.append((f"baseline 3-hop pipeline ({baseline.db})", f"{baseline.rate:,.0f} msgs/s", flag or f"{baseline.n} in {baseline.seconds:.2f} s"))
+        rows.append(("  baseline CPU", "", fmt_cpu(baseline.cpu, baseline.received, "message")))
+        summary["baseline_msgs_per_s"] = round(baseline.rate, 1)
+        summary["baseline_cpu_seconds"] = baseline.cpu
+    if throughput:
+        flag = "" if throughput.complete else f"TIMEOUT ({throughput.received}/{throughput.n} emails)"
+        rows.append(("system submit -> email", f"{throughput.rate:,.0f} invites/s", flag or f"{throughput.n} in {throughput.seconds:.2f} s"))
+        rows.append(("  (all submitted / all approved after)", f"{throughput.submitted_in:.2f} s / {throughput.approved_in:.2f} s", f"{throughput.bulk_calls} bulk approve calls"))
+        rows.append(("  system CPU, until its queues were empty", "", fmt_cpu(throughput.cpu, throughput.received, "invite")
+                     + ("" if throughput.settled else " (queues still not empty)")))
+        summary |= {"system_invites_per_s": round(throughput.rate, 1), "system_seconds": round(throughput.seconds, 2),
+                    "system_cpu_seconds": throughput.cpu}
+    if baseline and throughput and baseline.rate > 0:
+        ratio = throughput.rate / baseline.rate
+        met = ratio >= THROUGHPUT_TARGET and throughput.complete
+        rows.append(("ratio system / baseline", f"{ratio:.2f}", f"target >= {THROUGHPUT_TARGET}: {'met' if met else 'MISSED'}"))
+        summary |= {"ratio": round(ratio, 3), "ratio_target_met": met}
+    if latency:
+        rows.append((
+            "paced load", f"{latency.achieved_rate:.1f} invites/s",
+            f"{latency.sent} sent, {latency.received} emailed, {latency.late_starts} started >10 ms late"
+            + ("" if latency.complete else " TIMEOUT"),
+        ))
+        for label, values, key in (
+            ("approve 202 -> email, p50/p95/p99 ms", latency.approve_to_email, "approve_to_email"),
+            ("submit -> approve -> email, p50/p95/p99 ms", latency.submit_to_email, "submit_to_email"),
+        ):
+            met = bool(values) and percentile(values, 99) < P99_TARGET_MS and latency.complete
+            rows.append((label, fmt_ms(values), f"p99 target < {P99_TARGET_MS:.0f} ms: {'met' if met else 'MISSED'}"))
+            if values:
+                summary[key] = {f"p{p}": round(percentile(values, p), 1) for p in (50, 95, 99)} | {"target_met": met}
+        rows.append(("  HTTP submit 201, p50/p95/p99 ms", fmt_ms(latency.submit_http), ""))
+        rows.append(("  HTTP approve 202, p50/p95/p99 ms", fmt_ms(latency.approve_http), ""))
+        rows.append(("  paced load CPU, until its queues were empty", "", fmt_cpu(latency.cpu, latency.received, "invite")
+                     + ("" if latency.settled else " (queues still not empty)")))
+        summary["latency_cpu_seconds"] = latency.cpu
+    rows.append(("database", args.db, ""))
+    rows.append(("machine", f"nproc={machine['nproc']}", f"{machine['cpu']}; Python {machine['python']}; "
+                 f"load average {machine['load_before']:.2f} before, {os.getloadavg()[0]:.2f} after"))
+    misses = []
+    if "ratio" in summary and not summary["ratio_target_met"]:
+        misses.append(f"throughput {summary['ratio']:.2f} x baseline (target >= {THROUGHPUT_TARGET})")
+    for key, label in (("approve_to_email", "approve -> email"), ("submit_to_email", "submit -> approve -> email")):
+        if key in summary and not summary[key]["target_met"]:
+            misses.append(f"p99 {label} {summary[key]['p99']:.0f} ms (target < {P99_TARGET_MS:.0f} ms)")
+    summary["missed"] = misses
+    width = max(len(r[0]) for r in rows)
+    width2 = max(len(r[1]) for r in rows)
+    say("")
+    say("=" * (width + width2 + 40))
+    for a, b, c in rows:
+        say(f"{a:<{width}}  {b:>{width2}}  {c}")
+    say("=" * (width + width2 + 40))
+    if misses:
+        say("MISSED: " + "; ".join(misses))
+    elif "ratio" in summary or "approve_to_email" in summary:
+        say("targets met")
+    for note in notes:
+        say(note)
+    return summary
+
+
+def machine_info() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        nproc = len(os.sched_getaffinity(0))  # what `nproc` says: the CPUs this process may use
+    except AttributeError:
+        nproc = os.cpu_count()
+    return {"nproc": nproc, "cpu": cpu, "python": platform.python_version(), "load_before": os.getloadavg()[0]}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=1000, help="messages / invitations for the throughput phases (default 1000)")
+    p.add_argument("--rate", type=float, default=50.0, help="invitations per second in the latency phase (default 50)")
+    p.add_argument("--seconds", type=float, default=20.0, help="length of the latency phase (default 20)")
+    p.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="database of the baseline and the services")
+    p.add_argument("--phases", default="baseline,throughput,latency", help="comma-separated subset of baseline,throughput,latency")
+    p.add_argument("--clients", type=int, default=4, help="submitting client threads in the throughput phase (default 4)")
+    p.add_argument("--chunk", type=int, default=200, help="most approvals per bulk decision call (default 200, the API's limit)")
+    p.add_argument("--prefetch", type=int, default=50, help="prefetch of the baseline's consumers (default 50, as AMQP_PREFETCH)")
+    p.add_argument("--phase-timeout", type=float, default=0, help="seconds each phase may take (default: scaled to --n)")
+    p.add_argument("--log-level", default="INFO", help="LOG_LEVEL of the services (default INFO, as deployed)")
+    p.add_argument("--keep", action="store_true", help="keep the run's folder (service logs, SQLite files) and print where")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = p.parse_args(argv)
+    args.phases = {x.strip() for x in args.phases.split(",") if x.strip()}
+    unknown = args.phases - {"baseline", "throughput", "latency"}
+    if unknown:
+        p.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    if not 1 <= args.chunk <= 200:
+        p.error("--chunk must be 1..200")
+    if args.n < 1 or args.rate <= 0 or args.seconds <= 0 or args.clients < 1:
+        p.error("--n, --rate, --seconds and --clients must be positive")
+    return args
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from tests.support import backing
+    from tests.support.system import RunningSystem, system_env
+
+    # SIGTERM unwinds like Ctrl-C, so the cleanup below still runs; SIGINT too when the shell
+    # that started this script in the background had it ignored
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+
+    machine = machine_info()
+    cleanup = Cleanup()
+    cleanup.push(backing.stop_containers)
+    folder = Path(tempfile.mkdtemp(prefix="invites-bench-"))
+    cleanup.push(lambda: say(f"run folder kept: {folder}") if args.keep else shutil.rmtree(folder, ignore_errors=True))
+    baseline = throughput = latency = None
+    notes: list[str] = []
+    broken = False
+    try:
+        found = backing.find_amqp()
+        if not found.url:
+            raise SystemExit(f"no broker: {found.why_not}")
+        amqp_url = found.url
+        check_loopback(amqp_url, "RabbitMQ")
+        admin_url = None
+        if args.db == "postgresql":
+            pg = backing.find_postgres()
+            if not pg.url:
+                raise SystemExit(f"no PostgreSQL: {pg.why_not}")
+            admin_url = pg.url
+            check_loopback(admin_url, "PostgreSQL")
+        say(f"Invite Users benchmark: db={args.db} n={args.n} rate={args.rate:g}/s for {args.seconds:g} s; nproc={machine['nproc']}")
+
+        mailbox = timed_mailbox().start()
+        cleanup.push(mailbox.stop)
+
+        if "baseline" in args.phases:
+            say(f"[baseline] {args.n} messages through publish(confirm) -> store({args.db}) + republish(confirm) -> render + SMTP ...")
+            baseline = run_baseline(args, amqp_url, make_database(args.db, folder, "baseline", admin_url, cleanup), mailbox, cleanup)
+            say(f"[baseline] {baseline.received}/{baseline.n} in {baseline.seconds:.2f} s = {baseline.rate:,.0f} msgs/s")
+
+        if args.phases & {"throughput", "latency"}:
+            namespace = f"bench{uuid.uuid4().hex[:10]}"
+            cleanup.push(lambda: delete_namespace(amqp_url, namespace))
+            databases = [make_database(args.db, folder, s, admin_url, cleanup) for s in ("intake", "approval", "notifier")]
+            dbs = {s: d.url for s, d in zip(("intake", "approval", "notifier"), databases)}
+            env = system_env(
+                amqp_url=amqp_url, namespace=namespace, db_urls=dbs, smtp_url=mailbox.url, var_dir=folder / "var",
+                LOG_LEVEL=args.log_level, PYTHONUNBUFFERED="1",
+            )
+            system = RunningSystem(env=env, logs=folder)
+            settle = lambda: wait_settled(amqp_url, namespace, timeout=max(60.0, args.n / 10))  # noqa: E731
+            cleanup.push(system.stop)
+            say("[system] starting intake, approval and notifier ...")
+            system.start()
+
+            if "throughput" in args.phases:
+                say(f"[throughput] {args.n} invitations: {args.clients} submitting clients, bulk approvals of up to {args.chunk} ...")
+                try:
+                    throughput = run_throughput(args, system, mailbox, databases, settle)
+                    say(f"[throughput] {throughput.received}/{throughput.n} emails in {throughput.seconds:.2f} s = {throughput.rate:,.0f} invites/s")
+                except PhaseFailed as exc:
+                    broken = True
+                    notes.append(f"ERROR in the throughput phase: {exc}")
+                    say(f"[throughput] ERROR: {exc}")
+
+            if "latency" in args.phases:
+                say(f"[latency] one invitation every {1000 / args.rate:.0f} ms for {args.seconds:g} s (submit, then approve at once) ...")
+                try:
+                    latency = run_latency(args, system, mailbox, databases, settle)
+                    say(f"[latency] {latency.received}/{latency.sent} emails; approve->email p99 "
+                        f"{percentile(latency.approve_to_email, 99) if latency.approve_to_email else float('nan'):.1f} ms")
+                except PhaseFailed as exc:
+                    broken = True
+                    notes.append(f"ERROR in the latency phase: {exc}")
+                    say(f"[latency] ERROR: {exc}")
+            for name in ("intake", "approval", "notifier"):
+                proc = system.procs.get(name)
+                if proc is not None and proc.poll() is not None:
+                    broken = True
+                    notes.append(f"ERROR: {name} exited with {proc.returncode} during the run; its log:\n{system.log(name)[-2000:]}")
+    except KeyboardInterrupt:
+        say("\ninterrupted: cleaning up")
+        cleanup.run()
+        return 130
+    except PhaseFailed as exc:
+        say(f"ERROR: {exc}")
+        broken = True
+    except SystemExit:
+        cleanup.run()
+        raise
+    except BaseException:
+        traceback.print_exc()
+        cleanup.run()
+        return 1
+    try:
+        summary = report(args, machine, baseline, throughput, latency, notes)
+        if args.json:
+            args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    finally:
+        cleanup.run()
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
