@@ -5,6 +5,7 @@ import logging
 import secrets
 import time
 
+import peewee
 import swagger_ui_bundle
 from flask import Flask, g, jsonify, request, send_from_directory
 from flask_smorest import Api
@@ -62,6 +63,11 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_error)
 
     def unexpected(exc: Exception):
+        if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
+            log.warning("database unavailable", extra={"error": exc.__class__.__name__})
+            if not database.is_closed():
+                database.close()
+            return _error(503, "The service cannot reach its database just now; try again in a moment.")
         log.exception("unexpected error")
         return _error(500, "Something went wrong on our side; nothing you sent was lost.")
 
@@ -127,10 +133,8 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
             )
         return response
 
-    @app.teardown_request
-    def _close_db(exc):
-        if not database.is_closed():
-            database.close()
+    # Each server thread keeps its connection between requests (opening one per request cost
+    # a PostgreSQL backend each time); a connection that failed is dropped and opened afresh.
 
     @app.get("/api/docs/static/<path:filename>")
     def swagger_ui_static(filename):
