@@ -45,15 +45,9 @@ def topology(amqp_url):
     """A broker namespace of this test's own, with short retry delays; deleted afterwards."""
     import uuid
 
-    from kombu import Connection
-
     from invite_common.topology import Topology
+    from tests.support.broker import delete_namespace
 
     topo = Topology(namespace=f"t{uuid.uuid4().hex[:10]}", retry_delays=(0.2, 0.4))
     yield topo
-    with Connection(amqp_url) as conn:
-        channel = conn.channel()
-        for queue in topo.all_queues():
-            queue(channel).delete()
-        for exchange in topo.exchanges():
-            exchange(channel).delete()
+    delete_namespace(amqp_url, topo)

@@ -70,19 +70,12 @@ def mailbox():
 @pytest.fixture(scope="session")
 def namespace(amqp_url):
     """A broker namespace of the session's own, deleted afterwards."""
-    from kombu import Connection
-
     from invite_common.topology import Topology
+    from tests.support.broker import delete_namespace
 
     ns = f"b{uuid.uuid4().hex[:10]}"
     yield ns
-    topo = Topology(namespace=ns, retry_delays=RETRY_DELAYS)
-    with Connection(amqp_url) as conn:
-        channel = conn.channel()
-        for queue in topo.all_queues():
-            queue(channel).delete()
-        for exchange in topo.exchanges():
-            exchange(channel).delete()
+    delete_namespace(amqp_url, Topology(namespace=ns, retry_delays=RETRY_DELAYS))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import uuid
 from urllib.parse import urlparse
 
 import pytest
-from kombu import Connection
+from tests.support.broker import delete_namespace
 
 from invite_common.topology import Topology
 from tests.support import backing
@@ -29,13 +29,7 @@ def namespace(amqp_url):
     """A broker namespace of this test's own, deleted afterwards."""
     ns = f"e{uuid.uuid4().hex[:10]}"
     yield ns
-    topo = Topology(namespace=ns, retry_delays=RETRY_DELAYS)
-    with Connection(amqp_url) as conn:
-        channel = conn.channel()
-        for queue in topo.all_queues():
-            queue(channel).delete()
-        for exchange in topo.exchanges():
-            exchange(channel).delete()
+    delete_namespace(amqp_url, Topology(namespace=ns, retry_delays=RETRY_DELAYS))
 
 
 def _databases(kind: str, tmp_path, request) -> dict[str, str]:

@@ -6,6 +6,16 @@ import time
 from kombu import Connection
 
 
+def delete_namespace(amqp_url: str, topology) -> None:
+    """Delete every queue and exchange of a test's broker namespace."""
+    with Connection(amqp_url) as conn:
+        channel = conn.channel()
+        for queue in topology.all_queues():
+            queue(channel).delete()
+        for exchange in topology.exchanges():
+            exchange(channel).delete()
+
+
 def queue_depth(amqp_url: str, queue_name: str) -> int:
     with Connection(amqp_url) as conn:
         return conn.channel().queue_declare(queue_name, passive=True).message_count

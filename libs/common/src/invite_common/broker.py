@@ -130,15 +130,7 @@ class Publisher:
                 channel.basic_publish(message, exchange=item.exchange, routing_key=item.routing_key, mandatory=True)
                 tags[self._next_tag] = item.message_id
                 self._next_tag += 1
-            deadline = time.monotonic() + self._timeout
-            while not all(t in self._acked or t in self._nacked for t in tags):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise PublishError("broker did not confirm in time")
-                try:
-                    self._conn.drain_events(timeout=min(remaining, 1.0))
-                except TimeoutError:
-                    continue
+            self._await_confirms(tags)
         except PublishError:
             self.close()
             raise
@@ -156,14 +148,7 @@ class Publisher:
         try:
             channel.basic_publish(message, exchange="", routing_key=queue_name, mandatory=True)
             self._next_tag += 1
-            deadline = time.monotonic() + self._timeout
-            while tag not in self._acked and tag not in self._nacked:
-                if time.monotonic() > deadline:
-                    raise PublishError("broker did not confirm in time")
-                try:
-                    self._conn.drain_events(timeout=1.0)
-                except TimeoutError:
-                    continue
+            self._await_confirms([tag])
         except PublishError:
             self.close()
             raise
@@ -172,6 +157,18 @@ class Publisher:
             raise PublishError(f"publish failed: {exc.__class__.__name__}: {exc}") from exc
         if tag in self._nacked:
             raise PublishError("broker refused the message")
+
+    def _await_confirms(self, tags) -> None:
+        """Read the connection until the broker acked or nacked every tag, or the timeout passed."""
+        deadline = time.monotonic() + self._timeout
+        while not all(t in self._acked or t in self._nacked for t in tags):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PublishError("broker did not confirm in time")
+            try:
+                self._conn.drain_events(timeout=min(remaining, 1.0))
+            except TimeoutError:
+                continue
 
     def close(self) -> None:
         if self._conn is not None:

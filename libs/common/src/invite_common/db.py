@@ -103,6 +103,17 @@ def connect(url: str) -> peewee.Database:
     return db
 
 
+def open_database(url: str, proxy: peewee.DatabaseProxy, migrations: Sequence["Migration"]) -> peewee.Database:
+    """Connect to a service's database, bind its models' proxy to it and apply its migrations."""
+    from invite_common.config import ensure_sqlite_dir
+
+    ensure_sqlite_dir(url)
+    db = connect(url)
+    proxy.initialize(db)
+    apply_migrations(db, migrations)
+    return db
+
+
 def for_update(query: peewee.Select) -> peewee.Select:
     """Lock the selected rows until the transaction ends where the database can (PostgreSQL);
     SQLite needs no row lock, its transactions already hold the write lock from their start."""

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
 
 from invite_common import config, logs
-
-log = logging.getLogger("approval")
+from invite_common.runtime import run_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,13 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     service = bootstrap.start(settings)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    log.info("approval started", extra={"bind": settings.approval_bind})
-    done.wait()
-    log.info("approval stopping")
-    service.stop()
+    run_until_signalled("approval", settings.approval_bind, service.stop)
     return 0
 
 

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from invite_common import db as dbmod
-from invite_common.config import Settings, ensure_sqlite_dir
+from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, start_consumer_thread
 from invite_common.health import broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
@@ -28,11 +28,7 @@ def topology_for(settings: Settings) -> Topology:
 
 def open_database(settings: Settings):
     """Bind approval's models to APPROVAL_DB_URL and bring its schema up to date."""
-    ensure_sqlite_dir(settings.approval_db_url)
-    db = dbmod.connect(settings.approval_db_url)
-    database.initialize(db)
-    dbmod.apply_migrations(db, MIGRATIONS)
-    return db
+    return dbmod.open_database(settings.approval_db_url, database, MIGRATIONS)
 
 
 def build_dependencies(

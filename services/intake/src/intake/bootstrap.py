@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from invite_common import db as dbmod
-from invite_common.config import Settings, ensure_sqlite_dir
+from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, start_consumer_thread
 from invite_common.outbox import Outbox, OutboxRelay
 from invite_common.topology import Topology
@@ -23,11 +23,7 @@ log = logging.getLogger(__name__)
 
 def open_database(settings: Settings):
     """Bind intake's models to INTAKE_DB_URL and bring its schema up to date."""
-    ensure_sqlite_dir(settings.intake_db_url)
-    db = dbmod.connect(settings.intake_db_url)
-    database.initialize(db)
-    dbmod.apply_migrations(db, MIGRATIONS)
-    return db
+    return dbmod.open_database(settings.intake_db_url, database, MIGRATIONS)
 
 
 @dataclass

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
 
 from invite_common import config, logs
-
-log = logging.getLogger("notifier")
+from invite_common.runtime import run_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,13 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     from notifier import bootstrap
 
     service = bootstrap.start(settings)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    log.info("notifier started", extra={"bind": settings.notifier_bind})
-    done.wait()
-    log.info("notifier stopping")
-    service.stop()
+    run_until_signalled("notifier", settings.notifier_bind, service.stop)
     return 0
 
 

@@ -10,7 +10,7 @@ from http.server import ThreadingHTTPServer
 import peewee
 
 from invite_common import db as dbmod
-from invite_common.config import Settings, ensure_sqlite_dir
+from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, TwoPhaseHandler, start_consumer_thread
 from invite_common.health import broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
@@ -35,11 +35,7 @@ def topology_for(settings: Settings) -> Topology:
 
 def open_database(settings: Settings) -> peewee.Database:
     """Bind notifier's models to NOTIFIER_DB_URL and bring its schema up to date."""
-    ensure_sqlite_dir(settings.notifier_db_url)
-    db = dbmod.connect(settings.notifier_db_url)
-    database.initialize(db)
-    dbmod.apply_migrations(db, MIGRATIONS)
-    return db
+    return dbmod.open_database(settings.notifier_db_url, database, MIGRATIONS)
 
 
 def build_dependencies(settings: Settings) -> handlers.Dependencies:
