@@ -85,7 +85,6 @@ def test_decision_message_sent_straight_to_approval_by_the_requester_is_refused(
 def test_the_same_decision_delivered_twice_emails_once(sqlite_system, amqp_url, namespace, mailbox):
     system = sqlite_system
     invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("quinn@tech.gov.sg")).json()["id"]
-    wait_for(lambda: system.invite(invite_id, AUDITOR) and True, what="submission")
     topology = Topology(namespace=namespace, retry_delays=RETRY_DELAYS)
     decision = new_message(
         "approval.decide",

@@ -46,7 +46,6 @@ class Settings:
     auth_mode: str = "dev"
     role_grants: str = ""
     secret_key: str = ""
-    portal_url: str = "http://127.0.0.1:8080"
     activation_url: str = "https://techpass.invites.local/activate"
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
@@ -82,7 +81,6 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         auth_mode=get("AUTH_MODE", "dev"),
         role_grants=get("ROLE_GRANTS", ""),
         secret_key=get("SECRET_KEY", ""),
-        portal_url=get("PORTAL_URL", "http://" + get("INTAKE_BIND", Settings.intake_bind)),
         activation_url=get("ACTIVATION_URL", Settings.activation_url),
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),

@@ -197,10 +197,6 @@ class Envelope:
         return json.dumps(self.__dict__, separators=(",", ":"), sort_keys=True)
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def new_message(
     type_name: str,
     payload: dict,
@@ -221,7 +217,7 @@ def new_message(
         message_id=str(uuid.uuid4()),
         correlation_id=correlation_id,
         causation_id=causation_id,
-        occurred_at=utcnow().isoformat(),
+        occurred_at=dt.datetime.now(dt.timezone.utc).isoformat(),
         producer=producer,
         payload=payload,
     )

@@ -60,7 +60,10 @@ def move(
     target = workflow.next_state(previous, verb, failed_from=request.failed_from)
     now = utcnow()
     request.state = target
-    request.failed_from = previous if verb == workflow.FAIL else (None if verb == workflow.RETRY else request.failed_from)
+    if verb == workflow.FAIL:
+        request.failed_from = previous  # where an operator's retry resumes
+    elif verb == workflow.RETRY:
+        request.failed_from = None
     request.seq += 1
     request.updated_at = now
     request.save()
@@ -207,17 +210,15 @@ def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
         deps, request, workflow.REQUEST_SEED, actor=SYSTEM,
         details={"seed_expires_at": enrolment.expires_at.isoformat()}, cause=cause,
     )
-    send_invitation(deps, request, cause, seed_code=enrolment.code, seed_expires_at=enrolment.expires_at)
+    send_invitation(deps, request, cause)
 
 
-def send_invitation(
-    deps: Dependencies, request: InviteRequest, cause: str | None, seed_code: str | None = None, seed_expires_at=None
-) -> None:
+def send_invitation(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
     """Ask the notifier for the invitation email (with SEED instructions and code when SEED is needed)."""
-    if seed_code is None and workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
-        # booking is idempotent per request: a resend or a retry carries the same code
+    enrolment = None
+    if workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
+        # booking is idempotent per request: after book_seed, a resend or a retry, the same code
         enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
-        seed_code, seed_expires_at = enrolment.code, enrolment.expires_at
     request.invitation_sends += 1
     request.save()
     context = {
@@ -228,9 +229,9 @@ def send_invitation(
         "activation_url": deps.activation_url,
     }
     template = "invitation"
-    if seed_code:
+    if enrolment is not None:
         template = "invitation_seed"
-        context |= {"seed_code": seed_code, "seed_expires_at": seed_expires_at.isoformat()}
+        context |= {"seed_code": enrolment.code, "seed_expires_at": enrolment.expires_at.isoformat()}
     _send_email(deps, request, template, to=request.email, send_key=f"invitation-{request.invitation_sends}", context=context, cause=cause)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass, field
 
 from invite_common.db import utcnow
@@ -18,7 +17,7 @@ from invite_common.messages import Envelope, new_message
 from invite_common.outbox import Outbox
 
 from notifier import deliveries
-from notifier.mailer import SmtpMailer
+from notifier.mailer import SmtpMailer, hide_addresses
 from notifier.message import InvalidRecipient, check_recipient
 from notifier.rendering import render
 
@@ -29,7 +28,6 @@ SEND_EMAIL = "notifier.send_email"
 
 # Enough to ride out a database outage; beyond it the oldest are forgotten (and may be resent once).
 ACCEPTED_KEPT = 10_000
-_ADDRESS = re.compile(r"\S+@\S+")
 
 SendKey = tuple[str, str, str]
 
@@ -91,7 +89,7 @@ def recipient_domain(to: str) -> str:
 
 def describe(exc: Exception) -> str:
     """Say what went wrong in words safe to store and log: anything like an address is hidden."""
-    return _ADDRESS.sub("<address>", f"{type(exc).__name__}: {exc}")[:500]
+    return hide_addresses(f"{type(exc).__name__}: {exc}")[:500]
 
 
 def send_email(env: Envelope, deps: Dependencies) -> Accepted | AlreadySent:

@@ -84,10 +84,15 @@ def parse_smtp_url(url: str) -> SmtpEndpoint:
     )
 
 
+def hide_addresses(text: str) -> str:
+    """Return `text` on one line with anything like an email address replaced: safe to log."""
+    return _ADDRESS_IN_TEXT.sub("<address>", " ".join(text.split()))
+
+
 def _server_text(raw: bytes | str) -> str:
     """Return a mail server's reply text for logs, with anything like an address hidden."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    return _ADDRESS_IN_TEXT.sub("<address>", " ".join(text.split()))[:300]
+    return hide_addresses(text)[:300]
 
 
 def _refusal(code: int, raw: bytes | str, stage: str) -> TransientSmtpError | PermanentSmtpError:

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from intake.batches import service as batches
-from intake.errors import Conflict, InvalidInput, NotFound
+from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
 from intake.portal import forms
 
@@ -115,7 +115,7 @@ def edit_row(batch_id, row):
     summary = batches.summary(draft)
     if summary["status"] != "draft":
         return _already_submitted(batch_id)
-    current = _row(draft, row)
+    current = batches.get_row(draft, row)
     if request.method == "POST":
         try:
             current = batches.update_row(draft, row, forms.row_changes(request.form), current_caller(), _org_domains())
@@ -135,14 +135,6 @@ def edit_row(batch_id, row):
         error_order=[field for field, _ in batches.COLUMNS],
         view_args=_view_args(),
     ), (422 if request.method == "POST" else 200)
-
-
-def _row(draft, row: int) -> dict:
-    # The draft's rows are numbered as in the file; reading one is a page of one from that row on.
-    for found in batches.rows(draft):
-        if found["row"] == row:
-            return found
-    raise NotFound(row)
 
 
 @bp.post("/<batch_id>/rows/<int:row>/remove")
