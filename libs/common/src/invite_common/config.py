@@ -50,6 +50,34 @@ class Settings:
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
     log_level: str = "INFO"
+    # each service's own broker user; empty means AMQP_URL (see `amqp_url_for`)
+    intake_amqp_url: str = ""
+    approval_amqp_url: str = ""
+    notifier_amqp_url: str = ""
+    # abuse limits of intake: shared rate-limit storage (in-memory when empty), per-user rates, quotas
+    rate_limit_storage_url: str = ""
+    rate_limits: tuple[tuple[str, str], ...] = ()
+    open_requests_per_requester: int = 5000
+    requests_per_day_per_requester: int = 5000
+    # batch drafts not submitted are deleted after this many days; an upload's reading budget
+    draft_expiry_days: float = 7.0
+    upload_parse_seconds: float = 1.5
+    # the HTTP server's own limits (waitress)
+    http_channel_timeout: int = 30
+    http_connection_limit: int = 1000
+
+    def amqp_url_for(self, service: str) -> str:
+        """The broker URL `service` connects with: its own user's URL, else AMQP_URL."""
+        return getattr(self, f"{service}_amqp_url") or self.amqp_url
+
+
+def _rate_limits(e) -> tuple[tuple[str, str], ...]:
+    """`RATE_LIMIT_<ACTION>` overrides, e.g. RATE_LIMIT_SUBMIT="30/minute;300/day"."""
+    prefix = "RATE_LIMIT_"
+    return tuple(sorted(
+        (name[len(prefix):].lower(), value) for name, value in e.items()
+        if name.startswith(prefix) and name != "RATE_LIMIT_STORAGE_URL" and value
+    ))
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
@@ -85,6 +113,17 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
         log_level=get("LOG_LEVEL", "INFO"),
+        intake_amqp_url=get("INTAKE_AMQP_URL", ""),
+        approval_amqp_url=get("APPROVAL_AMQP_URL", ""),
+        notifier_amqp_url=get("NOTIFIER_AMQP_URL", ""),
+        rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", ""),
+        rate_limits=_rate_limits(e),
+        open_requests_per_requester=int(get("OPEN_REQUESTS_PER_REQUESTER", "5000")),
+        requests_per_day_per_requester=int(get("REQUESTS_PER_DAY_PER_REQUESTER", "5000")),
+        draft_expiry_days=float(get("DRAFT_EXPIRY_DAYS", "7")),
+        upload_parse_seconds=float(get("UPLOAD_PARSE_SECONDS", "1.5")),
+        http_channel_timeout=int(get("HTTP_CHANNEL_TIMEOUT", "30")),
+        http_connection_limit=int(get("HTTP_CONNECTION_LIMIT", "1000")),
     )
 
 

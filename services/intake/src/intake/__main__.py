@@ -22,10 +22,27 @@ def main() -> int:
     log.info("intake listening", extra={"bind": settings.intake_bind})
     try:
         # waitress handles SIGINT/SIGTERM by returning from serve()
-        serve(service.app, host=host, port=port, threads=8, ident="intake")
+        serve(service.app, host=host, port=port, threads=8, ident="intake", **server_limits(settings))
     finally:
         service.stop()
     return 0
+
+
+def server_limits(settings) -> dict:
+    """The HTTP server's own limits, matched to the application's.
+
+    A body larger than any request may carry is refused from its Content-Length, before it is
+    read; a client that stops sending is dropped after the channel timeout; stalled connections
+    wait in the server's event loop, not in a worker thread, up to the connection limit.
+    """
+    from intake.app import MAX_BODY_BYTES
+
+    return {
+        "max_request_body_size": MAX_BODY_BYTES + 64 * 1024,  # room for the multipart envelope
+        "channel_timeout": settings.http_channel_timeout,
+        "connection_limit": settings.http_connection_limit,
+        "cleanup_interval": max(1, min(30, settings.http_channel_timeout // 2)),
+    }
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ from intake.validation import parse_org_domains
 
 log = logging.getLogger(__name__)
 
+# The largest body any request may carry: a batch file of 5 MB, with its form around it.
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
 
 def _error(status: int, message: str, errors: dict | None = None, **extra):
     body = {"status": status, "message": message}
@@ -87,7 +90,7 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         AUTH_MODE=settings.auth_mode,
         ORG_DOMAINS=parse_org_domains(settings.org_email_domains),
-        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="Invite Users",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",

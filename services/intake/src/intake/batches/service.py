@@ -8,11 +8,11 @@ import peewee
 from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
-from intake.batches import store
+from intake.batches import isolation, store
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
 from intake.batches.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
-from intake.batches.parsing import BadFile, display_text, parse
+from intake.batches.parsing import BadFile, display_text
 from intake.batches.templates import template_csv, template_xlsx
 from intake.batches.validation import RowChecker, check_open_requests
 from intake.db import database
@@ -36,11 +36,13 @@ class _Abandon(Exception):
     """Leave the submit transaction, undoing every invite it created."""
 
 
-def create_draft(data: bytes, filename: str, caller: Caller, org_domains) -> BatchDraft:
-    """Read an uploaded file, check every row and keep it all as a draft for its requester to review."""
+def create_draft(
+    data: bytes, filename: str, caller: Caller, org_domains, *, parse_seconds: float = isolation.DEFAULT_BUDGET
+) -> BatchDraft:
+    """Read an uploaded file (within `parse_seconds`), check every row and keep it all as a draft for its requester to review."""
     invites.require_requester(caller)
     try:
-        parsed = parse(data)
+        parsed = isolation.parse_within(data, parse_seconds)
     except BadFile as error:
         raise InvalidInput({"file": [str(error)]}) from None
     checker = RowChecker(org_domains)

@@ -52,7 +52,10 @@ def upload_file():
     if sent is None or not sent.filename:
         return _upload_page({"file": ["Choose a CSV or Excel file to upload."]}, 422)
     try:
-        draft = batches.create_draft(sent.stream.read(), sent.filename, current_caller(), _org_domains())
+        draft = batches.create_draft(
+            sent.stream.read(), sent.filename, current_caller(), _org_domains(),
+            parse_seconds=current_app.extensions["settings"].upload_parse_seconds,
+        )
     except batches.TooLarge:
         return _upload_page({"file": [TOO_LARGE]}, 413)
     except batches.UnsupportedFile as exc:
