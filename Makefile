@@ -16,12 +16,13 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup browser run test bench clean distclean
+.PHONY: help setup browser run test fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
 	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
 	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
+	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
@@ -64,6 +65,11 @@ run: setup
 
 test: setup
 	$(VPY) -m pytest $(TESTS) -q $(PYTEST_ARGS)
+
+# The fuzz tests run a short, fixed round in `make test`; this explores many more inputs.
+FUZZ_EXAMPLES ?= 5000
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VPY) -m pytest tests/intake/batches/test_upload_fuzz.py -q $(PYTEST_ARGS)
 
 bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \

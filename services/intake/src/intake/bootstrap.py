@@ -14,6 +14,7 @@ from invite_common.topology import Topology
 
 from intake import history_consumer
 from intake.app import create_app
+from intake.batches.expiry import DraftSweeper
 from intake.db import database
 from intake.identity import apply_role_grants
 from intake.migrations import MIGRATIONS
@@ -34,10 +35,12 @@ class IntakeService:
     outbox: Outbox
     relay: OutboxRelay
     consumer: MessageConsumer
+    sweeper: DraftSweeper
 
     def stop(self) -> None:
         self.consumer.stop()
         self.relay.stop()
+        self.sweeper.stop()
 
 
 def start(settings: Settings) -> IntakeService:
@@ -64,6 +67,8 @@ def start(settings: Settings) -> IntakeService:
         outbox=outbox,
         prefetch=settings.amqp_prefetch,
     )
+    sweeper = DraftSweeper(settings.draft_expiry_days)
     relay.start()
     start_consumer_thread(consumer)
-    return IntakeService(create_app(settings, outbox, relay=relay), outbox, relay, consumer)
+    sweeper.start()
+    return IntakeService(create_app(settings, outbox, relay=relay), outbox, relay, consumer, sweeper)

@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 
 import peewee
+from flask import current_app, has_app_context
 
+from invite_common.config import Settings
 from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
-from intake.batches import isolation, store
+from intake.batches import expiry, isolation, store
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
 from intake.batches.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
@@ -58,11 +60,18 @@ def _display_filename(filename: str) -> str:
 
 
 def get_draft(batch_id: str, caller: Caller) -> BatchDraft:
-    """Return the caller's own draft; anyone else's, or none, is NotFound."""
+    """Return the caller's own draft; anyone else's, an expired one, or none, is NotFound."""
     draft = BatchDraft.get_or_none(BatchDraft.id == batch_id) if len(batch_id) <= 36 else None
-    if draft is None or draft.requester != caller.email:
+    if draft is None or draft.requester != caller.email or expiry.is_expired(draft, _expiry_days()):
         raise NotFound(batch_id)
     return draft
+
+
+def _expiry_days() -> float:
+    # the running app's setting; the default outside one (scripts, the sweeper's own tests)
+    if has_app_context() and "settings" in current_app.extensions:
+        return current_app.extensions["settings"].draft_expiry_days
+    return Settings.draft_expiry_days
 
 
 def summary(draft: BatchDraft) -> dict:
