@@ -8,15 +8,18 @@ import time
 import peewee
 import swagger_ui_bundle
 from flask import Flask, g, jsonify, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from invite_common.config import Settings
 from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
+from intake.batches.readers import EXCEL_MAX_ROW
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Unauthenticated
@@ -47,6 +50,8 @@ def _register_errors(app: Flask) -> None:
         lambda e: _error(409, str(e), {e.field: [str(e)]} if e.field else None, existing_id=e.existing_id),
     )
     app.register_error_handler(InvalidInput, lambda e: _error(422, "Some fields need attention.", e.errors))
+    # a body nested deeper than a parser can follow (webargs reads JSON with the standard library)
+    app.register_error_handler(RecursionError, lambda e: _error(400, "The request body is nested too deeply to read."))
 
     def webargs_error(exc: HTTPException):
         # flask-smorest nests errors by location ({"query": {...}}); the contract is {field: [msg]}
@@ -77,9 +82,29 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(Exception, unexpected)
 
 
+class RowNumberConverter(IntegerConverter):
+    """A row number in a batch file: 1 to Excel's last row; anything else matches no route (404)."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=EXCEL_MAX_ROW)
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a body nested deeper than the parser can follow is malformed (ValueError),
+    as any other unreadable body, instead of a RecursionError."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     """Create the intake app bound to an open database and its outbox."""
     app = Flask(__name__)
+    app.json = BoundedJSONProvider(app)
+    app.url_map.converters["row_number"] = RowNumberConverter
     app.config.update(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         # the portal's session cookie: out of scripts' reach, not sent on cross-site posts, HTTPS-only in production
@@ -105,6 +130,7 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     app.extensions["settings"] = settings
 
     api = Api(app)
+    api.register_converter(RowNumberConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": EXCEL_MAX_ROW})
     from intake.invites import approvals, resources
     from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, InviteRequestSchema, RejectSchema
 

@@ -124,7 +124,7 @@ class Batch(MethodView):
         return _draft_page(service.get_draft(batch_id, current_caller()), **page)
 
 
-@blp.route("/batches/<string:batch_id>/rows/<int:row>")
+@blp.route("/batches/<string:batch_id>/rows/<row_number:row>")
 class BatchRowById(MethodView):
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
     @blp.response(200, RowSchema)

@@ -15,6 +15,7 @@ from intake.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema
 from intake.models import InviteRequest
+from intake.validation import Moment, check_moment
 
 blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Invite requests")
 
@@ -42,8 +43,8 @@ class InviteListArgs(Schema):
     requester = fields.String()
     method = fields.String(validate=validate.OneOf(["email_invitation", "create_account"]))
     batch = fields.String()
-    from_ = fields.AwareDateTime(data_key="from", default_timezone=dt.timezone.utc)
-    to = fields.AwareDateTime(default_timezone=dt.timezone.utc)
+    from_ = Moment(data_key="from")
+    to = Moment()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String()
 
@@ -74,8 +75,9 @@ def _encode_cursor(invite: InviteRequest) -> str:
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         created, _, invite_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return dt.datetime.fromisoformat(created), invite_id
-    except (ValueError, UnicodeDecodeError):
+        moment = dt.datetime.fromisoformat(created)
+        return check_moment(moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)), invite_id
+    except (ValueError, UnicodeDecodeError, ValidationError):
         raise InvalidInput({"cursor": ["This cursor is not one the API gave out."]}) from None
 
 

@@ -111,7 +111,7 @@ def review(batch_id):
     )
 
 
-@bp.route("/<batch_id>/rows/<int:row>", methods=["GET", "POST"])
+@bp.route("/<batch_id>/rows/<row_number:row>", methods=["GET", "POST"])
 def edit_row(batch_id, row):
     """Show one row's fields to correct, and save them (the row is checked again)."""
     draft = _draft(batch_id)
@@ -140,7 +140,7 @@ def edit_row(batch_id, row):
     ), (422 if request.method == "POST" else 200)
 
 
-@bp.post("/<batch_id>/rows/<int:row>/remove")
+@bp.post("/<batch_id>/rows/<row_number:row>/remove")
 def remove_row(batch_id, row):
     """Take one row out of the draft."""
     draft = _draft(batch_id)
