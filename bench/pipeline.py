@@ -907,6 +907,9 @@ def main(argv=None) -> int:
             env = system_env(
                 amqp_url=amqp_url, namespace=namespace, db_urls=dbs, smtp_url=mailbox.url, var_dir=folder / "var",
                 LOG_LEVEL=args.log_level, PYTHONUNBUFFERED="1",
+                # one requester and one approver at full speed: lift their per-person limits and quotas
+                RATE_LIMIT_SUBMIT="1000000/second", RATE_LIMIT_DECIDE="1000000/second",
+                OPEN_REQUESTS_PER_REQUESTER="100000000", REQUESTS_PER_DAY_PER_REQUESTER="100000000",
             )
             system = RunningSystem(env=env, logs=folder)
             settle = lambda: wait_settled(amqp_url, namespace, timeout=max(60.0, args.n / 10))  # noqa: E731

@@ -7,7 +7,7 @@ import time
 
 import peewee
 import swagger_ui_bundle
-from flask import Flask, g, jsonify, request, send_from_directory
+from flask import Flask, current_app, g, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
@@ -19,10 +19,12 @@ from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
+from intake import limits
 from intake.batches.readers import EXCEL_MAX_ROW
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Unauthenticated
+from intake.quotas import QuotaExceeded
 from intake.portal import bp as portal
 from intake.portal import errors as portal_errors
 from intake.validation import parse_org_domains
@@ -41,6 +43,25 @@ def _error(status: int, message: str, errors: dict | None = None, **extra):
     return jsonify(body), status
 
 
+TOO_MANY = "You have done this many times in a short while; wait a little, then try again."
+
+
+def _retry_after() -> int | None:
+    """Seconds until the limit this request exceeded lets the caller through again."""
+    limit = current_app.extensions["rate_limiter"].current_limit
+    return max(1, limit.reset_at - int(time.time())) if limit is not None else None
+
+
+def _quota_exceeded(exc: QuotaExceeded):
+    if portal_errors.wants_page():
+        response = portal_errors.page(429, str(exc))
+    else:
+        response, _ = _error(429, str(exc), retry_after=exc.retry_after)
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response, 429
+
+
 def _register_errors(app: Flask) -> None:
     app.register_error_handler(Unauthenticated, lambda e: _error(401, str(e)))
     app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
@@ -50,6 +71,7 @@ def _register_errors(app: Flask) -> None:
         lambda e: _error(409, str(e), {e.field: [str(e)]} if e.field else None, existing_id=e.existing_id),
     )
     app.register_error_handler(InvalidInput, lambda e: _error(422, "Some fields need attention.", e.errors))
+    app.register_error_handler(QuotaExceeded, _quota_exceeded)
     # a body nested deeper than a parser can follow (webargs reads JSON with the standard library)
     app.register_error_handler(RecursionError, lambda e: _error(400, "The request body is nested too deeply to read."))
 
@@ -66,6 +88,12 @@ def _register_errors(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if portal_errors.wants_page():
             return portal_errors.page(exc.code or 500)
+        if exc.code == 429:
+            return _error(429, TOO_MANY, retry_after=_retry_after())
+        if exc.code == 405:
+            response, status = _error(405, exc.description or exc.name)
+            response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+            return response, status
         return _error(exc.code or 500, exc.description or exc.name)
 
     app.register_error_handler(HTTPException, http_error)
@@ -185,6 +213,7 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
 
     app.register_blueprint(portal)
     _protect_forms(app)
+    app.extensions["rate_limiter"] = limits.install(app, settings.rate_limit_storage_url, settings.rate_limits)
     return app
 
 

@@ -13,7 +13,7 @@ from invite_common.db import for_update, utcnow
 from invite_common.messages import new_message
 from invite_common.outbox import Outbox
 
-from intake import history
+from intake import history, quotas
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
@@ -59,6 +59,7 @@ def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str |
                     if seen.fingerprint != fingerprint:
                         raise InvalidInput({"Idempotency-Key": ["This key was already used for a different request."]})
                     return Submission(InviteRequest.get_by_id(seen.request_id), replayed=True)
+            quotas.check(caller.email, 1)
             _check_open_duplicates(data)
             invite = _create(data, caller, batch_id)
             if idempotency_key:
@@ -114,6 +115,7 @@ def submit_many(rows: list[dict], caller: Caller, outbox: Outbox, *, batch_id: s
 
     The caller has checked the rows for open duplicates with set-based queries; the unique
     columns still refuse a request that raced in since (peewee.IntegrityError)."""
+    quotas.check(caller.email, len(rows))
     now = utcnow()
     invites = [_new_invite(data, caller, batch_id, now) for data in rows]
     InviteRequest.bulk_create(invites, batch_size=500)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from intake import errors as domain
 from intake.identity import Unauthenticated, is_portal_route
 from intake.portal.layout import secure_headers
+from intake.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ PAGES = {
     405: ("Page not found", "This address cannot be opened this way. Go back and use the links on the page."),
     409: ("This cannot be done now", "The request changed since you opened the page. Go back and refresh it."),
     413: ("The file is too large", "Upload a file of 5 MB or less. Split a larger batch into several files."),
+    429: ("Please wait a moment", "You have done this many times in a short while. Nothing more was sent. "
+          "Wait a few minutes, then go back and try again."),
     500: ("Sorry, there is a problem with the service", "Nothing you sent was lost. Try again in a few minutes."),
 }
 CSRF_PAGE = (
@@ -56,12 +59,21 @@ def http_error(exc: HTTPException):
     return page(status)
 
 
+def quota_exceeded(exc: QuotaExceeded):
+    """Say which quota the requester reached, and when to try again if that is known."""
+    response = page(429, str(exc), "You cannot make more requests now")
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def install(bp) -> None:
     """Answer every error on the portal's routes with a page."""
     bp.register_error_handler(HTTPException, http_error)
     bp.register_error_handler(domain.NotFound, lambda e: page(404))
     bp.register_error_handler(domain.Forbidden, lambda e: page(403, str(e)))
     bp.register_error_handler(domain.Conflict, lambda e: page(409, str(e)))
+    bp.register_error_handler(QuotaExceeded, quota_exceeded)
     bp.register_error_handler(Unauthenticated, lambda e: redirect(url_for("portal.auth.sign_in")))
 
     def unexpected(exc: Exception):
