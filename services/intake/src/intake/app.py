@@ -11,7 +11,7 @@ from flask import Flask, current_app, g, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
 from invite_common.config import Settings
@@ -19,7 +19,7 @@ from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
-from intake import limits
+from intake import headers, limits
 from intake.batches.readers import EXCEL_MAX_ROW
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -87,14 +87,14 @@ def _register_errors(app: Flask) -> None:
 
     def http_error(exc: HTTPException):
         if portal_errors.wants_page():
-            return portal_errors.page(exc.code or 500)
-        if exc.code == 429:
-            return _error(429, TOO_MANY, retry_after=_retry_after())
-        if exc.code == 405:
-            response, status = _error(405, exc.description or exc.name)
+            response = portal_errors.http_error(exc)
+        elif exc.code == 429:
+            response, _ = _error(429, TOO_MANY, retry_after=_retry_after())
+        else:
+            response, _ = _error(exc.code or 500, exc.description or exc.name)
+        if isinstance(exc, MethodNotAllowed):
             response.headers["Allow"] = ", ".join(exc.valid_methods or ())
-            return response, status
-        return _error(exc.code or 500, exc.description or exc.name)
+        return response, exc.code or 500
 
     app.register_error_handler(HTTPException, http_error)
 
@@ -213,6 +213,7 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
 
     app.register_blueprint(portal)
     _protect_forms(app)
+    headers.install(app, production=settings.env == "production")
     app.extensions["rate_limiter"] = limits.install(app, settings.rate_limit_storage_url, settings.rate_limits)
     return app
 

@@ -5,7 +5,7 @@ import logging
 
 from flask import make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from intake import errors as domain
 from intake.identity import Unauthenticated, is_portal_route
@@ -56,7 +56,10 @@ def http_error(exc: HTTPException):
         return page(400, CSRF_PAGE[1], CSRF_PAGE[0])
     status = exc.code or 500
     # Werkzeug's own descriptions are developer prose; only 403s raised by the portal carry a message.
-    return page(status)
+    response = page(status)
+    if isinstance(exc, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+    return response
 
 
 def quota_exceeded(exc: QuotaExceeded):
