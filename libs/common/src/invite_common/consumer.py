@@ -216,7 +216,9 @@ class MessageConsumer(ConsumerMixin):
             if v
         }
         try:
-            self.retry_publisher.publish_raw(target, message.body, properties, headers)
+            self.retry_publisher.publish_raw(
+                self.topology.retry_exchange(self.queue_name).name, target, message.body, properties, headers
+            )
         except PublishError:
             message.requeue()
             return

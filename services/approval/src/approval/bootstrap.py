@@ -11,7 +11,7 @@ from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, start_consumer_thread
 from invite_common.health import broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
-from invite_common.topology import Topology
+from invite_common.topology import Topology, for_service
 
 from approval import handlers
 from approval.db import database
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def topology_for(settings: Settings) -> Topology:
-    return Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
+    return for_service(settings, "approval")
 
 
 def open_database(settings: Settings):
@@ -94,7 +94,7 @@ def start(settings: Settings, directory: AccountDirectory | None = None, enrolme
         return MessageConsumer(
             queue=queue,
             handlers={t: bind(h, deps=deps) for t, h in table.items()},
-            amqp_url=settings.amqp_url,
+            amqp_url=settings.amqp_url_for("approval"),
             topology=topology,
             database=database,
             outbox=deps.outbox,
@@ -118,14 +118,14 @@ def start(settings: Settings, directory: AccountDirectory | None = None, enrolme
             {"email.sent": handlers.record_email_sent, "email.failed": handlers.record_email_failed},
         ),
     ]
-    relay = OutboxRelay(deps.outbox, settings.amqp_url)
+    relay = OutboxRelay(deps.outbox, settings.amqp_url_for("approval"))
     service = ApprovalService(settings, deps, relay, consumers)
     relay.start()
     service.threads = [start_consumer_thread(c) for c in consumers]
     threading.Thread(target=service.sweep_expired, name="expiry", daemon=True).start()
     serve_health(
         settings.approval_bind,
-        {"database": database_check(database), "broker": broker_check(settings.amqp_url)},
+        {"database": database_check(database), "broker": broker_check(settings.amqp_url_for("approval"))},
         service.metrics,
     )
     return service

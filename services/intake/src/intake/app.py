@@ -198,7 +198,7 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
         """Serve Swagger UI's own files for the interactive API docs."""
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 
-    checks = {"database": database_check(database), "broker": broker_check(settings.amqp_url)}
+    checks = {"database": database_check(database), "broker": broker_check(settings.amqp_url_for("intake"))}
 
     @app.get("/healthz")
     def healthz():

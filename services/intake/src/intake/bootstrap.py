@@ -10,7 +10,7 @@ from invite_common import db as dbmod
 from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, start_consumer_thread
 from invite_common.outbox import Outbox, OutboxRelay
-from invite_common.topology import Topology
+from invite_common.topology import for_service
 
 from intake import history_consumer
 from intake.app import create_app
@@ -52,16 +52,16 @@ def start(settings: Settings) -> IntakeService:
         added = apply_role_grants(settings.role_grants)
     if added:
         log.info("role grants applied", extra={"count": added})
-    topology = Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
+    topology = for_service(settings, "intake")
     outbox = Outbox(database, topology)
-    relay = OutboxRelay(outbox, settings.amqp_url)
+    relay = OutboxRelay(outbox, settings.amqp_url_for("intake"))
     consumer = MessageConsumer(
         queue="intake.history",
         handlers={
             "invite.state_changed": history_consumer.record_state_change,
             "invite.decision_refused": history_consumer.record_refusal,
         },
-        amqp_url=settings.amqp_url,
+        amqp_url=settings.amqp_url_for("intake"),
         topology=topology,
         database=database,
         outbox=outbox,

@@ -14,7 +14,7 @@ from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, TwoPhaseHandler, start_consumer_thread
 from invite_common.health import broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
-from invite_common.topology import Topology
+from invite_common.topology import Topology, for_service
 
 from notifier import deliveries, handlers
 from notifier.db import database
@@ -30,7 +30,7 @@ MAX_PREFETCH = 20
 
 
 def topology_for(settings: Settings) -> Topology:
-    return Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
+    return for_service(settings, "notifier")
 
 
 def open_database(settings: Settings) -> peewee.Database:
@@ -100,14 +100,14 @@ def start(settings: Settings) -> NotifierService:
                 commit=functools.partial(handlers.record_email_sent, deps=deps),
             )
         },
-        amqp_url=settings.amqp_url,
+        amqp_url=settings.amqp_url_for("notifier"),
         topology=deps.outbox.topology,
         database=database,
         outbox=deps.outbox,
         on_give_up=functools.partial(handlers.record_email_failed, deps=deps),
         prefetch=max(1, min(settings.amqp_prefetch, MAX_PREFETCH)),
     )
-    relay = OutboxRelay(deps.outbox, settings.amqp_url)
+    relay = OutboxRelay(deps.outbox, settings.amqp_url_for("notifier"))
     service = NotifierService(settings, deps, relay, consumer)
     relay.start()
     service.threads = [start_consumer_thread(consumer)]
@@ -116,7 +116,7 @@ def start(settings: Settings) -> NotifierService:
         # retries their sends, which is better than being restarted by an orchestrator
         service.health = serve_health(
             settings.notifier_bind,
-            {"database": database_check(database), "broker": broker_check(settings.amqp_url)},
+            {"database": database_check(database), "broker": broker_check(settings.amqp_url_for("notifier"))},
             service.metrics,
         )
     except OSError:
