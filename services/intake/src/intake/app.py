@@ -10,6 +10,7 @@ import swagger_ui_bundle
 from flask import Flask, current_app, g, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
+from marshmallow import Schema, fields
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
@@ -110,6 +111,24 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(Exception, unexpected)
 
 
+class ErrorSchema(Schema):
+    """Every error answer of the API, as `_error` writes it (documented for each operation)."""
+
+    status = fields.Integer(required=True)
+    message = fields.String(required=True)
+    # {field: [message]}; a batch's rows or a bulk decision's items nest deeper
+    errors = fields.Dict(keys=fields.String())
+    existing_id = fields.String()
+    retry_after = fields.Integer(allow_none=True)
+    rows = fields.List(fields.Dict())
+
+
+class IntakeApi(Api):
+    """flask-smorest's Api, documenting the error answers this app gives."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
 class RowNumberConverter(IntegerConverter):
     """A row number in a batch file: 1 to Excel's last row; anything else matches no route (404)."""
 
@@ -157,7 +176,7 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     app.extensions["outbox"] = outbox
     app.extensions["settings"] = settings
 
-    api = Api(app)
+    api = IntakeApi(app)
     api.register_converter(RowNumberConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": EXCEL_MAX_ROW})
     from intake.invites import approvals, resources
     from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, InviteRequestSchema, RejectSchema
