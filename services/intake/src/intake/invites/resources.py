@@ -188,8 +188,10 @@ def _body(schema_cls) -> dict:
 @blp.response(202, AcceptedSchema)
 def approve(invite_id):
     """Approve a pending request made by someone else."""
+    caller = current_caller()
+    service.require_approver(caller)  # before reading the body: who asks comes first
     data = _body(ApproveSchema)
-    invite = service.decide(invite_id, current_caller(), "approve", data.get("comment") or "", current_app.extensions["outbox"])
+    invite = service.decide(invite_id, caller, "approve", data.get("comment") or "", current_app.extensions["outbox"])
     return {"id": invite.id, "status": "approval accepted", "state": invite.state}, 202
 
 
@@ -198,8 +200,10 @@ def approve(invite_id):
 @blp.response(202, AcceptedSchema)
 def reject(invite_id):
     """Reject a pending request made by someone else, saying why."""
+    caller = current_caller()
+    service.require_approver(caller)
     data = _body(RejectSchema)
-    invite = service.decide(invite_id, current_caller(), "reject", data["reason"], current_app.extensions["outbox"])
+    invite = service.decide(invite_id, caller, "reject", data["reason"], current_app.extensions["outbox"])
     return {"id": invite.id, "status": "rejection accepted", "state": invite.state}, 202
 
 

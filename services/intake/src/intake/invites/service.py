@@ -177,8 +177,7 @@ def _claim(invite_id: str, action: str, actor: str) -> None:
 
 def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Outbox) -> InviteRequest:
     """Accept an approver's approve/reject decision on a pending request and send it to approval."""
-    if not caller.is_approver:
-        raise Forbidden("Only approvers can decide on requests.")
+    require_approver(caller)
     with database.atomic():
         invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
         if invite is None:
@@ -228,6 +227,12 @@ def pending_queue(caller: Caller, limit: int = 100, after: str | None = None) ->
         .limit(limit)
     )
     return list(query)
+
+
+def require_approver(caller: Caller) -> None:
+    """Only approvers may decide on requests."""
+    if not caller.is_approver:
+        raise Forbidden("Only approvers can decide on requests.")
 
 
 def require_requester(caller: Caller) -> None:
