@@ -7,7 +7,7 @@ import pytest
 from invite_common import config
 from invite_common.db import utcnow
 from intake.app import create_app
-from intake.limits import DEFAULT_LIMITS, LIMITED_ROUTES
+from intake.limits import DEFAULT_LIMITS, LIMITED_ROUTES, actions_of
 from intake.models import InviteRequest
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import signed_in
@@ -28,7 +28,7 @@ def make_app(outbox, **env):
 
 def test_every_rate_limited_route_exists(app):
     assert set(LIMITED_ROUTES) <= set(app.view_functions), set(LIMITED_ROUTES) - set(app.view_functions)
-    assert set(LIMITED_ROUTES.values()) == set(DEFAULT_LIMITS)
+    assert {a for endpoint in LIMITED_ROUTES for a in actions_of(endpoint)} == set(DEFAULT_LIMITS)
 
 
 def test_a_burst_of_200_submissions_by_one_user_meets_the_limit_with_the_defaults(client):
@@ -67,10 +67,13 @@ def test_the_portal_and_the_api_share_one_budget_and_the_portal_says_so_on_a_pag
     assert "Please wait a moment" in refused.text and "<html" in refused.text
 
 
-def test_sign_in_attempts_are_limited_per_client(outbox):
-    client = make_app(outbox, RATE_LIMIT_SIGN_IN="3/minute").test_client()
-    statuses = [client.post("/sign-in", data={"email": f"x{n}@nowhere.example"}).status_code for n in range(4)]
-    assert statuses == [422, 422, 422, 429]
+def test_sign_in_attempts_are_limited_per_email_and_per_client_address(outbox):
+    client = make_app(outbox, RATE_LIMIT_SIGN_IN="3/minute", RATE_LIMIT_SIGN_IN_PER_ADDRESS="5/minute").test_client()
+    same = [client.post("/sign-in", data={"email": "x@nowhere.example"}).status_code for _ in range(4)]
+    assert same == [422, 422, 422, 429]
+    # other emails from the same address: the per-address limit still holds
+    others = [client.post("/sign-in", data={"email": f"y{n}@nowhere.example"}).status_code for n in range(3)]
+    assert others == [422, 422, 429]
 
 
 @pytest.fixture

@@ -20,10 +20,12 @@ DEFAULT_LIMITS = {
     "batch_submit": "10/minute;100/day",
     "resend": "10/minute;50/day",
     "decide": "120/minute;3000/day",
+    # per address and email signed in as; and per address, whatever the emails tried
     "sign_in": "10/minute;100/hour",
+    "sign_in_per_address": "60/minute;1000/hour",
 }
 
-# endpoint -> the action its POSTs count as
+# endpoint -> the action(s) its POSTs count as
 LIMITED_ROUTES = {
     "invites.Invites": "submit",
     "portal.invite.email_invitation": "submit",
@@ -37,7 +39,7 @@ LIMITED_ROUTES = {
     "invites.approve": "decide",
     "invites.reject": "decide",
     "approvals.decide_many": "decide",
-    "portal.auth.sign_in": "sign_in",
+    "portal.auth.sign_in": ("sign_in", "sign_in_per_address"),
 }
 
 
@@ -52,13 +54,28 @@ def limits_for(overrides: tuple[tuple[str, str], ...]) -> dict[str, str]:
 
 
 def _who() -> str:
-    """The person a request counts against; before sign-in, the address it came from."""
-    if request.endpoint != "portal.auth.sign_in":
-        try:
-            return "user:" + current_caller().email
-        except Unauthenticated:
-            pass
+    """The person a request counts against; without one, the address it came from."""
+    try:
+        return "user:" + current_caller().email
+    except Unauthenticated:
+        return _address()
+
+
+def _address() -> str:
     return "addr:" + (request.remote_addr or "unknown")
+
+
+def _signing_in_as() -> str:
+    # the email typed in, as typed (bounded): before sign-in there is no one else to count against
+    return _address() + "|" + request.form.get("email", "").strip().lower()[:254]
+
+
+KEYS = {"sign_in": _signing_in_as, "sign_in_per_address": _address}
+
+
+def actions_of(endpoint: str) -> tuple[str, ...]:
+    named = LIMITED_ROUTES.get(endpoint, ())
+    return named if isinstance(named, tuple) else (named,)
 
 
 def install(app: Flask, storage_url: str, overrides: tuple[tuple[str, str], ...] = ()) -> Limiter:
@@ -75,8 +92,8 @@ def install(app: Flask, storage_url: str, overrides: tuple[tuple[str, str], ...]
     )
     limits = limits_for(overrides)
     for action, value in limits.items():
-        shared = limiter.shared_limit(value, scope=action, methods=["POST"])
-        endpoints = {endpoint for endpoint, named in LIMITED_ROUTES.items() if named == action}
+        shared = limiter.shared_limit(value, scope=action, methods=["POST"], key_func=KEYS.get(action, _who))
+        endpoints = {endpoint for endpoint in LIMITED_ROUTES if action in actions_of(endpoint)}
         for endpoint in sorted(endpoints & set(app.view_functions)):
             app.view_functions[endpoint] = shared(app.view_functions[endpoint])
     return limiter
