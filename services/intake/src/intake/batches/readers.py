@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Iterator
 
 from openpyxl.utils import coordinate_to_tuple
@@ -30,7 +29,7 @@ def sniff_separator(text: str) -> str:
 
 def _first_lines(text: str, count: int = 50) -> list[str]:
     # enough lines to pass blank ones above the headings, without splitting a whole large file
-    return re.split(r"\r\n|\r|\n", text[:65536], maxsplit=count)[:count]
+    return text[:65536].splitlines()[:count]
 
 
 def csv_records(text: str) -> Iterator[Record]:
