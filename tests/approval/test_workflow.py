@@ -5,6 +5,7 @@ import itertools
 
 import pytest
 from invite_common.errors import PermanentError
+from invite_common.messages import State, Verb
 
 from approval import workflow
 from approval.workflow import (
@@ -13,7 +14,7 @@ from approval.workflow import (
 )
 
 ROWS = [(verb, source, target) for verb, row in TRANSITIONS.items() for source, target in row.items()]
-FAILABLE = sorted(TRANSITIONS[workflow.FAIL])
+FAILABLE = sorted(TRANSITIONS[Verb.FAIL])
 REFUSED = [
     (state, verb)
     for state, verb in itertools.product(STATES, TRANSITIONS)
@@ -62,7 +63,7 @@ def test_every_row_of_the_table_is_allowed(verb, source, target):
 @pytest.mark.parametrize("state,verb", REFUSED)
 def test_every_pair_outside_the_table_is_refused(state, verb):
     with pytest.raises(InvalidTransition):
-        next_state(state, verb, failed_from=workflow.APPROVED)
+        next_state(state, verb, failed_from=State.APPROVED)
 
 
 def test_refusals_cover_every_state_and_verb_pair_not_allowed():
@@ -73,25 +74,25 @@ def test_refusals_cover_every_state_and_verb_pair_not_allowed():
 def test_terminal_states_accept_no_verb(state):
     for verb in TRANSITIONS:
         with pytest.raises(InvalidTransition):
-            next_state(state, verb, failed_from=workflow.APPROVED)
+            next_state(state, verb, failed_from=State.APPROVED)
 
 
 def test_failed_accepts_only_retry():
-    allowed = [verb for verb in TRANSITIONS if workflow.FAILED in TRANSITIONS[verb]]
-    assert allowed == [workflow.RETRY]
+    allowed = [verb for verb in TRANSITIONS if State.FAILED in TRANSITIONS[verb]]
+    assert allowed == [Verb.RETRY]
 
 
 @pytest.mark.parametrize("failed_from", FAILABLE)
 def test_retry_returns_to_the_state_the_request_failed_from(failed_from):
-    failed = next_state(failed_from, workflow.FAIL)
-    assert failed == workflow.FAILED
-    assert next_state(failed, workflow.RETRY, failed_from=failed_from) == failed_from
+    failed = next_state(failed_from, Verb.FAIL)
+    assert failed == State.FAILED
+    assert next_state(failed, Verb.RETRY, failed_from=failed_from) == failed_from
 
 
 @pytest.mark.parametrize("failed_from", [None, "submitted", "failed", "emailed", "nonsense"])
 def test_retry_refuses_a_state_the_request_could_not_have_failed_from(failed_from):
     with pytest.raises(InvalidTransition):
-        next_state(workflow.FAILED, workflow.RETRY, failed_from=failed_from)
+        next_state(State.FAILED, Verb.RETRY, failed_from=failed_from)
 
 
 def test_a_stale_failed_from_does_not_affect_other_verbs():

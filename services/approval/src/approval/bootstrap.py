@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from invite_common import db as dbmod
+from invite_common import messages
 from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, start_consumer_thread
 from invite_common.health import broker_check, database_check, serve_health
@@ -106,16 +107,16 @@ def start(settings: Settings, directory: AccountDirectory | None = None, enrolme
         consumer(
             "approval.workflow",
             {
-                "invite.submitted": handlers.record_submission,
-                "invite.cancelled": handlers.cancel,
-                "invite.resend_requested": handlers.resend,
-                "approval.decide": handlers.decide,
-                "approval.advance": handlers.advance,
+                messages.INVITE_SUBMITTED: handlers.record_submission,
+                messages.INVITE_CANCELLED: handlers.cancel,
+                messages.INVITE_RESEND_REQUESTED: handlers.resend,
+                messages.APPROVAL_DECIDE: handlers.decide,
+                messages.APPROVAL_ADVANCE: handlers.advance,
             },
         ),
         consumer(
             "approval.email-outcomes",
-            {"email.sent": handlers.record_email_sent, "email.failed": handlers.record_email_failed},
+            {messages.EMAIL_SENT: handlers.record_email_sent, messages.EMAIL_FAILED: handlers.record_email_failed},
         ),
     ]
     relay = OutboxRelay(deps.outbox, settings.amqp_url)

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import peewee
 from invite_common.errors import PermanentError, TransientError
+from invite_common.messages import UserType
 
 from approval.db import BaseModel, database
 from approval.fields import UTCDateTimeField, utcnow
 from approval.usernames import USERNAME_MAX, derive_username, is_valid_username, numbered
-from approval.workflow import VENDOR
 
 _CANDIDATES_PER_QUERY = 20
 _MAX_INSERT_ATTEMPTS = 20
@@ -100,7 +100,7 @@ class LocalDirectory(AccountDirectory):
         existing = Account.get_or_none(Account.request_id == request_id)
         if existing is not None:
             return existing.provisioned()
-        if username is None and user_type == VENDOR:
+        if username is None and user_type == UserType.VENDOR:
             raise InvalidUsername("a vendor account needs a username")
         if username is not None and not is_valid_username(username):
             raise InvalidUsername("the username breaks the TechPass username rules")

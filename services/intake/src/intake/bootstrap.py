@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from invite_common import db as dbmod
+from invite_common import messages
 from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, start_consumer_thread
 from invite_common.outbox import Outbox, OutboxRelay
@@ -55,8 +56,8 @@ def start(settings: Settings) -> IntakeService:
     consumer = MessageConsumer(
         queue="intake.history",
         handlers={
-            "invite.state_changed": history_consumer.record_state_change,
-            "invite.decision_refused": history_consumer.record_refusal,
+            messages.INVITE_STATE_CHANGED: history_consumer.record_state_change,
+            messages.INVITE_DECISION_REFUSED: history_consumer.record_refusal,
         },
         amqp_url=settings.amqp_url,
         topology=topology,

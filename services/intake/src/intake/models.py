@@ -4,11 +4,12 @@ from __future__ import annotations
 import peewee
 
 from invite_common.db import UTCDateTimeField, utcnow
+from invite_common.messages import State
 
 from intake.db import BaseModel
 
 # A request is open until it reaches one of these; an open request blocks another for its email.
-CLOSED_STATES = frozenset({"rejected", "cancelled", "expired", "emailed"})
+CLOSED_STATES = State.CLOSED
 
 
 class InviteRequest(BaseModel):
@@ -28,7 +29,7 @@ class InviteRequest(BaseModel):
     offshore = peewee.BooleanField(default=False)
     reason = peewee.TextField()
     requester = peewee.CharField(max_length=254, index=True)
-    state = peewee.CharField(max_length=32, index=True, default="submitted")
+    state = peewee.CharField(max_length=32, index=True, default=State.SUBMITTED)
     # the last approval event applied, so a late or replayed event cannot move state backwards
     state_seq = peewee.IntegerField(default=0)
     # set (to the actor) when a decision or cancellation was accepted and sent to approval;

@@ -10,6 +10,7 @@ from http.server import ThreadingHTTPServer
 import peewee
 
 from invite_common import db as dbmod
+from invite_common import messages
 from invite_common.config import Settings
 from invite_common.consumer import MessageConsumer, TwoPhaseHandler, start_consumer_thread
 from invite_common.health import broker_check, database_check, serve_health
@@ -95,7 +96,7 @@ def start(settings: Settings) -> NotifierService:
     consumer = MessageConsumer(
         queue=QUEUE,
         handlers={
-            handlers.SEND_EMAIL: TwoPhaseHandler(
+            messages.NOTIFIER_SEND_EMAIL: TwoPhaseHandler(
                 prepare=functools.partial(handlers.send_email, deps=deps),
                 commit=functools.partial(handlers.record_email_sent, deps=deps),
             )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
+from invite_common import messages
 from invite_common.messages import Envelope, new_message
 from invite_common.outbox import Outbox
 
@@ -24,7 +25,6 @@ from notifier.rendering import render
 log = logging.getLogger(__name__)
 
 PRODUCER = "notifier"
-SEND_EMAIL = "notifier.send_email"
 
 # Enough to ride out a database outage; beyond it the oldest are forgotten (and may be resent once).
 ACCEPTED_KEPT = 10_000
@@ -136,7 +136,7 @@ def record_email_sent(env: Envelope, outcome: Accepted | AlreadySent, deps: Depe
         )
         deps.outbox.add(
             new_message(
-                "email.sent",
+                messages.EMAIL_SENT,
                 _ids(p) | {"smtp_message_id": outcome.smtp_message_id},
                 correlation_id=p["request_id"],
                 producer=PRODUCER,
@@ -149,7 +149,7 @@ def record_email_sent(env: Envelope, outcome: Accepted | AlreadySent, deps: Depe
 
 def record_email_failed(env: Envelope, exc: Exception, deps: Dependencies) -> None:
     """Record the delivery as failed and announce `email.failed`; runs when the consumer gives up."""
-    if env.type != SEND_EMAIL:
+    if env.type != messages.NOTIFIER_SEND_EMAIL:
         return
     p = env.payload
     key = _key(p)
@@ -164,7 +164,7 @@ def record_email_failed(env: Envelope, exc: Exception, deps: Dependencies) -> No
     permanent = not isinstance(exc, TransientError)
     deps.outbox.add(
         new_message(
-            "email.failed",
+            messages.EMAIL_FAILED,
             _ids(p) | {"error": describe(exc), "permanent": permanent},
             correlation_id=p["request_id"],
             producer=PRODUCER,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from invite_common.messages import Decision
 from marshmallow import Schema, ValidationError, fields
 
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -55,7 +56,7 @@ def decide_many():
     outbox = current_app.extensions["outbox"]
     results = []
     for item in data["decisions"]:
-        note = (item.get("comment") if item["decision"] == "approve" else item.get("reason")) or ""
+        note = (item.get("comment") if item["decision"] == Decision.APPROVE else item.get("reason")) or ""
         try:
             service.decide(item["id"], caller, item["decision"], note, outbox)
             results.append({"id": item["id"], "status": 202, "error": None})

@@ -7,6 +7,7 @@ import datetime as dt
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from invite_common.messages import Decision, Method
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from intake import history
@@ -40,7 +41,7 @@ class InviteListArgs(Schema):
     state = fields.String()
     email = fields.String()
     requester = fields.String()
-    method = fields.String(validate=validate.OneOf(["email_invitation", "create_account"]))
+    method = fields.String(validate=validate.OneOf(Method.ALL))
     batch = fields.String()
     from_ = fields.AwareDateTime(data_key="from", default_timezone=dt.timezone.utc)
     to = fields.AwareDateTime(default_timezone=dt.timezone.utc)
@@ -187,7 +188,7 @@ def _body(schema_cls) -> dict:
 def approve(invite_id):
     """Approve a pending request made by someone else."""
     data = _body(ApproveSchema)
-    invite = service.decide(invite_id, current_caller(), "approve", data.get("comment") or "", current_app.extensions["outbox"])
+    invite = service.decide(invite_id, current_caller(), Decision.APPROVE, data.get("comment") or "", current_app.extensions["outbox"])
     return {"id": invite.id, "status": "approval accepted", "state": invite.state}, 202
 
 
@@ -197,7 +198,7 @@ def approve(invite_id):
 def reject(invite_id):
     """Reject a pending request made by someone else, saying why."""
     data = _body(RejectSchema)
-    invite = service.decide(invite_id, current_caller(), "reject", data["reason"], current_app.extensions["outbox"])
+    invite = service.decide(invite_id, current_caller(), Decision.REJECT, data["reason"], current_app.extensions["outbox"])
     return {"id": invite.id, "status": "rejection accepted", "state": invite.state}, 202
 
 

@@ -4,54 +4,56 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from invite_common.messages import Method, State, UserType, Verb
+
 from intake.models import InviteRequest
 
 # Requesters and invitees are in Singapore: every time on the pages is Singapore time.
 DISPLAY_ZONE = ZoneInfo("Asia/Singapore")
 
 STATE_LABELS = {
-    "submitted": "Waiting for approval",
-    "approved": "Approved",
-    "account_created": "Account created",
-    "seed_requested": "SEED enrolment booked",
-    "emailed": "Invitation sent",
-    "rejected": "Rejected",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-    "failed": "Needs attention",
+    State.SUBMITTED: "Waiting for approval",
+    State.APPROVED: "Approved",
+    State.ACCOUNT_CREATED: "Account created",
+    State.SEED_REQUESTED: "SEED enrolment booked",
+    State.EMAILED: "Invitation sent",
+    State.REJECTED: "Rejected",
+    State.CANCELLED: "Cancelled",
+    State.EXPIRED: "Expired",
+    State.FAILED: "Needs attention",
 }
 
 # The tag colour groups a state with its kind; the label, not the colour, carries the meaning.
 STATE_TONES = {
-    "submitted": "waiting",
-    "approved": "progress",
-    "account_created": "progress",
-    "seed_requested": "progress",
-    "emailed": "done",
-    "rejected": "attention",
-    "failed": "attention",
-    "cancelled": "closed",
-    "expired": "closed",
+    State.SUBMITTED: "waiting",
+    State.APPROVED: "progress",
+    State.ACCOUNT_CREATED: "progress",
+    State.SEED_REQUESTED: "progress",
+    State.EMAILED: "done",
+    State.REJECTED: "attention",
+    State.FAILED: "attention",
+    State.CANCELLED: "closed",
+    State.EXPIRED: "closed",
 }
 
-METHOD_LABELS = {"email_invitation": "Email invitation", "create_account": "Create account"}
-USER_TYPE_LABELS = {"public_officer": "Public officer", "vendor": "Vendor"}
+METHOD_LABELS = {Method.EMAIL_INVITATION: "Email invitation", Method.CREATE_ACCOUNT: "Create account"}
+USER_TYPE_LABELS = {UserType.PUBLIC_OFFICER: "Public officer", UserType.VENDOR: "Vendor"}
 
 EVENT_LABELS = {
     "submit": "Request submitted",
     "cancel_requested": "Cancellation asked for",
-    "cancel": "Request cancelled",
+    Verb.CANCEL: "Request cancelled",
     "approve_requested": "Approval given",
-    "approve": "Approved",
+    Verb.APPROVE: "Approved",
     "reject_requested": "Rejection given",
-    "reject": "Rejected",
+    Verb.REJECT: "Rejected",
     "decision_refused": "A decision could not be applied",
-    "expire": "Expired without a decision",
-    "provision": "TechPass account created",
-    "request_seed": "SEED enrolment booked",
-    "mark_emailed": "Invitation emailed",
-    "fail": "A step could not be completed",
-    "retry": "Tried again by an operator",
+    Verb.EXPIRE: "Expired without a decision",
+    Verb.PROVISION: "TechPass account created",
+    Verb.REQUEST_SEED: "SEED enrolment booked",
+    Verb.MARK_EMAILED: "Invitation emailed",
+    Verb.FAIL: "A step could not be completed",
+    Verb.RETRY: "Tried again by an operator",
     "resend_requested": "Asked to send the invitation again",
     "resend": "Invitation sent again",
 }
@@ -102,15 +104,15 @@ def seed_status(invite: InviteRequest, expires_at: dt.datetime | str | None = No
     """Say where the invitee's SEED onboarding stands, in the requester's words."""
     if not invite.seed_onboarding:
         return "Not needed"
-    if invite.state == "submitted":
+    if invite.state == State.SUBMITTED:
         return "Pending approval"
-    if invite.state in ("approved", "account_created"):
+    if invite.state in (State.APPROVED, State.ACCOUNT_CREATED):
         return "To be booked once the account exists"
-    if invite.state == "seed_requested":
+    if invite.state == State.SEED_REQUESTED:
         return f"Booked, code expires {when(expires_at, with_time=False)}" if expires_at else "Booked"
-    if invite.state == "emailed":
+    if invite.state == State.EMAILED:
         return "Sent with invitation"
-    if invite.state == "failed" and expires_at:
+    if invite.state == State.FAILED and expires_at:
         return f"Booked, code expires {when(expires_at, with_time=False)}"
     return "—"
 

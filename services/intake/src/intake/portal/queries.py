@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import peewee
+from invite_common.messages import State
 
 from intake.models import HistoryEntry, InviteRequest
 from intake.portal.labels import STATE_LABELS
@@ -14,10 +15,10 @@ PER_PAGE = 25
 
 # The overview's counts, each a group of states with the words a requester would use.
 GROUPS = {
-    "pending": ("Waiting for approval", ("submitted",)),
-    "in_progress": ("In progress", ("approved", "account_created", "seed_requested")),
-    "emailed": ("Invitation sent", ("emailed",)),
-    "attention": ("Rejected or needs attention", ("failed", "rejected")),
+    "pending": ("Waiting for approval", (State.SUBMITTED,)),
+    "in_progress": ("In progress", (State.APPROVED, State.ACCOUNT_CREATED, State.SEED_REQUESTED)),
+    "emailed": ("Invitation sent", (State.EMAILED,)),
+    "attention": ("Rejected or needs attention", (State.FAILED, State.REJECTED)),
 }
 
 # What the status page's state filter offers: every state, then the overview's groups of several.

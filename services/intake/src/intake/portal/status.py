@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from invite_common.messages import State
 
 from intake import history
 from intake.batches import service as batches
@@ -25,7 +26,7 @@ def own_invite(invite_id: str) -> InviteRequest:
 
 
 def can_cancel(invite: InviteRequest) -> bool:
-    return invite.state == "submitted" and invite.pending_action is None
+    return invite.state == State.SUBMITTED and invite.pending_action is None
 
 
 @bp.get("")
@@ -70,7 +71,7 @@ def detail(invite_id):
         entries=details,
         seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
         can_cancel=can_cancel(invite),
-        can_resend=invite.state == "emailed",
+        can_resend=invite.state == State.EMAILED,
     )
 
 
