@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 from invite_common.db import apply_migrations
 
-from approval.directory import Account
-from approval.enrolment import SeedEnrolment
 from approval.migrations import MIGRATIONS
+from approval.models import Account, SeedEnrolment
 
 
 @pytest.mark.parametrize("model", [Account, SeedEnrolment])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from invite_common.db import apply_migrations
 
-from notifier.deliveries import Delivery
+from notifier.models import Delivery
 from notifier.migrations import MIGRATIONS
 
 

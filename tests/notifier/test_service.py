@@ -18,8 +18,8 @@ from invite_common.messages import Envelope, decode, new_message
 from invite_common.outbox import wait_until_published
 from notifier import bootstrap
 from notifier.db import database
-from notifier.deliveries import Delivery
-from notifier.mailer import message_id_for
+from notifier.models import Delivery
+from notifier.adapters.mailer import message_id_for
 from notifier.rendering import render
 from tests.notifier.conftest import RecordingHandler, free_port
 from tests.support.broker import queue_depth, wait_for

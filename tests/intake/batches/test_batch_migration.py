@@ -2,7 +2,7 @@
 import peewee
 import pytest
 
-from intake.batches.models import BatchDraft, BatchRow
+from intake.models import BatchDraft, BatchRow
 
 
 @pytest.mark.parametrize("model", [BatchDraft, BatchRow], ids=lambda m: m.__name__)

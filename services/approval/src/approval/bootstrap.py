@@ -16,8 +16,8 @@ from invite_common.topology import Topology
 
 from approval import handlers
 from approval.db import database
-from approval.directory import AccountDirectory, LocalDirectory
-from approval.enrolment import DeviceEnrolment, LocalEnrolment
+from approval.adapters.directory import AccountDirectory, LocalDirectory
+from approval.adapters.enrolment import DeviceEnrolment, LocalEnrolment
 from approval.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)

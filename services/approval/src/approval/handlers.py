@@ -16,10 +16,10 @@ from invite_common.db import for_update
 from invite_common.outbox import Outbox
 
 from approval import workflow
-from approval.directory import AccountDirectory
-from approval.enrolment import DeviceEnrolment
-from approval.fields import utcnow
-from approval.requests import InviteRequest, Transition
+from approval.adapters.directory import AccountDirectory
+from approval.adapters.enrolment import DeviceEnrolment
+from invite_common.db import utcnow
+from approval.models import InviteRequest, Transition
 
 log = logging.getLogger(__name__)
 

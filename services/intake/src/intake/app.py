@@ -102,17 +102,14 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     app.extensions["settings"] = settings
 
     api = Api(app)
-    from intake.invites import approvals, resources
+    from intake.api import approvals, batches, invites
     from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, InviteRequestSchema, RejectSchema
 
     for name, schema in (("InviteRequest", InviteRequestSchema), ("Approve", ApproveSchema),
                          ("Reject", RejectSchema), ("BulkDecision", BulkDecisionSchema)):
         api.spec.components.schema(name, schema=schema)
-    api.register_blueprint(resources.blp)
-    api.register_blueprint(approvals.blp)
-    from intake.batches import resources as batch_resources
-
-    api.register_blueprint(batch_resources.blp)
+    for module in (invites, approvals, batches):
+        api.register_blueprint(module.blp)
     _register_errors(app)
 
     @app.before_request

@@ -13,7 +13,7 @@ from invite_common.consumer import MessageConsumer, start_consumer_thread
 from invite_common.outbox import Outbox, OutboxRelay
 from invite_common.topology import Topology
 
-from intake import history_consumer
+from intake import handlers
 from intake.app import create_app
 from intake.db import database
 from intake.identity import apply_role_grants
@@ -56,8 +56,8 @@ def start(settings: Settings) -> IntakeService:
     consumer = MessageConsumer(
         queue="intake.history",
         handlers={
-            messages.INVITE_STATE_CHANGED: history_consumer.record_state_change,
-            messages.INVITE_DECISION_REFUSED: history_consumer.record_refusal,
+            messages.INVITE_STATE_CHANGED: handlers.record_state_change,
+            messages.INVITE_DECISION_REFUSED: handlers.record_refusal,
         },
         amqp_url=settings.amqp_url,
         topology=topology,

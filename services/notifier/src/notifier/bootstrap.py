@@ -17,9 +17,9 @@ from invite_common.health import broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
 from invite_common.topology import Topology
 
-from notifier import deliveries, handlers
+from notifier import deliveries, handlers, models
 from notifier.db import database
-from notifier.mailer import SmtpMailer
+from notifier.adapters.mailer import SmtpMailer
 from notifier.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,8 @@ class NotifierService:
                 counts = deliveries.counts_by_status()
         except peewee.PeeweeException:
             return out  # the database is away: /readyz says so; the counters above still help
-        out["notifier_emails_sent"] = counts.get(deliveries.SENT, 0)
-        out["notifier_emails_failed"] = counts.get(deliveries.FAILED, 0)
+        out["notifier_emails_sent"] = counts.get(models.SENT, 0)
+        out["notifier_emails_failed"] = counts.get(models.FAILED, 0)
         return out
 
     def stop(self, timeout: float = 10.0) -> None:

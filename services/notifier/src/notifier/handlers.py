@@ -17,8 +17,8 @@ from invite_common import messages
 from invite_common.messages import Envelope, new_message
 from invite_common.outbox import Outbox
 
-from notifier import deliveries
-from notifier.mailer import SmtpMailer, hide_addresses
+from notifier import deliveries, models
+from notifier.adapters.mailer import SmtpMailer, hide_addresses
 from notifier.message import InvalidRecipient, check_recipient
 from notifier.rendering import render
 
@@ -69,9 +69,9 @@ def _key(payload: dict) -> SendKey:
 
 def _fits_the_log(payload: dict) -> bool:
     return (
-        len(payload["request_id"]) <= deliveries.REQUEST_ID_MAX
-        and len(payload["template"]) <= deliveries.TEMPLATE_MAX
-        and len(payload["send_key"]) <= deliveries.SEND_KEY_MAX
+        len(payload["request_id"]) <= models.REQUEST_ID_MAX
+        and len(payload["template"]) <= models.TEMPLATE_MAX
+        and len(payload["send_key"]) <= models.SEND_KEY_MAX
     )
 
 
@@ -128,7 +128,7 @@ def record_email_sent(env: Envelope, outcome: Accepted | AlreadySent, deps: Depe
     if deliveries.find_sent(*key) is None:
         deliveries.record(
             *key,
-            status=deliveries.SENT,
+            status=models.SENT,
             smtp_message_id=outcome.smtp_message_id,
             recipient_domain=outcome.recipient_domain,
             sent_at=outcome.sent_at,
@@ -160,7 +160,7 @@ def record_email_failed(env: Envelope, exc: Exception, deps: Dependencies) -> No
     if _fits_the_log(p):
         if deliveries.find_sent(*key):
             return
-        deliveries.record(*key, status=deliveries.FAILED, recipient_domain=recipient_domain(p["to"]), error=describe(exc))
+        deliveries.record(*key, status=models.FAILED, recipient_domain=recipient_domain(p["to"]), error=describe(exc))
     permanent = not isinstance(exc, TransientError)
     deps.outbox.add(
         new_message(

@@ -7,10 +7,10 @@ from flask_smorest import Blueprint
 from invite_common.messages import Decision
 from marshmallow import Schema, ValidationError, fields
 
+from intake.api.invites import InviteSummarySchema, dump_invite
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import current_caller
 from intake.invites import service
-from intake.invites.resources import InviteSummarySchema, dump_invite
 from intake.invites.schemas import BulkDecisionSchema
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
