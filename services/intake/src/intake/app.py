@@ -74,7 +74,7 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(Exception, unexpected)
 
 
-def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
+def create_app(settings: Settings, outbox: Outbox) -> Flask:
     """Create the intake app bound to an open database and its outbox."""
     app = Flask(__name__)
     app.config.update(
