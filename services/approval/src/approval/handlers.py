@@ -157,7 +157,7 @@ def decide(env: Envelope, deps: Dependencies) -> None:
         workflow.check_not_requester(request.requester, actor)
         if decision == Decision.APPROVE:
             move(deps, request, Verb.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id)
-            _announce(deps, messages.APPROVAL_ADVANCE, {"request_id": request.id, "step": Step.PROVISION}, request.id, env.message_id)
+            take_step(deps, request, workflow.step_after_approval(), env.message_id)
         else:
             reason = (p.get("reason") or "").strip()
             if not reason:
@@ -197,11 +197,20 @@ def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
     )
     request.username = account.username
     move(deps, request, Verb.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause)
-    seed = workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)
-    if workflow.step_after_account(seed) == Verb.REQUEST_SEED:
-        _announce(deps, messages.APPROVAL_ADVANCE, {"request_id": request.id, "step": Step.REQUEST_SEED}, request.id, cause)
-    else:
+    take_step(deps, request, workflow.step_after_account(_needs_seed(request)), cause)
+
+
+def _needs_seed(request: InviteRequest) -> bool:
+    return workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)
+
+
+def take_step(deps: Dependencies, request: InviteRequest, step: str, cause: str | None) -> None:
+    """Start the step the workflow chose: the invitation email is asked for at once; an automatic
+    step goes through `approval.advance`, so its retries and giving up are the consumer's."""
+    if step == workflow.SEND_INVITATION_EMAIL:
         send_invitation(deps, request, cause)
+    else:
+        _announce(deps, messages.APPROVAL_ADVANCE, {"request_id": request.id, "step": step}, request.id, cause)
 
 
 def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
@@ -217,7 +226,7 @@ def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
 def send_invitation(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
     """Ask the notifier for the invitation email (with SEED instructions and code when SEED is needed)."""
     enrolment = None
-    if workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
+    if _needs_seed(request):
         # booking is idempotent per request: after book_seed, a resend or a retry, the same code
         enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
     request.invitation_sends += 1
@@ -315,10 +324,5 @@ def retry_failed(deps: Dependencies, request_id: str, operator: str) -> str:
     if request is None:
         raise LookupError(f"no request {request_id}")
     move(deps, request, Verb.RETRY, actor=operator, note="retried by an operator")
-    if request.state == State.APPROVED:
-        _announce(deps, messages.APPROVAL_ADVANCE, {"request_id": request.id, "step": Step.PROVISION}, request.id, None)
-    elif request.state == State.ACCOUNT_CREATED and workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
-        _announce(deps, messages.APPROVAL_ADVANCE, {"request_id": request.id, "step": Step.REQUEST_SEED}, request.id, None)
-    else:
-        send_invitation(deps, request, None)
+    take_step(deps, request, workflow.step_on_retry(request.state, _needs_seed(request)), None)
     return request.state

@@ -5,7 +5,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from invite_common.errors import PermanentError
-from invite_common.messages import State, UserType, Verb
+from invite_common.messages import State, Step, UserType, Verb
 
 # The states and verbs are wire values, named in the message contracts; this table gives them meaning.
 STATES: tuple[str, ...] = State.ALL
@@ -76,6 +76,24 @@ def needs_seed(user_type: str, seed_onboarding: bool, offshore: bool) -> bool:
     return bool(seed_onboarding) or (user_type == UserType.VENDOR and bool(offshore))
 
 
+# The next step: what runs after a decision, after account creation and on an operator's retry.
+def step_after_approval() -> str:
+    """Return the step an approved request takes first: creating its account."""
+    return Step.PROVISION
+
+
 def step_after_account(needs_seed: bool) -> str:
     """Return the step once the account exists: book SEED (`request_seed`) or send the invitation email."""
-    return Verb.REQUEST_SEED if needs_seed else SEND_INVITATION_EMAIL
+    return Step.REQUEST_SEED if needs_seed else SEND_INVITATION_EMAIL
+
+
+def step_on_retry(resumed: str, needs_seed: bool) -> str:
+    """Return the step a retried request runs again, given the state it resumed in."""
+    if resumed == State.APPROVED:
+        return step_after_approval()
+    if resumed == State.ACCOUNT_CREATED:
+        return step_after_account(needs_seed)
+    if resumed == State.SEED_REQUESTED:
+        # the device is booked; what did not happen is the invitation email
+        return SEND_INVITATION_EMAIL
+    raise InvalidTransition(f"nothing to retry from {resumed}")
