@@ -1,14 +1,14 @@
 """The approver's queue and bulk decisions (under /api/v1/approvals)."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from invite_common.messages import Decision
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, fields
 
+from intake.api.blueprint import Blueprint
 from intake.api.invites import InviteSummarySchema, dump_invite
-from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
+from intake.errors import Conflict, Forbidden, NotFound
 from intake.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import BulkDecisionSchema
@@ -39,20 +39,13 @@ class Queue(MethodView):
 
 
 @blp.route("/decisions", methods=["POST"])
-@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": "BulkDecision"}}})
+@blp.arguments(BulkDecisionSchema)
 @blp.response(200, DecisionResultsSchema)
-def decide_many():
+def decide_many(data):
     """Approve or reject many requests at once; each gets the status its single call would give."""
     caller = current_caller()
     if not caller.is_approver:
         raise Forbidden("Only approvers can decide on requests.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput({"_body": ["Send the decisions as a JSON object."]})
-    try:
-        data = BulkDecisionSchema().load(body)
-    except ValidationError as exc:
-        raise InvalidInput(exc.messages) from None
     outbox = current_app.extensions["outbox"]
     results = []
     for item in data["decisions"]:

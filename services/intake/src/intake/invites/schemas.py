@@ -16,6 +16,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from flask import current_app, has_app_context
 from invite_common.messages import Decision, Method, UserType
 
 from intake.validation import (
@@ -124,8 +125,17 @@ class InviteRequestSchema(EdgeSchema):
         super().__init__(**kwargs)
         if isinstance(org_domains, str):
             raise TypeError("org_domains is a list of domains; use parse_org_domains on the raw setting")
-        raw = DEFAULT_ORG_EMAIL_DOMAINS if org_domains is None else ",".join(org_domains)
-        self.org_domains = parse_org_domains(raw)
+        self._org_domains = None if org_domains is None else parse_org_domains(",".join(org_domains))
+
+    @property
+    def org_domains(self) -> tuple[str, ...]:
+        """The domains given, else the running app's ORG_EMAIL_DOMAINS (the API's schema is built
+        before any app exists), else the default."""
+        if self._org_domains is not None:
+            return self._org_domains
+        if has_app_context() and "ORG_DOMAINS" in current_app.config:
+            return current_app.config["ORG_DOMAINS"]
+        return parse_org_domains(DEFAULT_ORG_EMAIL_DOMAINS)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def check_method_rules(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:

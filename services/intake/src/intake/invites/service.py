@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import peewee
 
 from invite_common.db import for_update, utcnow
-from invite_common import messages
+from invite_common import dates, messages
 from invite_common.messages import Decision, State, new_message
 from invite_common.outbox import Outbox
 
-from intake import history
+from intake import history, queries
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
@@ -22,7 +22,6 @@ from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, TakenUser
 from intake.validation import username_key
 
 PRODUCER = "intake"
-SINGAPORE = dt.timezone(dt.timedelta(hours=8), "SGT")
 
 
 @dataclass
@@ -212,21 +211,11 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
     return InviteRequest.get_by_id(invite_id)
 
 
-def pending_queue(caller: Caller, limit: int = 100, after: str | None = None) -> list[InviteRequest]:
+def pending_queue(caller: Caller, limit: int = 100) -> list[InviteRequest]:
     """The requests awaiting a decision that this approver may take, oldest first."""
     if not caller.is_approver:
         raise Forbidden("Only approvers can see the approval queue.")
-    query = (
-        InviteRequest.select()
-        .where(
-            (InviteRequest.state == State.SUBMITTED)
-            & (InviteRequest.pending_action.is_null())
-            & (InviteRequest.requester != caller.email)
-        )
-        .order_by(InviteRequest.created_at, InviteRequest.id)
-        .limit(limit)
-    )
-    return list(query)
+    return queries.pending_for(caller, limit)
 
 
 def require_requester(caller: Caller) -> None:
@@ -254,7 +243,7 @@ def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         )
         now = utcnow()
         if last is not None and now - last.at < RESEND_INTERVAL:
-            again = (last.at + RESEND_INTERVAL).astimezone(SINGAPORE).strftime("%-d %B %Y, %-I:%M %p").replace("AM", "am").replace("PM", "pm")
+            again = dates.date_and_time(last.at + RESEND_INTERVAL, long=True)
             raise Conflict(f"This invitation was resent less than a day ago. You can resend it again after {again}.")
         history.append(invite_id, "resend_requested", actor=caller.email, at=now, from_state=invite.state, to_state=invite.state)
         outbox.add(

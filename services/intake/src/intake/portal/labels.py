@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
+from invite_common import dates
 from invite_common.messages import Method, State, UserType, Verb
 
+from intake import queries
 from intake.models import InviteRequest
-
-# Requesters and invitees are in Singapore: every time on the pages is Singapore time.
-DISPLAY_ZONE = ZoneInfo("Asia/Singapore")
 
 STATE_LABELS = {
     State.SUBMITTED: "Waiting for approval",
@@ -34,6 +32,23 @@ STATE_TONES = {
     State.FAILED: "attention",
     State.CANCELLED: "closed",
     State.EXPIRED: "closed",
+}
+
+# The overview's groups of states, in the words a requester would use.
+GROUP_LABELS = {
+    "pending": "Waiting for approval",
+    "in_progress": "In progress",
+    "emailed": "Invitation sent",
+    "attention": "Rejected or needs attention",
+}
+GROUPS = {key: (GROUP_LABELS[key], states) for key, states in queries.GROUPS.items()}
+
+# What the status page's state filter offers: every state, then the overview's groups of several.
+STATE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    state: (label, (state,)) for state, label in STATE_LABELS.items()
+} | {
+    "in_progress": ("In progress (approved, account created or SEED booked)", queries.GROUPS["in_progress"]),
+    "attention": ("Rejected or needs attention", queries.GROUPS["attention"]),
 }
 
 METHOD_LABELS = {Method.EMAIL_INVITATION: "Email invitation", Method.CREATE_ACCOUNT: "Create account"}
@@ -62,30 +77,15 @@ ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service
 
 
 def when(value: dt.datetime | str | None, *, with_time: bool = True) -> str:
-    """Format a UTC time as Singapore time, e.g. "3 Jan 2027, 2:05 pm"."""
+    """Format a UTC time as Singapore time, e.g. "3 Jan 2027, 2:05 pm SGT" (or "3 Jan 2027")."""
     if value is None:
         return "—"
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    local = value.astimezone(DISPLAY_ZONE)
-    day = f"{local.day} {local:%b %Y}"
-    if not with_time:
-        return day
-    hour = local.hour % 12 or 12
-    return f"{day}, {hour}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
+    return dates.date_and_time(value) if with_time else dates.short_date(value)
 
 
 def iso(value: dt.datetime | str | None) -> str:
     """Give a time in the machine-readable form of an HTML <time> element."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return "" if value is None else dates.iso(value)
 
 
 def state_label(state: str) -> str:
