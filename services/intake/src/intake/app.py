@@ -7,11 +7,11 @@ import time
 
 import peewee
 import swagger_ui_bundle
-from flask import Flask, current_app, g, jsonify, request, send_from_directory
+from flask import Flask, current_app, g, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
-from marshmallow import Schema, fields
 from flask_wtf.csrf import CSRFProtect
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
@@ -23,7 +23,7 @@ from invite_common.outbox import Outbox
 from intake import headers, limits
 from intake.batches.readers import EXCEL_MAX_ROW
 from intake.db import database
-from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
+from intake.errors import Conflict, Forbidden, InvalidInput, NotFound, error_response
 from intake.identity import Unauthenticated
 from intake.quotas import QuotaExceeded
 from intake.portal import bp as portal
@@ -34,16 +34,6 @@ log = logging.getLogger(__name__)
 
 # The largest body any request may carry: a batch file of 5 MB, with its form around it.
 MAX_BODY_BYTES = 5 * 1024 * 1024
-
-
-def _error(status: int, message: str, errors: dict | None = None, **extra):
-    body = {"status": status, "message": message}
-    if errors is not None:
-        body["errors"] = errors
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return jsonify(body), status
-
-
 TOO_MANY = "You have done this many times in a short while; wait a little, then try again."
 
 
@@ -57,24 +47,24 @@ def _quota_exceeded(exc: QuotaExceeded):
     if portal_errors.wants_page():
         response = portal_errors.page(429, str(exc))
     else:
-        response, _ = _error(429, str(exc), retry_after=exc.retry_after)
+        response, _ = error_response(429, str(exc), retry_after=exc.retry_after)
     if exc.retry_after:
         response.headers["Retry-After"] = str(exc.retry_after)
     return response, 429
 
 
 def _register_errors(app: Flask) -> None:
-    app.register_error_handler(Unauthenticated, lambda e: _error(401, str(e)))
-    app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
-    app.register_error_handler(NotFound, lambda e: _error(404, "No such request."))
+    app.register_error_handler(Unauthenticated, lambda e: error_response(401, str(e)))
+    app.register_error_handler(Forbidden, lambda e: error_response(403, str(e)))
+    app.register_error_handler(NotFound, lambda e: error_response(404, "No such request."))
     app.register_error_handler(
         Conflict,
-        lambda e: _error(409, str(e), {e.field: [str(e)]} if e.field else None, existing_id=e.existing_id),
+        lambda e: error_response(409, str(e), {e.field: [str(e)]} if e.field else None, existing_id=e.existing_id),
     )
-    app.register_error_handler(InvalidInput, lambda e: _error(422, "Some fields need attention.", e.errors))
+    app.register_error_handler(InvalidInput, lambda e: error_response(422, "Some fields need attention.", e.errors))
     app.register_error_handler(QuotaExceeded, _quota_exceeded)
     # a body nested deeper than a parser can follow (webargs reads JSON with the standard library)
-    app.register_error_handler(RecursionError, lambda e: _error(400, "The request body is nested too deeply to read."))
+    app.register_error_handler(RecursionError, lambda e: error_response(400, "The request body is nested too deeply to read."))
 
     def webargs_error(exc: HTTPException):
         # flask-smorest nests errors by location ({"query": {...}}); the contract is {field: [msg]}
@@ -82,7 +72,7 @@ def _register_errors(app: Flask) -> None:
         flat: dict = {}
         for per_location in messages.values():
             flat.update(per_location)
-        return _error(422, "Some fields need attention.", flat or None)
+        return error_response(422, "Some fields need attention.", flat or None)
 
     app.register_error_handler(422, webargs_error)
 
@@ -90,9 +80,9 @@ def _register_errors(app: Flask) -> None:
         if portal_errors.wants_page():
             response = portal_errors.http_error(exc)
         elif exc.code == 429:
-            response, _ = _error(429, TOO_MANY, retry_after=_retry_after())
+            response, _ = error_response(429, TOO_MANY, retry_after=_retry_after())
         else:
-            response, _ = _error(exc.code or 500, exc.description or exc.name)
+            response, _ = error_response(exc.code or 500, exc.description or exc.name)
         if isinstance(exc, MethodNotAllowed):
             response.headers["Allow"] = ", ".join(exc.valid_methods or ())
         return response, exc.code or 500
@@ -104,15 +94,15 @@ def _register_errors(app: Flask) -> None:
             log.warning("database unavailable", extra={"error": exc.__class__.__name__})
             if not database.is_closed():
                 database.close()
-            return _error(503, "The service cannot reach its database just now; try again in a moment.")
+            return error_response(503, "The service cannot reach its database just now; try again in a moment.")
         log.exception("unexpected error")
-        return _error(500, "Something went wrong on our side; nothing you sent was lost.")
+        return error_response(500, "Something went wrong on our side; nothing you sent was lost.")
 
     app.register_error_handler(Exception, unexpected)
 
 
 class ErrorSchema(Schema):
-    """Every error answer of the API, as `_error` writes it (documented for each operation)."""
+    """Every error answer of the API, as `error_response` writes it (documented for each operation)."""
 
     status = fields.Integer(required=True)
     message = fields.String(required=True)
@@ -147,7 +137,7 @@ class BoundedJSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from None
 
 
-def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
+def create_app(settings: Settings, outbox: Outbox) -> Flask:
     """Create the intake app bound to an open database and its outbox."""
     app = Flask(__name__)
     app.json = BoundedJSONProvider(app)
@@ -178,17 +168,10 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
 
     api = IntakeApi(app)
     api.register_converter(RowNumberConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": EXCEL_MAX_ROW})
-    from intake.invites import approvals, resources
-    from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, InviteRequestSchema, RejectSchema
+    from intake.api import approvals, batches, invites
 
-    for name, schema in (("InviteRequest", InviteRequestSchema), ("Approve", ApproveSchema),
-                         ("Reject", RejectSchema), ("BulkDecision", BulkDecisionSchema)):
-        api.spec.components.schema(name, schema=schema)
-    api.register_blueprint(resources.blp)
-    api.register_blueprint(approvals.blp)
-    from intake.batches import resources as batch_resources
-
-    api.register_blueprint(batch_resources.blp)
+    for module in (invites, approvals, batches):
+        api.register_blueprint(module.blp)
     _register_errors(app)
 
     @app.before_request

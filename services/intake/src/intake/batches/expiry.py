@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from invite_common.db import utcnow
 
-from intake.batches.models import DRAFT, BatchDraft, BatchRow
+from intake.models import DRAFT, BatchDraft, BatchRow
 from intake.db import database
 
 log = logging.getLogger(__name__)
 
-# How often the sweeper looks for expired drafts; expired ones are hidden at once in any case.
+# How often the service looks for expired drafts to delete; expired ones are hidden at once in any case.
 SWEEP_SECONDS = 3600.0
 
 
@@ -41,31 +40,9 @@ def delete_expired_drafts(days: float, now: dt.datetime | None = None) -> int:
     return deleted
 
 
-class DraftSweeper:
-    """Deletes expired drafts now and then, on a thread of its own, until stopped."""
-
-    def __init__(self, days: float, interval: float = SWEEP_SECONDS):
-        self.days = days
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="draft-sweeper", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                deleted = delete_expired_drafts(self.days)
-                if deleted:
-                    log.info("expired batch drafts deleted", extra={"count": deleted})
-            except Exception:
-                # the database may be away; the next sweep tries again
-                log.warning("sweeping expired drafts failed", exc_info=True)
-            finally:
-                if not database.is_closed():
-                    database.close()
-            self._stop.wait(self.interval)
+def sweep(days: float) -> int:
+    """Delete the drafts expired now, saying how many went; the service runs it every SWEEP_SECONDS."""
+    deleted = delete_expired_drafts(days)
+    if deleted:
+        log.info("expired batch drafts deleted", extra={"count": deleted})
+    return deleted
