@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 
 def _bool(raw: str) -> bool:
@@ -69,6 +70,17 @@ class Settings:
     def amqp_url_for(self, service: str) -> str:
         """The broker URL `service` connects with: its own user's URL, else AMQP_URL."""
         return getattr(self, f"{service}_amqp_url") or self.amqp_url
+
+    def broker_user_problem(self, service: str) -> str | None:
+        """Why `service` must not start with its broker URL, if it must not: in production, the
+        broker's default guest user (or none at all) is refused."""
+        if self.env != "production":
+            return None
+        user = urlparse(self.amqp_url_for(service)).username
+        if user in (None, "", "guest"):
+            name = f"{service.upper()}_AMQP_URL"
+            return f"{name} (or AMQP_URL) must name the service's own broker user in production, not {user or 'no user'}"
+        return None
 
 
 def _rate_limits(e) -> tuple[tuple[str, str], ...]:
