@@ -91,3 +91,11 @@ def upload_page_draft(client) -> str:
                            content_type="multipart/form-data")
     assert response.status_code == 302
     return response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+
+def test_a_row_edit_keeps_no_more_of_a_long_value_than_an_upload_would(amy):
+    draft = upload(amy, csv_bytes([OFFICER_ROW])).get_json()["id"]
+    response = amy("PATCH", f"/api/v1/batches/{draft}/rows/2", json={"reason": "z" * 1_000_000})
+    assert response.status_code == 200
+    row = response.get_json()
+    assert len(row["fields"]["reason"]) == 1001 and "1,000" in row["errors"]["reason"][0]

@@ -35,7 +35,9 @@ def workbook(sheet_xml: bytes, *, shared_strings: bytes | None = None) -> bytes:
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            '</Types>'))
+            + ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+               if shared_strings else "")
+            + '</Types>'))
         archive.writestr("_rels/.rels", (
             '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
@@ -49,6 +51,8 @@ def workbook(sheet_xml: bytes, *, shared_strings: bytes | None = None) -> bytes:
             '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
             '</Relationships>'))
         archive.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+        if shared_strings:
+            archive.writestr("xl/sharedStrings.xml", shared_strings)
     return out.getvalue()
 
 
@@ -135,3 +139,21 @@ def _letter(count: int) -> str:
     from intake.batches.columns import column_letter
 
     return column_letter(count - 1)
+
+
+def test_one_long_shared_string_on_every_row_is_not_kept_whole_on_each():
+    # a 30,000-character string stored once, referenced by every row: small to upload, huge if copied
+    long_text = "y" * 30_000
+    strings = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               f"<si><t>{long_text}</t></si></sst>").encode()
+    rows = [inline_row(1, HEADING_CELLS)] + [
+        inline_row(n, OFFICER_CELLS | {"K": ""}).replace('<c r="K', '<c r="X').replace("</row>", f'<c r="K{n}" t="s"><v>0</v></c></row>')
+        for n in range(2, 4002)
+    ]
+    data = workbook(sheet("".join(rows)), shared_strings=strings)
+    assert len(data) < 200_000
+    outcome, seconds = timed_parse(data)
+    assert len(outcome.rows) == 4000
+    kept = sum(len(value) for _, fields in outcome.rows for value in fields.values())
+    assert kept < 10 * 1024 * 1024
+    assert all(len(fields["reason"]) > 1000 for _, fields in outcome.rows)  # still too long, so still refused

@@ -18,6 +18,9 @@ MAX_CELLS = MAX_ROWS * 24
 # Unknown headings listed back to the requester; the rest are counted.
 MAX_UNKNOWN_SHOWN = 20
 HEADING_LABEL_LENGTH = 100
+# What is kept of a cell: no value may be longer than 1,000 characters, so one more is enough to
+# refuse it; a long text repeated on every row (an xlsx shared string) is never copied whole.
+CELL_KEPT = 1001
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 __all__ = ["MAX_COLUMNS", "MAX_ROWS", "BadFile", "ParsedFile", "TooLarge", "UnsupportedFile", "display_text", "parse"]
@@ -74,7 +77,7 @@ def _tabulate(records: Iterable[Record]) -> ParsedFile:
         for index, cell in enumerate(cells[:MAX_COLUMNS]):
             name = columns.get(index)
             if name:
-                values[name] = cell
+                values[name] = cell[:CELL_KEPT]
             elif index not in unknown and cell.strip():
                 stray.add(index)
         beyond = beyond or (len(cells) > MAX_COLUMNS and not _blank(cells[MAX_COLUMNS:]))

@@ -13,7 +13,7 @@ from invite_common.outbox import Outbox
 from intake.batches import expiry, isolation, store
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
-from intake.batches.parsing import BadFile, display_text
+from intake.batches.parsing import CELL_KEPT, BadFile, display_text
 from intake.batches.templates import template_csv, template_xlsx
 from intake.batches.validation import RowChecker, check_open_requests
 from intake.db import database
@@ -150,7 +150,8 @@ def _cell_value_ok(value) -> bool:
 def _cell_text(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return value or ""
+    # kept as an upload keeps it: long enough to be refused, never stored whole
+    return (value or "")[:CELL_KEPT]
 
 
 def remove_row(draft: BatchDraft, row: int, caller: Caller) -> None:

@@ -66,7 +66,7 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
     for name in FIELDS:
         value = fields.get(name, "")
         if len(value) > MAX_CELL_LENGTH:
-            problems[name] = [f"This cell has {len(value):,} characters; the most a cell may have is {MAX_CELL_LENGTH:,}."]
+            problems[name] = [f"This cell has more than {MAX_CELL_LENGTH:,} characters, the most a cell may have."]
         elif name in _BOOLEANS:
             word = value.strip().lower()
             if word in _TRUE or word in _FALSE:
