@@ -126,3 +126,13 @@ def test_a_batch_larger_than_the_quota_left_is_refused_whole(outbox):
     assert refused.status_code == 429
     assert InviteRequest.select().count() == 0
     assert amy("GET", f"/api/v1/batches/{draft}").get_json()["status"] == "draft"
+
+
+def test_the_portal_says_on_a_page_when_a_quota_is_reached(outbox):
+    app = make_app(outbox, OPEN_REQUESTS_PER_REQUESTER="1")
+    page = signed_in(app.test_client(), "amy@tech.gov.sg")
+    form = {"email": "jo@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining"}
+    assert page.post("/invite/email", data=form).status_code == 302
+    refused = page.post("/invite/email", data=form | {"email": "kim@tech.gov.sg"})
+    assert refused.status_code == 429
+    assert "You cannot make more requests now" in refused.text and "open requests" in refused.text
