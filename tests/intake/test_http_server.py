@@ -20,12 +20,14 @@ HEALTHZ_WITHIN = 1.0
 
 
 @pytest.fixture
-def intake(tmp_path, amqp_url):
+def intake(request, tmp_path, amqp_url):
+    """An intake process of the test's own; `@pytest.mark.env(NAME="value")` adds settings."""
     namespace = f"h{uuid.uuid4().hex[:10]}"
+    marker = request.node.get_closest_marker("env")
     env = system_env(
         amqp_url=amqp_url, namespace=namespace,
         db_urls={s: f"sqlite:///{tmp_path / (s + '.db')}" for s in ("intake", "approval", "notifier")},
-        smtp_url="smtp://127.0.0.1:9", var_dir=tmp_path / "var", HTTP_CHANNEL_TIMEOUT="20",
+        smtp_url="smtp://127.0.0.1:9", var_dir=tmp_path / "var", **{"HTTP_CHANNEL_TIMEOUT": "20", **(marker.kwargs if marker else {})},
     )
     system = RunningSystem(env=env, logs=tmp_path)
     system.start("intake")
@@ -95,3 +97,13 @@ def test_clients_that_send_headers_then_stall_do_not_stop_healthz(intake):
     finally:
         for client in stalled:
             client.close()
+
+
+@pytest.mark.env(HTTP_CHANNEL_TIMEOUT="2")
+def test_a_client_that_stops_sending_is_dropped_after_the_channel_timeout(intake):
+    host, port = intake.env["INTAKE_BIND"].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(b"POST /api/v1/invites HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.perf_counter()
+        assert client.recv(4096) == b""  # the server closed the connection
+    assert time.perf_counter() - started < 8
