@@ -157,3 +157,15 @@ def test_one_long_shared_string_on_every_row_is_not_kept_whole_on_each():
     kept = sum(len(value) for _, fields in outcome.rows for value in fields.values())
     assert kept < 10 * 1024 * 1024
     assert all(len(fields["reason"]) > 1000 for _, fields in outcome.rows)  # still too long, so still refused
+
+
+def test_a_file_that_takes_longer_than_its_budget_is_refused_and_its_reader_stopped():
+    from intake.batches import isolation
+
+    cell = "a" * 80
+    data = (",".join(HEADINGS) + "\r\n" + (",".join([cell] * 11) + "\r\n") * 4999).encode()
+    started = time.perf_counter()
+    with pytest.raises(BadFile, match="far longer"):
+        isolation.parse_within(data, budget=0.01)  # a whole CPU second, the least the system counts
+    assert isolation.parse_within(csv_bytes([OFFICER_ROW]), budget=1.0).rows
+    assert time.perf_counter() - started < 30
