@@ -6,6 +6,11 @@ from invite_common import config
 from intake.app import create_app
 from tests.intake.conftest import as_user
 
+# what is checked here is decided before any query: one database is enough (the default
+# fixtures run every test on SQLite and PostgreSQL)
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 API_ANSWERS = [
     ("GET", "/api/v1/invites", {"X-Dev-User": "amy@tech.gov.sg"}, 200),
     ("GET", "/api/v1/invites", {}, 401),

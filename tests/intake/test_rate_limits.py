@@ -12,6 +12,11 @@ from intake.models import InviteRequest
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import signed_in
 
+# what is checked here is decided before any query: one database is enough (the default
+# fixtures run every test on SQLite and PostgreSQL)
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

@@ -20,6 +20,11 @@ from invite_common import config
 from intake.app import create_app
 from intake.identity import SESSION_AUTH_MODE, SESSION_USER
 
+# what is checked here is decided before any query: one database is enough (the default
+# fixtures run every test on SQLite and PostgreSQL)
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 ROUTES = """
 GET     /                                                   requester
 GET     /api/docs                                           public
