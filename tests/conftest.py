@@ -36,10 +36,6 @@ def db_url(request, tmp_path):
     backing.drop_postgres_database(admin, url)
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "env(**settings): extra environment for a service process a test starts")
-
-
 def pytest_sessionfinish(session, exitstatus):
     backing.stop_containers()
 

@@ -19,21 +19,30 @@ from tests.support.system import RunningSystem, system_env
 HEALTHZ_WITHIN = 1.0
 
 
-@pytest.fixture
-def intake(request, tmp_path, amqp_url):
-    """An intake process of the test's own; `@pytest.mark.env(NAME="value")` adds settings."""
+def start_intake(tmp_path, amqp_url, **settings):
+    """An intake process of its own (own broker namespace and SQLite files); returns (system, cleanup)."""
     namespace = f"h{uuid.uuid4().hex[:10]}"
-    marker = request.node.get_closest_marker("env")
     env = system_env(
         amqp_url=amqp_url, namespace=namespace,
         db_urls={s: f"sqlite:///{tmp_path / (s + '.db')}" for s in ("intake", "approval", "notifier")},
-        smtp_url="smtp://127.0.0.1:9", var_dir=tmp_path / "var", **{"HTTP_CHANNEL_TIMEOUT": "20", **(marker.kwargs if marker else {})},
+        smtp_url="smtp://127.0.0.1:9", var_dir=tmp_path / "var", **settings,
     )
     system = RunningSystem(env=env, logs=tmp_path)
     system.start("intake")
+
+    def cleanup():
+        system.stop()
+        delete_namespace(amqp_url, Topology(namespace=namespace))
+
+    return system, cleanup
+
+
+@pytest.fixture(scope="module")
+def intake(tmp_path_factory, amqp_url):
+    """One intake process for the tests of this module that only ask things of it."""
+    system, cleanup = start_intake(tmp_path_factory.mktemp("intake"), amqp_url, HTTP_CHANNEL_TIMEOUT="20")
     yield system
-    system.stop()
-    delete_namespace(amqp_url, Topology(namespace=namespace))
+    cleanup()
 
 
 def healthz_seconds(base: str) -> float:
@@ -99,8 +108,15 @@ def test_clients_that_send_headers_then_stall_do_not_stop_healthz(intake):
             client.close()
 
 
-@pytest.mark.env(HTTP_CHANNEL_TIMEOUT="2")
-def test_a_client_that_stops_sending_is_dropped_after_the_channel_timeout(intake):
+def test_a_client_that_stops_sending_is_dropped_after_the_channel_timeout(tmp_path, amqp_url):
+    intake, cleanup = start_intake(tmp_path, amqp_url, HTTP_CHANNEL_TIMEOUT="2")
+    try:
+        _dropped_after_timeout(intake)
+    finally:
+        cleanup()
+
+
+def _dropped_after_timeout(intake):
     host, port = intake.env["INTAKE_BIND"].split(":")
     with socket.create_connection((host, int(port)), timeout=10) as client:
         client.sendall(b"POST /api/v1/invites HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
