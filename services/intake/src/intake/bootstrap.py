@@ -13,6 +13,7 @@ from invite_common.outbox import Outbox, OutboxRelay
 from invite_common.topology import Topology
 
 from intake import history_consumer
+from intake.auth import settings as auth_settings
 from intake.app import create_app
 from intake.db import database
 from intake.identity import apply_role_grants
@@ -42,13 +43,12 @@ class IntakeService:
 
 def start(settings: Settings) -> IntakeService:
     """Open the database, apply grants, start the relay and the history consumer; return the app."""
-    if settings.env == "production" and settings.auth_mode == "dev":
-        raise SystemExit("AUTH_MODE=dev is refused when ENV=production")
+    auth_settings.check(settings)
     open_database(settings)
     with database.atomic():
-        added = apply_role_grants(settings.role_grants)
-    if added:
-        log.info("role grants applied", extra={"count": added})
+        changes = apply_role_grants(settings.role_grants)
+    if changes.granted or changes.revoked:
+        log.info("ROLE_GRANTS applied", extra={"granted": len(changes.granted), "revoked": len(changes.revoked)})
     topology = Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
     outbox = Outbox(database, topology)
     relay = OutboxRelay(outbox, settings.amqp_url)
