@@ -151,10 +151,10 @@ class TestProvider:
         return self.keys[0]
 
     # -- tokens signed here, for the refusals -----------------------------------------------------
-    def claims(self, email: str, **overrides) -> dict:
+    def claims(self, person: str, **overrides) -> dict:
         """Claims like the provider's access tokens carry, with overrides."""
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": email, "email": email, "roles": USERS[email]["roles"],
+        claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": person, "email": person, "roles": USERS[person]["roles"],
                   "iat": now, "exp": now + 300, "client_id": CLIENT_ID, "scope": "api", "jti": uuid.uuid4().hex}
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
