@@ -52,7 +52,7 @@ def new_key() -> RSAKey:
 
 
 @dataclass
-class TestProvider:
+class OpenIDProvider:
     """A running oidc-provider process and what tests need from it."""
 
     workdir: Path
@@ -64,7 +64,7 @@ class TestProvider:
     issuer: str = ""
     process: subprocess.Popen | None = None
 
-    def start(self) -> "TestProvider":
+    def start(self) -> "OpenIDProvider":
         config = {
             "port": 0,
             "keys": {"keys": [k.as_dict(private=True) for k in self.keys]},

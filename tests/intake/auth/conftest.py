@@ -3,7 +3,7 @@ import pytest
 
 from invite_common import config
 from intake.app import create_app
-from tests.support.oidc import TestProvider, why_not_available
+from tests.support.oidc import OpenIDProvider, why_not_available
 
 REDIRECT_URI = "http://127.0.0.1:5999/sign-in/callback"
 
@@ -14,7 +14,7 @@ def provider(tmp_path_factory):
     why_not = why_not_available()
     if why_not:
         pytest.skip(why_not)
-    running = TestProvider(tmp_path_factory.mktemp("oidc"), REDIRECT_URI, "http://127.0.0.1:5999/sign-in").start()
+    running = OpenIDProvider(tmp_path_factory.mktemp("oidc"), REDIRECT_URI, "http://127.0.0.1:5999/sign-in").start()
     yield running
     running.stop()
 

@@ -8,10 +8,11 @@ a page or call that needs it answers 503 until it is back.
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.flask_client import OAuth
-from flask import Flask
+from flask import Flask, request
 
 from invite_common.config import Settings
 
@@ -63,6 +64,27 @@ class IdentityProvider:
     def fetch_key_set(self) -> dict:
         """The provider's published signing keys (its JWKS)."""
         return self._get_json(self.metadata()["jwks_uri"])
+
+    def public_url(self, path: str) -> str:
+        """This site's address for a path, as the provider knows it: OIDC_REDIRECT_URI's origin when set
+        (behind a reverse proxy the request's own host may be an internal one), else the request's."""
+        if self.redirect_uri:
+            parts = urlsplit(self.redirect_uri)
+            return f"{parts.scheme}://{parts.netloc}{path}"
+        return request.host_url.rstrip("/") + path
+
+    def origins(self) -> list[str]:
+        """The origins a person's browser is sent to: the issuer's and its sign-in and sign-out endpoints'."""
+        urls = [self.issuer]
+        if self._metadata is not None:
+            urls += [self._metadata.get("authorization_endpoint") or "", self._metadata.get("end_session_endpoint") or ""]
+        found = []
+        for url in urls:
+            parts = urlsplit(url)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if parts.netloc and origin not in found:
+                found.append(origin)
+        return found
 
     def end_session_endpoint(self) -> str | None:
         """Where to send a person to sign out at the provider too, when it offers RP-initiated logout."""

@@ -78,7 +78,7 @@ def start():
     if current_app.config["AUTH_MODE"] != "oidc":
         return redirect(url_for("portal.auth.sign_in"))
     session[SESSION_NEXT] = safe_next(request.args.get("next"))
-    redirect_uri = _provider().redirect_uri or url_for("portal.auth.callback", _external=True)
+    redirect_uri = _provider().redirect_uri or _provider().public_url(url_for("portal.auth.callback"))
     _provider().metadata()  # a provider that cannot be reached shows our page, not a browser error
     return _provider().client.authorize_redirect(redirect_uri)
 
@@ -125,7 +125,7 @@ def sign_out():
     id_token = identity.sign_out_session()
     flash("You have signed out.", "success")
     if current_app.config["AUTH_MODE"] == "oidc" and id_token and _provider().end_session_endpoint():
-        back = url_for("portal.auth.sign_in", _external=True)
+        back = _provider().public_url(url_for("portal.auth.sign_in"))
         return redirect(_provider().client.create_logout_url(post_logout_redirect_uri=back,
                                                               id_token_hint=id_token)["url"])
     return redirect(url_for("portal.auth.sign_in"))

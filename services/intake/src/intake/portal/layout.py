@@ -55,9 +55,18 @@ def not_a_requester_message() -> str:
     return f"Invite Users is for public officers with an email address ending in {domains}."
 
 
+def content_security_policy() -> str:
+    """The portal's policy; with single sign-on, forms may also lead to the provider (sign-in and sign-out
+    forms answer with a redirect there, and browsers hold redirects after a form to its form-action)."""
+    provider = current_app.extensions.get("oidc") if has_request_context() else None
+    if provider is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {' '.join(provider.origins())}")
+
+
 def secure_headers(response):
     """Add the headers every portal page carries: no framing, no sniffing, no caching of personal data."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
