@@ -19,11 +19,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 OIDC_DIR    := tests/oidc
 OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 
-.PHONY: help setup browser node run test bench clean distclean
+.PHONY: help setup browser node run demo-provider test bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
 	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
+	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
 	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
@@ -90,6 +91,10 @@ run: setup
 	@mkdir -p var/mail
 	ROLE_GRANTS="$${ROLE_GRANTS:-$(DEV_ROLE_GRANTS)}" \
 	PYTHONUNBUFFERED=1 $(VENV)/bin/honcho -f deploy/Procfile start
+
+# A local OpenID provider (tests/oidc/demo.json: users amy, bob, carol, ada @tech.gov.sg, any password).
+demo-provider: setup
+	node $(OIDC_DIR)/provider.mjs $(OIDC_DIR)/demo.json
 
 test: setup
 	$(VPY) -m pytest $(TESTS) -q $(PYTEST_ARGS)

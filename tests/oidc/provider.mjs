@@ -5,7 +5,8 @@
 // Configuration comes from one JSON file named on the command line (see tests/support/oidc.py):
 //   port            where to listen on 127.0.0.1 (0: any free port)
 //   keys            the private JWKS the provider signs with (the tests make them, so they can
-//                   also sign tokens with the provider's own key and a wrong claim)
+//                   also sign tokens with the provider's own key and a wrong claim); when absent,
+//                   a new RSA key is made at start (demo.json, for trying sign-in by hand)
 //   client          {client_id, client_secret, redirect_uris, post_logout_redirect_uris}
 //   audience        the API's resource indicator; access tokens for it are JWTs with email and roles
 //   users           {"bob@tech.gov.sg": {"name": "Bob", "roles": ["approver"]}, ...}
@@ -15,12 +16,17 @@
 // The login page accepts any password for a listed user: it is oidc-provider's development
 // interaction, made for exactly this. Never point a real deployment at it.
 
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 import Provider, { errors } from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+if (!config.keys) {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  config.keys = { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' }] };
+}
 const users = config.users;
 
 function findAccount(ctx, id) {

@@ -49,9 +49,10 @@ def test_production_refuses_a_missing_short_or_placeholder_secret_key(key, probl
     assert problem in refusal(environ)
 
 
-def test_the_example_env_files_secret_key_is_refused():
+def test_the_example_env_files_placeholders_are_refused():
     assert example_secret_key() == "CHANGE-ME"
     assert "SECRET_KEY" in refusal(PRODUCTION | {"SECRET_KEY": example_secret_key()})
+    assert "OIDC_CLIENT_SECRET is still a placeholder" in refusal(PRODUCTION | {"OIDC_CLIENT_SECRET": "CHANGE-ME"})
 
 
 @pytest.mark.parametrize("mode", ["dev", "DEV", " Dev "])

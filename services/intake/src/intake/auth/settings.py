@@ -55,6 +55,8 @@ def check(settings: Settings) -> None:
         missing = [name for name in OIDC_REQUIRED if not values[name]]
         if missing:
             raise ConfigError(f"AUTH_MODE=oidc needs {', '.join(missing)}")
+        if settings.env == "production" and any(w in settings.oidc_client_secret.lower() for w in PLACEHOLDERS):
+            raise ConfigError("OIDC_CLIENT_SECRET is still a placeholder; use the secret the provider issued")
         for name, url in (("OIDC_ISSUER", settings.oidc_issuer), ("OIDC_REDIRECT_URI", settings.oidc_redirect_uri)):
             if not url:
                 continue
