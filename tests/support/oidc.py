@@ -33,6 +33,7 @@ USERS = {
     "bob@tech.gov.sg": {"name": "Bob Approver", "roles": ["approver"]},
     "carol@tech.gov.sg": {"name": "Carol Auditor", "roles": ["auditor"]},
     "ada@tech.gov.sg": {"name": "Ada Administrator", "roles": ["admin"]},
+    "vic@vendor.example.com": {"name": "Vic Vendor", "roles": ["approver"]},
 }
 
 
@@ -113,27 +114,14 @@ class OpenIDProvider:
     # -- tokens the provider issues --------------------------------------------------------------
     def api_token(self, email: str) -> str:
         """An access token for the API, obtained as a client does: authorization code flow with PKCE."""
-        browser = requests.Session()
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        response = browser.get(f"{self.issuer}/auth", allow_redirects=False, timeout=10, params={
+        authorize = requests.Request("GET", f"{self.issuer}/auth", params={
             "client_id": CLIENT_ID, "response_type": "code", "redirect_uri": self.redirect_uri,
             "scope": "openid email api", "resource": AUDIENCE, "state": secrets.token_urlsafe(8),
             "nonce": secrets.token_urlsafe(8), "code_challenge": challenge, "code_challenge_method": "S256",
-        })
-        code = None
-        for _ in range(10):
-            location = urljoin(response.url, response.headers.get("Location", ""))
-            if location.startswith(self.redirect_uri):
-                code = parse_qs(urlsplit(location).query)["code"][0]
-                break
-            if response.status_code in (302, 303):
-                response = browser.get(location, allow_redirects=False, timeout=10)
-            elif response.status_code == 200 and 'name="login"' in response.text:
-                response = browser.post(response.url, data={"prompt": "login", "login": email, "password": "any"},
-                                        allow_redirects=False, timeout=10)
-            else:
-                raise AssertionError(f"unexpected answer from the provider: {response.status_code} {response.text[:500]}")
+        }).prepare().url
+        code = parse_qs(urlsplit(self.log_in(authorize, email)).query)["code"][0]
         assert code, "the provider did not send a code back"
         token = requests.post(f"{self.issuer}/token", auth=(CLIENT_ID, self.client_secret), timeout=10, data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
@@ -141,6 +129,24 @@ class OpenIDProvider:
         })
         assert token.status_code == 200, token.text
         return token.json()["access_token"]
+
+    def log_in(self, authorize_url: str, email: str) -> str:
+        """Follow an authorization request through the provider's login form, as a browser would;
+        return the address the provider finally sends the browser back to (the redirect URI, with a code)."""
+        browser = requests.Session()
+        response = browser.get(authorize_url, allow_redirects=False, timeout=10)
+        for _ in range(10):
+            location = urljoin(response.url, response.headers.get("Location", ""))
+            if location.startswith(self.redirect_uri):
+                return location
+            if response.status_code in (302, 303):
+                response = browser.get(location, allow_redirects=False, timeout=10)
+            elif response.status_code == 200 and 'name="login"' in response.text:
+                response = browser.post(response.url, data={"prompt": "login", "login": email, "password": "any"},
+                                        allow_redirects=False, timeout=10)
+            else:
+                raise AssertionError(f"unexpected answer from the provider: {response.status_code} {response.text[:500]}")
+        raise AssertionError("the provider never sent the browser back")
 
     def rotate_keys(self) -> RSAKey:
         """Give the provider a new signing key (the old one stays published, as in a real rotation)."""
