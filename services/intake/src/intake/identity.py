@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from intake.auth import roles as role_table
 from intake.auth.roles import ROLES, GRANTABLE, parse_role_grants  # noqa: F401  (re-exported)
+from intake.auth.sessions import SESSION_USER
 from intake.auth.tokens import InvalidToken
 from intake.validation import normalise_email
 
@@ -19,7 +20,6 @@ log = logging.getLogger(__name__)
 # every other route (the JSON API) only from its header, so a cookie never authenticates an
 # API call and a cross-site page cannot make one on a signed-in person's behalf.
 PORTAL_BLUEPRINT = "portal"
-SESSION_USER = "user"
 SESSION_AUTH_MODE = "auth_mode"
 # The roles the provider asserted at sign-in, and the ID token to hint at sign-out.
 SESSION_CLAIM_ROLES = "claim_roles"

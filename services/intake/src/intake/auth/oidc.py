@@ -11,6 +11,7 @@ import threading
 from urllib.parse import urlsplit
 
 import requests
+from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, request
 
@@ -99,7 +100,7 @@ class IdentityProvider:
 
         alg = jws.extract_compact(id_token.encode("ascii")).headers().get("alg")
         if alg not in ALGORITHMS:
-            raise ProviderUnavailable(f"the provider signed the ID token with {alg!r}, which is not accepted")
+            raise OAuthError(error="invalid_token", description=f"ID token signed with {alg!r}, which is not accepted")
 
     @staticmethod
     def _get_json(url: str) -> dict:

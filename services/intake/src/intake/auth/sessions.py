@@ -23,6 +23,10 @@ from invite_common.db import utcnow
 
 from intake.models import PortalSession
 
+# The key under which identity keeps the signed-in email; stored in its own column so one person's
+# sessions can be found (and ended) without reading every session's data.
+SESSION_USER = "user"
+
 # Recording every page view would cost a write each; a minute is fine-grained enough for an idle limit.
 TOUCH_EVERY = dt.timedelta(seconds=60)
 PURGE_EVERY_SECONDS = 300.0
@@ -130,7 +134,5 @@ class ServerSessionInterface(SessionInterface):
 
 
 def _email(session: ServerSession) -> str | None:
-    from intake.identity import SESSION_USER
-
     value = session.get(SESSION_USER)
     return value if isinstance(value, str) else None

@@ -97,7 +97,10 @@ def callback():
         token = provider.client.authorize_access_token()
         provider.check_id_token_algorithm(token["id_token"])
         claims = dict(token.get("userinfo") or {})
-        if not claims.get("email") and provider.metadata().get("userinfo_endpoint"):
+        roles_claim = current_app.config["OIDC_ROLES_CLAIM"].split(".")[0]
+        # some providers put email or roles only in the userinfo answer, not in the ID token
+        wanted_elsewhere = not claims.get("email") or (roles_claim and roles_claim not in claims)
+        if wanted_elsewhere and provider.metadata().get("userinfo_endpoint"):
             more = provider.client.userinfo(token=token)
             if more.get("sub") == claims.get("sub"):
                 claims = {**more, **claims}
