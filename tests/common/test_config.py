@@ -58,3 +58,21 @@ def test_every_service_stops_at_start_with_a_clear_message(service, tmp_path):
                           "INVITES_VAR_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip() == "configuration error: ENV='prod' is not one of development, test, production"
+
+
+@pytest.mark.parametrize("name, meant", [
+    ("OIDC_ISUER", "OIDC_ISSUER"), ("OIDC_CLIENTID", "OIDC_CLIENT_ID"), ("OIDC_AUDIANCE", "OIDC_AUDIENCE"),
+    ("AUTH_MODES", "AUTH_MODE"), ("AUTHMODE", "AUTH_MODE"), ("SECRET_KY", "SECRET_KEY"),
+    ("SESSION_IDLE_MINUTE", "SESSION_IDLE_MINUTES"),
+])
+def test_a_misspelt_sign_in_variable_refuses_to_start_naming_the_right_one(name, meant):
+    with pytest.raises(ConfigError) as refused:
+        config.load({name: "x"})
+    assert str(refused.value) == f"configuration error: {name} is not a setting; did you mean {meant}?"
+
+
+def test_an_unknown_oidc_variable_refuses_to_start_and_unrelated_names_pass():
+    with pytest.raises(ConfigError, match="OIDC_TENANT is not a setting; the OIDC_ settings are OIDC_ISSUER"):
+        config.load({"OIDC_TENANT": "x"})
+    # names merely near other products' settings are left alone (desktop sessions set SESSION_MANAGER)
+    config.load({"SESSION_MANAGER": "local/host", "SECRET_KEY_FILE": "/run/secrets/key", "ENVIRONMENT": "x"})

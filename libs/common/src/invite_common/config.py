@@ -12,6 +12,15 @@ AUTH_MODES = ("dev", "oidc")
 AMQP_URL_VARIABLES = ("AMQP_URL", "INTAKE_AMQP_URL", "APPROVAL_AMQP_URL", "NOTIFIER_AMQP_URL")
 
 
+# Variables of the sign-in settings: one spelt wrong would silently fall back to a default, so an
+# OIDC_ name that is not one of them, or a near miss of any of them, AUTH_MODE or SECRET_KEY, is refused.
+SIGN_IN_VARIABLES = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_AUDIENCE", "OIDC_ROLES_CLAIM",
+                     "OIDC_REDIRECT_URI", "OIDC_SCOPES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
+# SESSION_ is not claimed whole: desktop sessions set SESSION_MANAGER.
+SIGN_IN_PREFIX = "OIDC_"
+NEAR_MISS_OF = ("AUTH_MODE", "SECRET_KEY")
+
+
 class ConfigError(SystemExit):
     """A setting the service must not start with.
 
@@ -28,6 +37,22 @@ def _bool(raw: str) -> bool:
 
 def _floats(raw: str) -> tuple[float, ...]:
     return tuple(float(x) for x in raw.split(",") if x.strip())
+
+
+def check_names(environ) -> None:
+    """Refuse a misspelt sign-in variable, naming the one that was probably meant."""
+    import difflib
+
+    known = SIGN_IN_VARIABLES + NEAR_MISS_OF
+    for name in environ:
+        if name in known:
+            continue
+        meant = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if meant:
+            raise ConfigError(f"{name} is not a setting; did you mean {meant[0]}?")
+        if name.startswith(SIGN_IN_PREFIX):
+            others = ", ".join(v for v in SIGN_IN_VARIABLES if v.startswith(SIGN_IN_PREFIX))
+            raise ConfigError(f"{name} is not a setting; the OIDC_ settings are {others}")
 
 
 def _positive_int(name: str, raw: str) -> int:
@@ -113,6 +138,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         value = e.get(name)
         return default if value is None or value == "" else value
 
+    check_names(e)
     env = choice("ENV", e.get("ENV"), ENVIRONMENTS, "development")
     if env == "production":
         for name in AMQP_URL_VARIABLES:
