@@ -15,7 +15,7 @@ import requests
 
 from tests.browser.conftest import CHROMIUM_ARGS, VIEWPORT  # noqa: F401  (same browser set-up)
 from tests.browser.pages import Page, expect
-from tests.support.oidc import OpenIDProvider, why_not_available
+from tests.support.oidc import OpenIDProvider, skip_unless_available
 from tests.support.system import RunningSystem, system_env
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -26,9 +26,7 @@ NARROW = {"width": 390, "height": 844}
 @pytest.fixture(scope="module")
 def oidc_intake(tmp_path_factory, amqp_url, namespace, mailbox):
     """Intake alone, in oidc mode, and the provider it trusts; ROLE_GRANTS grants the usual approvers."""
-    why_not = why_not_available()
-    if why_not:
-        pytest.skip(why_not)
+    skip_unless_available()
     root = tmp_path_factory.mktemp("oidc-system")
     env = system_env(amqp_url=amqp_url, namespace=namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in
                      ("intake", "approval", "notifier")}, smtp_url=mailbox.url, var_dir=root / "var", ENV="test")

@@ -3,7 +3,7 @@ import pytest
 
 from invite_common import config
 from intake.app import create_app
-from tests.support.oidc import OpenIDProvider, why_not_available
+from tests.support.oidc import OpenIDProvider, skip_unless_available
 
 REDIRECT_URI = "http://127.0.0.1:5999/sign-in/callback"
 
@@ -11,9 +11,7 @@ REDIRECT_URI = "http://127.0.0.1:5999/sign-in/callback"
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory):
     """The provider, started once for the module; skipped with the reason where Node.js is missing."""
-    why_not = why_not_available()
-    if why_not:
-        pytest.skip(why_not)
+    skip_unless_available()
     running = OpenIDProvider(tmp_path_factory.mktemp("oidc"), REDIRECT_URI, "http://127.0.0.1:5999/sign-in").start()
     yield running
     running.stop()
