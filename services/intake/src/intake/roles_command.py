@@ -6,16 +6,17 @@ import sys
 from marshmallow import ValidationError
 
 from invite_common.config import Settings
+from invite_common.db import open_database
 
-from intake import bootstrap
 from intake.auth import roles
 from intake.db import database
+from intake.migrations import MIGRATIONS
 from intake.validation import normalise_email
 
 
 def run(settings: Settings, args) -> int:
     """Carry out one roles command; return the process's exit status."""
-    bootstrap.open_database(settings)
+    open_database(settings.intake_db_url, database, MIGRATIONS)
     if args.action == "list":
         for grant in roles.all_grants():
             print(f"{grant.email}\t{grant.role}\t{grant.granted_by}\t{grant.granted_at.isoformat(timespec='seconds')}")
