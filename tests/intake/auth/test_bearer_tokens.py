@@ -75,6 +75,8 @@ def _tampered(token: str) -> str:
     return f"{header}.{forged}.{signature}"
 
 
+# What is refused here never reaches the database: one database is enough for these.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
 def test_a_token_failing_any_check_gets_401_with_a_bearer_challenge(api, provider, case):
     reason, make = REFUSALS[case]
@@ -85,6 +87,7 @@ def test_a_token_failing_any_check_gets_401_with_a_bearer_challenge(api, provide
     assert reason in challenge and reason in response.json["message"]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_same_claims_signed_properly_are_accepted(api, provider):
     # the refusals above fail for the one thing each changes, not for how the tests sign
     assert api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"))).status_code == 200
@@ -92,6 +95,7 @@ def test_the_same_claims_signed_properly_are_accepted(api, provider):
     assert api("GET", "/api/v1/approvals", provider.sign(within_leeway)).status_code == 200
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_unknown_kids_refetch_the_key_set_at_most_once_per_interval(oidc_app, api, provider):
     keys = oidc_app.extensions["oidc"].verifier.keys
     assert api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"))).status_code == 200

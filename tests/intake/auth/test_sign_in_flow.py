@@ -61,6 +61,7 @@ def test_someone_outside_the_organisation_is_not_let_in(portal, provider):
     assert client.get("/").status_code == 302
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_refusal_from_the_provider_is_shown_on_the_sign_in_page(portal):
     page = portal.test_client().get("/sign-in/callback?error=access_denied&state=whatever")
     assert page.status_code == 400 and "Signing in did not finish. Try again." in page.text
@@ -81,6 +82,7 @@ def test_signing_out_ends_the_session_here_and_sends_the_person_to_the_provider_
     assert replay.get("/status").status_code == 302
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_while_the_provider_is_away_sign_in_and_the_api_answer_503(intake_db, outbox, provider):
     away = provider.settings() | {"OIDC_ISSUER": f"http://127.0.0.1:{free_port()}"}
     client = create_app(config.load({"ENV": "test", **away}), outbox).test_client()

@@ -2,6 +2,8 @@
 absolute lifetime end a session wherever its cookie is."""
 import datetime as dt
 
+import pytest
+
 from invite_common import config
 from invite_common.db import utcnow
 from intake.app import create_app
@@ -59,6 +61,7 @@ def test_a_session_in_use_is_kept_alive_until_its_absolute_lifetime(amy):
     assert amy.get("/status").status_code == 302
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_limits_come_from_the_environment(intake_db, outbox):
     app = create_app(config.load({"SESSION_IDLE_MINUTES": "5", "SESSION_MAX_HOURS": "1"}), outbox)
     assert app.session_interface.idle == dt.timedelta(minutes=5)
