@@ -76,6 +76,7 @@ class OpenIDProvider:
     control_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     keys: list[RSAKey] = field(default_factory=lambda: [new_key()])
     issuer: str = ""
+    audience: str = AUDIENCE
     process: subprocess.Popen | None = None
 
     def start(self) -> "OpenIDProvider":
@@ -131,14 +132,14 @@ class OpenIDProvider:
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         authorize = requests.Request("GET", f"{self.issuer}/auth", params={
             "client_id": CLIENT_ID, "response_type": "code", "redirect_uri": self.redirect_uri,
-            "scope": "openid email api", "resource": AUDIENCE, "state": secrets.token_urlsafe(8),
+            "scope": "openid email api", "resource": self.audience, "state": secrets.token_urlsafe(8),
             "nonce": secrets.token_urlsafe(8), "code_challenge": challenge, "code_challenge_method": "S256",
         }).prepare().url
         code = parse_qs(urlsplit(self.log_in(authorize, email)).query)["code"][0]
         assert code, "the provider did not send a code back"
         token = requests.post(f"{self.issuer}/token", auth=(CLIENT_ID, self.client_secret), timeout=10, data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
-            "code_verifier": verifier, "resource": AUDIENCE,
+            "code_verifier": verifier, "resource": self.audience,
         })
         assert token.status_code == 200, token.text
         return token.json()["access_token"]
@@ -183,3 +184,16 @@ class OpenIDProvider:
         key = key or self.keys[0]
         header = {"alg": alg, "typ": "at+jwt", "kid": kid or key.kid}
         return jwt.encode(header, claims, key)
+
+
+if __name__ == "__main__":
+    # Print an API access token from a provider already running, e.g. `make demo-provider`:
+    #   .venv/bin/python -m tests.support.oidc bob@tech.gov.sg   (defaults: tests/oidc/demo.json)
+    import sys
+
+    demo = json.loads((FOLDER / "demo.json").read_text())
+    person = sys.argv[1] if len(sys.argv) > 1 else "amy@tech.gov.sg"
+    running = OpenIDProvider(Path("."), demo["client"]["redirect_uris"][0], demo["client"]["post_logout_redirect_uris"][0],
+                             client_secret=demo["client"]["client_secret"], issuer=f"http://127.0.0.1:{demo['port']}",
+                             audience=demo["audience"])
+    print(running.api_token(person))
