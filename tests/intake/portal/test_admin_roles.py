@@ -43,7 +43,7 @@ def test_granting_and_revoking_a_role_is_recorded_with_the_administrators_name(a
     assert banner(granted.text) == "eve@tech.gov.sg is now an auditor."
     assert RoleGrant.get(email="eve@tech.gov.sg").granted_by == "ada@tech.gov.sg"
     revoked = ada.post("/admin/roles/revoke", data={"email": "eve@tech.gov.sg", "role": "auditor"}, follow_redirects=True)
-    assert banner(revoked.text) == "eve@tech.gov.sg is no longer auditor."
+    assert banner(revoked.text) == "eve@tech.gov.sg is no longer an auditor."
     assert RoleGrant.get_or_none(email="eve@tech.gov.sg") is None
     assert recorded() == [("role_granted", "auditor eve@tech.gov.sg", "ada@tech.gov.sg"),
                           ("role_revoked", "auditor eve@tech.gov.sg", "ada@tech.gov.sg")]

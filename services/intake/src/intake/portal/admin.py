@@ -20,6 +20,11 @@ ROLE_HINTS = {
 }
 
 
+def _with_article(role: str) -> str:
+    label = ROLE_LABELS[role].lower()
+    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
+
+
 @bp.before_request
 def require_admin():
     """Refuse everyone but administrators, on every page and form of this area."""
@@ -58,9 +63,8 @@ def grant():
         return _page(values, errors, 422)
     with database.atomic():
         created = roles.grant(values["role"], email, current_caller().email)
-    label = ROLE_LABELS[values["role"]]
-    flash(f"{email} is now {'an' if label[0] in 'AEIOU' else 'a'} {label.lower()}." if created
-          else f"{email} already was {'an' if label[0] in 'AEIOU' else 'a'} {label.lower()}.", "success")
+    role = _with_article(values["role"])
+    flash(f"{email} is now {role}." if created else f"{email} already was {role}.", "success")
     return redirect(url_for("portal.admin.roles_page"))
 
 
@@ -79,6 +83,6 @@ def revoke():
         return redirect(url_for("portal.admin.roles_page"))
     with database.atomic():
         removed = roles.revoke(role, email, caller.email)
-    flash(f"{email} is no longer {ROLE_LABELS[role].lower()}." if removed
+    flash(f"{email} is no longer {_with_article(role)}." if removed
           else "That grant had already been revoked.", "success" if removed else "error")
     return redirect(url_for("portal.admin.roles_page"))
