@@ -73,3 +73,10 @@ def test_api_calls_neither_read_nor_write_sessions(amy):
     response = amy.get("/api/v1/invites")
     assert response.status_code == 401 and "Set-Cookie" not in response.headers
     assert PortalSession.select().count() == sessions
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_session_store_that_cannot_be_read_is_answered_with_the_error_page(amy, intake_db):
+    intake_db.execute_sql("ALTER TABLE portal_session RENAME TO portal_session_away")
+    page = amy.get("/status")
+    assert page.status_code == 500 and "Nothing you sent was lost" in page.text

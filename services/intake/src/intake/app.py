@@ -151,6 +151,8 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     @app.before_request
     def _open_db():
         g.started = time.monotonic()
+        if "session_error" in g:
+            raise g.session_error
         database.connect(reuse_if_open=True)
 
     @app.after_request

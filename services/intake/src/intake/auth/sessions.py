@@ -16,6 +16,8 @@ import secrets
 import threading
 import time
 
+import peewee
+from flask import g
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
@@ -76,7 +78,13 @@ class ServerSessionInterface(SessionInterface):
             return self.make_null_session(app)
         token = request.cookies.get(self.get_cookie_name(app))
         if token:
-            row = PortalSession.get_or_none(PortalSession.id == token_id(token))
+            try:
+                row = PortalSession.get_or_none(PortalSession.id == token_id(token))
+            except (peewee.OperationalError, peewee.InterfaceError) as exc:
+                # Flask opens the session before any error handler can answer; keep the error for
+                # the request to raise, so a database outage is answered like any other
+                g.session_error = exc
+                return self.make_null_session(app)
             if row is not None:
                 if not self.is_expired(row, utcnow()):
                     return ServerSession(json.loads(row.data), sid=row.id, created_at=row.created_at,
