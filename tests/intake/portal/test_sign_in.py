@@ -1,6 +1,7 @@
 """Signing in and out of the portal, and what a session may and may not authenticate."""
 from invite_common import config
 from intake.app import create_app
+from intake.auth.sessions import ServerSession
 from tests.intake.portal.conftest import field_error, signed_in, title
 
 
@@ -60,6 +61,13 @@ def test_oidc_mode_offers_single_sign_on_and_no_email_box(intake_db, outbox):
     client = app.test_client()
     page = client.get("/sign-in?next=/status")
     assert page.status_code == 200 and title(page.text) == "Sign in – Invite Users"
+    with app.test_request_context("/"):
+        stored = ServerSession({"next_after_sign_in": "/status"})
+        response = app.response_class()
+        app.session_interface.save_session(app, stored, response)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=") and "; Secure" in cookie and "; HttpOnly" in cookie
+    assert "; SameSite=Lax" in cookie and "; Path=/" in cookie and "Domain=" not in cookie
     assert "Sign in with your organisation account" in page.text and 'value="/status"' in page.text
     assert 'name="email"' not in page.text
     assert client.post("/sign-in", data={"email": "amy@tech.gov.sg"}).status_code != 302
