@@ -122,10 +122,6 @@ class ServerSessionInterface(SessionInterface):
         elif session.last_seen_at is None or now - session.last_seen_at > TOUCH_EVERY:
             PortalSession.update(last_seen_at=now).where(PortalSession.id == session.sid).execute()
 
-    def end_all_for(self, email: str) -> int:
-        """End every session of one person (after their access was taken away, say)."""
-        return PortalSession.delete().where(PortalSession.email == email).execute()
-
     def _purge_now_and_then(self) -> None:
         # Sessions nobody comes back to would pile up; clearing them on a new session's creation,
         # a few times an hour, keeps the table to the sessions still alive.
