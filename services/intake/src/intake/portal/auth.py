@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import requests
 from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
@@ -104,6 +105,8 @@ def callback():
             more = provider.client.userinfo(token=token)
             if more.get("sub") == claims.get("sub"):
                 claims = {**more, **claims}
+    except requests.RequestException as exc:
+        raise ProviderUnavailable(f"the token or userinfo endpoint could not be reached ({exc.__class__.__name__})") from None
     except (OAuthError, KeyError) as exc:
         log.info("sign-in could not be completed", extra={"error": exc.__class__.__name__})
         return _sso_page("Signing in did not finish, perhaps because the page was open too long. Try again.", 400)
