@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browser.conftest import CHROMIUM_ARGS, VIEWPORT  # noqa: F401  (same browser set-up)
+from tests.browser.conftest import VIEWPORT
 from tests.browser.pages import Page, expect
 from tests.support.oidc import OpenIDProvider, skip_unless_available
 from tests.support.system import RunningSystem, system_env

@@ -9,7 +9,6 @@ from flask import current_app, g, request, session
 from marshmallow import ValidationError
 
 from intake.auth import roles as role_table
-from intake.auth.roles import ROLES, GRANTABLE, parse_role_grants  # noqa: F401  (re-exported)
 from intake.auth.sessions import SESSION_USER
 from intake.auth.tokens import InvalidToken
 from intake.validation import normalise_email
