@@ -88,7 +88,8 @@ function build(issuer, keys) {
     ttl: { Session: 3600, Grant: 3600, Interaction: 600, IdToken: 600, AuthorizationCode: 60 },
     renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><title>Error</title><h1>${out.error}</h1><p>${out.error_description || ''}</p>`;
+      const escape = (text) => String(text || '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+      ctx.body = `<!doctype html><title>Error</title><h1>${escape(out.error)}</h1><p>${escape(out.error_description)}</p>`;
     },
   });
   return provider;
