@@ -86,22 +86,3 @@ def test_a_service_cannot_reach_another_services_retry_path(broker_vhost):
     assert send(broker_vhost.urls["intake"], "intake", forged) == set()
     assert broker_vhost.depth(retry) == 0
 
-
-def test_in_production_a_service_refuses_the_guest_user_or_none():
-    from invite_common import config
-
-    guest = config.load({"ENV": "production", "AMQP_URL": "amqp://guest:guest@mq:5672/"})
-    assert "INTAKE_AMQP_URL" in guest.broker_user_problem("intake")
-    assert config.load({"ENV": "production", "AMQP_URL": "amqp://mq:5672/"}).broker_user_problem("approval")
-    own = config.load({"ENV": "production", "AMQP_URL": "amqp://guest:guest@mq/", "NOTIFIER_AMQP_URL": "amqp://notifier:s@mq/"})
-    assert own.broker_user_problem("notifier") is None
-    assert config.load({"AMQP_URL": "amqp://guest:guest@mq/"}).broker_user_problem("intake") is None  # development
-
-
-def test_a_service_in_production_with_the_guest_user_does_not_start(tmp_path):
-    from invite_common import config
-    from notifier import bootstrap
-
-    settings = config.load({"ENV": "production", "NOTIFIER_DB_URL": f"sqlite:///{tmp_path / 'n.db'}"})
-    with pytest.raises(SystemExit, match="NOTIFIER_AMQP_URL"):
-        bootstrap.start(settings)

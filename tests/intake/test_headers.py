@@ -5,6 +5,7 @@ import pytest
 from invite_common import config
 from intake.app import create_app
 from tests.intake.conftest import as_user
+from tests.intake.portal.test_sign_in import PRODUCTION
 
 # what is checked here is decided before any query: one database is enough (the default
 # fixtures run every test on SQLite and PostgreSQL)
@@ -45,7 +46,7 @@ def test_the_api_docs_page_has_the_portals_content_policy_and_no_inline_script(c
     ("development", "https://invites.example", False),
 ])
 def test_hsts_is_sent_over_https_in_production_only(outbox, env, base, expected):
-    app = create_app(config.load({"ENV": env, "SECRET_KEY": "k" * 64}), outbox)
+    app = create_app(config.load(PRODUCTION if env == "production" else {"ENV": env}), outbox)
     for path in ("/api/v1/invites", "/sign-in", "/healthz"):
         response = app.test_client().get(path, base_url=base, headers={"X-Dev-User": "amy@tech.gov.sg"})
         assert ("Strict-Transport-Security" in response.headers) is expected, path

@@ -27,6 +27,9 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 ROUTES = """
 GET     /                                                   requester
+GET     /admin/roles                                        admin
+POST    /admin/roles                                        admin
+POST    /admin/roles/revoke                                 admin
 GET     /api/docs                                           public
 GET     /api/docs/static/<path:filename>                    public
 GET     /api/openapi.json                                   public
@@ -67,6 +70,8 @@ POST    /invite/email                                       requester
 GET     /readyz                                             public
 GET     /sign-in                                            public
 POST    /sign-in                                            public
+GET     /sign-in/callback                                   public
+GET     /sign-in/start                                      public
 POST    /sign-out                                           public
 GET     /static/<path:filename>                             public
 GET     /status                                             requester
@@ -76,13 +81,15 @@ POST    /status/<invite_id>/cancel                          requester
 POST    /status/<invite_id>/resend                          requester
 """
 
-# one person per role, and no one else's: approver and auditor are outside the organisation's domains
+# who calls, and the roles they hold: approver and auditor are outside the organisation's domains,
+# so they hold no other role; the portal's pages are for requesters, so its admin is one too
 CALLERS = {
-    "anonymous": None,
-    "no role": "walk.in@example.com",
-    "requester": "amy@tech.gov.sg",
-    "approver": "apu@approvers.example.com",
-    "auditor": "aud@auditors.example.com",
+    "anonymous": (None, set()),
+    "no role": ("walk.in@example.com", set()),
+    "requester": ("amy@tech.gov.sg", {"requester"}),
+    "approver": ("apu@approvers.example.com", {"approver"}),
+    "auditor": ("aud@auditors.example.com", {"auditor"}),
+    "admin": ("ada@tech.gov.sg", {"requester", "admin"}),
 }
 SAMPLE_VALUES = {"filename": "favicon.svg", "row": "2"}
 
@@ -94,7 +101,7 @@ def table() -> dict[tuple[str, str], str]:
 
 @pytest.fixture
 def matrix_app(intake_db, outbox):
-    grants = f"approver:{CALLERS['approver']},auditor:{CALLERS['auditor']}"
+    grants = ",".join(f"{role}:{email}" for email, roles in CALLERS.values() for role in roles if role != "requester")
     app = create_app(config.load({"ROLE_GRANTS": grants}), outbox)
     from intake.db import database
     from intake.identity import apply_role_grants
@@ -127,13 +134,13 @@ def allowed(who: str, caller: str) -> bool:
         return False
     if who in ("signed-in", "owner"):
         return True
-    return caller in who.split()
+    return bool(CALLERS[caller][1] & set(who.split()))
 
 
 def call(app, method: str, rule: str, caller: str):
     path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: SAMPLE_VALUES.get(m.group(1), "x"), rule)
     client = app.test_client()
-    email = CALLERS[caller]
+    email = CALLERS[caller][0]
     headers = {}
     if email and rule.startswith("/api/"):
         headers["X-Dev-User"] = email
@@ -145,7 +152,7 @@ def call(app, method: str, rule: str, caller: str):
 
 
 # routes whose own answer is to send the browser to the sign-in page
-ENDS_AT_SIGN_IN = {"/sign-out"}
+ENDS_AT_SIGN_IN = {"/sign-out", "/sign-in/start", "/sign-in/callback"}
 
 
 def refused(response, rule: str) -> bool:

@@ -153,9 +153,6 @@ class RunningService:
 def start(service: Service) -> RunningService:
     """Open the database, start the relay, consumers, tasks and health server; return the running parts."""
     settings = service.settings
-    problem = settings.broker_user_problem(service.name)
-    if problem:
-        raise SystemExit(problem)
     dbmod.open_database(service.db_url, service.database, service.migrations)
     for step in service.startup:
         with service.database.atomic():

@@ -23,9 +23,11 @@ DEFAULT_LIMITS = {
     # per address and email signed in as; and per address, whatever the emails tried
     "sign_in": "10/minute;100/hour",
     "sign_in_per_address": "60/minute;1000/hour",
+    # single sign-on: the trips to the provider and back (GETs), per address
+    "sign_in_redirects": "30/minute;300/hour",
 }
 
-# endpoint -> the action(s) its POSTs count as
+# endpoint -> the action(s) its requests count as
 LIMITED_ROUTES = {
     "invites.Invites": "submit",
     "portal.invite.email_invitation": "submit",
@@ -40,7 +42,11 @@ LIMITED_ROUTES = {
     "invites.reject": "decide",
     "approvals.decide_many": "decide",
     "portal.auth.sign_in": ("sign_in", "sign_in_per_address"),
+    "portal.auth.start": "sign_in_redirects",
+    "portal.auth.callback": "sign_in_redirects",
 }
+# the methods an action counts; POST when not named
+METHODS = {"sign_in_redirects": ["GET"]}
 
 
 def limits_for(overrides: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -70,7 +76,7 @@ def _signing_in_as() -> str:
     return _address() + "|" + request.form.get("email", "").strip().lower()[:254]
 
 
-KEYS = {"sign_in": _signing_in_as, "sign_in_per_address": _address}
+KEYS = {"sign_in": _signing_in_as, "sign_in_per_address": _address, "sign_in_redirects": _address}
 
 
 def actions_of(endpoint: str) -> tuple[str, ...]:
@@ -92,7 +98,9 @@ def install(app: Flask, storage_url: str, overrides: tuple[tuple[str, str], ...]
     )
     limits = limits_for(overrides)
     for action, value in limits.items():
-        shared = limiter.shared_limit(value, scope=action, methods=["POST"], key_func=KEYS.get(action, _who))
+        shared = limiter.shared_limit(
+            value, scope=action, methods=METHODS.get(action, ["POST"]), key_func=KEYS.get(action, _who)
+        )
         endpoints = {endpoint for endpoint in LIMITED_ROUTES if action in actions_of(endpoint)}
         for endpoint in sorted(endpoints & set(app.view_functions)):
             app.view_functions[endpoint] = shared(app.view_functions[endpoint])
