@@ -40,7 +40,7 @@ def create_draft(data: bytes, filename: str, caller: Caller, org_domains) -> Bat
     """Read an uploaded file, check every row and keep it all as a draft for its requester to review."""
     invites.require_requester(caller)
     try:
-        parsed = parse(data)
+        parsed = parse(data, filename or "")
     except BadFile as error:
         raise InvalidInput({"file": [str(error)]}) from None
     checker = RowChecker(org_domains)

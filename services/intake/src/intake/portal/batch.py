@@ -7,7 +7,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
-from intake.portal import forms
+from intake.models import InviteRequest
+from intake.portal import forms, queries
 
 bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
 
@@ -36,7 +37,10 @@ def _view_args() -> dict:
 
 
 def _upload_page(errors: dict | None = None, status: int = 200):
-    return render_template("portal/batch/upload.html", errors=errors or {}, columns=batches.COLUMNS), status
+    return render_template(
+        "portal/batch/upload.html", errors=errors or {}, columns=batches.COLUMNS,
+        drafts=queries.open_drafts(current_caller().email),
+    ), status
 
 
 @bp.get("")
@@ -93,8 +97,9 @@ def review(batch_id):
     page = request.args.get("page", "1")
     page = min(max(1, int(page)), pages) if page.isdigit() else 1
     rows = batches.rows(draft, errors_only=attention, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
-    for row in rows:
-        row["errors"] = forms.row_errors(row["errors"])
+    links = _open_request_links([row["errors"] for row in rows])
+    for row, found in zip(rows, links):
+        row["errors"], row["links"] = forms.row_errors(row["errors"]), found
     return render_template(
         "portal/batch/review.html",
         summary=summary,
@@ -132,6 +137,7 @@ def edit_row(batch_id, row):
         values=forms.row_values(current["fields"]),
         raw=current["fields"],
         errors=forms.row_errors(current["errors"]),
+        links=_open_request_links([current["errors"]])[0],
         error_order=[field for field, _ in batches.COLUMNS],
         view_args=_view_args(),
     ), (422 if request.method == "POST" else 200)
@@ -177,6 +183,20 @@ def submit(batch_id):
         return _already_submitted(batch_id)
     flash(f"{len(ids)} request{'s' if len(ids) != 1 else ''} sent for approval.", "success")
     return redirect(url_for("portal.status.index", batch=batch_id))
+
+
+def _open_request_links(errors: list[dict]) -> list[dict[str, str]]:
+    """For each row's errors, {field: link} to the open requests they clash with that the caller made.
+
+    Another officer's request is not linked (the portal would not open it) and its id is not shown."""
+    clashes = [forms.open_request_ids(e) for e in errors]
+    wanted = {i for found in clashes for i in found.values()}
+    own = set()
+    if wanted:
+        own = {i.id for i in InviteRequest.select(InviteRequest.id).where(
+            InviteRequest.id.in_(sorted(wanted)) & (InviteRequest.requester == current_caller().email))}
+    return [{name: url_for("portal.status.detail", invite_id=i) for name, i in found.items() if i in own}
+            for found in clashes]
 
 
 def _already_submitted(batch_id: str):

@@ -22,4 +22,5 @@ def show():
         groups=queries.GROUPS,
         recent=recent,
         seed_expiries=queries.seed_expiries([r.id for r in recent]),
+        drafts=queries.open_drafts(caller.email),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import peewee
 
+from intake.batches.models import DRAFT, BatchDraft, BatchRow
 from intake.models import HistoryEntry, InviteRequest
 from intake.portal.labels import STATE_LABELS
 
@@ -51,7 +52,7 @@ def own(requester: str) -> peewee.ModelSelect:
 
 
 def filtered(requester: str, *, state: str = "", method: str = "", email: str = "", batch: str = ""):
-    """The requester's requests matching the status page's filters, newest first."""
+    """The requester's requests matching the status page's filters, newest first; a batch's in its file's row order."""
     query = own(requester)
     if state in STATE_FILTERS:
         query = query.where(InviteRequest.state.in_(STATE_FILTERS[state][1]))
@@ -61,7 +62,16 @@ def filtered(requester: str, *, state: str = "", method: str = "", email: str = 
         # Stored addresses are lower-case; contains() escapes % and _ typed by the user.
         query = query.where(InviteRequest.email.contains(email.strip().lower()))
     if batch:
-        query = query.where(InviteRequest.batch_id == batch)
+        # A batch's requests share one creation time; the draft keeps each row's number in the file,
+        # and within a submitted draft every row has its own email (duplicates block the submit).
+        return (
+            query.where(InviteRequest.batch_id == batch)
+            .select_extend(BatchRow.row.alias("file_row"))
+            .join(BatchRow, peewee.JOIN.LEFT_OUTER,
+                  on=(BatchRow.draft == InviteRequest.batch_id) & (BatchRow.email_key == InviteRequest.email))
+            .order_by(BatchRow.row, InviteRequest.id)
+            .objects()
+        )
     return query.order_by(InviteRequest.created_at.desc(), InviteRequest.id.desc())
 
 
@@ -100,3 +110,27 @@ def seed_expiries(request_ids: list[str]) -> dict[str, str]:
         if expires:
             found[entry.request_id] = expires
     return found
+
+
+@dataclass
+class OpenDraft:
+    id: str
+    filename: str
+    created_at: object
+    rows: int
+    attention: int
+
+
+def open_drafts(requester: str, limit: int = 5) -> list[OpenDraft]:
+    """The requester's batches not yet submitted that still have rows, newest first, with their counts."""
+    attention = peewee.fn.SUM(peewee.Case(None, [(BatchRow.has_errors == True, 1)], 0))  # noqa: E712
+    query = (
+        BatchDraft.select(BatchDraft.id, BatchDraft.filename, BatchDraft.created_at,
+                          peewee.fn.COUNT(BatchRow.id).alias("rows"), attention.alias("attention"))
+        .join(BatchRow, on=(BatchRow.draft == BatchDraft.id))
+        .where((BatchDraft.requester == requester) & (BatchDraft.status == DRAFT))
+        .group_by(BatchDraft.id, BatchDraft.filename, BatchDraft.created_at)
+        .order_by(BatchDraft.created_at.desc(), BatchDraft.id)
+        .limit(limit)
+    )
+    return [OpenDraft(d.id, d.filename, d.created_at, d.rows, int(d.attention or 0)) for d in query.objects()]
