@@ -22,7 +22,7 @@ from intake.invites import service as invites
 
 __all__ = [
     "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",
-    "update_row", "remove_row", "reset", "submit_draft", "template_csv", "template_xlsx",
+    "update_row", "remove_row", "remove_rows_needing_attention", "locate_row", "reset", "submit_draft", "template_csv", "template_xlsx",
 ]
 
 NOT_ACCEPTED = "This field is not accepted; remove it."
@@ -152,6 +152,32 @@ def remove_row(draft: BatchDraft, row: int, caller: Caller) -> None:
             raise NotFound(row)
         current.delete_instance()
         store.refresh_duplicates(draft, {current.email_key}, {current.username_key})
+
+
+def remove_rows_needing_attention(draft: BatchDraft, caller: Caller) -> list[int]:
+    """Take every row that needs attention out of the draft at once; return their row numbers."""
+    _editable(draft, caller)
+    with database.atomic():
+        _lock(draft)
+        flagged = list(store.select_rows(draft, errors_only=True))
+        ids = [r.id for r in flagged]
+        for start in range(0, len(ids), 500):
+            BatchRow.delete().where(BatchRow.id.in_(ids[start:start + 500])).execute()
+        # a row shares a key only with rows flagged too, but recomputing keeps the rule in one place
+        store.refresh_duplicates(draft, {r.email_key for r in flagged}, {r.username_key for r in flagged})
+    return [r.row for r in flagged]
+
+
+def locate_row(draft: BatchDraft, row: int, *, errors_only: bool = False) -> tuple[int, int] | None:
+    """Find `row` among the rows shown (or the next one after it, else the last before it).
+
+    Returns (row number, its position among the rows shown), so a page can return to where the
+    requester was after an edit or a removal; None when no row is shown."""
+    shown = store.select_rows(draft, errors_only=errors_only)
+    found = shown.where(BatchRow.row >= row).first() or shown.order_by(BatchRow.row.desc()).first()
+    if found is None:
+        return None
+    return found.row, shown.where(BatchRow.row < found.row).count()
 
 
 def reset(draft: BatchDraft, caller: Caller) -> None:

@@ -13,6 +13,8 @@ from intake.portal import forms, queries
 bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
 
 PER_PAGE = 100
+# the confirmation of a bulk removal names the rows, up to this many
+SHOWN_ROW_NUMBERS = 30
 TOO_LARGE = "The file is larger than 5 MB. Split it into smaller files and upload each one."
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -23,6 +25,21 @@ def _org_domains():
 
 def _draft(batch_id: str):
     return batches.get_draft(batch_id, current_caller())
+
+
+def _back_to_row(draft, row: int) -> str:
+    """The review page where the requester was, scrolled to the row just changed.
+
+    A row that left the view (removed, or fixed while only rows needing attention are shown) gives
+    way to the next one, so working down a long list never starts again from the top."""
+    args = _view_args()
+    found = batches.locate_row(draft, row, errors_only=args.get("attention") == "1")
+    args.pop("page", None)
+    if found is None:
+        return url_for(".review", batch_id=draft.id, **args)
+    target, position = found
+    page = position // PER_PAGE + 1
+    return url_for(".review", batch_id=draft.id, **args, **({"page": page} if page > 1 else {}), _anchor=f"row-{target}")
 
 
 def _view_args() -> dict:
@@ -129,7 +146,7 @@ def edit_row(batch_id, row):
             return redirect(url_for(".review", batch_id=batch_id))
         if not current["errors"]:
             flash(f"Row {row} is ready to submit.", "success")
-            return redirect(url_for(".review", batch_id=batch_id, **_view_args()))
+            return redirect(_back_to_row(draft, row))
     return render_template(
         "portal/batch/edit_row.html",
         summary=summary,
@@ -153,7 +170,29 @@ def remove_row(batch_id, row):
         flash(str(exc), "error")
     else:
         flash(f"Row {row} removed.", "success")
-    return redirect(url_for(".review", batch_id=batch_id, **_view_args()))
+    return redirect(_back_to_row(draft, row))
+
+
+@bp.route("/<batch_id>/remove-attention", methods=["GET", "POST"])
+def remove_attention(batch_id):
+    """Ask to confirm, then remove every row that needs attention at once."""
+    draft = _draft(batch_id)
+    summary = batches.summary(draft)
+    if summary["status"] != "draft":
+        return _already_submitted(batch_id)
+    if request.method == "GET":
+        flagged = [r["row"] for r in batches.rows(draft, errors_only=True, limit=SHOWN_ROW_NUMBERS + 1)]
+        return render_template("portal/batch/remove_attention.html", summary=summary, flagged=flagged,
+                               shown=SHOWN_ROW_NUMBERS)
+    removed = batches.remove_rows_needing_attention(draft, current_caller())
+    if removed:
+        left = summary["row_count"] - len(removed)
+        flash(f"{len(removed)} row{'s' if len(removed) != 1 else ''} that needed attention "
+              f"{'were' if len(removed) != 1 else 'was'} removed; {left} row{'s' if left != 1 else ''} "
+              f"{'are' if left != 1 else 'is'} left.", "success")
+    else:
+        flash("No rows needed attention, so nothing was removed.", "success")
+    return redirect(url_for(".review", batch_id=batch_id))
 
 
 @bp.route("/<batch_id>/reset", methods=["GET", "POST"])

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from invite_common.db import utcnow
+
 from intake import history
 from intake.batches import service as batches
 from intake.errors import Conflict, NotFound
@@ -71,7 +73,17 @@ def detail(invite_id):
         seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
         can_cancel=can_cancel(invite),
         can_resend=invite.state == "emailed",
+        resend_after=_resend_after(invite),
+        settling=invite.pending_action is not None,
     )
+
+
+def _resend_after(invite: InviteRequest):
+    """When the once-a-day resend may next be used, while it is still ahead; else None."""
+    if invite.state != "emailed":
+        return None
+    again = service.next_resend_at(invite.id)
+    return again if again is not None and again > utcnow() else None
 
 
 @bp.route("/<invite_id>/cancel", methods=["GET", "POST"])
@@ -88,7 +100,7 @@ def cancel(invite_id):
     except Conflict as exc:
         flash(str(exc), "error")
     else:
-        flash("Cancellation sent. The request will show as Cancelled in a moment.", "success")
+        flash("Your cancellation was sent. The state below changes to Cancelled once it is done.", "success")
     return redirect(url_for(".detail", invite_id=invite.id))
 
 
