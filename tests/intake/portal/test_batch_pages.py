@@ -114,3 +114,14 @@ def test_fixing_a_row_among_only_those_needing_attention_returns_to_the_next_one
                                                "organisation": "GovTech", "seed_onboarding": "no", "reason": "New joiner"})
     # row 2 left the view once fixed; row 4 is the next that needs attention
     assert fixed.headers["Location"] == review + "?attention=1#row-4"
+
+
+def test_a_vendor_row_at_a_public_officer_address_is_submitted_only_once_confirmed(amy):
+    review = upload(amy, GOOD, GOOD.replace("vic@vendor.example.com", "vic@tech.gov.sg").replace("vic.lim", "vic.tan")).headers["Location"]
+    page = amy.get(review).text
+    assert "Vendor with a public officer address" in text(page) and "I have checked row 3:" in text(page)
+    refused = amy.post(review + "/submit")
+    assert refused.headers["Location"] == review + "#submit" and InviteRequest.select().count() == 0
+    assert "Row 3 asks for a vendor" in banner(amy.get(review).text)
+    done = amy.post(review + "/submit", data={"confirm_officer_address": "yes"})
+    assert done.headers["Location"].startswith("/status?batch=") and InviteRequest.select().count() == 2

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import operator
+from functools import reduce
 
 import peewee
 
@@ -14,15 +16,17 @@ from intake.batches.filetypes import TooLarge, UnsupportedFile
 from intake.batches.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
 from intake.batches.parsing import BadFile, display_text, parse
 from intake.batches.templates import template_csv, template_xlsx
-from intake.batches.validation import RowChecker, check_open_requests
+from intake.batches.validation import RowChecker, check_open_requests, user_type_of
 from intake.db import database
 from intake.errors import Conflict, InvalidInput, NotFound
 from intake.identity import Caller
 from intake.invites import service as invites
+from intake.invites.schemas import vendor_with_officer_address
 
 __all__ = [
     "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",
-    "update_row", "remove_row", "remove_rows_needing_attention", "locate_row", "reset", "submit_draft", "template_csv", "template_xlsx",
+    "update_row", "remove_row", "remove_rows_needing_attention", "locate_row",
+    "vendors_at_officer_addresses", "reset", "submit_draft", "template_csv", "template_xlsx",
 ]
 
 NOT_ACCEPTED = "This field is not accepted; remove it."
@@ -166,6 +170,20 @@ def remove_rows_needing_attention(draft: BatchDraft, caller: Caller) -> list[int
         # a row shares a key only with rows flagged too, but recomputing keeps the rule in one place
         store.refresh_duplicates(draft, {r.email_key for r in flagged}, {r.username_key for r in flagged})
     return [r.row for r in flagged]
+
+
+def vendors_at_officer_addresses(draft: BatchDraft, org_domains) -> list[int]:
+    """The rows asking for a vendor at a public-officer address: allowed, once the requester confirms."""
+    domains = tuple(org_domains)
+    near = reduce(operator.or_, [BatchRow.email_key.endswith(d) for d in domains])
+    candidates = BatchRow.select(BatchRow.row, BatchRow.fields, BatchRow.email_key).where(
+        (BatchRow.draft == draft.id) & near).order_by(BatchRow.row)
+    found = []
+    for r in candidates:
+        user_type = user_type_of(json.loads(r.fields).get("user_type", ""))
+        if vendor_with_officer_address({"email": r.email_key, "user_type": user_type}, domains):
+            found.append(r.row)
+    return found
 
 
 def locate_row(draft: BatchDraft, row: int, *, errors_only: bool = False) -> tuple[int, int] | None:

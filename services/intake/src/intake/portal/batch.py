@@ -7,6 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
+from intake.invites.schemas import VENDOR_OFFICER_ADDRESS
 from intake.models import InviteRequest
 from intake.portal import forms, queries
 
@@ -120,6 +121,8 @@ def review(batch_id):
     return render_template(
         "portal/batch/review.html",
         summary=summary,
+        officer_address_vendors=batches.vendors_at_officer_addresses(draft, _org_domains()),
+        officer_address_warning=VENDOR_OFFICER_ADDRESS,
         rows=rows,
         columns=batches.COLUMNS,
         attention=attention,
@@ -213,6 +216,13 @@ def reset(batch_id):
 def submit(batch_id):
     """Send every row as an invite request, all or none."""
     draft = _draft(batch_id)
+    # asked only of a batch ready to go: rows that need attention are reported first, by the submit itself
+    ready = draft.status == "draft" and batches.summary(draft)["error_count"] == 0
+    warned = batches.vendors_at_officer_addresses(draft, _org_domains()) if ready else []
+    if warned and request.form.get(forms.CONFIRM_OFFICER_ADDRESS) != "yes":
+        flash(f"{_rows_named(warned)} {'asks' if len(warned) == 1 else 'ask'} for a vendor with a public officer "
+              "email address. Check the address, then tick the box to confirm before submitting.", "error")
+        return redirect(url_for(".review", batch_id=batch_id, _anchor="submit"))
     try:
         ids = batches.submit_draft(draft, current_caller(), current_app.extensions["outbox"], _org_domains())
     except InvalidInput as exc:
@@ -236,6 +246,14 @@ def _open_request_links(errors: list[dict]) -> list[dict[str, str]]:
             InviteRequest.id.in_(sorted(wanted)) & (InviteRequest.requester == current_caller().email))}
     return [{name: url_for("portal.status.detail", invite_id=i) for name, i in found.items() if i in own}
             for found in clashes]
+
+
+def _rows_named(rows: list[int]) -> str:
+    """ "Row 4", "Rows 4 and 9", "Rows 4, 9, 12 and 3 more"."""
+    if len(rows) == 1:
+        return f"Row {rows[0]}"
+    shown = [str(r) for r in rows[:5]] + ([f"{len(rows) - 5} more"] if len(rows) > 5 else [])
+    return "Rows " + ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def _already_submitted(batch_id: str):

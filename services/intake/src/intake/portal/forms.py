@@ -15,6 +15,8 @@ CREATE_ACCOUNT_FIELDS = (
 )
 FIELDS = {EMAIL_INVITATION: EMAIL_INVITATION_FIELDS, CREATE_ACCOUNT: CREATE_ACCOUNT_FIELDS}
 YES_NO = {"yes": True, "no": False}
+# The box a requester ticks to send a vendor's request with a public-officer address (never sent on).
+CONFIRM_OFFICER_ADDRESS = "confirm_officer_address"
 CHECKBOXES = ("offshore",)
 
 # The schema speaks to API clients in wire values; on a page the same rule reads better in words.
