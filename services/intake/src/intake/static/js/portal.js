@@ -7,6 +7,7 @@
   function focusProblem() {
     var summary = document.querySelector("[data-error-summary]");
     var place = location.hash.length > 1 && document.getElementById(location.hash.slice(1));
+    if (place && !place.hasAttribute("tabindex")) { place = null; }  // a heading to scroll to, not to focus
     var target = summary || place || document.querySelector("[data-banner]");
     if (target) { target.focus(); }
   }

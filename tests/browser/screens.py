@@ -1,0 +1,36 @@
+"""Screenshots the browser tests take for the README and for review, at a wide and a phone width.
+
+Every run renders and saves them (so a page that breaks fails where it is shot); they replace the
+ones in docs/screenshots/ only with SCREENSHOTS=update, so an ordinary test run leaves the tree clean.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from tests.browser.pages import Page
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = DOCS if os.environ.get("SCREENSHOTS") == "update" else Path(tempfile.mkdtemp(prefix="screenshots-"))
+WIDE, NARROW = 1280, 390
+
+
+def shoot(page: Page, name: str) -> Path:
+    """Save the whole page as it is now, as docs/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.mouse.move(0, 0)  # no hover effect in the picture
+    page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+    assert path.stat().st_size > 0, name
+    return path
+
+
+def shoot_both(page: Page, name: str) -> None:
+    """Save the page at 1280 px (<name>.png) and at 390 px (<name>-390.png), then go back to the width it had."""
+    size = page.viewport_size or {"width": WIDE, "height": 900}
+    page.set_viewport_size({"width": WIDE, "height": size["height"]})
+    shoot(page, name)
+    page.set_viewport_size({"width": NARROW, "height": 844})
+    shoot(page, f"{name}-390")
+    page.set_viewport_size(size)
