@@ -16,21 +16,24 @@ SCREENSHOTS = DOCS if os.environ.get("SCREENSHOTS") == "update" else Path(tempfi
 WIDE, NARROW = 1280, 390
 
 
-def shoot(page: Page, name: str) -> Path:
-    """Save the whole page as it is now, as docs/screenshots/<name>.png."""
+def shoot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save the whole page (or only what is in view) as it is now, as docs/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.mouse.move(0, 0)  # no hover effect in the picture
-    page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+    page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
     assert path.stat().st_size > 0, name
     return path
 
 
-def shoot_both(page: Page, name: str) -> None:
-    """Save the page at 1280 px (<name>.png) and at 390 px (<name>-390.png), then go back to the width it had."""
+def shoot_both(page: Page, name: str, *, in_view: str | None = None) -> None:
+    """Save the page at 1280 px (<name>.png) and at 390 px (<name>-390.png), then go back to the width it had.
+
+    With `in_view` (a selector), only the screen is shot, scrolled as a person would see it with that element."""
     size = page.viewport_size or {"width": WIDE, "height": 900}
-    page.set_viewport_size({"width": WIDE, "height": size["height"]})
-    shoot(page, name)
-    page.set_viewport_size({"width": NARROW, "height": 844})
-    shoot(page, f"{name}-390")
+    for width, height, shot in ((WIDE, size["height"], name), (NARROW, 844, f"{name}-390")):
+        page.set_viewport_size({"width": width, "height": height})
+        if in_view:
+            page.locator(in_view).scroll_into_view_if_needed()
+        shoot(page, shot, full_page=in_view is None)
     page.set_viewport_size(size)

@@ -72,7 +72,7 @@ def test_many_bad_rows_go_in_one_confirmed_step_and_edits_return_to_the_row(page
     page.get_by_role("button", name="Save row 31").click()
     expect(page).to_have_url(re.compile(r"#row-31$"))
     expect(row_header(page, 31)).to_be_in_viewport()
-    shoot_both(page, "batch-review-back-at-row")
+    shoot_both(page, "batch-review-back-at-row", in_view="#row-31")
 
     page.get_by_role("link", name="Remove all 28 rows that need attention").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Remove the 28 rows that need attention?")
