@@ -210,7 +210,7 @@ class InviteRequestSchema(EdgeSchema):
 
 
 VENDOR_OFFICER_ADDRESS = (
-    "This vendor has a public officer email address. Vendors usually use their company's address; "
+    "This vendor has a public officer email address. Vendors usually use their company’s address; "
     "check the address and that the person is a vendor, not a public officer."
 )
 

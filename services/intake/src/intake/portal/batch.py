@@ -7,7 +7,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
-from intake.invites.schemas import VENDOR_OFFICER_ADDRESS
 from intake.models import InviteRequest
 from intake.portal import forms, queries
 
@@ -122,7 +121,6 @@ def review(batch_id):
         "portal/batch/review.html",
         summary=summary,
         officer_address_vendors=batches.vendors_at_officer_addresses(draft, _org_domains()),
-        officer_address_warning=VENDOR_OFFICER_ADDRESS,
         rows=rows,
         columns=batches.COLUMNS,
         attention=attention,
