@@ -1,7 +1,9 @@
 """Screenshots the browser tests take for the README and for review, at a wide and a phone width.
 
-Every run renders and saves them (so a page that breaks fails where it is shot); they replace the
-ones in docs/screenshots/ only with SCREENSHOTS=update, so an ordinary test run leaves the tree clean.
+`shoot` always saves (the README's main pages are shot on every run, so a page that breaks fails
+there); it writes into docs/screenshots/ only with SCREENSHOTS=update, so an ordinary run leaves the
+tree clean. `shoot_both`, which the behaviour tests call at the moment worth showing, saves only with
+SCREENSHOTS=update: two full-page pictures per step would double those tests' time on every run.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pathlib import Path
 from tests.browser.pages import Page
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-SCREENSHOTS = DOCS if os.environ.get("SCREENSHOTS") == "update" else Path(tempfile.mkdtemp(prefix="screenshots-"))
+UPDATING = os.environ.get("SCREENSHOTS") == "update"
+SCREENSHOTS = DOCS if UPDATING else Path(tempfile.mkdtemp(prefix="screenshots-"))
 WIDE, NARROW = 1280, 390
 
 
@@ -30,6 +33,8 @@ def shoot_both(page: Page, name: str, *, in_view: str | None = None) -> None:
     """Save the page at 1280 px (<name>.png) and at 390 px (<name>-390.png), then go back to the width it had.
 
     With `in_view` (a selector), only the screen is shot, scrolled as a person would see it with that element."""
+    if not UPDATING:
+        return
     size = page.viewport_size or {"width": WIDE, "height": 900}
     for width, height, shot in ((WIDE, size["height"], name), (NARROW, 844, f"{name}-390")):
         page.set_viewport_size({"width": width, "height": height})

@@ -63,7 +63,7 @@
           var live = document.querySelector("[data-status-live]");
           if (live && state) { live.textContent = "Updated: the TechPass state is now " + state.textContent.trim() + "."; }
         })
-        .catch(function () { if (tries < 60) { setTimeout(check, 3000); } });
+        .catch(function () { if (tries < 60) { setTimeout(check, 2000); } });
     }
     setTimeout(check, 1000);
   }
