@@ -125,3 +125,25 @@ def test_a_vendor_row_at_a_public_officer_address_is_submitted_only_once_confirm
     assert "Row 3 asks for a vendor" in banner(amy.get(review).text)
     done = amy.post(review + "/submit", data={"confirm_officer_address": "yes"})
     assert done.headers["Location"].startswith("/status?batch=") and InviteRequest.select().count() == 2
+
+
+def test_open_batches_are_listed_with_what_needs_attention_until_submitted(amy, zed):
+    review = upload(amy, GOOD, BAD, name="team.csv").headers["Location"]
+    upload(zed, GOOD, name="not-amys.csv")
+    for page in (amy.get("/").text, amy.get("/invite/batch").text):
+        assert "Continue checking team.csv" in text(page) and "1 of 2 rows needs attention" in text(page)
+        assert "not-amys.csv" not in page
+        assert f'href="{review}?attention=1"' in page
+    amy.post(review + "/rows/3/remove")
+    assert "1 row, all ready to submit" in text(amy.get("/").text)
+    amy.post(review + "/submit")
+    assert "Continue checking" not in text(amy.get("/").text)
+
+
+def test_a_batchs_requests_are_listed_in_the_files_row_order(amy):
+    emails = ["zoe", "abe", "max", "bea"]
+    lines = [GOOD.replace("vic@", f"{e}@").replace("vic.lim", f"{e}.lim") for e in emails]
+    review = upload(amy, *lines).headers["Location"]
+    listed = amy.get(amy.post(review + "/submit").headers["Location"]).text
+    found = re.findall(r'<th scope="row">(\d+)</th>\s*<td><a href="/status/[^"]+">([^<]+)</a>', listed)
+    assert found == [(str(n + 2), f"{e}@vendor.example.com") for n, e in enumerate(emails)]
