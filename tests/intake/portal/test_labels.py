@@ -28,5 +28,5 @@ def test_contact_numbers_read_as_people_write_them(stored, shown):
     assert phone(stored) == shown
 
 
-def test_times_are_singapore_time():
-    assert when(dt.datetime(2026, 12, 31, 16, 5, tzinfo=dt.timezone.utc)) == "1 Jan 2027, 12:05 am"
+def test_times_are_singapore_time_and_say_so():
+    assert when(dt.datetime(2026, 12, 31, 16, 5, tzinfo=dt.timezone.utc)) == "1 Jan 2027, 12:05 am SGT"

@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from intake import queries
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
 from intake.models import InviteRequest
-from intake.portal import forms, queries
+from intake.portal import forms
 
 bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
 
