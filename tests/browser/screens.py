@@ -39,6 +39,7 @@ def shoot_both(page: Page, name: str, *, in_view: str | None = None) -> None:
     for width, height, shot in ((WIDE, size["height"], name), (NARROW, 844, f"{name}-390")):
         page.set_viewport_size({"width": width, "height": height})
         if in_view:
-            page.locator(in_view).scroll_into_view_if_needed()
+            # as a link to it (#row-7) would place it, with its scroll margin above
+            page.locator(in_view).evaluate("element => element.scrollIntoView()")
         shoot(page, shot, full_page=in_view is None)
     page.set_viewport_size(size)
