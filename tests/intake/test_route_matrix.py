@@ -57,6 +57,8 @@ POST    /invite/account                                     requester
 GET     /invite/batch                                       requester
 POST    /invite/batch                                       requester
 GET     /invite/batch/<batch_id>                            requester
+GET     /invite/batch/<batch_id>/remove-attention           requester
+POST    /invite/batch/<batch_id>/remove-attention           requester
 GET     /invite/batch/<batch_id>/reset                      requester
 POST    /invite/batch/<batch_id>/reset                      requester
 GET     /invite/batch/<batch_id>/rows/<row_number:row>      requester
@@ -122,8 +124,8 @@ def app_routes(app) -> set[tuple[str, str]]:
 
 def test_every_route_has_a_line(matrix_app):
     routes, lines = app_routes(matrix_app), set(table())
-    assert not routes - lines, "routes without a line in ROUTES:\n" + "\n".join(
-        f"{method:7} {rule}" for method, rule in sorted(routes - lines))
+    missing = sorted(routes - lines)
+    assert not missing, "routes without a line in ROUTES:\n" + "\n".join(f"{method:7} {rule}" for method, rule in missing)
     assert not lines - routes, f"lines for routes that no longer exist: {sorted(lines - routes)}"
 
 

@@ -35,11 +35,11 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(["intake.batches.parsing"])
 
 
-def parse_within(data: bytes, budget: float = DEFAULT_BUDGET) -> ParsedFile:
+def parse_within(data: bytes, filename: str = "", budget: float = DEFAULT_BUDGET) -> ParsedFile:
     """Parse `data` as `parse` does, in a child process; a file that needs more than `budget`
     CPU seconds or the memory limit is refused with BadFile."""
     receiving, sending = _context.Pipe(duplex=False)
-    child = _context.Process(target=_parse_in_child, args=(data, sending, budget), daemon=True)
+    child = _context.Process(target=_parse_in_child, args=(data, filename, sending, budget), daemon=True)
     child.start()
     sending.close()
     try:
@@ -61,13 +61,13 @@ def parse_within(data: bytes, budget: float = DEFAULT_BUDGET) -> ParsedFile:
     raise value
 
 
-def _parse_in_child(data: bytes, sending, budget: float) -> None:
+def _parse_in_child(data: bytes, filename: str, sending, budget: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     # past the soft limit the kernel sends SIGXCPU, which ends the process: the parent sees no answer
     cpu = max(1, math.ceil(budget + resource.getrusage(resource.RUSAGE_SELF).ru_utime))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     try:
-        outcome = ("parsed", parse(data))
+        outcome = ("parsed", parse(data, filename))
     except (BadFile, TooLarge, UnsupportedFile) as refusal:
         outcome = ("refused", refusal)
     except MemoryError:

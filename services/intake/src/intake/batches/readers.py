@@ -11,7 +11,7 @@ from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, WorkSheetPars
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
-from intake.batches.filetypes import BadFile, UnsupportedFile, unsupported
+from intake.batches.filetypes import WORKBOOK_UNREADABLE, BadFile, UnsupportedFile
 
 # (row number as a spreadsheet shows it, the cells of that row)
 Record = tuple[int, list[str]]
@@ -156,7 +156,7 @@ def xlsx_records(data: bytes, max_columns: int, max_cells: int) -> Iterator[Reco
         raise
     except Exception:
         # openpyxl reports a damaged workbook with all sorts of errors (KeyError, XML errors, ...)
-        raise unsupported("an Excel workbook we could not read; open it in Excel and save it again") from None
+        raise UnsupportedFile(WORKBOOK_UNREADABLE) from None
     finally:
         if reader is not None:
             reader.archive.close()
