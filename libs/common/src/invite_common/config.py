@@ -50,6 +50,14 @@ class Settings:
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
     log_level: str = "INFO"
+    # The Ed25519 private key (PEM file) that signs the history's chain head; in development and
+    # tests one is generated under var/ when unset, production refuses to start without it.
+    audit_signing_key: str = ""
+    # Extra public keys (PEM files, comma-separated) the verifier accepts, e.g. keys rotated out.
+    audit_verify_keys: str = ""
+    # Erase personal data of requests closed longer ago than this many days; 0 leaves it alone.
+    retention_days: int = 0
+    var_dir: str = "var"
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
@@ -85,6 +93,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
         log_level=get("LOG_LEVEL", "INFO"),
+        audit_signing_key=get("AUDIT_SIGNING_KEY", ""),
+        audit_verify_keys=get("AUDIT_VERIFY_KEYS", ""),
+        retention_days=int(get("RETENTION_DAYS", "0")),
+        var_dir=str(var),
     )
 
 

@@ -14,6 +14,9 @@ from invite_common.topology import Topology
 
 from intake import history_consumer
 from intake.app import create_app
+from intake.audit import retention
+from intake.audit.keys import SigningKeyMissing, load_signer
+from intake.audit.tasks import HistoryLinker
 from intake.db import database
 from intake.identity import apply_role_grants
 from intake.migrations import MIGRATIONS
@@ -34,16 +37,23 @@ class IntakeService:
     outbox: Outbox
     relay: OutboxRelay
     consumer: MessageConsumer
+    linker: HistoryLinker
 
     def stop(self) -> None:
         self.consumer.stop()
         self.relay.stop()
+        # last: it links what the consumer recorded and signs the final head
+        self.linker.stop()
 
 
 def start(settings: Settings) -> IntakeService:
     """Open the database, apply grants, start the relay and the history consumer; return the app."""
     if settings.env == "production" and settings.auth_mode == "dev":
         raise SystemExit("AUTH_MODE=dev is refused when ENV=production")
+    try:
+        signer = load_signer(settings)
+    except SigningKeyMissing as exc:
+        raise SystemExit(str(exc)) from None
     open_database(settings)
     with database.atomic():
         added = apply_role_grants(settings.role_grants)
@@ -63,7 +73,13 @@ def start(settings: Settings) -> IntakeService:
         database=database,
         outbox=outbox,
         prefetch=settings.amqp_prefetch,
+        # only approval's own events, through approval's exchange, enter the history
+        check_source=True,
     )
+    erase = (lambda: retention.erase_expired(settings.retention_days, signer)) if settings.retention_days > 0 else None
+    linker = HistoryLinker(signer, retention=erase)
     relay.start()
+    linker.start()
     start_consumer_thread(consumer)
-    return IntakeService(create_app(settings, outbox, relay=relay), outbox, relay, consumer)
+    app = create_app(settings, outbox, relay=relay)
+    return IntakeService(app, outbox, relay, consumer, linker)

@@ -131,4 +131,44 @@ def create_batch_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
         db.create_tables([BatchDraft, BatchRow])
 
 
-MIGRATIONS = [create_tables, create_batch_tables]
+def chain_history_off_the_request_path(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Let history entries be appended unchained and linked later, with salted personal digests and signed heads.
+
+    Entries recorded under the earlier scheme (chained inside each request's transaction) are
+    unlinked here and linked afresh, in their order, by the history linker."""
+    from playhouse.migrate import migrate
+
+    from invite_common.db import UTCDateTimeField
+
+    chain_seq = peewee.BigIntegerField(null=True)
+    migrate(
+        migrator.add_column("history_entry", "chain_seq", chain_seq),
+        migrator.add_column("history_entry", "salt", peewee.CharField(max_length=32, null=True)),
+        migrator.add_column("history_entry", "personal_digest", peewee.CharField(max_length=64, null=True)),
+        migrator.add_column("history_entry", "actor_ref", peewee.CharField(max_length=40, null=True)),
+        migrator.drop_not_null("history_entry", "prev_hash"),
+        migrator.drop_not_null("history_entry", "hash"),
+        migrator.add_column("invite_request", "erased_at", UTCDateTimeField(null=True)),
+    )
+    db.execute_sql("UPDATE history_entry SET prev_hash = NULL, hash = NULL")
+    migrate(
+        migrator.add_index("history_entry", ("chain_seq",), True),
+        migrator.add_index("history_entry", ("message_id",), True),
+        migrator.add_index("history_entry", ("at",), False),
+    )
+
+    class ChainHead(peewee.Model):
+        seq = peewee.BigIntegerField(primary_key=True)
+        hash = peewee.CharField(max_length=64)
+        signed_at = UTCDateTimeField()
+        key_id = peewee.CharField(max_length=16)
+        signature = peewee.CharField(max_length=128)
+
+        class Meta:
+            table_name = "chain_head"
+
+    with db.bind_ctx([ChainHead]):
+        db.create_tables([ChainHead])
+
+
+MIGRATIONS = [create_tables, create_batch_tables, chain_history_off_the_request_path]
