@@ -27,8 +27,10 @@ def outbox(intake_db):
 
 
 @pytest.fixture
-def app(intake_db, outbox):
-    settings = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:dana@tech.gov.sg,auditor:carol@tech.gov.sg"})
+def app(intake_db, outbox, tmp_path):
+    # INVITES_VAR_DIR: the history's development signing key is made under the test's own folder
+    settings = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:dana@tech.gov.sg,auditor:carol@tech.gov.sg",
+                            "INVITES_VAR_DIR": str(tmp_path / "var")})
     with database.atomic():
         apply_role_grants(settings.role_grants)
     return create_app(settings, outbox)

@@ -11,6 +11,7 @@ from intake.db import database
 
 @pytest.fixture
 def settings(tmp_path):
+    # the same folder as the app fixture's settings, so both use one development key
     return config.load({"INVITES_VAR_DIR": str(tmp_path / "var"), "ENV": "test"})
 
 

@@ -113,6 +113,9 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     from intake.batches import resources as batch_resources
 
     api.register_blueprint(batch_resources.blp)
+    from intake.audit import resources as audit_resources
+
+    api.register_blueprint(audit_resources.blp)
     _register_errors(app)
 
     @app.before_request

@@ -72,8 +72,12 @@ def apply_role_grants(raw: str) -> int:
 
 
 def roles_for(email: str, org_domains: tuple[str, ...]) -> frozenset[str]:
-    """Everyone with an org email is a requester; approver and auditor come from grants."""
+    """Everyone with an org email is a requester; approver and auditor come from grants; auditors are only auditors."""
     roles = {g.role for g in RoleGrant.select(RoleGrant.role).where(RoleGrant.email == email)}
+    if "auditor" in roles:
+        # Auditing is read-only by design: an auditor neither requests nor decides, so the
+        # history they check never records their own actions.
+        return frozenset({"auditor"})
     domain = email.rpartition("@")[2]
     if in_org_domains(domain, org_domains):
         roles.add("requester")

@@ -98,8 +98,9 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
 
 
 def _submitted_entry(invite: InviteRequest) -> dict:
+    # the requester's reason is the submission's note, so the history says why as well as who
     return {"request_id": invite.id, "event": "submit", "actor": invite.requester, "at": invite.created_at,
-            "to_state": "submitted", "details": {"method": invite.method}}
+            "to_state": "submitted", "note": invite.reason, "details": {"method": invite.method}}
 
 
 def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:

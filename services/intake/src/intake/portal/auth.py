@@ -43,9 +43,11 @@ def sign_in():
         except ValidationError as exc:
             errors["email"] = exc.messages
         else:
-            if identity.caller_for(email).is_requester:
+            caller = identity.caller_for(email)
+            if caller.is_requester or caller.is_auditor:
                 identity.sign_in_session(email)
-                return redirect(next_url or url_for("portal.overview.show"))
+                home = "portal.overview.show" if caller.is_requester else "portal.audit.search"
+                return redirect(next_url or url_for(home))
             errors["email"] = [not_a_requester_message()]
     status = 422 if errors else 200
     return render_template(

@@ -54,6 +54,7 @@ EVENT_LABELS = {
     "retry": "Tried again by an operator",
     "resend_requested": "Asked to send the invitation again",
     "resend": "Invitation sent again",
+    "personal_data_erased": "Personal data erased (retention)",
 }
 
 ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service"}

@@ -11,6 +11,13 @@ from intake.errors import Forbidden
 # The pages anyone may open: signing in, and signing out (also for someone who may not use the portal).
 PUBLIC_ENDPOINTS = frozenset({"portal.auth.sign_in", "portal.auth.sign_out"})
 
+AUDIT_AREA = "portal.audit"
+
+AUDIT_NAV = (
+    ("portal.audit.search", "Audit history", ()),
+    ("portal.audit.integrity", "Integrity", ()),
+)
+
 NAV = (
     ("portal.overview.show", "Overview", ("portal.overview",)),
     ("portal.invite.choose", "Invite users", ("portal.invite", "portal.batch")),
@@ -42,7 +49,13 @@ def require_requester():
         # The overview is where sign-in lands anyway; only a deeper page is worth remembering.
         wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
         return redirect(url_for("portal.auth.sign_in", next=safe_next(wanted)))
-    if not identity.current_caller().is_requester:
+    caller = identity.current_caller()
+    if AUDIT_AREA in request.blueprints:
+        return None  # the audit area admits auditors only, by its own guard
+    if not caller.is_requester:
+        if caller.is_auditor:
+            # an auditor's portal is the audit area; requesters' pages have nothing for them
+            return redirect(url_for("portal.audit.search"))
         raise Forbidden(not_a_requester_message())
     return None
 
@@ -68,10 +81,10 @@ def layout_context() -> dict:
     """Who is signed in and the sidebar links, with the current one marked."""
     email = identity.session_email() if has_request_context() else None
     caller = g.get("caller") or (identity.caller_for(email) if email else None)
-    show_nav = bool(caller and caller.is_requester)
+    show_nav = bool(caller and (caller.is_requester or caller.is_auditor))
     nav = []
     if show_nav:
-        for endpoint, label, areas in NAV:
+        for endpoint, label, areas in (NAV if caller.is_requester else AUDIT_NAV):
             href = url_for(endpoint)
             if request.path == href:
                 current = "page"
