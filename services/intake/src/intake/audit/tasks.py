@@ -1,9 +1,9 @@
 """The background work that keeps the history chained and signed while intake runs.
 
 - The linker chains newly appended entries about twice a second (woken sooner by `notify`).
-- The head signer signs the chain's last entry every HEAD_INTERVAL seconds when it moved, so
-  while entries arrive a signed head is never more than a minute behind; it signs once more on
-  a clean stop. A database outage only delays both: they retry with backoff.
+- The head signer signs the chain's last entry as soon as it moved, then at most every
+  HEAD_INTERVAL seconds, so while entries arrive a signed head is never more than a minute
+  behind; it signs once more on a clean stop. A database outage only delays both: they retry with backoff.
 - Retention (when RETENTION_DAYS is set) erases personal data of long-closed requests hourly.
 """
 from __future__ import annotations
@@ -45,18 +45,18 @@ class HistoryLinker(threading.Thread):
         self._wake.set()
 
     def run(self) -> None:
-        backoff, next_head, next_retention = 0.1, 0.0, time.monotonic() + 5.0
+        # moved: the chain may be ahead of the last signed head (also at start, after a crash)
+        backoff, moved, last_signed, next_retention = 0.1, True, float("-inf"), time.monotonic() + 5.0
         while not self._stopping.is_set():
             try:
                 linked = chain.link_pending(self.signer)
                 self.linked += linked
+                moved = moved or linked > 0
                 now = time.monotonic()
-                if now >= next_head:
-                    head = chain.sign_head(self.signer)
-                    if head is not None:
-                        log.info("history head signed", extra={"position": head.seq, "hash": head.hash,
-                                                               "signature": head.signature})
-                    next_head = now + self.head_interval
+                if moved and now - last_signed >= self.head_interval:
+                    if self._sign():
+                        last_signed = now
+                    moved = False
                 if self.retention is not None and now >= next_retention:
                     self.retention()
                     next_retention = now + self.retention_interval
@@ -72,11 +72,18 @@ class HistoryLinker(threading.Thread):
                 backoff = min(backoff * 2, 5.0)
         self._finish()
 
+    def _sign(self) -> bool:
+        head = chain.sign_head(self.signer)
+        if head is not None:
+            # the log keeps a copy of every head apart from the database
+            log.info("history head signed", extra={"position": head.seq, "hash": head.hash, "signature": head.signature})
+        return head is not None
+
     def _finish(self) -> None:
         try:
             while chain.link_pending(self.signer):
                 pass
-            chain.sign_head(self.signer)
+            self._sign()
         except peewee.PeeweeException:
             log.warning("history linker stopped before it could sign the last head")
 
