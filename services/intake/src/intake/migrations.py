@@ -155,7 +155,11 @@ def chain_history_off_the_request_path(db: peewee.Database, migrator: SchemaMigr
         migrator.add_index("history_entry", ("chain_seq",), True),
         migrator.add_index("history_entry", ("message_id",), True),
         migrator.add_index("history_entry", ("at",), False),
+        # auditors search by approver: the actors of decision entries
+        migrator.add_index("history_entry", ("actor", "event"), False),
     )
+    if isinstance(db, peewee.PostgresqlDatabase):
+        _index_email_substrings(db)
 
     class ChainHead(peewee.Model):
         seq = peewee.BigIntegerField(primary_key=True)
@@ -169,6 +173,17 @@ def chain_history_off_the_request_path(db: peewee.Database, migrator: SchemaMigr
 
     with db.bind_ctx([ChainHead]):
         db.create_tables([ChainHead])
+
+
+def _index_email_substrings(db: peewee.Database) -> None:
+    """Let "invitee email contains" use a trigram index on PostgreSQL when pg_trgm can be enabled."""
+    try:
+        with db.atomic():  # a savepoint: without the extension the search still works, by scanning
+            db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            db.execute_sql("CREATE INDEX IF NOT EXISTS invite_request_email_trgm ON invite_request "
+                           "USING gin (email gin_trgm_ops)")
+    except peewee.DatabaseError:
+        pass
 
 
 MIGRATIONS = [create_tables, create_batch_tables, chain_history_off_the_request_path]

@@ -45,18 +45,28 @@ LINK_COLUMNS = (
 )
 
 
-def _json(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# one encoder for every digest: building one per call costs as much as the encoding
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_json = _ENCODER.encode
 
 
-def split_details(details_text: str) -> tuple[dict, dict]:
-    """Split an entry's details into (public, personal) parts."""
-    details = json.loads(details_text or "{}")
-    if not any(key in details for key in PERSONAL_DETAIL_KEYS):
-        return details, {}
+_PERSONAL_MARKERS = tuple(f'"{key}"' for key in sorted(PERSONAL_DETAIL_KEYS))
+
+
+def split_details(details_text: str) -> tuple[str, dict]:
+    """Split an entry's stored details into (public part as JSON text, personal part).
+
+    Details are stored as `json.dumps(..., sort_keys=True)`; without a personal key the stored
+    text is the public part as it is (no parsing: the verifier reads a million of these)."""
+    details_text = details_text or "{}"
+    if not any(marker in details_text for marker in _PERSONAL_MARKERS):
+        return details_text, {}
+    details = json.loads(details_text)
     public = {k: v for k, v in details.items() if k not in PERSONAL_DETAIL_KEYS}
     personal = {k: v for k, v in details.items() if k in PERSONAL_DETAIL_KEYS}
-    return public, personal
+    if not personal:
+        return details_text, {}
+    return json.dumps(public, sort_keys=True), personal
 
 
 def personal_digest(salt: str, actor: str, note: str, personal_details: dict) -> str:
@@ -65,16 +75,22 @@ def personal_digest(salt: str, actor: str, note: str, personal_details: dict) ->
     return hashlib.sha256(bytes.fromhex(salt) + body.encode()).hexdigest()
 
 
-def _iso(at: dt.datetime) -> str:
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone.utc)
-    return at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+def utc_iso(at) -> str:
+    """A stored time as UTC ISO 8601 with microseconds, from a datetime (naive = UTC) or SQLite's text."""
+    if isinstance(at, str):
+        at = dt.datetime.fromisoformat(at)
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds") + "+00:00"
+
+
+_iso = utc_iso
 
 
 def entry_hash(chain_seq: int, prev_hash: str, entry_id: int, request_id: str, event: str, from_state, to_state,
-               at: dt.datetime, source_seq, message_id, public_details: dict, actor_ref: str, digest: str) -> str:
+               at, source_seq, message_id, public_details: str, actor_ref: str, digest: str) -> str:
     """The hash that links an entry: its position, the previous hash and everything it records."""
-    body = _json([chain_seq, prev_hash, entry_id, request_id, event, from_state, to_state, _iso(at), source_seq,
+    body = _json([chain_seq, prev_hash, entry_id, request_id, event, from_state, to_state, utc_iso(at), source_seq,
                   message_id, public_details, actor_ref, digest])
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -106,8 +122,9 @@ def link_pending(signer: Signer, limit: int = 1000) -> int:
     with database.atomic():
         if not _take_linker_lock():
             return 0  # another process's linker is at it
-        rows = list(HistoryEntry.select(*LINK_COLUMNS).where(HistoryEntry.chain_seq.is_null())
-                    .order_by(HistoryEntry.id).limit(limit).tuples())
+        query = (HistoryEntry.select(*LINK_COLUMNS).where(HistoryEntry.chain_seq.is_null())
+                 .order_by(HistoryEntry.id).limit(limit))
+        rows = raw_rows(query)
         if not rows:
             return 0
         seq, prev = _last_linked()
@@ -120,17 +137,31 @@ def link_pending(signer: Signer, limit: int = 1000) -> int:
             ref = pseudonym(key, actor)
             hash_ = entry_hash(seq, prev, entry_id, request_id, event, from_state, to_state, at, source_seq,
                                message_id, public, ref, digest)
-            linked.append(HistoryEntry(id=entry_id, chain_seq=seq, salt=salt, personal_digest=digest,
-                                       actor_ref=ref, prev_hash=prev, hash=hash_))
+            linked.append((entry_id, seq, salt, digest, ref, prev, hash_))
             prev = hash_
         _store_links(linked)
     return len(linked)
 
 
-def _store_links(linked: list[HistoryEntry]) -> None:
-    fields = [HistoryEntry.chain_seq, HistoryEntry.salt, HistoryEntry.personal_digest, HistoryEntry.actor_ref,
-              HistoryEntry.prev_hash, HistoryEntry.hash]
-    HistoryEntry.bulk_update(linked, fields=fields, batch_size=200)
+def raw_rows(query: peewee.Select) -> list[tuple]:
+    """Run a query and return the driver's rows as they are (times unconverted): fast for big walks."""
+    sql, params = query.sql()
+    return database.execute_sql(sql, params).fetchall()
+
+
+def _store_links(linked: list[tuple]) -> None:
+    """Write the chain columns of many entries in one statement per page."""
+    cursor = database.cursor()
+    if isinstance(database.obj, peewee.PostgresqlDatabase):
+        from psycopg2.extras import execute_values
+
+        execute_values(cursor, "UPDATE history_entry AS h SET chain_seq = v.seq, salt = v.salt, "
+                               "personal_digest = v.digest, actor_ref = v.ref, prev_hash = v.prev, hash = v.hash "
+                               "FROM (VALUES %s) AS v (id, seq, salt, digest, ref, prev, hash) WHERE h.id = v.id",
+                       linked, page_size=1000)
+    else:
+        cursor.executemany("UPDATE history_entry SET chain_seq = ?, salt = ?, personal_digest = ?, actor_ref = ?, "
+                           "prev_hash = ?, hash = ? WHERE id = ?", [row[1:] + row[:1] for row in linked])
 
 
 def head_message(seq: int, hash_: str, signed_at: dt.datetime) -> bytes:

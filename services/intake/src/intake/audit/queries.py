@@ -14,6 +14,7 @@ from typing import Iterator
 
 import peewee
 
+from intake.audit.chain import raw_rows, utc_iso
 from intake.models import HistoryEntry, InviteRequest
 
 # the entries that record an approver's decision (asked for in intake, applied by approval)
@@ -115,7 +116,7 @@ def _events_query(f: Filters) -> peewee.ModelSelect:
 
 def _as_event(row: tuple) -> dict:
     event = dict(zip(EVENT_FIELDS, row))
-    event["at"] = event["at"].isoformat()
+    event["at"] = utc_iso(event["at"])
     event["details"] = json.loads(event["details"] or "{}")
     return event
 
@@ -126,17 +127,18 @@ def events_page(f: Filters, *, newest_first: bool = True, after: int | None = No
     if after is not None:
         query = query.where(HistoryEntry.id < after if newest_first else HistoryEntry.id > after)
     query = query.order_by(HistoryEntry.id.desc() if newest_first else HistoryEntry.id).limit(limit + 1)
-    rows = list(query.tuples())
+    rows = raw_rows(query)
     more = len(rows) > limit
     rows = rows[:limit]
     return [_as_event(r) for r in rows], (rows[-1][0] if more and rows else None)
 
 
 def iter_event_rows(f: Filters, chunk: int = 5000) -> Iterator[tuple]:
-    """Every matching event as a raw row (EVENT_FIELDS order), oldest first, read a chunk at a time."""
+    """Every matching event as the driver's row (EVENT_FIELDS order, `at` unconverted), oldest first,
+    read a chunk at a time."""
     after = 0
     while True:
-        rows = list(_events_query(f).where(HistoryEntry.id > after).order_by(HistoryEntry.id).limit(chunk).tuples())
+        rows = raw_rows(_events_query(f).where(HistoryEntry.id > after).order_by(HistoryEntry.id).limit(chunk))
         yield from rows
         if len(rows) < chunk:
             return

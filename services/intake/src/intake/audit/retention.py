@@ -12,7 +12,6 @@ does and does not guarantee on disk).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 
 import peewee
@@ -45,7 +44,7 @@ def _erase_request(invite: InviteRequest, key: bytes, days: int, now: dt.datetim
         HistoryEntry.request_id == invite.id)
     for entry in entries:
         public, _ = chain.split_details(entry.details)
-        HistoryEntry.update(actor=entry.actor_ref, note="", details=json.dumps(public, sort_keys=True), salt=None).where(
+        HistoryEntry.update(actor=entry.actor_ref, note="", details=public, salt=None).where(
             HistoryEntry.id == entry.id).execute()
     history.append(invite.id, ERASURE_EVENT, actor="system", at=now, from_state=invite.state, to_state=invite.state,
                    details={"retention_days": days})

@@ -55,7 +55,7 @@ def _head_dict(head: ChainHead) -> dict:
 def _entry_dict(row: tuple, problem: str) -> dict:
     (entry_id, request_id, event, _from, _to, actor, _note, _details, at, *_rest) = row
     return {"position": row[11], "id": entry_id, "request_id": request_id, "event": event,
-            "actor": actor, "at": at.isoformat(), "problem": problem}
+            "actor": actor, "at": chain.utc_iso(at), "problem": problem}
 
 
 def _head_problem(head: ChainHead, keys: dict[str, Ed25519PublicKey]) -> str | None:
@@ -106,8 +106,8 @@ def verify(keys: dict[str, Ed25519PublicKey], batch: int = 20000) -> Verificatio
         return result
 
     while True:
-        rows = list(HistoryEntry.select(*_VERIFY_COLUMNS).where(HistoryEntry.chain_seq > last_seq)
-                    .order_by(HistoryEntry.chain_seq).limit(batch).tuples())
+        rows = chain.raw_rows(HistoryEntry.select(*_VERIFY_COLUMNS).where(HistoryEntry.chain_seq > last_seq)
+                              .order_by(HistoryEntry.chain_seq).limit(batch))
         if not rows:
             break
         for row in rows:
