@@ -1,12 +1,9 @@
-"""The history chain: entries appended unchained are linked in one order, heads are signed, and
-every kind of tampering done straight in the database is named at the right entry."""
-import datetime as dt
-
+"""The history chain: entries appended unchained are linked in one order, heads are signed only
+when the chain moved, and the public key alone verifies (tampering: test_tampering)."""
 import pytest
 
 from intake.audit import chain, keys
 from intake.audit.verify import verify
-from intake.db import database
 from intake.models import ChainHead, HistoryEntry
 from tests.intake.audit.conftest import record, sample_history
 from tests.intake.audit.test_tampering import _insert, _truncate

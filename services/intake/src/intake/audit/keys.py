@@ -113,16 +113,14 @@ def load_public_key(path: str) -> Ed25519PublicKey:
     return key
 
 
-def verify_keys(settings: Settings, extra: list[str] = ()) -> dict[str, Ed25519PublicKey]:
-    """The public keys a verifier trusts, by key id: AUDIT_VERIFY_KEYS, `extra` files, and the signing key's."""
-    paths = [p.strip() for p in settings.audit_verify_keys.split(",") if p.strip()] + list(extra)
-    keys = [load_public_key(p) for p in paths]
-    if not paths or settings.audit_signing_key or settings.env.lower() != "production":
-        try:
-            keys.append(load_signer(settings).public)
-        except SigningKeyMissing:
-            if not keys:
-                raise
+def verify_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
+    """The public keys a verifier trusts, by key id: those in AUDIT_VERIFY_KEYS and the signing key's own."""
+    keys = [load_public_key(p.strip()) for p in settings.audit_verify_keys.split(",") if p.strip()]
+    try:
+        keys.append(load_signer(settings).public)
+    except SigningKeyMissing:
+        if not keys:
+            raise
     return {key_id(k): k for k in keys}
 
 
