@@ -76,8 +76,9 @@ def start(settings: Settings) -> IntakeService:
         # only approval's own events, through approval's exchange, enter the history
         check_source=True,
     )
-    erase = (lambda: retention.erase_expired(settings.retention_days, signer)) if settings.retention_days > 0 else None
-    linker = HistoryLinker(signer, retention=erase)
+    linker = HistoryLinker(signer)
+    if settings.retention_days > 0:
+        retention.start_hourly(settings.retention_days, signer)
     relay.start()
     linker.start()
     start_consumer_thread(consumer)

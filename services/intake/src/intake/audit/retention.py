@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 
 import peewee
 
@@ -113,3 +115,20 @@ def compact() -> None:
     else:
         for table in ERASED_TABLES:
             database.execute_sql(f"VACUUM {table}")
+
+
+def start_hourly(days: int, signer: Signer, every: float = 3600.0) -> threading.Thread:
+    """Apply retention now and then every hour, on a daemon thread."""
+
+    def run() -> None:
+        while True:
+            try:
+                erase_expired(days, signer)
+            except peewee.PeeweeException as exc:
+                log.warning("retention could not run, will try again", extra={"error": exc.__class__.__name__})
+                database.close()
+            time.sleep(every)
+
+    thread = threading.Thread(target=run, name="retention", daemon=True)
+    thread.start()
+    return thread

@@ -1,17 +1,17 @@
 """The background work that keeps the history chained and signed while intake runs.
 
-- The linker chains newly appended entries about twice a second (woken sooner by `notify`).
-- The head signer signs the chain's last entry as soon as it moved, then at most every
-  HEAD_INTERVAL seconds, so while entries arrive a signed head is never more than a minute
-  behind; it signs once more on a clean stop. A database outage only delays both: they retry with backoff.
-- Retention (when RETENTION_DAYS is set) erases personal data of long-closed requests hourly.
+- The linker chains newly appended entries a few times a second.
+- The chain head is signed as soon as the chain moved and then at most every HEAD_INTERVAL
+  seconds, so while entries arrive a signed head is never more than a minute behind; it is signed
+  once more on a clean stop. Every head is also logged, a copy kept apart from the database.
+- A database outage only delays both: the step fails, the connection is dropped, the next step
+  tries again.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Callable
 
 import peewee
 
@@ -22,64 +22,47 @@ from intake.db import database
 log = logging.getLogger(__name__)
 
 HEAD_INTERVAL = 30.0
+LINK_EVERY = 0.5
 
 
-class HistoryLinker(threading.Thread):
-    """Chains appended history entries in one order and signs the chain head periodically."""
+class HistoryChainKeeper:
+    """Links appended entries in one order and signs the chain head when it is due."""
 
-    def __init__(self, signer: Signer, *, poll_interval: float = 0.5, head_interval: float = HEAD_INTERVAL,
-                 retention: Callable[[], int] | None = None, retention_interval: float = 3600.0):
-        super().__init__(name="history-linker", daemon=True)
+    def __init__(self, signer: Signer, *, head_interval: float = HEAD_INTERVAL):
         self.signer = signer
-        self.poll_interval = poll_interval
         self.head_interval = head_interval
-        self.retention = retention
-        self.retention_interval = retention_interval
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self.healthy = True
+        # the chain may be ahead of the last signed head at start (after a crash): check at once
+        self._moved = True
+        self._last_signed = float("-inf")
         self.linked = 0
+        self.healthy = True
 
-    def notify(self) -> None:
-        """Ask for a linking pass now (after a commit that appended entries)."""
-        self._wake.set()
-
-    def run(self) -> None:
-        # moved: the chain may be ahead of the last signed head (also at start, after a crash)
-        backoff, moved, last_signed, next_retention = 0.1, True, float("-inf"), time.monotonic() + 5.0
-        while not self._stopping.is_set():
+    def run_once(self) -> int:
+        """Chain everything appended so far, sign the head if due; return how many were chained."""
+        try:
+            linked = 0
+            while batch := chain.link_pending(self.signer):
+                linked += batch
+            self.linked += linked
+            self._moved = self._moved or linked > 0
+            now = time.monotonic()
+            if self._moved and now - self._last_signed >= self.head_interval:
+                if self._sign():
+                    self._last_signed = now
+                self._moved = False
+            self.healthy = True
+            return linked
+        except peewee.PeeweeException as exc:
+            self.healthy = False
+            log.warning("history linker cannot reach the database, will retry", extra={"error": exc.__class__.__name__})
             try:
-                linked = chain.link_pending(self.signer)
-                self.linked += linked
-                moved = moved or linked > 0
-                now = time.monotonic()
-                if moved and now - last_signed >= self.head_interval:
-                    if self._sign():
-                        last_signed = now
-                    moved = False
-                if self.retention is not None and now >= next_retention:
-                    self.retention()
-                    next_retention = now + self.retention_interval
-                self.healthy, backoff = True, 0.1
-                if linked == 0:
-                    self._wake.wait(self.poll_interval)
-                    self._wake.clear()
-            except peewee.PeeweeException as exc:
-                self.healthy = False
-                log.warning("history linker cannot reach the database, will retry", extra={"error": exc.__class__.__name__})
-                self._reset_db()
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-        self._finish()
+                database.close()
+            except Exception:
+                pass
+            return 0
 
-    def _sign(self) -> bool:
-        head = chain.sign_head(self.signer)
-        if head is not None:
-            # the log keeps a copy of every head apart from the database
-            log.info("history head signed", extra={"position": head.seq, "hash": head.hash, "signature": head.signature})
-        return head is not None
-
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """On a clean stop: chain what is left and sign the last head."""
         try:
             while chain.link_pending(self.signer):
                 pass
@@ -87,15 +70,30 @@ class HistoryLinker(threading.Thread):
         except peewee.PeeweeException:
             log.warning("history linker stopped before it could sign the last head")
 
-    @staticmethod
-    def _reset_db() -> None:
-        try:
-            database.close()
-        except Exception:
-            pass
+    def _sign(self) -> bool:
+        head = chain.sign_head(self.signer)
+        if head is not None:
+            log.info("history head signed", extra={"position": head.seq, "hash": head.hash, "signature": head.signature})
+        return head is not None
+
+
+class HistoryLinker(threading.Thread):
+    """Runs a HistoryChainKeeper every LINK_EVERY seconds on a thread of its own until stopped."""
+
+    def __init__(self, signer: Signer, *, poll_interval: float = LINK_EVERY, head_interval: float = HEAD_INTERVAL):
+        super().__init__(name="history-linker", daemon=True)
+        self.keeper = HistoryChainKeeper(signer, head_interval=head_interval)
+        self.poll_interval = poll_interval
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            self.keeper.run_once()
+            if self._stopping.wait(self.poll_interval):
+                break
+        self.keeper.finish()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
-        self._wake.set()
         if self.is_alive():
             self.join(timeout)
