@@ -8,7 +8,7 @@ import pytest
 
 from intake.models import HistoryEntry, InviteRequest
 from tests.intake.conftest import as_user
-from tests.intake.portal.conftest import portal_app, signed_in, text  # noqa: F401 (a fixture)
+from tests.intake.portal.conftest import signed_in, text
 
 
 @pytest.fixture
@@ -18,8 +18,9 @@ def db_url(tmp_path):
 
 
 @pytest.fixture
-def carol(portal_app):
-    return signed_in(portal_app.test_client(), "carol@tech.gov.sg")
+def carol(app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    return signed_in(app.test_client(), "carol@tech.gov.sg")
 
 
 def submit(client, email, n=1):

@@ -3,7 +3,6 @@ PostgreSQL: its tables after VACUUM), the erasure is recorded, and the chain sti
 import datetime as dt
 from pathlib import Path
 
-import peewee
 
 from invite_common.db import utcnow
 from invite_common.outbox import outbox_model

@@ -1,7 +1,6 @@
 """Operators' audit commands: `python -m intake audit verify | public-key | erase`."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
