@@ -159,9 +159,9 @@ def seed(db, signer, entries: int) -> dict:
                 _copy(db, "invite_request", request_cols, requests)
                 _copy(db, "history_entry", entry_cols, rows)
             requests, rows = [], []
-    signed_at = now
-    heads.append([seq, prev, signed_at.replace(tzinfo=None).isoformat(), signer.key_id,
-                  signer.sign(chain.head_message(seq, prev, signed_at))])
+    if seq % 1000:
+        heads.append([seq, prev, now.replace(tzinfo=None).isoformat(), signer.key_id,
+                      signer.sign(chain.head_message(seq, prev, now))])
     with db.atomic():
         _copy(db, "invite_request", request_cols, requests)
         _copy(db, "history_entry", entry_cols, rows)
