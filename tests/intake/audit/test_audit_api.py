@@ -8,7 +8,7 @@ import json
 import pytest
 
 from invite_common.messages import new_message
-from intake import history_consumer
+from intake import handlers
 from intake.audit import chain
 from intake.db import database
 from intake.models import HistoryEntry
@@ -33,7 +33,7 @@ def changed(request_id, seq, from_state, to_state, verb, actor="system", note=""
 
 def apply(env):
     with database.atomic():
-        history_consumer.record_state_change(env)
+        handlers.record_state_change(env)
 
 
 @pytest.fixture

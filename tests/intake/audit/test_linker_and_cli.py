@@ -1,15 +1,14 @@
-"""The linker as intake runs it (a background thread), the source check on approval's events, and
-the operators' `python -m intake audit` commands."""
+"""The chain keeper as intake's background task runs it, the source check on approval's events,
+and the operators' `python -m intake audit` commands."""
 import subprocess
 import sys
-import time
 
 import pytest
 
 from invite_common.consumer import UntrustedSource, check_source
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from intake.audit.tasks import HistoryLinker
+from intake.audit.tasks import HistoryChainKeeper
 from intake.models import ChainHead, HistoryEntry
 from tests.intake.audit.conftest import record
 
@@ -20,27 +19,29 @@ def db_url(tmp_path):
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
-def wait_until(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def test_the_linker_chains_new_entries_signs_a_head_at_once_and_again_when_stopping(intake_db, signer):
-    linker = HistoryLinker(signer, poll_interval=0.05, head_interval=60)
-    linker.start()
-    try:
-        record("req-1", "submit")
-        assert wait_until(lambda: ChainHead.select().count() == 1)
-        record("req-1", "cancel_requested")
-        assert wait_until(lambda: HistoryEntry.select().where(HistoryEntry.chain_seq.is_null()).count() == 0)
-        assert ChainHead.select().count() == 1  # the next head waits for the interval ...
-    finally:
-        linker.stop()
+def test_the_keeper_chains_new_entries_signs_a_head_at_once_and_again_when_stopping(intake_db, signer):
+    keeper = HistoryChainKeeper(signer, head_interval=60)
+    record("req-1", "submit")
+    assert keeper.run_once() == 1 and ChainHead.select().count() == 1
+    record("req-1", "cancel_requested")
+    assert keeper.run_once() == 1
+    assert HistoryEntry.select().where(HistoryEntry.chain_seq.is_null()).count() == 0
+    assert ChainHead.select().count() == 1  # the next head waits for the interval ...
+    keeper.finish()
     assert [h.seq for h in ChainHead.select().order_by(ChainHead.seq)] == [1, 2]  # ... or for a clean stop
+
+
+def test_the_keeper_waits_out_a_database_outage(intake_db, signer):
+    keeper = HistoryChainKeeper(signer)
+    record("req-1", "submit")
+    intake_db.close()
+    real_path = intake_db.database
+    intake_db.database = "/nonexistent/folder/intake.db"
+    try:
+        assert keeper.run_once() == 0 and not keeper.healthy
+    finally:
+        intake_db.database = real_path
+    assert keeper.run_once() == 1 and keeper.healthy
 
 
 def _state_changed(producer):

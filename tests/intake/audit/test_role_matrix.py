@@ -5,8 +5,7 @@ import io
 
 import pytest
 
-from intake.batches.models import BatchDraft, BatchRow
-from intake.models import HistoryEntry, InviteRequest
+from intake.models import BatchDraft, BatchRow, HistoryEntry, InviteRequest
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import signed_in
 

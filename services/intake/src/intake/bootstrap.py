@@ -1,86 +1,72 @@
-"""Wire the intake service: database, role grants, outbox relay, history consumer, the web app."""
+"""The intake service as declared: its database, role grants, the history consumer, the history
+chain's linker and signer, retention, the web app."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from flask import Flask
-
-from invite_common import db as dbmod
+from invite_common import messages, runtime
 from invite_common.config import Settings
-from invite_common.consumer import MessageConsumer, start_consumer_thread
-from invite_common.outbox import Outbox, OutboxRelay
-from invite_common.topology import Topology
+from invite_common.outbox import Outbox
 
-from intake import history_consumer
+from intake import handlers
 from intake.app import create_app
 from intake.audit import retention
 from intake.audit.keys import SigningKeyMissing, load_signer
-from intake.audit.tasks import HistoryLinker
+from intake.audit.tasks import LINK_EVERY, HistoryChainKeeper
 from intake.db import database
 from intake.identity import apply_role_grants
 from intake.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
-
-def open_database(settings: Settings):
-    """Bind intake's models to INTAKE_DB_URL and bring its schema up to date."""
-    return dbmod.open_database(settings.intake_db_url, database, MIGRATIONS)
+HISTORY_QUEUE = "intake.history"
+RETENTION_EVERY = 3600.0
 
 
-@dataclass
-class IntakeService:
-    """The running pieces of one intake process."""
-
-    app: Flask
-    outbox: Outbox
-    relay: OutboxRelay
-    consumer: MessageConsumer
-    linker: HistoryLinker
-
-    def stop(self) -> None:
-        self.consumer.stop()
-        self.relay.stop()
-        # last: it links what the consumer recorded and signs the final head
-        self.linker.stop()
-
-
-def start(settings: Settings) -> IntakeService:
-    """Open the database, apply grants, start the relay and the history consumer; return the app."""
-    if settings.env == "production" and settings.auth_mode == "dev":
-        raise SystemExit("AUTH_MODE=dev is refused when ENV=production")
+def declare(settings: Settings) -> runtime.Service:
+    """The intake service: role grants at start, the history consumer, the chain keeper and
+    retention as background tasks; the web app serves health."""
     try:
         signer = load_signer(settings)
     except SigningKeyMissing as exc:
         raise SystemExit(str(exc)) from None
-    open_database(settings)
-    with database.atomic():
+    keeper = HistoryChainKeeper(signer)
+
+    def grant_roles() -> None:
         added = apply_role_grants(settings.role_grants)
-    if added:
-        log.info("role grants applied", extra={"count": added})
-    topology = Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
-    outbox = Outbox(database, topology)
-    relay = OutboxRelay(outbox, settings.amqp_url)
-    consumer = MessageConsumer(
-        queue="intake.history",
-        handlers={
-            "invite.state_changed": history_consumer.record_state_change,
-            "invite.decision_refused": history_consumer.record_refusal,
-        },
-        amqp_url=settings.amqp_url,
-        topology=topology,
-        database=database,
-        outbox=outbox,
-        prefetch=settings.amqp_prefetch,
-        # only approval's own events, through approval's exchange, enter the history
-        check_source=True,
-    )
-    linker = HistoryLinker(signer)
+        if added:
+            log.info("role grants applied", extra={"count": added})
+
+    tasks = [runtime.Task("history-linker", LINK_EVERY, keeper.run_once)]
     if settings.retention_days > 0:
-        retention.start_hourly(settings.retention_days, signer)
-    relay.start()
-    linker.start()
-    start_consumer_thread(consumer)
-    app = create_app(settings, outbox, relay=relay)
-    return IntakeService(app, outbox, relay, consumer, linker)
+        tasks.append(runtime.Task("retention", RETENTION_EVERY,
+                                  lambda: retention.erase_expired(settings.retention_days, signer)))
+    return runtime.Service(
+        name="intake",
+        settings=settings,
+        db_url=settings.intake_db_url,
+        database=database,
+        migrations=MIGRATIONS,
+        outbox=Outbox(database, runtime.topology_for(settings)),
+        consumers={
+            HISTORY_QUEUE: {
+                messages.INVITE_STATE_CHANGED: handlers.record_state_change,
+                messages.INVITE_DECISION_REFUSED: handlers.record_refusal,
+            },
+        },
+        # only approval's own events, through approval's exchange, enter the history
+        source_checked={HISTORY_QUEUE},
+        startup=[grant_roles],
+        tasks=tasks,
+        # once the consumer has stopped: chain what it recorded and sign the last head
+        closers=[keeper.finish],
+    )
+
+
+def start(settings: Settings) -> runtime.RunningService:
+    """Start intake's relay, history consumer and chain keeper, and build its web app (`.app`)."""
+    if settings.env == "production" and settings.auth_mode == "dev":
+        raise SystemExit("AUTH_MODE=dev is refused when ENV=production")
+    running = runtime.start(declare(settings))
+    running.app = create_app(settings, running.outbox)
+    return running

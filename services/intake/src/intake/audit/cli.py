@@ -23,12 +23,15 @@ def add_commands(sub) -> None:
 
 def run(args, settings: Settings) -> int:
     """Run one audit subcommand against INTAKE_DB_URL; return the exit status."""
-    from intake import bootstrap
+    from invite_common.db import open_database
+
+    from intake.db import database
+    from intake.migrations import MIGRATIONS
 
     if args.audit_command == "public-key":
         print(keys.public_pem(keys.load_signer(settings).public), end="")
         return 0
-    bootstrap.open_database(settings)
+    open_database(settings.intake_db_url, database, MIGRATIONS)
     if args.audit_command == "verify":
         from intake.audit.verify import summary, verify
 

@@ -8,8 +8,11 @@ an apostrophe, which spreadsheets show as text and never evaluate.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from typing import Iterable, Iterator
+
+from flask import Response, stream_with_context
 
 from intake.audit.chain import utc_iso
 from intake.audit.queries import EVENT_FIELDS, Filters, iter_event_rows
@@ -85,3 +88,12 @@ def export(f: Filters, fmt: str) -> Iterator[str]:
 
 
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
+
+
+def download(f: Filters, fmt: str) -> Response:
+    """A streamed download of the matching events as `fmt`, for the API and the audit pages."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    response = Response(stream_with_context(export(f, fmt)), content_type=MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="audit-events-{stamp}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

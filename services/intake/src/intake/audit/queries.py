@@ -13,12 +13,13 @@ from dataclasses import dataclass, fields
 from typing import Iterator
 
 import peewee
+from invite_common.messages import Decision
 
 from intake.audit.chain import raw_rows, utc_iso
 from intake.models import HistoryEntry, InviteRequest
 
 # the entries that record an approver's decision (asked for in intake, applied by approval)
-DECISION_EVENTS = ("approve_requested", "reject_requested", "approve", "reject")
+DECISION_EVENTS = tuple(f"{d}_requested" for d in Decision.ALL) + Decision.ALL
 
 EVENT_COLUMNS = (
     HistoryEntry.id, HistoryEntry.chain_seq, HistoryEntry.at, HistoryEntry.request_id, HistoryEntry.event,

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-import time
 
 import peewee
 
@@ -25,9 +23,8 @@ from intake import history
 from intake.audit import chain
 from intake.audit.keys import Signer
 from intake.audit.verify import ERASURE_EVENT
-from intake.batches.models import SUBMITTED, BatchDraft, BatchRow
 from intake.db import database
-from intake.models import CLOSED_STATES, HistoryEntry, IdempotencyKey, InviteRequest
+from intake.models import CLOSED_STATES, SUBMITTED, BatchDraft, BatchRow, HistoryEntry, IdempotencyKey, InviteRequest
 
 log = logging.getLogger(__name__)
 
@@ -116,19 +113,3 @@ def compact() -> None:
         for table in ERASED_TABLES:
             database.execute_sql(f"VACUUM {table}")
 
-
-def start_hourly(days: int, signer: Signer, every: float = 3600.0) -> threading.Thread:
-    """Apply retention now and then every hour, on a daemon thread."""
-
-    def run() -> None:
-        while True:
-            try:
-                erase_expired(days, signer)
-            except peewee.PeeweeException as exc:
-                log.warning("retention could not run, will try again", extra={"error": exc.__class__.__name__})
-                database.close()
-            time.sleep(every)
-
-    thread = threading.Thread(target=run, name="retention", daemon=True)
-    thread.start()
-    return thread

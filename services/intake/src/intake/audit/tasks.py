@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import peewee
@@ -76,24 +75,3 @@ class HistoryChainKeeper:
             log.info("history head signed", extra={"position": head.seq, "hash": head.hash, "signature": head.signature})
         return head is not None
 
-
-class HistoryLinker(threading.Thread):
-    """Runs a HistoryChainKeeper every LINK_EVERY seconds on a thread of its own until stopped."""
-
-    def __init__(self, signer: Signer, *, poll_interval: float = LINK_EVERY, head_interval: float = HEAD_INTERVAL):
-        super().__init__(name="history-linker", daemon=True)
-        self.keeper = HistoryChainKeeper(signer, head_interval=head_interval)
-        self.poll_interval = poll_interval
-        self._stopping = threading.Event()
-
-    def run(self) -> None:
-        while True:
-            self.keeper.run_once()
-            if self._stopping.wait(self.poll_interval):
-                break
-        self.keeper.finish()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self.is_alive():
-            self.join(timeout)

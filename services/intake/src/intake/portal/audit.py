@@ -10,14 +10,16 @@ import json
 
 from flask import Blueprint, current_app, render_template, request
 
+from invite_common.dates import SINGAPORE_TIME
+from invite_common.messages import Method, State
+
+from intake.audit import export as exporting
 from intake.audit import keys, queries
-from intake.audit.resources import METHODS, STATES, streamed_export
 from intake.audit.verify import verify
 from intake.errors import Forbidden, NotFound
 from intake.identity import current_caller
 from intake.models import InviteRequest
-from intake.portal.labels import DISPLAY_ZONE
-from intake.portal.queries import paginate
+from intake.queries import paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -44,8 +46,8 @@ def _day(raw: str) -> dt.date | None:
 def read_filters() -> tuple[queries.Filters, dict, dict]:
     """The page's filters from the query string: (filters, values to show in the form, problems)."""
     values = {name: request.args.get(name, "").strip()[:254] for name in TEXT_FILTERS}
-    values["state"] = request.args.get("state", "") if request.args.get("state") in STATES else ""
-    values["method"] = request.args.get("method", "") if request.args.get("method") in METHODS else ""
+    values["state"] = request.args.get("state", "") if request.args.get("state") in State.ALL else ""
+    values["method"] = request.args.get("method", "") if request.args.get("method") in Method.ALL else ""
     values["from"], values["to"] = request.args.get("from", "").strip(), request.args.get("to", "").strip()
     problems = {}
     start, end = _day(values["from"]), _day(values["to"])
@@ -55,8 +57,8 @@ def read_filters() -> tuple[queries.Filters, dict, dict]:
     if start and end and end < start:
         problems["to"] = ["The end date must be on or after the start date."]
     # Dates are Singapore days: from the start of the first to the end of the last.
-    from_ = dt.datetime.combine(start, dt.time(), DISPLAY_ZONE) if start and not problems else None
-    to = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), DISPLAY_ZONE) if end and not problems else None
+    from_ = dt.datetime.combine(start, dt.time(), SINGAPORE_TIME) if start and not problems else None
+    to = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SINGAPORE_TIME) if end and not problems else None
     filters = queries.Filters(email=values["email"], requester=values["requester"], approver=values["approver"],
                               batch=values["batch"], state=values["state"], method=values["method"],
                               from_=from_, to=to)
@@ -75,7 +77,7 @@ def search():
     page = paginate(queries.requests(filters), int(number) if number.isdigit() else 1)
     return render_template(
         "portal/audit/search.html", page=page, values=values, problems=problems, args=_form_args(values),
-        states=STATES, methods=METHODS, first_row=(page.number - 1) * 25 + 1,
+        states=State.ALL, methods=Method.ALL, first_row=(page.number - 1) * 25 + 1,
     ), (422 if problems else 200)
 
 
@@ -95,7 +97,7 @@ def export(fmt):
     filters, _, problems = read_filters()
     if problems:
         return search()
-    return streamed_export(filters, fmt)
+    return exporting.download(filters, fmt)
 
 
 @bp.get("/integrity")

@@ -4,21 +4,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from flask import Response, current_app, stream_with_context
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from invite_common.messages import Method, State
 from marshmallow import RAISE, Schema, fields, validate
 
+from intake.api.blueprint import Blueprint
 from intake.audit import export, keys, queries
 from intake.audit.verify import verify
 from intake.errors import Forbidden, InvalidInput
 from intake.identity import Caller, current_caller
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Auditors: history, exports, integrity")
-
-STATES = ("submitted", "approved", "rejected", "cancelled", "expired", "account_created", "seed_requested",
-          "emailed", "failed")
-METHODS = ("email_invitation", "create_account")
 
 
 def require_auditor() -> Caller:
@@ -33,8 +30,8 @@ class FilterArgs(Schema):
     requester = fields.String(validate=validate.Length(max=254))
     email = fields.String(validate=validate.Length(max=254))
     approver = fields.String(validate=validate.Length(max=254))
-    state = fields.String(validate=validate.OneOf(STATES))
-    method = fields.String(validate=validate.OneOf(METHODS))
+    state = fields.String(validate=validate.OneOf(State.ALL))
+    method = fields.String(validate=validate.OneOf(Method.ALL))
     batch = fields.String(validate=validate.Length(max=36))
     request_id = fields.String(validate=validate.Length(max=36))
     from_ = fields.AwareDateTime(data_key="from", default_timezone=dt.timezone.utc)
@@ -109,17 +106,6 @@ class Events(MethodView):
         return {"items": items, "next_cursor": _encode_cursor(last) if last is not None else None}
 
 
-def streamed_export(filters: queries.Filters, fmt: str) -> Response:
-    """A streamed download of the matching events as `fmt`."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    body = stream_with_context(export.export(filters, fmt))
-    response = Response(body, mimetype=export.MEDIA_TYPES[fmt].split(";")[0])
-    response.headers["Content-Type"] = export.MEDIA_TYPES[fmt]
-    response.headers["Content-Disposition"] = f'attachment; filename="audit-events-{stamp}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @blp.route("/export.csv")
 class ExportCsv(MethodView):
     @blp.arguments(FilterArgs, location="query", unknown=RAISE, as_kwargs=True)
@@ -128,7 +114,7 @@ class ExportCsv(MethodView):
     def get(self, **filters):
         """Export the matching events as CSV, oldest first, safe to open in a spreadsheet."""
         require_auditor()
-        return streamed_export(queries.Filters.of(filters), "csv")
+        return export.download(queries.Filters.of(filters), "csv")
 
 
 @blp.route("/export.jsonl")
@@ -138,7 +124,7 @@ class ExportJsonl(MethodView):
     def get(self, **filters):
         """Export the matching events as JSON Lines, oldest first."""
         require_auditor()
-        return streamed_export(queries.Filters.of(filters), "jsonl")
+        return export.download(queries.Filters.of(filters), "jsonl")
 
 
 @blp.route("/verify")
