@@ -84,9 +84,6 @@ def utc_iso(at) -> str:
     return at.isoformat(timespec="microseconds") + "+00:00"
 
 
-_iso = utc_iso
-
-
 def entry_hash(chain_seq: int, prev_hash: str, entry_id: int, request_id: str, event: str, from_state, to_state,
                at, source_seq, message_id, public_details: str, actor_ref: str, digest: str) -> str:
     """The hash that links an entry: its position, the previous hash and everything it records."""
@@ -118,6 +115,9 @@ def _take_linker_lock() -> bool:
 
 def link_pending(signer: Signer, limit: int = 1000) -> int:
     """Chain up to `limit` unlinked entries, oldest appended first; return how many were linked."""
+    unlinked = HistoryEntry.select(HistoryEntry.id).where(HistoryEntry.chain_seq.is_null())
+    if not unlinked.exists():
+        return 0  # a read only: no write lock or transaction while there is nothing to link
     key = signer.pseudonym_key()
     with database.atomic():
         if not _take_linker_lock():
@@ -166,7 +166,7 @@ def _store_links(linked: list[tuple]) -> None:
 
 def head_message(seq: int, hash_: str, signed_at: dt.datetime) -> bytes:
     """The exact bytes a head's signature covers."""
-    return HEAD_PREFIX + f"{seq}\n{hash_}\n{_iso(signed_at)}\n".encode()
+    return HEAD_PREFIX + f"{seq}\n{hash_}\n{utc_iso(signed_at)}\n".encode()
 
 
 def sign_head(signer: Signer, now: dt.datetime | None = None) -> ChainHead | None:
