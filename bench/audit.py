@@ -28,7 +28,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -299,6 +298,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--reuse", metavar="URL", help="measure an already seeded database (kept afterwards); "
+                        "--keep leaves the seeded one for that")
+    parser.add_argument("--keep", action="store_true", help="do not drop the seeded database; print its URL")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
     parser.add_argument("--var-dir", help=argparse.SUPPRESS)
@@ -318,17 +320,20 @@ def main(argv=None) -> int:
     if not found.url:
         print(f"skipped: no PostgreSQL ({found.why_not})")
         return 0
-    db_url = backing.create_postgres_database(found.url)
-    var_dir = tempfile.mkdtemp(prefix="bench-audit-")
+    db_url = args.reuse or backing.create_postgres_database(found.url)
+    # the signing key lives beside a kept database, so a later --reuse run verifies with it
+    var_dir = f"/tmp/bench-audit-{db_url.rsplit('/', 1)[-1]}"
+    Path(var_dir).mkdir(exist_ok=True)
     figures = {"machine": f"{os.cpu_count()} cores, shared with other work while this ran"}
     try:
         db = _open(db_url)
         signer = keys.load_signer(_settings(db_url, var_dir))
-        print(f"seeding {args.entries:,} entries ...", flush=True)
-        figures["seed"] = seed(db, signer, args.entries)
-        print("seed", figures["seed"], flush=True)
-        figures["link"] = link(db, signer)
-        print("link", figures["link"], flush=True)
+        if not args.reuse:
+            print(f"seeding {args.entries:,} entries ...", flush=True)
+            figures["seed"] = seed(db, signer, args.entries)
+            print("seed", figures["seed"], flush=True)
+            figures["link"] = link(db, signer)
+            print("link", figures["link"], flush=True)
         figures["page"] = pages(db_url, var_dir)
         print("page", json.dumps(figures["page"], indent=1), flush=True)
         db.close()
@@ -341,7 +346,10 @@ def main(argv=None) -> int:
 
         if not database.is_closed():
             database.close()
-        backing.drop_postgres_database(found.url, db_url)
+        if args.keep or args.reuse:
+            print(f"kept: --reuse {db_url}")
+        else:
+            backing.drop_postgres_database(found.url, db_url)
     met = {
         "page p95 < 100 ms": figures["page"]["p95_ms"] < TARGETS["page_p95_ms"],
         "CSV export >= 50,000 rows/s": figures["export"]["rows_per_s"] >= TARGETS["export_rows_per_s"],

@@ -79,15 +79,17 @@ class VerificationSchema(Schema):
     heads_checked = fields.Integer()
 
 
-def _encode_cursor(entry_id: int) -> str:
-    return base64.urlsafe_b64encode(f"e{entry_id}".encode()).decode()
+def _encode_cursor(cursor: queries.Cursor) -> str:
+    at, entry_id = cursor
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{entry_id}".encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> int:
+def _decode_cursor(cursor: str) -> queries.Cursor:
     try:
-        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if raw.startswith("e") and raw[1:].isdigit():
-            return int(raw[1:])
+        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        moment = dt.datetime.fromisoformat(at)
+        if entry_id.isdigit() and moment.tzinfo is not None:
+            return moment, int(entry_id)
     except (ValueError, UnicodeDecodeError):
         pass
     raise InvalidInput({"cursor": ["This cursor is not one the API gave out."]})

@@ -109,9 +109,24 @@ def requests(f: Filters) -> peewee.ModelSelect:
     return query.order_by(InviteRequest.created_at.desc(), InviteRequest.id.desc())
 
 
+REQUEST_COLUMNS = ("email", "requester", "method", "state", "batch_id")
+# filters that pick few requests: their entries are found request first, not by walking time
+NARROW_FILTERS = ("request_id", "batch", "requester")
+
+
 def _events_query(f: Filters) -> peewee.ModelSelect:
-    query = HistoryEntry.select(*EVENT_COLUMNS).join(InviteRequest, on=(HistoryEntry.request_id == InviteRequest.id))
-    conditions = _request_conditions(f) + _time_conditions(f)
+    history = [c for c in EVENT_COLUMNS if c.model is HistoryEntry]
+    if any(getattr(f, name) for name in NARROW_FILTERS):
+        # Materialised, so the database finds the few requests first and then their entries,
+        # instead of walking every entry in time order looking for them.
+        matching = (InviteRequest.select(InviteRequest.id, *(getattr(InviteRequest, c) for c in REQUEST_COLUMNS))
+                    .where(*_request_conditions(f)).cte("matching", materialized=True))
+        query = (HistoryEntry.select(*history, *(matching.c[c] for c in REQUEST_COLUMNS))
+                 .join(matching, on=(HistoryEntry.request_id == matching.c.id)).with_cte(matching))
+        conditions = _time_conditions(f)
+    else:
+        query = HistoryEntry.select(*EVENT_COLUMNS).join(InviteRequest, on=(HistoryEntry.request_id == InviteRequest.id))
+        conditions = _request_conditions(f) + _time_conditions(f)
     return query.where(*conditions) if conditions else query
 
 
@@ -122,28 +137,50 @@ def _as_event(row: tuple) -> dict:
     return event
 
 
-def events_page(f: Filters, *, newest_first: bool = True, after: int | None = None, limit: int = 100) -> tuple[list[dict], int | None]:
-    """One page of matching events and the id to continue after (None on the last page)."""
+Cursor = tuple[dt.datetime, int]
+
+
+def _moment(raw) -> dt.datetime:
+    """A row's raw `at` (text on SQLite, naive UTC on PostgreSQL) as an aware datetime, for a cursor."""
+    return dt.datetime.fromisoformat(utc_iso(raw))
+
+
+def _after(query: peewee.ModelSelect, cursor: Cursor, newest_first: bool) -> peewee.ModelSelect:
+    key, value = peewee.Tuple(HistoryEntry.at, HistoryEntry.id), peewee.Tuple(HistoryEntry.at.db_value(cursor[0]), cursor[1])
+    return query.where(key < value if newest_first else key > value)
+
+
+def _in_time_order(query: peewee.ModelSelect, newest_first: bool) -> peewee.ModelSelect:
+    if newest_first:
+        return query.order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc())
+    return query.order_by(HistoryEntry.at, HistoryEntry.id)
+
+
+def events_page(f: Filters, *, newest_first: bool = True, after: Cursor | None = None,
+                limit: int = 100) -> tuple[list[dict], Cursor | None]:
+    """One page of matching events in time order, and the cursor to continue after (None on the last page)."""
     query = _events_query(f)
     if after is not None:
-        query = query.where(HistoryEntry.id < after if newest_first else HistoryEntry.id > after)
-    query = query.order_by(HistoryEntry.id.desc() if newest_first else HistoryEntry.id).limit(limit + 1)
-    rows = raw_rows(query)
+        query = _after(query, after, newest_first)
+    rows = raw_rows(_in_time_order(query, newest_first).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
-    return [_as_event(r) for r in rows], (rows[-1][0] if more and rows else None)
+    return [_as_event(r) for r in rows], ((_moment(rows[-1][2]), rows[-1][0]) if more and rows else None)
 
 
 def iter_event_rows(f: Filters, chunk: int = 5000) -> Iterator[tuple]:
     """Every matching event as the driver's row (EVENT_FIELDS order, `at` unconverted), oldest first,
     read a chunk at a time."""
-    after = 0
+    after = None
     while True:
-        rows = raw_rows(_events_query(f).where(HistoryEntry.id > after).order_by(HistoryEntry.id).limit(chunk))
+        query = _events_query(f)
+        if after is not None:
+            query = _after(query, after, newest_first=False)
+        rows = raw_rows(_in_time_order(query, newest_first=False).limit(chunk))
         yield from rows
         if len(rows) < chunk:
             return
-        after = rows[-1][0]
+        after = (_moment(rows[-1][2]), rows[-1][0])
 
 
 def timeline(request_id: str) -> list[HistoryEntry]:
