@@ -6,7 +6,7 @@ from intake.audit import chain, keys
 from intake.audit.verify import verify
 from intake.models import ChainHead, HistoryEntry
 from tests.intake.audit.conftest import record, sample_history
-from tests.intake.audit.test_tampering import _insert, _truncate
+from tests.intake.audit.test_tampering import TAMPERING, _insert, _truncate
 
 
 @pytest.fixture
@@ -78,3 +78,19 @@ def test_verification_needs_only_the_public_key(intake_db, signer, settings, tmp
     pem.write_text(keys.public_pem(signer.public))
     only_public = {keys.key_id(signer.public): keys.load_public_key(str(pem))}
     assert verify(only_public).intact
+
+
+@pytest.mark.parametrize("name", list(TAMPERING))
+def test_walking_in_parallel_stretches_names_the_same_entry(intake_db, signer, public_keys, name):
+    sample_history(signer, n_requests=4)  # 12 entries: stretches of 3 meet at every kind of tampering
+    TAMPERING[name][0]()
+    alone = verify(public_keys, workers=1).as_dict()
+    together = verify(public_keys, workers=4, parallel_from=0).as_dict()
+    assert together == alone and not alone["intact"]
+
+
+def test_an_intact_chain_walked_in_stretches_reads_the_same(intake_db, signer, public_keys):
+    sample_history(signer, n_requests=4)
+    together = verify(public_keys, workers=3, parallel_from=0)
+    assert together.as_dict() == verify(public_keys, workers=1).as_dict() and together.intact
+    assert together.checked == 12 and together.heads_checked == 1
