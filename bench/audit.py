@@ -51,6 +51,18 @@ def _rss_kb(field: str = "VmRSS") -> int:
     return 0
 
 
+def _cpu_seconds(children: bool = False) -> float:
+    """CPU time (user + system) of this process, and of its finished workers if asked."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    total = used.ru_utime + used.ru_stime
+    if children:
+        done = resource.getrusage(resource.RUSAGE_CHILDREN)
+        total += done.ru_utime + done.ru_stime
+    return total
+
+
 def _settings(db_url: str, var_dir: str):
     from invite_common import config
 
@@ -256,6 +268,7 @@ def export_child(db_url: str, var_dir: str) -> dict:
     _open(db_url)
     client = create_app(_settings(db_url, var_dir), Outbox(database, Topology())).test_client()
     rss_start = _rss_kb()
+    cpu_start = _cpu_seconds()
     start = time.perf_counter()
     response = client.get("/api/v1/audit/export.csv", headers={"X-Dev-User": "auditor@tech.gov.sg"}, buffered=False)
     rows, size, samples, next_sample = -1, 0, [], 100_000
@@ -268,9 +281,11 @@ def export_child(db_url: str, var_dir: str) -> dict:
             samples.append(_rss_kb() // 1024)
             next_sample += 100_000
     elapsed = time.perf_counter() - start
+    cpu = _cpu_seconds() - cpu_start
     response.close()
     peak = _rss_kb("VmHWM") // 1024
     return {"rows": rows, "mb": round(size / 1e6, 1), "seconds": round(elapsed, 1), "rows_per_s": round(rows / elapsed),
+            "cpu_seconds": round(cpu, 1), "rows_per_cpu_s": round(rows / cpu),
             "rss_start_mb": rss_start // 1024, "rss_every_100k_rows_mb": samples, "peak_rss_mb": peak}
 
 
@@ -280,11 +295,13 @@ def verify_child(db_url: str, var_dir: str) -> dict:
     from intake.audit.verify import verify
 
     _open(db_url)
+    cpu_start = _cpu_seconds(children=True)
     start = time.perf_counter()
     result = verify(keys.verify_keys(_settings(db_url, var_dir)))
     elapsed = time.perf_counter() - start
+    cpu = _cpu_seconds(children=True) - cpu_start
     return {"intact": result.intact, "checked": result.checked, "heads_checked": result.heads_checked,
-            "reason": result.reason, "seconds": round(elapsed, 1),
+            "reason": result.reason, "seconds": round(elapsed, 1), "cpu_seconds_all_workers": round(cpu, 1),
             "peak_rss_mb": _rss_kb("VmHWM") // 1024}
 
 

@@ -156,8 +156,8 @@ def chain_history_off_the_request_path(db: peewee.Database, migrator: SchemaMigr
         migrator.add_index("history_entry", ("message_id",), True),
         # auditors read events in time order, a page or an export chunk at a time
         migrator.add_index("history_entry", ("at", "id"), False),
-        # auditors search by approver: the actors of decision entries
-        migrator.add_index("history_entry", ("actor", "event"), False),
+        # auditors search by approver: the requests whose decision entries name them (index-only)
+        migrator.add_index("history_entry", ("actor", "event", "request_id"), False),
     )
     if isinstance(db, peewee.PostgresqlDatabase):
         _index_email_substrings(db)

@@ -81,7 +81,7 @@ class HistoryEntry(BaseModel):
 
     class Meta:
         table_name = "history_entry"
-        indexes = ((("request_id", "source_seq"), True), (("at", "id"), False), (("actor", "event"), False))
+        indexes = ((("request_id", "source_seq"), True), (("at", "id"), False), (("actor", "event", "request_id"), False))
 
 
 class ChainHead(BaseModel):

@@ -64,7 +64,8 @@ def _lower(value: str) -> str:
     return value.strip().lower()
 
 
-def _request_conditions(f: Filters) -> list:
+def _request_conditions(f: Filters, request_key=InviteRequest.id) -> list:
+    """Conditions on the request; `request_key` is the column naming it (the request's or an entry's)."""
     conditions = []
     if f.requester:
         conditions.append(InviteRequest.requester == _lower(f.requester))
@@ -80,9 +81,10 @@ def _request_conditions(f: Filters) -> list:
     if f.request_id:
         conditions.append(InviteRequest.id == f.request_id.strip())
     if f.approver:
-        decided = (HistoryEntry.select(HistoryEntry.request_id)
-                   .where(HistoryEntry.event.in_(DECISION_EVENTS) & (HistoryEntry.actor == _lower(f.approver))))
-        conditions.append(InviteRequest.id.in_(decided))
+        decisions = HistoryEntry.alias()
+        decided = (decisions.select(decisions.request_id)
+                   .where(decisions.event.in_(DECISION_EVENTS) & (decisions.actor == _lower(f.approver))))
+        conditions.append(request_key.in_(decided))
     return conditions
 
 
@@ -126,7 +128,8 @@ def _events_query(f: Filters) -> peewee.ModelSelect:
         conditions = _time_conditions(f)
     else:
         query = HistoryEntry.select(*EVENT_COLUMNS).join(InviteRequest, on=(HistoryEntry.request_id == InviteRequest.id))
-        conditions = _request_conditions(f) + _time_conditions(f)
+        # on the entry's request id: the database can then test each entry before fetching its request
+        conditions = _request_conditions(f, HistoryEntry.request_id) + _time_conditions(f)
     return query.where(*conditions) if conditions else query
 
 
