@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 HEAD_INTERVAL = 30.0
 LINK_EVERY = 0.5
+MAX_BATCHES_PER_PASS = 20
 
 
 class HistoryChainKeeper:
@@ -40,8 +41,12 @@ class HistoryChainKeeper:
         """Chain everything appended so far, sign the head if due; return how many were chained."""
         try:
             linked = 0
-            while batch := chain.link_pending(self.signer):
+            # a bounded pass, so a big backlog (after an upgrade) never keeps a stop waiting long
+            for _ in range(MAX_BATCHES_PER_PASS):
+                batch = chain.link_pending(self.signer)
                 linked += batch
+                if not batch:
+                    break
             self.linked += linked
             self._moved = self._moved or linked > 0
             now = time.monotonic()
@@ -63,8 +68,9 @@ class HistoryChainKeeper:
     def finish(self) -> None:
         """On a clean stop: chain what is left and sign the last head."""
         try:
-            while chain.link_pending(self.signer):
-                pass
+            for _ in range(MAX_BATCHES_PER_PASS):
+                if not chain.link_pending(self.signer):
+                    break
             self._sign()
         except peewee.PeeweeException:
             log.warning("history linker stopped before it could sign the last head")
