@@ -172,3 +172,13 @@ def test_only_auditors_may_use_the_audit_api(people, name, path):
 
 def test_the_audit_api_needs_a_caller(client):
     assert client.get("/api/v1/audit/events").status_code == 401
+
+
+def test_role_changes_are_events_too(people):
+    from intake.auth import roles
+
+    with database.atomic():
+        roles.grant("approver", "eve@tech.gov.sg", "ada@tech.gov.sg")
+    [event] = people["carol"]("GET", "/api/v1/audit/events").get_json()["items"]
+    assert (event["event"], event["actor"], event["invitee_email"]) == ("role_granted", "ada@tech.gov.sg", None)
+    assert people["carol"]("GET", "/api/v1/audit/events?state=emailed").get_json()["items"] == []

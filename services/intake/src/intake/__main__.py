@@ -1,5 +1,6 @@
-"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; or an
-operator's audit command (`python -m intake audit verify`)."""
+"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; or manage
+roles (`python -m intake roles list|grant|revoke`); or an operator's audit command
+(`python -m intake audit verify|public-key|erase`)."""
 from __future__ import annotations
 
 import argparse
@@ -13,14 +14,27 @@ log = logging.getLogger("intake")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m intake", description="The Invite Users intake service.")
+    parser = argparse.ArgumentParser(prog="python -m intake", description="The Invite Users portal and API.")
     sub = parser.add_subparsers(dest="command")
+    roles = sub.add_parser("roles", help="list, grant or revoke approver, auditor and admin roles")
+    actions = roles.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="print every grant: email, role, granted by, when")
+    for action in ("grant", "revoke"):
+        one = actions.add_parser(action, help=f"{action} one role; recorded in the history with --operator")
+        one.add_argument("role", help="approver, auditor or admin")
+        one.add_argument("email")
+        one.add_argument("--operator", required=True, help="your email, recorded in the history auditors read")
     from intake.audit import cli as audit_cli
 
     audit_cli.add_commands(sub)
     args = parser.parse_args(argv)
+
     settings = config.load()
     logs.configure("intake", settings.log_level)
+    if args.command == "roles":
+        from intake import roles_command
+
+        return roles_command.run(settings, args)
     if args.command == "audit":
         return audit_cli.run(args, settings)
 

@@ -9,6 +9,7 @@ from invite_common.config import Settings
 from invite_common.outbox import Outbox
 
 from intake import handlers
+from intake.auth import settings as auth_settings
 from intake.app import create_app
 from intake.audit import retention
 from intake.audit.keys import SigningKeyMissing, load_signer
@@ -33,9 +34,9 @@ def declare(settings: Settings) -> runtime.Service:
     keeper = HistoryChainKeeper(signer)
 
     def grant_roles() -> None:
-        added = apply_role_grants(settings.role_grants)
-        if added:
-            log.info("role grants applied", extra={"count": added})
+        changes = apply_role_grants(settings.role_grants)
+        if changes.granted or changes.revoked:
+            log.info("ROLE_GRANTS applied", extra={"granted": len(changes.granted), "revoked": len(changes.revoked)})
 
     tasks = [runtime.Task("history-linker", LINK_EVERY, keeper.run_once)]
     if settings.retention_days > 0:
@@ -64,9 +65,8 @@ def declare(settings: Settings) -> runtime.Service:
 
 
 def start(settings: Settings) -> runtime.RunningService:
-    """Start intake's relay, history consumer and chain keeper, and build its web app (`.app`)."""
-    if settings.env == "production" and settings.auth_mode == "dev":
-        raise SystemExit("AUTH_MODE=dev is refused when ENV=production")
+    """Refuse settings intake must not run with; start its relay, history consumer and chain keeper; build its web app (`.app`)."""
+    auth_settings.check(settings)
     running = runtime.start(declare(settings))
     running.app = create_app(settings, running.outbox)
     return running

@@ -131,6 +131,25 @@ def create_batch_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
         db.create_tables([BatchDraft, BatchRow])
 
 
+def create_portal_sessions(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Create the server-side portal sessions, as they were when OpenID Connect sign-in was added."""
+    from invite_common.db import UTCDateTimeField
+
+    class PortalSession(peewee.Model):
+        id = peewee.CharField(max_length=64, primary_key=True)
+        email = peewee.CharField(max_length=254, null=True, index=True)
+        data = peewee.TextField(default="{}")
+        created_at = UTCDateTimeField()
+        last_seen_at = UTCDateTimeField(index=True)
+
+        class Meta:
+            table_name = "portal_session"
+
+    with db.bind_ctx([PortalSession]):
+        db.create_tables([PortalSession])
+
+
+
 def chain_history_off_the_request_path(db: peewee.Database, migrator: SchemaMigrator) -> None:
     """Let history entries be appended unchained and linked later, with salted personal digests and signed heads.
 
@@ -187,4 +206,4 @@ def _index_email_substrings(db: peewee.Database) -> None:
         pass
 
 
-MIGRATIONS = [create_tables, create_batch_tables, chain_history_off_the_request_path]
+MIGRATIONS = [create_tables, create_batch_tables, create_portal_sessions, chain_history_off_the_request_path]

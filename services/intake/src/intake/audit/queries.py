@@ -127,7 +127,9 @@ def _events_query(f: Filters) -> peewee.ModelSelect:
                  .join(matching, on=(HistoryEntry.request_id == matching.c.id)).with_cte(matching))
         conditions = _time_conditions(f)
     else:
-        query = HistoryEntry.select(*EVENT_COLUMNS).join(InviteRequest, on=(HistoryEntry.request_id == InviteRequest.id))
+        # an outer join: role changes and other entries that belong to no request are events too
+        query = HistoryEntry.select(*EVENT_COLUMNS).join(
+            InviteRequest, peewee.JOIN.LEFT_OUTER, on=(HistoryEntry.request_id == InviteRequest.id))
         # on the entry's request id: the database can then test each entry before fetching its request
         conditions = _request_conditions(f, HistoryEntry.request_id) + _time_conditions(f)
     return query.where(*conditions) if conditions else query
