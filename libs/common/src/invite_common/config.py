@@ -49,6 +49,11 @@ class Settings:
     activation_url: str = "https://techpass.invites.local/activate"
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
+    # A SCIM 2.0 directory (base URL ending in /v2 or the like) and its bearer token; unset means
+    # accounts live in approval's own database (the local directory).
+    directory_url: str = ""
+    directory_token: str = ""
+    directory_timeout: float = 10.0
     log_level: str = "INFO"
 
 
@@ -84,6 +89,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         activation_url=get("ACTIVATION_URL", Settings.activation_url),
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
+        directory_url=get("DIRECTORY_URL", ""),
+        directory_token=get("DIRECTORY_TOKEN", ""),
+        directory_timeout=float(get("DIRECTORY_TIMEOUT", "10")),
         log_level=get("LOG_LEVEL", "INFO"),
     )
 

@@ -1,4 +1,5 @@
-"""Run the approval worker (`python -m approval`), or retry a failed request (`python -m approval retry ID`)."""
+"""Run the approval worker (`python -m approval`), retry a failed request (`python -m approval retry ID`),
+or bring its schema up to date (`python -m approval migrate`)."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     retry = sub.add_parser("retry", help="run a failed request's step again")
     retry.add_argument("request_id")
     retry.add_argument("--operator", required=True, help="your email, recorded in the request's history")
+    sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
 
     settings = config.load()
@@ -21,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     from approval import bootstrap, handlers
     from approval.db import database
 
+    if args.command == "migrate":
+        bootstrap.open_database(settings)
+        print("approval schema up to date")
+        return 0
     if args.command == "retry":
         bootstrap.open_database(settings)
         deps = bootstrap.build_dependencies(settings)

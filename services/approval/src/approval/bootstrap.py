@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from invite_common import db as dbmod
 from invite_common.config import Settings
-from invite_common.consumer import MessageConsumer, start_consumer_thread
+from invite_common.consumer import MessageConsumer, TwoPhaseHandler, start_consumer_thread
 from invite_common.health import broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
 from invite_common.topology import Topology
@@ -31,12 +31,21 @@ def open_database(settings: Settings):
     return dbmod.open_database(settings.approval_db_url, database, MIGRATIONS)
 
 
+def directory_for(settings: Settings) -> AccountDirectory:
+    """The SCIM directory DIRECTORY_URL names, or the local one kept in approval's database."""
+    if settings.directory_url:
+        from approval.scim import ScimDirectory
+
+        return ScimDirectory(settings.directory_url, settings.directory_token, timeout=settings.directory_timeout)
+    return LocalDirectory()
+
+
 def build_dependencies(
     settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None
 ) -> handlers.Dependencies:
     return handlers.Dependencies(
         outbox=Outbox(database, topology_for(settings)),
-        directory=directory or LocalDirectory(),
+        directory=directory or directory_for(settings),
         enrolment=enrolment or LocalEnrolment(settings.seed_enrolment_days),
         activation_url=settings.activation_url,
         request_expiry_days=settings.request_expiry_days,
@@ -90,10 +99,15 @@ def start(settings: Settings, directory: AccountDirectory | None = None, enrolme
     topology = deps.outbox.topology
     bind = functools.partial
 
+    def wired(handler):
+        if isinstance(handler, TwoPhaseHandler):
+            return TwoPhaseHandler(bind(handler.prepare, deps=deps), bind(handler.commit, deps=deps))
+        return bind(handler, deps=deps)
+
     def consumer(queue: str, table: dict) -> MessageConsumer:
         return MessageConsumer(
             queue=queue,
-            handlers={t: bind(h, deps=deps) for t, h in table.items()},
+            handlers={t: wired(h) for t, h in table.items()},
             amqp_url=settings.amqp_url,
             topology=topology,
             database=database,
@@ -110,7 +124,8 @@ def start(settings: Settings, directory: AccountDirectory | None = None, enrolme
                 "invite.cancelled": handlers.cancel,
                 "invite.resend_requested": handlers.resend,
                 "approval.decide": handlers.decide,
-                "approval.advance": handlers.advance,
+                # the directory is called outside the transaction (it may be a remote SCIM server)
+                "approval.advance": TwoPhaseHandler(handlers.prepare_advance, handlers.commit_advance),
             },
         ),
         consumer(

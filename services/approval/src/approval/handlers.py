@@ -15,7 +15,7 @@ from invite_common.db import for_update
 from invite_common.outbox import Outbox
 
 from approval import workflow
-from approval.directory import AccountDirectory
+from approval.directory import AccountDirectory, ProvisionedAccount
 from approval.enrolment import DeviceEnrolment
 from approval.fields import utcnow
 from approval.requests import InviteRequest, Transition
@@ -125,6 +125,8 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
         first_name=p.get("first_name") or "",
         last_name=p.get("last_name") or "",
         organisation=p.get("organisation") or "",
+        department=p.get("department") or "",
+        contact_number=p.get("contact_number") or "",
         seed_onboarding=p["seed_onboarding"],
         offshore=p.get("offshore", False),
         state=workflow.SUBMITTED,
@@ -184,16 +186,48 @@ def advance(env: Envelope, deps: Dependencies) -> None:
         log.info("stale step ignored", extra={"step": p["step"], "state": request.state})
 
 
-def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
-    """Create the TechPass account, then book SEED or ask for the invitation email."""
-    account = deps.directory.create_account(
+def prepare_advance(env: Envelope, deps: Dependencies) -> ProvisionedAccount | None:
+    """Create the account outside any transaction: a directory's answer can take seconds.
+
+    Creating is idempotent per request (the directory keys it on the request id), so running
+    this again after a crash or a redelivery returns the same account.
+    """
+    p = env.payload
+    request = InviteRequest.get_or_none(InviteRequest.id == p["request_id"])
+    if p["step"] != "provision" or request is None or request.state != workflow.APPROVED:
+        return None
+    return create_account(deps, request)
+
+
+def commit_advance(env: Envelope, account: ProvisionedAccount | None, deps: Dependencies) -> None:
+    """Record the step `prepare_advance` ran, inside the consumer's transaction."""
+    p = env.payload
+    request = _load(p["request_id"])
+    if p["step"] == "provision" and request.state == workflow.APPROVED:
+        provision(deps, request, cause=env.message_id, account=account)
+    else:
+        advance(env, deps)
+
+
+def create_account(deps: Dependencies, request: InviteRequest) -> ProvisionedAccount:
+    """Ask the directory for the request's account (the same one however often it is asked)."""
+    return deps.directory.create_account(
         request_id=request.id,
         username=request.username if request.user_type == workflow.VENDOR else None,
         email=request.email,
         first_name=request.first_name,
         last_name=request.last_name,
         user_type=request.user_type,
+        organisation=request.organisation,
+        department=request.department,
+        contact_number=request.contact_number,
     )
+
+
+def provision(deps: Dependencies, request: InviteRequest, cause: str | None,
+              account: ProvisionedAccount | None = None) -> None:
+    """Create the TechPass account (unless already created), then book SEED or ask for the invitation email."""
+    account = account or create_account(deps, request)
     request.username = account.username
     move(deps, request, workflow.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause)
     seed = workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)

@@ -89,4 +89,17 @@ def create_workflow_tables(db: peewee.Database, migrator: SchemaMigrator) -> Non
     db.create_tables([InviteRequest, Transition, outbox_model(db), handled_message_model(db)])
 
 
-MIGRATIONS = [create_directory_and_enrolment_tables, create_workflow_tables]
+def add_invitee_department_and_contact_number(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Keep the invitee's department and contact number for the directory's user attributes.
+
+    Columns with a default only: a previous version still serving neither reads nor writes them.
+    """
+    from playhouse.migrate import migrate
+
+    migrate(
+        migrator.add_column("invite_request", "department", peewee.CharField(default="")),
+        migrator.add_column("invite_request", "contact_number", peewee.CharField(max_length=32, default="")),
+    )
+
+
+MIGRATIONS = [create_directory_and_enrolment_tables, create_workflow_tables, add_invitee_department_and_contact_number]

@@ -1,4 +1,7 @@
-"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND."""
+"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND.
+
+`python -m intake migrate` only brings intake's database schema up to date, then exits.
+"""
 from __future__ import annotations
 
 import logging
@@ -10,13 +13,18 @@ from invite_common.config import parse_bind
 log = logging.getLogger("intake")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     settings = config.load()
     logs.configure("intake", settings.log_level)
     from waitress import serve
 
     from intake import bootstrap
 
+    if argv[:1] == ["migrate"]:
+        bootstrap.open_database(settings)
+        log.info("intake schema up to date")
+        return 0
     service = bootstrap.start(settings)
     host, port = parse_bind(settings.intake_bind)
     log.info("intake listening", extra={"bind": settings.intake_bind})

@@ -1,4 +1,4 @@
-"""Run the notifier worker: `python -m notifier`."""
+"""Run the notifier worker (`python -m notifier`), or bring its schema up to date (`python -m notifier migrate`)."""
 from __future__ import annotations
 
 import argparse
@@ -9,10 +9,18 @@ from invite_common.runtime import run_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(prog="python -m notifier", description="The Invite Users notifier worker.").parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m notifier", description="The Invite Users notifier worker.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    args = parser.parse_args(argv)
     settings = config.load()
     logs.configure("notifier", settings.log_level)
     from notifier import bootstrap
+
+    if args.command == "migrate":
+        bootstrap.open_database(settings)
+        print("notifier schema up to date")
+        return 0
 
     service = bootstrap.start(settings)
     run_until_signalled("notifier", settings.notifier_bind, service.stop)
