@@ -57,8 +57,12 @@ class Settings:
     log_level: str = "INFO"
 
 
-def load(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from `environ` (default: the process environment)."""
+def load(environ: dict[str, str] | None = None, service: str | None = None) -> Settings:
+    """Build Settings from `environ` (default: the process environment).
+
+    With `service`, its own broker URL (`INTAKE_AMQP_URL`, ...: a broker user per service) wins
+    over `AMQP_URL`.
+    """
     e = os.environ if environ is None else environ
     var = Path(e.get("INVITES_VAR_DIR", "var"))
 
@@ -68,7 +72,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
 
     return Settings(
         env=get("ENV", "development"),
-        amqp_url=get("AMQP_URL", Settings.amqp_url),
+        amqp_url=get(f"{service.upper()}_AMQP_URL", get("AMQP_URL", Settings.amqp_url)) if service
+        else get("AMQP_URL", Settings.amqp_url),
         amqp_namespace=get("AMQP_NAMESPACE", ""),
         amqp_quorum_queues=_bool(get("AMQP_QUORUM_QUEUES", "false")),
         amqp_prefetch=int(get("AMQP_PREFETCH", "50")),

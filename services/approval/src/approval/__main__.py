@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
 
-    settings = config.load()
+    settings = config.load(service="approval")
     logs.configure("approval", settings.log_level)
     from approval import bootstrap, handlers
     from approval.db import database

@@ -15,7 +15,7 @@ log = logging.getLogger("intake")
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    settings = config.load()
+    settings = config.load(service="intake")
     logs.configure("intake", settings.log_level)
     from waitress import serve
 

@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
-    settings = config.load()
+    settings = config.load(service="notifier")
     logs.configure("notifier", settings.log_level)
     from notifier import bootstrap
 
