@@ -4,6 +4,10 @@ A service calls `Outbox.add` inside the same database transaction as its change,
 or a consumer's ack means the change and its message are both durable. The relay publishes
 pending rows in batches with publisher confirms and marks them sent; if the broker is away the
 rows wait, and are published once it is back.
+
+Several replicas of a service each run a relay over the same PostgreSQL database: each claims
+its batch with `FOR UPDATE SKIP LOCKED` until the batch is marked, so a row is published by one
+of them, not by all (a crash before the mark still publishes it again: consumers are idempotent).
 """
 from __future__ import annotations
 
@@ -87,7 +91,16 @@ class Outbox:
 
     def relay_once(self, publisher: Publisher, limit: int = 200) -> int:
         """Publish one batch of pending messages and mark the confirmed ones; return how many."""
-        rows = self.pending(limit)
+        if not isinstance(getattr(self.database, "obj", self.database), peewee.PostgresqlDatabase):
+            # SQLite serves one process: no other relay to share with, and a transaction held
+            # over the publish would stop the process's other writers
+            return self._publish(publisher, self.pending(limit))
+        with self.database.atomic():
+            m = self.model
+            claimed = m.select().where(m.published_at.is_null()).order_by(m.id).limit(limit)
+            return self._publish(publisher, list(claimed.for_update(skip_locked=True)))
+
+    def _publish(self, publisher: Publisher, rows: list) -> int:
         if not rows:
             return 0
         batch = [

@@ -319,7 +319,8 @@ def record_email_failed(env: Envelope, deps: Dependencies) -> None:
 def fail_step(env: Envelope, exc: Exception, deps: Dependencies) -> None:
     """A step's retries are exhausted (or it can never succeed): record the request as failed."""
     request_id = env.payload.get("request_id")
-    request = InviteRequest.get_or_none(InviteRequest.id == request_id) if request_id else None
+    # locked like every other handler's read: a replica may be moving the same request right now
+    request = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first() if request_id else None
     if request is None:
         return
     if env.type == "approval.advance" and request.state in workflow.TRANSITIONS[workflow.FAIL]:
@@ -332,9 +333,10 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
     """Expire requests nobody decided on within the allowed days; return how many."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=deps.request_expiry_days)
-    stale = InviteRequest.select().where(
+    # locked: every replica sweeps, and PostgreSQL re-checks the state of a row another one held
+    stale = for_update(InviteRequest.select().where(
         (InviteRequest.state == workflow.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
-    )
+    ))
     count = 0
     for request in stale:
         move(deps, request, workflow.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
@@ -344,7 +346,7 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
 
 def retry_failed(deps: Dependencies, request_id: str, operator: str) -> str:
     """Run a failed request's step again at an operator's word; return the state it resumed in."""
-    request = InviteRequest.get_or_none(InviteRequest.id == request_id)
+    request = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first()
     if request is None:
         raise LookupError(f"no request {request_id}")
     move(deps, request, workflow.RETRY, actor=operator, note="retried by an operator")

@@ -150,7 +150,12 @@ class ScimDirectory(AccountDirectory):
             mine = self._search(f"externalId eq {_quoted(request_id)}")
             if mine:
                 return self._provisioned(mine[0])
-            if self._search(f"emails.value eq {_quoted(email)}"):
+            holders = self._search(f"emails.value eq {_quoted(email)}")
+            # ours if it carries our request id: another attempt's create landed after our first look
+            for holder in holders:
+                if holder.external_id == request_id:
+                    return self._provisioned(holder)
+            if holders:
                 raise AccountExists("the directory already holds an account for this email")
             if username is not None:
                 if self._search(f"userName eq {_quoted(username)}"):
