@@ -16,12 +16,17 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup browser run test bench clean distclean
+# Slow suites have targets of their own; `make test` leaves them out unless TESTS names them.
+SLOW_TESTS  := tests/replicas
+TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
+
+.PHONY: help setup browser run test test-replicas bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
 	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
 	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
+	@echo "make test-replicas  two replicas of each worker, 500 requests, one replica of each killed (a few minutes)"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
@@ -63,7 +68,10 @@ run: setup
 	PYTHONUNBUFFERED=1 $(VENV)/bin/honcho -f deploy/Procfile start
 
 test: setup
-	$(VPY) -m pytest $(TESTS) -q $(PYTEST_ARGS)
+	$(VPY) -m pytest $(TESTS) -q $(TEST_SKIP) $(PYTEST_ARGS)
+
+test-replicas: setup
+	$(VPY) -m pytest tests/replicas -q -s $(PYTEST_ARGS)
 
 bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \

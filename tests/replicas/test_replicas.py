@@ -6,7 +6,7 @@ invitee gets one invitation (a replica killed between the SMTP answer and its co
 survivor send it again, with the same Message-ID), and no request is provisioned twice (one
 `provision` transition each, one directory user each).
 
-Slow by nature (about a minute here), so it runs with `make test-replicas`, not `make test`.
+Slow by nature (one to four minutes here, with the machine's load), so it runs with `make test-replicas`, not `make test`.
 """
 from __future__ import annotations
 

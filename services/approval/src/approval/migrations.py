@@ -92,13 +92,16 @@ def create_workflow_tables(db: peewee.Database, migrator: SchemaMigrator) -> Non
 def add_invitee_department_and_contact_number(db: peewee.Database, migrator: SchemaMigrator) -> None:
     """Keep the invitee's department and contact number for the directory's user attributes.
 
-    Columns with a default only: a previous version still serving neither reads nor writes them.
+    The default is the database's, not only peewee's: replicas of the previous version, still
+    serving during a rollout, insert requests without these columns.
     """
     from playhouse.migrate import migrate
 
+    empty = [peewee.SQL("DEFAULT ''")]
     migrate(
-        migrator.add_column("invite_request", "department", peewee.CharField(default="")),
-        migrator.add_column("invite_request", "contact_number", peewee.CharField(max_length=32, default="")),
+        migrator.add_column("invite_request", "department", peewee.CharField(default="", constraints=empty)),
+        migrator.add_column(
+            "invite_request", "contact_number", peewee.CharField(max_length=32, default="", constraints=empty)),
     )
 
 
