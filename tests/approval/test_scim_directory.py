@@ -179,3 +179,16 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after_seconds("Mon, 05 Jan 2026 07:00:00 GMT", now) == 0.0
     assert retry_after_seconds("soon", now) is None
     assert retry_after_seconds(None, now) is None
+
+
+def test_the_directory_url_chooses_the_scim_directory_and_its_absence_the_local_one(server):
+    from invite_common import config
+
+    from approval.bootstrap import directory_for
+    from approval.directory import LocalDirectory
+
+    chosen = directory_for(config.load({"DIRECTORY_URL": server.url, "DIRECTORY_TOKEN": server.token}))
+    assert isinstance(chosen, ScimDirectory)
+    assert officer(chosen).username == "jane.tan"
+    chosen.close()
+    assert isinstance(directory_for(config.load({})), LocalDirectory)

@@ -23,6 +23,7 @@ import time
 from typing import Callable, TypeVar
 
 import httpx2
+import pydantic
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_client.errors import RequestNetworkException, SCIMClientException
 from scim2_models import (
@@ -234,6 +235,9 @@ class ScimDirectory(AccountDirectory):
                 raise DirectoryUnavailable(f"the directory refused our credentials ({exc.status})") from exc
             except SCIMException as exc:
                 raise DirectoryRefused(f"the directory refused the request: {exc}") from exc
+            except pydantic.ValidationError as exc:
+                fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+                raise DirectoryRefused(f"the account does not fit the directory's schema: {fields}") from exc
             except SCIMClientException as exc:
                 raise DirectoryUnavailable(f"the directory gave an answer we cannot read: {exc}") from exc
             wait = self.backoff * 2**n if wait is None else wait
