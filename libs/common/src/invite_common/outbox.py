@@ -11,6 +11,7 @@ of them, not by all (a crash before the mark still publishes it again: consumers
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -88,6 +89,13 @@ class Outbox:
     def pending_count(self) -> int:
         m = self.model
         return m.select().where(m.published_at.is_null()).count()
+
+    def backlog(self) -> tuple[int, dt.datetime | None]:
+        """How many messages wait to be published, and when the oldest of them was written."""
+        m = self.model
+        count, oldest = (m.select(peewee.fn.COUNT(m.id), peewee.fn.MIN(m.created_at))
+                         .where(m.published_at.is_null()).tuples().get())
+        return count, m.created_at.python_value(oldest) if isinstance(oldest, (str, dt.datetime)) else None
 
     def relay_once(self, publisher: Publisher, limit: int = 200) -> int:
         """Publish one batch of pending messages and mark the confirmed ones; return how many."""
