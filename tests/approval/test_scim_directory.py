@@ -9,8 +9,8 @@ import uuid
 import pytest
 from invite_common.errors import PermanentError, TransientError
 
-from approval.directory import AccountExists, DirectoryUnavailable, InvalidUsername, UsernameTaken
-from approval.scim import ScimDirectory, retry_after_seconds
+from approval.adapters.directory import AccountExists, DirectoryUnavailable, InvalidUsername, UsernameTaken
+from approval.adapters.scim import ScimDirectory, retry_after_seconds
 from tests.support.scim import ScimServer
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -185,7 +185,7 @@ def test_the_directory_url_chooses_the_scim_directory_and_its_absence_the_local_
     from invite_common import config
 
     from approval.bootstrap import directory_for
-    from approval.directory import LocalDirectory
+    from approval.adapters.directory import LocalDirectory
 
     chosen = directory_for(config.load({"DIRECTORY_URL": server.url, "DIRECTORY_TOKEN": server.token}))
     assert isinstance(chosen, ScimDirectory)

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from invite_common import config, logs
-from invite_common.runtime import run_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,8 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     from approval.db import database
 
     if args.command == "migrate":
-        bootstrap.open_database(settings)
-        print("approval schema up to date")
+        from invite_common import runtime
+
+        ran = runtime.migrate(bootstrap.declare(settings))
+        print(f"approval schema up to date ({ran} migrations applied)")
         return 0
     if args.command == "retry":
         bootstrap.open_database(settings)
@@ -39,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"request {args.request_id} resumed in state {state}; the running service will carry on")
         return 0
 
-    service = bootstrap.start(settings)
-    run_until_signalled("approval", settings.approval_bind, service.stop)
+    bootstrap.start(settings).run_until_signalled()
     return 0
 
 

@@ -22,8 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     from intake import bootstrap
 
     if argv[:1] == ["migrate"]:
-        bootstrap.open_database(settings)
-        log.info("intake schema up to date")
+        from invite_common import runtime
+
+        ran = runtime.migrate(bootstrap.declare(settings))
+        print(f"intake schema up to date ({ran} migrations applied)")
         return 0
     service = bootstrap.start(settings)
     host, port = parse_bind(settings.intake_bind)

@@ -5,7 +5,6 @@ import argparse
 import sys
 
 from invite_common import config, logs
-from invite_common.runtime import run_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,12 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     from notifier import bootstrap
 
     if args.command == "migrate":
-        bootstrap.open_database(settings)
-        print("notifier schema up to date")
+        from invite_common import runtime
+
+        ran = runtime.migrate(bootstrap.declare(settings))
+        print(f"notifier schema up to date ({ran} migrations applied)")
         return 0
 
-    service = bootstrap.start(settings)
-    run_until_signalled("notifier", settings.notifier_bind, service.stop)
+    bootstrap.start(settings).run_until_signalled()
     return 0
 
 

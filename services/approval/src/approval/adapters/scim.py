@@ -24,6 +24,8 @@ from typing import Callable, TypeVar
 
 import httpx2
 import pydantic
+from invite_common.db import utcnow
+from invite_common.messages import UserType
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_client.errors import RequestNetworkException, SCIMClientException
 from scim2_models import (
@@ -31,19 +33,17 @@ from scim2_models import (
     ScimProvider, SearchRequest, UnauthorizedException, ForbiddenException, User,
 )
 
-from approval.directory import (
+from approval.adapters.directory import (
     AccountDirectory, AccountExists, DirectoryRefused, DirectoryUnavailable, InvalidUsername,
     ProvisionedAccount, UsernameTaken,
 )
-from approval.fields import utcnow
 from approval.usernames import derive_username, is_valid_username, numbered
-from approval.workflow import VENDOR
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ScimUser = User[EnterpriseUser]
-USER_TYPES = {"public_officer": "Public Officer", "vendor": "Vendor"}
+USER_TYPES = {UserType.PUBLIC_OFFICER: "Public Officer", UserType.VENDOR: "Vendor"}
 
 _CANDIDATES_PER_QUERY = 10
 _MAX_NAME_RACES = 5
@@ -134,7 +134,7 @@ class ScimDirectory(AccountDirectory):
         contact_number: str = "",
     ) -> ProvisionedAccount:
         """Create the request's user in the directory, or return the one already made for it."""
-        if username is None and user_type == VENDOR:
+        if username is None and user_type == UserType.VENDOR:
             raise InvalidUsername("a vendor account needs a username")
         if username is not None and not is_valid_username(username):
             raise InvalidUsername("the username breaks the TechPass username rules")
