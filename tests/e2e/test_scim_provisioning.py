@@ -2,11 +2,15 @@
 real SCIM server by DIRECTORY_URL."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import _make_system, wait_for_state
 from tests.support.broker import wait_for
+from tests.support.metrics import names, scrape, value
 from tests.support.scim import ScimServer
+from tests.deploy.manifests import DEPLOY
 
 REQUESTER = "amy@tech.gov.sg"
 APPROVER = "bob@tech.gov.sg"
@@ -79,3 +83,15 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
     wait_for_state(scim_system, later, "emailed")
     assert sorted(u["userName"] for u in scim.users) == ["jlee", "kim.tan", "vic.lim"]
     assert scim.creates() == 2  # vic.lim and kim.tan; jlee was made by another client
+
+    # what Prometheus sees: requests by state, and every metric the alert rules use, across the services
+    binds = {name: scim_system.env[f"{name.upper()}_BIND"] for name in ("intake", "approval", "notifier")}
+    samples = {name: scrape(f"http://{bind}/metrics") for name, bind in binds.items()}
+    assert value(samples["approval"], "invites_requests", state="emailed") == 2
+    assert value(samples["approval"], "invites_requests", state="failed") == 1
+    assert value(samples["approval"], "invites_requests", state="rejected") == 0
+    assert value(samples["intake"], "invites_http_requests_total", route="/api/v1/invites", method="POST", status="201") == 3
+    assert value(samples["notifier"], "invites_emails_sent_total", template="invitation") == 2
+    served = set().union(*(names(s) for s in samples.values()))
+    alerting = set(re.findall(r"\binvites_[a-z_]+", (DEPLOY / "alerts.yml").read_text()))
+    assert alerting - served == set(), "alert rules use metrics no service serves"

@@ -18,6 +18,7 @@ import time
 
 import peewee
 
+from invite_common import metrics
 from invite_common.broker import Outgoing, PublishError, Publisher
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope
@@ -159,6 +160,7 @@ class OutboxRelay(threading.Thread):
             try:
                 sent = self.outbox.relay_once(self.publisher)
                 self.published += sent
+                metrics.OUTBOX_PUBLISHED.inc(sent)
                 self.healthy = True
                 backoff = 0.1
                 if sent == 0:

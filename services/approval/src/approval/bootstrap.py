@@ -4,10 +4,12 @@ from __future__ import annotations
 import functools
 import logging
 
+import peewee
 from invite_common import db as dbmod
-from invite_common import messages, runtime
+from invite_common import messages, metrics, runtime
 from invite_common.config import Settings
 from invite_common.consumer import TwoPhaseHandler
+from invite_common.messages import State
 from invite_common.outbox import Outbox
 
 from approval import handlers
@@ -57,6 +59,19 @@ def sweep_expired(deps: handlers.Dependencies) -> None:
         log.info("expired stale requests", extra={"count": count})
 
 
+def requests_by_state() -> metrics.QueryCollector:
+    """Requests in each workflow state, read from approval's database when scraped."""
+    from approval.models import InviteRequest
+
+    def counts():
+        query = InviteRequest.select(InviteRequest.state, peewee.fn.COUNT(InviteRequest.id)).group_by(InviteRequest.state)
+        found = dict(query.tuples())
+        # every state is reported, 0 included, so an alert on `failed` sees it go back to 0
+        return [((state,), found.get(state, 0)) for state in State.ALL]
+
+    return metrics.QueryCollector(database, "invites_requests", "Invite requests by workflow state.", ["state"], counts)
+
+
 def declare(settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None) -> runtime.Service:
     """The approval service: what it consumes, what it runs in the background, where it answers."""
     deps = build_dependencies(settings, directory, enrolment)
@@ -88,6 +103,7 @@ def declare(settings: Settings, directory: AccountDirectory | None = None, enrol
         on_give_up=on(handlers.fail_step, deps=deps),
         tasks=[runtime.Task("expiry", EXPIRY_SWEEP_SECONDS, on(sweep_expired, deps))],
         bind=settings.approval_bind,
+        metrics=[requests_by_state()],
     )
 
 

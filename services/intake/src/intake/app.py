@@ -17,6 +17,7 @@ from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
+from intake import metrics as http_metrics
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound, error_response
 from intake.identity import Unauthenticated
@@ -139,6 +140,7 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         ok, results = run_checks(checks)
         return {"ready": ok, "checks": results}, (200 if ok else 503)
 
+    http_metrics.instrument(app, outbox)
     app.register_blueprint(portal)
     _protect_forms(app)
     return app
