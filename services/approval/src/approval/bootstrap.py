@@ -104,6 +104,7 @@ def declare(settings: Settings, directory: AccountDirectory | None = None, enrol
         tasks=[runtime.Task("expiry", EXPIRY_SWEEP_SECONDS, on(sweep_expired, deps))],
         bind=settings.approval_bind,
         metrics=[requests_by_state()],
+        closers=[deps.directory.close],
     )
 
 

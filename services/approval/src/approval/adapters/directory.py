@@ -78,6 +78,9 @@ class AccountDirectory(abc.ABC):
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
         """Return the account the directory holds for `email` (compared case-insensitively), if any."""
 
+    def close(self) -> None:
+        """Let go of connections to the directory, if it holds any (called when the service stops)."""
+
 
 def _provisioned(row: Account) -> ProvisionedAccount:
     """Return an account row as the directory's answer."""
