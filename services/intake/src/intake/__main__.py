@@ -1,9 +1,9 @@
-"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND.
-
-`python -m intake migrate` only brings intake's database schema up to date, then exits.
-"""
+"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; manage
+roles (`python -m intake roles list|grant|revoke`); or only bring intake's database schema up to
+date (`python -m intake migrate`)."""
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
@@ -14,14 +14,31 @@ log = logging.getLogger("intake")
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m intake", description="The Invite Users portal and API.")
+    sub = parser.add_subparsers(dest="command")
+    roles = sub.add_parser("roles", help="list, grant or revoke approver, auditor and admin roles")
+    actions = roles.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="print every grant: email, role, granted by, when")
+    for action in ("grant", "revoke"):
+        one = actions.add_parser(action, help=f"{action} one role; recorded in the history with --operator")
+        one.add_argument("role", help="approver, auditor or admin")
+        one.add_argument("email")
+        one.add_argument("--operator", required=True, help="your email, recorded in the history auditors read")
+    sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    args = parser.parse_args(argv)
+
     settings = config.load(service="intake")
     logs.configure("intake", settings.log_level)
+    if args.command == "roles":
+        from intake import roles_command
+
+        return roles_command.run(settings, args)
+
     from waitress import serve
 
     from intake import bootstrap
 
-    if argv[:1] == ["migrate"]:
+    if args.command == "migrate":
         from invite_common import runtime
 
         ran = runtime.migrate(bootstrap.declare(settings))

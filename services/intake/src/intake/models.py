@@ -148,3 +148,17 @@ class BatchRow(BaseModel):
     class Meta:
         table_name = "batch_row"
         indexes = ((("draft", "row"), True),)
+
+
+class PortalSession(BaseModel):
+    """A portal session kept on the server: the cookie holds only a random token, whose hash is the id,
+    so signing out (deleting the row) ends the session wherever its cookie is."""
+
+    id = peewee.CharField(max_length=64, primary_key=True)
+    email = peewee.CharField(max_length=254, null=True, index=True)
+    data = peewee.TextField(default="{}")
+    created_at = UTCDateTimeField(default=utcnow)
+    last_seen_at = UTCDateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "portal_session"
