@@ -21,6 +21,9 @@ class DownDirectory(AccountDirectory):
     def create_account(self, **kwargs):
         raise DirectoryUnavailable("directory timed out")
 
+    def find_by_email(self, email):
+        raise DirectoryUnavailable("directory timed out")
+
 
 @pytest.fixture
 def deps(approval_db):

@@ -12,7 +12,7 @@ from intake import handlers
 from intake.auth import settings as auth_settings
 from intake.app import create_app
 from intake.audit import retention
-from intake.audit.keys import SigningKeyMissing, load_signer
+from intake.audit.keys import Signer, SigningKeyMissing, load_signer
 from intake.audit.tasks import LINK_EVERY, HistoryChainKeeper
 from intake.db import database
 from intake.identity import apply_role_grants
@@ -24,24 +24,24 @@ HISTORY_QUEUE = "intake.history"
 RETENTION_EVERY = 3600.0
 
 
-def declare(settings: Settings) -> runtime.Service:
-    """The intake service: role grants at start, the history consumer, the chain keeper and
-    retention as background tasks; the web app serves health."""
-    try:
-        signer = load_signer(settings)
-    except SigningKeyMissing as exc:
-        raise SystemExit(str(exc)) from None
-    keeper = HistoryChainKeeper(signer)
+def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service:
+    """The intake service: role grants at start, the history consumer, and (given the history's
+    signing key) the chain keeper and retention as background tasks; the web app serves health."""
+    tasks, closers = [], []
+    if signer is not None:
+        keeper = HistoryChainKeeper(signer)
+        tasks.append(runtime.Task("history-linker", LINK_EVERY, keeper.run_once))
+        # once the consumer has stopped: chain what it recorded and sign the last head
+        closers.append(keeper.finish)
+        if settings.retention_days > 0:
+            tasks.append(runtime.Task("retention", RETENTION_EVERY,
+                                      lambda: retention.erase_expired(settings.retention_days, signer)))
 
     def grant_roles() -> None:
         changes = apply_role_grants(settings.role_grants)
         if changes.granted or changes.revoked:
             log.info("ROLE_GRANTS applied", extra={"granted": len(changes.granted), "revoked": len(changes.revoked)})
 
-    tasks = [runtime.Task("history-linker", LINK_EVERY, keeper.run_once)]
-    if settings.retention_days > 0:
-        tasks.append(runtime.Task("retention", RETENTION_EVERY,
-                                  lambda: retention.erase_expired(settings.retention_days, signer)))
     return runtime.Service(
         name="intake",
         settings=settings,
@@ -59,14 +59,17 @@ def declare(settings: Settings) -> runtime.Service:
         source_checked={HISTORY_QUEUE},
         startup=[grant_roles],
         tasks=tasks,
-        # once the consumer has stopped: chain what it recorded and sign the last head
-        closers=[keeper.finish],
+        closers=closers,
     )
 
 
 def start(settings: Settings) -> runtime.RunningService:
     """Refuse settings intake must not run with; start its relay, history consumer and chain keeper; build its web app (`.app`)."""
     auth_settings.check(settings)
-    running = runtime.start(declare(settings))
+    try:
+        signer = load_signer(settings)
+    except SigningKeyMissing as exc:
+        raise SystemExit(str(exc)) from None
+    running = runtime.start(declare(settings, signer))
     running.app = create_app(settings, running.outbox)
     return running
