@@ -40,6 +40,7 @@ def test_the_table_is_exactly_the_designed_lifecycle():
         ("fail", "account_created", "failed"),
         ("fail", "seed_requested", "failed"),
         ("retry", "failed", FAILED_FROM),
+        ("resend", "emailed", "emailed"),
     }
 
 
@@ -70,10 +71,28 @@ def test_refusals_cover_every_state_and_verb_pair_not_allowed():
 
 
 @pytest.mark.parametrize("state", sorted(TERMINAL))
-def test_terminal_states_accept_no_verb(state):
+def test_terminal_states_are_never_left(state):
     for verb in TRANSITIONS:
-        with pytest.raises(InvalidTransition):
-            next_state(state, verb, failed_from=workflow.APPROVED)
+        try:
+            assert next_state(state, verb, failed_from=workflow.APPROVED) == state
+        except InvalidTransition:
+            pass
+
+
+def test_only_a_resend_is_recorded_on_a_sent_invitation():
+    assert [verb for verb in TRANSITIONS if "emailed" in TRANSITIONS[verb]] == ["resend"]
+
+
+@pytest.mark.parametrize("invitee,actor", [("bob@tech.gov.sg", "bob@tech.gov.sg"), ("Bob@Tech.gov.sg", " bob@tech.gov.sg ")])
+def test_an_approver_cannot_decide_an_invitation_of_themselves(invitee, actor):
+    with pytest.raises(SeparationOfDutiesViolation):
+        workflow.check_not_invitee(invitee, actor)
+
+
+def test_a_requester_cannot_invite_themselves():
+    with pytest.raises(workflow.SelfInvitation):
+        workflow.check_not_self_invitation("amy@tech.gov.sg", "AMY@tech.gov.sg")
+    workflow.check_not_self_invitation("amy@tech.gov.sg", "jane@tech.gov.sg")
 
 
 def test_failed_accepts_only_retry():

@@ -49,6 +49,12 @@ class Settings:
     activation_url: str = "https://techpass.invites.local/activate"
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
+    # how often approvers get the digest of new and soon-expiring requests
+    approver_digest_minutes: int = 60
+    # the auto-approval rules file (TOML or JSON); unset: every request waits for an approver
+    approval_policy: str = ""
+    # where people open the portal; links in emails point here
+    portal_url: str = "http://127.0.0.1:8080"
     log_level: str = "INFO"
 
 
@@ -84,6 +90,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         activation_url=get("ACTIVATION_URL", Settings.activation_url),
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
+        approver_digest_minutes=int(get("APPROVER_DIGEST_MINUTES", "60")),
+        approval_policy=get("APPROVAL_POLICY", ""),
+        portal_url=get("PORTAL_URL", Settings.portal_url).rstrip("/"),
         log_level=get("LOG_LEVEL", "INFO"),
     )
 

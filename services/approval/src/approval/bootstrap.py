@@ -13,7 +13,7 @@ from invite_common.health import broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
 from invite_common.topology import Topology
 
-from approval import handlers
+from approval import handlers, policy
 from approval.db import database
 from approval.directory import AccountDirectory, LocalDirectory
 from approval.enrolment import DeviceEnrolment, LocalEnrolment
@@ -34,12 +34,18 @@ def open_database(settings: Settings):
 def build_dependencies(
     settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None
 ) -> handlers.Dependencies:
+    try:
+        rules = policy.load(settings.approval_policy)
+    except policy.PolicyError as exc:
+        # a policy that cannot be applied as written must stop the service, not be skipped silently
+        raise SystemExit(f"APPROVAL_POLICY: {exc}") from None
     return handlers.Dependencies(
         outbox=Outbox(database, topology_for(settings)),
         directory=directory or LocalDirectory(),
         enrolment=enrolment or LocalEnrolment(settings.seed_enrolment_days),
         activation_url=settings.activation_url,
         request_expiry_days=settings.request_expiry_days,
+        policy=rules,
     )
 
 

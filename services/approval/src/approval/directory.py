@@ -26,6 +26,8 @@ class ProvisionedAccount:
     username: str
     account_id: str
     created_at: dt.datetime
+    # the request the account was created for, when the directory knows it (None: made elsewhere)
+    request_id: str | None = None
 
 
 class UsernameTaken(PermanentError):
@@ -34,6 +36,10 @@ class UsernameTaken(PermanentError):
 
 class InvalidUsername(PermanentError):
     """The username breaks the TechPass username rules, or a vendor came without one."""
+
+
+class AccountExists(PermanentError):
+    """The invitee already holds a TechPass account: one person, one account."""
 
 
 class DirectoryUnavailable(TransientError):
@@ -61,6 +67,13 @@ class AccountDirectory(abc.ABC):
         Raises UsernameTaken, InvalidUsername (permanent) or DirectoryUnavailable (transient).
         """
 
+    @abc.abstractmethod
+    def find_by_email(self, email: str) -> ProvisionedAccount | None:
+        """Return the account that holds `email` (compared case-insensitively), or None.
+
+        Raises DirectoryUnavailable (transient) when the directory cannot be asked.
+        """
+
 
 class Account(BaseModel):
     """A TechPass account held in approval's own database by LocalDirectory."""
@@ -70,6 +83,8 @@ class Account(BaseModel):
     # Lower-cased username: its unique index makes `Jane.Tan` and `jane.tan` the same name.
     username_key = peewee.CharField(max_length=USERNAME_MAX, unique=True)
     email = peewee.CharField(max_length=320)
+    # Lower-cased email, indexed: provisioning looks every invitee up by it before creating anything.
+    email_key = peewee.CharField(max_length=320, null=True, index=True)
     first_name = peewee.CharField()
     last_name = peewee.CharField()
     user_type = peewee.CharField(max_length=32)
@@ -81,7 +96,7 @@ class Account(BaseModel):
 
     def provisioned(self) -> ProvisionedAccount:
         """Return this row as the directory's answer."""
-        return ProvisionedAccount(self.username, str(self.account_id), self.created_at)
+        return ProvisionedAccount(self.username, str(self.account_id), self.created_at, self.request_id)
 
 
 class LocalDirectory(AccountDirectory):
@@ -105,7 +120,7 @@ class LocalDirectory(AccountDirectory):
         if username is not None and not is_valid_username(username):
             raise InvalidUsername("the username breaks the TechPass username rules")
         fields = dict(
-            request_id=request_id, email=email, first_name=first_name,
+            request_id=request_id, email=email, email_key=email.strip().lower(), first_name=first_name,
             last_name=last_name, user_type=user_type,
         )
 
@@ -125,6 +140,11 @@ class LocalDirectory(AccountDirectory):
                 if username is not None:
                     raise UsernameTaken("the username is already taken") from None
         raise RuntimeError("could not pick a free username under concurrent sign-ups")
+
+    def find_by_email(self, email: str) -> ProvisionedAccount | None:
+        """Return the local account holding `email`, or None."""
+        found = Account.get_or_none(Account.email_key == email.strip().lower())
+        return found.provisioned() if found is not None else None
 
     @staticmethod
     def _free_username(base: str) -> str:

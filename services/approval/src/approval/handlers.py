@@ -15,8 +15,9 @@ from invite_common.db import for_update
 from invite_common.outbox import Outbox
 
 from approval import workflow
-from approval.directory import AccountDirectory
+from approval.directory import AccountDirectory, AccountExists
 from approval.enrolment import DeviceEnrolment
+from approval.policy import Policy
 from approval.fields import utcnow
 from approval.requests import InviteRequest, Transition
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "approval"
 SYSTEM = "system"
+# the actor of an approval given by an auto-approval rule; the rule's name is in the details
+POLICY = "policy"
 
 
 class RequestNotYetKnown(TransientError):
@@ -39,6 +42,7 @@ class Dependencies:
     enrolment: DeviceEnrolment
     activation_url: str
     request_expiry_days: int = 14
+    policy: Policy | None = None
 
 
 def _announce(deps: Dependencies, type_name: str, payload: dict, request_id: str, cause: str | None) -> None:
@@ -130,6 +134,20 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
         state=workflow.SUBMITTED,
         submitted_at=dt.datetime.fromisoformat(p["submitted_at"]),
     )
+    request = _load(p["request_id"])
+    try:
+        workflow.check_not_self_invitation(request.requester, request.email)
+    except workflow.SelfInvitation as exc:
+        # intake refuses these; a message put on the broker by other means is closed here
+        move(deps, request, workflow.REJECT, actor=SYSTEM, note=str(exc), cause=env.message_id)
+        return
+    rule = deps.policy.first_match(request) if deps.policy else None
+    if rule is not None:
+        move(
+            deps, request, workflow.APPROVE, actor=POLICY, note=f"Approved by policy: {rule.name}",
+            details={"policy": rule.name}, cause=env.message_id,
+        )
+        _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, env.message_id)
 
 
 # invite.cancelled ---------------------------------------------------------------------------
@@ -154,6 +172,7 @@ def decide(env: Envelope, deps: Dependencies) -> None:
     actor, decision = p["actor"], p["decision"]
     try:
         workflow.check_not_requester(request.requester, actor)
+        workflow.check_not_invitee(request.email, actor)
         if decision == "approve":
             move(deps, request, workflow.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id)
             _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, env.message_id)
@@ -185,7 +204,13 @@ def advance(env: Envelope, deps: Dependencies) -> None:
 
 
 def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
-    """Create the TechPass account, then book SEED or ask for the invitation email."""
+    """Create the TechPass account, then book SEED or ask for the invitation email.
+
+    The directory is asked by email first: a person holds one account, so an account made for
+    anything but this request is a permanent failure, never a second username."""
+    held = deps.directory.find_by_email(request.email)
+    if held is not None and held.request_id != request.id:
+        raise AccountExists("the invitee already has a TechPass account; no second account was created")
     account = deps.directory.create_account(
         request_id=request.id,
         username=request.username if request.user_type == workflow.VENDOR else None,
@@ -260,23 +285,27 @@ def _send_email(deps: Dependencies, request: InviteRequest, template: str, *, to
 
 # email.sent / email.failed ------------------------------------------------------------------
 def record_email_sent(env: Envelope, deps: Dependencies) -> None:
-    """An invitation went out: the request is done."""
+    """An invitation went out: the request is done (or, sent again, shows as delivered again)."""
     p = env.payload
-    request = _load(p["request_id"])
+    # notices (rejections, expiries, approvers' digests) change no request; a digest has none
     if not p["template"].startswith("invitation"):
         log.info("notice delivered", extra={"template": p["template"]})
         return
+    request = _load(p["request_id"])
+    details = {"smtp_message_id": p["smtp_message_id"]}
     if request.state in (workflow.ACCOUNT_CREATED, workflow.SEED_REQUESTED):
-        move(deps, request, workflow.MARK_EMAILED, actor="notifier", details={"smtp_message_id": p["smtp_message_id"]}, cause=env.message_id)
+        move(deps, request, workflow.MARK_EMAILED, actor="notifier", details=details, cause=env.message_id)
+    elif request.state == workflow.EMAILED and p["send_key"] != "invitation-1":
+        move(deps, request, workflow.RESEND, actor="notifier", details=details, cause=env.message_id)
 
 
 def record_email_failed(env: Envelope, deps: Dependencies) -> None:
     """An invitation could not be delivered: the request fails until an operator retries it."""
     p = env.payload
-    request = _load(p["request_id"])
     if not p["template"].startswith("invitation"):
         log.error("notice could not be delivered", extra={"template": p["template"], "error": p["error"]})
         return
+    request = _load(p["request_id"])
     if request.state in (workflow.ACCOUNT_CREATED, workflow.SEED_REQUESTED):
         move(deps, request, workflow.FAIL, actor="notifier", note=f"email not delivered: {p['error']}", cause=env.message_id)
 
@@ -304,6 +333,12 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
     count = 0
     for request in stale:
         move(deps, request, workflow.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
+        # the requester learns it from an email, not only by looking at the portal
+        _send_email(
+            deps, request, "expiry_notice", to=request.requester, send_key="expiry",
+            context={"request_id": request.id, "invitee_email": request.email, "expiry_days": deps.request_expiry_days},
+            cause=None,
+        )
         count += 1
     return count
 

@@ -89,4 +89,15 @@ def create_workflow_tables(db: peewee.Database, migrator: SchemaMigrator) -> Non
     db.create_tables([InviteRequest, Transition, outbox_model(db), handled_message_model(db)])
 
 
-MIGRATIONS = [create_directory_and_enrolment_tables, create_workflow_tables]
+def index_accounts_by_email(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Let the local directory find an account by its lower-cased email (one person, one account)."""
+    from playhouse.migrate import migrate
+
+    migrate(
+        migrator.add_column("account", "email_key", peewee.CharField(max_length=320, null=True)),
+        migrator.add_index("account", ("email_key",), False),
+    )
+    db.execute_sql("UPDATE account SET email_key = LOWER(email)")
+
+
+MIGRATIONS = [create_directory_and_enrolment_tables, create_workflow_tables, index_accounts_by_email]
