@@ -4,24 +4,43 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
+from intake.errors import Forbidden, InvalidInput
 from intake.identity import current_caller
-from intake.invites import service
-from intake.invites.resources import InviteSummarySchema, dump_invite
-from intake.invites.schemas import BulkDecisionSchema
+from intake.invites import queue, service
+from intake.invites.resources import InviteSummarySchema, decode_cursor, dump_invite, encode_cursor
+from intake.invites.schemas import METHODS, USER_TYPES, BulkDecisionSchema
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
 
 
+class QueueArgs(Schema):
+    method = fields.String(validate=validate.OneOf(METHODS))
+    user_type = fields.String(validate=validate.OneOf(USER_TYPES))
+    seed = fields.Boolean()
+    requester = fields.String(validate=validate.Length(max=254))
+    email = fields.String(validate=validate.Length(max=254))
+    older_than_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class QueueItemSchema(InviteSummarySchema):
+    expires_at = fields.DateTime(dump_only=True)
+
+
 class QueueSchema(Schema):
-    items = fields.List(fields.Nested(InviteSummarySchema))
+    items = fields.List(fields.Nested(QueueItemSchema))
+    total = fields.Integer()
+    next_cursor = fields.String(allow_none=True)
 
 
 class DecisionResultSchema(Schema):
     id = fields.String()
     status = fields.Integer()
+    # decided, already_decided, own_request, own_invitation, not_found
+    outcome = fields.String()
     error = fields.String(allow_none=True)
 
 
@@ -31,10 +50,24 @@ class DecisionResultsSchema(Schema):
 
 @blp.route("")
 class Queue(MethodView):
+    @blp.arguments(QueueArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, QueueSchema)
-    def get(self):
-        """The requests waiting for your decision, oldest first (your own are not in it)."""
-        return {"items": [dump_invite(i, with_history=False) for i in service.pending_queue(current_caller(), limit=500)]}
+    def get(self, limit, cursor=None, **filters):
+        """The requests waiting for your decision, oldest first, a page at a time; `total` counts them all
+        (requests you made, or that invite you, are not in it: someone else decides those)."""
+        caller = current_caller()
+        if not caller.is_approver:
+            raise Forbidden("Only approvers can see the approval queue.")
+        query = queue.filtered(caller, queue.QueueFilters(**filters))
+        total = query.count()
+        if cursor:
+            query = queue.after(query, *decode_cursor(cursor))
+        rows = list(query.limit(limit + 1))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        days = current_app.config["REQUEST_EXPIRY_DAYS"]
+        items = [dump_invite(r, with_history=False) | {"expires_at": queue.expires_at(r, days)} for r in rows]
+        return {"items": items, "total": total, "next_cursor": encode_cursor(rows[-1]) if more else None}
 
 
 @blp.route("/decisions", methods=["POST"])
@@ -52,17 +85,9 @@ def decide_many():
         data = BulkDecisionSchema().load(body)
     except ValidationError as exc:
         raise InvalidInput(exc.messages) from None
-    outbox = current_app.extensions["outbox"]
-    results = []
-    for item in data["decisions"]:
-        note = (item.get("comment") if item["decision"] == "approve" else item.get("reason")) or ""
-        try:
-            service.decide(item["id"], caller, item["decision"], note, outbox)
-            results.append({"id": item["id"], "status": 202, "error": None})
-        except Forbidden as exc:
-            results.append({"id": item["id"], "status": 403, "error": str(exc)})
-        except NotFound:
-            results.append({"id": item["id"], "status": 404, "error": "No such request."})
-        except Conflict as exc:
-            results.append({"id": item["id"], "status": 409, "error": str(exc)})
-    return {"results": results}
+    items = [
+        {"id": item["id"], "decision": item["decision"],
+         "note": (item.get("comment") if item["decision"] == "approve" else item.get("reason")) or ""}
+        for item in data["decisions"]
+    ]
+    return {"results": service.decide_many(items, caller, current_app.extensions["outbox"])}

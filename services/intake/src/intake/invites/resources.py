@@ -66,12 +66,12 @@ def dump_invite(invite: InviteRequest, with_history: bool = True) -> dict:
     return data
 
 
-def _encode_cursor(invite: InviteRequest) -> str:
+def encode_cursor(invite: InviteRequest) -> str:
     raw = f"{invite.created_at.isoformat()}|{invite.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         created, _, invite_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return dt.datetime.fromisoformat(created), invite_id
@@ -124,7 +124,7 @@ class Invites(MethodView):
         if filters.get("to"):
             query = query.where(InviteRequest.created_at < filters["to"])
         if cursor:
-            created, invite_id = _decode_cursor(cursor)
+            created, invite_id = decode_cursor(cursor)
             query = query.where(
                 (InviteRequest.created_at < created)
                 | ((InviteRequest.created_at == created) & (InviteRequest.id < invite_id))
@@ -134,7 +134,7 @@ class Invites(MethodView):
         rows = rows[:limit]
         return {
             "items": [dump_invite(r, with_history=False) for r in rows],
-            "next_cursor": _encode_cursor(rows[-1]) if more else None,
+            "next_cursor": encode_cursor(rows[-1]) if more else None,
         }
 
 
