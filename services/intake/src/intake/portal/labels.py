@@ -41,6 +41,7 @@ EVENT_LABELS = {
     "submit": "Request submitted",
     "cancel_requested": "Cancellation asked for",
     "cancel": "Request cancelled",
+    # recorded before decisions were kept once, by approval; older histories still hold them
     "approve_requested": "Approval given",
     "approve": "Approved",
     "reject_requested": "Rejection given",
@@ -56,7 +57,7 @@ EVENT_LABELS = {
     "resend": "Invitation sent again",
 }
 
-ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service"}
+ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service", "policy": "an approval policy"}
 
 
 def when(value: dt.datetime | str | None, *, with_time: bool = True) -> str:

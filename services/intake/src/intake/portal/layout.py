@@ -16,6 +16,9 @@ NAV = (
     ("portal.invite.choose", "Invite users", ("portal.invite", "portal.batch")),
     ("portal.status.index", "Invite status", ("portal.status",)),
 )
+# Shown to approvers beside the requester's pages, with how many requests wait for them.
+APPROVER_NAV = ("portal.approvals.index", "Requests to approve", ("portal.approvals",))
+ROLE_WORDS = {"requester": "Requester", "approver": "Approver", "auditor": "Auditor"}
 
 # Scripts and styles come only from the app's own static folder; nothing inline, nothing third party.
 CONTENT_SECURITY_POLICY = (
@@ -71,7 +74,14 @@ def layout_context() -> dict:
     show_nav = bool(caller and caller.is_requester)
     nav = []
     if show_nav:
-        for endpoint, label, areas in NAV:
+        entries = list(NAV)
+        if caller.is_approver:
+            from intake.invites import queue
+
+            waiting = queue.decidable(caller).count()
+            endpoint, label, areas = APPROVER_NAV
+            entries.append((endpoint, f"{label} ({waiting})", areas))
+        for endpoint, label, areas in entries:
             href = url_for(endpoint)
             if request.path == href:
                 current = "page"
@@ -80,7 +90,8 @@ def layout_context() -> dict:
             else:
                 current = None
             nav.append({"href": href, "label": label, "current": current})
-    return {"signed_in_as": email, "show_nav": show_nav, "nav": nav}
+    roles = [ROLE_WORDS[r] for r in ROLE_WORDS if caller and r in caller.roles]
+    return {"signed_in_as": email, "signed_in_roles": roles, "show_nav": show_nav, "nav": nav}
 
 
 def install(bp) -> None:
