@@ -90,6 +90,8 @@ def system(tmp_path_factory, amqp_url, namespace, mailbox):
         var_dir=root / "var",
         RETRY_DELAYS=",".join(str(d) for d in RETRY_DELAYS),
         ROLE_GRANTS=f"approver:{APPROVER},auditor:carol@tech.gov.sg",
+        # digests are sent by the tests when they want one, never by the clock mid-session
+        APPROVER_DIGEST_MINUTES="0",
     )
     running = RunningSystem(env=env, logs=root)
     try:

@@ -131,4 +131,26 @@ def create_batch_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
         db.create_tables([BatchDraft, BatchRow])
 
 
-MIGRATIONS = [create_tables, create_batch_tables]
+def add_approver_queue_index_and_digests(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Index the approvers' queue (state, then age) and keep a record of the approvers' digests."""
+    from playhouse.migrate import migrate
+
+    from invite_common.db import UTCDateTimeField
+
+    class DigestRun(peewee.Model):
+        id = peewee.AutoField()
+        covered_from = UTCDateTimeField(unique=True)
+        covered_until = UTCDateTimeField(index=True)
+        new_count = peewee.IntegerField(default=0)
+        expiring_count = peewee.IntegerField(default=0)
+        emails = peewee.IntegerField(default=0)
+
+        class Meta:
+            table_name = "digest_run"
+
+    with db.bind_ctx([DigestRun]):
+        db.create_tables([DigestRun])
+    migrate(migrator.add_index("invite_request", ("state", "created_at", "id"), False))
+
+
+MIGRATIONS = [create_tables, create_batch_tables, add_approver_queue_index_and_digests]
