@@ -3,11 +3,14 @@ reminders, the requester told of an expiry, auto-approval by policy, one account
 directory looked up by email), and separation of duties for a decision put straight on the broker.
 
 The digest and the expiry sweep run here in the test's process against the services' databases with
-the moment the test chooses; the running services carry their messages on (no sleeping for clocks)."""
+the moment the test chooses; the running services carry their messages on (no sleeping for clocks).
+One system serves the module (starting three processes is most of the cost): each test uses
+addresses of its own, and the expiry sweep, which expires whatever waits, comes last."""
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -15,9 +18,11 @@ from invite_common import config
 from invite_common.broker import Outgoing, Publisher
 from invite_common.db import connect, utcnow
 from invite_common.messages import new_message
-from tests.e2e.conftest import _make_system, wait_for_state
-from tests.support.broker import wait_for
-from tests.support.mailbox import text_of
+from invite_common.topology import Topology
+from tests.e2e.conftest import RETRY_DELAYS, wait_for_state
+from tests.support.broker import delete_namespace, wait_for
+from tests.support.mailbox import Mailbox, text_of
+from tests.support.system import SERVICES, RunningSystem, system_env
 
 REQUESTER = "amy@tech.gov.sg"
 APPROVER = "bob@tech.gov.sg"
@@ -43,12 +48,41 @@ def bound(proxy, url):
         proxy.initialize(None)
 
 
-@pytest.fixture
-def quiet_system(request, tmp_path, amqp_url, namespace, mailbox):
-    """The services on SQLite with no digest of their own: the test sends it at the moment it picks."""
-    s = _make_system(request, tmp_path, amqp_url, namespace, mailbox, APPROVER_DIGEST_MINUTES="0")
-    s.start()
-    return s
+# Auto-approves an officer's email invitation of a colleague at auto.gov.sg; nobody else's requests here.
+POLICY = """
+[[rules]]
+name = "Own agency officers"
+method = ["email_invitation"]
+invitee_in_requester_domain = true
+invitee_domains = ["auto.gov.sg"]
+"""
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def quiet_system(tmp_path_factory, amqp_url, mailbox):
+    """The services on SQLite with an auto-approval policy and no digest of their own: the test sends it."""
+    root = tmp_path_factory.mktemp("approver-rules")
+    (root / "policy.toml").write_text(POLICY)
+    namespace = f"e{uuid.uuid4().hex[:10]}"
+    env = system_env(
+        amqp_url=amqp_url, namespace=namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in SERVICES},
+        smtp_url=mailbox.url, var_dir=root / "var", RETRY_DELAYS=",".join(str(d) for d in RETRY_DELAYS),
+        APPROVER_DIGEST_MINUTES="0", APPROVAL_POLICY=str(root / "policy.toml"),
+    )
+    system = RunningSystem(env=env, logs=root)
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
+        delete_namespace(amqp_url, Topology(namespace=namespace, retry_delays=RETRY_DELAYS))
 
 
 def test_the_digest_and_its_expiry_reminder_reach_each_approver_once(quiet_system, mailbox):
@@ -69,16 +103,16 @@ def test_the_digest_and_its_expiry_reminder_reach_each_approver_once(quiet_syste
             InviteRequest.update(created_at=now - dt.timedelta(days=13, minutes=10)).where(InviteRequest.id == old["id"]).execute()
         outbox = Outbox(database, digest_topology(settings))
         run = digest.send_digest(outbox, digests, now=now)
-        assert (run.new_count, run.expiring_count, run.emails) == (1, 1, 2)
+        assert run.expiring_count == 1 and run.new_count >= 1 and run.emails == 2
         assert digest.send_digest(outbox, digests, now=now + dt.timedelta(minutes=10)) is None
 
     for approver in (APPROVER, "dana@tech.gov.sg"):
         [email] = wait_for(lambda: mailbox.to(approver), what=f"the digest to {approver}")
-        assert email["Subject"] == "2 TechPass requests waiting for approval (1 expiring soon)"
+        assert email["Subject"].endswith("waiting for approval (1 expiring soon)")
         body = text_of(email)
         assert body.index("old.one@tech.gov.sg") < body.index("NEW SINCE") < body.index("fresh.one@tech.gov.sg")
         assert "/approvals" in body
-    assert mailbox.to(REQUESTER) == []
+    assert not [m for m in mailbox.to(REQUESTER) if "waiting for approval" in m["Subject"]]
     # the requests themselves are untouched, and approval took the notices' outcomes in its stride
     assert system.invite(fresh["id"], AUDITOR)["state"] == "submitted"
     assert "giving up" not in system.log("approval")
@@ -90,40 +124,15 @@ def digest_topology(settings):
     return Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
 
 
-def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_system, mailbox):
-    from approval import bootstrap, handlers
-    from approval.db import database
-
+def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(quiet_system, mailbox):
     system = quiet_system
-    invite = submit(system, "slow.one@tech.gov.sg")
-    settings = config.load(system.env)
-    wait_for(lambda: system.call("GET", "/api/v1/approvals", APPROVER).json()["total"] == 1, what="the request in the queue")
-    with bound(database, settings.approval_db_url):
-        deps = bootstrap.build_dependencies(settings)
-
-        def expire():
-            with database.atomic():
-                return handlers.expire_stale(deps, now=utcnow() + dt.timedelta(days=15))
-
-        assert wait_for(expire, what="approval to know the request") == 1
-    final = wait_for_state(system, invite["id"], "expired")
-    assert final["history"][-1]["event"] == "expire"
-    [notice] = wait_for(lambda: mailbox.to(REQUESTER), what="the expiry notice")
-    assert notice["Subject"] == "Your TechPass request for slow.one@tech.gov.sg has expired"
-
-
-def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(request, tmp_path, amqp_url, namespace, mailbox):
-    policy = tmp_path / "policy.toml"
-    policy.write_text('[[rules]]\nname = "Own agency officers"\nmethod = ["email_invitation"]\ninvitee_in_requester_domain = true\n')
-    system = _make_system(request, tmp_path, amqp_url, namespace, mailbox, APPROVAL_POLICY=str(policy), APPROVER_DIGEST_MINUTES="0")
-    system.start()
-    same = submit(system, "jane.tan@tech.gov.sg")
-    other = submit(system, "ken.ong@hdb.gov.sg")
+    same = submit(system, "mei.lin@auto.gov.sg", user="lee@auto.gov.sg")
+    other = submit(system, "raj.kumar@auto.gov.sg")  # amy is at tech.gov.sg: not her own agency
     final = wait_for_state(system, same["id"], "emailed")
     approve = next(h for h in final["history"] if h["event"] == "approve")
     assert approve["actor"] == "policy" and approve["details"] == {"policy": "Own agency officers"}
     assert [h["event"] for h in final["history"]] == ["submit", "approve", "provision", "mark_emailed"]
-    wait_for(lambda: mailbox.to("jane.tan@tech.gov.sg"), what="the invitation")
+    wait_for(lambda: mailbox.to("mei.lin@auto.gov.sg"), what="the invitation")
     assert system.invite(other["id"], AUDITOR)["state"] == "submitted"
 
 
@@ -169,3 +178,24 @@ def test_a_decision_put_on_the_broker_by_the_invitee_is_refused(quiet_system):
     [entry] = wait_for(refused, what="the refusal in the history")
     assert "invitation of themselves" in entry["note"]
     assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
+
+
+def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_system, mailbox):
+    from approval import bootstrap, handlers
+    from approval.db import database
+    from approval.requests import InviteRequest as ApprovalRequest
+
+    system = quiet_system
+    invite = submit(system, "slow.one@tech.gov.sg")
+    settings = config.load(system.env)
+    with bound(database, settings.approval_db_url):
+        deps = bootstrap.build_dependencies(settings)
+        wait_for(lambda: ApprovalRequest.get_or_none(ApprovalRequest.id == invite["id"]), what="approval to know the request")
+        with database.atomic():
+            assert handlers.expire_stale(deps, now=utcnow() + dt.timedelta(days=15)) >= 1
+    final = wait_for_state(system, invite["id"], "expired")
+    assert final["history"][-1]["event"] == "expire"
+    def notices():
+        return [m for m in mailbox.to(REQUESTER) if m["Subject"] == "Your TechPass request for slow.one@tech.gov.sg has expired"]
+
+    assert len(wait_for(notices, what="the expiry notice")) == 1
