@@ -148,3 +148,11 @@ def test_bulk_all_on_this_page_and_a_rejection_needs_a_reason(bob, api, outbox):
     done = bob.post("/approvals/decide", data={"all_on_page": "yes", "page_ids": ids, "decision": "reject", "note": "Duplicate"})
     assert "2 of 2 selected requests were rejected" in text(done.text)
     assert {d["request_id"] for d in decisions(outbox)} == set(ids)
+
+
+def test_the_requester_reads_on_the_overview_that_the_invitation_was_sent(amy, api):
+    invite_id = submit(api, "jane@tech.gov.sg")
+    assert "News about your requests" not in amy.get("/").text
+    emailed(invite_id)
+    page = text(amy.get("/").text)
+    assert "News about your requests The invitation was sent to jane@tech.gov.sg" in page

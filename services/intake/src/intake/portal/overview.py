@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from invite_common.db import utcnow
+
 from intake.identity import current_caller
 from intake.portal import queries
 
@@ -22,4 +24,5 @@ def show():
         groups=queries.GROUPS,
         recent=recent,
         seed_expiries=queries.seed_expiries([r.id for r in recent]),
+        news=queries.news(caller.email, utcnow()),
     )

@@ -1,6 +1,7 @@
 """Read the signed-in requester's own requests: filtered pages, counts by kind, SEED bookings."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass
@@ -82,6 +83,23 @@ def counts(requester: str) -> dict[str, int]:
         .tuples()
     )
     return {key: sum(by_state.get(s, 0) for s in states) for key, (_, states) in GROUPS.items()}
+
+
+# What the overview announces: outcomes a requester wants to hear of without opening each request.
+NEWS_STATES = ("emailed", "rejected", "expired", "failed")
+NEWS_DAYS = 14
+NEWS_SHOWN = 5
+
+
+def news(requester: str, now) -> list[InviteRequest]:
+    """The requester's requests that were sent, rejected, expired or need attention lately, newest first."""
+    since = now - dt.timedelta(days=NEWS_DAYS)
+    return list(
+        own(requester)
+        .where(InviteRequest.state.in_(NEWS_STATES) & (InviteRequest.updated_at >= since))
+        .order_by(InviteRequest.updated_at.desc())
+        .limit(NEWS_SHOWN)
+    )
 
 
 def seed_expiries(request_ids: list[str]) -> dict[str, str]:
