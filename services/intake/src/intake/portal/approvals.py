@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from invite_common.db import utcnow
 
@@ -28,6 +28,13 @@ OUTCOME_WORDS = {
     "not_found": "Not decided: no such request",
     "forbidden": "Not decided: you may not decide on it",
 }
+
+
+def waiting_count() -> int:
+    """How many requests wait for the signed-in approver, counted once per page (the nav shows it too)."""
+    if "approver_waiting" not in g:
+        g.approver_waiting = queue.decidable(current_caller()).count()
+    return g.approver_waiting
 
 
 @bp.before_request
@@ -79,7 +86,7 @@ def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(
         filters=values,
         filter_args={k: v for k, v in values.items() if v},
         filtering=any(values.values()),
-        waiting=queue.decidable(caller).count(),
+        waiting=waiting_count(),
         expires={i.id: queue.expires_at(i, days) for i in page.items},
         now=utcnow(),
         first_row=(page.number - 1) * PER_PAGE + 1,

@@ -76,9 +76,9 @@ def layout_context() -> dict:
     if show_nav:
         entries = list(NAV)
         if caller.is_approver:
-            from intake.invites import queue
+            from intake.portal.approvals import waiting_count
 
-            waiting = queue.decidable(caller).count()
+            waiting = waiting_count()
             endpoint, label, areas = APPROVER_NAV
             entries.append((endpoint, f"{label} ({waiting})", areas))
         for endpoint, label, areas in entries:
