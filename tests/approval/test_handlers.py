@@ -10,9 +10,9 @@ from invite_common.topology import Topology
 
 from approval import handlers
 from approval.db import database
-from approval.directory import AccountDirectory, DirectoryUnavailable, LocalDirectory
-from approval.enrolment import LocalEnrolment
-from approval.requests import InviteRequest, Transition
+from approval.adapters.directory import AccountDirectory, DirectoryUnavailable, LocalDirectory
+from approval.adapters.enrolment import LocalEnrolment
+from approval.models import InviteRequest, Transition
 
 
 class DownDirectory(AccountDirectory):
@@ -178,7 +178,7 @@ def test_provisioning_refuses_an_invitee_who_already_has_an_account(deps):
     request = InviteRequest.get_by_id("r1")
     assert request.state == "failed" and request.username == "vic.lim"
     # no second account, no invitation
-    from approval.directory import Account
+    from approval.models import Account
     assert Account.select().count() == 1
     assert not [m for m in published(deps) if m["type"] == "notifier.send_email"]
     fail = Transition.select().where(Transition.verb == "fail").get()

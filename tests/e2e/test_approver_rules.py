@@ -138,7 +138,7 @@ def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(quie
 
 def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, mailbox):
     from approval.db import database
-    from approval.directory import LocalDirectory
+    from approval.adapters.directory import LocalDirectory
 
     system = quiet_system
     first = submit(system, "jane.tan@tech.gov.sg")
@@ -183,7 +183,7 @@ def test_a_decision_put_on_the_broker_by_the_invitee_is_refused(quiet_system):
 def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_system, mailbox):
     from approval import bootstrap, handlers
     from approval.db import database
-    from approval.requests import InviteRequest as ApprovalRequest
+    from approval.models import InviteRequest as ApprovalRequest
 
     system = quiet_system
     invite = submit(system, "slow.one@tech.gov.sg")

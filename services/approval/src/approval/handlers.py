@@ -10,16 +10,17 @@ import logging
 from dataclasses import dataclass
 
 from invite_common.errors import TransientError
-from invite_common.messages import Envelope, new_message
+from invite_common import messages
+from invite_common.messages import Decision, Envelope, State, Step, UserType, Verb, new_message
 from invite_common.db import for_update
 from invite_common.outbox import Outbox
 
 from approval import workflow
-from approval.directory import AccountDirectory, AccountExists
-from approval.enrolment import DeviceEnrolment
+from approval.adapters.directory import AccountDirectory, AccountExists
+from approval.adapters.enrolment import DeviceEnrolment
 from approval.policy import Policy
-from approval.fields import utcnow
-from approval.requests import InviteRequest, Transition
+from invite_common.db import utcnow
+from approval.models import InviteRequest, Transition
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,9 @@ def move(
     target = workflow.next_state(previous, verb, failed_from=request.failed_from)
     now = utcnow()
     request.state = target
-    if verb == workflow.FAIL:
+    if verb == Verb.FAIL:
         request.failed_from = previous  # where an operator's retry resumes
-    elif verb == workflow.RETRY:
+    elif verb == Verb.RETRY:
         request.failed_from = None
     request.seq += 1
     request.updated_at = now
@@ -77,7 +78,7 @@ def move(
     )
     _announce(
         deps,
-        "invite.state_changed",
+        messages.INVITE_STATE_CHANGED,
         {
             "request_id": request.id,
             "seq": request.seq,
@@ -106,7 +107,7 @@ def _refuse(deps: Dependencies, env: Envelope, request_id: str, decision: str, a
     log.warning("decision refused", extra={"decision": decision, "error": error})
     _announce(
         deps,
-        "invite.decision_refused",
+        messages.INVITE_DECISION_REFUSED,
         {"request_id": request_id, "decision": decision, "actor": actor, "error": error},
         request_id,
         env.message_id,
@@ -131,7 +132,7 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
         organisation=p.get("organisation") or "",
         seed_onboarding=p["seed_onboarding"],
         offshore=p.get("offshore", False),
-        state=workflow.SUBMITTED,
+        state=State.SUBMITTED,
         submitted_at=dt.datetime.fromisoformat(p["submitted_at"]),
     )
     request = _load(p["request_id"])
@@ -139,15 +140,15 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
         workflow.check_not_self_invitation(request.requester, request.email)
     except workflow.SelfInvitation as exc:
         # intake refuses these; a message put on the broker by other means is closed here
-        move(deps, request, workflow.REJECT, actor=SYSTEM, note=str(exc), cause=env.message_id)
+        move(deps, request, Verb.REJECT, actor=SYSTEM, note=str(exc), cause=env.message_id)
         return
     rule = deps.policy.first_match(request) if deps.policy else None
     if rule is not None:
         move(
-            deps, request, workflow.APPROVE, actor=POLICY, note=f"Approved by policy: {rule.name}",
+            deps, request, Verb.APPROVE, actor=POLICY, note=f"Approved by policy: {rule.name}",
             details={"policy": rule.name}, cause=env.message_id,
         )
-        _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, env.message_id)
+        take_step(deps, request, workflow.step_after_approval(), env.message_id)
 
 
 # invite.cancelled ---------------------------------------------------------------------------
@@ -156,12 +157,12 @@ def cancel(env: Envelope, deps: Dependencies) -> None:
     p = env.payload
     request = _load(p["request_id"])
     if p["actor"].lower() != request.requester.lower():
-        _refuse(deps, env, request.id, "cancel", p["actor"], "only the requester can cancel a request")
+        _refuse(deps, env, request.id, Decision.CANCEL, p["actor"], "only the requester can cancel a request")
         return
     try:
-        move(deps, request, workflow.CANCEL, actor=p["actor"], note="cancelled by the requester", cause=env.message_id)
+        move(deps, request, Verb.CANCEL, actor=p["actor"], note="cancelled by the requester", cause=env.message_id)
     except workflow.InvalidTransition as exc:
-        _refuse(deps, env, request.id, "cancel", p["actor"], str(exc))
+        _refuse(deps, env, request.id, Decision.CANCEL, p["actor"], str(exc))
 
 
 # approval.decide ----------------------------------------------------------------------------
@@ -173,14 +174,14 @@ def decide(env: Envelope, deps: Dependencies) -> None:
     try:
         workflow.check_not_requester(request.requester, actor)
         workflow.check_not_invitee(request.email, actor)
-        if decision == "approve":
-            move(deps, request, workflow.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id)
-            _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, env.message_id)
+        if decision == Decision.APPROVE:
+            move(deps, request, Verb.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id)
+            take_step(deps, request, workflow.step_after_approval(), env.message_id)
         else:
             reason = (p.get("reason") or "").strip()
             if not reason:
                 raise workflow.InvalidTransition("a rejection needs a reason")
-            move(deps, request, workflow.REJECT, actor=actor, note=reason, cause=env.message_id)
+            move(deps, request, Verb.REJECT, actor=actor, note=reason, cause=env.message_id)
             _send_email(
                 deps, request, "rejection_notice", to=request.requester, send_key="rejection",
                 context={"request_id": request.id, "invitee_email": request.email, "reason": reason, "decided_by": actor},
@@ -195,9 +196,9 @@ def advance(env: Envelope, deps: Dependencies) -> None:
     """Run the automatic step the request is waiting for; a stale step changes nothing."""
     p = env.payload
     request = _load(p["request_id"])
-    if p["step"] == "provision" and request.state == workflow.APPROVED:
+    if p["step"] == Step.PROVISION and request.state == State.APPROVED:
         provision(deps, request, cause=env.message_id)
-    elif p["step"] == "request_seed" and request.state == workflow.ACCOUNT_CREATED:
+    elif p["step"] == Step.REQUEST_SEED and request.state == State.ACCOUNT_CREATED:
         book_seed(deps, request, cause=env.message_id)
     else:
         log.info("stale step ignored", extra={"step": p["step"], "state": request.state})
@@ -213,26 +214,35 @@ def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
         raise AccountExists("the invitee already has a TechPass account; no second account was created")
     account = deps.directory.create_account(
         request_id=request.id,
-        username=request.username if request.user_type == workflow.VENDOR else None,
+        username=request.username if request.user_type == UserType.VENDOR else None,
         email=request.email,
         first_name=request.first_name,
         last_name=request.last_name,
         user_type=request.user_type,
     )
     request.username = account.username
-    move(deps, request, workflow.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause)
-    seed = workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)
-    if workflow.step_after_account(seed) == workflow.REQUEST_SEED:
-        _announce(deps, "approval.advance", {"request_id": request.id, "step": "request_seed"}, request.id, cause)
-    else:
+    move(deps, request, Verb.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause)
+    take_step(deps, request, workflow.step_after_account(_needs_seed(request)), cause)
+
+
+def _needs_seed(request: InviteRequest) -> bool:
+    return workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)
+
+
+def take_step(deps: Dependencies, request: InviteRequest, step: str, cause: str | None) -> None:
+    """Start the step the workflow chose: the invitation email is asked for at once; an automatic
+    step goes through `approval.advance`, so its retries and giving up are the consumer's."""
+    if step == workflow.SEND_INVITATION_EMAIL:
         send_invitation(deps, request, cause)
+    else:
+        _announce(deps, messages.APPROVAL_ADVANCE, {"request_id": request.id, "step": step}, request.id, cause)
 
 
 def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
     """Book the invitee's device for SEED onboarding, then ask for the invitation with its code."""
     enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
     move(
-        deps, request, workflow.REQUEST_SEED, actor=SYSTEM,
+        deps, request, Verb.REQUEST_SEED, actor=SYSTEM,
         details={"seed_expires_at": enrolment.expires_at.isoformat()}, cause=cause,
     )
     send_invitation(deps, request, cause)
@@ -241,7 +251,7 @@ def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
 def send_invitation(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
     """Ask the notifier for the invitation email (with SEED instructions and code when SEED is needed)."""
     enrolment = None
-    if workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
+    if _needs_seed(request):
         # booking is idempotent per request: after book_seed, a resend or a retry, the same code
         enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
     request.invitation_sends += 1
@@ -264,11 +274,11 @@ def resend(env: Envelope, deps: Dependencies) -> None:
     """Send an emailed invitation again at its requester's wish (the state stays `emailed`)."""
     p = env.payload
     request = _load(p["request_id"])
-    if request.state != workflow.EMAILED:
-        _refuse(deps, env, request.id, "resend", p["actor"], f"cannot resend an invitation that is {request.state}")
+    if request.state != State.EMAILED:
+        _refuse(deps, env, request.id, Decision.RESEND, p["actor"], f"cannot resend an invitation that is {request.state}")
         return
     if p["actor"].lower() != request.requester.lower():
-        _refuse(deps, env, request.id, "resend", p["actor"], "only the requester can ask for a resend")
+        _refuse(deps, env, request.id, Decision.RESEND, p["actor"], "only the requester can ask for a resend")
         return
     send_invitation(deps, request, env.message_id)
 
@@ -276,7 +286,7 @@ def resend(env: Envelope, deps: Dependencies) -> None:
 def _send_email(deps: Dependencies, request: InviteRequest, template: str, *, to: str, send_key: str, context: dict, cause) -> None:
     _announce(
         deps,
-        "notifier.send_email",
+        messages.NOTIFIER_SEND_EMAIL,
         {"request_id": request.id, "template": template, "to": to, "send_key": send_key, "context": context},
         request.id,
         cause,
@@ -293,10 +303,10 @@ def record_email_sent(env: Envelope, deps: Dependencies) -> None:
         return
     request = _load(p["request_id"])
     details = {"smtp_message_id": p["smtp_message_id"]}
-    if request.state in (workflow.ACCOUNT_CREATED, workflow.SEED_REQUESTED):
-        move(deps, request, workflow.MARK_EMAILED, actor="notifier", details=details, cause=env.message_id)
-    elif request.state == workflow.EMAILED and p["send_key"] != "invitation-1":
-        move(deps, request, workflow.RESEND, actor="notifier", details=details, cause=env.message_id)
+    if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
+        move(deps, request, Verb.MARK_EMAILED, actor="notifier", details=details, cause=env.message_id)
+    elif request.state == State.EMAILED and p["send_key"] != "invitation-1":
+        move(deps, request, Verb.RESEND, actor="notifier", details=details, cause=env.message_id)
 
 
 def record_email_failed(env: Envelope, deps: Dependencies) -> None:
@@ -306,8 +316,8 @@ def record_email_failed(env: Envelope, deps: Dependencies) -> None:
         log.error("notice could not be delivered", extra={"template": p["template"], "error": p["error"]})
         return
     request = _load(p["request_id"])
-    if request.state in (workflow.ACCOUNT_CREATED, workflow.SEED_REQUESTED):
-        move(deps, request, workflow.FAIL, actor="notifier", note=f"email not delivered: {p['error']}", cause=env.message_id)
+    if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
+        move(deps, request, Verb.FAIL, actor="notifier", note=f"email not delivered: {p['error']}", cause=env.message_id)
 
 
 # giving up, expiry and operator retry -------------------------------------------------------
@@ -317,9 +327,9 @@ def fail_step(env: Envelope, exc: Exception, deps: Dependencies) -> None:
     request = InviteRequest.get_or_none(InviteRequest.id == request_id) if request_id else None
     if request is None:
         return
-    if env.type == "approval.advance" and request.state in workflow.TRANSITIONS[workflow.FAIL]:
-        move(deps, request, workflow.FAIL, actor=SYSTEM, note=f"{env.payload['step']} failed: {exc}", cause=env.message_id)
-    elif env.type == "approval.decide" and request.state == workflow.SUBMITTED:
+    if env.type == messages.APPROVAL_ADVANCE and request.state in workflow.TRANSITIONS[Verb.FAIL]:
+        move(deps, request, Verb.FAIL, actor=SYSTEM, note=f"{env.payload['step']} failed: {exc}", cause=env.message_id)
+    elif env.type == messages.APPROVAL_DECIDE and request.state == State.SUBMITTED:
         _refuse(deps, env, request.id, env.payload["decision"], env.payload["actor"], f"could not be applied: {exc}")
 
 
@@ -328,11 +338,11 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=deps.request_expiry_days)
     stale = InviteRequest.select().where(
-        (InviteRequest.state == workflow.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
+        (InviteRequest.state == State.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
     )
     count = 0
     for request in stale:
-        move(deps, request, workflow.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
+        move(deps, request, Verb.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
         # the requester learns it from an email, not only by looking at the portal
         _send_email(
             deps, request, "expiry_notice", to=request.requester, send_key="expiry",
@@ -348,11 +358,6 @@ def retry_failed(deps: Dependencies, request_id: str, operator: str) -> str:
     request = InviteRequest.get_or_none(InviteRequest.id == request_id)
     if request is None:
         raise LookupError(f"no request {request_id}")
-    move(deps, request, workflow.RETRY, actor=operator, note="retried by an operator")
-    if request.state == workflow.APPROVED:
-        _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, None)
-    elif request.state == workflow.ACCOUNT_CREATED and workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
-        _announce(deps, "approval.advance", {"request_id": request.id, "step": "request_seed"}, request.id, None)
-    else:
-        send_invitation(deps, request, None)
+    move(deps, request, Verb.RETRY, actor=operator, note="retried by an operator")
+    take_step(deps, request, workflow.step_on_retry(request.state, _needs_seed(request)), None)
     return request.state

@@ -15,9 +15,7 @@ from pathlib import Path
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from approval.workflow import USER_TYPES
-
-METHODS = ("email_invitation", "create_account")
+from invite_common.messages import Method, UserType
 CONDITIONS = ("method", "user_type", "seed_onboarding", "offshore", "invitee_domains", "invitee_in_requester_domain")
 
 
@@ -30,8 +28,8 @@ class _RuleSchema(Schema):
         unknown = RAISE
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    method = fields.List(fields.String(validate=validate.OneOf(METHODS)), validate=validate.Length(min=1))
-    user_type = fields.List(fields.String(validate=validate.OneOf(sorted(USER_TYPES))), validate=validate.Length(min=1))
+    method = fields.List(fields.String(validate=validate.OneOf(Method.ALL)), validate=validate.Length(min=1))
+    user_type = fields.List(fields.String(validate=validate.OneOf(UserType.ALL)), validate=validate.Length(min=1))
     seed_onboarding = fields.Boolean()
     offshore = fields.Boolean()
     invitee_domains = fields.List(fields.String(validate=validate.Length(min=1)), validate=validate.Length(min=1))

@@ -23,7 +23,7 @@ from invite_common.outbox import Outbox
 
 from intake.db import database
 from intake.identity import Caller
-from intake.invites import queue
+from intake import queries
 from intake.models import DigestRun, InviteRequest, RoleGrant
 from intake.portal.labels import METHOD_LABELS
 
@@ -55,7 +55,7 @@ def _item(invite: InviteRequest, expiry_days: int) -> dict:
         "invitee_email": invite.email,
         "requester": invite.requester,
         "method": METHOD_LABELS.get(invite.method, invite.method),
-        "expires_at": queue.expires_at(invite, expiry_days).isoformat(),
+        "expires_at": queries.expires_at(invite, expiry_days).isoformat(),
     }
 
 
@@ -75,10 +75,10 @@ def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -
             since = last.covered_until if last else now - settings.interval
             if now - since < settings.interval:
                 return None
-            new = queue.waiting().where((InviteRequest.created_at > since) & (InviteRequest.created_at <= now))
+            new = queries.waiting().where((InviteRequest.created_at > since) & (InviteRequest.created_at <= now))
             # a request's reminder moment is (submitted + expiry - remind_before); take those that fell since the last digest
             shift = expiry - settings.remind_before
-            expiring = queue.waiting().where(
+            expiring = queries.waiting().where(
                 (InviteRequest.created_at > since - shift) & (InviteRequest.created_at <= now - shift)
             )
             run = DigestRun.create(covered_from=since, covered_until=now, new_count=new.count(), expiring_count=expiring.count())
@@ -111,7 +111,7 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
             "new_count": new_count,
             "expiring": [_item(i, settings.expiry_days) for i in mine_expiring.order_by(*order).limit(LISTED)],
             "expiring_count": expiring_count,
-            "waiting_count": queue.decidable(approver).count(),
+            "waiting_count": queries.decidable(approver).count(),
             "queue_url": settings.queue_url,
         }
         payload = {

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from invite_common.db import utcnow
 
 from intake.identity import Caller
-from intake.invites import queue, rules
+from intake import queries
+from intake.invites import rules
 from intake.models import InviteRequest
 from intake.validation import in_org_domains
 
-EARLIER_SHOWN = 10
 # a request this close to its expiry is flagged, so an approver takes it before it lapses
 EXPIRES_SOON = dt.timedelta(days=2)
 
@@ -24,16 +24,6 @@ class DecisionContext:
     warnings: list[str]
     expires_at: dt.datetime | None
     blocked_because: str | None  # why this approver may not decide here, or None
-
-
-def earlier_requests(invite: InviteRequest) -> list[InviteRequest]:
-    """Other requests for the same invitee, newest first (rejected, expired, emailed, ...)."""
-    return list(
-        InviteRequest.select()
-        .where((InviteRequest.email == invite.email) & (InviteRequest.id != invite.id))
-        .order_by(InviteRequest.created_at.desc())
-        .limit(EARLIER_SHOWN)
-    )
 
 
 def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domains, expires_at, now) -> list[str]:
@@ -58,9 +48,9 @@ def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domain
 def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days: int, now=None) -> DecisionContext:
     """Everything the approver's request page shows around the request itself."""
     now = now or utcnow()
-    earlier = earlier_requests(invite)
+    earlier = queries.earlier_requests(invite)
     waiting = invite.state == "submitted"
-    expires = queue.expires_at(invite, expiry_days) if waiting else None
+    expires = queries.expires_at(invite, expiry_days) if waiting else None
     blocked = None
     if invite.requester == caller.email:
         blocked = "You made this request, so another approver decides on it."

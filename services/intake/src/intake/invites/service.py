@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import peewee
 
 from invite_common.db import for_update, utcnow
-from invite_common.messages import new_message
+from invite_common import dates, messages
+from invite_common.messages import Decision, State, new_message
 from invite_common.outbox import Outbox
 
 from intake import history
@@ -22,7 +23,6 @@ from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, TakenUser
 from intake.validation import username_key
 
 PRODUCER = "intake"
-SINGAPORE = dt.timezone(dt.timedelta(hours=8), "SGT")
 
 
 @dataclass
@@ -87,7 +87,7 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
         offshore=bool(data.get("offshore")),
         reason=data["reason"],
         requester=caller.email,
-        state="submitted",
+        state=State.SUBMITTED,
         open_email=data["email"],
         open_username_key=username_key(data["username"]) if data.get("username") else None,
         batch_id=batch_id,
@@ -98,7 +98,7 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
 
 def _submitted_entry(invite: InviteRequest) -> dict:
     return {"request_id": invite.id, "event": "submit", "actor": invite.requester, "at": invite.created_at,
-            "to_state": "submitted", "details": {"method": invite.method}}
+            "to_state": State.SUBMITTED, "details": {"method": invite.method}}
 
 
 def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
@@ -128,7 +128,7 @@ def _announce_submission(invite: InviteRequest, outbox: Outbox) -> None:
 def _submission_message(invite: InviteRequest):
     return (
         new_message(
-            "invite.submitted",
+            messages.INVITE_SUBMITTED,
             {
                 "request_id": invite.id,
                 "method": invite.method,
@@ -163,7 +163,7 @@ def _claim(invite_id: str, action: str, actor: str) -> None:
         InviteRequest.update(pending_action=action, pending_actor=actor, updated_at=utcnow())
         .where(
             (InviteRequest.id == invite_id)
-            & (InviteRequest.state == "submitted")
+            & (InviteRequest.state == State.SUBMITTED)
             & (InviteRequest.pending_action.is_null())
         )
         .execute()
@@ -184,8 +184,8 @@ def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Out
         # no history entry here: approval records the decision once, as it applies it
         _claim(invite_id, decision, caller.email)
         payload = {"request_id": invite_id, "decision": decision, "actor": caller.email}
-        payload |= {"comment": note} if decision == "approve" else {"reason": note}
-        outbox.add(new_message("approval.decide", payload, correlation_id=invite_id, producer=PRODUCER))
+        payload |= {"comment": note} if decision == Decision.APPROVE else {"reason": note}
+        outbox.add(new_message(messages.APPROVAL_DECIDE, payload, correlation_id=invite_id, producer=PRODUCER))
     outbox.notify()
     return InviteRequest.get_by_id(invite_id)
 
@@ -234,7 +234,7 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         _claim(invite_id, "cancel", caller.email)
         history.append(invite_id, "cancel_requested", actor=caller.email, at=utcnow(), from_state=invite.state)
         outbox.add(
-            new_message("invite.cancelled", {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
+            new_message(messages.INVITE_CANCELLED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
         )
     outbox.notify()
     return InviteRequest.get_by_id(invite_id)
@@ -255,7 +255,7 @@ def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         invite = for_update(InviteRequest.select().where(InviteRequest.id == invite_id)).first()
         if invite is None or invite.requester != caller.email:
             raise NotFound(invite_id)
-        if invite.state != "emailed":
+        if invite.state != State.EMAILED:
             raise Conflict("Only an invitation that has been sent can be sent again.")
         last = (
             HistoryEntry.select(HistoryEntry.at)
@@ -265,11 +265,11 @@ def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         )
         now = utcnow()
         if last is not None and now - last.at < RESEND_INTERVAL:
-            again = (last.at + RESEND_INTERVAL).astimezone(SINGAPORE).strftime("%-d %B %Y, %-I:%M %p").replace("AM", "am").replace("PM", "pm")
+            again = dates.date_and_time(last.at + RESEND_INTERVAL, long=True)
             raise Conflict(f"This invitation was resent less than a day ago. You can resend it again after {again}.")
         history.append(invite_id, "resend_requested", actor=caller.email, at=now, from_state=invite.state, to_state=invite.state)
         outbox.add(
-            new_message("invite.resend_requested", {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
+            new_message(messages.INVITE_RESEND_REQUESTED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
         )
     outbox.notify()
     return invite

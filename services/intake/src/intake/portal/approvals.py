@@ -1,19 +1,17 @@
 """Requests to approve: the approver's queue, a request with what is needed to decide it, single and bulk decisions."""
 from __future__ import annotations
 
-import math
-
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from invite_common.db import utcnow
 
-from intake import history
+from intake import history, queries
 from intake.errors import Conflict, Forbidden, NotFound
 from intake.identity import current_caller
-from intake.invites import decision_context, queue, service
+from intake.invites import decision_context, service
 from intake.models import InviteRequest
 from intake.portal import labels
-from intake.portal.queries import PER_PAGE, Page
+from intake.queries import PER_PAGE
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 
@@ -33,7 +31,7 @@ OUTCOME_WORDS = {
 def waiting_count() -> int:
     """How many requests wait for the signed-in approver, counted once per page (the nav shows it too)."""
     if "approver_waiting" not in g:
-        g.approver_waiting = queue.decidable(current_caller()).count()
+        g.approver_waiting = queries.decidable(current_caller()).count()
     return g.approver_waiting
 
 
@@ -60,25 +58,19 @@ def _filters() -> dict[str, str]:
     return values
 
 
-def _query_filters(values: dict[str, str]) -> queue.QueueFilters:
-    return queue.QueueFilters(
+def _query_filters(values: dict[str, str]) -> queries.QueueFilters:
+    return queries.QueueFilters(
         method=values["method"], user_type=values["user_type"], seed=SEED_CHOICES.get(values["seed"]),
         requester=values["requester"], email=values["email"],
         older_than_days=int(values["older_than"]) if values["older_than"] else None,
     )
 
 
-def _page(query, number: int) -> Page:
-    total = query.count()
-    count = max(1, math.ceil(total / PER_PAGE))
-    number = min(max(1, number), count)
-    return Page(list(query.paginate(number, PER_PAGE)), number, count, total)
-
-
 def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(), note: str = "", status: int = 200):
     caller = current_caller()
     number = request.values.get("page", "1")
-    page = _page(queue.filtered(caller, _query_filters(values)), int(number) if number.isdigit() else 1)
+    query = queries.approver_queue(caller, _query_filters(values), utcnow())
+    page = queries.paginate(query, int(number) if number.isdigit() else 1)
     days = current_app.config["REQUEST_EXPIRY_DAYS"]
     return render_template(
         "portal/approvals/queue.html",
@@ -87,7 +79,7 @@ def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(
         filter_args={k: v for k, v in values.items() if v},
         filtering=any(values.values()),
         waiting=waiting_count(),
-        expires={i.id: queue.expires_at(i, days) for i in page.items},
+        expires={i.id: queries.expires_at(i, days) for i in page.items},
         now=utcnow(),
         first_row=(page.number - 1) * PER_PAGE + 1,
         errors=errors or {},

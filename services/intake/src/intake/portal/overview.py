@@ -6,7 +6,8 @@ from flask import Blueprint, render_template
 from invite_common.db import utcnow
 
 from intake.identity import current_caller
-from intake.portal import queries
+from intake import queries
+from intake.portal import labels
 
 bp = Blueprint("overview", __name__)
 
@@ -17,11 +18,11 @@ RECENT = 5
 def show():
     """Show how the requester's requests stand and where to start a new one."""
     caller = current_caller()
-    recent = list(queries.filtered(caller.email).limit(RECENT))
+    recent = list(queries.filtered(queries.own(caller.email)).limit(RECENT))
     return render_template(
         "portal/overview.html",
         counts=queries.counts(caller.email),
-        groups=queries.GROUPS,
+        groups=labels.GROUPS,
         recent=recent,
         seed_expiries=queries.seed_expiries([r.id for r in recent]),
         news=queries.news(caller.email, utcnow()),

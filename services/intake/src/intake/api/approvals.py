@@ -1,23 +1,26 @@
 """The approver's queue and bulk decisions (under /api/v1/approvals)."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from invite_common.db import utcnow
+from invite_common.messages import Decision, Method, UserType
+from marshmallow import RAISE, Schema, fields, validate
 
-from intake.errors import Forbidden, InvalidInput
+from intake import queries
+from intake.api.blueprint import Blueprint
+from intake.api.invites import InviteSummarySchema, dump_invite
+from intake.errors import Forbidden
 from intake.identity import current_caller
-from intake.invites import queue, service
-from intake.invites.resources import InviteSummarySchema, decode_cursor, dump_invite, encode_cursor
-from intake.invites.schemas import METHODS, USER_TYPES, BulkDecisionSchema
+from intake.invites import service
+from intake.invites.schemas import BulkDecisionSchema
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
 
 
 class QueueArgs(Schema):
-    method = fields.String(validate=validate.OneOf(METHODS))
-    user_type = fields.String(validate=validate.OneOf(USER_TYPES))
+    method = fields.String(validate=validate.OneOf(Method.ALL))
+    user_type = fields.String(validate=validate.OneOf(UserType.ALL))
     seed = fields.Boolean()
     requester = fields.String(validate=validate.Length(max=254))
     email = fields.String(validate=validate.Length(max=254))
@@ -58,36 +61,25 @@ class Queue(MethodView):
         caller = current_caller()
         if not caller.is_approver:
             raise Forbidden("Only approvers can see the approval queue.")
-        query = queue.filtered(caller, queue.QueueFilters(**filters))
+        query = queries.approver_queue(caller, queries.QueueFilters(**filters), utcnow())
         total = query.count()
-        if cursor:
-            query = queue.after(query, *decode_cursor(cursor))
-        rows = list(query.limit(limit + 1))
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = queries.after_cursor_oldest_first(query, cursor, limit)
         days = current_app.config["REQUEST_EXPIRY_DAYS"]
-        items = [dump_invite(r, with_history=False) | {"expires_at": queue.expires_at(r, days)} for r in rows]
-        return {"items": items, "total": total, "next_cursor": encode_cursor(rows[-1]) if more else None}
+        items = [dump_invite(r, with_history=False) | {"expires_at": queries.expires_at(r, days)} for r in rows]
+        return {"items": items, "total": total, "next_cursor": next_cursor}
 
 
 @blp.route("/decisions", methods=["POST"])
-@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": "BulkDecision"}}})
+@blp.arguments(BulkDecisionSchema)
 @blp.response(200, DecisionResultsSchema)
-def decide_many():
+def decide_many(data):
     """Approve or reject many requests at once; each gets the status its single call would give."""
     caller = current_caller()
     if not caller.is_approver:
         raise Forbidden("Only approvers can decide on requests.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput({"_body": ["Send the decisions as a JSON object."]})
-    try:
-        data = BulkDecisionSchema().load(body)
-    except ValidationError as exc:
-        raise InvalidInput(exc.messages) from None
     items = [
         {"id": item["id"], "decision": item["decision"],
-         "note": (item.get("comment") if item["decision"] == "approve" else item.get("reason")) or ""}
+         "note": (item.get("comment") if item["decision"] == Decision.APPROVE else item.get("reason")) or ""}
         for item in data["decisions"]
     ]
     return {"results": service.decide_many(items, caller, current_app.extensions["outbox"])}

@@ -4,16 +4,16 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import itertools
-import uuid
 from dataclasses import dataclass
 
 import peewee
+from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
+from invite_common.messages import UserType
 
-from approval.db import BaseModel, database
-from approval.fields import UTCDateTimeField, utcnow
-from approval.usernames import USERNAME_MAX, derive_username, is_valid_username, numbered
-from approval.workflow import VENDOR
+from approval.db import database
+from approval.models import Account
+from approval.usernames import derive_username, is_valid_username, numbered
 
 _CANDIDATES_PER_QUERY = 20
 _MAX_INSERT_ATTEMPTS = 20
@@ -75,28 +75,9 @@ class AccountDirectory(abc.ABC):
         """
 
 
-class Account(BaseModel):
-    """A TechPass account held in approval's own database by LocalDirectory."""
-
-    account_id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
-    username = peewee.CharField(max_length=USERNAME_MAX)
-    # Lower-cased username: its unique index makes `Jane.Tan` and `jane.tan` the same name.
-    username_key = peewee.CharField(max_length=USERNAME_MAX, unique=True)
-    email = peewee.CharField(max_length=320)
-    # Lower-cased email, indexed: provisioning looks every invitee up by it before creating anything.
-    email_key = peewee.CharField(max_length=320, null=True, index=True)
-    first_name = peewee.CharField()
-    last_name = peewee.CharField()
-    user_type = peewee.CharField(max_length=32)
-    request_id = peewee.CharField(max_length=64, unique=True)
-    created_at = UTCDateTimeField()
-
-    class Meta:
-        table_name = "account"
-
-    def provisioned(self) -> ProvisionedAccount:
-        """Return this row as the directory's answer."""
-        return ProvisionedAccount(self.username, str(self.account_id), self.created_at, self.request_id)
+def _provisioned(row: Account) -> ProvisionedAccount:
+    """Return an account row as the directory's answer."""
+    return ProvisionedAccount(row.username, str(row.account_id), row.created_at, row.request_id)
 
 
 class LocalDirectory(AccountDirectory):
@@ -114,8 +95,8 @@ class LocalDirectory(AccountDirectory):
         """Create the request's account, or return the one already created for it."""
         existing = Account.get_or_none(Account.request_id == request_id)
         if existing is not None:
-            return existing.provisioned()
-        if username is None and user_type == VENDOR:
+            return _provisioned(existing)
+        if username is None and user_type == UserType.VENDOR:
             raise InvalidUsername("a vendor account needs a username")
         if username is not None and not is_valid_username(username):
             raise InvalidUsername("the username breaks the TechPass username rules")
@@ -131,12 +112,12 @@ class LocalDirectory(AccountDirectory):
                 with database.atomic():
                     account = Account.create(
                         username=chosen, username_key=chosen.lower(), created_at=utcnow(), **fields)
-                return account.provisioned()
+                return _provisioned(account)
             except peewee.IntegrityError:
                 # A concurrent call won the race: either for this very request or for the name.
                 existing = Account.get_or_none(Account.request_id == request_id)
                 if existing is not None:
-                    return existing.provisioned()
+                    return _provisioned(existing)
                 if username is not None:
                     raise UsernameTaken("the username is already taken") from None
         raise RuntimeError("could not pick a free username under concurrent sign-ups")
@@ -144,7 +125,7 @@ class LocalDirectory(AccountDirectory):
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
         """Return the local account holding `email`, or None."""
         found = Account.get_or_none(Account.email_key == email.strip().lower())
-        return found.provisioned() if found is not None else None
+        return _provisioned(found) if found is not None else None
 
     @staticmethod
     def _free_username(base: str) -> str:

@@ -1,10 +1,14 @@
-"""The authoritative record of each invite request in approval, and its transition log."""
+"""Approval's tables: each request's authoritative record and transition log, and the local adapters' accounts and SEED bookings."""
 from __future__ import annotations
+
+import uuid
 
 import peewee
 
+from invite_common.db import UTCDateTimeField, utcnow
+
 from approval.db import BaseModel
-from approval.fields import UTCDateTimeField, utcnow
+from approval.usernames import USERNAME_MAX
 
 
 class InviteRequest(BaseModel):
@@ -48,3 +52,37 @@ class Transition(BaseModel):
     class Meta:
         table_name = "transition"
         indexes = ((("request", "seq"), True),)
+
+
+class Account(BaseModel):
+    """A TechPass account held in approval's own database by LocalDirectory."""
+
+    account_id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
+    username = peewee.CharField(max_length=USERNAME_MAX)
+    # Lower-cased username: its unique index makes `Jane.Tan` and `jane.tan` the same name.
+    username_key = peewee.CharField(max_length=USERNAME_MAX, unique=True)
+    email = peewee.CharField(max_length=320)
+    # Lower-cased email, indexed: provisioning looks every invitee up by it before creating anything.
+    email_key = peewee.CharField(max_length=320, null=True, index=True)
+    first_name = peewee.CharField()
+    last_name = peewee.CharField()
+    user_type = peewee.CharField(max_length=32)
+    request_id = peewee.CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "account"
+
+
+class SeedEnrolment(BaseModel):
+    """A SEED enrolment held in approval's own database by LocalEnrolment."""
+
+    request_id = peewee.CharField(max_length=64, unique=True)
+    email = peewee.CharField(max_length=320)
+    username = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32, unique=True)
+    booked_at = UTCDateTimeField()
+    expires_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "seed_enrolment"
