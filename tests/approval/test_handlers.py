@@ -259,3 +259,16 @@ def test_a_policy_never_approves_a_self_invitation_nor_a_second_account(deps):
     run(handlers.record_submission, officer_invite("again", "jane@tech.gov.sg"), deps)
     with pytest.raises(handlers.AccountExists):
         advance(deps, "provision", "again")
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_the_requester_is_emailed_when_the_invitation_is_out_only_if_configured(deps, asked):
+    deps.notify_requester_when_sent = asked
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    advance(deps, "provision")
+    sent = {"request_id": "r1", "template": "invitation", "send_key": "invitation-1", "smtp_message_id": "<a@x>"}
+    run(handlers.record_email_sent, message("email.sent", sent), deps)
+    notices = [m["payload"] for m in published(deps) if m["type"] == "notifier.send_email"
+               and m["payload"]["template"] == "invitation_sent_notice"]
+    assert [(n["to"], n["context"]["invitee_email"]) for n in notices] == ([("amy@tech.gov.sg", "vic@vendor.example.com")] if asked else [])

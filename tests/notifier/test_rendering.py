@@ -47,8 +47,13 @@ def approver_digest(**changes) -> dict:
             "expiring_count": 1, "waiting_count": 4, "queue_url": "https://invites.example.gov.sg/approvals", **changes}
 
 
+def invitation_sent_notice(**changes) -> dict:
+    return {"request_id": "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31", "invitee_email": "jane.tan@tech.gov.sg", **changes}
+
+
 CONTEXTS = {"invitation": invitation, "invitation_seed": invitation_seed, "rejection_notice": rejection_notice,
-            "expiry_notice": expiry_notice, "approver_digest": approver_digest}
+            "expiry_notice": expiry_notice, "approver_digest": approver_digest,
+            "invitation_sent_notice": invitation_sent_notice}
 
 
 def test_approver_digest_lists_expiring_and_new_requests_with_a_link_to_the_queue():

@@ -55,6 +55,8 @@ class Settings:
     approval_policy: str = ""
     # where people open the portal; links in emails point here
     portal_url: str = "http://127.0.0.1:8080"
+    # the portal always tells requesters an invitation was sent; this adds an email to them
+    notify_requester_when_sent: bool = False
     log_level: str = "INFO"
 
 
@@ -93,6 +95,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         approver_digest_minutes=int(get("APPROVER_DIGEST_MINUTES", "60")),
         approval_policy=get("APPROVAL_POLICY", ""),
         portal_url=get("PORTAL_URL", Settings.portal_url).rstrip("/"),
+        notify_requester_when_sent=_bool(get("NOTIFY_REQUESTER_WHEN_SENT", "false")),
         log_level=get("LOG_LEVEL", "INFO"),
     )
 

@@ -41,6 +41,7 @@ def build_dependencies(
         activation_url=settings.activation_url,
         request_expiry_days=settings.request_expiry_days,
         policy=rules,
+        notify_requester_when_sent=settings.notify_requester_when_sent,
     )
 
 

@@ -44,6 +44,8 @@ class Dependencies:
     activation_url: str
     request_expiry_days: int = 14
     policy: Policy | None = None
+    # email the requester once the invitation is out (the portal tells them in any case)
+    notify_requester_when_sent: bool = False
 
 
 def _announce(deps: Dependencies, type_name: str, payload: dict, request_id: str, cause: str | None) -> None:
@@ -305,6 +307,11 @@ def record_email_sent(env: Envelope, deps: Dependencies) -> None:
     details = {"smtp_message_id": p["smtp_message_id"]}
     if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
         move(deps, request, Verb.MARK_EMAILED, actor="notifier", details=details, cause=env.message_id)
+        if deps.notify_requester_when_sent:
+            _send_email(
+                deps, request, "invitation_sent_notice", to=request.requester, send_key="sent",
+                context={"request_id": request.id, "invitee_email": request.email}, cause=env.message_id,
+            )
     elif request.state == State.EMAILED and p["send_key"] != "invitation-1":
         move(deps, request, Verb.RESEND, actor="notifier", details=details, cause=env.message_id)
 

@@ -70,6 +70,16 @@ class ExpiryNoticeContext(Schema):
     expiry_days = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
+class InvitationSentNoticeContext(Schema):
+    """What a requester is told, if they asked for emails, once the invitation is out."""
+
+    class Meta:
+        unknown = RAISE
+
+    request_id = fields.String(required=True, validate=_required)
+    invitee_email = fields.String(required=True, validate=_required)
+
+
 class DigestItem(Schema):
     """One request named in an approvers' digest."""
 
@@ -102,6 +112,7 @@ CATALOG: dict[str, Schema] = {
     "invitation_seed": InvitationSeedContext(),
     "rejection_notice": RejectionNoticeContext(),
     "expiry_notice": ExpiryNoticeContext(),
+    "invitation_sent_notice": InvitationSentNoticeContext(),
     "approver_digest": ApproverDigestContext(),
 }
 
