@@ -131,6 +131,24 @@ def create_batch_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
         db.create_tables([BatchDraft, BatchRow])
 
 
+def create_portal_sessions(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Create the server-side portal sessions, as they were when OpenID Connect sign-in was added."""
+    from invite_common.db import UTCDateTimeField
+
+    class PortalSession(peewee.Model):
+        id = peewee.CharField(max_length=64, primary_key=True)
+        email = peewee.CharField(max_length=254, null=True, index=True)
+        data = peewee.TextField(default="{}")
+        created_at = UTCDateTimeField()
+        last_seen_at = UTCDateTimeField(index=True)
+
+        class Meta:
+            table_name = "portal_session"
+
+    with db.bind_ctx([PortalSession]):
+        db.create_tables([PortalSession])
+
+
 def add_approver_queue_index_and_digests(db: peewee.Database, migrator: SchemaMigrator) -> None:
     """Index the approvers' queue (state, then age) and keep a record of the approvers' digests."""
     from playhouse.migrate import migrate
@@ -153,4 +171,4 @@ def add_approver_queue_index_and_digests(db: peewee.Database, migrator: SchemaMi
     migrate(migrator.add_index("invite_request", ("state", "created_at", "id"), False))
 
 
-MIGRATIONS = [create_tables, create_batch_tables, add_approver_queue_index_and_digests]
+MIGRATIONS = [create_tables, create_batch_tables, create_portal_sessions, add_approver_queue_index_and_digests]
