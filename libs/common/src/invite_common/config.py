@@ -134,11 +134,20 @@ class Settings:
     portal_url: str = "http://127.0.0.1:8080"
     # the portal always tells requesters an invitation was sent; this adds an email to them
     notify_requester_when_sent: bool = False
+    # A SCIM 2.0 directory (base URL ending in /v2 or the like) and its bearer token; unset means
+    # accounts live in approval's own database (the local directory).
+    directory_url: str = ""
+    directory_token: str = ""
+    directory_timeout: float = 10.0
     log_level: str = "INFO"
 
 
-def load(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from `environ` (default: the process environment)."""
+def load(environ: dict[str, str] | None = None, service: str | None = None) -> Settings:
+    """Build Settings from `environ` (default: the process environment).
+
+    With `service`, its own broker URL (`INTAKE_AMQP_URL`, ...: a broker user per service) wins
+    over `AMQP_URL`.
+    """
     e = os.environ if environ is None else environ
     var = Path(e.get("INVITES_VAR_DIR", "var"))
 
@@ -156,7 +165,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
                 raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
     return Settings(
         env=env,
-        amqp_url=get("AMQP_URL", Settings.amqp_url),
+        amqp_url=get(f"{service.upper()}_AMQP_URL", get("AMQP_URL", Settings.amqp_url)) if service
+        else get("AMQP_URL", Settings.amqp_url),
         amqp_namespace=get("AMQP_NAMESPACE", ""),
         amqp_quorum_queues=_bool(get("AMQP_QUORUM_QUEUES", "false")),
         amqp_prefetch=int(get("AMQP_PREFETCH", "50")),
@@ -191,6 +201,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         approval_policy=get("APPROVAL_POLICY", ""),
         portal_url=get("PORTAL_URL", Settings.portal_url).rstrip("/"),
         notify_requester_when_sent=_bool(get("NOTIFY_REQUESTER_WHEN_SENT", "false")),
+        directory_url=get("DIRECTORY_URL", ""),
+        directory_token=get("DIRECTORY_TOKEN", ""),
+        directory_timeout=float(get("DIRECTORY_TIMEOUT", "10")),
         log_level=get("LOG_LEVEL", "INFO"),
     )
 

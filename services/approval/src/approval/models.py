@@ -23,6 +23,8 @@ class InviteRequest(BaseModel):
     first_name = peewee.CharField(default="")
     last_name = peewee.CharField(default="")
     organisation = peewee.CharField(default="")
+    department = peewee.CharField(default="")
+    contact_number = peewee.CharField(max_length=32, default="")
     seed_onboarding = peewee.BooleanField(default=False)
     offshore = peewee.BooleanField(default=False)
     state = peewee.CharField(max_length=32, index=True)
@@ -62,8 +64,6 @@ class Account(BaseModel):
     # Lower-cased username: its unique index makes `Jane.Tan` and `jane.tan` the same name.
     username_key = peewee.CharField(max_length=USERNAME_MAX, unique=True)
     email = peewee.CharField(max_length=320)
-    # Lower-cased email, indexed: provisioning looks every invitee up by it before creating anything.
-    email_key = peewee.CharField(max_length=320, null=True, index=True)
     first_name = peewee.CharField()
     last_name = peewee.CharField()
     user_type = peewee.CharField(max_length=32)

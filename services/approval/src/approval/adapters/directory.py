@@ -39,7 +39,11 @@ class InvalidUsername(PermanentError):
 
 
 class AccountExists(PermanentError):
-    """The invitee already holds a TechPass account: one person, one account."""
+    """The directory already holds an account for the invitee's email, made by someone else."""
+
+
+class DirectoryRefused(PermanentError):
+    """The directory refused the account as we described it (a schema or value it does not accept)."""
 
 
 class DirectoryUnavailable(TransientError):
@@ -61,18 +65,23 @@ class AccountDirectory(abc.ABC):
         first_name: str,
         last_name: str,
         user_type: str,
+        *,
+        organisation: str = "",
+        department: str = "",
+        contact_number: str = "",
     ) -> ProvisionedAccount:
         """Create the request's account, or return the one already created for it.
 
-        Raises UsernameTaken, InvalidUsername (permanent) or DirectoryUnavailable (transient).
+        Raises UsernameTaken, InvalidUsername, AccountExists (permanent) or DirectoryUnavailable
+        (transient).
         """
 
     @abc.abstractmethod
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
-        """Return the account that holds `email` (compared case-insensitively), or None.
+        """Return the account the directory holds for `email` (compared case-insensitively), if any."""
 
-        Raises DirectoryUnavailable (transient) when the directory cannot be asked.
-        """
+    def close(self) -> None:
+        """Let go of connections to the directory, if it holds any (called when the service stops)."""
 
 
 def _provisioned(row: Account) -> ProvisionedAccount:
@@ -91,6 +100,10 @@ class LocalDirectory(AccountDirectory):
         first_name: str,
         last_name: str,
         user_type: str,
+        *,
+        organisation: str = "",
+        department: str = "",
+        contact_number: str = "",
     ) -> ProvisionedAccount:
         """Create the request's account, or return the one already created for it."""
         existing = Account.get_or_none(Account.request_id == request_id)
@@ -101,7 +114,7 @@ class LocalDirectory(AccountDirectory):
         if username is not None and not is_valid_username(username):
             raise InvalidUsername("the username breaks the TechPass username rules")
         fields = dict(
-            request_id=request_id, email=email, email_key=email.strip().lower(), first_name=first_name,
+            request_id=request_id, email=email, first_name=first_name,
             last_name=last_name, user_type=user_type,
         )
 
@@ -123,9 +136,10 @@ class LocalDirectory(AccountDirectory):
         raise RuntimeError("could not pick a free username under concurrent sign-ups")
 
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
-        """Return the local account holding `email`, or None."""
-        found = Account.get_or_none(Account.email_key == email.strip().lower())
-        return _provisioned(found) if found is not None else None
+        """Return the oldest account held for `email`, if any."""
+        row = (Account.select().where(peewee.fn.LOWER(Account.email) == email.strip().lower())
+               .order_by(Account.created_at).first())
+        return _provisioned(row) if row is not None else None
 
     @staticmethod
     def _free_username(base: str) -> str:

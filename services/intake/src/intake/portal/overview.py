@@ -26,4 +26,5 @@ def show():
         recent=recent,
         seed_expiries=queries.seed_expiries([r.id for r in recent]),
         news=queries.news(caller.email, utcnow()),
+        drafts=queries.open_drafts(caller.email),
     )
