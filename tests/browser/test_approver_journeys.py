@@ -25,6 +25,9 @@ def fresh_requester() -> str:
 
 def open_queue(page: Page, requester: str | None = None) -> None:
     """Go to the queue from the navigation, narrowed to one requester's requests when given."""
+    menu = page.get_by_role("button", name="Menu")
+    if menu.count() and menu.is_visible():  # a phone shows the navigation behind its menu button
+        menu.click()
     page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Requests to approve").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Requests to approve")
     if requester:
