@@ -172,7 +172,7 @@ def test_at_390px_rows_are_cards_and_the_pages_fit(page, system):
     height = link.bounding_box()["height"]
     assert height < 3 * 28, f"the address wraps into {height}px of lines"
     no_sideways_scroll(page)
-    shoot(page, "invite-status-390")
+    shoot(page, "invite-status-long-address-390")
 
 
 def test_screenshots_of_the_approver_pages_at_full_width(page, system):
@@ -208,4 +208,4 @@ def test_at_390px_the_batch_review_table_leaves_room_for_the_fields_and_nothing_
     assert check["x"] + check["width"] <= first_cell["x"] + 1, (check, first_cell)
     assert first_cell["width"] >= 150, first_cell
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shoot(page, "batch-review-390")
+    shoot(page, "batch-review-row-check-390")
