@@ -131,14 +131,12 @@ def seed(db, signer, entries: int) -> dict:
                          at.replace(tzinfo=None)])
         steps = [("submit", requester, None, "submitted", "Reason for the request", {"method": method}, None)]
         if state == "rejected":
-            steps += [("reject_requested", approver, "submitted", None, "Not needed", {}, None),
-                      ("reject", approver, "submitted", "rejected", "Not needed", {}, 1)]
+            steps += [("reject", approver, "submitted", "rejected", "Not needed", {}, 1)]
         elif state == "cancelled":
             steps += [("cancel_requested", requester, "submitted", None, "", {}, None),
                       ("cancel", requester, "submitted", "cancelled", "", {}, 1)]
         else:
-            steps += [("approve_requested", approver, "submitted", None, "Welcome", {}, None),
-                      ("approve", approver, "submitted", "approved", "Welcome", {}, 1),
+            steps += [("approve", approver, "submitted", "approved", "Welcome", {}, 1),
                       ("provision", "system", "approved", "account_created", "", {"username": f"user{r}"}, 2)]
             if state == "seed_requested":
                 steps.append(("request_seed", "system", "account_created", "seed_requested", "",

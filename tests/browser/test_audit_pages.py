@@ -55,17 +55,17 @@ def test_auditor_finds_reads_exports_and_checks_a_request(page, system):
     with page.expect_download() as csv_download:
         page.get_by_role("link", name="Export CSV").click()
     rows = list(csv.DictReader(io.StringIO(open(csv_download.value.path(), encoding="utf-8", newline="").read(), newline="")))
-    assert [r["event"] for r in rows] == ["submit", "approve_requested", "approve", "provision", "request_seed", "mark_emailed"]
+    assert [r["event"] for r in rows] == ["submit", "approve", "provision", "request_seed", "mark_emailed"]
     assert rows[0]["note"].startswith("'=HYPERLINK(")
     with page.expect_download() as jsonl_download:
         page.get_by_role("link", name="Export JSON Lines").click()
     lines = open(jsonl_download.value.path(), encoding="utf-8").read().splitlines()
-    assert json.loads(lines[0])["note"].startswith("=HYPERLINK(") and len(lines) == 6
+    assert json.loads(lines[0])["note"].startswith("=HYPERLINK(") and len(lines) == 5
 
     page.get_by_role("link", name=f"vic.{tag}@vendor.example.com").click()
     timeline = page.get_by_role("list", name="Everything recorded (Singapore time, SGT)")
     expect(timeline.get_by_role("heading", level=3)).to_have_text([
-        "Request submitted", "Approval given", "Approved", "TechPass account created", "SEED enrolment booked",
+        "Request submitted", "Approved", "TechPass account created", "SEED enrolment booked",
         "Invitation emailed"])
     expect(timeline).to_contain_text("Vendor contract signed")
     expect(timeline).to_contain_text("Email Message-ID:")

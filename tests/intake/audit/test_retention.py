@@ -56,7 +56,7 @@ def test_erasure_removes_personal_data_keeps_pseudonyms_and_the_chain_verifies(i
     assert InviteRequest.get_by_id(keep_id).email == "recent.person@vendor-kept.com"
     entries = list(HistoryEntry.select().where(HistoryEntry.request_id == request_id).order_by(HistoryEntry.id))
     assert [e.event for e in entries][-1] == ERASURE_EVENT
-    approve = next(e for e in entries if e.event == "approve_requested")
+    approve = next(e for e in entries if e.event == "approve")
     assert approve.actor == approve.actor_ref and approve.actor.startswith("person-") and approve.note == ""
     assert all(e.salt is None for e in entries[:-1])
 
@@ -82,7 +82,7 @@ def test_erasure_removes_personal_data_keeps_pseudonyms_and_the_chain_verifies(i
 
 def test_erasing_a_salt_without_a_recorded_erasure_is_named(intake_db, client, signer, public_keys):
     request_id, _ = _closed_long_ago(client, signer)
-    target = HistoryEntry.get((HistoryEntry.request_id == request_id) & (HistoryEntry.event == "approve_requested"))
+    target = HistoryEntry.get((HistoryEntry.request_id == request_id) & (HistoryEntry.event == "approve"))
     HistoryEntry.update(salt=None, actor=target.actor_ref, note="").where(HistoryEntry.id == target.id).execute()
     result = verify(public_keys)
     assert result.first_bad["id"] == target.id and "no erasure of this request is recorded" in result.reason
@@ -91,7 +91,7 @@ def test_erasing_a_salt_without_a_recorded_erasure_is_named(intake_db, client, s
 def test_an_erased_entry_cannot_be_given_new_values(intake_db, client, signer, public_keys):
     request_id, _ = _closed_long_ago(client, signer)
     retention.erase_expired(365, signer)
-    target = HistoryEntry.get((HistoryEntry.request_id == request_id) & (HistoryEntry.event == "approve_requested"))
+    target = HistoryEntry.get((HistoryEntry.request_id == request_id) & (HistoryEntry.event == "approve"))
     HistoryEntry.update(note="Approved after a full check").where(HistoryEntry.id == target.id).execute()
     result = verify(public_keys)
     assert result.first_bad["id"] == target.id and "does not commit to" in result.reason

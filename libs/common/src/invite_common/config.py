@@ -126,6 +126,14 @@ class Settings:
     activation_url: str = "https://techpass.invites.local/activate"
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
+    # how often approvers get the digest of new and soon-expiring requests
+    approver_digest_minutes: int = 60
+    # the auto-approval rules file (TOML or JSON); unset: every request waits for an approver
+    approval_policy: str = ""
+    # where people open the portal; links in emails point here
+    portal_url: str = "http://127.0.0.1:8080"
+    # the portal always tells requesters an invitation was sent; this adds an email to them
+    notify_requester_when_sent: bool = False
     # A SCIM 2.0 directory (base URL ending in /v2 or the like) and its bearer token; unset means
     # accounts live in approval's own database (the local directory).
     directory_url: str = ""
@@ -197,6 +205,10 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         activation_url=get("ACTIVATION_URL", Settings.activation_url),
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
+        approver_digest_minutes=int(get("APPROVER_DIGEST_MINUTES", "60")),
+        approval_policy=get("APPROVAL_POLICY", ""),
+        portal_url=get("PORTAL_URL", Settings.portal_url).rstrip("/"),
+        notify_requester_when_sent=_bool(get("NOTIFY_REQUESTER_WHEN_SENT", "false")),
         directory_url=get("DIRECTORY_URL", ""),
         directory_token=get("DIRECTORY_TOKEN", ""),
         directory_timeout=float(get("DIRECTORY_TIMEOUT", "10")),

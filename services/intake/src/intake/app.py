@@ -108,6 +108,7 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         AUTH_MODE=settings.auth_mode,
         ORG_DOMAINS=parse_org_domains(settings.org_email_domains),
+        REQUEST_EXPIRY_DAYS=settings.request_expiry_days,
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
         API_TITLE="Invite Users",
         API_VERSION="v1",

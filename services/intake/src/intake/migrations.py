@@ -149,7 +149,6 @@ def create_portal_sessions(db: peewee.Database, migrator: SchemaMigrator) -> Non
         db.create_tables([PortalSession])
 
 
-
 def chain_history_off_the_request_path(db: peewee.Database, migrator: SchemaMigrator) -> None:
     """Let history entries be appended unchained and linked later, with salted personal digests and signed heads.
 
@@ -206,4 +205,32 @@ def _index_email_substrings(db: peewee.Database) -> None:
         pass
 
 
-MIGRATIONS = [create_tables, create_batch_tables, create_portal_sessions, chain_history_off_the_request_path]
+def add_approver_queue_index_and_digests(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Index the approvers' queue (state, then age) and keep a record of the approvers' digests."""
+    from playhouse.migrate import migrate
+
+    from invite_common.db import UTCDateTimeField
+
+    class DigestRun(peewee.Model):
+        id = peewee.AutoField()
+        covered_from = UTCDateTimeField(unique=True)
+        covered_until = UTCDateTimeField(index=True)
+        new_count = peewee.IntegerField(default=0)
+        expiring_count = peewee.IntegerField(default=0)
+        emails = peewee.IntegerField(default=0)
+
+        class Meta:
+            table_name = "digest_run"
+
+    with db.bind_ctx([DigestRun]):
+        db.create_tables([DigestRun])
+    migrate(migrator.add_index("invite_request", ("state", "created_at", "id"), False))
+
+
+MIGRATIONS = [
+    create_tables,
+    create_batch_tables,
+    create_portal_sessions,
+    chain_history_off_the_request_path,
+    add_approver_queue_index_and_digests,
+]

@@ -47,6 +47,8 @@ class InviteRequest(BaseModel):
 
     class Meta:
         table_name = "invite_request"
+        # the approvers' queue: waiting requests, oldest first, read a page at a time
+        indexes = ((("state", "created_at", "id"), False),)
 
 
 class HistoryEntry(BaseModel):
@@ -189,3 +191,18 @@ class PortalSession(BaseModel):
 
     class Meta:
         table_name = "portal_session"
+
+
+class DigestRun(BaseModel):
+    """One approvers' digest: the stretch of time it covered and what it told them."""
+
+    id = peewee.AutoField()
+    # where the previous digest stopped; unique, so two processes cannot send the same digest twice
+    covered_from = UTCDateTimeField(unique=True)
+    covered_until = UTCDateTimeField(index=True)
+    new_count = peewee.IntegerField(default=0)
+    expiring_count = peewee.IntegerField(default=0)
+    emails = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "digest_run"

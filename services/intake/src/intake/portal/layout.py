@@ -23,6 +23,9 @@ NAV = (
     ("portal.invite.choose", "Invite users", ("portal.invite", "portal.batch")),
     ("portal.status.index", "Invite status", ("portal.status",)),
 )
+# Shown to approvers beside the requester's pages, with how many requests wait for them.
+APPROVER_NAV = ("portal.approvals.index", "Requests to approve", ("portal.approvals",))
+ROLE_WORDS = {"requester": "Requester", "approver": "Approver", "auditor": "Auditor", "admin": "Administrator"}
 # Shown only to administrators.
 ADMIN_NAV = (("portal.admin.roles_page", "Roles", ("portal.admin",)),)
 
@@ -96,8 +99,18 @@ def layout_context() -> dict:
     show_nav = bool(caller and (caller.is_requester or caller.is_auditor))
     nav = []
     if show_nav:
-        items = NAV + (ADMIN_NAV if caller.is_admin else ()) if caller.is_requester else AUDIT_NAV
-        for endpoint, label, areas in items:
+        if caller.is_requester:
+            entries = list(NAV)
+            if caller.is_approver:
+                from intake.portal.approvals import waiting_count
+
+                endpoint, label, areas = APPROVER_NAV
+                entries.append((endpoint, f"{label} ({waiting_count()})", areas))
+            if caller.is_admin:
+                entries += ADMIN_NAV
+        else:
+            entries = list(AUDIT_NAV)
+        for endpoint, label, areas in entries:
             href = url_for(endpoint)
             if request.path == href:
                 current = "page"
@@ -106,7 +119,8 @@ def layout_context() -> dict:
             else:
                 current = None
             nav.append({"href": href, "label": label, "current": current})
-    return {"signed_in_as": email, "show_nav": show_nav, "nav": nav}
+    roles = [ROLE_WORDS[r] for r in ROLE_WORDS if caller and r in caller.roles]
+    return {"signed_in_as": email, "signed_in_roles": roles, "show_nav": show_nav, "nav": nav}
 
 
 def install(bp) -> None:
