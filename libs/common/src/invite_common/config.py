@@ -126,6 +126,19 @@ class Settings:
     activation_url: str = "https://techpass.invites.local/activate"
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
+    # how often approvers get the digest of new and soon-expiring requests
+    approver_digest_minutes: int = 60
+    # the auto-approval rules file (TOML or JSON); unset: every request waits for an approver
+    approval_policy: str = ""
+    # where people open the portal; links in emails point here
+    portal_url: str = "http://127.0.0.1:8080"
+    # the portal always tells requesters an invitation was sent; this adds an email to them
+    notify_requester_when_sent: bool = False
+    # A SCIM 2.0 directory (base URL ending in /v2 or the like) and its bearer token; unset means
+    # accounts live in approval's own database (the local directory).
+    directory_url: str = ""
+    directory_token: str = ""
+    directory_timeout: float = 10.0
     log_level: str = "INFO"
     # each service's own broker user; empty means AMQP_URL (see `amqp_url_for`)
     intake_amqp_url: str = ""
@@ -143,6 +156,15 @@ class Settings:
     http_channel_timeout: int = 30
     http_connection_limit: int = 1000
 
+    # The Ed25519 private key (PEM file) that signs the history's chain head; in development and
+    # tests one is generated under var/ when unset, production refuses to start without it.
+    audit_signing_key: str = ""
+    # Extra public keys (PEM files, comma-separated) the verifier accepts, e.g. keys rotated out.
+    audit_verify_keys: str = ""
+    # Erase personal data of requests closed longer ago than this many days; 0 leaves it alone.
+    retention_days: int = 0
+    var_dir: str = "var"
+
     def amqp_url_for(self, service: str) -> str:
         """The broker URL `service` connects with: its own user's URL, else AMQP_URL."""
         return getattr(self, f"{service}_amqp_url") or self.amqp_url
@@ -157,8 +179,12 @@ def _rate_limits(e) -> tuple[tuple[str, str], ...]:
     ))
 
 
-def load(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from `environ` (default: the process environment)."""
+def load(environ: dict[str, str] | None = None, service: str | None = None) -> Settings:
+    """Build Settings from `environ` (default: the process environment).
+
+    With `service`, its own broker URL (`INTAKE_AMQP_URL`, ...: a broker user per service) wins
+    over `AMQP_URL`.
+    """
     e = os.environ if environ is None else environ
     var = Path(e.get("INVITES_VAR_DIR", "var"))
 
@@ -176,7 +202,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
                 raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
     return Settings(
         env=env,
-        amqp_url=get("AMQP_URL", Settings.amqp_url),
+        amqp_url=get(f"{service.upper()}_AMQP_URL", get("AMQP_URL", Settings.amqp_url)) if service
+        else get("AMQP_URL", Settings.amqp_url),
         amqp_namespace=get("AMQP_NAMESPACE", ""),
         amqp_quorum_queues=_bool(get("AMQP_QUORUM_QUEUES", "false")),
         amqp_prefetch=int(get("AMQP_PREFETCH", "50")),
@@ -207,6 +234,13 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         activation_url=get("ACTIVATION_URL", Settings.activation_url),
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
+        approver_digest_minutes=int(get("APPROVER_DIGEST_MINUTES", "60")),
+        approval_policy=get("APPROVAL_POLICY", ""),
+        portal_url=get("PORTAL_URL", Settings.portal_url).rstrip("/"),
+        notify_requester_when_sent=_bool(get("NOTIFY_REQUESTER_WHEN_SENT", "false")),
+        directory_url=get("DIRECTORY_URL", ""),
+        directory_token=get("DIRECTORY_TOKEN", ""),
+        directory_timeout=float(get("DIRECTORY_TIMEOUT", "10")),
         log_level=get("LOG_LEVEL", "INFO"),
         intake_amqp_url=get("INTAKE_AMQP_URL", ""),
         approval_amqp_url=get("APPROVAL_AMQP_URL", ""),
@@ -219,6 +253,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         upload_parse_seconds=float(get("UPLOAD_PARSE_SECONDS", "1.5")),
         http_channel_timeout=int(get("HTTP_CHANNEL_TIMEOUT", "30")),
         http_connection_limit=int(get("HTTP_CONNECTION_LIMIT", "1000")),
+        audit_signing_key=get("AUDIT_SIGNING_KEY", ""),
+        audit_verify_keys=get("AUDIT_VERIFY_KEYS", ""),
+        retention_days=int(get("RETENTION_DAYS", "0")),
+        var_dir=str(var),
     )
 
 

@@ -5,6 +5,10 @@
 - The ack follows the commit; a crash in between only causes a redelivery, which is a no-op.
 - A message that can never succeed (malformed, unknown type, PermanentError) is given up: the
   service's `on_give_up` records the failure, then the message is rejected into `<queue>.dlq`.
+- A consumer built with `check_source` refuses (dead-letters) a message whose envelope does not
+  name its type's publisher or that did not arrive through that publisher's exchange; only the
+  consumer's own delay queues may hand a message back through the default exchange, and broker
+  permissions let only the consuming service write to its queues.
 - A TransientError (SMTP 4xx, directory timeout) is retried through the delay queues, one per
   configured delay, then given up. The database or a server being unreachable (Outage) is not
   the message's fault: such messages wait and retry until it is back, never dead-lettered for it.
@@ -20,11 +24,12 @@ import peewee
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
 
+from invite_common import metrics
 from invite_common.broker import Publisher, PublishError, connection
 from invite_common.errors import Outage, PermanentError, TransientError
 from invite_common.logs import request_context
 from invite_common.db import UTCDateTimeField, utcnow
-from invite_common.messages import Envelope, UnknownMessageType, decode
+from invite_common.messages import Envelope, UnknownMessageType, decode, message_type
 from invite_common.outbox import Outbox
 from invite_common.topology import Topology
 
@@ -47,7 +52,26 @@ class TwoPhaseHandler:
 
 GiveUp = Callable[[Envelope, Exception], None]
 
+
+class UntrustedSource(PermanentError):
+    """A message that did not come from the service its type says publishes it."""
+
+
+def check_source(envelope: Envelope, exchange: str, topology: Topology) -> None:
+    """Refuse `envelope` unless its type's publisher sent it through that publisher's exchange.
+
+    The default exchange ("") is how this consumer's delay queues return a retried message,
+    which was checked on its first delivery."""
+    contract = message_type(envelope.type, envelope.version)
+    if envelope.producer != contract.publisher:
+        raise UntrustedSource(f"{envelope.type} names producer {envelope.producer!r}, not {contract.publisher!r}")
+    expected = topology.exchange_for_type(envelope.type, envelope.version).name
+    if exchange not in ("", expected):
+        raise UntrustedSource(f"{envelope.type} arrived through {exchange!r}, not {expected!r}")
+
 ATTEMPT_HEADER = "x-attempt"
+# the type label of a message whose body could not be read at all
+UNREADABLE = "<unreadable>"
 
 
 def handled_message_model(database) -> type[peewee.Model]:
@@ -67,13 +91,23 @@ def handled_message_model(database) -> type[peewee.Model]:
 
 
 class ConsumerStats:
-    """Counters served on the metrics endpoint."""
+    """A consumer's counts by outcome, also counted into the process's Prometheus metrics."""
 
-    def __init__(self) -> None:
+    _ATTRIBUTES = {"handled": "handled", "duplicate": "duplicates", "retried": "retried", "dead_lettered": "dead_lettered"}
+
+    def __init__(self, queue: str = "") -> None:
+        self.queue = queue
         self.handled = 0
         self.duplicates = 0
         self.retried = 0
         self.dead_lettered = 0
+
+    def record(self, type_name: str, outcome: str, started: float | None = None) -> None:
+        """Count one message's outcome (and, when it ran, its handler's time since `started`)."""
+        attribute = self._ATTRIBUTES.get(outcome)
+        if attribute is not None:
+            setattr(self, attribute, getattr(self, attribute) + 1)
+        metrics.observe_message(self.queue, type_name, outcome, started)
 
 
 class MessageConsumer(ConsumerMixin):
@@ -91,6 +125,7 @@ class MessageConsumer(ConsumerMixin):
         on_give_up: GiveUp | None = None,
         prefetch: int = 50,
         db_retry_delay: float = 2.0,
+        check_source: bool = False,
     ):
         self.queue_name = queue
         self.handlers = handlers
@@ -100,10 +135,11 @@ class MessageConsumer(ConsumerMixin):
         self.on_give_up = on_give_up
         self.prefetch = prefetch
         self.db_retry_delay = db_retry_delay
+        self.check_source = check_source
         self.connection = connection(amqp_url)
         self.retry_publisher = Publisher(amqp_url, topology)
         self.handled_model = handled_message_model(database)
-        self.stats = ConsumerStats()
+        self.stats = ConsumerStats(queue)
         self.ready = threading.Event()
 
     # kombu wiring -------------------------------------------------------------------------
@@ -137,15 +173,18 @@ class MessageConsumer(ConsumerMixin):
             handler = self.handlers.get(envelope.type)
             if handler is None:
                 raise UnknownMessageType(f"{self.queue_name} has no handler for {envelope.type}")
+            if self.check_source:
+                check_source(envelope, (message.delivery_info or {}).get("exchange", ""), self.topology)
         except PermanentError as exc:
             log.error("dead-lettering a message that cannot be read", extra={"queue": self.queue_name, "error": str(exc)})
-            self.stats.dead_lettered += 1
+            self.stats.record(UNREADABLE, "dead_lettered")
             message.reject()
             return
         with request_context(envelope.correlation_id):
             self._dispatch(message, envelope, handler, attempt)
 
     def _dispatch(self, message, envelope: Envelope, handler: Handler, attempt: int) -> None:
+        started = time.perf_counter()
         try:
             duplicate = self._handle_once(envelope, handler)
         except (PermanentError, ValidationError) as exc:
@@ -156,6 +195,7 @@ class MessageConsumer(ConsumerMixin):
             log.warning("dependency unavailable, message will be redelivered", extra={"error": str(exc)})
             if not isinstance(exc, Outage):
                 self._reset_db()
+            self.stats.record(envelope.type, "requeued", started)
             time.sleep(self.db_retry_delay)
             message.requeue()
             return
@@ -165,10 +205,10 @@ class MessageConsumer(ConsumerMixin):
         if self.outbox is not None:
             self.outbox.notify()
         if duplicate:
-            self.stats.duplicates += 1
+            self.stats.record(envelope.type, "duplicate", started)
             log.info("duplicate message ignored", extra={"type": envelope.type, "message_id": envelope.message_id})
         else:
-            self.stats.handled += 1
+            self.stats.record(envelope.type, "handled", started)
         message.ack()
 
     def _handle_once(self, envelope: Envelope, handler: Handler | TwoPhaseHandler) -> bool:
@@ -222,7 +262,7 @@ class MessageConsumer(ConsumerMixin):
         except PublishError:
             message.requeue()
             return
-        self.stats.retried += 1
+        self.stats.record(envelope.type, "retried")
         log.warning(
             "transient failure, retrying later",
             extra={"type": envelope.type, "attempt": attempt + 1, "delay": delays[attempt], "error": str(exc)},
@@ -244,7 +284,7 @@ class MessageConsumer(ConsumerMixin):
                 log.exception("recording the failure failed; dead-lettering anyway")
             if self.outbox is not None:
                 self.outbox.notify()
-        self.stats.dead_lettered += 1
+        self.stats.record(envelope.type, "dead_lettered")
         message.reject()
 
     def _reset_db(self) -> None:

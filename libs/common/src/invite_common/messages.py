@@ -59,7 +59,9 @@ class Verb:
     MARK_EMAILED = "mark_emailed"
     FAIL = "fail"
     RETRY = "retry"
-    ALL = (APPROVE, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY)
+    # an emailed invitation delivered again (the state stays emailed)
+    RESEND = "resend"
+    ALL = (APPROVE, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY, RESEND)
 
 
 class Step:
@@ -78,7 +80,7 @@ class Decision:
     ALL = (APPROVE, REJECT)
     # what `invite.decision_refused` may also name: the requester's own actions
     CANCEL = Verb.CANCEL
-    RESEND = "resend"
+    RESEND = Verb.RESEND
 
 
 class Method:
@@ -126,6 +128,9 @@ class InviteSubmitted(_Strict):
     first_name = fields.String(load_default="", allow_none=True)
     last_name = fields.String(load_default="", allow_none=True)
     organisation = fields.String(load_default="", allow_none=True)
+    # for the directory's enterprise and phone attributes; absent from older producers' messages
+    department = fields.String(load_default="", allow_none=True)
+    contact_number = fields.String(load_default="", allow_none=True)
     seed_onboarding = fields.Boolean(required=True)
     offshore = fields.Boolean(load_default=False)
     submitted_at = fields.String(required=True)

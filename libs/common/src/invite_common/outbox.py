@@ -4,15 +4,21 @@ A service calls `Outbox.add` inside the same database transaction as its change,
 or a consumer's ack means the change and its message are both durable. The relay publishes
 pending rows in batches with publisher confirms and marks them sent; if the broker is away the
 rows wait, and are published once it is back.
+
+Several replicas of a service each run a relay over the same PostgreSQL database: each claims
+its batch with `FOR UPDATE SKIP LOCKED` until the batch is marked, so a row is published by one
+of them, not by all (a crash before the mark still publishes it again: consumers are idempotent).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 
 import peewee
 
+from invite_common import metrics
 from invite_common.broker import Outgoing, PublishError, Publisher
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope
@@ -85,9 +91,25 @@ class Outbox:
         m = self.model
         return m.select().where(m.published_at.is_null()).count()
 
+    def backlog(self) -> tuple[int, dt.datetime | None]:
+        """How many messages wait to be published, and when the oldest of them was written."""
+        m = self.model
+        count, oldest = (m.select(peewee.fn.COUNT(m.id), peewee.fn.MIN(m.created_at))
+                         .where(m.published_at.is_null()).tuples().get())
+        return count, m.created_at.python_value(oldest) if isinstance(oldest, (str, dt.datetime)) else None
+
     def relay_once(self, publisher: Publisher, limit: int = 200) -> int:
         """Publish one batch of pending messages and mark the confirmed ones; return how many."""
-        rows = self.pending(limit)
+        if not isinstance(getattr(self.database, "obj", self.database), peewee.PostgresqlDatabase):
+            # SQLite serves one process: no other relay to share with, and a transaction held
+            # over the publish would stop the process's other writers
+            return self._publish(publisher, self.pending(limit))
+        with self.database.atomic():
+            m = self.model
+            claimed = m.select().where(m.published_at.is_null()).order_by(m.id).limit(limit)
+            return self._publish(publisher, list(claimed.for_update(skip_locked=True)))
+
+    def _publish(self, publisher: Publisher, rows: list) -> int:
         if not rows:
             return 0
         batch = [
@@ -138,6 +160,7 @@ class OutboxRelay(threading.Thread):
             try:
                 sent = self.outbox.relay_once(self.publisher)
                 self.published += sent
+                metrics.OUTBOX_PUBLISHED.inc(sent)
                 self.healthy = True
                 backoff = 0.1
                 if sent == 0:

@@ -16,8 +16,9 @@ from invite_common.db import for_update
 from invite_common.outbox import Outbox
 
 from approval import workflow
-from approval.adapters.directory import AccountDirectory
+from approval.adapters.directory import AccountDirectory, AccountExists, ProvisionedAccount
 from approval.adapters.enrolment import DeviceEnrolment
+from approval.policy import Policy
 from invite_common.db import utcnow
 from approval.models import InviteRequest, Transition
 
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "approval"
 SYSTEM = "system"
+# the actor of an approval given by an auto-approval rule; the rule's name is in the details
+POLICY = "policy"
 
 
 class RequestNotYetKnown(TransientError):
@@ -40,6 +43,9 @@ class Dependencies:
     enrolment: DeviceEnrolment
     activation_url: str
     request_expiry_days: int = 14
+    policy: Policy | None = None
+    # email the requester once the invitation is out (the portal tells them in any case)
+    notify_requester_when_sent: bool = False
 
 
 def _announce(deps: Dependencies, type_name: str, payload: dict, request_id: str, cause: str | None) -> None:
@@ -126,11 +132,27 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
         first_name=p.get("first_name") or "",
         last_name=p.get("last_name") or "",
         organisation=p.get("organisation") or "",
+        department=p.get("department") or "",
+        contact_number=p.get("contact_number") or "",
         seed_onboarding=p["seed_onboarding"],
         offshore=p.get("offshore", False),
         state=State.SUBMITTED,
         submitted_at=dt.datetime.fromisoformat(p["submitted_at"]),
     )
+    request = _load(p["request_id"])
+    try:
+        workflow.check_not_self_invitation(request.requester, request.email)
+    except workflow.SelfInvitation as exc:
+        # intake refuses these; a message put on the broker by other means is closed here
+        move(deps, request, Verb.REJECT, actor=SYSTEM, note=str(exc), cause=env.message_id)
+        return
+    rule = deps.policy.first_match(request) if deps.policy else None
+    if rule is not None:
+        move(
+            deps, request, Verb.APPROVE, actor=POLICY, note=f"Approved by policy: {rule.name}",
+            details={"policy": rule.name}, cause=env.message_id,
+        )
+        take_step(deps, request, workflow.step_after_approval(), env.message_id)
 
 
 # invite.cancelled ---------------------------------------------------------------------------
@@ -155,6 +177,7 @@ def decide(env: Envelope, deps: Dependencies) -> None:
     actor, decision = p["actor"], p["decision"]
     try:
         workflow.check_not_requester(request.requester, actor)
+        workflow.check_not_invitee(request.email, actor)
         if decision == Decision.APPROVE:
             move(deps, request, Verb.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id)
             take_step(deps, request, workflow.step_after_approval(), env.message_id)
@@ -185,16 +208,56 @@ def advance(env: Envelope, deps: Dependencies) -> None:
         log.info("stale step ignored", extra={"step": p["step"], "state": request.state})
 
 
-def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
-    """Create the TechPass account, then book SEED or ask for the invitation email."""
-    account = deps.directory.create_account(
+def prepare_advance(env: Envelope, deps: Dependencies) -> ProvisionedAccount | None:
+    """Create the account outside any transaction: a directory's answer can take seconds.
+
+    Creating is idempotent per request (the directory keys it on the request id), so running
+    this again after a crash or a redelivery returns the same account.
+    """
+    p = env.payload
+    request = InviteRequest.get_or_none(InviteRequest.id == p["request_id"])
+    if p["step"] != Step.PROVISION or request is None or request.state != State.APPROVED:
+        return None
+    return create_account(deps, request)
+
+
+def commit_advance(env: Envelope, account: ProvisionedAccount | None, deps: Dependencies) -> None:
+    """Record the step `prepare_advance` ran, inside the consumer's transaction."""
+    p = env.payload
+    request = _load(p["request_id"])
+    if p["step"] == Step.PROVISION and request.state == State.APPROVED:
+        provision(deps, request, cause=env.message_id, account=account)
+    else:
+        advance(env, deps)
+
+
+def create_account(deps: Dependencies, request: InviteRequest) -> ProvisionedAccount:
+    """Ask the directory for the request's account (the same one however often it is asked).
+
+    The directory is asked by email first: a person holds one account, so an account made for
+    anything but this request is a permanent failure, never a second username."""
+    held = deps.directory.find_by_email(request.email)
+    # a directory that cannot say which request made an account (request_id None) tells its own
+    # accounts apart when creating, and raises AccountExists itself
+    if held is not None and held.request_id not in (None, request.id):
+        raise AccountExists("the invitee already has a TechPass account; no second account was created")
+    return deps.directory.create_account(
         request_id=request.id,
         username=request.username if request.user_type == UserType.VENDOR else None,
         email=request.email,
         first_name=request.first_name,
         last_name=request.last_name,
         user_type=request.user_type,
+        organisation=request.organisation,
+        department=request.department,
+        contact_number=request.contact_number,
     )
+
+
+def provision(deps: Dependencies, request: InviteRequest, cause: str | None,
+              account: ProvisionedAccount | None = None) -> None:
+    """Create the TechPass account (unless already created), then book SEED or ask for the invitation email."""
+    account = account or create_account(deps, request)
     request.username = account.username
     move(deps, request, Verb.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause)
     take_step(deps, request, workflow.step_after_account(_needs_seed(request)), cause)
@@ -270,23 +333,32 @@ def _send_email(deps: Dependencies, request: InviteRequest, template: str, *, to
 
 # email.sent / email.failed ------------------------------------------------------------------
 def record_email_sent(env: Envelope, deps: Dependencies) -> None:
-    """An invitation went out: the request is done."""
+    """An invitation went out: the request is done (or, sent again, shows as delivered again)."""
     p = env.payload
-    request = _load(p["request_id"])
+    # notices (rejections, expiries, approvers' digests) change no request; a digest has none
     if not p["template"].startswith("invitation"):
         log.info("notice delivered", extra={"template": p["template"]})
         return
+    request = _load(p["request_id"])
+    details = {"smtp_message_id": p["smtp_message_id"]}
     if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
-        move(deps, request, Verb.MARK_EMAILED, actor="notifier", details={"smtp_message_id": p["smtp_message_id"]}, cause=env.message_id)
+        move(deps, request, Verb.MARK_EMAILED, actor="notifier", details=details, cause=env.message_id)
+        if deps.notify_requester_when_sent:
+            _send_email(
+                deps, request, "invitation_sent_notice", to=request.requester, send_key="sent",
+                context={"request_id": request.id, "invitee_email": request.email}, cause=env.message_id,
+            )
+    elif request.state == State.EMAILED and p["send_key"] != "invitation-1":
+        move(deps, request, Verb.RESEND, actor="notifier", details=details, cause=env.message_id)
 
 
 def record_email_failed(env: Envelope, deps: Dependencies) -> None:
     """An invitation could not be delivered: the request fails until an operator retries it."""
     p = env.payload
-    request = _load(p["request_id"])
     if not p["template"].startswith("invitation"):
         log.error("notice could not be delivered", extra={"template": p["template"], "error": p["error"]})
         return
+    request = _load(p["request_id"])
     if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
         move(deps, request, Verb.FAIL, actor="notifier", note=f"email not delivered: {p['error']}", cause=env.message_id)
 
@@ -295,7 +367,8 @@ def record_email_failed(env: Envelope, deps: Dependencies) -> None:
 def fail_step(env: Envelope, exc: Exception, deps: Dependencies) -> None:
     """A step's retries are exhausted (or it can never succeed): record the request as failed."""
     request_id = env.payload.get("request_id")
-    request = InviteRequest.get_or_none(InviteRequest.id == request_id) if request_id else None
+    # locked like every other handler's read: a replica may be moving the same request right now
+    request = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first() if request_id else None
     if request is None:
         return
     if env.type == messages.APPROVAL_ADVANCE and request.state in workflow.TRANSITIONS[Verb.FAIL]:
@@ -308,19 +381,26 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
     """Expire requests nobody decided on within the allowed days; return how many."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=deps.request_expiry_days)
-    stale = InviteRequest.select().where(
+    # locked: every replica sweeps, and PostgreSQL re-checks the state of a row another one held
+    stale = for_update(InviteRequest.select().where(
         (InviteRequest.state == State.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
-    )
+    ))
     count = 0
     for request in stale:
         move(deps, request, Verb.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
+        # the requester learns it from an email, not only by looking at the portal
+        _send_email(
+            deps, request, "expiry_notice", to=request.requester, send_key="expiry",
+            context={"request_id": request.id, "invitee_email": request.email, "expiry_days": deps.request_expiry_days},
+            cause=None,
+        )
         count += 1
     return count
 
 
 def retry_failed(deps: Dependencies, request_id: str, operator: str) -> str:
     """Run a failed request's step again at an operator's word; return the state it resumed in."""
-    request = InviteRequest.get_or_none(InviteRequest.id == request_id)
+    request = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first()
     if request is None:
         raise LookupError(f"no request {request_id}")
     move(deps, request, Verb.RETRY, actor=operator, note="retried by an operator")

@@ -1,5 +1,6 @@
-"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; or manage
-roles (`python -m intake roles list|grant|revoke`)."""
+"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; manage
+roles (`python -m intake roles list|grant|revoke`); only bring intake's database schema up to date
+(`python -m intake migrate`); or an operator's audit command (`python -m intake audit verify|public-key|erase`)."""
 from __future__ import annotations
 
 import argparse
@@ -23,19 +24,32 @@ def main(argv: list[str] | None = None) -> int:
         one.add_argument("role", help="approver, auditor or admin")
         one.add_argument("email")
         one.add_argument("--operator", required=True, help="your email, recorded in the history auditors read")
+    sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+
+    from intake.audit import cli as audit_cli
+
+    audit_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
-    settings = config.load()
+    settings = config.load(service="intake")
     logs.configure("intake", settings.log_level)
     if args.command == "roles":
         from intake import roles_command
 
         return roles_command.run(settings, args)
+    if args.command == "audit":
+        return audit_cli.run(args, settings)
 
     from waitress import serve
 
     from intake import bootstrap
 
+    if args.command == "migrate":
+        from invite_common import runtime
+
+        ran = runtime.migrate(bootstrap.declare(settings))
+        print(f"intake schema up to date ({ran} migrations applied)")
+        return 0
     service = bootstrap.start(settings)
     host, port = parse_bind(settings.intake_bind)
     log.info("intake listening", extra={"bind": settings.intake_bind})

@@ -22,6 +22,7 @@ from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
 from intake import headers, limits
+from intake import metrics as http_metrics
 from intake.auth import settings as auth_settings
 from intake.auth.oidc import IdentityProvider, ProviderUnavailable
 from intake.auth.sessions import ServerSessionInterface
@@ -180,6 +181,7 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         AUTH_MODE=settings.auth_mode,
         ORG_DOMAINS=parse_org_domains(settings.org_email_domains),
+        REQUEST_EXPIRY_DAYS=settings.request_expiry_days,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="Invite Users",
         API_VERSION="v1",
@@ -201,9 +203,9 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
 
     api = IntakeApi(app)
     api.register_converter(RowNumberConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": EXCEL_MAX_ROW})
-    from intake.api import approvals, batches, invites
+    from intake.api import approvals, audit, batches, invites
 
-    for module in (invites, approvals, batches):
+    for module in (invites, approvals, batches, audit):
         api.register_blueprint(module.blp)
     _register_errors(app)
 
@@ -248,6 +250,7 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         ok, results = run_checks(checks)
         return {"ready": ok, "checks": results}, (200 if ok else 503)
 
+    http_metrics.instrument(app, outbox)
     app.register_blueprint(portal)
     _protect_forms(app)
     headers.install(app, production=settings.env == "production")

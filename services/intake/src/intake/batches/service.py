@@ -53,7 +53,7 @@ def create_draft(
         raise InvalidInput({"file": [str(error)]}) from None
     checker = RowChecker(org_domains)
     checked = [checker.check(number, fields) for number, fields in parsed.rows]
-    check_open_requests(checked)
+    check_open_requests(checked, caller)
     return store.save_draft(caller.email, _display_filename(filename), parsed.unknown_columns, checked)
 
 
@@ -138,7 +138,7 @@ def update_row(draft: BatchDraft, row: int, changes: dict, caller: Caller, org_d
             raise NotFound(row)
         fields = json.loads(current.fields) | {name: _cell_text(value) for name, value in changes.items()}
         checked = RowChecker(org_domains).check(row, fields)
-        check_open_requests([checked])
+        check_open_requests([checked], caller)
         # the row's duplicates are worked out again below, with every row sharing its old or new keys
         BatchRow.update(**store.row_values(checked, {})).where(BatchRow.id == current.id).execute()
         store.refresh_duplicates(
@@ -246,7 +246,7 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
             # organisation domains, make stored errors stale in both directions
             checker = RowChecker(org_domains)
             checked = [checker.check(r.row, json.loads(r.fields)) for r in stored]
-            check_open_requests(checked)
+            check_open_requests(checked, caller)
             refreshed = {c.row: c.errors for c, r in zip(checked, stored) if store.dumps(c.errors) != r.errors}
             duplicated = {r.row for r in stored if r.duplicates != "{}"}
             if duplicated or any(c.errors for c in checked):
