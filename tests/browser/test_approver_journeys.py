@@ -62,7 +62,7 @@ def test_an_approver_filters_the_queue_approves_one_with_a_comment_and_rejects_o
     # approve with a comment, from the request page
     page.get_by_role("link", name=f"ann.{tag}@tech.gov.sg").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Request for ann.{tag}@tech.gov.sg")
-    expect(page.get_by_text("Runs the payroll migration")).to_be_visible()
+    expect(page.get_by_role("definition").filter(has_text="Runs the payroll migration")).to_be_visible()
     expect(page.locator("dt", has_text="Expires on")).to_be_visible()
     page.get_by_label("Comment (optional)").fill("Welcome to the team")
     page.get_by_role("button", name="Approve", exact=True).click()
