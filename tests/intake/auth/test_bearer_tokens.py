@@ -64,6 +64,7 @@ REFUSALS = {
     "no email": ('no email claim', lambda p: p.sign(p.claims("bob@tech.gov.sg", email=None))),
     "tampered payload": ('signature does not verify', lambda p: _tampered(p.sign(p.claims("amy@tech.gov.sg")))),
     "not a JWT": ('not a signed JWT', lambda p: "opaque-token-value"),
+    "an ID token": ('is an ID token', lambda p: p.sign(p.claims("bob@tech.gov.sg", nonce="n-0S6_WzA2Mj"))),
 }
 
 

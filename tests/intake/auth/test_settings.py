@@ -71,6 +71,10 @@ def test_production_sends_codes_and_tokens_only_over_https(name, url):
     assert f"{name} must be an https URL" in refusal(PRODUCTION | {name: url})
 
 
+def test_the_api_audience_cannot_be_the_client_id():
+    assert "OIDC_AUDIENCE must name the API" in refusal(OIDC | {"OIDC_AUDIENCE": "invite-users"})
+
+
 def test_a_provider_url_must_be_a_url():
     assert "is not an http(s) URL" in refusal(OIDC | {"OIDC_ISSUER": "id.example.gov.sg"})
 

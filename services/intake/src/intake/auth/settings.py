@@ -55,6 +55,10 @@ def check(settings: Settings) -> None:
         missing = [name for name in OIDC_REQUIRED if not values[name]]
         if missing:
             raise ConfigError(f"AUTH_MODE=oidc needs {', '.join(missing)}")
+        # ID tokens are addressed to the client id: an API audience equal to it would let an ID
+        # token pass as an access token
+        if settings.oidc_audience.strip() == settings.oidc_client_id.strip():
+            raise ConfigError("OIDC_AUDIENCE must name the API, not repeat OIDC_CLIENT_ID (ID tokens carry the client id)")
         if settings.env == "production" and any(w in settings.oidc_client_secret.lower() for w in PLACEHOLDERS):
             raise ConfigError("OIDC_CLIENT_SECRET is still a placeholder; use the secret the provider issued")
         for name, url in (("OIDC_ISSUER", settings.oidc_issuer), ("OIDC_REDIRECT_URI", settings.oidc_redirect_uri)):

@@ -4,7 +4,7 @@ A token is accepted only when all of these hold: it is a compact JWS whose algor
 allow-list of asymmetric ones (never `none`, never a shared-secret HMAC, whatever the header says);
 its key, found by `kid` in the provider's published key set, verifies the signature; `iss` is the
 provider; `aud` contains OIDC_AUDIENCE; `exp` is in the future and `nbf`/`iat` not in the future,
-with a small leeway for clocks; it names the person (`email`). A `kid` not in the cached key set
+with a small leeway for clocks; it is not an ID token (no `nonce`); it names the person (`email`). A `kid` not in the cached key set
 makes one refetch of the key set, at most once per `refetch_every` seconds, so the provider can
 rotate its keys without anyone restarting intake, and a stream of made-up `kid`s cannot turn
 intake into a flood of requests to the provider.
@@ -123,6 +123,10 @@ class TokenVerifier:
             raise InvalidToken(f"The token has no {exc.claim}.") from None
         except jose_errors.JoseError:
             raise InvalidToken("The token's claims are not valid.") from None
+        # An ID token is for the portal's sign-in, not for calling the API: only ID tokens carry a
+        # nonce, so one replayed at the API as a bearer token is refused even if its aud matched.
+        if "nonce" in claims:
+            raise InvalidToken("The token is an ID token; call the API with an access token.")
         if not isinstance(claims.get("email"), str) or not claims["email"]:
             raise InvalidToken("The token does not name a person (no email claim).")
         return claims
