@@ -1,7 +1,8 @@
 """Read the deployment files the way their tools would: compose.yaml, the Kubernetes manifests and
-the kustomizations that list them, and the environment each of them gives the services."""
+the kustomizations that list them, the broker definitions, and the environment each of them gives the services."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -9,11 +10,25 @@ import yaml
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 K8S = DEPLOY / "k8s"
+DEFINITIONS = DEPLOY / "rabbitmq" / "definitions.json"
 SERVICES = ("intake", "approval", "notifier")
 
 
 def compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text())
+
+
+def definitions() -> dict:
+    """The broker's users, permissions and topology, as RabbitMQ imports them."""
+    return json.loads(DEFINITIONS.read_text())
+
+
+def broker_grants() -> dict[str, set[str]]:
+    """The vhosts each user of the broker definitions may use, by user name."""
+    grants: dict[str, set[str]] = {}
+    for permission in definitions()["permissions"]:
+        grants.setdefault(permission["user"], set()).add(permission["vhost"])
+    return grants
 
 
 def kustomizations() -> list[Path]:

@@ -3,12 +3,15 @@ deployment needs (replicated workers, health checks, a broker and a database fit
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import jsonschema
+import kombu
 import pytest
 
-from tests.deploy.manifests import SERVICES, compose
+from tests.deploy.manifests import COMPOSE, DEFINITIONS, SERVICES, broker_grants, compose, compose_env, definitions
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "compose-spec.json").read_text())
 
@@ -76,3 +79,104 @@ def test_intake_gets_the_history_signing_key_as_a_secret_file():
     assert intake["environment"]["AUDIT_SIGNING_KEY"] == f"/run/secrets/{secret['source']}"
     assert secret["mode"] == 0o400 and secret["uid"] == "10001"
     assert spec["secrets"][secret["source"]]["file"].endswith(".pem")
+
+
+def broker_login(url: str) -> tuple[str, str, str]:
+    """The user, password and vhost a service's broker URL logs in with, as kombu reads it."""
+    connection = kombu.Connection(url)
+    return connection.userid, connection.password, connection.virtual_host
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_logs_in_to_the_broker_as_its_own_user_of_the_definitions(name):
+    spec = compose()
+    user, password, vhost = broker_login(spec["services"][name]["environment"][f"{name.upper()}_AMQP_URL"])
+    assert user == name and vhost in broker_grants()[name]
+    assert password == f"${{{name.upper()}_AMQP_PASSWORD}}"
+    # the password the URL carries is the one the broker user is given
+    assert spec["services"]["rabbitmq-users"]["environment"][f"{name.upper()}_AMQP_PASSWORD"].startswith(
+        f"${{{name.upper()}_AMQP_PASSWORD:?")
+
+
+def test_no_service_logs_in_as_the_operators_account():
+    spec = compose()
+    admin = spec["services"]["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_USER"]
+    assert admin not in broker_grants()
+    urls = [v for s in compose_env() for k, v in spec["services"][s]["environment"].items() if k.endswith("AMQP_URL")]
+    assert urls and not any(broker_login(url)[0] == admin for url in urls)
+
+
+def test_services_start_after_the_broker_has_their_users():
+    spec = compose()
+    users = spec["services"]["rabbitmq-users"]
+    assert users["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
+    for name in SERVICES:
+        assert spec["services"][name]["depends_on"]["rabbitmq-users"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_broker_is_given_the_definitions_file():
+    spec = compose()
+    users = spec["services"]["rabbitmq-users"]
+    mounted = {c["source"]: c["target"] for c in users["configs"]}
+    assert (COMPOSE.parent / spec["configs"]["rabbitmq_definitions"]["file"]).resolve() == DEFINITIONS
+    assert mounted["rabbitmq_definitions"] == "/etc/rabbitmq/invites-definitions.json"
+    # rabbitmqctl reaches the broker's node with the Erlang cookie kept in the broker's data volume
+    broker = spec["services"]["rabbitmq"]
+    assert "rabbitmq-data:/var/lib/rabbitmq:ro" in users["volumes"]
+    assert "rabbitmq-data:/var/lib/rabbitmq" in broker["volumes"]
+    assert users["environment"]["HOME"] == "/var/lib/rabbitmq" and users["user"] == "rabbitmq"
+    assert users["image"] == broker["image"]
+
+
+RECORD = '#!/bin/sh\nprintf "%s\\n" "$*" >> "$CALLS"\n'
+
+
+def run_users_script(tmp_path: Path, passwords: dict[str, str], rabbitmqctl: str = RECORD) -> tuple[int, list[str]]:
+    """Run the script compose mounts into rabbitmq-users, with a stand-in for the broker's CLI that
+    records its arguments; return the exit status and the calls."""
+    script = tmp_path / "invites-users.sh"
+    # compose turns `$$` into `$` when it writes a config's content
+    script.write_text(compose()["configs"]["rabbitmq_users"]["content"].replace("$$", "$"))
+    fake = tmp_path / "bin" / "rabbitmqctl"
+    fake.parent.mkdir()
+    fake.write_text(rabbitmqctl)
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.touch()
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin", "CALLS": str(calls), **passwords}
+    result = subprocess.run([compose()["services"]["rabbitmq-users"]["entrypoint"][0], str(script)], env=env, timeout=30)
+    return result.returncode, calls.read_text().splitlines()
+
+
+def test_the_users_script_imports_the_definitions_then_sets_each_password(tmp_path):
+    spec = compose()
+    users = spec["services"]["rabbitmq-users"]
+    mounted = {c["source"]: c["target"] for c in users["configs"]}
+    assert mounted["rabbitmq_users"] == users["command"][0]
+    passwords = {f"{name.upper()}_AMQP_PASSWORD": f"pw-{name}-{i}" for i, name in enumerate(SERVICES)}
+    status, calls = run_users_script(tmp_path, passwords)
+    node = f"rabbit@{spec['services']['rabbitmq']['hostname']}"
+    expected = [f"--node {node} import_definitions {mounted['rabbitmq_definitions']}"]
+    expected += [f"--node {node} change_password {u['name']} {passwords[u['name'].upper() + '_AMQP_PASSWORD']}"
+                 for u in definitions()["users"]]
+    assert status == 0 and calls == expected
+
+
+def test_the_users_script_stops_at_the_first_failure(tmp_path):
+    status, calls = run_users_script(tmp_path, {f"{n.upper()}_AMQP_PASSWORD": "x" for n in SERVICES},
+                                     rabbitmqctl=RECORD + "exit 69\n")
+    assert status != 0 and len(calls) == 1 and "import_definitions" in calls[0]
+
+
+def test_the_users_script_refuses_a_missing_password(tmp_path):
+    status, calls = run_users_script(tmp_path, {"INTAKE_AMQP_PASSWORD": "x", "NOTIFIER_AMQP_PASSWORD": "y"})
+    assert status != 0
+    assert not any("change_password approval" in call or "change_password notifier" in call for call in calls)
+
+
+def test_every_variable_compose_requires_is_in_the_example_env_file():
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", COMPOSE.read_text()))
+    example = (COMPOSE.parent / "compose.env.example").read_text().splitlines()
+    names = {line.split("=", 1)[0] for line in example if "=" in line and not line.startswith("#")}
+    assert {"INTAKE_AMQP_PASSWORD", "APPROVAL_AMQP_PASSWORD", "NOTIFIER_AMQP_PASSWORD"} <= required
+    assert required <= names

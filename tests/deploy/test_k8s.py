@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 
+import kombu
 import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.manifests import K8S, SERVICES, generated_secret_keys, k8s_objects, kustomizations, manifest_files
+from tests.deploy.manifests import K8S, SERVICES, broker_grants, generated_secret_keys, k8s_objects, kustomizations, manifest_files
 
 KUBERNETES_VERSION = "1.33"
 
@@ -99,3 +100,18 @@ def test_intake_reads_the_history_signing_key_from_a_file_of_the_generated_secre
     mount = next(m for m in container["volumeMounts"] if m["name"] == "audit-signing-key")
     path = next(e["value"] for e in container["env"] if e["name"] == "AUDIT_SIGNING_KEY")
     assert path == f"{mount['mountPath']}/{volume['secret']['items'][0]['path']}" and mount["readOnly"]
+
+
+def secret_example() -> dict[str, str]:
+    """The example values of the generated Secret, by key."""
+    lines = (K8S / "config" / "secrets.env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_logs_in_to_the_broker_as_its_own_user_of_the_definitions(name):
+    container = objects("Deployment")[name]["spec"]["template"]["spec"]["containers"][0]
+    (env,) = [e for e in container["env"] if e["name"].endswith("_AMQP_URL")]
+    assert env["name"] == f"{name.upper()}_AMQP_URL"
+    connection = kombu.Connection(secret_example()[env["valueFrom"]["secretKeyRef"]["key"]])
+    assert connection.userid == name and connection.virtual_host in broker_grants()[name]
