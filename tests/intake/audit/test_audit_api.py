@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+import schemathesis
 
 from invite_common.messages import new_message
 from intake import handlers
@@ -182,3 +183,36 @@ def test_role_changes_are_events_too(people):
     [event] = people["carol"]("GET", "/api/v1/audit/events").get_json()["items"]
     assert (event["event"], event["actor"], event["invitee_email"]) == ("role_granted", "ada@tech.gov.sg", None)
     assert people["carol"]("GET", "/api/v1/audit/events?state=emailed").get_json()["items"] == []
+
+
+def test_every_audit_answer_is_the_one_documented(people, two_requests):
+    """Filled-in answers (request and role events, a signed head, a named bad entry, both exports)
+    against the app's own document: every field as described, nulls only where it allows them."""
+    from intake.auth import roles
+
+    document = people["carol"]("GET", "/api/openapi.json").get_json()
+    api = schemathesis.openapi.from_dict(document)
+    carol = people["carol"]
+    with database.atomic():
+        roles.grant("approver", "eve@tech.gov.sg", "ada@tech.gov.sg")
+
+    events = carol("GET", "/api/v1/audit/events?limit=2")
+    assert events.get_json()["next_cursor"] is not None
+    every = carol("GET", "/api/v1/audit/events?order=oldest")
+    assert {e["invitee_email"] for e in every.get_json()["items"]} >= {None, "jane.tan@tech.gov.sg"}
+    intact = carol("GET", "/api/v1/audit/verify")
+    assert intact.get_json()["last_signed_head"] is not None
+    HistoryEntry.update(note="Approved without checks").where(HistoryEntry.event == "approve").execute()
+    broken = carol("GET", "/api/v1/audit/verify")
+    assert broken.get_json()["first_bad"] is not None
+    for path, response in [("/api/v1/audit/events", events), ("/api/v1/audit/events", every),
+                           ("/api/v1/audit/verify", intact), ("/api/v1/audit/verify", broken)]:
+        api[path]["GET"].validate_response(response)
+
+    for path in ("/api/v1/audit/export.csv", "/api/v1/audit/export.jsonl"):
+        response = carol("GET", path)
+        documented = document["paths"][path]["get"]["responses"]["200"]
+        assert response.status_code == 200 and response.mimetype in documented["content"]
+        assert set(documented["headers"]) <= set(response.headers.keys())
+        assert response.get_data(as_text=True)  # read to the end, so the stream's context closes here
+        response.close()

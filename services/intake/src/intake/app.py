@@ -138,6 +138,23 @@ class IntakeApi(Api):
 
     ERROR_SCHEMA = ErrorSchema
 
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(_null_is_only_null)
+
+
+# apispec's OpenAPI 3.0 form of a nullable nested object
+_ANY_OBJECT_OR_NULL = {"type": "object", "nullable": True}
+
+
+def _null_is_only_null(converter, field, ret, **kwargs) -> dict:
+    """Document a nullable nested object as that object or null: apispec's null branch alone
+    would accept any object at all, so answers of another shape would pass as documented."""
+    for branch in ret.get("anyOf", []):
+        if branch == _ANY_OBJECT_OR_NULL:
+            branch["enum"] = [None]
+    return {}
+
 
 class RowNumberConverter(IntegerConverter):
     """A row number in a batch file: 1 to Excel's last row; anything else matches no route (404)."""

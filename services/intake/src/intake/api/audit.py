@@ -44,39 +44,91 @@ class EventArgs(FilterArgs):
     cursor = fields.String(validate=validate.Length(max=100))
 
 
+def _text(description: str, **kwargs) -> fields.String:
+    return fields.String(required=True, metadata={"description": description}, **kwargs)
+
+
+def _when(description: str, **kwargs) -> fields.String:
+    # already formatted by the query (UTC ISO 8601): dumped as given, documented as a date-time
+    return fields.String(required=True, metadata={"description": description, "format": "date-time"}, **kwargs)
+
+
 class AuditEventSchema(Schema):
-    id = fields.Integer()
-    position = fields.Integer(allow_none=True, metadata={"description": "place in the chain; null until linked"})
-    at = fields.String()
-    request_id = fields.String()
-    event = fields.String()
-    from_state = fields.String(allow_none=True)
-    to_state = fields.String(allow_none=True)
-    actor = fields.String()
-    note = fields.String()
-    details = fields.Dict()
-    hash = fields.String(allow_none=True)
-    invitee_email = fields.String()
-    requester = fields.String()
-    method = fields.String()
-    request_state = fields.String()
-    batch_id = fields.String(allow_none=True)
+    """One recorded event with its request; entries that belong to no request (role changes) have
+    null request fields, since the history is joined to requests with an outer join."""
+
+    id = fields.Integer(required=True, metadata={"description": "the history entry's id"})
+    position = fields.Integer(required=True, allow_none=True,
+                              metadata={"description": "place in the chain; null until linked"})
+    at = _when("when it happened, UTC")
+    request_id = _text("the request it belongs to, or the fixed key of role changes")
+    event = _text("what happened, e.g. submit, approve, role_granted")
+    from_state = _text("the request's state before; null when the event changed none", allow_none=True)
+    to_state = _text("the request's state after; null when the event changed none", allow_none=True)
+    actor = _text("who did it (a pseudonym once the request's personal data is erased)")
+    note = _text("the reason or comment recorded with it; empty when none")
+    details = fields.Dict(required=True, metadata={"description": "facts particular to the event"})
+    hash = _text("the entry's chain hash; null until linked", allow_none=True)
+    invitee_email = _text("the invitee's email; null for events of no request", allow_none=True)
+    requester = _text("who asked; null for events of no request", allow_none=True)
+    method = fields.String(required=True, allow_none=True, validate=validate.OneOf(Method.ALL),
+                           metadata={"description": "the request's method; null for events of no request"})
+    request_state = fields.String(required=True, allow_none=True, validate=validate.OneOf(State.ALL),
+                                  metadata={"description": "the request's state now; null for events of no request"})
+    batch_id = _text("the batch the request came in; null if none", allow_none=True)
 
 
 class AuditEventPageSchema(Schema):
-    items = fields.List(fields.Nested(AuditEventSchema))
-    next_cursor = fields.String(allow_none=True)
+    """One page of events and where the next one starts."""
+
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+    next_cursor = _text("pass as `cursor` for the next page; null on the last page", allow_none=True)
+
+
+class SignedHeadSchema(Schema):
+    """The last signed statement of the chain's end."""
+
+    position = fields.Integer(required=True, metadata={"description": "the chain position it covers"})
+    hash = _text("the hash of the entry at that position")
+    signed_at = _when("when it was signed")
+    key_id = _text("the signing key's id")
+
+
+class FirstBadSchema(Schema):
+    """The first entry (or position) verification found wrong, and why."""
+
+    position = fields.Integer(required=True)
+    id = fields.Integer(required=True, allow_none=True,
+                        metadata={"description": "the entry's id; null when the entries there are missing"})
+    # present when there is an entry at the bad position
+    request_id = fields.String()
+    event = fields.String()
+    actor = fields.String()
+    at = fields.String(metadata={"format": "date-time"})
+    problem = _text("what is wrong there")
 
 
 class VerificationSchema(Schema):
-    intact = fields.Boolean()
-    checked = fields.Integer()
-    first_bad = fields.Dict(allow_none=True)
-    reason = fields.String(allow_none=True)
-    last_signed_head = fields.Dict(allow_none=True)
-    unlinked = fields.Integer(metadata={"description": "entries appended but not chained yet"})
-    unsigned = fields.Integer(metadata={"description": "chained entries after the last signed head"})
-    heads_checked = fields.Integer()
+    """What verifying the whole chain found."""
+
+    intact = fields.Boolean(required=True)
+    checked = fields.Integer(required=True, metadata={"description": "entries checked"})
+    first_bad = fields.Nested(FirstBadSchema, required=True, allow_none=True,
+                              metadata={"description": "null when intact"})
+    reason = _text("why it is not intact; null when intact", allow_none=True)
+    last_signed_head = fields.Nested(SignedHeadSchema, required=True, allow_none=True,
+                                     metadata={"description": "null before the first head is signed"})
+    unlinked = fields.Integer(required=True, metadata={"description": "entries appended but not chained yet"})
+    unsigned = fields.Integer(required=True, metadata={"description": "chained entries after the last signed head"})
+    heads_checked = fields.Integer(required=True)
+
+
+# what every export answer carries besides its body
+DOWNLOAD_HEADERS = {
+    "Content-Disposition": {"description": "attachment, with a file name stamped with the time of export",
+                            "schema": {"type": "string"}},
+    "Cache-Control": {"description": "no-store: exports hold personal data", "schema": {"type": "string"}},
+}
 
 
 def _encode_cursor(cursor: queries.Cursor) -> str:
@@ -111,8 +163,9 @@ class Events(MethodView):
 @blp.route("/export.csv")
 class ExportCsv(MethodView):
     @blp.arguments(FilterArgs, location="query", unknown=RAISE, as_kwargs=True)
-    @blp.response(200, description="CSV (RFC 4180), streamed; formula-like cells neutralised",
-                  content_type="text/csv")
+    @blp.response(200, {"type": "string"}, content_type="text/csv", headers=DOWNLOAD_HEADERS,
+                  description="CSV (RFC 4180, UTF-8), streamed: a heading row of the event fields, then "
+                              "one row per event; formula-like cells neutralised")
     def get(self, **filters):
         """Export the matching events as CSV, oldest first, safe to open in a spreadsheet."""
         require_auditor()
@@ -122,7 +175,8 @@ class ExportCsv(MethodView):
 @blp.route("/export.jsonl")
 class ExportJsonl(MethodView):
     @blp.arguments(FilterArgs, location="query", unknown=RAISE, as_kwargs=True)
-    @blp.response(200, description="JSON Lines, streamed", content_type="application/x-ndjson")
+    @blp.response(200, {"type": "string"}, content_type="application/x-ndjson", headers=DOWNLOAD_HEADERS,
+                  description="JSON Lines (UTF-8), streamed: one AuditEvent object per line")
     def get(self, **filters):
         """Export the matching events as JSON Lines, oldest first."""
         require_auditor()
