@@ -8,7 +8,7 @@ Phases, each against a throwaway PostgreSQL database that is dropped at the end:
 
 | phase | what runs | figure (target) |
 | --- | --- | --- |
-| seed | requests and their entries (six each: submit, approve asked, approved, account, email, plus a rejection or a SEED booking), chained exactly as the linker chains them, with a signed head every 1,000 entries; written with COPY | entries/s (no target) |
+| seed | requests and their entries (three to five each: submit, the decision, account and email or SEED booking; rejections and cancellations fewer), chained exactly as the linker chains them, with a signed head every 1,000 entries; written with COPY | entries/s (no target) |
 | link | 20,000 more entries appended unchained, then chained by `link_pending` as the running linker does | entries/s (no target) |
 | page | `GET /api/v1/audit/events` through the app (Flask test client: routing, validation, query, JSON) with twelve kinds of filter, 25 times each | p50/p95/p99 ms (p95 < 100 ms) |
 | export | `GET /api/v1/audit/export.csv` of every entry, in a process of its own, reading the stream as a client would | rows/s (≥ 50,000), peak RSS and RSS every 100,000 rows (steady) |
@@ -105,7 +105,7 @@ def seed(db, signer, entries: int) -> dict:
     key = signer.pseudonym_key()
     start = time.perf_counter()
     now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
-    n_requests = entries // 4 + 1  # fewer are written: the loop stops at `entries`
+    n_requests = entries // 3 + 1  # fewer are written: the loop stops at `entries`
     seq, prev, entry_id = 0, chain.GENESIS, 0
     request_cols = ["id", "method", "email", "user_type", "first_name", "last_name", "contact_number", "organisation",
                     "department", "seed_onboarding", "offshore", "reason", "requester", "state", "state_seq", "batch_id",
