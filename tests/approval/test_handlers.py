@@ -22,11 +22,18 @@ class DownDirectory(AccountDirectory):
         raise DirectoryUnavailable("directory timed out")
 
 
-@pytest.fixture
-def deps(approval_db):
+class RemoteDirectory(LocalDirectory):
+    """A directory reached outside approval's transaction, as a networked one is: provisioning is a step of its own."""
+
+    provisions_in_transaction = False
+
+
+@pytest.fixture(params=["local", "remote"])
+def deps(request, approval_db):
+    """Dependencies with the local directory (provisioning inside the approval) or a remote-like one (a step message)."""
     return handlers.Dependencies(
         outbox=Outbox(database, Topology()),
-        directory=LocalDirectory(),
+        directory=LocalDirectory() if request.param == "local" else RemoteDirectory(),
         enrolment=LocalEnrolment(14),
         activation_url="https://techpass.example/activate",
         request_expiry_days=14,
@@ -97,12 +104,37 @@ def test_self_approval_is_refused_and_announced(deps):
 def test_a_late_decision_on_a_decided_request_changes_nothing(deps):
     run(handlers.record_submission, submitted(), deps)
     approve(deps)
+    before = (InviteRequest.get_by_id("r1").state, Transition.select().count())
     run(handlers.decide, message("approval.decide", {"request_id": "r1", "decision": "reject", "actor": "dana@tech.gov.sg", "reason": "late"}), deps)
-    assert InviteRequest.get_by_id("r1").state == "approved"
-    assert Transition.select().count() == 1
+    assert (InviteRequest.get_by_id("r1").state, Transition.select().count()) == before
+    assert before[0] == ("account_created" if deps.directory.provisions_in_transaction else "approved")
+
+
+def test_with_the_local_directory_approval_creates_the_account_in_the_same_transaction(deps):
+    if not deps.directory.provisions_in_transaction:
+        pytest.skip("only a directory in approval's database can share its transaction")
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    assert InviteRequest.get_by_id("r1").state == "account_created"
+    assert [t.verb for t in Transition.select().order_by(Transition.seq)] == ["approve", "provision"]
+    assert [m["type"] for m in published(deps)] == ["invite.state_changed", "invite.state_changed", "notifier.send_email"]
+
+
+def test_a_refused_account_fails_the_approved_request_instead_of_undoing_the_approval(deps):
+    if not deps.directory.provisions_in_transaction:
+        pytest.skip("only a directory in approval's database can share its transaction")
+    run(handlers.record_submission, submitted("r0", email="first@vendor.example.com"), deps)
+    approve(deps, "r0")
+    run(handlers.record_submission, submitted(), deps)  # asks for the same username, vic.lim
+    approve(deps)
+    request = InviteRequest.get_by_id("r1")
+    assert request.state == "failed" and request.failed_from == "approved"
+    assert [t.verb for t in Transition.select().where(Transition.request == "r1").order_by(Transition.seq)] == ["approve", "fail"]
 
 
 def test_exhausted_provisioning_fails_the_request_and_an_operator_retry_runs_it_again(deps):
+    if deps.directory.provisions_in_transaction:
+        pytest.skip("a directory in approval's database has no separate provisioning step to exhaust")
     run(handlers.record_submission, submitted(), deps)
     approve(deps)
     broken = handlers.Dependencies(**{**deps.__dict__, "directory": DownDirectory()})

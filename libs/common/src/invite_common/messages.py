@@ -161,6 +161,11 @@ MESSAGE_TYPES: dict[tuple[str, int], MessageType] = {
 }
 
 
+# One schema instance per type, built once: a schema's construction costs more than a load,
+# and loading keeps no state on the instance, so threads can share them.
+_SCHEMAS: dict[tuple[str, int], Schema] = {key: t.schema() for key, t in MESSAGE_TYPES.items()}
+
+
 def message_type(name: str, version: int = 1) -> MessageType:
     """Return the contract of `name` at `version`, or raise UnknownMessageType."""
     try:
@@ -178,6 +183,9 @@ class EnvelopeSchema(_Strict):
     occurred_at = fields.AwareDateTime(required=True)
     producer = fields.String(required=True)
     payload = fields.Dict(required=True)
+
+
+_ENVELOPE = EnvelopeSchema()
 
 
 @dataclass(frozen=True)
@@ -207,8 +215,8 @@ def new_message(
     version: int = 1,
 ) -> Envelope:
     """Build an envelope for `payload`, refusing a payload its schema would refuse on arrival."""
-    contract = message_type(type_name, version)
-    errors = contract.schema().validate(payload)
+    message_type(type_name, version)
+    errors = _SCHEMAS[(type_name, version)].validate(payload)
     if errors:
         raise ValueError(f"invalid {type_name} payload: {errors}")
     return Envelope(
@@ -232,12 +240,12 @@ def decode(body: bytes | str) -> Envelope:
     if not isinstance(raw, dict):
         raise MalformedMessage("body is not a JSON object")
     try:
-        EnvelopeSchema().load(raw)
+        _ENVELOPE.load(raw)
     except ValidationError as exc:
         raise MalformedMessage(f"bad envelope: {sorted(exc.messages)}") from None
     contract = message_type(raw["type"], raw["version"])
     try:
-        payload = contract.schema().load(raw["payload"])
+        payload = _SCHEMAS[(contract.name, contract.version)].load(raw["payload"])
     except ValidationError as exc:
         # field names only: values may be personal data
         raise MalformedMessage(f"bad {contract.name} payload in fields {sorted(exc.messages)}") from None

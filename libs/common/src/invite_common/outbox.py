@@ -16,6 +16,7 @@ import peewee
 from invite_common.broker import Outgoing, PublishError, Publisher
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope
+from invite_common.statements import Statements
 from invite_common.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -49,23 +50,24 @@ class Outbox:
         self.database = database
         self.topology = topology
         self.model = outbox_model(database)
+        self.statements = Statements(self.model)
         self._wake = threading.Event()
 
     def _row(self, envelope: Envelope) -> dict:
-        out = Outgoing.from_envelope(envelope, self.topology)
         return {
-            "message_id": out.message_id,
-            "exchange": out.exchange,
-            "routing_key": out.routing_key,
-            "message_type": out.type,
-            "correlation_id": out.correlation_id,
-            "body": out.body,
+            "message_id": envelope.message_id,
+            "exchange": self.topology.exchange_for_type(envelope.type, envelope.version).name,
+            "routing_key": envelope.type,
+            "message_type": envelope.type,
+            "correlation_id": envelope.correlation_id,
+            "body": envelope.to_json(),
             "created_at": utcnow(),
+            "attempts": 0,
         }
 
     def add(self, envelope: Envelope) -> None:
         """Store `envelope` for publishing; call inside the transaction of the change it announces."""
-        self.model.insert(self._row(envelope)).execute()
+        self.statements.insert(self._row(envelope))
 
     def add_many(self, envelopes: list[Envelope]) -> None:
         """Store several envelopes, in order, with a few multi-row inserts."""
@@ -77,9 +79,19 @@ class Outbox:
         """Tell the relay there is something new, after the transaction committed."""
         self._wake.set()
 
-    def pending(self, limit: int = 200) -> list:
-        m = self.model
-        return list(m.select().where(m.published_at.is_null()).order_by(m.id).limit(limit))
+    def pending(self, limit: int = 200) -> list[Outgoing]:
+        """The oldest unpublished messages, at most `limit`, each with its row id."""
+        st = self.statements
+
+        def build(param: str, postgres: bool) -> str:
+            cols = ", ".join(st.column(c) for c in _PENDING_COLUMNS)
+            return f'SELECT {cols} FROM "{st.table}" WHERE {st.column("published_at")} IS NULL ORDER BY {st.column("id")} LIMIT {param}'
+
+        rows = st.execute(st.sql(("pending",), build), (limit,)).fetchall()
+        return [
+            Outgoing(message_id=r[1], exchange=r[2], routing_key=r[3], type=r[4], correlation_id=r[5], body=r[6], row_id=r[0])
+            for r in rows
+        ]
 
     def pending_count(self) -> int:
         m = self.model
@@ -87,47 +99,59 @@ class Outbox:
 
     def relay_once(self, publisher: Publisher, limit: int = 200) -> int:
         """Publish one batch of pending messages and mark the confirmed ones; return how many."""
-        rows = self.pending(limit)
-        if not rows:
+        batch = self.pending(limit)
+        if not batch:
             return 0
-        batch = [
-            Outgoing(
-                message_id=r.message_id,
-                exchange=r.exchange,
-                routing_key=r.routing_key,
-                body=r.body,
-                correlation_id=r.correlation_id,
-                type=r.message_type,
-            )
-            for r in rows
-        ]
         confirmed = publisher.publish(batch)
-        m = self.model
-        now = utcnow()
+        st = self.statements
+        done = [m.row_id for m in batch if m.message_id in confirmed]
+        unconfirmed = [m.row_id for m in batch if m.message_id not in confirmed]
         with self.database.atomic():
-            if confirmed:
-                m.update(published_at=now).where(m.message_id.in_(list(confirmed))).execute()
-            unconfirmed = [r.id for r in rows if r.message_id not in confirmed]
+            # plain text with one mark per id: cheap to build, and the batch size varies
+            param = st.database().param
+            if done:
+                marks = ", ".join(param for _ in done)
+                st.execute(
+                    f'UPDATE "{st.table}" SET {st.column("published_at")} = {param} WHERE {st.column("id")} IN ({marks})',
+                    [self.model.published_at.db_value(utcnow()), *done],
+                )
             if unconfirmed:
-                m.update(attempts=m.attempts + 1).where(m.id.in_(unconfirmed)).execute()
-        if len(confirmed) < len(rows):
-            log.warning("some outbox messages were not confirmed", extra={"count": len(rows) - len(confirmed)})
-        return len(confirmed)
+                marks = ", ".join(param for _ in unconfirmed)
+                st.execute(
+                    f'UPDATE "{st.table}" SET {st.column("attempts")} = {st.column("attempts")} + 1 WHERE {st.column("id")} IN ({marks})',
+                    unconfirmed,
+                )
+        if unconfirmed:
+            log.warning("some outbox messages were not confirmed", extra={"count": len(unconfirmed)})
+        return len(done)
 
     def wait(self, timeout: float) -> None:
+        """Sleep until `notify` (or `timeout`); a notify since the last `armed` returns at once."""
         self._wake.wait(timeout)
+
+    def armed(self) -> None:
+        """Forget earlier notifications: call before reading, so a commit after it wakes the next wait."""
         self._wake.clear()
 
 
-class OutboxRelay(threading.Thread):
-    """Background thread publishing the outbox: woken by `Outbox.notify`, polling as a fallback."""
+_PENDING_COLUMNS = ("id", "message_id", "exchange", "routing_key", "message_type", "correlation_id", "body")
 
-    def __init__(self, outbox: Outbox, amqp_url: str, *, poll_interval: float = 0.5, max_backoff: float = 5.0):
+
+class OutboxRelay(threading.Thread):
+    """Background thread publishing the outbox: woken by `Outbox.notify`, polling as a fallback.
+
+    It drains: a full batch is followed at once by the next one; a short batch means the table
+    is empty, so the relay sleeps until a commit notifies it instead of reading it again.
+    """
+
+    def __init__(self, outbox: Outbox, amqp_url: str, *, poll_interval: float = 0.5, max_backoff: float = 5.0,
+                 batch: int = 200):
         super().__init__(name="outbox-relay", daemon=True)
         self.outbox = outbox
         self.publisher = Publisher(amqp_url, outbox.topology)
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
+        self.batch = batch
         self._stopping = threading.Event()
         self.healthy = True
         self.published = 0
@@ -136,11 +160,12 @@ class OutboxRelay(threading.Thread):
         backoff = 0.1
         while not self._stopping.is_set():
             try:
-                sent = self.outbox.relay_once(self.publisher)
+                self.outbox.armed()
+                sent = self.outbox.relay_once(self.publisher, self.batch)
                 self.published += sent
                 self.healthy = True
                 backoff = 0.1
-                if sent == 0:
+                if sent < self.batch:
                     self.outbox.wait(self.poll_interval)
             except PublishError as exc:
                 self.healthy = False

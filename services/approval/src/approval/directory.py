@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import peewee
 from invite_common.errors import PermanentError, TransientError
+from invite_common.statements import Statements
 
-from approval.db import BaseModel, database
+from approval.db import BaseModel
 from approval.fields import UTCDateTimeField, utcnow
 from approval.usernames import USERNAME_MAX, derive_username, is_valid_username, numbered
 from approval.workflow import VENDOR
@@ -45,6 +46,10 @@ class DirectoryUnavailable(TransientError):
 
 class AccountDirectory(abc.ABC):
     """Creates TechPass accounts; once per request, however often it is asked."""
+
+    # True when accounts are kept in approval's own database, so creating one can join the
+    # transaction that approves the request; a directory reached over the network cannot.
+    provisions_in_transaction = False
 
     @abc.abstractmethod
     def create_account(
@@ -87,6 +92,8 @@ class Account(BaseModel):
 class LocalDirectory(AccountDirectory):
     """An account directory kept in approval's database, for development and single-site use."""
 
+    provisions_in_transaction = True
+
     def create_account(
         self,
         request_id: str,
@@ -97,7 +104,7 @@ class LocalDirectory(AccountDirectory):
         user_type: str,
     ) -> ProvisionedAccount:
         """Create the request's account, or return the one already created for it."""
-        existing = Account.get_or_none(Account.request_id == request_id)
+        existing = accounts.get(request_id=request_id)
         if existing is not None:
             return existing.provisioned()
         if username is None and user_type == VENDOR:
@@ -112,18 +119,16 @@ class LocalDirectory(AccountDirectory):
         for _ in range(_MAX_INSERT_ATTEMPTS):
             chosen = username if username is not None else self._free_username(
                 derive_username(email, first_name, last_name))
-            try:
-                with database.atomic():
-                    account = Account.create(
-                        username=chosen, username_key=chosen.lower(), created_at=utcnow(), **fields)
-                return account.provisioned()
-            except peewee.IntegrityError:
-                # A concurrent call won the race: either for this very request or for the name.
-                existing = Account.get_or_none(Account.request_id == request_id)
-                if existing is not None:
-                    return existing.provisioned()
-                if username is not None:
-                    raise UsernameTaken("the username is already taken") from None
+            row = dict(account_id=uuid.uuid4(), username=chosen, username_key=chosen.lower(), created_at=utcnow(), **fields)
+            # insert-or-ignore instead of a savepoint around a plain insert: a concurrent call that
+            # won the race, for this very request or for the name, leaves nothing inserted
+            if accounts.insert(row, ignore=True) == 1:
+                return ProvisionedAccount(chosen, str(row["account_id"]), row["created_at"])
+            existing = accounts.get(request_id=request_id)
+            if existing is not None:
+                return existing.provisioned()
+            if username is not None:
+                raise UsernameTaken("the username is already taken")
         raise RuntimeError("could not pick a free username under concurrent sign-ups")
 
     @staticmethod
@@ -132,11 +137,16 @@ class LocalDirectory(AccountDirectory):
         names = numbered(base)
         while True:
             batch = list(itertools.islice(names, _CANDIDATES_PER_QUERY))
-            taken = {
-                row.username_key
-                for row in Account.select(Account.username_key)
-                .where(Account.username_key.in_([name.lower() for name in batch]))
-            }
+
+            def build(param: str, postgres: bool) -> str:
+                marks = ", ".join(param for _ in batch)
+                return f'SELECT {accounts.column("username_key")} FROM "{accounts.table}" WHERE {accounts.column("username_key")} IN ({marks})'
+
+            sql = accounts.sql(("taken", len(batch)), build)
+            taken = {row[0] for row in accounts.execute(sql, [name.lower() for name in batch])}
             for name in batch:
                 if name.lower() not in taken:
                     return name
+
+
+accounts = Statements(Account)

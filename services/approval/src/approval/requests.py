@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import peewee
+from invite_common.statements import Statements
 
 from approval.db import BaseModel
 from approval.fields import UTCDateTimeField, utcnow
@@ -48,3 +49,8 @@ class Transition(BaseModel):
     class Meta:
         table_name = "transition"
         indexes = ((("request", "seq"), True),)
+
+
+# The statements every message runs, built once (see invite_common.statements).
+requests = Statements(InviteRequest)
+transitions = Statements(Transition)
