@@ -50,7 +50,8 @@ class Statements:
         """Run `sql` on the model's database (inside the caller's transaction, if any); return the cursor."""
         return self.database().execute_sql(sql, tuple(params))
 
-    def _db_values(self, values: dict) -> list:
+    def db_values(self, values: dict) -> list:
+        """The database forms of `values` (field name -> value), in order."""
         fields = self._fields
         return [fields[name].db_value(value) for name, value in values.items()]
 
@@ -71,7 +72,7 @@ class Statements:
         """
         columns = columns or tuple(self._fields)
         sql = self._select(tuple(where), columns, lock)
-        row = self.execute(sql, self._db_values(where)).fetchone()
+        row = self.execute(sql, self.db_values(where)).fetchone()
         if row is None:
             return None
         instance = self.model(__no_default__=1)
@@ -83,7 +84,7 @@ class Statements:
     def exists(self, **where) -> bool:
         """Whether a row matches `where`."""
         first = next(iter(where))
-        return self.execute(self._select(tuple(where), (first,), False), self._db_values(where)).fetchone() is not None
+        return self.execute(self._select(tuple(where), (first,), False), self.db_values(where)).fetchone() is not None
 
     # writing -------------------------------------------------------------------------------
     def insert(self, values: dict, *, ignore: bool = False) -> int:
@@ -103,7 +104,7 @@ class Statements:
             return f'INSERT INTO "{self.table}" ({cols}) VALUES ({marks})' + (" ON CONFLICT DO NOTHING" if ignore else "")
 
         sql = self.sql(("insert", tuple(row), ignore), build)
-        return self.execute(sql, self._db_values(row)).rowcount
+        return self.execute(sql, self.db_values(row)).rowcount
 
     def update(self, changes: dict, **where) -> int:
         """Set only the columns in `changes` on the rows matching `where`; return how many changed."""
@@ -114,7 +115,7 @@ class Statements:
             return f'UPDATE "{self.table}" SET {sets} WHERE {cond}'
 
         sql = self.sql(("update", tuple(changes), tuple(where)), build)
-        return self.execute(sql, self._db_values(changes) + self._db_values(where)).rowcount
+        return self.execute(sql, self.db_values(changes) + self.db_values(where)).rowcount
 
     def save_changes(self, instance: peewee.Model) -> int:
         """Write the fields of `instance` changed since it was read (peewee's dirty set) by primary key."""

@@ -4,25 +4,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from invite_common.db import for_update, utcnow
+from invite_common.db import utcnow
 from invite_common.messages import Envelope
 
 from intake import history
-from intake.models import CLOSED_STATES, InviteRequest, TakenUsername
+from intake.models import CLOSED_STATES, history_entries, invite_requests, taken_usernames
 from intake.validation import username_key
 
 log = logging.getLogger(__name__)
+
+# what a state event reads and may change of a request
+_STATE_COLUMNS = ("id", "state", "state_seq", "pending_action", "pending_actor", "open_email", "open_username_key", "updated_at")
 
 
 def record_state_change(env: Envelope) -> None:
     """Append the transition to the history and move the request's state forward."""
     p = env.payload
     request_id = p["request_id"]
-    invite = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first()
+    invite = invite_requests.get(_STATE_COLUMNS, lock=True, id=request_id)
     if invite is None:
         log.error("state change for a request intake does not know")
         return
-    if history.HistoryEntry.get_or_none(request_id=request_id, source_seq=p["seq"]):
+    if history_entries.exists(request_id=request_id, source_seq=p["seq"]):
         return
     history.append(
         request_id,
@@ -44,16 +47,16 @@ def record_state_change(env: Envelope) -> None:
             invite.open_email = None
             invite.open_username_key = None
         invite.updated_at = utcnow()
-        invite.save()
+        invite_requests.save_changes(invite)
     username = (p.get("details") or {}).get("username")
     if username:
-        TakenUsername.insert(username_key=username_key(username), request_id=request_id).on_conflict_ignore().execute()
+        taken_usernames.insert({"username_key": username_key(username), "request_id": request_id}, ignore=True)
 
 
 def record_refusal(env: Envelope) -> None:
     """Approval could not apply a decision intake accepted: record why and reopen the request for decisions."""
     p = env.payload
-    invite = for_update(InviteRequest.select().where(InviteRequest.id == p["request_id"])).first()
+    invite = invite_requests.get(_STATE_COLUMNS, lock=True, id=p["request_id"])
     if invite is None:
         return
     history.append(
@@ -69,4 +72,4 @@ def record_refusal(env: Envelope) -> None:
     )
     if invite.pending_action == p["decision"] and invite.state == "submitted":
         invite.pending_action = invite.pending_actor = None
-        invite.save()
+        invite_requests.save_changes(invite)

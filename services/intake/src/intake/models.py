@@ -4,6 +4,7 @@ from __future__ import annotations
 import peewee
 
 from invite_common.db import UTCDateTimeField, utcnow
+from invite_common.statements import Statements
 
 from intake.db import BaseModel
 
@@ -104,3 +105,9 @@ class IdempotencyKey(BaseModel):
     class Meta:
         table_name = "idempotency_key"
         primary_key = peewee.CompositeKey("requester", "key")
+
+
+# The statements every submission, decision and state event runs, built once (invite_common.statements).
+invite_requests = Statements(InviteRequest)
+history_entries = Statements(HistoryEntry)
+taken_usernames = Statements(TakenUsername)
