@@ -79,15 +79,21 @@ class Outbox:
         """Tell the relay there is something new, after the transaction committed."""
         self._wake.set()
 
-    def pending(self, limit: int = 200) -> list[Outgoing]:
-        """The oldest unpublished messages, at most `limit`, each with its row id."""
+    def pending(self, limit: int = 200, *, claim: bool = False) -> list[Outgoing]:
+        """The oldest unpublished messages, at most `limit`, each with its row id.
+
+        With `claim` (inside a transaction), PostgreSQL locks the rows and skips rows another
+        relay holds, so two processes of a service never publish the same message twice; on
+        SQLite the transaction's write lock already keeps the other process out.
+        """
         st = self.statements
 
         def build(param: str, postgres: bool) -> str:
             cols = ", ".join(st.column(c) for c in _PENDING_COLUMNS)
-            return f'SELECT {cols} FROM "{st.table}" WHERE {st.column("published_at")} IS NULL ORDER BY {st.column("id")} LIMIT {param}'
+            sql = f'SELECT {cols} FROM "{st.table}" WHERE {st.column("published_at")} IS NULL ORDER BY {st.column("id")} LIMIT {param}'
+            return sql + (" FOR UPDATE SKIP LOCKED" if claim and postgres else "")
 
-        rows = st.execute(st.sql(("pending",), build), (limit,)).fetchall()
+        rows = st.execute(st.sql(("pending", claim), build), (limit,)).fetchall()
         return [
             Outgoing(message_id=r[1], exchange=r[2], routing_key=r[3], type=r[4], correlation_id=r[5], body=r[6], row_id=r[0])
             for r in rows
@@ -98,32 +104,40 @@ class Outbox:
         return m.select().where(m.published_at.is_null()).count()
 
     def relay_once(self, publisher: Publisher, limit: int = 200) -> int:
-        """Publish one batch of pending messages and mark the confirmed ones; return how many."""
-        batch = self.pending(limit)
-        if not batch:
-            return 0
-        confirmed = publisher.publish(batch)
-        st = self.statements
-        done = [m.row_id for m in batch if m.message_id in confirmed]
-        unconfirmed = [m.row_id for m in batch if m.message_id not in confirmed]
+        """Publish one batch of pending messages and mark the confirmed ones; return how many.
+
+        The batch is claimed, published and marked in one transaction, so a second process of
+        the same service (sharing its database) waits or skips instead of publishing it again.
+        """
         with self.database.atomic():
-            # plain text with one mark per id: cheap to build, and the batch size varies
-            param = st.database().param
-            if done:
-                marks = ", ".join(param for _ in done)
-                st.execute(
-                    f'UPDATE "{st.table}" SET {st.column("published_at")} = {param} WHERE {st.column("id")} IN ({marks})',
-                    [self.model.published_at.db_value(utcnow()), *done],
-                )
-            if unconfirmed:
-                marks = ", ".join(param for _ in unconfirmed)
-                st.execute(
-                    f'UPDATE "{st.table}" SET {st.column("attempts")} = {st.column("attempts")} + 1 WHERE {st.column("id")} IN ({marks})',
-                    unconfirmed,
-                )
+            batch = self.pending(limit, claim=True)
+            if not batch:
+                return 0
+            confirmed = publisher.publish(batch)
+            done, unconfirmed = self._mark(batch, confirmed)
         if unconfirmed:
             log.warning("some outbox messages were not confirmed", extra={"count": len(unconfirmed)})
         return len(done)
+
+    def _mark(self, batch: list[Outgoing], confirmed: set[str]) -> tuple[list, list]:
+        st = self.statements
+        done = [m.row_id for m in batch if m.message_id in confirmed]
+        unconfirmed = [m.row_id for m in batch if m.message_id not in confirmed]
+        # plain text with one mark per id: cheap to build, and the batch size varies
+        param = st.database().param
+        if done:
+            marks = ", ".join(param for _ in done)
+            st.execute(
+                f'UPDATE "{st.table}" SET {st.column("published_at")} = {param} WHERE {st.column("id")} IN ({marks})',
+                [self.model.published_at.db_value(utcnow()), *done],
+            )
+        if unconfirmed:
+            marks = ", ".join(param for _ in unconfirmed)
+            st.execute(
+                f'UPDATE "{st.table}" SET {st.column("attempts")} = {st.column("attempts")} + 1 WHERE {st.column("id")} IN ({marks})',
+                unconfirmed,
+            )
+        return done, unconfirmed
 
     def wait(self, timeout: float) -> None:
         """Sleep until `notify` (or `timeout`); a notify since the last `armed` returns at once."""
