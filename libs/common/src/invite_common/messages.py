@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -186,6 +187,35 @@ class EnvelopeSchema(_Strict):
 
 
 _ENVELOPE = EnvelopeSchema()
+_ENVELOPE_KEYS = frozenset(_ENVELOPE.fields)
+# The forms `new_message` writes: a lower-case hyphenated UUID and an ISO time in UTC.
+_PLAIN_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_PLAIN_UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?\+00:00")
+
+
+def _plain_envelope(raw: dict) -> bool:
+    """Whether `raw` is an envelope exactly as `new_message` writes them, checked in a few µs.
+
+    Only a subset of what EnvelopeSchema accepts passes; anything else (a valid envelope in
+    another form, or a broken one) goes through the schema, which gives the verdict and the
+    error. Loading the schema cost more than the rest of a message's handling.
+    """
+    if raw.keys() != _ENVELOPE_KEYS:
+        return False
+    message_id, occurred_at, causation_id = raw["message_id"], raw["occurred_at"], raw["causation_id"]
+    if not (
+        type(raw["type"]) is str and type(raw["version"]) is int and type(raw["correlation_id"]) is str
+        and type(raw["producer"]) is str and type(raw["payload"]) is dict
+        and (causation_id is None or type(causation_id) is str)
+        and type(message_id) is str and _PLAIN_UUID.fullmatch(message_id)
+        and type(occurred_at) is str and _PLAIN_UTC_TIME.fullmatch(occurred_at)
+    ):
+        return False
+    try:
+        dt.datetime.fromisoformat(occurred_at)  # the pattern lets through dates like 31 February
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -239,10 +269,11 @@ def decode(body: bytes | str) -> Envelope:
         raise MalformedMessage(f"body is not JSON: {exc.__class__.__name__}") from None
     if not isinstance(raw, dict):
         raise MalformedMessage("body is not a JSON object")
-    try:
-        _ENVELOPE.load(raw)
-    except ValidationError as exc:
-        raise MalformedMessage(f"bad envelope: {sorted(exc.messages)}") from None
+    if not _plain_envelope(raw):
+        try:
+            _ENVELOPE.load(raw)
+        except ValidationError as exc:
+            raise MalformedMessage(f"bad envelope: {sorted(exc.messages)}") from None
     contract = message_type(raw["type"], raw["version"])
     try:
         payload = _SCHEMAS[(contract.name, contract.version)].load(raw["payload"])

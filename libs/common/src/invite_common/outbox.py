@@ -7,6 +7,8 @@ rows wait, and are published once it is back.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import threading
 import time
@@ -106,15 +108,26 @@ class Outbox:
     def relay_once(self, publisher: Publisher, limit: int = 200) -> int:
         """Publish one batch of pending messages and mark the confirmed ones; return how many.
 
-        The batch is claimed, published and marked in one transaction, so a second process of
-        the same service (sharing its database) waits or skips instead of publishing it again.
+        Two processes of one service share its database and each runs a relay; the batch is
+        claimed so that they never publish the same message twice. PostgreSQL locks the batch's
+        rows in the transaction that marks them (another relay skips them); SQLite relays take
+        turns on a lock file beside the database, which, unlike SQLite's write lock held across
+        the broker's round trip, leaves the service's other writers free meanwhile.
         """
-        with self.database.atomic():
-            batch = self.pending(limit, claim=True)
-            if not batch:
-                return 0
-            confirmed = publisher.publish(batch)
-            done, unconfirmed = self._mark(batch, confirmed)
+        if isinstance(self.statements.database(), peewee.PostgresqlDatabase):
+            with self.database.atomic():
+                batch = self.pending(limit, claim=True)
+                if not batch:
+                    return 0
+                done, unconfirmed = self._mark(batch, publisher.publish(batch))
+        else:
+            with _relay_turn(self.statements.database()):
+                batch = self.pending(limit)
+                if not batch:
+                    return 0
+                confirmed = publisher.publish(batch)
+                with self.database.atomic():
+                    done, unconfirmed = self._mark(batch, confirmed)
         if unconfirmed:
             log.warning("some outbox messages were not confirmed", extra={"count": len(unconfirmed)})
         return len(done)
@@ -146,6 +159,23 @@ class Outbox:
     def armed(self) -> None:
         """Forget earlier notifications: call before reading, so a commit after it wakes the next wait."""
         self._wake.clear()
+
+
+@contextlib.contextmanager
+def _relay_turn(db: peewee.Database):
+    """Hold the lock file of a SQLite database's relays (none for an in-memory database).
+
+    An OS lock: a process that dies releases it with its file descriptors."""
+    path = db.database
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        yield
+        return
+    with open(f"{path}-relay.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 _PENDING_COLUMNS = ("id", "message_id", "exchange", "routing_key", "message_type", "correlation_id", "body")
