@@ -117,7 +117,12 @@ def test_with_the_local_directory_approval_creates_the_account_in_the_same_trans
     approve(deps)
     assert InviteRequest.get_by_id("r1").state == "account_created"
     assert [t.verb for t in Transition.select().order_by(Transition.seq)] == ["approve", "provision"]
-    assert [m["type"] for m in published(deps)] == ["invite.state_changed", "invite.state_changed", "notifier.send_email"]
+    changed, email = published(deps)
+    assert (changed["type"], email["type"]) == ("invite.state_changed", "notifier.send_email")
+    # one event for both moves, in order
+    moves = [changed["payload"], *changed["payload"]["then"]]
+    assert [(m["seq"], m["verb"], m["to_state"]) for m in moves] == [(1, "approve", "approved"), (2, "provision", "account_created")]
+    assert moves[1]["details"] == {"username": "vic.lim"}
 
 
 def test_a_refused_account_fails_the_approved_request_instead_of_undoing_the_approval(deps):

@@ -81,10 +81,9 @@ class ApprovalAdvance(_Strict):
     step = fields.String(required=True, validate=validate.OneOf(["provision", "request_seed"]))
 
 
-class InviteStateChanged(_Strict):
-    """approval → everyone: the authoritative state of a request moved."""
+class StateStep(_Strict):
+    """One move of a request's state: its sequence number, from where to where, by what, by whom, when."""
 
-    request_id = fields.String(required=True)
     seq = fields.Integer(required=True)
     from_state = fields.String(required=True, allow_none=True)
     to_state = fields.String(required=True)
@@ -93,6 +92,17 @@ class InviteStateChanged(_Strict):
     note = fields.String(load_default="", allow_none=True)
     changed_at = fields.String(required=True)
     details = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class InviteStateChanged(StateStep):
+    """approval → everyone: the authoritative state of a request moved.
+
+    `then` lists the moves that followed in the same transaction (approve, then provision), in
+    order: one event for them all instead of one each.
+    """
+
+    request_id = fields.String(required=True)
+    then = fields.List(fields.Nested(StateStep), load_default=list)
 
 
 class InviteDecisionRefused(_Strict):

@@ -53,8 +53,14 @@ def move(
     note: str = "",
     details: dict | None = None,
     cause: str | None = None,
-) -> None:
-    """Apply `verb` to `request` per the state machine, log the transition and announce it."""
+    before: list[dict] | None = None,
+    hold: bool = False,
+) -> dict:
+    """Apply `verb` to `request` per the state machine, log the transition and announce it.
+
+    `before` are earlier moves of this transaction that were held back (`hold`): they are
+    announced with this one, as one `invite.state_changed` event. Returns the move.
+    """
     previous = request.state
     target = workflow.next_state(previous, verb, failed_from=request.failed_from)
     now = utcnow()
@@ -70,26 +76,30 @@ def move(
         "request": request.id, "seq": request.seq, "from_state": previous, "to_state": target, "verb": verb,
         "actor": actor, "note": note or "", "at": now, "caused_by": cause,
     })
-    _announce(
-        deps,
-        "invite.state_changed",
-        {
-            "request_id": request.id,
-            "seq": request.seq,
-            "from_state": previous,
-            "to_state": target,
-            "verb": verb,
-            "actor": actor,
-            "note": note or "",
-            "changed_at": now.isoformat(),
-            "details": details or {},
-        },
-        request.id,
-        cause,
-    )
+    step = {
+        "seq": request.seq,
+        "from_state": previous,
+        "to_state": target,
+        "verb": verb,
+        "actor": actor,
+        "note": note or "",
+        "changed_at": now.isoformat(),
+        "details": details or {},
+    }
+    if not hold:
+        _announce_moves(deps, request, [*(before or []), step], cause)
     # debug: the transition table and the history already keep every move, and an INFO line for
     # each of them was a noticeable share of an invite's CPU
     log.debug("request moved", extra={"from": previous, "to": target, "verb": verb})
+    return step
+
+
+def _announce_moves(deps: Dependencies, request: InviteRequest, steps: list[dict], cause: str | None) -> None:
+    first, *then = steps
+    payload = {"request_id": request.id, **first}
+    if then:
+        payload["then"] = then
+    _announce(deps, "invite.state_changed", payload, request.id, cause)
 
 
 def _load(request_id: str) -> InviteRequest:
@@ -155,8 +165,8 @@ def decide(env: Envelope, deps: Dependencies) -> None:
     try:
         workflow.check_not_requester(request.requester, actor)
         if decision == "approve":
-            move(deps, request, workflow.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id)
-            _provision_next(deps, request, env.message_id)
+            approved = move(deps, request, workflow.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id, hold=True)
+            _provision_next(deps, request, env.message_id, approved)
         else:
             reason = (p.get("reason") or "").strip()
             if not reason:
@@ -184,22 +194,25 @@ def advance(env: Envelope, deps: Dependencies) -> None:
         log.info("stale step ignored", extra={"step": p["step"], "state": request.state})
 
 
-def _provision_next(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
-    """Provision an approved request: at once when the directory shares this transaction, else by a step message.
+def _provision_next(deps: Dependencies, request: InviteRequest, cause: str | None, approved: dict) -> None:
+    """Provision a request just approved (`approved`, the move not yet announced): at once when the
+    directory shares this transaction, else by a step message.
 
     A directory in approval's own database costs no outside call, so the account is created in
-    the approval's own transaction (one message and one transaction fewer per invite). A refusal
-    (username taken, say) fails the request as an exhausted provisioning step would.
+    the approval's own transaction and both moves go out as one event: one message, one
+    transaction and one history update fewer per invite. A refusal (username taken, say) fails
+    the request as an exhausted provisioning step would.
     """
     if not deps.directory.provisions_in_transaction:
+        _announce_moves(deps, request, [approved], cause)
         _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, cause)
         return
     try:
         account = _create_account(deps, request)
     except PermanentError as exc:
-        move(deps, request, workflow.FAIL, actor=SYSTEM, note=f"provision failed: {exc}", cause=cause)
+        move(deps, request, workflow.FAIL, actor=SYSTEM, note=f"provision failed: {exc}", cause=cause, before=[approved])
         return
-    _account_created(deps, request, account, cause)
+    _account_created(deps, request, account, cause, before=[approved])
 
 
 def _create_account(deps: Dependencies, request: InviteRequest):
@@ -218,9 +231,9 @@ def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
     _account_created(deps, request, _create_account(deps, request), cause)
 
 
-def _account_created(deps: Dependencies, request: InviteRequest, account, cause: str | None) -> None:
+def _account_created(deps: Dependencies, request: InviteRequest, account, cause: str | None, before: list[dict] | None = None) -> None:
     request.username = account.username
-    move(deps, request, workflow.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause)
+    move(deps, request, workflow.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause, before=before)
     seed = workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)
     if workflow.step_after_account(seed) == workflow.REQUEST_SEED:
         _announce(deps, "approval.advance", {"request_id": request.id, "step": "request_seed"}, request.id, cause)

@@ -18,39 +18,44 @@ _STATE_COLUMNS = ("id", "state", "state_seq", "pending_action", "pending_actor",
 
 
 def record_state_change(env: Envelope) -> None:
-    """Append the transition to the history and move the request's state forward."""
+    """Append the transition (and those that followed it in the same event) to the history and
+    move the request's state forward."""
     p = env.payload
     request_id = p["request_id"]
     invite = invite_requests.get(_STATE_COLUMNS, lock=True, id=request_id)
     if invite is None:
         log.error("state change for a request intake does not know")
         return
-    if history_entries.exists(request_id=request_id, source_seq=p["seq"]):
+    steps = [p, *p.get("then", ())]
+    new = [s for s in steps if not history_entries.exists(request_id=request_id, source_seq=s["seq"])]
+    if not new:
         return
-    history.append(
-        request_id,
-        p["verb"],
-        actor=p["actor"],
-        at=dt.datetime.fromisoformat(p["changed_at"]),
-        from_state=p["from_state"],
-        to_state=p["to_state"],
-        note=p.get("note") or "",
-        details=p.get("details") or {},
-        source_seq=p["seq"],
-        message_id=env.message_id,
-    )
-    if p["seq"] > invite.state_seq:
-        invite.state = p["to_state"]
-        invite.state_seq = p["seq"]
+    entries = [
+        {
+            "request_id": request_id, "event": s["verb"], "actor": s["actor"], "at": dt.datetime.fromisoformat(s["changed_at"]),
+            "from_state": s["from_state"], "to_state": s["to_state"], "note": s.get("note") or "",
+            "details": s.get("details") or {}, "source_seq": s["seq"], "message_id": env.message_id,
+        }
+        for s in new
+    ]
+    if len(entries) == 1:
+        history.append(**entries[0])
+    else:
+        history.append_many(entries)
+    last = max(new, key=lambda s: s["seq"])
+    if last["seq"] > invite.state_seq:
+        invite.state = last["to_state"]
+        invite.state_seq = last["seq"]
         invite.pending_action = invite.pending_actor = None
         if invite.state in CLOSED_STATES:
             invite.open_email = None
             invite.open_username_key = None
         invite.updated_at = utcnow()
         invite_requests.save_changes(invite)
-    username = (p.get("details") or {}).get("username")
-    if username:
-        taken_usernames.insert({"username_key": username_key(username), "request_id": request_id}, ignore=True)
+    for s in new:
+        username = (s.get("details") or {}).get("username")
+        if username:
+            taken_usernames.insert({"username_key": username_key(username), "request_id": request_id}, ignore=True)
 
 
 def record_refusal(env: Envelope) -> None:
