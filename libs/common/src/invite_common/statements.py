@@ -73,8 +73,21 @@ class Statements:
         columns = columns or tuple(self._fields)
         sql = self._select(tuple(where), columns, lock)
         row = self.execute(sql, self.db_values(where)).fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._instance(columns, row)
+
+    def all(self, columns: tuple[str, ...] | None = None, *, order_by: str, **where) -> list[peewee.Model]:
+        """Every row matching `where`, in `order_by` order, as model instances."""
+        columns = columns or tuple(self._fields)
+
+        def build(param: str, postgres: bool) -> str:
+            cols = ", ".join(self.column(c) for c in columns)
+            cond = " AND ".join(f"{self.column(w)} = {param}" for w in where)
+            return f'SELECT {cols} FROM "{self.table}" WHERE {cond} ORDER BY {self.column(order_by)}'
+
+        sql = self.sql(("all", tuple(where), columns, order_by), build)
+        return [self._instance(columns, row) for row in self.execute(sql, self.db_values(where)).fetchall()]
+
+    def _instance(self, columns: tuple[str, ...], row) -> peewee.Model:
         instance = self.model(__no_default__=1)
         fields = self._fields
         instance.__data__ = {name: fields[name].python_value(value) for name, value in zip(columns, row)}

@@ -71,7 +71,8 @@ def move(
         request.failed_from = None
     request.seq += 1
     request.updated_at = now
-    requests.save_changes(request)
+    if not hold:  # a held move's columns are written with the next move's (or by its caller)
+        requests.save_changes(request)
     transitions.insert({
         "request": request.id, "seq": request.seq, "from_state": previous, "to_state": target, "verb": verb,
         "actor": actor, "note": note or "", "at": now, "caused_by": cause,
@@ -167,6 +168,7 @@ def decide(env: Envelope, deps: Dependencies) -> None:
         if decision == "approve":
             approved = move(deps, request, workflow.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id, hold=True)
             _provision_next(deps, request, env.message_id, approved)
+            requests.save_changes(request)  # whatever the moves above left unwritten
         else:
             reason = (p.get("reason") or "").strip()
             if not reason:

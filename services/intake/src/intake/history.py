@@ -12,7 +12,7 @@ import json
 import peewee
 
 from intake.db import database
-from intake.models import HistoryEntry
+from intake.models import HistoryEntry, history_entries
 
 GENESIS = "0" * 64
 # an arbitrary constant naming the lock that serialises appends to the chain on PostgreSQL
@@ -48,7 +48,10 @@ def _lock_chain() -> HistoryEntry | None:
     """Serialise appends (on PostgreSQL; SQLite's write lock already does) and return the last entry."""
     if isinstance(database.obj, peewee.PostgresqlDatabase):
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK,))
-    return HistoryEntry.select(HistoryEntry.id, HistoryEntry.hash).order_by(HistoryEntry.id.desc()).first()
+    st = history_entries
+    sql = st.sql(("last",), lambda param, pg: f'SELECT {st.column("id")}, {st.column("hash")} FROM "{st.table}" ORDER BY {st.column("id")} DESC LIMIT 1')
+    row = st.execute(sql).fetchone()
+    return HistoryEntry(id=row[0], hash=row[1]) if row else None
 
 
 def _chained(last_id: int, prev_hash: str, request_id: str, event: str, *, actor: str, at: dt.datetime,
@@ -78,7 +81,7 @@ def append(request_id: str, event: str, **fields) -> HistoryEntry:
     Fields: actor, at, and optionally from_state, to_state, note, details, source_seq, message_id."""
     last = _lock_chain()
     entry = _chained(last.id if last else 0, last.hash if last else GENESIS, request_id, event, **fields)
-    entry.save(force_insert=True)
+    history_entries.insert(entry.__data__)  # SQL built once (invite_common.statements), as save() would write
     return entry
 
 
@@ -100,7 +103,7 @@ def append_many(entries: list[dict]) -> None:
 
 def for_request(request_id: str) -> list[HistoryEntry]:
     """A request's history in the order it happened."""
-    return list(HistoryEntry.select().where(HistoryEntry.request_id == request_id).order_by(HistoryEntry.id))
+    return history_entries.all(order_by="id", request_id=request_id)
 
 
 def as_dict(entry: HistoryEntry) -> dict:

@@ -38,10 +38,8 @@ def record_state_change(env: Envelope) -> None:
         }
         for s in new
     ]
-    if len(entries) == 1:
-        history.append(**entries[0])
-    else:
-        history.append_many(entries)
+    for entry in entries:  # one at a time: the statements of append are built once, append_many's are not
+        history.append(**entry)
     last = max(new, key=lambda s: s["seq"])
     if last["seq"] > invite.state_seq:
         invite.state = last["to_state"]

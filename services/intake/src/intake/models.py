@@ -111,3 +111,4 @@ class IdempotencyKey(BaseModel):
 invite_requests = Statements(InviteRequest)
 history_entries = Statements(HistoryEntry)
 taken_usernames = Statements(TakenUsername)
+role_grants = Statements(RoleGrant)
