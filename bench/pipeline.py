@@ -1083,15 +1083,24 @@ def run_on(args, db_kind: str, amqp_url: str, admin_url: str | None, machine: di
         var = folder / f"var-{db_kind}"
         logs = folder / f"logs-{db_kind}"
         logs.mkdir(exist_ok=True)
-        env = system_env(
-            amqp_url=amqp_url, namespace=namespace, db_urls=dbs, smtp_url=mailbox.url, var_dir=var,
-            LOG_LEVEL=args.log_level, PYTHONUNBUFFERED="1",
-        )
-        system = RunningSystem(env=env, logs=logs)
-        settle = lambda: wait_settled(amqp_url, namespace, timeout=max(60.0, args.n / 10))  # noqa: E731
-        cleanup.push(system.stop)
         say("[system] starting intake, approval and notifier ...")
-        system.start()
+        for attempt in range(3):
+            # fresh ports each time: on a shared machine another program may take a free port first
+            env = system_env(
+                amqp_url=amqp_url, namespace=namespace, db_urls=dbs, smtp_url=mailbox.url, var_dir=var,
+                LOG_LEVEL=args.log_level, PYTHONUNBUFFERED="1",
+            )
+            system = RunningSystem(env=env, logs=logs)
+            cleanup.push(system.stop)
+            try:
+                system.start()
+                break
+            except AssertionError as exc:
+                system.stop()
+                if attempt == 2:
+                    raise PhaseFailed(f"the system did not start: {str(exc)[-500:]}") from exc
+                say("[system] a service did not start (a port taken meanwhile?); trying again")
+        settle = lambda: wait_settled(amqp_url, namespace, timeout=max(60.0, args.n / 10))  # noqa: E731
         given: list[str] = []
 
         def phase(name: str, run):
