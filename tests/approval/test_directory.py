@@ -8,9 +8,10 @@ import uuid
 import pytest
 from invite_common.errors import PermanentError, TransientError
 
-from approval.directory import (
-    Account, AccountDirectory, DirectoryUnavailable, InvalidUsername, LocalDirectory, UsernameTaken,
+from approval.adapters.directory import (
+    AccountDirectory, DirectoryUnavailable, InvalidUsername, LocalDirectory, UsernameTaken,
 )
+from approval.models import Account
 from approval.usernames import is_valid_username
 
 

@@ -8,10 +8,11 @@ import uuid
 import pytest
 from invite_common.errors import TransientError
 
-from approval import enrolment as enrolment_module
-from approval.enrolment import (
-    CODE_ALPHABET, DeviceEnrolment, EnrolmentUnavailable, LocalEnrolment, SeedEnrolment, new_code,
+from approval.adapters import enrolment as enrolment_module
+from approval.adapters.enrolment import (
+    CODE_ALPHABET, DeviceEnrolment, EnrolmentUnavailable, LocalEnrolment, new_code,
 )
+from approval.models import SeedEnrolment
 
 CODE = re.compile(r"SEED-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
 

@@ -10,9 +10,9 @@ from invite_common.topology import Topology
 
 from approval import handlers
 from approval.db import database
-from approval.directory import AccountDirectory, DirectoryUnavailable, LocalDirectory
-from approval.enrolment import LocalEnrolment
-from approval.requests import InviteRequest, Transition
+from approval.adapters.directory import AccountDirectory, DirectoryUnavailable, LocalDirectory
+from approval.adapters.enrolment import LocalEnrolment
+from approval.models import InviteRequest, Transition
 
 
 class DownDirectory(AccountDirectory):

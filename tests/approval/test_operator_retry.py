@@ -8,7 +8,7 @@ from invite_common.db import open_database
 
 from approval.db import database
 from approval.migrations import MIGRATIONS
-from approval.requests import InviteRequest, Transition
+from approval.models import InviteRequest, Transition
 
 
 def run_cli(db_url, *args):

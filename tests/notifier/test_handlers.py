@@ -9,8 +9,8 @@ from invite_common.outbox import Outbox
 from invite_common.topology import Topology
 from notifier import handlers
 from notifier.db import database
-from notifier.deliveries import Delivery
-from notifier.mailer import SmtpMailer
+from notifier.models import Delivery
+from notifier.adapters.mailer import SmtpMailer
 from tests.notifier.conftest import RecordingHandler
 
 CONTEXT = {

@@ -9,7 +9,7 @@ import traceback
 import pytest
 
 from invite_common.errors import PermanentError, TransientError
-from notifier.mailer import (
+from notifier.adapters.mailer import (
     InvalidRecipient,
     PermanentSmtpError,
     SmtpEndpoint,

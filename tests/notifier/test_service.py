@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 import pytest
 from kombu import Connection
 
-from invite_common import config
+from invite_common import config, runtime
 from invite_common.broker import Outgoing, Publisher
 from invite_common.logs import JsonFormatter
 from invite_common.messages import Envelope, decode, new_message
 from invite_common.outbox import wait_until_published
 from notifier import bootstrap
 from notifier.db import database
-from notifier.deliveries import Delivery
-from notifier.mailer import message_id_for
+from notifier.models import Delivery
+from notifier.adapters.mailer import message_id_for
 from notifier.rendering import render
 from tests.notifier.conftest import RecordingHandler, free_port
 from tests.support.broker import queue_depth, wait_for
@@ -89,7 +89,7 @@ def events(amqp_url, topology):
 @pytest.fixture
 def start_notifier(amqp_url, topology, db_url, tmp_path, smtp_server):
     """Start the notifier in this process against a new SMTP server: `service, smtp = start_notifier(handler)`."""
-    started: list[bootstrap.NotifierService] = []
+    started: list[runtime.RunningService] = []
 
     def start(handler: RecordingHandler | None = None):
         handler = handler or RecordingHandler()
@@ -106,7 +106,7 @@ def start_notifier(amqp_url, topology, db_url, tmp_path, smtp_server):
         })
         service = bootstrap.start(settings)
         started.append(service)
-        assert service.consumer.ready.wait(10), "the notifier did not start consuming"
+        assert service.consumers[bootstrap.QUEUE].ready.wait(10), "the notifier did not start consuming"
         return service, handler
 
     yield start
@@ -150,8 +150,8 @@ def test_the_same_command_delivered_twice_sends_one_email(amqp_url, topology, ev
     command = send_command()
     publish(amqp_url, topology, command, command)
 
-    wait_for(lambda: service.consumer.stats.handled + service.consumer.stats.duplicates == 2, what="both deliveries")
-    assert wait_until_published(service.deps.outbox)
+    wait_for(lambda: service.consumers[bootstrap.QUEUE].stats.handled + service.consumers[bootstrap.QUEUE].stats.duplicates == 2, what="both deliveries")
+    assert wait_until_published(service.outbox)
     assert len(smtp.received) == 1
     assert len(events.received("email.sent")) == 1
 
@@ -162,8 +162,8 @@ def test_a_send_asked_again_under_a_new_message_id_sends_no_second_email(amqp_ur
     events.wait_for("email.sent")
     publish(amqp_url, topology, send_command())
 
-    wait_for(lambda: service.consumer.stats.handled == 2, what="the second command")
-    assert wait_until_published(service.deps.outbox)
+    wait_for(lambda: service.consumers[bootstrap.QUEUE].stats.handled == 2, what="the second command")
+    assert wait_until_published(service.outbox)
     assert len(smtp.received) == 1
     assert len(events.received("email.sent")) == 1
     assert Delivery.select().count() == 1
@@ -174,9 +174,9 @@ def test_a_temporary_smtp_refusal_is_retried_until_accepted_and_sends_one_email(
     publish(amqp_url, topology, send_command())
 
     events.wait_for("email.sent")
-    assert smtp.refused == 2 and service.consumer.stats.retried == 2
+    assert smtp.refused == 2 and service.consumers[bootstrap.QUEUE].stats.retried == 2
     assert len(smtp.received) == 1
-    assert wait_until_published(service.deps.outbox)
+    assert wait_until_published(service.outbox)
     assert len(events.received("email.sent")) == 1 and events.received("email.failed") == []
     assert Delivery.get().status == "sent"
 
@@ -187,7 +187,7 @@ def test_smtp_refusing_past_every_retry_announces_a_temporary_failure(amqp_url, 
 
     [failed] = events.wait_for("email.failed")
     assert failed.payload["permanent"] is False
-    assert service.consumer.stats.retried == len(topology.retry_delays)
+    assert service.consumers[bootstrap.QUEUE].stats.retried == len(topology.retry_delays)
     assert smtp.refused == len(topology.retry_delays) + 1 and smtp.received == []
     wait_for(lambda: dead_letters(amqp_url, topology) == 1, what="the command in the dead-letter queue")
 
@@ -201,7 +201,7 @@ def test_a_refused_recipient_is_not_retried_and_announces_a_permanent_failure(am
     [failed] = events.wait_for("email.failed")
     assert failed.payload["permanent"] is True and "550" in failed.payload["error"]
     assert (failed.correlation_id, failed.causation_id) == ("req-1", command.message_id)
-    assert service.consumer.stats.retried == 0 and smtp.received == []
+    assert service.consumers[bootstrap.QUEUE].stats.retried == 0 and smtp.received == []
     wait_for(lambda: dead_letters(amqp_url, topology) == 1, what="the command in the dead-letter queue")
     delivery = Delivery.get()
     assert (delivery.status, delivery.smtp_message_id, delivery.recipient_domain) == ("failed", None, "tech.gov.sg")
@@ -231,7 +231,7 @@ def test_an_unknown_template_announces_a_permanent_failure_and_sends_nothing(amq
     [failed] = events.wait_for("email.failed")
     assert failed.payload["permanent"] is True and "welcome_pack" in failed.payload["error"]
     assert failed.payload["template"] == "welcome_pack"
-    assert smtp.received == [] and service.consumer.stats.retried == 0
+    assert smtp.received == [] and service.consumers[bootstrap.QUEUE].stats.retried == 0
     assert Delivery.get().status == "failed"
     wait_for(lambda: dead_letters(amqp_url, topology) == 1, what="the command in the dead-letter queue")
 

@@ -181,7 +181,7 @@ def test_a_vendor_username_held_by_an_open_request_is_flagged(amy):
 
 def test_one_row_is_read_by_its_number_in_the_file(amy):
     from intake.batches import service
-    from intake.batches.models import BatchDraft
+    from intake.models import BatchDraft
 
     body = draft_of(amy, [OFFICER_ROW, VENDOR_ROW])
     draft = BatchDraft.get_by_id(body["id"])

@@ -29,6 +29,88 @@ class _Strict(Schema):
         unknown = RAISE
 
 
+# The wire vocabulary: values that travel in payloads, named once here. Every service uses
+# these names instead of the strings; only the approval service gives states meaning.
+class State:
+    """The request lifecycle's states (the approval service's table says how they connect)."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    ACCOUNT_CREATED = "account_created"
+    SEED_REQUESTED = "seed_requested"
+    EMAILED = "emailed"
+    FAILED = "failed"
+    ALL = (SUBMITTED, APPROVED, REJECTED, CANCELLED, EXPIRED, ACCOUNT_CREATED, SEED_REQUESTED, EMAILED, FAILED)
+    # closed for good: `failed` is absent because an operator's retry brings it back to life
+    CLOSED = frozenset({REJECTED, CANCELLED, EXPIRED, EMAILED})
+
+
+class Verb:
+    """What moved a request from one state to the next (`invite.state_changed`'s `verb`)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    PROVISION = "provision"
+    REQUEST_SEED = "request_seed"
+    MARK_EMAILED = "mark_emailed"
+    FAIL = "fail"
+    RETRY = "retry"
+    ALL = (APPROVE, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY)
+
+
+class Step:
+    """The automatic steps of an approved request (`approval.advance`'s `step`)."""
+
+    PROVISION = Verb.PROVISION
+    REQUEST_SEED = Verb.REQUEST_SEED
+    ALL = (PROVISION, REQUEST_SEED)
+
+
+class Decision:
+    """An approver's decision (`approval.decide`'s `decision`)."""
+
+    APPROVE = Verb.APPROVE
+    REJECT = Verb.REJECT
+    ALL = (APPROVE, REJECT)
+    # what `invite.decision_refused` may also name: the requester's own actions
+    CANCEL = Verb.CANCEL
+    RESEND = "resend"
+
+
+class Method:
+    """How an invitee gets an account."""
+
+    EMAIL_INVITATION = "email_invitation"
+    CREATE_ACCOUNT = "create_account"
+    ALL = (EMAIL_INVITATION, CREATE_ACCOUNT)
+
+
+class UserType:
+    """Who the invitee is."""
+
+    PUBLIC_OFFICER = "public_officer"
+    VENDOR = "vendor"
+    ALL = (PUBLIC_OFFICER, VENDOR)
+
+
+# Message type names.
+INVITE_SUBMITTED = "invite.submitted"
+INVITE_CANCELLED = "invite.cancelled"
+INVITE_RESEND_REQUESTED = "invite.resend_requested"
+APPROVAL_DECIDE = "approval.decide"
+APPROVAL_ADVANCE = "approval.advance"
+INVITE_STATE_CHANGED = "invite.state_changed"
+INVITE_DECISION_REFUSED = "invite.decision_refused"
+NOTIFIER_SEND_EMAIL = "notifier.send_email"
+EMAIL_SENT = "email.sent"
+EMAIL_FAILED = "email.failed"
+
+
 def _email():
     return fields.String(required=True, validate=validate.Length(min=3, max=254))
 
@@ -37,10 +119,10 @@ class InviteSubmitted(_Strict):
     """intake → approval: a requester asked for an account; what approval needs to decide and provision."""
 
     request_id = fields.String(required=True)
-    method = fields.String(required=True, validate=validate.OneOf(["email_invitation", "create_account"]))
+    method = fields.String(required=True, validate=validate.OneOf(Method.ALL))
     requester = _email()
     email = _email()
-    user_type = fields.String(required=True, validate=validate.OneOf(["public_officer", "vendor"]))
+    user_type = fields.String(required=True, validate=validate.OneOf(UserType.ALL))
     username = fields.String(load_default=None, allow_none=True)
     first_name = fields.String(load_default="", allow_none=True)
     last_name = fields.String(load_default="", allow_none=True)
@@ -68,7 +150,7 @@ class ApprovalDecide(_Strict):
     """intake → approval (command): an approver decided on a pending request."""
 
     request_id = fields.String(required=True)
-    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    decision = fields.String(required=True, validate=validate.OneOf(Decision.ALL))
     actor = _email()
     comment = fields.String(load_default="", allow_none=True)
     reason = fields.String(load_default="", allow_none=True)
@@ -78,7 +160,7 @@ class ApprovalAdvance(_Strict):
     """approval → approval (command): run the next automatic step of an approved request."""
 
     request_id = fields.String(required=True)
-    step = fields.String(required=True, validate=validate.OneOf(["provision", "request_seed"]))
+    step = fields.String(required=True, validate=validate.OneOf(Step.ALL))
 
 
 class StateStep(_Strict):
@@ -158,16 +240,16 @@ class MessageType:
 MESSAGE_TYPES: dict[tuple[str, int], MessageType] = {
     (t.name, t.version): t
     for t in [
-        MessageType("invite.submitted", 1, InviteSubmitted, "intake", "event"),
-        MessageType("invite.cancelled", 1, InviteCancelled, "intake", "event"),
-        MessageType("invite.resend_requested", 1, InviteResendRequested, "intake", "event"),
-        MessageType("approval.decide", 1, ApprovalDecide, "intake", "command", "approval"),
-        MessageType("approval.advance", 1, ApprovalAdvance, "approval", "command", "approval"),
-        MessageType("invite.state_changed", 1, InviteStateChanged, "approval", "event"),
-        MessageType("invite.decision_refused", 1, InviteDecisionRefused, "approval", "event"),
-        MessageType("notifier.send_email", 1, NotifierSendEmail, "approval", "command", "notifier"),
-        MessageType("email.sent", 1, EmailSent, "notifier", "event"),
-        MessageType("email.failed", 1, EmailFailed, "notifier", "event"),
+        MessageType(INVITE_SUBMITTED, 1, InviteSubmitted, "intake", "event"),
+        MessageType(INVITE_CANCELLED, 1, InviteCancelled, "intake", "event"),
+        MessageType(INVITE_RESEND_REQUESTED, 1, InviteResendRequested, "intake", "event"),
+        MessageType(APPROVAL_DECIDE, 1, ApprovalDecide, "intake", "command", "approval"),
+        MessageType(APPROVAL_ADVANCE, 1, ApprovalAdvance, "approval", "command", "approval"),
+        MessageType(INVITE_STATE_CHANGED, 1, InviteStateChanged, "approval", "event"),
+        MessageType(INVITE_DECISION_REFUSED, 1, InviteDecisionRefused, "approval", "event"),
+        MessageType(NOTIFIER_SEND_EMAIL, 1, NotifierSendEmail, "approval", "command", "notifier"),
+        MessageType(EMAIL_SENT, 1, EmailSent, "notifier", "event"),
+        MessageType(EMAIL_FAILED, 1, EmailFailed, "notifier", "event"),
     ]
 }
 

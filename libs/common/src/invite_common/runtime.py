@@ -1,19 +1,197 @@
-"""Run a worker until SIGINT or SIGTERM, then stop it cleanly."""
+"""The service runtime: a service is declared once, and this module runs it and stops it in order.
+
+A `Service` says what a service is: its name, database and migrations, its consumers as
+`queue -> {message type: handler}`, background tasks, readiness checks and metrics. `start`
+then does the same for every service: open the database and apply its migrations, run the
+start-up steps, start the outbox relay and one consumer thread per queue (each declares the
+broker topology whenever it connects, so a broker that is down at start only delays work),
+run the background tasks and serve `/healthz`, `/readyz` and `/metrics`.
+
+`RunningService.stop` ends it in the order that loses nothing: stop taking messages and
+running tasks, let the relay finish, shut the health server, join every thread, then close
+what the service asked to be closed (e.g. the SMTP connection, only once no send is under
+way) and the database.
+"""
 from __future__ import annotations
 
 import logging
 import signal
 import threading
-from typing import Callable
+from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
+from typing import Callable, Sequence
+
+import peewee
+
+from invite_common import db as dbmod
+from invite_common.config import Settings
+from invite_common.consumer import GiveUp, Handler, MessageConsumer, TwoPhaseHandler, start_consumer_thread
+from invite_common.health import Check, broker_check, database_check, serve_health
+from invite_common.outbox import Outbox, OutboxRelay
+from invite_common.topology import Topology
+
+log = logging.getLogger(__name__)
+
+Metrics = Callable[[], dict[str, float]]
+
+
+def topology_for(settings: Settings) -> Topology:
+    """The broker topology every service of this deployment shares."""
+    return Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A background task: `run` is called every `every` seconds until the service stops."""
+
+    name: str
+    every: float
+    run: Callable[[], None]
+
+
+@dataclass
+class Service:
+    """What a service is; `start` makes it run."""
+
+    name: str
+    settings: Settings
+    db_url: str
+    database: peewee.DatabaseProxy
+    migrations: Sequence
+    outbox: Outbox
+    # queue -> {message type: handler}; the queue's bindings come from the topology
+    consumers: dict[str, dict[str, Handler | TwoPhaseHandler]] = field(default_factory=dict)
+    # called when a message is given up (dead-lettered), in the consumer's transaction
+    on_give_up: GiveUp | None = None
+    prefetch: int | None = None  # the settings' AMQP_PREFETCH when None
+    tasks: Sequence[Task] = ()
+    # where /healthz, /readyz and /metrics are served; None when a web app serves them itself
+    bind: str | None = None
+    # readiness checks beside the database's and the broker's
+    checks: dict[str, Check] = field(default_factory=dict)
+    # gauges beside the relay's and consumers' counters; each runs with a database connection
+    metrics: Sequence[Metrics] = ()
+    # run once the database is up to date, before anything consumes
+    startup: Sequence[Callable[[], None]] = ()
+    # closed last, once every thread has ended
+    closers: Sequence[Callable[[], None]] = ()
+
+
+@dataclass
+class RunningService:
+    """The running parts of a started service."""
+
+    service: Service
+    relay: OutboxRelay
+    consumers: dict[str, MessageConsumer]
+    threads: list[threading.Thread] = field(default_factory=list)
+    health: ThreadingHTTPServer | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+    app: object | None = None  # intake's web app, served by its own server
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.service.outbox
+
+    @property
+    def settings(self) -> Settings:
+        return self.service.settings
+
+    def checks(self) -> dict[str, Check]:
+        """Readiness: the database, the broker, then the service's own checks."""
+        s = self.service
+        return {"database": database_check(s.database), "broker": broker_check(s.settings.amqp_url)} | s.checks
+
+    def metrics(self) -> dict[str, float]:
+        """Counters of the relay and of each consumer, then the service's own gauges."""
+        out = {f"{self.service.name}_outbox_published_total": self.relay.published}
+        for queue, consumer in self.consumers.items():
+            key = queue.replace(".", "_").replace("-", "_")
+            out[f"{key}_handled_total"] = consumer.stats.handled
+            out[f"{key}_duplicates_total"] = consumer.stats.duplicates
+            out[f"{key}_retried_total"] = consumer.stats.retried
+            out[f"{key}_dead_lettered_total"] = consumer.stats.dead_lettered
+        for source in self.service.metrics:
+            try:
+                # the health server answers on a fresh thread each time: don't leave its connection open
+                with self.service.database.connection_context():
+                    out |= source()
+            except peewee.PeeweeException:
+                pass  # the database is away: /readyz says so; the counters above still help
+        return out
+
+    def _run_task(self, task: Task) -> None:
+        while not self.stopping.wait(task.every):
+            try:
+                task.run()
+            except Exception:
+                log.exception("background task failed; will try again", extra={"task": task.name})
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop consuming, running tasks, relaying and serving; wait for the threads; close the rest."""
+        self.stopping.set()
+        for consumer in self.consumers.values():
+            consumer.stop()
+        self.relay.stop()
+        if self.health is not None:
+            self.health.shutdown()
+            self.health.server_close()
+        for thread in [*self.threads, self.relay]:
+            if thread.is_alive():
+                thread.join(timeout)
+        for close in self.service.closers:
+            close()
+        if not self.service.database.is_closed():
+            self.service.database.close()
+
+    def run_until_signalled(self) -> None:
+        """Block until SIGINT or SIGTERM, then stop."""
+        run_until_signalled(self.service.name, self.service.bind or "", self.stop)
+
+
+def start(service: Service) -> RunningService:
+    """Open the database, start the relay, consumers, tasks and health server; return the running parts."""
+    settings = service.settings
+    dbmod.open_database(service.db_url, service.database, service.migrations)
+    for step in service.startup:
+        with service.database.atomic():
+            step()
+    consumers = {
+        queue: MessageConsumer(
+            queue=queue,
+            handlers=handlers,
+            amqp_url=settings.amqp_url,
+            topology=service.outbox.topology,
+            database=service.database,
+            outbox=service.outbox,
+            on_give_up=service.on_give_up,
+            prefetch=service.prefetch or settings.amqp_prefetch,
+        )
+        for queue, handlers in service.consumers.items()
+    }
+    running = RunningService(service, OutboxRelay(service.outbox, settings.amqp_url), consumers)
+    running.relay.start()
+    running.threads = [start_consumer_thread(c) for c in consumers.values()]
+    for task in service.tasks:
+        thread = threading.Thread(target=running._run_task, args=(task,), name=task.name, daemon=True)
+        thread.start()
+        running.threads.append(thread)
+    if service.bind is not None:
+        try:
+            running.health = serve_health(service.bind, running.checks(), running.metrics)
+        except OSError:
+            running.stop()  # the port is taken: don't leave the other threads running
+            raise
+    return running
 
 
 def run_until_signalled(service: str, bind: str, stop: Callable[[], None]) -> None:
     """Block until the process is asked to stop, then call `stop` (its threads end their work)."""
-    log = logging.getLogger(service)
+    named = logging.getLogger(service)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    log.info(f"{service} started", extra={"bind": bind})
+    named.info(f"{service} started", extra={"bind": bind})
     done.wait()
-    log.info(f"{service} stopping")
+    named.info(f"{service} stopping")
     stop()

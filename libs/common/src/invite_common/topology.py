@@ -13,20 +13,21 @@ from dataclasses import dataclass
 
 from kombu import Exchange, Queue, binding
 
+from invite_common import messages
 from invite_common.messages import MESSAGE_TYPES, MessageType, message_type
 
 # consumer queue -> the message types it handles; the purpose is in the name
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "approval.workflow": (
-        "invite.submitted",
-        "invite.cancelled",
-        "invite.resend_requested",
-        "approval.decide",
-        "approval.advance",
+        messages.INVITE_SUBMITTED,
+        messages.INVITE_CANCELLED,
+        messages.INVITE_RESEND_REQUESTED,
+        messages.APPROVAL_DECIDE,
+        messages.APPROVAL_ADVANCE,
     ),
-    "approval.email-outcomes": ("email.sent", "email.failed"),
-    "intake.history": ("invite.state_changed", "invite.decision_refused"),
-    "notifier.send-email": ("notifier.send_email",),
+    "approval.email-outcomes": (messages.EMAIL_SENT, messages.EMAIL_FAILED),
+    "intake.history": (messages.INVITE_STATE_CHANGED, messages.INVITE_DECISION_REFUSED),
+    "notifier.send-email": (messages.NOTIFIER_SEND_EMAIL,),
 }
 
 DEAD_LETTER_EXCHANGE = "dead-letter"

@@ -5,7 +5,6 @@ import argparse
 import sys
 
 from invite_common import config, logs
-from invite_common.runtime import run_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"request {args.request_id} resumed in state {state}; the running service will carry on")
         return 0
 
-    service = bootstrap.start(settings)
-    run_until_signalled("approval", settings.approval_bind, service.stop)
+    bootstrap.start(settings).run_until_signalled()
     return 0
 
 

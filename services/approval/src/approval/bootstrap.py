@@ -1,29 +1,23 @@
-"""Wire the approval service: database, outbox relay, consumers, adapters, health server."""
+"""The approval service as declared: its database, its two consumers, the expiry sweep, its adapters."""
 from __future__ import annotations
 
 import functools
 import logging
-import threading
-from dataclasses import dataclass, field
 
 from invite_common import db as dbmod
+from invite_common import messages, runtime
 from invite_common.config import Settings
-from invite_common.consumer import MessageConsumer, start_consumer_thread
-from invite_common.health import broker_check, database_check, serve_health
-from invite_common.outbox import Outbox, OutboxRelay
-from invite_common.topology import Topology
+from invite_common.outbox import Outbox
 
 from approval import handlers
+from approval.adapters.directory import AccountDirectory, LocalDirectory
+from approval.adapters.enrolment import DeviceEnrolment, LocalEnrolment
 from approval.db import database
-from approval.directory import AccountDirectory, LocalDirectory
-from approval.enrolment import DeviceEnrolment, LocalEnrolment
 from approval.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
-
-def topology_for(settings: Settings) -> Topology:
-    return Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
+EXPIRY_SWEEP_SECONDS = 60.0
 
 
 def open_database(settings: Settings):
@@ -34,8 +28,9 @@ def open_database(settings: Settings):
 def build_dependencies(
     settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None
 ) -> handlers.Dependencies:
+    """The handlers' outbox, adapters and settings; the local adapters unless others are given."""
     return handlers.Dependencies(
-        outbox=Outbox(database, topology_for(settings)),
+        outbox=Outbox(database, runtime.topology_for(settings)),
         directory=directory or LocalDirectory(),
         enrolment=enrolment or LocalEnrolment(settings.seed_enrolment_days),
         activation_url=settings.activation_url,
@@ -43,89 +38,45 @@ def build_dependencies(
     )
 
 
-@dataclass
-class ApprovalService:
-    """The running pieces of one approval process."""
-
-    settings: Settings
-    deps: handlers.Dependencies
-    relay: OutboxRelay
-    consumers: list[MessageConsumer]
-    threads: list[threading.Thread] = field(default_factory=list)
-    stopping: threading.Event = field(default_factory=threading.Event)
-
-    def metrics(self) -> dict[str, float]:
-        out = {"approval_outbox_published_total": self.relay.published}
-        for c in self.consumers:
-            key = c.queue_name.replace(".", "_").replace("-", "_")
-            out[f"{key}_handled_total"] = c.stats.handled
-            out[f"{key}_duplicates_total"] = c.stats.duplicates
-            out[f"{key}_retried_total"] = c.stats.retried
-            out[f"{key}_dead_lettered_total"] = c.stats.dead_lettered
-        return out
-
-    def sweep_expired(self, every: float = 60.0) -> None:
-        """Expire stale requests now and then, until the service stops."""
-        while not self.stopping.wait(every):
-            try:
-                with database.atomic():
-                    count = handlers.expire_stale(self.deps)
-                if count:
-                    self.deps.outbox.notify()
-                    log.info("expired stale requests", extra={"count": count})
-            except Exception:
-                log.exception("expiry sweep failed; will try again")
-
-    def stop(self) -> None:
-        self.stopping.set()
-        for c in self.consumers:
-            c.stop()
-        self.relay.stop()
+def sweep_expired(deps: handlers.Dependencies) -> None:
+    """Expire the requests nobody decided on in time."""
+    with database.atomic():
+        count = handlers.expire_stale(deps)
+    if count:
+        deps.outbox.notify()
+        log.info("expired stale requests", extra={"count": count})
 
 
-def start(settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None) -> ApprovalService:
-    """Start every part of the approval service and return a handle on them."""
-    open_database(settings)
+def declare(settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None) -> runtime.Service:
+    """The approval service: what it consumes, what it runs in the background, where it answers."""
     deps = build_dependencies(settings, directory, enrolment)
-    topology = deps.outbox.topology
-    bind = functools.partial
-
-    def consumer(queue: str, table: dict) -> MessageConsumer:
-        return MessageConsumer(
-            queue=queue,
-            handlers={t: bind(h, deps=deps) for t, h in table.items()},
-            amqp_url=settings.amqp_url,
-            topology=topology,
-            database=database,
-            outbox=deps.outbox,
-            on_give_up=bind(handlers.fail_step, deps=deps),
-            prefetch=settings.amqp_prefetch,
-        )
-
-    consumers = [
-        consumer(
-            "approval.workflow",
-            {
-                "invite.submitted": handlers.record_submission,
-                "invite.cancelled": handlers.cancel,
-                "invite.resend_requested": handlers.resend,
-                "approval.decide": handlers.decide,
-                "approval.advance": handlers.advance,
+    on = functools.partial
+    return runtime.Service(
+        name="approval",
+        settings=settings,
+        db_url=settings.approval_db_url,
+        database=database,
+        migrations=MIGRATIONS,
+        outbox=deps.outbox,
+        consumers={
+            "approval.workflow": {
+                messages.INVITE_SUBMITTED: on(handlers.record_submission, deps=deps),
+                messages.INVITE_CANCELLED: on(handlers.cancel, deps=deps),
+                messages.INVITE_RESEND_REQUESTED: on(handlers.resend, deps=deps),
+                messages.APPROVAL_DECIDE: on(handlers.decide, deps=deps),
+                messages.APPROVAL_ADVANCE: on(handlers.advance, deps=deps),
             },
-        ),
-        consumer(
-            "approval.email-outcomes",
-            {"email.sent": handlers.record_email_sent, "email.failed": handlers.record_email_failed},
-        ),
-    ]
-    relay = OutboxRelay(deps.outbox, settings.amqp_url)
-    service = ApprovalService(settings, deps, relay, consumers)
-    relay.start()
-    service.threads = [start_consumer_thread(c) for c in consumers]
-    threading.Thread(target=service.sweep_expired, name="expiry", daemon=True).start()
-    serve_health(
-        settings.approval_bind,
-        {"database": database_check(database), "broker": broker_check(settings.amqp_url)},
-        service.metrics,
+            "approval.email-outcomes": {
+                messages.EMAIL_SENT: on(handlers.record_email_sent, deps=deps),
+                messages.EMAIL_FAILED: on(handlers.record_email_failed, deps=deps),
+            },
+        },
+        on_give_up=on(handlers.fail_step, deps=deps),
+        tasks=[runtime.Task("expiry", EXPIRY_SWEEP_SECONDS, on(sweep_expired, deps))],
+        bind=settings.approval_bind,
     )
-    return service
+
+
+def start(settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None) -> runtime.RunningService:
+    """Start every part of the approval service and return a handle on them."""
+    return runtime.start(declare(settings, directory, enrolment))

@@ -10,14 +10,15 @@ import logging
 from dataclasses import dataclass
 
 from invite_common.errors import PermanentError, TransientError
-from invite_common.messages import Envelope, new_message
+from invite_common import messages
+from invite_common.messages import Decision, Envelope, State, Step, UserType, Verb, new_message
 from invite_common.outbox import Outbox
 
 from approval import workflow
-from approval.directory import AccountDirectory
-from approval.enrolment import DeviceEnrolment
-from approval.fields import utcnow
-from approval.requests import InviteRequest, requests, transitions
+from approval.adapters.directory import AccountDirectory, ProvisionedAccount
+from approval.adapters.enrolment import DeviceEnrolment
+from invite_common.db import utcnow
+from approval.models import InviteRequest, requests, transitions
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,9 @@ def move(
     target = workflow.next_state(previous, verb, failed_from=request.failed_from)
     now = utcnow()
     request.state = target
-    if verb == workflow.FAIL:
+    if verb == Verb.FAIL:
         request.failed_from = previous  # where an operator's retry resumes
-    elif verb == workflow.RETRY:
+    elif verb == Verb.RETRY:
         request.failed_from = None
     request.seq += 1
     request.updated_at = now
@@ -100,7 +101,7 @@ def _announce_moves(deps: Dependencies, request: InviteRequest, steps: list[dict
     payload = {"request_id": request.id, **first}
     if then:
         payload["then"] = then
-    _announce(deps, "invite.state_changed", payload, request.id, cause)
+    _announce(deps, messages.INVITE_STATE_CHANGED, payload, request.id, cause)
 
 
 def _load(request_id: str) -> InviteRequest:
@@ -114,7 +115,7 @@ def _refuse(deps: Dependencies, env: Envelope, request_id: str, decision: str, a
     log.warning("decision refused", extra={"decision": decision, "error": error})
     _announce(
         deps,
-        "invite.decision_refused",
+        messages.INVITE_DECISION_REFUSED,
         {"request_id": request_id, "decision": decision, "actor": actor, "error": error},
         request_id,
         env.message_id,
@@ -138,7 +139,7 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
         "organisation": p.get("organisation") or "",
         "seed_onboarding": p["seed_onboarding"],
         "offshore": p.get("offshore", False),
-        "state": workflow.SUBMITTED,
+        "state": State.SUBMITTED,
         "submitted_at": dt.datetime.fromisoformat(p["submitted_at"]),
     }, ignore=True)
 
@@ -149,12 +150,12 @@ def cancel(env: Envelope, deps: Dependencies) -> None:
     p = env.payload
     request = _load(p["request_id"])
     if p["actor"].lower() != request.requester.lower():
-        _refuse(deps, env, request.id, "cancel", p["actor"], "only the requester can cancel a request")
+        _refuse(deps, env, request.id, Decision.CANCEL, p["actor"], "only the requester can cancel a request")
         return
     try:
-        move(deps, request, workflow.CANCEL, actor=p["actor"], note="cancelled by the requester", cause=env.message_id)
+        move(deps, request, Verb.CANCEL, actor=p["actor"], note="cancelled by the requester", cause=env.message_id)
     except workflow.InvalidTransition as exc:
-        _refuse(deps, env, request.id, "cancel", p["actor"], str(exc))
+        _refuse(deps, env, request.id, Decision.CANCEL, p["actor"], str(exc))
 
 
 # approval.decide ----------------------------------------------------------------------------
@@ -165,15 +166,20 @@ def decide(env: Envelope, deps: Dependencies) -> None:
     actor, decision = p["actor"], p["decision"]
     try:
         workflow.check_not_requester(request.requester, actor)
-        if decision == "approve":
-            approved = move(deps, request, workflow.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id, hold=True)
-            _provision_next(deps, request, env.message_id, approved)
+        if decision == Decision.APPROVE:
+            approved = move(deps, request, Verb.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id, hold=True)
+            step = workflow.step_after_approval()
+            if step == Step.PROVISION and deps.directory.provisions_in_transaction:
+                _provision_now(deps, request, env.message_id, approved)
+            else:
+                _announce_moves(deps, request, [approved], env.message_id)
+                take_step(deps, request, step, env.message_id)
             requests.save_changes(request)  # whatever the moves above left unwritten
         else:
             reason = (p.get("reason") or "").strip()
             if not reason:
                 raise workflow.InvalidTransition("a rejection needs a reason")
-            move(deps, request, workflow.REJECT, actor=actor, note=reason, cause=env.message_id)
+            move(deps, request, Verb.REJECT, actor=actor, note=reason, cause=env.message_id)
             _send_email(
                 deps, request, "rejection_notice", to=request.requester, send_key="rejection",
                 context={"request_id": request.id, "invitee_email": request.email, "reason": reason, "decided_by": actor},
@@ -188,44 +194,12 @@ def advance(env: Envelope, deps: Dependencies) -> None:
     """Run the automatic step the request is waiting for; a stale step changes nothing."""
     p = env.payload
     request = _load(p["request_id"])
-    if p["step"] == "provision" and request.state == workflow.APPROVED:
+    if p["step"] == Step.PROVISION and request.state == State.APPROVED:
         provision(deps, request, cause=env.message_id)
-    elif p["step"] == "request_seed" and request.state == workflow.ACCOUNT_CREATED:
+    elif p["step"] == Step.REQUEST_SEED and request.state == State.ACCOUNT_CREATED:
         book_seed(deps, request, cause=env.message_id)
     else:
         log.info("stale step ignored", extra={"step": p["step"], "state": request.state})
-
-
-def _provision_next(deps: Dependencies, request: InviteRequest, cause: str | None, approved: dict) -> None:
-    """Provision a request just approved (`approved`, the move not yet announced): at once when the
-    directory shares this transaction, else by a step message.
-
-    A directory in approval's own database costs no outside call, so the account is created in
-    the approval's own transaction and both moves go out as one event: one message, one
-    transaction and one history update fewer per invite. A refusal (username taken, say) fails
-    the request as an exhausted provisioning step would.
-    """
-    if not deps.directory.provisions_in_transaction:
-        _announce_moves(deps, request, [approved], cause)
-        _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, cause)
-        return
-    try:
-        account = _create_account(deps, request)
-    except PermanentError as exc:
-        move(deps, request, workflow.FAIL, actor=SYSTEM, note=f"provision failed: {exc}", cause=cause, before=[approved])
-        return
-    _account_created(deps, request, account, cause, before=[approved])
-
-
-def _create_account(deps: Dependencies, request: InviteRequest):
-    return deps.directory.create_account(
-        request_id=request.id,
-        username=request.username if request.user_type == workflow.VENDOR else None,
-        email=request.email,
-        first_name=request.first_name,
-        last_name=request.last_name,
-        user_type=request.user_type,
-    )
 
 
 def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
@@ -233,21 +207,59 @@ def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
     _account_created(deps, request, _create_account(deps, request), cause)
 
 
-def _account_created(deps: Dependencies, request: InviteRequest, account, cause: str | None, before: list[dict] | None = None) -> None:
+def _provision_now(deps: Dependencies, request: InviteRequest, cause: str | None, approved: dict) -> None:
+    """Provision a request just approved (`approved`, the move not yet announced) in this transaction.
+
+    A directory in approval's own database costs no outside call, so the account is created in
+    the approval's own transaction and both moves go out as one event: one message, one
+    transaction and one history update fewer per invite. A refusal (username taken, say) fails
+    the request as an exhausted provisioning step would.
+    """
+    try:
+        account = _create_account(deps, request)
+    except PermanentError as exc:
+        move(deps, request, Verb.FAIL, actor=SYSTEM, note=f"{Step.PROVISION} failed: {exc}", cause=cause, before=[approved])
+        return
+    _account_created(deps, request, account, cause, before=[approved])
+
+
+def _create_account(deps: Dependencies, request: InviteRequest) -> ProvisionedAccount:
+    return deps.directory.create_account(
+        request_id=request.id,
+        username=request.username if request.user_type == UserType.VENDOR else None,
+        email=request.email,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        user_type=request.user_type,
+    )
+
+
+def _account_created(
+    deps: Dependencies, request: InviteRequest, account: ProvisionedAccount, cause: str | None, before: list[dict] | None = None
+) -> None:
     request.username = account.username
-    move(deps, request, workflow.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause, before=before)
-    seed = workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)
-    if workflow.step_after_account(seed) == workflow.REQUEST_SEED:
-        _announce(deps, "approval.advance", {"request_id": request.id, "step": "request_seed"}, request.id, cause)
-    else:
+    move(deps, request, Verb.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause, before=before)
+    take_step(deps, request, workflow.step_after_account(_needs_seed(request)), cause)
+
+
+def _needs_seed(request: InviteRequest) -> bool:
+    return workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore)
+
+
+def take_step(deps: Dependencies, request: InviteRequest, step: str, cause: str | None) -> None:
+    """Start the step the workflow chose: the invitation email is asked for at once; an automatic
+    step goes through `approval.advance`, so its retries and giving up are the consumer's."""
+    if step == workflow.SEND_INVITATION_EMAIL:
         send_invitation(deps, request, cause)
+    else:
+        _announce(deps, messages.APPROVAL_ADVANCE, {"request_id": request.id, "step": step}, request.id, cause)
 
 
 def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
     """Book the invitee's device for SEED onboarding, then ask for the invitation with its code."""
     enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
     move(
-        deps, request, workflow.REQUEST_SEED, actor=SYSTEM,
+        deps, request, Verb.REQUEST_SEED, actor=SYSTEM,
         details={"seed_expires_at": enrolment.expires_at.isoformat()}, cause=cause,
     )
     send_invitation(deps, request, cause)
@@ -256,7 +268,7 @@ def book_seed(deps: Dependencies, request: InviteRequest, cause: str | None) -> 
 def send_invitation(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
     """Ask the notifier for the invitation email (with SEED instructions and code when SEED is needed)."""
     enrolment = None
-    if workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
+    if _needs_seed(request):
         # booking is idempotent per request: after book_seed, a resend or a retry, the same code
         enrolment = deps.enrolment.book(request.id, request.email, request.username or "")
     request.invitation_sends += 1
@@ -279,11 +291,11 @@ def resend(env: Envelope, deps: Dependencies) -> None:
     """Send an emailed invitation again at its requester's wish (the state stays `emailed`)."""
     p = env.payload
     request = _load(p["request_id"])
-    if request.state != workflow.EMAILED:
-        _refuse(deps, env, request.id, "resend", p["actor"], f"cannot resend an invitation that is {request.state}")
+    if request.state != State.EMAILED:
+        _refuse(deps, env, request.id, Decision.RESEND, p["actor"], f"cannot resend an invitation that is {request.state}")
         return
     if p["actor"].lower() != request.requester.lower():
-        _refuse(deps, env, request.id, "resend", p["actor"], "only the requester can ask for a resend")
+        _refuse(deps, env, request.id, Decision.RESEND, p["actor"], "only the requester can ask for a resend")
         return
     send_invitation(deps, request, env.message_id)
 
@@ -291,7 +303,7 @@ def resend(env: Envelope, deps: Dependencies) -> None:
 def _send_email(deps: Dependencies, request: InviteRequest, template: str, *, to: str, send_key: str, context: dict, cause) -> None:
     _announce(
         deps,
-        "notifier.send_email",
+        messages.NOTIFIER_SEND_EMAIL,
         {"request_id": request.id, "template": template, "to": to, "send_key": send_key, "context": context},
         request.id,
         cause,
@@ -306,8 +318,8 @@ def record_email_sent(env: Envelope, deps: Dependencies) -> None:
     if not p["template"].startswith("invitation"):
         log.info("notice delivered", extra={"template": p["template"]})
         return
-    if request.state in (workflow.ACCOUNT_CREATED, workflow.SEED_REQUESTED):
-        move(deps, request, workflow.MARK_EMAILED, actor="notifier", details={"smtp_message_id": p["smtp_message_id"]}, cause=env.message_id)
+    if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
+        move(deps, request, Verb.MARK_EMAILED, actor="notifier", details={"smtp_message_id": p["smtp_message_id"]}, cause=env.message_id)
 
 
 def record_email_failed(env: Envelope, deps: Dependencies) -> None:
@@ -317,8 +329,8 @@ def record_email_failed(env: Envelope, deps: Dependencies) -> None:
     if not p["template"].startswith("invitation"):
         log.error("notice could not be delivered", extra={"template": p["template"], "error": p["error"]})
         return
-    if request.state in (workflow.ACCOUNT_CREATED, workflow.SEED_REQUESTED):
-        move(deps, request, workflow.FAIL, actor="notifier", note=f"email not delivered: {p['error']}", cause=env.message_id)
+    if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
+        move(deps, request, Verb.FAIL, actor="notifier", note=f"email not delivered: {p['error']}", cause=env.message_id)
 
 
 # giving up, expiry and operator retry -------------------------------------------------------
@@ -328,9 +340,9 @@ def fail_step(env: Envelope, exc: Exception, deps: Dependencies) -> None:
     request = InviteRequest.get_or_none(InviteRequest.id == request_id) if request_id else None
     if request is None:
         return
-    if env.type == "approval.advance" and request.state in workflow.TRANSITIONS[workflow.FAIL]:
-        move(deps, request, workflow.FAIL, actor=SYSTEM, note=f"{env.payload['step']} failed: {exc}", cause=env.message_id)
-    elif env.type == "approval.decide" and request.state == workflow.SUBMITTED:
+    if env.type == messages.APPROVAL_ADVANCE and request.state in workflow.TRANSITIONS[Verb.FAIL]:
+        move(deps, request, Verb.FAIL, actor=SYSTEM, note=f"{env.payload['step']} failed: {exc}", cause=env.message_id)
+    elif env.type == messages.APPROVAL_DECIDE and request.state == State.SUBMITTED:
         _refuse(deps, env, request.id, env.payload["decision"], env.payload["actor"], f"could not be applied: {exc}")
 
 
@@ -339,11 +351,11 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=deps.request_expiry_days)
     stale = InviteRequest.select().where(
-        (InviteRequest.state == workflow.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
+        (InviteRequest.state == State.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
     )
     count = 0
     for request in stale:
-        move(deps, request, workflow.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
+        move(deps, request, Verb.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
         count += 1
     return count
 
@@ -353,12 +365,6 @@ def retry_failed(deps: Dependencies, request_id: str, operator: str) -> str:
     request = InviteRequest.get_or_none(InviteRequest.id == request_id)
     if request is None:
         raise LookupError(f"no request {request_id}")
-    move(deps, request, workflow.RETRY, actor=operator, note="retried by an operator")
-    if request.state == workflow.APPROVED:
-        # a step message even with the local directory: the running service carries it on
-        _announce(deps, "approval.advance", {"request_id": request.id, "step": "provision"}, request.id, None)
-    elif request.state == workflow.ACCOUNT_CREATED and workflow.needs_seed(request.user_type, request.seed_onboarding, request.offshore):
-        _announce(deps, "approval.advance", {"request_id": request.id, "step": "request_seed"}, request.id, None)
-    else:
-        send_invitation(deps, request, None)
+    move(deps, request, Verb.RETRY, actor=operator, note="retried by an operator")
+    take_step(deps, request, workflow.step_on_retry(request.state, _needs_seed(request)), None)
     return request.state

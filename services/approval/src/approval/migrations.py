@@ -4,7 +4,7 @@ from __future__ import annotations
 import peewee
 from playhouse.migrate import SchemaMigrator
 
-from approval.fields import UTCDateTimeField
+from invite_common.db import UTCDateTimeField
 
 
 def create_directory_and_enrolment_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:

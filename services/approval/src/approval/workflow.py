@@ -5,62 +5,36 @@ from types import MappingProxyType
 from typing import Mapping
 
 from invite_common.errors import PermanentError
+from invite_common.messages import State, Step, UserType, Verb
 
-# States: the wire values every other service treats as opaque strings.
-SUBMITTED = "submitted"
-APPROVED = "approved"
-REJECTED = "rejected"
-CANCELLED = "cancelled"
-EXPIRED = "expired"
-ACCOUNT_CREATED = "account_created"
-SEED_REQUESTED = "seed_requested"
-EMAILED = "emailed"
-FAILED = "failed"
-
-STATES: tuple[str, ...] = (
-    SUBMITTED, APPROVED, REJECTED, CANCELLED, EXPIRED, ACCOUNT_CREATED, SEED_REQUESTED, EMAILED, FAILED,
-)
+# The states and verbs are wire values, named in the message contracts; this table gives them meaning.
+STATES: tuple[str, ...] = State.ALL
 
 # `failed` is deliberately absent: an operator's retry brings it back to life.
-TERMINAL: frozenset[str] = frozenset({REJECTED, CANCELLED, EXPIRED, EMAILED})
-
-# Verbs: what happens to a request.
-APPROVE = "approve"
-REJECT = "reject"
-CANCEL = "cancel"
-EXPIRE = "expire"
-PROVISION = "provision"
-REQUEST_SEED = "request_seed"
-MARK_EMAILED = "mark_emailed"
-FAIL = "fail"
-RETRY = "retry"
+TERMINAL: frozenset[str] = State.CLOSED
 
 # Placeholder target of `retry`: the state the request failed from, known only per request.
 FAILED_FROM = "<failed from>"
 
 TRANSITIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    # verb           from             -> to
-    APPROVE:        {SUBMITTED:       APPROVED},
-    REJECT:         {SUBMITTED:       REJECTED},
-    CANCEL:         {SUBMITTED:       CANCELLED},
-    EXPIRE:         {SUBMITTED:       EXPIRED},
-    PROVISION:      {APPROVED:        ACCOUNT_CREATED},
-    REQUEST_SEED:   {ACCOUNT_CREATED: SEED_REQUESTED},
-    MARK_EMAILED:   {ACCOUNT_CREATED: EMAILED,
-                     SEED_REQUESTED:  EMAILED},
-    FAIL:           {APPROVED:        FAILED,
-                     ACCOUNT_CREATED: FAILED,
-                     SEED_REQUESTED:  FAILED},
-    RETRY:          {FAILED:          FAILED_FROM},
+    # verb                from                   -> to
+    Verb.APPROVE:         {State.SUBMITTED:       State.APPROVED},
+    Verb.REJECT:          {State.SUBMITTED:       State.REJECTED},
+    Verb.CANCEL:          {State.SUBMITTED:       State.CANCELLED},
+    Verb.EXPIRE:          {State.SUBMITTED:       State.EXPIRED},
+    Verb.PROVISION:       {State.APPROVED:        State.ACCOUNT_CREATED},
+    Verb.REQUEST_SEED:    {State.ACCOUNT_CREATED: State.SEED_REQUESTED},
+    Verb.MARK_EMAILED:    {State.ACCOUNT_CREATED: State.EMAILED,
+                           State.SEED_REQUESTED:  State.EMAILED},
+    Verb.FAIL:            {State.APPROVED:        State.FAILED,
+                           State.ACCOUNT_CREATED: State.FAILED,
+                           State.SEED_REQUESTED:  State.FAILED},
+    Verb.RETRY:           {State.FAILED:          FAILED_FROM},
 })
 
 # The step that follows account creation when no SEED booking is needed. It is not a
 # transition: `mark_emailed` only happens once the notifier reports the email as sent.
 SEND_INVITATION_EMAIL = "send_invitation_email"
-
-PUBLIC_OFFICER = "public_officer"
-VENDOR = "vendor"
-USER_TYPES: frozenset[str] = frozenset({PUBLIC_OFFICER, VENDOR})
 
 
 class InvalidTransition(PermanentError):
@@ -82,7 +56,7 @@ def next_state(current: str, verb: str, *, failed_from: str | None = None) -> st
         raise InvalidTransition(f"cannot {verb} a request that is {current}")
     if target == FAILED_FROM:
         # Only states `fail` leaves from can be resumed; anything else is a corrupt record.
-        if failed_from not in TRANSITIONS[FAIL]:
+        if failed_from not in TRANSITIONS[Verb.FAIL]:
             raise InvalidTransition(f"cannot retry a request that failed from {failed_from!r}")
         return failed_from
     return target
@@ -96,12 +70,30 @@ def check_not_requester(requester: str, actor: str) -> None:
 
 def needs_seed(user_type: str, seed_onboarding: bool, offshore: bool) -> bool:
     """Say whether the invitee's device must be booked for SEED onboarding."""
-    if user_type not in USER_TYPES:
+    if user_type not in UserType.ALL:
         raise ValueError(f"unknown user type {user_type!r}")
     # Offshore vendor devices always reach government systems over the internet.
-    return bool(seed_onboarding) or (user_type == VENDOR and bool(offshore))
+    return bool(seed_onboarding) or (user_type == UserType.VENDOR and bool(offshore))
+
+
+# The next step: what runs after a decision, after account creation and on an operator's retry.
+def step_after_approval() -> str:
+    """Return the step an approved request takes first: creating its account."""
+    return Step.PROVISION
 
 
 def step_after_account(needs_seed: bool) -> str:
     """Return the step once the account exists: book SEED (`request_seed`) or send the invitation email."""
-    return REQUEST_SEED if needs_seed else SEND_INVITATION_EMAIL
+    return Step.REQUEST_SEED if needs_seed else SEND_INVITATION_EMAIL
+
+
+def step_on_retry(resumed: str, needs_seed: bool) -> str:
+    """Return the step a retried request runs again, given the state it resumed in."""
+    if resumed == State.APPROVED:
+        return step_after_approval()
+    if resumed == State.ACCOUNT_CREATED:
+        return step_after_account(needs_seed)
+    if resumed == State.SEED_REQUESTED:
+        # the device is booked; what did not happen is the invitation email
+        return SEND_INVITATION_EMAIL
+    raise InvalidTransition(f"nothing to retry from {resumed}")

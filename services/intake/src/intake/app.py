@@ -7,7 +7,7 @@ import time
 
 import peewee
 import swagger_ui_bundle
-from flask import Flask, g, jsonify, request, send_from_directory
+from flask import Flask, g, request, send_from_directory
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -18,7 +18,7 @@ from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
 from intake.db import database
-from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
+from intake.errors import Conflict, Forbidden, InvalidInput, NotFound, error_response
 from intake.identity import Unauthenticated
 from intake.portal import bp as portal
 from intake.portal import errors as portal_errors
@@ -27,23 +27,15 @@ from intake.validation import parse_org_domains
 log = logging.getLogger(__name__)
 
 
-def _error(status: int, message: str, errors: dict | None = None, **extra):
-    body = {"status": status, "message": message}
-    if errors is not None:
-        body["errors"] = errors
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return jsonify(body), status
-
-
 def _register_errors(app: Flask) -> None:
-    app.register_error_handler(Unauthenticated, lambda e: _error(401, str(e)))
-    app.register_error_handler(Forbidden, lambda e: _error(403, str(e)))
-    app.register_error_handler(NotFound, lambda e: _error(404, "No such request."))
+    app.register_error_handler(Unauthenticated, lambda e: error_response(401, str(e)))
+    app.register_error_handler(Forbidden, lambda e: error_response(403, str(e)))
+    app.register_error_handler(NotFound, lambda e: error_response(404, "No such request."))
     app.register_error_handler(
         Conflict,
-        lambda e: _error(409, str(e), {e.field: [str(e)]} if e.field else None, existing_id=e.existing_id),
+        lambda e: error_response(409, str(e), {e.field: [str(e)]} if e.field else None, existing_id=e.existing_id),
     )
-    app.register_error_handler(InvalidInput, lambda e: _error(422, "Some fields need attention.", e.errors))
+    app.register_error_handler(InvalidInput, lambda e: error_response(422, "Some fields need attention.", e.errors))
 
     def webargs_error(exc: HTTPException):
         # flask-smorest nests errors by location ({"query": {...}}); the contract is {field: [msg]}
@@ -51,14 +43,14 @@ def _register_errors(app: Flask) -> None:
         flat: dict = {}
         for per_location in messages.values():
             flat.update(per_location)
-        return _error(422, "Some fields need attention.", flat or None)
+        return error_response(422, "Some fields need attention.", flat or None)
 
     app.register_error_handler(422, webargs_error)
 
     def http_error(exc: HTTPException):
         if portal_errors.wants_page():
             return portal_errors.page(exc.code or 500)
-        return _error(exc.code or 500, exc.description or exc.name)
+        return error_response(exc.code or 500, exc.description or exc.name)
 
     app.register_error_handler(HTTPException, http_error)
 
@@ -67,14 +59,14 @@ def _register_errors(app: Flask) -> None:
             log.warning("database unavailable", extra={"error": exc.__class__.__name__})
             if not database.is_closed():
                 database.close()
-            return _error(503, "The service cannot reach its database just now; try again in a moment.")
+            return error_response(503, "The service cannot reach its database just now; try again in a moment.")
         log.exception("unexpected error")
-        return _error(500, "Something went wrong on our side; nothing you sent was lost.")
+        return error_response(500, "Something went wrong on our side; nothing you sent was lost.")
 
     app.register_error_handler(Exception, unexpected)
 
 
-def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
+def create_app(settings: Settings, outbox: Outbox) -> Flask:
     """Create the intake app bound to an open database and its outbox."""
     app = Flask(__name__)
     app.config.update(
@@ -102,17 +94,10 @@ def create_app(settings: Settings, outbox: Outbox, *, relay=None) -> Flask:
     app.extensions["settings"] = settings
 
     api = Api(app)
-    from intake.invites import approvals, resources
-    from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, InviteRequestSchema, RejectSchema
+    from intake.api import approvals, batches, invites
 
-    for name, schema in (("InviteRequest", InviteRequestSchema), ("Approve", ApproveSchema),
-                         ("Reject", RejectSchema), ("BulkDecision", BulkDecisionSchema)):
-        api.spec.components.schema(name, schema=schema)
-    api.register_blueprint(resources.blp)
-    api.register_blueprint(approvals.blp)
-    from intake.batches import resources as batch_resources
-
-    api.register_blueprint(batch_resources.blp)
+    for module in (invites, approvals, batches):
+        api.register_blueprint(module.blp)
     _register_errors(app)
 
     @app.before_request

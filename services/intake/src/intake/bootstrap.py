@@ -1,18 +1,13 @@
-"""Wire the intake service: database, role grants, outbox relay, history consumer, the web app."""
+"""The intake service as declared: its database, role grants, the history consumer, the web app."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from flask import Flask
-
-from invite_common import db as dbmod
+from invite_common import messages, runtime
 from invite_common.config import Settings
-from invite_common.consumer import MessageConsumer, start_consumer_thread
-from invite_common.outbox import Outbox, OutboxRelay
-from invite_common.topology import Topology
+from invite_common.outbox import Outbox
 
-from intake import history_consumer
+from intake import handlers
 from intake.app import create_app
 from intake.db import database
 from intake.identity import apply_role_grants
@@ -21,49 +16,35 @@ from intake.migrations import MIGRATIONS
 log = logging.getLogger(__name__)
 
 
-def open_database(settings: Settings):
-    """Bind intake's models to INTAKE_DB_URL and bring its schema up to date."""
-    return dbmod.open_database(settings.intake_db_url, database, MIGRATIONS)
+def declare(settings: Settings) -> runtime.Service:
+    """The intake service: role grants at start, the history consumer; the web app serves health."""
+
+    def grant_roles() -> None:
+        added = apply_role_grants(settings.role_grants)
+        if added:
+            log.info("role grants applied", extra={"count": added})
+
+    return runtime.Service(
+        name="intake",
+        settings=settings,
+        db_url=settings.intake_db_url,
+        database=database,
+        migrations=MIGRATIONS,
+        outbox=Outbox(database, runtime.topology_for(settings)),
+        consumers={
+            "intake.history": {
+                messages.INVITE_STATE_CHANGED: handlers.record_state_change,
+                messages.INVITE_DECISION_REFUSED: handlers.record_refusal,
+            },
+        },
+        startup=[grant_roles],
+    )
 
 
-@dataclass
-class IntakeService:
-    """The running pieces of one intake process."""
-
-    app: Flask
-    outbox: Outbox
-    relay: OutboxRelay
-    consumer: MessageConsumer
-
-    def stop(self) -> None:
-        self.consumer.stop()
-        self.relay.stop()
-
-
-def start(settings: Settings) -> IntakeService:
-    """Open the database, apply grants, start the relay and the history consumer; return the app."""
+def start(settings: Settings) -> runtime.RunningService:
+    """Start intake's relay and history consumer and build its web app (`.app`)."""
     if settings.env == "production" and settings.auth_mode == "dev":
         raise SystemExit("AUTH_MODE=dev is refused when ENV=production")
-    open_database(settings)
-    with database.atomic():
-        added = apply_role_grants(settings.role_grants)
-    if added:
-        log.info("role grants applied", extra={"count": added})
-    topology = Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
-    outbox = Outbox(database, topology)
-    relay = OutboxRelay(outbox, settings.amqp_url)
-    consumer = MessageConsumer(
-        queue="intake.history",
-        handlers={
-            "invite.state_changed": history_consumer.record_state_change,
-            "invite.decision_refused": history_consumer.record_refusal,
-        },
-        amqp_url=settings.amqp_url,
-        topology=topology,
-        database=database,
-        outbox=outbox,
-        prefetch=settings.amqp_prefetch,
-    )
-    relay.start()
-    start_consumer_thread(consumer)
-    return IntakeService(create_app(settings, outbox, relay=relay), outbox, relay, consumer)
+    running = runtime.start(declare(settings))
+    running.app = create_app(settings, running.outbox)
+    return running

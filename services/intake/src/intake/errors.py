@@ -1,4 +1,7 @@
-"""Domain outcomes that the API maps to HTTP statuses."""
+"""Domain outcomes that the API maps to HTTP statuses, and the one JSON body an API error has."""
+from __future__ import annotations
+
+from flask import Response, jsonify
 
 
 class NotFound(Exception):
@@ -24,3 +27,12 @@ class InvalidInput(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__(str(errors))
         self.errors = errors
+
+
+def error_response(status: int, message: str, errors: dict | None = None, **extra) -> tuple[Response, int]:
+    """The API's error body: `{"status", "message", "errors": {field: [message]}, ...}`."""
+    body = {"status": status, "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return jsonify(body), status

@@ -1,15 +1,16 @@
-"""Intake's tables: requests as submitted, the request history read model, roles, idempotency keys."""
+"""Intake's tables: requests as submitted, the request history read model, roles, idempotency keys, batch drafts."""
 from __future__ import annotations
 
 import peewee
 
 from invite_common.db import UTCDateTimeField, utcnow
+from invite_common.messages import State
 from invite_common.statements import Statements
 
 from intake.db import BaseModel
 
 # A request is open until it reaches one of these; an open request blocks another for its email.
-CLOSED_STATES = frozenset({"rejected", "cancelled", "expired", "emailed"})
+CLOSED_STATES = State.CLOSED
 
 
 class InviteRequest(BaseModel):
@@ -29,7 +30,7 @@ class InviteRequest(BaseModel):
     offshore = peewee.BooleanField(default=False)
     reason = peewee.TextField()
     requester = peewee.CharField(max_length=254, index=True)
-    state = peewee.CharField(max_length=32, index=True, default="submitted")
+    state = peewee.CharField(max_length=32, index=True, default=State.SUBMITTED)
     # the last approval event applied, so a late or replayed event cannot move state backwards
     state_seq = peewee.IntegerField(default=0)
     # set (to the actor) when a decision or cancellation was accepted and sent to approval;
@@ -105,6 +106,49 @@ class IdempotencyKey(BaseModel):
     class Meta:
         table_name = "idempotency_key"
         primary_key = peewee.CompositeKey("requester", "key")
+
+
+# A batch draft's own statuses (not a request's states)
+DRAFT = "draft"
+SUBMITTED = "submitted"
+
+
+class BatchDraft(BaseModel):
+    """One uploaded file of requests, kept until its requester submits it."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    requester = peewee.CharField(max_length=254, index=True)
+    # a display-safe version of the uploaded name, never used as a path
+    filename = peewee.CharField(max_length=255)
+    created_at = UTCDateTimeField(default=utcnow)
+    submitted_at = UTCDateTimeField(null=True)
+    status = peewee.CharField(max_length=16, default=DRAFT)
+    unknown_columns = peewee.TextField(default="[]")
+
+    class Meta:
+        table_name = "batch_draft"
+
+
+class BatchRow(BaseModel):
+    """One request of a draft: the cells as given, and what is wrong with them."""
+
+    id = peewee.AutoField()
+    draft = peewee.ForeignKeyField(BatchDraft, backref="rows", on_delete="CASCADE", index=False)
+    # the row number the requester sees in the file (the heading is row 1)
+    row = peewee.IntegerField()
+    fields = peewee.TextField()
+    # the row's own problems (its cells, the field rules, open requests) as {field: [message]}
+    errors = peewee.TextField(default="{}")
+    # other rows of the draft with the same email or username, as {"email": [row, ...]}
+    duplicates = peewee.TextField(default="{}")
+    has_errors = peewee.BooleanField(default=False)
+    # the normalised email and vendor username, compared across rows and with open requests
+    email_key = peewee.CharField(max_length=254, null=True)
+    username_key = peewee.CharField(max_length=64, null=True)
+
+    class Meta:
+        table_name = "batch_row"
+        indexes = ((("draft", "row"), True),)
 
 
 # The statements every submission, decision and state event runs, built once (invite_common.statements).

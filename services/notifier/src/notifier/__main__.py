@@ -5,7 +5,6 @@ import argparse
 import sys
 
 from invite_common import config, logs
-from invite_common.runtime import run_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,8 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("notifier", settings.log_level)
     from notifier import bootstrap
 
-    service = bootstrap.start(settings)
-    run_until_signalled("notifier", settings.notifier_bind, service.stop)
+    bootstrap.start(settings).run_until_signalled()
     return 0
 
 

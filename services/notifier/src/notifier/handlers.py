@@ -13,18 +13,18 @@ from dataclasses import dataclass, field
 
 from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
+from invite_common import messages
 from invite_common.messages import Envelope, new_message
 from invite_common.outbox import Outbox
 
-from notifier import deliveries
-from notifier.mailer import SmtpMailer, hide_addresses
+from notifier import deliveries, models
+from notifier.adapters.mailer import SmtpMailer, hide_addresses
 from notifier.message import InvalidRecipient, check_recipient
 from notifier.rendering import render
 
 log = logging.getLogger(__name__)
 
 PRODUCER = "notifier"
-SEND_EMAIL = "notifier.send_email"
 
 # Enough to ride out a database outage; beyond it the oldest are forgotten (and may be resent once).
 ACCEPTED_KEPT = 10_000
@@ -69,9 +69,9 @@ def _key(payload: dict) -> SendKey:
 
 def _fits_the_log(payload: dict) -> bool:
     return (
-        len(payload["request_id"]) <= deliveries.REQUEST_ID_MAX
-        and len(payload["template"]) <= deliveries.TEMPLATE_MAX
-        and len(payload["send_key"]) <= deliveries.SEND_KEY_MAX
+        len(payload["request_id"]) <= models.REQUEST_ID_MAX
+        and len(payload["template"]) <= models.TEMPLATE_MAX
+        and len(payload["send_key"]) <= models.SEND_KEY_MAX
     )
 
 
@@ -128,7 +128,7 @@ def record_email_sent(env: Envelope, outcome: Accepted | AlreadySent, deps: Depe
     if deliveries.find_sent(*key) is None:
         deliveries.record(
             *key,
-            status=deliveries.SENT,
+            status=models.SENT,
             smtp_message_id=outcome.smtp_message_id,
             recipient_domain=outcome.recipient_domain,
             sent_at=outcome.sent_at,
@@ -136,7 +136,7 @@ def record_email_sent(env: Envelope, outcome: Accepted | AlreadySent, deps: Depe
         )
         deps.outbox.add(
             new_message(
-                "email.sent",
+                messages.EMAIL_SENT,
                 _ids(p) | {"smtp_message_id": outcome.smtp_message_id},
                 correlation_id=p["request_id"],
                 producer=PRODUCER,
@@ -149,7 +149,7 @@ def record_email_sent(env: Envelope, outcome: Accepted | AlreadySent, deps: Depe
 
 def record_email_failed(env: Envelope, exc: Exception, deps: Dependencies) -> None:
     """Record the delivery as failed and announce `email.failed`; runs when the consumer gives up."""
-    if env.type != SEND_EMAIL:
+    if env.type != messages.NOTIFIER_SEND_EMAIL:
         return
     p = env.payload
     key = _key(p)
@@ -160,11 +160,11 @@ def record_email_failed(env: Envelope, exc: Exception, deps: Dependencies) -> No
     if _fits_the_log(p):
         if deliveries.find_sent(*key):
             return
-        deliveries.record(*key, status=deliveries.FAILED, recipient_domain=recipient_domain(p["to"]), error=describe(exc))
+        deliveries.record(*key, status=models.FAILED, recipient_domain=recipient_domain(p["to"]), error=describe(exc))
     permanent = not isinstance(exc, TransientError)
     deps.outbox.add(
         new_message(
-            "email.failed",
+            messages.EMAIL_FAILED,
             _ids(p) | {"error": describe(exc), "permanent": permanent},
             correlation_id=p["request_id"],
             producer=PRODUCER,

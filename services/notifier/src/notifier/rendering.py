@@ -1,7 +1,6 @@
 """Render a catalogued email template into its subject, plain-text body and HTML body."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,14 +9,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from invite_common.dates import clock_time, long_date
 from invite_common.errors import PermanentError
 from notifier.catalog import validate_context
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-# Singapore has kept UTC+8 without daylight saving since 1982; a fixed offset avoids
-# depending on the tz database being installed in the container.
-SINGAPORE_TIME = dt.timezone(dt.timedelta(hours=8), "SGT")
 
 # Control characters, Unicode line/paragraph separators and bidi overrides: a value
 # carrying them could start a new line of its own or reorder the text around it.
@@ -62,23 +58,6 @@ def _one_line(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
         return _UNSAFE_IN_VALUE.sub(" ", value)
     return value
-
-
-# Spelt out rather than strftime("%B"), which follows the process locale.
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July",
-           "August", "September", "October", "November", "December")
-
-
-def long_date(moment: dt.datetime) -> str:
-    """Format a moment as a Singapore calendar date, e.g. '10 December 2026'."""
-    local = moment.astimezone(SINGAPORE_TIME)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
-
-
-def clock_time(moment: dt.datetime) -> str:
-    """Format a moment as a Singapore wall-clock time, e.g. '11:59 pm'."""
-    local = moment.astimezone(SINGAPORE_TIME)
-    return f"{local.hour % 12 or 12}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
 
 
 def _build_environment(*, for_bodies: bool) -> jinja2.Environment:

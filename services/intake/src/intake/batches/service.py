@@ -11,7 +11,6 @@ from invite_common.outbox import Outbox
 from intake.batches import store
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
-from intake.batches.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
 from intake.batches.parsing import BadFile, display_text, parse
 from intake.batches.templates import template_csv, template_xlsx
 from intake.batches.validation import RowChecker, check_open_requests
@@ -19,6 +18,7 @@ from intake.db import database
 from intake.errors import Conflict, InvalidInput, NotFound
 from intake.identity import Caller
 from intake.invites import service as invites
+from intake.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
 
 __all__ = [
     "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",

@@ -7,9 +7,9 @@ import uuid
 from invite_common.db import utcnow
 
 from intake.batches.columns import FIELDS
-from intake.batches.models import BatchDraft, BatchRow
 from intake.batches.validation import CheckedRow, describe_duplicates, find_duplicates
 from intake.db import database
+from intake.models import BatchDraft, BatchRow
 
 _INSERT_CHUNK = 200
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from marshmallow import ValidationError
 
 from intake.batches.columns import FIELDS
-from intake.invites.schemas import CREATE_ACCOUNT, USER_TYPES, VENDOR, InviteRequestSchema
+from invite_common.messages import Method, UserType
+
+from intake.invites.schemas import InviteRequestSchema
 from intake.models import InviteRequest, TakenUsername
 
 MAX_CELL_LENGTH = 1000
@@ -51,7 +53,7 @@ class RowChecker:
         if cell_errors:
             checked.data = None
         checked.email_key = valid.get("email")
-        if valid.get("username") and valid.get("user_type") == VENDOR:
+        if valid.get("username") and valid.get("user_type") == UserType.VENDOR:
             checked.username_key = valid["username"].lower()
         checked.errors = {name: checked.errors[name] for name in FIELDS if name in checked.errors}
         return checked
@@ -59,7 +61,7 @@ class RowChecker:
 
 def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]]]:
     """Turn a row's cells into a create_account request body, and the cells no rule can read."""
-    given: dict = {"method": CREATE_ACCOUNT}
+    given: dict = {"method": Method.CREATE_ACCOUNT}
     problems: dict[str, list[str]] = {}
     for name in FIELDS:
         value = fields.get(name, "")
@@ -74,7 +76,7 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
         elif name == "user_type":
             # spreadsheets capitalise: "Vendor" and "Public officer" mean the wire values
             word = "_".join(value.strip().lower().replace("-", " ").split())
-            given[name] = word if word in USER_TYPES else value
+            given[name] = word if word in UserType.ALL else value
         else:
             given[name] = value
     return given, problems

@@ -16,6 +16,9 @@ from marshmallow import (
     validates_schema,
 )
 
+from flask import current_app, has_app_context
+from invite_common.messages import Decision, Method, UserType
+
 from intake.validation import (
     DEFAULT_ORG_EMAIL_DOMAINS,
     NAME_MAX_LENGTH,
@@ -29,14 +32,6 @@ from intake.validation import (
     parse_org_domains,
 )
 
-EMAIL_INVITATION = "email_invitation"
-CREATE_ACCOUNT = "create_account"
-METHODS = (EMAIL_INVITATION, CREATE_ACCOUNT)
-PUBLIC_OFFICER = "public_officer"
-VENDOR = "vendor"
-USER_TYPES = (PUBLIC_OFFICER, VENDOR)
-APPROVE = "approve"
-REJECT = "reject"
 MAX_BULK_DECISIONS = 200
 
 # Fields an email invitation leaves to the invitee; giving one is a mistake worth pointing at.
@@ -101,7 +96,7 @@ class InviteRequestSchema(EdgeSchema):
 
     method = fields.String(
         required=True,
-        validate=validate.OneOf(METHODS, error="Choose the method: email_invitation or create_account."),
+        validate=validate.OneOf(Method.ALL, error="Choose the method: email_invitation or create_account."),
         error_messages={
             "required": "Choose the method: email_invitation or create_account.",
             "invalid": "Choose the method: email_invitation or create_account.",
@@ -109,7 +104,7 @@ class InviteRequestSchema(EdgeSchema):
     )
     email = Rule(normalise_email, required=True, error_messages={"required": "Enter an email address."})
     user_type = fields.String(
-        validate=validate.OneOf(USER_TYPES, error="Choose the user type: public_officer or vendor."),
+        validate=validate.OneOf(UserType.ALL, error="Choose the user type: public_officer or vendor."),
         error_messages={"invalid": "Choose the user type: public_officer or vendor."},
     )
     username = Rule(normalise_username)
@@ -130,8 +125,17 @@ class InviteRequestSchema(EdgeSchema):
         super().__init__(**kwargs)
         if isinstance(org_domains, str):
             raise TypeError("org_domains is a list of domains; use parse_org_domains on the raw setting")
-        raw = DEFAULT_ORG_EMAIL_DOMAINS if org_domains is None else ",".join(org_domains)
-        self.org_domains = parse_org_domains(raw)
+        self._org_domains = None if org_domains is None else parse_org_domains(",".join(org_domains))
+
+    @property
+    def org_domains(self) -> tuple[str, ...]:
+        """The domains given, else the running app's ORG_EMAIL_DOMAINS (the API's schema is built
+        before any app exists), else the default."""
+        if self._org_domains is not None:
+            return self._org_domains
+        if has_app_context() and "ORG_DOMAINS" in current_app.config:
+            return current_app.config["ORG_DOMAINS"]
+        return parse_org_domains(DEFAULT_ORG_EMAIL_DOMAINS)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def check_method_rules(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:
@@ -139,9 +143,9 @@ class InviteRequestSchema(EdgeSchema):
         if not isinstance(original_data, Mapping):
             return
         errors: dict[str, list[str]] = {}
-        if data.get("method") == EMAIL_INVITATION:
+        if data.get("method") == Method.EMAIL_INVITATION:
             self._check_email_invitation(data, original_data, errors)
-        elif data.get("method") == CREATE_ACCOUNT:
+        elif data.get("method") == Method.CREATE_ACCOUNT:
             self._check_create_account(data, original_data, errors)
         if errors:
             raise ValidationError(errors)
@@ -164,14 +168,14 @@ class InviteRequestSchema(EdgeSchema):
         for name, message in CREATE_ACCOUNT_REQUIRED.items():
             if not _given(given, name):
                 errors[name] = [message]
-        offshore_vendor = data.get("user_type") == VENDOR and data.get("offshore") is True
+        offshore_vendor = data.get("user_type") == UserType.VENDOR and data.get("offshore") is True
         if offshore_vendor and data.get("seed_onboarding") is False:
             errors["seed_onboarding"] = ["Offshore vendors always need SEED onboarding."]
         elif not offshore_vendor and not _given(given, "seed_onboarding"):
             errors["seed_onboarding"] = [SEED_REQUIRED]
-        if data.get("user_type") == VENDOR and not _given(given, "username"):
+        if data.get("user_type") == UserType.VENDOR and not _given(given, "username"):
             errors["username"] = ["Enter the vendor's TechPass username."]
-        if data.get("user_type") == PUBLIC_OFFICER:
+        if data.get("user_type") == UserType.PUBLIC_OFFICER:
             if _given(given, "username"):
                 errors["username"] = [USERNAME_FROM_EMAIL]
             if data.get("offshore") is True:
@@ -190,7 +194,7 @@ class InviteRequestSchema(EdgeSchema):
     @post_load
     def to_invite_request(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Return every request field normalised, with the values the method and user type imply."""
-        user_type = data.get("user_type", PUBLIC_OFFICER)
+        user_type = data.get("user_type", UserType.PUBLIC_OFFICER)
         offshore = data.get("offshore", False)
         return {
             "method": data["method"],
@@ -260,7 +264,7 @@ class DecisionItemSchema(EdgeSchema):
     )
     decision = fields.String(
         required=True,
-        validate=validate.OneOf((APPROVE, REJECT), error="Choose the decision: approve or reject."),
+        validate=validate.OneOf(Decision.ALL, error="Choose the decision: approve or reject."),
         error_messages={
             "required": "Choose the decision: approve or reject.",
             "invalid": "Choose the decision: approve or reject.",
@@ -275,12 +279,12 @@ class DecisionItemSchema(EdgeSchema):
         if not isinstance(original_data, Mapping):
             return
         errors: dict[str, list[str]] = {}
-        if data.get("decision") == REJECT:
+        if data.get("decision") == Decision.REJECT:
             if not _given(original_data, "reason"):
                 errors["reason"] = ["Enter the reason for rejecting."]
             if _given(original_data, "comment"):
                 errors["comment"] = ["A rejection takes a reason, not a comment."]
-        if data.get("decision") == APPROVE and _given(original_data, "reason"):
+        if data.get("decision") == Decision.APPROVE and _given(original_data, "reason"):
             errors["reason"] = ["An approval takes a comment, not a reason."]
         if errors:
             raise ValidationError(errors)

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 import peewee
 
 from invite_common.db import for_update, utcnow
-from invite_common.messages import new_message
+from invite_common import dates, messages
+from invite_common.messages import Decision, State, new_message
 from invite_common.outbox import Outbox
 
-from intake import history
+from intake import history, queries
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
@@ -21,7 +22,6 @@ from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, invite_re
 from intake.validation import username_key
 
 PRODUCER = "intake"
-SINGAPORE = dt.timezone(dt.timedelta(hours=8), "SGT")
 
 
 @dataclass
@@ -86,7 +86,7 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
         offshore=bool(data.get("offshore")),
         reason=data["reason"],
         requester=caller.email,
-        state="submitted",
+        state=State.SUBMITTED,
         open_email=data["email"],
         open_username_key=username_key(data["username"]) if data.get("username") else None,
         batch_id=batch_id,
@@ -97,7 +97,7 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
 
 def _submitted_entry(invite: InviteRequest) -> dict:
     return {"request_id": invite.id, "event": "submit", "actor": invite.requester, "at": invite.created_at,
-            "to_state": "submitted", "details": {"method": invite.method}}
+            "to_state": State.SUBMITTED, "details": {"method": invite.method}}
 
 
 def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
@@ -127,7 +127,7 @@ def _announce_submission(invite: InviteRequest, outbox: Outbox) -> None:
 def _submission_message(invite: InviteRequest):
     return (
         new_message(
-            "invite.submitted",
+            messages.INVITE_SUBMITTED,
             {
                 "request_id": invite.id,
                 "method": invite.method,
@@ -168,7 +168,7 @@ def _claim(invite_id: str, action: str, actor: str) -> None:
         )
 
     now = InviteRequest.updated_at.db_value(utcnow())
-    claimed = st.execute(st.sql(("claim",), build), (action, actor, now, invite_id, "submitted")).rowcount
+    claimed = st.execute(st.sql(("claim",), build), (action, actor, now, invite_id, State.SUBMITTED)).rowcount
     if claimed != 1:
         raise Conflict("This request is no longer pending a decision.")
 
@@ -188,8 +188,8 @@ def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Out
             invite_id, f"{decision}_requested", actor=caller.email, at=utcnow(), from_state=invite.state, note=note
         )
         payload = {"request_id": invite_id, "decision": decision, "actor": caller.email}
-        payload |= {"comment": note} if decision == "approve" else {"reason": note}
-        outbox.add(new_message("approval.decide", payload, correlation_id=invite_id, producer=PRODUCER))
+        payload |= {"comment": note} if decision == Decision.APPROVE else {"reason": note}
+        outbox.add(new_message(messages.APPROVAL_DECIDE, payload, correlation_id=invite_id, producer=PRODUCER))
     outbox.notify()
     invite.pending_action, invite.pending_actor = decision, caller.email  # as the claim left it
     return invite
@@ -206,27 +206,17 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         _claim(invite_id, "cancel", caller.email)
         history.append(invite_id, "cancel_requested", actor=caller.email, at=utcnow(), from_state=invite.state)
         outbox.add(
-            new_message("invite.cancelled", {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
+            new_message(messages.INVITE_CANCELLED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
         )
     outbox.notify()
     return InviteRequest.get_by_id(invite_id)
 
 
-def pending_queue(caller: Caller, limit: int = 100, after: str | None = None) -> list[InviteRequest]:
+def pending_queue(caller: Caller, limit: int = 100) -> list[InviteRequest]:
     """The requests awaiting a decision that this approver may take, oldest first."""
     if not caller.is_approver:
         raise Forbidden("Only approvers can see the approval queue.")
-    query = (
-        InviteRequest.select()
-        .where(
-            (InviteRequest.state == "submitted")
-            & (InviteRequest.pending_action.is_null())
-            & (InviteRequest.requester != caller.email)
-        )
-        .order_by(InviteRequest.created_at, InviteRequest.id)
-        .limit(limit)
-    )
-    return list(query)
+    return queries.pending_for(caller, limit)
 
 
 def require_requester(caller: Caller) -> None:
@@ -244,7 +234,7 @@ def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         invite = for_update(InviteRequest.select().where(InviteRequest.id == invite_id)).first()
         if invite is None or invite.requester != caller.email:
             raise NotFound(invite_id)
-        if invite.state != "emailed":
+        if invite.state != State.EMAILED:
             raise Conflict("Only an invitation that has been sent can be sent again.")
         last = (
             HistoryEntry.select(HistoryEntry.at)
@@ -254,11 +244,11 @@ def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         )
         now = utcnow()
         if last is not None and now - last.at < RESEND_INTERVAL:
-            again = (last.at + RESEND_INTERVAL).astimezone(SINGAPORE).strftime("%-d %B %Y, %-I:%M %p").replace("AM", "am").replace("PM", "pm")
+            again = dates.date_and_time(last.at + RESEND_INTERVAL, long=True)
             raise Conflict(f"This invitation was resent less than a day ago. You can resend it again after {again}.")
         history.append(invite_id, "resend_requested", actor=caller.email, at=now, from_state=invite.state, to_state=invite.state)
         outbox.add(
-            new_message("invite.resend_requested", {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
+            new_message(messages.INVITE_RESEND_REQUESTED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
         )
     outbox.notify()
     return invite

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from invite_common.messages import Method, UserType
+
 from intake.batches.service import COLUMNS
-from intake.invites.schemas import CREATE_ACCOUNT, EMAIL_INVITATION
 
 EMAIL_INVITATION_FIELDS = ("email", "seed_onboarding", "reason")
 # In the order the page asks them, so the error summary lists problems top to bottom.
@@ -12,7 +13,7 @@ CREATE_ACCOUNT_FIELDS = (
     "email", "user_type", "username", "offshore", "first_name", "last_name", "contact_number",
     "organisation", "department", "seed_onboarding", "reason",
 )
-FIELDS = {EMAIL_INVITATION: EMAIL_INVITATION_FIELDS, CREATE_ACCOUNT: CREATE_ACCOUNT_FIELDS}
+FIELDS = {Method.EMAIL_INVITATION: EMAIL_INVITATION_FIELDS, Method.CREATE_ACCOUNT: CREATE_ACCOUNT_FIELDS}
 YES_NO = {"yes": True, "no": False}
 CHECKBOXES = ("offshore",)
 
@@ -56,7 +57,7 @@ def plain_errors(messages: Mapping) -> dict[str, list[str]]:
 
 
 # A batch row's cells are text as typed in a spreadsheet; on the edit page three of them are choices.
-ROW_CHOICES = {"user_type": ("public_officer", "vendor"), "seed_onboarding": ("yes", "no"), "offshore": ("yes", "no")}
+ROW_CHOICES = {"user_type": UserType.ALL, "seed_onboarding": ("yes", "no"), "offshore": ("yes", "no")}
 _YES_WORDS = frozenset({"yes", "y", "true", "1"})
 _NO_WORDS = frozenset({"no", "n", "false", "0"})
 

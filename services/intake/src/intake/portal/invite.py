@@ -5,18 +5,19 @@ import re
 import uuid
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from invite_common.messages import Method
 from marshmallow import ValidationError
 
 from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import CREATE_ACCOUNT, EMAIL_INVITATION, InviteRequestSchema
+from intake.invites.schemas import InviteRequestSchema
 from intake.models import InviteRequest
 from intake.portal import forms
 
 bp = Blueprint("invite", __name__, url_prefix="/invite")
 
-TEMPLATES = {EMAIL_INVITATION: "portal/invite/email.html", CREATE_ACCOUNT: "portal/invite/account.html"}
+TEMPLATES = {Method.EMAIL_INVITATION: "portal/invite/email.html", Method.CREATE_ACCOUNT: "portal/invite/account.html"}
 # Each form carries a key made when it was shown: a double-click or a resent POST is recorded once.
 _SUBMISSION_KEY = re.compile(r"[0-9a-f]{32}")
 ALREADY_SENT = "This form was already sent with other details. Open the form again to make a new request."
@@ -31,13 +32,13 @@ def choose():
 @bp.route("/email", methods=["GET", "POST"])
 def email_invitation():
     """Show and take the email invitation form (public officers only)."""
-    return _form(EMAIL_INVITATION)
+    return _form(Method.EMAIL_INVITATION)
 
 
 @bp.route("/account", methods=["GET", "POST"])
 def create_account():
     """Show and take the create-account form (vendors and public officers)."""
-    return _form(CREATE_ACCOUNT)
+    return _form(Method.CREATE_ACCOUNT)
 
 
 def _form(method: str):

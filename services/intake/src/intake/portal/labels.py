@@ -2,56 +2,73 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
+from invite_common import dates
+from invite_common.messages import Method, State, UserType, Verb
+
+from intake import queries
 from intake.models import InviteRequest
 
-# Requesters and invitees are in Singapore: every time on the pages is Singapore time.
-DISPLAY_ZONE = ZoneInfo("Asia/Singapore")
-
 STATE_LABELS = {
-    "submitted": "Waiting for approval",
-    "approved": "Approved",
-    "account_created": "Account created",
-    "seed_requested": "SEED enrolment booked",
-    "emailed": "Invitation sent",
-    "rejected": "Rejected",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-    "failed": "Needs attention",
+    State.SUBMITTED: "Waiting for approval",
+    State.APPROVED: "Approved",
+    State.ACCOUNT_CREATED: "Account created",
+    State.SEED_REQUESTED: "SEED enrolment booked",
+    State.EMAILED: "Invitation sent",
+    State.REJECTED: "Rejected",
+    State.CANCELLED: "Cancelled",
+    State.EXPIRED: "Expired",
+    State.FAILED: "Needs attention",
 }
 
 # The tag colour groups a state with its kind; the label, not the colour, carries the meaning.
 STATE_TONES = {
-    "submitted": "waiting",
-    "approved": "progress",
-    "account_created": "progress",
-    "seed_requested": "progress",
-    "emailed": "done",
-    "rejected": "attention",
-    "failed": "attention",
-    "cancelled": "closed",
-    "expired": "closed",
+    State.SUBMITTED: "waiting",
+    State.APPROVED: "progress",
+    State.ACCOUNT_CREATED: "progress",
+    State.SEED_REQUESTED: "progress",
+    State.EMAILED: "done",
+    State.REJECTED: "attention",
+    State.FAILED: "attention",
+    State.CANCELLED: "closed",
+    State.EXPIRED: "closed",
 }
 
-METHOD_LABELS = {"email_invitation": "Email invitation", "create_account": "Create account"}
-USER_TYPE_LABELS = {"public_officer": "Public officer", "vendor": "Vendor"}
+# The overview's groups of states, in the words a requester would use.
+GROUP_LABELS = {
+    "pending": "Waiting for approval",
+    "in_progress": "In progress",
+    "emailed": "Invitation sent",
+    "attention": "Rejected or needs attention",
+}
+GROUPS = {key: (GROUP_LABELS[key], states) for key, states in queries.GROUPS.items()}
+
+# What the status page's state filter offers: every state, then the overview's groups of several.
+STATE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    state: (label, (state,)) for state, label in STATE_LABELS.items()
+} | {
+    "in_progress": ("In progress (approved, account created or SEED booked)", queries.GROUPS["in_progress"]),
+    "attention": ("Rejected or needs attention", queries.GROUPS["attention"]),
+}
+
+METHOD_LABELS = {Method.EMAIL_INVITATION: "Email invitation", Method.CREATE_ACCOUNT: "Create account"}
+USER_TYPE_LABELS = {UserType.PUBLIC_OFFICER: "Public officer", UserType.VENDOR: "Vendor"}
 
 EVENT_LABELS = {
     "submit": "Request submitted",
     "cancel_requested": "Cancellation asked for",
-    "cancel": "Request cancelled",
+    Verb.CANCEL: "Request cancelled",
     "approve_requested": "Approval given",
-    "approve": "Approved",
+    Verb.APPROVE: "Approved",
     "reject_requested": "Rejection given",
-    "reject": "Rejected",
+    Verb.REJECT: "Rejected",
     "decision_refused": "A decision could not be applied",
-    "expire": "Expired without a decision",
-    "provision": "TechPass account created",
-    "request_seed": "SEED enrolment booked",
-    "mark_emailed": "Invitation emailed",
-    "fail": "A step could not be completed",
-    "retry": "Tried again by an operator",
+    Verb.EXPIRE: "Expired without a decision",
+    Verb.PROVISION: "TechPass account created",
+    Verb.REQUEST_SEED: "SEED enrolment booked",
+    Verb.MARK_EMAILED: "Invitation emailed",
+    Verb.FAIL: "A step could not be completed",
+    Verb.RETRY: "Tried again by an operator",
     "resend_requested": "Asked to send the invitation again",
     "resend": "Invitation sent again",
 }
@@ -60,30 +77,15 @@ ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service
 
 
 def when(value: dt.datetime | str | None, *, with_time: bool = True) -> str:
-    """Format a UTC time as Singapore time, e.g. "3 Jan 2027, 2:05 pm"."""
+    """Format a UTC time as Singapore time, e.g. "3 Jan 2027, 2:05 pm SGT" (or "3 Jan 2027")."""
     if value is None:
         return "—"
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    local = value.astimezone(DISPLAY_ZONE)
-    day = f"{local.day} {local:%b %Y}"
-    if not with_time:
-        return day
-    hour = local.hour % 12 or 12
-    return f"{day}, {hour}:{local:%M} {'am' if local.hour < 12 else 'pm'}"
+    return dates.date_and_time(value) if with_time else dates.short_date(value)
 
 
 def iso(value: dt.datetime | str | None) -> str:
     """Give a time in the machine-readable form of an HTML <time> element."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return "" if value is None else dates.iso(value)
 
 
 def state_label(state: str) -> str:
@@ -102,15 +104,15 @@ def seed_status(invite: InviteRequest, expires_at: dt.datetime | str | None = No
     """Say where the invitee's SEED onboarding stands, in the requester's words."""
     if not invite.seed_onboarding:
         return "Not needed"
-    if invite.state == "submitted":
+    if invite.state == State.SUBMITTED:
         return "Pending approval"
-    if invite.state in ("approved", "account_created"):
+    if invite.state in (State.APPROVED, State.ACCOUNT_CREATED):
         return "To be booked once the account exists"
-    if invite.state == "seed_requested":
+    if invite.state == State.SEED_REQUESTED:
         return f"Booked, code expires {when(expires_at, with_time=False)}" if expires_at else "Booked"
-    if invite.state == "emailed":
+    if invite.state == State.EMAILED:
         return "Sent with invitation"
-    if invite.state == "failed" and expires_at:
+    if invite.state == State.FAILED and expires_at:
         return f"Booked, code expires {when(expires_at, with_time=False)}"
     return "—"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from intake.identity import current_caller
-from intake.portal import queries
+from intake import queries
+from intake.portal import labels
 
 bp = Blueprint("overview", __name__)
 
@@ -15,11 +16,11 @@ RECENT = 5
 def show():
     """Show how the requester's requests stand and where to start a new one."""
     caller = current_caller()
-    recent = list(queries.filtered(caller.email).limit(RECENT))
+    recent = list(queries.filtered(queries.own(caller.email)).limit(RECENT))
     return render_template(
         "portal/overview.html",
         counts=queries.counts(caller.email),
-        groups=queries.GROUPS,
+        groups=labels.GROUPS,
         recent=recent,
         seed_expiries=queries.seed_expiries([r.id for r in recent]),
     )

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from invite_common.messages import State
 
-from intake import history
+from intake import history, queries
 from intake.batches import service as batches
 from intake.errors import Conflict, NotFound
 from intake.identity import current_caller
 from intake.invites import service
 from intake.models import InviteRequest
-from intake.portal import labels, queries
+from intake.portal import labels
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -25,7 +26,7 @@ def own_invite(invite_id: str) -> InviteRequest:
 
 
 def can_cancel(invite: InviteRequest) -> bool:
-    return invite.state == "submitted" and invite.pending_action is None
+    return invite.state == State.SUBMITTED and invite.pending_action is None
 
 
 @bp.get("")
@@ -33,13 +34,18 @@ def index():
     """Show the requester's requests, newest first, filtered and a page at a time."""
     filters = {name: request.args.get(name, "").strip() for name in FILTERS}
     # Unknown filter values are ignored rather than refused: the page always shows something.
-    if filters["state"] not in queries.STATE_FILTERS:
+    if filters["state"] not in labels.STATE_FILTERS:
         filters["state"] = ""
     if filters["method"] not in labels.METHOD_LABELS:
         filters["method"] = ""
     number = request.args.get("page", "1")
     number = int(number) if number.isdigit() else 1
-    page = queries.paginate(queries.filtered(current_caller().email, **filters), number)
+    states = labels.STATE_FILTERS[filters["state"]][1] if filters["state"] else ()
+    query = queries.filtered(
+        queries.own(current_caller().email),
+        states=states, method=filters["method"], email_contains=filters["email"], batch=filters["batch"],
+    )
+    page = queries.paginate(query, number)
     batch_name = None
     if filters["batch"]:
         try:
@@ -51,7 +57,7 @@ def index():
         page=page,
         filters=filters,
         batch_name=batch_name,
-        state_filters=queries.STATE_FILTERS,
+        state_filters=labels.STATE_FILTERS,
         seed_expiries=queries.seed_expiries([i.id for i in page.items]),
         any_requests=queries.own(current_caller().email).exists(),
         first_row=(page.number - 1) * queries.PER_PAGE + 1,
@@ -70,7 +76,7 @@ def detail(invite_id):
         entries=details,
         seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
         can_cancel=can_cancel(invite),
-        can_resend=invite.state == "emailed",
+        can_resend=invite.state == State.EMAILED,
     )
 
 

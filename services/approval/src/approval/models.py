@@ -1,11 +1,15 @@
-"""The authoritative record of each invite request in approval, and its transition log."""
+"""Approval's tables: each request's authoritative record and transition log, and the local adapters' accounts and SEED bookings."""
 from __future__ import annotations
 
+import uuid
+
 import peewee
+
+from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.statements import Statements
 
 from approval.db import BaseModel
-from approval.fields import UTCDateTimeField, utcnow
+from approval.usernames import USERNAME_MAX
 
 
 class InviteRequest(BaseModel):
@@ -51,6 +55,39 @@ class Transition(BaseModel):
         indexes = ((("request", "seq"), True),)
 
 
+class Account(BaseModel):
+    """A TechPass account held in approval's own database by LocalDirectory."""
+
+    account_id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
+    username = peewee.CharField(max_length=USERNAME_MAX)
+    # Lower-cased username: its unique index makes `Jane.Tan` and `jane.tan` the same name.
+    username_key = peewee.CharField(max_length=USERNAME_MAX, unique=True)
+    email = peewee.CharField(max_length=320)
+    first_name = peewee.CharField()
+    last_name = peewee.CharField()
+    user_type = peewee.CharField(max_length=32)
+    request_id = peewee.CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "account"
+
+
+class SeedEnrolment(BaseModel):
+    """A SEED enrolment held in approval's own database by LocalEnrolment."""
+
+    request_id = peewee.CharField(max_length=64, unique=True)
+    email = peewee.CharField(max_length=320)
+    username = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32, unique=True)
+    booked_at = UTCDateTimeField()
+    expires_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "seed_enrolment"
+
+
 # The statements every message runs, built once (see invite_common.statements).
 requests = Statements(InviteRequest)
 transitions = Statements(Transition)
+accounts = Statements(Account)

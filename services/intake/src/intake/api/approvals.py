@@ -1,15 +1,16 @@
 """The approver's queue and bulk decisions (under /api/v1/approvals)."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from invite_common.messages import Decision
+from marshmallow import Schema, fields
 
-from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
+from intake.api.blueprint import Blueprint
+from intake.api.invites import InviteSummarySchema, dump_invite
+from intake.errors import Conflict, Forbidden, NotFound
 from intake.identity import current_caller
 from intake.invites import service
-from intake.invites.resources import InviteSummarySchema, dump_invite
 from intake.invites.schemas import BulkDecisionSchema
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
@@ -38,24 +39,17 @@ class Queue(MethodView):
 
 
 @blp.route("/decisions", methods=["POST"])
-@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": "BulkDecision"}}})
+@blp.arguments(BulkDecisionSchema)
 @blp.response(200, DecisionResultsSchema)
-def decide_many():
+def decide_many(data):
     """Approve or reject many requests at once; each gets the status its single call would give."""
     caller = current_caller()
     if not caller.is_approver:
         raise Forbidden("Only approvers can decide on requests.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput({"_body": ["Send the decisions as a JSON object."]})
-    try:
-        data = BulkDecisionSchema().load(body)
-    except ValidationError as exc:
-        raise InvalidInput(exc.messages) from None
     outbox = current_app.extensions["outbox"]
     results = []
     for item in data["decisions"]:
-        note = (item.get("comment") if item["decision"] == "approve" else item.get("reason")) or ""
+        note = (item.get("comment") if item["decision"] == Decision.APPROVE else item.get("reason")) or ""
         try:
             service.decide(item["id"], caller, item["decision"], note, outbox)
             results.append({"id": item["id"], "status": 202, "error": None})

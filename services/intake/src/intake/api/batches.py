@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from intake.api.blueprint import Blueprint
 from intake.batches import service
 from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
 from intake.batches.schemas import PAGE_SIZE, DraftSchema, PageArgs, RowSchema, SubmittedSchema
-from intake.errors import InvalidInput, NotFound
+from intake.errors import InvalidInput, NotFound, error_response
 from intake.identity import current_caller
 from intake.invites.service import require_requester
 
@@ -19,24 +19,19 @@ blp = Blueprint("batches", __name__, url_prefix="/api/v1", description="Batch up
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _error(status: int, message: str, errors: dict | None = None, **extra):
-    body = {"status": status, "message": message} | ({"errors": errors} if errors is not None else {}) | extra
-    return jsonify(body), status
-
-
 @blp.errorhandler(service.TooLarge)
 def _too_large(error):
-    return _error(413, str(error), {"file": [str(error)]})
+    return error_response(413, str(error), {"file": [str(error)]})
 
 
 @blp.errorhandler(service.UnsupportedFile)
 def _unsupported(error):
-    return _error(415, str(error), {"file": [str(error)]})
+    return error_response(415, str(error), {"file": [str(error)]})
 
 
 @blp.errorhandler(NotFound)
 def _not_found(error):
-    return _error(404, "No such batch, or no such row in it.")
+    return error_response(404, "No such batch, or no such row in it.")
 
 
 @blp.errorhandler(InvalidInput)
@@ -45,8 +40,8 @@ def _invalid(error):
     errors = dict(error.errors)
     rows = errors.pop("rows", None)
     if rows is None:
-        return _error(422, "Some fields need attention.", errors)
-    return _error(422, errors.get("batch", ["Some rows need attention."])[0], errors, rows=rows)
+        return error_response(422, "Some fields need attention.", errors)
+    return error_response(422, errors.get("batch", ["Some rows need attention."])[0], errors, rows=rows)
 
 
 def _draft_page(draft, *, errors_only: bool = False, offset: int = 0, limit: int = PAGE_SIZE):

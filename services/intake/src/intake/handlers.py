@@ -5,7 +5,7 @@ import datetime as dt
 import logging
 
 from invite_common.db import utcnow
-from invite_common.messages import Envelope
+from invite_common.messages import Envelope, State
 
 from intake import history
 from intake.models import CLOSED_STATES, history_entries, invite_requests, taken_usernames
@@ -73,6 +73,6 @@ def record_refusal(env: Envelope) -> None:
         details={"decision": p["decision"]},
         message_id=env.message_id,
     )
-    if invite.pending_action == p["decision"] and invite.state == "submitted":
+    if invite.pending_action == p["decision"] and invite.state == State.SUBMITTED:
         invite.pending_action = invite.pending_actor = None
         invite_requests.save_changes(invite)

@@ -7,10 +7,11 @@ import secrets
 from dataclasses import dataclass
 
 import peewee
+from invite_common.db import utcnow
 from invite_common.errors import TransientError
 
-from approval.db import BaseModel, database
-from approval.fields import UTCDateTimeField, utcnow
+from approval.db import database
+from approval.models import SeedEnrolment
 
 # No 0/O or 1/I: the code is read off an email and typed by hand.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -47,24 +48,6 @@ class DeviceEnrolment(abc.ABC):
         """
 
 
-class SeedEnrolment(BaseModel):
-    """A SEED enrolment held in approval's own database by LocalEnrolment."""
-
-    request_id = peewee.CharField(max_length=64, unique=True)
-    email = peewee.CharField(max_length=320)
-    username = peewee.CharField(max_length=64)
-    code = peewee.CharField(max_length=32, unique=True)
-    booked_at = UTCDateTimeField()
-    expires_at = UTCDateTimeField()
-
-    class Meta:
-        table_name = "seed_enrolment"
-
-    def enrolment(self) -> Enrolment:
-        """Return this row as the enrolment service's answer."""
-        return Enrolment(self.code, self.expires_at, self.booked_at)
-
-
 def new_code() -> str:
     """Return a fresh, unguessable enrolment code such as `SEED-7KQ4-M9PX`."""
     groups = (
@@ -72,6 +55,11 @@ def new_code() -> str:
         for _ in range(CODE_GROUPS)
     )
     return "-".join((CODE_PREFIX, *groups))
+
+
+def _enrolment(row: SeedEnrolment) -> Enrolment:
+    """Return an enrolment row as the enrolment service's answer."""
+    return Enrolment(row.code, row.expires_at, row.booked_at)
 
 
 class LocalEnrolment(DeviceEnrolment):
@@ -86,7 +74,7 @@ class LocalEnrolment(DeviceEnrolment):
         """Book the request's enrolment, or return the one already booked for it."""
         existing = SeedEnrolment.get_or_none(SeedEnrolment.request_id == request_id)
         if existing is not None:
-            return existing.enrolment()
+            return _enrolment(existing)
         for _ in range(_MAX_CODE_ATTEMPTS):
             booked_at = utcnow()
             try:
@@ -95,10 +83,10 @@ class LocalEnrolment(DeviceEnrolment):
                         request_id=request_id, email=email, username=username, code=new_code(),
                         booked_at=booked_at, expires_at=booked_at + self.valid_for,
                     )
-                return row.enrolment()
+                return _enrolment(row)
             except peewee.IntegrityError:
                 # Either a concurrent call booked this request, or (rarely) the code was drawn before.
                 existing = SeedEnrolment.get_or_none(SeedEnrolment.request_id == request_id)
                 if existing is not None:
-                    return existing.enrolment()
+                    return _enrolment(existing)
         raise RuntimeError("could not draw an unused enrolment code")

@@ -7,14 +7,12 @@ import itertools
 import uuid
 from dataclasses import dataclass
 
-import peewee
+from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
-from invite_common.statements import Statements
+from invite_common.messages import UserType
 
-from approval.db import BaseModel
-from approval.fields import UTCDateTimeField, utcnow
-from approval.usernames import USERNAME_MAX, derive_username, is_valid_username, numbered
-from approval.workflow import VENDOR
+from approval.models import Account, accounts
+from approval.usernames import derive_username, is_valid_username, numbered
 
 _CANDIDATES_PER_QUERY = 20
 _MAX_INSERT_ATTEMPTS = 20
@@ -67,26 +65,9 @@ class AccountDirectory(abc.ABC):
         """
 
 
-class Account(BaseModel):
-    """A TechPass account held in approval's own database by LocalDirectory."""
-
-    account_id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
-    username = peewee.CharField(max_length=USERNAME_MAX)
-    # Lower-cased username: its unique index makes `Jane.Tan` and `jane.tan` the same name.
-    username_key = peewee.CharField(max_length=USERNAME_MAX, unique=True)
-    email = peewee.CharField(max_length=320)
-    first_name = peewee.CharField()
-    last_name = peewee.CharField()
-    user_type = peewee.CharField(max_length=32)
-    request_id = peewee.CharField(max_length=64, unique=True)
-    created_at = UTCDateTimeField()
-
-    class Meta:
-        table_name = "account"
-
-    def provisioned(self) -> ProvisionedAccount:
-        """Return this row as the directory's answer."""
-        return ProvisionedAccount(self.username, str(self.account_id), self.created_at)
+def _provisioned(row: Account) -> ProvisionedAccount:
+    """Return an account row as the directory's answer."""
+    return ProvisionedAccount(row.username, str(row.account_id), row.created_at)
 
 
 class LocalDirectory(AccountDirectory):
@@ -106,8 +87,8 @@ class LocalDirectory(AccountDirectory):
         """Create the request's account, or return the one already created for it."""
         existing = accounts.get(request_id=request_id)
         if existing is not None:
-            return existing.provisioned()
-        if username is None and user_type == VENDOR:
+            return _provisioned(existing)
+        if username is None and user_type == UserType.VENDOR:
             raise InvalidUsername("a vendor account needs a username")
         if username is not None and not is_valid_username(username):
             raise InvalidUsername("the username breaks the TechPass username rules")
@@ -126,7 +107,7 @@ class LocalDirectory(AccountDirectory):
                 return ProvisionedAccount(chosen, str(row["account_id"]), row["created_at"])
             existing = accounts.get(request_id=request_id)
             if existing is not None:
-                return existing.provisioned()
+                return _provisioned(existing)
             if username is not None:
                 raise UsernameTaken("the username is already taken")
         raise RuntimeError("could not pick a free username under concurrent sign-ups")
@@ -148,5 +129,3 @@ class LocalDirectory(AccountDirectory):
                 if name.lower() not in taken:
                     return name
 
-
-accounts = Statements(Account)

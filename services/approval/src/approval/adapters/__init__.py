@@ -1,0 +1,1 @@
+"""Approval's adapters to systems outside it: the account directory and SEED device enrolment."""

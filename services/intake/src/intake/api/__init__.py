@@ -1,0 +1,1 @@
+"""Intake's JSON API under /api/v1: one flask-smorest blueprint per resource."""

@@ -1,0 +1,39 @@
+"""The API's blueprint: bodies and queries parsed by their schemas, the caller known before either."""
+from __future__ import annotations
+
+import flask_smorest
+from flask_smorest import abort
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+from intake.identity import current_caller
+
+NOT_AN_OBJECT = "Send the request as a JSON object."
+
+
+class BodyParser(FlaskParser):
+    """webargs' Flask parser, answering a body that is not a JSON object with 422 like any bad field."""
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):  # webargs' hook for subclasses
+        abort(422, exc=error, messages={"json": {"_body": [NOT_AN_OBJECT]}})
+
+    def load_json(self, req, schema):
+        data = super().load_json(req, schema)
+        if data is not core.missing and not isinstance(data, dict):
+            abort(422, messages={"json": {"_body": [NOT_AN_OBJECT]}})
+        return data
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A blueprint of the JSON API: `@blp.arguments(Schema)` validates and documents each body."""
+
+    ARGUMENTS_PARSER = BodyParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An unknown caller hears 401 before anything about the body it sent.
+        self.before_request(_identify_caller)
+
+
+def _identify_caller() -> None:
+    current_caller()

@@ -1,0 +1,172 @@
+"""The read side: which requests a caller may list, their filters, cursor and numbered pages, counts.
+
+The JSON API and the portal both list requests through here, so a filter means the same in both.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+
+import peewee
+from invite_common.messages import State
+
+from intake.errors import InvalidInput
+from intake.identity import Caller
+from intake.models import HistoryEntry, InviteRequest
+
+PER_PAGE = 25
+
+# Groups of states a requester thinks in: the overview counts them, the status page filters by them.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "pending": (State.SUBMITTED,),
+    "in_progress": (State.APPROVED, State.ACCOUNT_CREATED, State.SEED_REQUESTED),
+    "emailed": (State.EMAILED,),
+    "attention": (State.FAILED, State.REJECTED),
+}
+
+
+@dataclass
+class Page:
+    """One numbered page of a list, as the portal shows it."""
+
+    items: list[InviteRequest]
+    number: int
+    count: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.count
+
+
+def own(requester: str) -> peewee.ModelSelect:
+    """The requester's own requests."""
+    return InviteRequest.select().where(InviteRequest.requester == requester)
+
+
+def visible_to(caller: Caller) -> peewee.ModelSelect:
+    """The requests the caller may list: approvers and auditors all, a requester their own."""
+    if caller.is_approver or caller.is_auditor:
+        return InviteRequest.select()
+    return own(caller.email)
+
+
+def filtered(
+    query: peewee.ModelSelect,
+    *,
+    states: tuple[str, ...] = (),
+    method: str = "",
+    email: str = "",
+    email_contains: str = "",
+    requester: str = "",
+    batch: str = "",
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> peewee.ModelSelect:
+    """Narrow `query` by the given filters (an empty one is ignored), newest first."""
+    if states:
+        query = query.where(InviteRequest.state.in_(states))
+    if method:
+        query = query.where(InviteRequest.method == method)
+    # Stored addresses are lower-case; contains() escapes % and _ typed by the user.
+    if email.strip():
+        query = query.where(InviteRequest.email == email.strip().lower())
+    if email_contains.strip():
+        query = query.where(InviteRequest.email.contains(email_contains.strip().lower()))
+    if requester.strip():
+        query = query.where(InviteRequest.requester == requester.strip().lower())
+    if batch:
+        query = query.where(InviteRequest.batch_id == batch)
+    if since:
+        query = query.where(InviteRequest.created_at >= since)
+    if until:
+        query = query.where(InviteRequest.created_at < until)
+    return query.order_by(InviteRequest.created_at.desc(), InviteRequest.id.desc())
+
+
+def encode_cursor(invite: InviteRequest) -> str:
+    """The opaque cursor that continues a newest-first list after `invite`."""
+    raw = f"{invite.created_at.isoformat()}|{invite.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    """Read a cursor back, or refuse it as input naming the `cursor` field."""
+    try:
+        created, _, invite_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return dt.datetime.fromisoformat(created), invite_id
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput({"cursor": ["This cursor is not one the API gave out."]}) from None
+
+
+def after_cursor(query: peewee.ModelSelect, cursor: str | None, limit: int) -> tuple[list[InviteRequest], str | None]:
+    """Up to `limit` requests of a newest-first query after `cursor`, and the cursor for the rest (None at the end)."""
+    if cursor:
+        created, invite_id = decode_cursor(cursor)
+        query = query.where(
+            (InviteRequest.created_at < created)
+            | ((InviteRequest.created_at == created) & (InviteRequest.id < invite_id))
+        )
+    rows = list(query.limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]) if more else None)
+
+
+def paginate(query, number: int, per_page: int = PER_PAGE) -> Page:
+    """One numbered page of a query; a page number past the end shows the last page."""
+    total = query.count()
+    count = max(1, math.ceil(total / per_page))
+    number = min(max(1, number), count)
+    return Page(list(query.paginate(number, per_page)), number, count, total)
+
+
+def counts(requester: str) -> dict[str, int]:
+    """How many of the requester's requests are in each group."""
+    by_state = dict(
+        own(requester)
+        .select(InviteRequest.state, peewee.fn.COUNT(InviteRequest.id))
+        .group_by(InviteRequest.state)
+        .tuples()
+    )
+    return {key: sum(by_state.get(s, 0) for s in states) for key, states in GROUPS.items()}
+
+
+def pending_for(caller: Caller, limit: int = 100) -> list[InviteRequest]:
+    """The requests awaiting a decision that this approver may take, oldest first."""
+    query = (
+        InviteRequest.select()
+        .where(
+            (InviteRequest.state == State.SUBMITTED)
+            & (InviteRequest.pending_action.is_null())
+            & (InviteRequest.requester != caller.email)
+        )
+        .order_by(InviteRequest.created_at, InviteRequest.id)
+        .limit(limit)
+    )
+    return list(query)
+
+
+def seed_expiries(request_ids: list[str]) -> dict[str, str]:
+    """When each request's SEED enrolment code expires, for those that have one booked."""
+    if not request_ids:
+        return {}
+    entries = (
+        HistoryEntry.select(HistoryEntry.request_id, HistoryEntry.details)
+        # Whichever step booked (or rebooked) the enrolment, its entry carries the expiry; the latest wins.
+        .where(HistoryEntry.request_id.in_(request_ids) & HistoryEntry.details.contains("seed_expires_at"))
+        .order_by(HistoryEntry.id)
+    )
+    found = {}
+    for entry in entries:
+        expires = json.loads(entry.details or "{}").get("seed_expires_at")
+        if expires:
+            found[entry.request_id] = expires
+    return found

@@ -1,0 +1,1 @@
+"""Notifier's adapters to systems outside it: the SMTP mailer."""
