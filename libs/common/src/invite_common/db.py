@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 from typing import Callable, Sequence
 
@@ -98,7 +97,7 @@ def connect(url: str) -> peewee.Database:
         path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
         db = WriterQueueSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     elif url.startswith(("postgresql", "postgres")):
-        db = db_url.connect(url.replace("postgres://", "postgresql://", 1), prefer_psycopg3=os.environ.get("INVITES_PSYCOPG3", "") == "1")
+        db = db_url.connect(url.replace("postgres://", "postgresql://", 1))
     else:
         raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
     return db
