@@ -165,7 +165,7 @@ class MessageConsumer(ConsumerMixin):
             self._retry_or_give_up(message, envelope, exc, attempt)
             return
         if self.outbox is not None:
-            self.outbox.notify()
+            self.outbox.notify_if_added()
         if duplicate:
             self.stats.duplicates += 1
             log.info("duplicate message ignored", extra={"type": envelope.type, "message_id": envelope.message_id})

@@ -54,6 +54,7 @@ class Outbox:
         self.model = outbox_model(database)
         self.statements = Statements(self.model)
         self._wake = threading.Event()
+        self._added = threading.local()  # whether this thread added messages since it last notified
 
     def _row(self, envelope: Envelope) -> dict:
         return {
@@ -70,6 +71,7 @@ class Outbox:
     def add(self, envelope: Envelope) -> None:
         """Store `envelope` for publishing; call inside the transaction of the change it announces."""
         self.statements.insert(self._row(envelope))
+        self._added.flag = True
 
     def add_many(self, envelopes: list[Envelope]) -> None:
         """Store several envelopes, in order, with a few multi-row inserts."""
@@ -79,7 +81,14 @@ class Outbox:
 
     def notify(self) -> None:
         """Tell the relay there is something new, after the transaction committed."""
+        self._added.flag = False
         self._wake.set()
+
+    def notify_if_added(self) -> None:
+        """`notify`, if this thread added messages since it last notified: a handler that announced
+        nothing (intake's history updates) should not send the relay to read an empty table."""
+        if getattr(self._added, "flag", False):
+            self.notify()
 
     def pending(self, limit: int = 200, *, claim: bool = False) -> list[Outgoing]:
         """The oldest unpublished messages, at most `limit`, each with its row id.
