@@ -16,16 +16,20 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup browser run test bench clean distclean
+OIDC_DIR    := tests/oidc
+OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
+
+.PHONY: help setup browser node run demo-provider test bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
 	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
+	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
 	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
-setup: $(STAMP) browser
+setup: $(STAMP) browser $(OIDC_STAMP)
 
 $(VPY):
 	@if [ -z "$(PYTHON)" ]; then echo "error: neither python3.11 nor python3 is on PATH" >&2; exit 1; fi
@@ -54,13 +58,43 @@ browser:
 	export DEBIAN_FRONTEND=noninteractive; \
 	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium < /dev/null
 
-# A local run has someone to approve and someone to audit, unless ROLE_GRANTS says otherwise.
-DEV_ROLE_GRANTS := approver:bob@tech.gov.sg,auditor:carol@tech.gov.sg
+# The sign-in tests run a real OpenID Connect provider (oidc-provider, from npm) from tests/oidc,
+# installed exactly as its package-lock.json says.
+$(OIDC_STAMP): $(OIDC_DIR)/package-lock.json
+	@$(MAKE) --no-print-directory node
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(OIDC_DIR) --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "note: npm is missing; the OpenID Connect sign-in tests will be skipped"; \
+	fi
+
+node:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "note: Node.js is missing and apt-get is not available; install Node.js 20 or later to run the sign-in tests"; \
+		exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else \
+		echo "note: Node.js is missing; run 'sudo apt-get install -y nodejs npm' to run the sign-in tests"; \
+		exit 0; \
+	fi; \
+	echo "installing Debian's nodejs and npm (needed by the sign-in tests)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq nodejs npm < /dev/null
+
+# A local run has someone to approve, someone to audit and someone to manage roles, unless ROLE_GRANTS says otherwise.
+DEV_ROLE_GRANTS := approver:bob@tech.gov.sg,auditor:carol@tech.gov.sg,admin:ada@tech.gov.sg
 
 run: setup
 	@mkdir -p var/mail
 	ROLE_GRANTS="$${ROLE_GRANTS:-$(DEV_ROLE_GRANTS)}" \
 	PYTHONUNBUFFERED=1 $(VENV)/bin/honcho -f deploy/Procfile start
+
+# A local OpenID provider (tests/oidc/demo.json: users amy, bob, carol, ada @tech.gov.sg, any password).
+demo-provider: setup
+	node $(OIDC_DIR)/provider.mjs $(OIDC_DIR)/demo.json
 
 test: setup
 	$(VPY) -m pytest $(TESTS) -q $(PYTEST_ARGS)
@@ -75,4 +109,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(OIDC_DIR)/node_modules

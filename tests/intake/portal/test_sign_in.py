@@ -1,6 +1,7 @@
 """Signing in and out of the portal, and what a session may and may not authenticate."""
 from invite_common import config
 from intake.app import create_app
+from intake.auth.sessions import ServerSession
 from tests.intake.portal.conftest import field_error, signed_in, title
 
 
@@ -49,21 +50,33 @@ def test_a_portal_session_does_not_authenticate_api_calls(amy):
     assert amy.get("/api/v1/invites").status_code == 401
 
 
-def test_oidc_mode_shows_that_single_sign_on_is_not_configured(intake_db, outbox):
-    app = create_app(config.load({"AUTH_MODE": "oidc", "ENV": "production", "SECRET_KEY": "k"}), outbox)
-    assert app.config["SESSION_COOKIE_SECURE"] is True
+OIDC = {"AUTH_MODE": "oidc", "OIDC_ISSUER": "https://id.example.gov.sg", "OIDC_CLIENT_ID": "invite-users",
+        "OIDC_CLIENT_SECRET": "not-used-here", "OIDC_AUDIENCE": "invite-users-api"}
+PRODUCTION = OIDC | {"ENV": "production", "SECRET_KEY": "k3Yp9-Qm2vXz7Lw4Rt8Nb6Hc1Jd5Fg0Ps-Ue", "AMQP_URL": "amqps://invites:s3cret@mq.internal:5671/invites"}
+
+
+def test_oidc_mode_offers_single_sign_on_and_no_email_box(intake_db, outbox):
+    app = create_app(config.load(PRODUCTION), outbox)
+    assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     client = app.test_client()
-    page = client.get("/sign-in")
-    assert page.status_code == 503 and title(page.text).startswith("Single sign-on is not configured")
+    page = client.get("/sign-in?next=/status")
+    assert page.status_code == 200 and title(page.text) == "Sign in – Invite Users"
+    with app.test_request_context("/"):
+        stored = ServerSession({"next_after_sign_in": "/status"})
+        response = app.response_class()
+        app.session_interface.save_session(app, stored, response)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=") and "; Secure" in cookie and "; HttpOnly" in cookie
+    assert "; SameSite=Lax" in cookie and "; Path=/" in cookie and "Domain=" not in cookie
+    assert "Sign in with your organisation account" in page.text and 'value="/status"' in page.text
     assert 'name="email"' not in page.text
+    assert client.post("/sign-in", data={"email": "amy@tech.gov.sg"}).status_code != 302
     assert client.get("/").headers["Location"] == "/sign-in"
 
 
 def test_a_dev_session_stops_working_when_the_service_runs_in_oidc_mode(portal_app, intake_db, outbox):
     client = signed_in(portal_app.test_client(), "amy@tech.gov.sg")
-    settings = config.load({"AUTH_MODE": "oidc"})
-    oidc_app = create_app(settings, outbox)
-    oidc_app.config["SECRET_KEY"] = portal_app.config["SECRET_KEY"]
+    oidc_app = create_app(config.load(OIDC), outbox)
     other = oidc_app.test_client()
     other.set_cookie("session", client.get_cookie("session").value)
     assert other.get("/status").status_code == 302

@@ -4,6 +4,31 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("development", "test", "production")
+AUTH_MODES = ("dev", "oidc")
+# Broker URLs a service may read; each is checked for the broker's well-known guest login.
+AMQP_URL_VARIABLES = ("AMQP_URL", "INTAKE_AMQP_URL", "APPROVAL_AMQP_URL", "NOTIFIER_AMQP_URL")
+
+
+# Variables of the sign-in settings: one spelt wrong would silently fall back to a default, so an
+# OIDC_ name that is not one of them, or a near miss of any of them, AUTH_MODE or SECRET_KEY, is refused.
+SIGN_IN_VARIABLES = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_AUDIENCE", "OIDC_ROLES_CLAIM",
+                     "OIDC_REDIRECT_URI", "OIDC_SCOPES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
+# SESSION_ is not claimed whole: desktop sessions set SESSION_MANAGER.
+SIGN_IN_PREFIX = "OIDC_"
+NEAR_MISS_OF = ("AUTH_MODE", "SECRET_KEY")
+
+
+class ConfigError(SystemExit):
+    """A setting the service must not start with.
+
+    A SystemExit, so every service stops at start with the message alone (no traceback), and
+    through the same path whichever service read the setting."""
+
+    def __init__(self, message: str):
+        super().__init__(f"configuration error: {message}")
 
 
 def _bool(raw: str) -> bool:
@@ -12,6 +37,46 @@ def _bool(raw: str) -> bool:
 
 def _floats(raw: str) -> tuple[float, ...]:
     return tuple(float(x) for x in raw.split(",") if x.strip())
+
+
+def check_names(environ) -> None:
+    """Refuse a misspelt sign-in variable, naming the one that was probably meant."""
+    import difflib
+
+    known = SIGN_IN_VARIABLES + NEAR_MISS_OF
+    for name in environ:
+        if name in known:
+            continue
+        meant = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if meant:
+            raise ConfigError(f"{name} is not a setting; did you mean {meant[0]}?")
+        if name.startswith(SIGN_IN_PREFIX):
+            others = ", ".join(v for v in SIGN_IN_VARIABLES if v.startswith(SIGN_IN_PREFIX))
+            raise ConfigError(f"{name} is not a setting; the OIDC_ settings are {others}")
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} is not a positive whole number")
+    return value
+
+
+def choice(name: str, raw: str | None, allowed: tuple[str, ...], default: str) -> str:
+    """Read a setting with a fixed set of values, case-insensitively and trimmed; refuse anything else."""
+    value = (raw or "").strip().lower() or default
+    if value not in allowed:
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def uses_guest_login(amqp_url: str) -> bool:
+    """Tell whether a broker URL logs in as RabbitMQ's guest (also when it names no user: kombu's default)."""
+    parts = urlsplit(amqp_url)
+    return (parts.username or "guest").lower() == "guest"
 
 
 def parse_bind(raw: str) -> tuple[str, int]:
@@ -46,6 +111,18 @@ class Settings:
     auth_mode: str = "dev"
     role_grants: str = ""
     secret_key: str = ""
+    # Production sign-in (AUTH_MODE=oidc): the provider, this app's registration there, the API's
+    # audience, and the claim that carries roles (empty: roles come from the role table alone).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_audience: str = ""
+    oidc_roles_claim: str = "roles"
+    oidc_redirect_uri: str = ""
+    oidc_scopes: str = "openid email profile"
+    # A portal session ends after this long unused, and in any case this long after sign-in.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
     activation_url: str = "https://techpass.invites.local/activate"
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
@@ -61,8 +138,16 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         value = e.get(name)
         return default if value is None or value == "" else value
 
+    check_names(e)
+    env = choice("ENV", e.get("ENV"), ENVIRONMENTS, "development")
+    if env == "production":
+        for name in AMQP_URL_VARIABLES:
+            # AMQP_URL unset means the default, which is the guest login
+            url = e.get(name) or (Settings.amqp_url if name == "AMQP_URL" else "")
+            if url and uses_guest_login(url):
+                raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
     return Settings(
-        env=get("ENV", "development"),
+        env=env,
         amqp_url=get("AMQP_URL", Settings.amqp_url),
         amqp_namespace=get("AMQP_NAMESPACE", ""),
         amqp_quorum_queues=_bool(get("AMQP_QUORUM_QUEUES", "false")),
@@ -78,9 +163,19 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         approval_bind=get("APPROVAL_BIND", Settings.approval_bind),
         notifier_bind=get("NOTIFIER_BIND", Settings.notifier_bind),
         org_email_domains=get("ORG_EMAIL_DOMAINS", "gov.sg"),
-        auth_mode=get("AUTH_MODE", "dev"),
+        auth_mode=choice("AUTH_MODE", e.get("AUTH_MODE"), AUTH_MODES, "dev"),
         role_grants=get("ROLE_GRANTS", ""),
         secret_key=get("SECRET_KEY", ""),
+        oidc_issuer=get("OIDC_ISSUER", "").strip(),
+        oidc_client_id=get("OIDC_CLIENT_ID", "").strip(),
+        oidc_client_secret=get("OIDC_CLIENT_SECRET", ""),
+        oidc_audience=get("OIDC_AUDIENCE", "").strip(),
+        # set but empty turns the claim off, so only the role table grants roles
+        oidc_roles_claim=e["OIDC_ROLES_CLAIM"].strip() if "OIDC_ROLES_CLAIM" in e else Settings.oidc_roles_claim,
+        oidc_redirect_uri=get("OIDC_REDIRECT_URI", "").strip(),
+        oidc_scopes=get("OIDC_SCOPES", Settings.oidc_scopes),
+        session_idle_minutes=_positive_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES", "30")),
+        session_max_hours=_positive_int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS", "12")),
         activation_url=get("ACTIVATION_URL", Settings.activation_url),
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),

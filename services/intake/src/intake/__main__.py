@@ -1,6 +1,8 @@
-"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND."""
+"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; or manage
+roles (`python -m intake roles list|grant|revoke`)."""
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
@@ -10,9 +12,26 @@ from invite_common.config import parse_bind
 log = logging.getLogger("intake")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m intake", description="The Invite Users portal and API.")
+    sub = parser.add_subparsers(dest="command")
+    roles = sub.add_parser("roles", help="list, grant or revoke approver, auditor and admin roles")
+    actions = roles.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="print every grant: email, role, granted by, when")
+    for action in ("grant", "revoke"):
+        one = actions.add_parser(action, help=f"{action} one role; recorded in the history with --operator")
+        one.add_argument("role", help="approver, auditor or admin")
+        one.add_argument("email")
+        one.add_argument("--operator", required=True, help="your email, recorded in the history auditors read")
+    args = parser.parse_args(argv)
+
     settings = config.load()
     logs.configure("intake", settings.log_level)
+    if args.command == "roles":
+        from intake import roles_command
+
+        return roles_command.run(settings, args)
+
     from waitress import serve
 
     from intake import bootstrap

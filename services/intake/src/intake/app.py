@@ -1,6 +1,7 @@
 """Build the intake Flask app: the JSON API, its OpenAPI document, health endpoints and error mapping."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 import time
@@ -17,6 +18,9 @@ from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
+from intake.auth import settings as auth_settings
+from intake.auth.oidc import IdentityProvider, ProviderUnavailable
+from intake.auth.sessions import ServerSessionInterface
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound, error_response
 from intake.identity import Unauthenticated
@@ -28,7 +32,22 @@ log = logging.getLogger(__name__)
 
 
 def _register_errors(app: Flask) -> None:
-    app.register_error_handler(Unauthenticated, lambda e: error_response(401, str(e)))
+    def unauthenticated(exc: Unauthenticated):
+        response, status = error_response(401, str(exc))
+        challenge = exc.challenge()
+        if challenge:
+            response.headers["WWW-Authenticate"] = challenge
+        return response, status
+
+    app.register_error_handler(Unauthenticated, unauthenticated)
+
+    def provider_unavailable(exc: ProviderUnavailable):
+        if portal_errors.wants_page():
+            return portal_errors.provider_unavailable(exc)
+        log.warning("identity provider unavailable", extra={"error": str(exc)})
+        return error_response(503, "Tokens cannot be checked just now: the identity provider cannot be reached.")
+
+    app.register_error_handler(ProviderUnavailable, provider_unavailable)
     app.register_error_handler(Forbidden, lambda e: error_response(403, str(e)))
     app.register_error_handler(NotFound, lambda e: error_response(404, "No such request."))
     app.register_error_handler(
@@ -67,14 +86,23 @@ def _register_errors(app: Flask) -> None:
 
 
 def create_app(settings: Settings, outbox: Outbox) -> Flask:
-    """Create the intake app bound to an open database and its outbox."""
+    """Create the intake app bound to an open database and its outbox; refuse settings it must not run with."""
+    auth_settings.check(settings)
+    production = settings.env == "production"
     app = Flask(__name__)
     app.config.update(
+        # signs CSRF tokens; production refuses to start without a real one (a random one would not
+        # survive a restart nor be shared by several instances)
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
-        # the portal's session cookie: out of scripts' reach, not sent on cross-site posts, HTTPS-only in production
+        # the portal's session cookie: out of scripts' reach, not sent on cross-site posts, HTTPS-only in
+        # production, where the __Host- prefix also keeps it to this exact host. Lax, not Strict: the
+        # provider's redirect back after sign-in is a cross-site navigation that must carry it.
+        SESSION_COOKIE_NAME="__Host-session" if production else "session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.env == "production",
+        SESSION_COOKIE_SECURE=production,
+        DEV_IDENTITY=auth_settings.dev_identity_allowed(settings),
+        OIDC_ROLES_CLAIM=settings.oidc_roles_claim,
         # a form's token lasts as long as its session, so a long-open form is not refused for its age
         WTF_CSRF_TIME_LIMIT=None,
         AUTH_MODE=settings.auth_mode,
@@ -92,6 +120,11 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
     )
     app.extensions["outbox"] = outbox
     app.extensions["settings"] = settings
+    app.session_interface = ServerSessionInterface(
+        idle=dt.timedelta(minutes=settings.session_idle_minutes), lifetime=dt.timedelta(hours=settings.session_max_hours)
+    )
+    if settings.auth_mode == "oidc":
+        app.extensions["oidc"] = IdentityProvider(settings, app)
 
     api = Api(app)
     from intake.api import approvals, batches, invites
@@ -103,6 +136,8 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
     @app.before_request
     def _open_db():
         g.started = time.monotonic()
+        if "session_error" in g:
+            raise g.session_error
         database.connect(reuse_if_open=True)
 
     @app.after_request

@@ -8,6 +8,7 @@ from invite_common.config import Settings
 from invite_common.outbox import Outbox
 
 from intake import handlers
+from intake.auth import settings as auth_settings
 from intake.app import create_app
 from intake.db import database
 from intake.identity import apply_role_grants
@@ -20,9 +21,9 @@ def declare(settings: Settings) -> runtime.Service:
     """The intake service: role grants at start, the history consumer; the web app serves health."""
 
     def grant_roles() -> None:
-        added = apply_role_grants(settings.role_grants)
-        if added:
-            log.info("role grants applied", extra={"count": added})
+        changes = apply_role_grants(settings.role_grants)
+        if changes.granted or changes.revoked:
+            log.info("ROLE_GRANTS applied", extra={"granted": len(changes.granted), "revoked": len(changes.revoked)})
 
     return runtime.Service(
         name="intake",
@@ -42,9 +43,8 @@ def declare(settings: Settings) -> runtime.Service:
 
 
 def start(settings: Settings) -> runtime.RunningService:
-    """Start intake's relay and history consumer and build its web app (`.app`)."""
-    if settings.env == "production" and settings.auth_mode == "dev":
-        raise SystemExit("AUTH_MODE=dev is refused when ENV=production")
+    """Refuse settings intake must not run with, start its relay and history consumer, build its web app (`.app`)."""
+    auth_settings.check(settings)
     running = runtime.start(declare(settings))
     running.app = create_app(settings, running.outbox)
     return running

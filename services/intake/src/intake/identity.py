@@ -1,5 +1,5 @@
-"""Who is calling, and with which roles: the API's dev identity (`X-Dev-User`), the portal's
-signed-in session, and grants from ROLE_GRANTS."""
+"""Who is calling, and with which roles: the portal's signed-in session, the API's bearer token
+(AUTH_MODE=oidc) or development header (`X-Dev-User`, only when ENV is development or test)."""
 from __future__ import annotations
 
 import logging
@@ -8,22 +8,22 @@ from dataclasses import dataclass
 from flask import current_app, g, request, session
 from marshmallow import ValidationError
 
-from intake.models import RoleGrant, role_grants
-from intake.validation import in_org_domains, normalise_email
+from intake.auth import roles as role_table
+from intake.auth.sessions import SESSION_USER
+from intake.auth.tokens import InvalidToken
+from intake.validation import normalise_email
 
 log = logging.getLogger(__name__)
-
-ROLES = ("requester", "approver", "auditor")
-GRANTABLE = ("approver", "auditor")
 
 # Routes under this blueprint (the portal's pages) take the caller from the session cookie;
 # every other route (the JSON API) only from its header, so a cookie never authenticates an
 # API call and a cross-site page cannot make one on a signed-in person's behalf.
 PORTAL_BLUEPRINT = "portal"
-SESSION_USER = "user"
 SESSION_AUTH_MODE = "auth_mode"
-
-
+# The roles the provider asserted at sign-in, and the ID token to hint at sign-out.
+SESSION_CLAIM_ROLES = "claim_roles"
+SESSION_ID_TOKEN = "id_token"
+REALM = "invite-users"
 @dataclass(frozen=True)
 class Caller:
     """The signed-in person and what they may do."""
@@ -43,61 +43,62 @@ class Caller:
     def is_auditor(self) -> bool:
         return "auditor" in self.roles
 
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
 
 class Unauthenticated(Exception):
-    """No usable identity on the request (401)."""
+    """No usable identity on the request (401); `error` is the Bearer error code when a token was refused."""
+
+    def __init__(self, message: str, error: str | None = None):
+        super().__init__(message)
+        self.error = error
+
+    def challenge(self) -> str | None:
+        """The WWW-Authenticate value for this refusal in oidc mode (RFC 6750), None in dev mode."""
+        if current_app.config["AUTH_MODE"] != "oidc":
+            return None
+        value = f'Bearer realm="{REALM}"'
+        if self.error:
+            description = str(self).replace('"', "'")
+            value += f', error="{self.error}", error_description="{description}"'
+        return value
 
 
-def parse_role_grants(raw: str) -> list[tuple[str, str]]:
-    """Parse `approver:bob@tech.gov.sg,auditor:carol@tech.gov.sg` into (role, email) pairs."""
-    grants = []
-    for item in (x.strip() for x in raw.split(",")):
-        if not item:
-            continue
-        role, sep, email = item.partition(":")
-        role = role.strip().lower()
-        if not sep or role not in GRANTABLE:
-            raise ValueError(f"ROLE_GRANTS entry {item!r} is not role:email with role approver or auditor")
-        grants.append((role, normalise_email(email)))
-    return grants
+def apply_role_grants(raw: str) -> role_table.GrantChanges:
+    """Make the role table what ROLE_GRANTS says (see intake.auth.roles)."""
+    return role_table.apply_role_grants(raw)
 
 
-def apply_role_grants(raw: str) -> int:
-    """Record the grants of ROLE_GRANTS (adding, never removing); return how many were new."""
-    added = 0
-    for role, email in parse_role_grants(raw):
-        _, created = RoleGrant.get_or_create(email=email, role=role)
-        added += int(created)
-    return added
+def roles_for(email: str, org_domains: tuple[str, ...], asserted=()) -> frozenset[str]:
+    """A person's roles (see intake.auth.roles)."""
+    return role_table.roles_for(email, org_domains, asserted)
 
 
-def roles_for(email: str, org_domains: tuple[str, ...]) -> frozenset[str]:
-    """Everyone with an org email is a requester; approver and auditor come from grants."""
-    # asked on every request: a statement built once (the query builder cost more than the query)
-    roles = {g.role for g in role_grants.all(("role",), order_by="role", email=email)}
-    domain = email.rpartition("@")[2]
-    if in_org_domains(domain, org_domains):
-        roles.add("requester")
-    return frozenset(roles)
+def caller_for(email: str, asserted=()) -> Caller:
+    """Build the Caller for an already authenticated email, with the roles its provider asserted."""
+    return Caller(email=email, roles=roles_for(email, current_app.config["ORG_DOMAINS"], asserted))
 
 
-def caller_for(email: str) -> Caller:
-    """Build the Caller for an already authenticated email."""
-    return Caller(email=email, roles=roles_for(email, current_app.config["ORG_DOMAINS"]))
-
-
-def sign_in_session(email: str) -> None:
+def sign_in_session(email: str, *, claim_roles=(), id_token: str | None = None) -> None:
     """Start a fresh portal session for an already authenticated, normalised email."""
-    # A new session on sign-in: nothing from before (a planted CSRF token, say) carries over.
-    session.clear()
+    # A new session (new token) on sign-in: nothing from before (a planted CSRF token, say) carries over.
+    session.start_over()
     session[SESSION_USER] = email
     session[SESSION_AUTH_MODE] = current_app.config["AUTH_MODE"]
-
-
-def sign_out_session() -> None:
-    """End the portal session."""
-    session.clear()
+    session[SESSION_CLAIM_ROLES] = sorted(claim_roles)
+    if id_token:
+        session[SESSION_ID_TOKEN] = id_token
     g.pop("caller", None)
+
+
+def sign_out_session() -> str | None:
+    """End the portal session on the server; return its ID token (for the provider's sign-out)."""
+    id_token = session.get(SESSION_ID_TOKEN)
+    session.start_over()
+    g.pop("caller", None)
+    return id_token
 
 
 def session_email() -> str | None:
@@ -122,9 +123,12 @@ def current_caller() -> Caller:
         email = session_email()
         if email is None:
             raise Unauthenticated("Sign in first.")
-        g.caller = caller_for(email)
+        g.caller = caller_for(email, session.get(SESSION_CLAIM_ROLES) or ())
         return g.caller
-    raw = request.headers.get("X-Dev-User") if current_app.config["AUTH_MODE"] == "dev" else None
+    if current_app.config["AUTH_MODE"] == "oidc":
+        g.caller = _bearer_caller()
+        return g.caller
+    raw = request.headers.get("X-Dev-User") if current_app.config["DEV_IDENTITY"] else None
     if not raw:
         raise Unauthenticated("Sign in first: send X-Dev-User: <your email> in dev mode.")
     try:
@@ -133,3 +137,21 @@ def current_caller() -> Caller:
         raise Unauthenticated("X-Dev-User is not a valid email address.") from None
     g.caller = caller_for(email)
     return g.caller
+
+
+def _bearer_caller() -> Caller:
+    """The caller named by a valid bearer token from the identity provider."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send an access token from the identity provider: Authorization: Bearer <token>.")
+    provider = current_app.extensions["oidc"]
+    try:
+        claims = provider.verifier.verify(token.strip())
+        email = normalise_email(claims["email"])
+    except InvalidToken as exc:
+        log.info("bearer token refused", extra={"reason": str(exc)})
+        raise Unauthenticated(str(exc), error="invalid_token") from None
+    except ValidationError:
+        raise Unauthenticated("The token's email is not a valid address.", error="invalid_token") from None
+    asserted = role_table.claim_roles(claims, current_app.config["OIDC_ROLES_CLAIM"])
+    return caller_for(email, asserted)

@@ -131,4 +131,22 @@ def create_batch_tables(db: peewee.Database, migrator: SchemaMigrator) -> None:
         db.create_tables([BatchDraft, BatchRow])
 
 
-MIGRATIONS = [create_tables, create_batch_tables]
+def create_portal_sessions(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Create the server-side portal sessions, as they were when OpenID Connect sign-in was added."""
+    from invite_common.db import UTCDateTimeField
+
+    class PortalSession(peewee.Model):
+        id = peewee.CharField(max_length=64, primary_key=True)
+        email = peewee.CharField(max_length=254, null=True, index=True)
+        data = peewee.TextField(default="{}")
+        created_at = UTCDateTimeField()
+        last_seen_at = UTCDateTimeField(index=True)
+
+        class Meta:
+            table_name = "portal_session"
+
+    with db.bind_ctx([PortalSession]):
+        db.create_tables([PortalSession])
+
+
+MIGRATIONS = [create_tables, create_batch_tables, create_portal_sessions]

@@ -151,6 +151,20 @@ class BatchRow(BaseModel):
         indexes = ((("draft", "row"), True),)
 
 
+class PortalSession(BaseModel):
+    """A portal session kept on the server: the cookie holds only a random token, whose hash is the id,
+    so signing out (deleting the row) ends the session wherever its cookie is."""
+
+    id = peewee.CharField(max_length=64, primary_key=True)
+    email = peewee.CharField(max_length=254, null=True, index=True)
+    data = peewee.TextField(default="{}")
+    created_at = UTCDateTimeField(default=utcnow)
+    last_seen_at = UTCDateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "portal_session"
+
+
 # The statements every submission, decision and state event runs, built once (invite_common.statements).
 invite_requests = Statements(InviteRequest)
 history_entries = Statements(HistoryEntry)

@@ -6,9 +6,9 @@ from intake.identity import PORTAL_BLUEPRINT
 bp = Blueprint(PORTAL_BLUEPRINT, __name__)
 
 # Imported after `bp` exists: each area is a child blueprint, named in its endpoints (portal.status.detail).
-from intake.portal import auth, batch, errors, invite, labels, layout, overview, status  # noqa: E402
+from intake.portal import admin, auth, batch, errors, invite, labels, layout, overview, status  # noqa: E402
 
-for _area in (auth, overview, invite, batch, status):
+for _area in (auth, overview, invite, batch, status, admin):
     bp.register_blueprint(_area.bp)
 layout.install(bp)
 errors.install(bp)

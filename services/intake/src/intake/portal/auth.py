@@ -1,13 +1,22 @@
-"""Sign in (dev mode: pick a sample user or type an email) and sign out."""
+"""Sign in and out: through the organisation's OpenID provider (AUTH_MODE=oidc), or in development by
+picking a sample user or typing an email."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import logging
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
 from intake import identity
+from intake.auth.oidc import ProviderUnavailable
+from intake.auth.roles import claim_roles
 from intake.models import RoleGrant
 from intake.portal.layout import not_a_requester_message, safe_next
 from intake.validation import normalise_email
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
@@ -25,15 +34,26 @@ def sample_users() -> list[dict]:
     return [{"email": email, "roles": ", ".join(r.capitalize() for r in found)} for email, found in roles.items()]
 
 
-def _sso_not_configured():
-    return render_template("portal/auth/sso_not_configured.html"), 503
+# Where the page asked for before signing in waits while the person is at the provider.
+SESSION_NEXT = "next_after_sign_in"
+
+
+def _provider():
+    return current_app.extensions["oidc"]
+
+
+def _sso_page(problem: str | None = None, status: int = 200):
+    next_url = safe_next(request.values.get("next"))
+    return render_template("portal/auth/sign_in_sso.html", next_url=next_url, problem=problem), status
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    """Show the dev sign-in page, or sign in the chosen person."""
-    if current_app.config["AUTH_MODE"] != "dev":
-        return _sso_not_configured()
+    """Show the sign-in page: single sign-on, or in development the sample users; sign in the chosen one."""
+    if current_app.config["AUTH_MODE"] == "oidc":
+        return _sso_page()
+    if not current_app.config["DEV_IDENTITY"]:
+        return _sso_page("Signing in is switched off on this service.", 503)
     next_url = safe_next(request.values.get("next"))
     values, errors = {"email": ""}, {}
     if request.method == "POST":
@@ -53,9 +73,65 @@ def sign_in():
     ), status
 
 
+@bp.get("/sign-in/start")
+def start():
+    """Send the person to the provider to sign in (authorization code flow with PKCE, state and nonce)."""
+    if current_app.config["AUTH_MODE"] != "oidc":
+        return redirect(url_for("portal.auth.sign_in"))
+    session[SESSION_NEXT] = safe_next(request.args.get("next"))
+    redirect_uri = _provider().redirect_uri or _provider().public_url(url_for("portal.auth.callback"))
+    _provider().metadata()  # a provider that cannot be reached shows our page, not a browser error
+    return _provider().client.authorize_redirect(redirect_uri)
+
+
+@bp.get("/sign-in/callback")
+def callback():
+    """Finish signing in when the provider sends the person back with a code."""
+    if current_app.config["AUTH_MODE"] != "oidc":
+        return redirect(url_for("portal.auth.sign_in"))
+    if request.args.get("error"):
+        # the person cancelled, or the provider refused: say so, keep no state
+        log.info("sign-in refused by the provider", extra={"error": request.args.get("error", "")[:64]})
+        return _sso_page("Signing in did not finish. Try again.", 400)
+    provider = _provider()
+    try:
+        token = provider.client.authorize_access_token()
+        provider.check_id_token_algorithm(token["id_token"])
+        claims = dict(token.get("userinfo") or {})
+        roles_claim = current_app.config["OIDC_ROLES_CLAIM"].split(".")[0]
+        # some providers put email or roles only in the userinfo answer, not in the ID token
+        wanted_elsewhere = not claims.get("email") or (roles_claim and roles_claim not in claims)
+        if wanted_elsewhere and provider.metadata().get("userinfo_endpoint"):
+            more = provider.client.userinfo(token=token)
+            if more.get("sub") == claims.get("sub"):
+                claims = {**more, **claims}
+    except requests.RequestException as exc:
+        raise ProviderUnavailable(f"the token or userinfo endpoint could not be reached ({exc.__class__.__name__})") from None
+    except (OAuthError, KeyError) as exc:
+        log.info("sign-in could not be completed", extra={"error": exc.__class__.__name__})
+        return _sso_page("Signing in did not finish, perhaps because the page was open too long. Try again.", 400)
+    if claims.get("email_verified") is False:
+        return _sso_page("Your organisation account's email address is not verified, so it cannot be used here.", 403)
+    try:
+        email = normalise_email(str(claims.get("email") or ""))
+    except ValidationError:
+        return _sso_page("Your organisation account has no usable email address.", 403)
+    asserted = claim_roles(claims, current_app.config["OIDC_ROLES_CLAIM"])
+    if not identity.caller_for(email, asserted).is_requester:
+        return _sso_page(not_a_requester_message(), 403)
+    next_url = session.get(SESSION_NEXT)
+    identity.sign_in_session(email, claim_roles=asserted, id_token=token.get("id_token"))
+    log.info("signed in with single sign-on")
+    return redirect(next_url or url_for("portal.overview.show"))
+
+
 @bp.post("/sign-out")
 def sign_out():
-    """Sign out and return to the sign-in page."""
-    identity.sign_out_session()
+    """End the session here, and at the provider too when it offers that; then show the sign-in page."""
+    id_token = identity.sign_out_session()
     flash("You have signed out.", "success")
+    if current_app.config["AUTH_MODE"] == "oidc" and id_token and _provider().end_session_endpoint():
+        back = _provider().public_url(url_for("portal.auth.sign_in"))
+        return redirect(_provider().client.create_logout_url(post_logout_redirect_uri=back,
+                                                              id_token_hint=id_token)["url"])
     return redirect(url_for("portal.auth.sign_in"))

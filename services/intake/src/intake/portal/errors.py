@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from intake import errors as domain
+from intake.auth.oidc import ProviderUnavailable
 from intake.identity import Unauthenticated, is_portal_route
 from intake.portal.layout import secure_headers
 
@@ -56,6 +57,13 @@ def http_error(exc: HTTPException):
     return page(status)
 
 
+def provider_unavailable(exc: ProviderUnavailable):
+    """Say that signing in cannot happen now because the identity provider is away."""
+    log.warning("identity provider unavailable", extra={"error": str(exc)})
+    return page(503, "The organisation's sign-in service cannot be reached just now. Try again in a few minutes.",
+                "Signing in is not possible just now")
+
+
 def install(bp) -> None:
     """Answer every error on the portal's routes with a page."""
     bp.register_error_handler(HTTPException, http_error)
@@ -63,6 +71,7 @@ def install(bp) -> None:
     bp.register_error_handler(domain.Forbidden, lambda e: page(403, str(e)))
     bp.register_error_handler(domain.Conflict, lambda e: page(409, str(e)))
     bp.register_error_handler(Unauthenticated, lambda e: redirect(url_for("portal.auth.sign_in")))
+    bp.register_error_handler(ProviderUnavailable, provider_unavailable)
 
     def unexpected(exc: Exception):
         log.exception("unexpected error on a portal page")

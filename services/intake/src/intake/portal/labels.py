@@ -71,6 +71,8 @@ EVENT_LABELS = {
     Verb.RETRY: "Tried again by an operator",
     "resend_requested": "Asked to send the invitation again",
     "resend": "Invitation sent again",
+    "role_granted": "Role granted",
+    "role_revoked": "Role revoked",
 }
 
 ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service"}

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, g, has_request_context, redirect, request, url_for
+from flask import current_app, g, has_request_context, redirect, request, session, url_for
 
 from intake import identity
 from intake.errors import Forbidden
 
 # The pages anyone may open: signing in, and signing out (also for someone who may not use the portal).
-PUBLIC_ENDPOINTS = frozenset({"portal.auth.sign_in", "portal.auth.sign_out"})
+PUBLIC_ENDPOINTS = frozenset({"portal.auth.sign_in", "portal.auth.sign_out", "portal.auth.start", "portal.auth.callback"})
 
 NAV = (
     ("portal.overview.show", "Overview", ("portal.overview",)),
     ("portal.invite.choose", "Invite users", ("portal.invite", "portal.batch")),
     ("portal.status.index", "Invite status", ("portal.status",)),
 )
+# Shown only to administrators.
+ADMIN_NAV = (("portal.admin.roles_page", "Roles", ("portal.admin",)),)
 
 # Scripts and styles come only from the app's own static folder; nothing inline, nothing third party.
 CONTENT_SECURITY_POLICY = (
@@ -53,9 +55,18 @@ def not_a_requester_message() -> str:
     return f"Invite Users is for public officers with an email address ending in {domains}."
 
 
+def content_security_policy() -> str:
+    """The portal's policy; with single sign-on, forms may also lead to the provider (sign-in and sign-out
+    forms answer with a redirect there, and browsers hold redirects after a form to its form-action)."""
+    provider = current_app.extensions.get("oidc") if has_request_context() else None
+    if provider is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {' '.join(provider.origins())}")
+
+
 def secure_headers(response):
     """Add the headers every portal page carries: no framing, no sniffing, no caching of personal data."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -67,11 +78,12 @@ def secure_headers(response):
 def layout_context() -> dict:
     """Who is signed in and the sidebar links, with the current one marked."""
     email = identity.session_email() if has_request_context() else None
-    caller = g.get("caller") or (identity.caller_for(email) if email else None)
+    caller = g.get("caller") or (identity.caller_for(email, session.get(identity.SESSION_CLAIM_ROLES) or ())
+                                 if email else None)
     show_nav = bool(caller and caller.is_requester)
     nav = []
     if show_nav:
-        for endpoint, label, areas in NAV:
+        for endpoint, label, areas in NAV + (ADMIN_NAV if caller.is_admin else ()):
             href = url_for(endpoint)
             if request.path == href:
                 current = "page"

@@ -1,0 +1,131 @@
+"""Who holds which role: grants in intake's role table, roles asserted by the identity provider, and
+every change to the table recorded in the history auditors read.
+
+Roles add up: a person has a role when the table grants it OR the provider's roles claim asserts it.
+The provider's claim therefore wins over the table when they disagree about a role the claim asserts:
+revoking it here does not take it away; it must be removed at the provider. Everyone with an
+organisation email is a requester; no grant or claim is needed for that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from invite_common.db import utcnow
+
+from intake import history
+from intake.models import RoleGrant, role_grants
+from intake.validation import in_org_domains, normalise_email
+
+ROLES = ("requester", "approver", "auditor", "admin")
+# The roles a grant or a claim can give; being a requester comes from the email's domain.
+GRANTABLE = ("approver", "auditor", "admin")
+# Role changes are not about one invite request; they share one history key of their own.
+ROLE_HISTORY_KEY = "role-grants"
+FROM_ROLE_GRANTS = "ROLE_GRANTS"
+
+
+class GrantError(ValueError):
+    """A grant or revocation that cannot be made as asked."""
+
+
+@dataclass(frozen=True)
+class GrantChanges:
+    """What applying ROLE_GRANTS changed."""
+
+    granted: tuple[tuple[str, str], ...] = ()
+    revoked: tuple[tuple[str, str], ...] = ()
+
+
+def check_role(role: str) -> str:
+    """Return the grantable role named (any case), or raise GrantError."""
+    name = (role or "").strip().lower()
+    if name not in GRANTABLE:
+        raise GrantError(f"{role!r} is not a role that can be granted ({', '.join(GRANTABLE)})")
+    return name
+
+
+def parse_role_grants(raw: str) -> list[tuple[str, str]]:
+    """Parse `approver:bob@tech.gov.sg,auditor:carol@tech.gov.sg` into (role, email) pairs."""
+    grants = []
+    for item in (x.strip() for x in raw.split(",")):
+        if not item:
+            continue
+        role, sep, email = item.partition(":")
+        if not sep or role.strip().lower() not in GRANTABLE:
+            raise GrantError(f"ROLE_GRANTS entry {item!r} is not role:email with role {', '.join(GRANTABLE)}")
+        try:
+            grants.append((role.strip().lower(), normalise_email(email)))
+        except Exception as exc:  # marshmallow's ValidationError: name the entry, not the library
+            raise GrantError(f"ROLE_GRANTS entry {item!r} has no valid email address") from exc
+    return grants
+
+
+def _record(event: str, role: str, email: str, actor: str) -> None:
+    history.append(ROLE_HISTORY_KEY, event, actor=actor, at=utcnow(), note=f"{role} {email}",
+                   details={"role": role, "email": email})
+
+
+def grant(role: str, email: str, actor: str) -> bool:
+    """Grant a role and record who did it; False when it was already held. Call inside a transaction."""
+    role, email = check_role(role), normalise_email(email)
+    _, created = RoleGrant.get_or_create(email=email, role=role, defaults={"granted_by": actor, "granted_at": utcnow()})
+    if created:
+        _record("role_granted", role, email, actor)
+    return created
+
+
+def revoke(role: str, email: str, actor: str) -> bool:
+    """Revoke a role and record who did it; False when it was not held. Call inside a transaction."""
+    role, email = check_role(role), normalise_email(email)
+    removed = RoleGrant.delete().where((RoleGrant.email == email) & (RoleGrant.role == role)).execute()
+    if removed:
+        _record("role_revoked", role, email, actor)
+    return bool(removed)
+
+
+def apply_role_grants(raw: str) -> GrantChanges:
+    """Make the role table exactly ROLE_GRANTS when it is set: grant what it adds, revoke what is not in it.
+
+    Unset (empty), it changes nothing and the table is managed by administrators. Call inside a transaction."""
+    wanted = set(parse_role_grants(raw))
+    if not wanted:
+        return GrantChanges()
+    held = {(g.role, g.email) for g in RoleGrant.select(RoleGrant.role, RoleGrant.email)}
+    granted = sorted(wanted - held)
+    revoked = sorted(held - wanted)
+    for role, email in granted:
+        grant(role, email, FROM_ROLE_GRANTS)
+    for role, email in revoked:
+        revoke(role, email, FROM_ROLE_GRANTS)
+    return GrantChanges(tuple(granted), tuple(revoked))
+
+
+def all_grants() -> list[RoleGrant]:
+    """Every grant in the role table, by person then role."""
+    return list(RoleGrant.select().order_by(RoleGrant.email, RoleGrant.role))
+
+
+def claim_roles(claims: dict, claim: str) -> frozenset[str]:
+    """The grantable roles a token's claim asserts; `claim` may be a dotted path (realm_access.roles)."""
+    if not claim:
+        return frozenset()
+    value: object = claims
+    for part in claim.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, str):
+        # some providers send one space- or comma-separated string
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(r.strip().lower() for r in value if isinstance(r, str) and r.strip().lower() in GRANTABLE)
+
+
+def roles_for(email: str, org_domains: tuple[str, ...], asserted: Iterable[str] = ()) -> frozenset[str]:
+    """A person's roles: requester by email domain, plus the table's grants and the provider's claim."""
+    # asked on every request: a statement built once (the query builder cost more than the query)
+    roles = {g.role for g in role_grants.all(("role",), order_by="role", email=email)}
+    roles.update(r for r in asserted if r in GRANTABLE)
+    if in_org_domains(email.rpartition("@")[2], org_domains):
+        roles.add("requester")
+    return frozenset(roles)

@@ -1,0 +1,37 @@
+"""Intake against a real OpenID Connect provider (oidc-provider, see tests/support/oidc.py), on SQLite and PostgreSQL."""
+import pytest
+
+from invite_common import config
+from intake.app import create_app
+from tests.support.oidc import OpenIDProvider, skip_unless_available
+
+REDIRECT_URI = "http://127.0.0.1:5999/sign-in/callback"
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory):
+    """The provider, started once for the module; skipped with the reason where Node.js is missing."""
+    skip_unless_available()
+    running = OpenIDProvider(tmp_path_factory.mktemp("oidc"), REDIRECT_URI, "http://127.0.0.1:5999/sign-in").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def oidc_app(intake_db, outbox, provider):
+    """Intake in oidc mode, pointed at the provider, with no grants in its role table."""
+    return create_app(config.load({"ENV": "test", **provider.settings()}), outbox)
+
+
+@pytest.fixture
+def api(oidc_app):
+    """Call the API with a bearer token (or none)."""
+    client = oidc_app.test_client()
+
+    def call(method, path, token=None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return client.open(path, method=method, headers=headers, **kwargs)
+
+    return call

@@ -1,0 +1,121 @@
+"""The API takes its caller from the provider's JWT access tokens, and refuses every token it must not trust."""
+import base64
+import json
+import time
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import OctKey
+
+from tests.support.oidc import AUDIENCE, new_key
+
+INVITE = {"method": "email_invitation", "email": "jane.tan@tech.gov.sg", "seed_onboarding": False,
+          "reason": "Joining the platform team"}
+
+
+def test_tokens_from_the_provider_work_for_the_roles_they_carry(api, provider):
+    amy, bob, carol = (provider.api_token(u) for u in ("amy@tech.gov.sg", "bob@tech.gov.sg", "carol@tech.gov.sg"))
+    created = api("POST", "/api/v1/invites", amy, json=INVITE)
+    assert created.status_code == 201, created.text
+    assert created.json["requester"] == "amy@tech.gov.sg"
+
+    assert api("GET", "/api/v1/approvals", amy).status_code == 403
+    queue = api("GET", "/api/v1/approvals", bob)
+    assert queue.status_code == 200 and [i["id"] for i in queue.json["items"]] == [created.json["id"]]
+    assert api("GET", f"/api/v1/invites/{created.json['id']}", carol).status_code == 200
+    assert api("POST", f"/api/v1/invites/{created.json['id']}/approve", carol, json={}).status_code == 403
+
+
+def test_a_provider_token_and_no_dev_header_or_cookie_is_what_the_api_takes(api, provider):
+    missing = api("GET", "/api/v1/invites")
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="invite-users"'
+    assert api("GET", "/api/v1/invites", headers={"X-Dev-User": "amy@tech.gov.sg"}).status_code == 401
+    assert api("GET", "/api/v1/invites", headers={"Authorization": "Basic YW15OmFueQ=="}).status_code == 401
+    assert api("GET", "/api/v1/invites", provider.api_token("amy@tech.gov.sg")).status_code == 200
+
+
+def _unsigned(claims: dict) -> str:
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'at+jwt'})}.{part(claims)}."
+
+
+def _hmac_with_public_key(provider, claims: dict) -> str:
+    # the classic confusion: the provider's public key used as an HMAC secret
+    public = json.dumps(provider.keys[0].as_dict(private=False)).encode()
+    return jwt.encode({"alg": "HS256", "kid": provider.keys[0].kid}, claims, OctKey.import_key(public),
+                      algorithms=["HS256"])
+
+
+# each bad token, and the reason the challenge gives for it
+REFUSALS = {
+    "wrong issuer": ('iss is not accepted', lambda p: p.sign(p.claims("bob@tech.gov.sg", iss="https://elsewhere.example"))),
+    "wrong audience": ('aud is not accepted', lambda p: p.sign(p.claims("bob@tech.gov.sg", aud="https://another.api"))),
+    "no audience": ('has no aud', lambda p: p.sign(p.claims("bob@tech.gov.sg", aud=None))),
+    "expired": ('has expired', lambda p: p.sign(p.claims("bob@tech.gov.sg", iat=int(time.time()) - 900, exp=int(time.time()) - 120))),
+    "no expiry": ('has no exp', lambda p: p.sign(p.claims("bob@tech.gov.sg", exp=None))),
+    "not yet valid": ('nbf is not accepted', lambda p: p.sign(p.claims("bob@tech.gov.sg", nbf=int(time.time()) + 600))),
+    "alg none": ("'none' are not accepted", lambda p: _unsigned(p.claims("bob@tech.gov.sg"))),
+    "other key, provider's kid": ('signature does not verify', lambda p: p.sign(p.claims("bob@tech.gov.sg"), new_key(), kid=p.keys[0].kid)),
+    "unknown kid": ('key the provider does not publish', lambda p: p.sign(p.claims("bob@tech.gov.sg"), new_key())),
+    "HS256 with the public key": ("'HS256' are not accepted", lambda p: _hmac_with_public_key(p, p.claims("bob@tech.gov.sg"))),
+    "no email": ('no email claim', lambda p: p.sign(p.claims("bob@tech.gov.sg", email=None))),
+    "tampered payload": ('signature does not verify', lambda p: _tampered(p.sign(p.claims("amy@tech.gov.sg")))),
+    "not a JWT": ('not a signed JWT', lambda p: "opaque-token-value"),
+}
+
+
+def _tampered(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["roles"] = ["approver"]
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+# What is refused here never reaches the database: one database is enough for these.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_a_token_failing_any_check_gets_401_with_a_bearer_challenge(api, provider, case):
+    reason, make = REFUSALS[case]
+    response = api("GET", "/api/v1/approvals", make(provider))
+    assert response.status_code == 401, response.text
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="invite-users", error="invalid_token", error_description="')
+    assert reason in challenge and reason in response.json["message"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_same_claims_signed_properly_are_accepted(api, provider):
+    # the refusals above fail for the one thing each changes, not for how the tests sign
+    assert api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"))).status_code == 200
+    within_leeway = provider.claims("bob@tech.gov.sg", exp=int(time.time()) - 5)
+    assert api("GET", "/api/v1/approvals", provider.sign(within_leeway)).status_code == 200
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_unknown_kids_refetch_the_key_set_at_most_once_per_interval(oidc_app, api, provider):
+    keys = oidc_app.extensions["oidc"].verifier.keys
+    assert api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"))).status_code == 200
+    assert keys.fetches == 1
+    for _ in range(5):
+        assert api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"), new_key())).status_code == 401
+    assert keys.fetches == 1
+
+
+def test_rotating_the_providers_keys_keeps_new_tokens_working(oidc_app, api, provider):
+    keys = oidc_app.extensions["oidc"].verifier.keys
+    keys.refetch_every = 0.5  # seconds; production waits longer between refetches
+    before = provider.api_token("bob@tech.gov.sg")
+    assert api("GET", "/api/v1/approvals", before).status_code == 200
+
+    new = provider.rotate_keys()
+    time.sleep(keys.refetch_every)
+    after = provider.api_token("bob@tech.gov.sg")
+    assert json.loads(base64.urlsafe_b64decode(after.split(".")[0] + "==="))["kid"] == new.kid
+    assert api("GET", "/api/v1/approvals", after).status_code == 200
+    assert api("GET", "/api/v1/approvals", before).status_code == 200  # the old key is still published
+    assert keys.fetches == 2
+    assert AUDIENCE in json.loads(base64.urlsafe_b64decode(after.split(".")[1] + "==="))["aud"]

@@ -1,0 +1,82 @@
+"""Portal sessions live on the server: the cookie is an opaque token, and sign-out, idle time and the
+absolute lifetime end a session wherever its cookie is."""
+import datetime as dt
+
+import pytest
+
+from invite_common import config
+from invite_common.db import utcnow
+from intake.app import create_app
+from intake.auth.sessions import token_id
+from intake.models import PortalSession
+from tests.intake.portal.conftest import signed_in
+
+
+def cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def row_of(client) -> PortalSession | None:
+    return PortalSession.get_or_none(PortalSession.id == token_id(cookie(client)))
+
+
+def test_the_cookie_is_an_opaque_token_and_the_session_is_kept_on_the_server(amy):
+    token = cookie(amy)
+    assert "amy" not in token and len(token) >= 40
+    row = row_of(amy)
+    assert row.email == "amy@tech.gov.sg" and row.id != token
+    assert amy.get("/").status_code == 200
+
+
+def test_signing_in_starts_a_new_session_under_a_new_token(portal_app):
+    client = portal_app.test_client()
+    client.get("/sign-in")  # the page's form token starts an anonymous session
+    before = cookie(client)
+    assert PortalSession.get_or_none(PortalSession.id == token_id(before)).email is None
+    signed_in(client, "amy@tech.gov.sg")
+    assert cookie(client) != before
+    assert PortalSession.get_or_none(PortalSession.id == token_id(before)) is None
+
+
+def test_after_sign_out_the_old_cookie_is_worth_nothing(amy, portal_app):
+    old = cookie(amy)
+    amy.post("/sign-out")
+    assert PortalSession.get_or_none(PortalSession.id == token_id(old)) is None
+    replay = portal_app.test_client()
+    replay.set_cookie("session", old)
+    assert replay.get("/status").status_code == 302
+
+
+def test_a_session_unused_for_longer_than_the_idle_limit_ends(amy):
+    PortalSession.update(last_seen_at=utcnow() - dt.timedelta(minutes=31)).execute()
+    assert amy.get("/status").status_code == 302
+    assert PortalSession.select().where(PortalSession.email == "amy@tech.gov.sg").count() == 0
+
+
+def test_a_session_in_use_is_kept_alive_until_its_absolute_lifetime(amy):
+    PortalSession.update(last_seen_at=utcnow() - dt.timedelta(minutes=20)).execute()
+    assert amy.get("/status").status_code == 200
+    assert utcnow() - row_of(amy).last_seen_at < dt.timedelta(seconds=30)
+    PortalSession.update(created_at=utcnow() - dt.timedelta(hours=12, minutes=1)).execute()
+    assert amy.get("/status").status_code == 302
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_limits_come_from_the_environment(intake_db, outbox):
+    app = create_app(config.load({"SESSION_IDLE_MINUTES": "5", "SESSION_MAX_HOURS": "1"}), outbox)
+    assert app.session_interface.idle == dt.timedelta(minutes=5)
+    assert app.session_interface.lifetime == dt.timedelta(hours=1)
+
+
+def test_api_calls_neither_read_nor_write_sessions(amy):
+    sessions = PortalSession.select().count()
+    response = amy.get("/api/v1/invites")
+    assert response.status_code == 401 and "Set-Cookie" not in response.headers
+    assert PortalSession.select().count() == sessions
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_session_store_that_cannot_be_read_is_answered_with_the_error_page(amy, intake_db):
+    intake_db.execute_sql("ALTER TABLE portal_session RENAME TO portal_session_away")
+    page = amy.get("/status")
+    assert page.status_code == 500 and "Nothing you sent was lost" in page.text
