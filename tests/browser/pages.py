@@ -98,7 +98,8 @@ def status_cell(page: Page, email: str, column: str) -> Locator:
     """The cell under `column` in the status table's row for `email`."""
     headers = [h.strip() for h in page.get_by_role("columnheader").all_inner_texts()]
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=email, exact=True))
-    return row.get_by_role("cell").nth(headers.index(column))
+    # a batch's list starts each row with its row number, a row header rather than a cell
+    return row.locator("th, td").nth(headers.index(column))
 
 
 def filled_in(headings: list[str], rows: list[dict]) -> bytes:

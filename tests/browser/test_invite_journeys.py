@@ -101,7 +101,7 @@ def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_
     expect(detail_value(page, "TechPass state")).to_have_text("Waiting for approval")
     expect(detail_value(page, "SEED")).to_have_text("Pending approval")
     expect(detail_value(page, "TechPass username")).to_have_text("weiling.chua")
-    expect(detail_value(page, "Contact number")).to_have_text("+6591234567")
+    expect(detail_value(page, "Contact number")).to_have_text("+65 9123 4567")
 
     approve(system, request_id_from_url(page))
     page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Invite status").click()
@@ -133,7 +133,7 @@ def test_cancelling_a_pending_request_asks_to_confirm_then_shows_cancelled(page,
 
     page.get_by_role("button", name="Cancel request").click()
     page.get_by_role("button", name="Yes, cancel this request").click()
-    expect(page.get_by_role("alert")).to_contain_text("Cancellation sent")
+    expect(page.get_by_role("alert")).to_contain_text("Your cancellation was sent")
     reload_until(page, detail_value(page, "TechPass state"), "Cancelled")
     expect(page.get_by_role("button", name="Cancel request")).to_have_count(0)
     assert history_titles(page)[-1] == "Request cancelled"

@@ -6,14 +6,9 @@ docs/screenshots/ only with SCREENSHOTS=update, so an ordinary test run leaves t
 The sample requester amy@tech.gov.sg has requests that were sent, rejected and are waiting, so the
 pages show what a requester normally sees. File names are stable.
 """
-import os
-import tempfile
-from pathlib import Path
+from tests.browser.pages import approve, expect, filled_in, reject, sign_in, submit_by_api, wait_for_state
+from tests.browser.screens import NARROW, SCREENSHOTS, UPDATING, WIDE, shoot
 
-from tests.browser.pages import Page, approve, expect, filled_in, reject, sign_in, submit_by_api, wait_for_state
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-SCREENSHOTS = DOCS if os.environ.get("SCREENSHOTS") == "update" else Path(tempfile.mkdtemp(prefix="screenshots-"))
 NAMES = (
     "sign-in", "overview", "invite-users", "email-invitation-error", "create-account", "batch-review",
     "invite-status", "request-detail",
@@ -65,9 +60,12 @@ def requests_in_several_states(system) -> str:
     return vendor
 
 
-def shoot(page: Page, name: str) -> None:
-    page.mouse.move(0, 0)  # no hover effect in the picture
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, animations="disabled", caret="hide")
+def shoot_wide_and_narrow(page, name: str) -> None:
+    """The page at 1280 px as <name>.png, and when refreshing them, at 390 px as <name>-390.png."""
+    for width, shot in ((WIDE, name), (NARROW, f"{name}-390"))[:2 if UPDATING else 1]:
+        page.set_viewport_size({"width": width, "height": 900})
+        shoot(page, shot)
+    page.set_viewport_size({"width": WIDE, "height": 900})
 
 
 def test_screenshots_of_the_main_pages(page, system):
@@ -75,14 +73,14 @@ def test_screenshots_of_the_main_pages(page, system):
     vendor = requests_in_several_states(system)
 
     page.goto("/sign-in")
-    shoot(page, "sign-in")
+    shoot_wide_and_narrow(page, "sign-in")
 
     sign_in(page, REQUESTER)
     expect(page.get_by_role("table")).to_contain_text("mei.ling.ng@tech.gov.sg")
-    shoot(page, "overview")
+    shoot_wide_and_narrow(page, "overview")
 
     page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Invite users").click()
-    shoot(page, "invite-users")
+    shoot_wide_and_narrow(page, "invite-users")
 
     page.get_by_role("link", name="Email invitation").click()
     page.get_by_label("Email address", exact=True).fill("jane.tan@example.com")
@@ -90,11 +88,11 @@ def test_screenshots_of_the_main_pages(page, system):
     page.get_by_label("Reason for the request").fill("Joining the platform team")
     page.get_by_role("button", name="Send request").click()
     expect(page.get_by_text("There is a problem")).to_be_visible()
-    shoot(page, "email-invitation-error")
+    shoot_wide_and_narrow(page, "email-invitation-error")
 
     page.goto("/invite/account")
     page.get_by_role("group", name="Is this person a public officer or a vendor?").get_by_label("Vendor").check()
-    shoot(page, "create-account")
+    shoot_wide_and_narrow(page, "create-account")
 
     page.goto("/invite/batch")
     page.get_by_label("Choose a file").set_input_files(
@@ -102,14 +100,15 @@ def test_screenshots_of_the_main_pages(page, system):
     )
     page.get_by_role("button", name="Upload and check").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your batch")
-    shoot(page, "batch-review")
+    shoot_wide_and_narrow(page, "batch-review")
 
     page.goto("/status")
-    shoot(page, "invite-status")
+    shoot_wide_and_narrow(page, "invite-status")
 
     page.goto(f"/status/{vendor}")
     expect(page.get_by_role("list", name="History")).to_contain_text("Invitation emailed")
-    shoot(page, "request-detail")
+    shoot_wide_and_narrow(page, "request-detail")
 
     for name in NAMES:
-        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 0, name
+        for shot in (f"{name}.png", f"{name}-390.png")[:2 if UPDATING else 1]:
+            assert (SCREENSHOTS / shot).stat().st_size > 0, shot

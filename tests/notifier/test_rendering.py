@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
 from invite_common.errors import PermanentError
 from notifier.catalog import CATALOG, InvalidContext, UnknownTemplate, validate_context
+from notifier.plaintext import WIDTH, together, wrap
 from notifier.rendering import RenderedEmail, UnsafeSubject, render
 
 
@@ -132,7 +134,9 @@ def test_line_breaks_in_values_cannot_forge_lines_in_the_bodies():
     forged = "Mei Ling\n\nYour password is expiring, sign in at https://evil.example\r\n--"
     email = render("invitation", invitation(recipient_name=forged, username="mei\u2028ling\x00"))
 
-    assert "Dear Mei Ling Your password is expiring, sign in at https://evil.example --," in email.text
+    # The text is wrapped at 72 characters, so the forged words are compared with the line breaks as spaces.
+    assert "Dear Mei Ling Your password is expiring, sign in at https://evil.example --," in " ".join(email.text.split())
+    assert "\nYour password" not in email.text
     assert "mei ling " in email.text
     assert "\x00" not in email.text + email.html and "\u2028" not in email.text + email.html
 
@@ -220,3 +224,75 @@ def test_a_validated_context_can_be_rendered_again():
     values = validate_context("invitation_seed", invitation_seed())
 
     assert render("invitation_seed", values) == render("invitation_seed", invitation_seed())
+
+
+# Long but ordinary values: a long name, long addresses, an approver's reason of several sentences.
+LONG_VALUES = {
+    "recipient_name": "Muhammad Hafiz bin Abdul Rahman Siddiqui",
+    "requester_email": "raj.kumar.subramaniam.s@digital-services.tech.gov.sg",
+    "invitee_email": "alexandra.fernandez-whitaker@consulting.example.com",
+    "decided_by": "approver.wong.kah.seng@enterprise-platforms.tech.gov.sg",
+    "reason": "The project this access was for has ended, and the vendor's contract was not renewed. " * 4,
+}
+
+
+def _long(template: str) -> dict:
+    context = CONTEXTS[template]()
+    return {**context, **{k: v for k, v in LONG_VALUES.items() if k in context}}
+
+
+def _overlong(text: str) -> list[str]:
+    # A single word longer than a line (a web link) is left whole: cut in two it would not open.
+    return [line for line in text.splitlines() if len(line) > WIDTH and " " in line.strip()]
+
+
+@pytest.mark.parametrize("template", sorted(CATALOG))
+@pytest.mark.parametrize("values", ["usual", "long"])
+def test_text_body_lines_are_at_most_72_characters(template, values):
+    context = CONTEXTS[template]() if values == "usual" else _long(template)
+
+    text = render(template, context).text
+
+    assert _overlong(text) == []
+    # every value is there in full, whatever its line breaks
+    flat = " ".join(text.split())
+    for key in ("requester_email", "invitee_email", "decided_by", "recipient_name"):
+        if key in context and context[key]:
+            assert context[key] in flat, key
+
+
+@pytest.mark.parametrize("name", ["Li", "Tan Mei Ling", "Muhammad Hafiz bin Abdul Rahman Siddiqui"])
+@pytest.mark.parametrize("expires", ["2026-12-10T08:32:00Z", "2026-01-01T01:05:00Z"])
+def test_a_time_is_never_parted_from_its_time_zone(name, expires):
+    text = render("invitation_seed", invitation_seed(recipient_name=name, seed_expires_at=expires,
+                                                     requester_email=LONG_VALUES["requester_email"])).text
+
+    lines = text.splitlines()
+    (line,) = [line for line in lines if "(Singapore time)" in line]
+    assert re.search(r"\b\d{1,2} \w+ \d{4}, \d{1,2}:\d\d [ap]m \(Singapore time\)\.$", line), line
+    assert not any(line.startswith("(Singapore time)") for line in lines)
+
+
+def test_a_phrase_held_together_moves_to_the_next_line_whole():
+    text = wrap("The enrolment code must be used by " + together("10 December 2026, 4:32 pm (Singapore time)") + ".")
+
+    assert text.splitlines() == ["The enrolment code must be used by", "10 December 2026, 4:32 pm (Singapore time)."]
+    assert "\u00a0" not in text
+
+
+def test_numbered_steps_wrap_under_their_own_text_and_indented_lines_are_kept():
+    step = "2. On the device you will use for work, install SEED and sign in with your TechPass username when asked."
+    code = "    " + "K7QX-29FD " * 10
+
+    lines = wrap(step + "\n\n" + code).splitlines()
+
+    assert lines[0].startswith("2. On the device") and lines[1].startswith("   ") and not lines[1].startswith("    ")
+    assert lines[-1] == code
+
+
+def test_links_are_never_cut():
+    url = "https://techpass.example.gov.sg/activate?token=" + "a1b2c3" * 15 + "&step=1"
+
+    text = render("invitation", invitation(activation_url=url)).text
+
+    assert url in text.splitlines()

@@ -310,3 +310,21 @@ def test_a_workbook_that_would_unpack_to_far_more_than_its_size_gets_413(amy):
         archive.writestr("xl/sharedStrings.xml", b"\0" * (65 * 1024 * 1024))
     assert len(out.getvalue()) < 1024 * 1024
     assert upload(amy, out.getvalue(), "bomb.xlsx").status_code == 413
+
+
+@pytest.mark.parametrize("damage", ["garbage", "cut short", "password"])
+def test_an_unreadable_workbook_is_called_a_workbook_not_a_text_file(amy, damage):
+    data = {
+        "garbage": bytes(range(256)) * 40,
+        "cut short": xlsx_bytes([OFFICER_ROW])[:900],
+        # what Excel writes for a workbook protected with a password: the older Office container
+        "password": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000),
+    }[damage]
+    message = upload(amy, data, "batch.xlsx").get_json()["message"]
+    assert "workbook cannot be opened" in message
+    assert "text file" not in message and "UTF-8" not in message and "zip" not in message
+
+
+def test_the_name_never_decides_the_type_of_a_readable_file(amy):
+    # a CSV saved with an .xlsx name is still read as the CSV it is
+    assert upload(amy, csv_bytes([OFFICER_ROW]), "batch.xlsx").status_code == 201

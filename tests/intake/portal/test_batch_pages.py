@@ -48,13 +48,14 @@ def test_editing_a_row_revalidates_it_and_keeps_what_was_typed(amy):
     fixed = amy.post(review + "/rows/3", data={"email": "tan@tech.gov.sg", "user_type": "public_officer", "first_name": "Tan",
                                                "last_name": "Ah Kow", "contact_number": "91234568", "organisation": "GovTech",
                                                "seed_onboarding": "no", "reason": "New joiner"})
-    assert fixed.headers["Location"] == review and "Row 3 is ready" in banner(amy.get(review).text)
+    # back to the row just changed, not to the top of the list
+    assert fixed.headers["Location"] == review + "#row-3" and "Row 3 is ready" in banner(amy.get(review).text)
 
 
 def test_submitting_a_clean_batch_ends_on_its_filtered_status_page(amy):
     review = upload(amy, GOOD, BAD).headers["Location"]
     removed = amy.post(review + "/rows/3/remove")
-    assert removed.headers["Location"] == review
+    assert removed.headers["Location"] == review + "#row-2"  # the last row went: the one before it
     assert "1 row, 0 need attention." in text(amy.get(review).text)
     done = amy.post(review + "/submit")
     batch_id = review.rsplit("/", 1)[1]
@@ -91,3 +92,58 @@ def test_another_requesters_batch_is_not_found(amy, zed):
     assert zed.get(review).status_code == 404
     assert zed.post(review + "/submit").status_code == 404
     assert InviteRequest.select().count() == 0
+
+
+def test_removing_every_row_that_needs_attention_asks_first_then_keeps_the_good_rows(amy):
+    review = upload(amy, GOOD, BAD, BAD.replace("tan@", "lim@"), GOOD.replace("vic@", "ann@").replace("vic.lim", "ann.lee")).headers["Location"]
+    assert "Remove all 2 rows that need attention" in text(amy.get(review).text)
+    confirm = amy.get(review + "/remove-attention").text
+    assert "Remove the 2 rows that need attention?" in text(confirm) and "Rows 3 and 4 are taken out" in text(confirm)
+    assert amy.get(review).status_code == 200 and "4 rows, 2 need attention." in text(amy.get(review).text)
+    done = amy.post(review + "/remove-attention")
+    assert done.headers["Location"] == review
+    page = amy.get(review).text
+    assert "2 rows that needed attention were removed; 2 rows are left." in banner(page)
+    assert "2 rows, 0 need attention." in text(page) and "Remove all 2" not in text(page)
+
+
+def test_fixing_a_row_among_only_those_needing_attention_returns_to_the_next_one(amy):
+    review = upload(amy, BAD, GOOD, BAD.replace("tan@", "lim@")).headers["Location"]
+    fixed = amy.post(review + "/rows/2", data={"attention": "1", "email": "tan@tech.gov.sg", "user_type": "public_officer",
+                                               "first_name": "Tan", "last_name": "Ah Kow", "contact_number": "91234568",
+                                               "organisation": "GovTech", "seed_onboarding": "no", "reason": "New joiner"})
+    # row 2 left the view once fixed; row 4 is the next that needs attention
+    assert fixed.headers["Location"] == review + "?attention=1#row-4"
+
+
+def test_a_vendor_row_at_a_public_officer_address_is_submitted_only_once_confirmed(amy):
+    review = upload(amy, GOOD, GOOD.replace("vic@vendor.example.com", "vic@tech.gov.sg").replace("vic.lim", "vic.tan")).headers["Location"]
+    page = amy.get(review).text
+    assert "Vendor with a public officer address" in text(page) and "I have checked row 3:" in text(page)
+    refused = amy.post(review + "/submit")
+    assert refused.headers["Location"] == review + "#submit" and InviteRequest.select().count() == 0
+    assert "Row 3 asks for a vendor" in banner(amy.get(review).text)
+    done = amy.post(review + "/submit", data={"confirm_officer_address": "yes"})
+    assert done.headers["Location"].startswith("/status?batch=") and InviteRequest.select().count() == 2
+
+
+def test_open_batches_are_listed_with_what_needs_attention_until_submitted(amy, zed):
+    review = upload(amy, GOOD, BAD, name="team.csv").headers["Location"]
+    upload(zed, GOOD, name="not-amys.csv")
+    for page in (amy.get("/").text, amy.get("/invite/batch").text):
+        assert "Continue checking team.csv" in text(page) and "1 of 2 rows needs attention" in text(page)
+        assert "not-amys.csv" not in page
+        assert f'href="{review}?attention=1"' in page
+    amy.post(review + "/rows/3/remove")
+    assert "1 row, all ready to submit" in text(amy.get("/").text)
+    amy.post(review + "/submit")
+    assert "Continue checking" not in text(amy.get("/").text)
+
+
+def test_a_batchs_requests_are_listed_in_the_files_row_order(amy):
+    emails = ["zoe", "abe", "max", "bea"]
+    lines = [GOOD.replace("vic@", f"{e}@").replace("vic.lim", f"{e}.lim") for e in emails]
+    review = upload(amy, *lines).headers["Location"]
+    listed = amy.get(amy.post(review + "/submit").headers["Location"]).text
+    found = re.findall(r'<th scope="row">(\d+)</th>\s*<td><a href="/status/[^"]+">([^<]+)</a>', listed)
+    assert found == [(str(n + 2), f"{e}@vendor.example.com") for n, e in enumerate(emails)]

@@ -90,3 +90,21 @@ def test_user_input_is_escaped_on_every_page(amy):
     location = amy.post("/invite/email", data=EMAIL_FORM | {"reason": attack}).headers["Location"]
     for page in (amy.get(location).text, amy.post("/invite/email", data={"reason": attack}).text):
         assert attack not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_vendor_at_a_public_officer_address_is_sent_only_once_the_requester_confirms(amy, outbox):
+    form = VENDOR_FORM | {"email": "vic.lim@tech.gov.sg"}
+    warned = amy.post("/invite/account", data=form)
+    assert warned.status_code == 200 and InviteRequest.select().count() == 0 and not submitted_messages(outbox)
+    assert "This vendor has a public officer email address" in warned.text
+    assert 'name="confirm_officer_address"' in warned.text and not title(warned.text).startswith("Error")
+    assert input_value(warned.text, "email") == "vic.lim@tech.gov.sg"  # nothing typed is lost
+    sent = amy.post("/invite/account", data=form | {"confirm_officer_address": "yes"})
+    assert sent.status_code == 302 and InviteRequest.get().email == "vic.lim@tech.gov.sg"
+
+
+def test_an_officer_or_a_vendor_at_a_company_address_is_not_warned(amy):
+    assert amy.post("/invite/account", data=VENDOR_FORM).status_code == 302
+    officer = {k: v for k, v in VENDOR_FORM.items() if k not in ("username", "offshore")}
+    assert amy.post("/invite/account", data=officer | {"email": "tan@tech.gov.sg", "user_type": "public_officer",
+                                                        "seed_onboarding": "no"}).status_code == 302

@@ -76,7 +76,10 @@ def test_cancel_asks_for_confirmation_then_cancels(amy, outbox):
     assert done.headers["Location"] == f"/status/{invite_id}"
     assert InviteRequest.get_by_id(invite_id).pending_action == "cancel"
     page = amy.get(done.headers["Location"]).text
-    assert "Cancellation sent" in banner(page) and "Cancel request" not in page
+    assert "cancellation was sent" in banner(page) and "Cancel request" not in page
+    # not "Waiting for approval" any more: the page says what is happening and follows it by itself
+    assert "Being cancelled" in text(page) and "Waiting for approval" not in text(page)
+    assert "data-settling" in page and "This page updates by itself" in text(page)
     assert "invite.cancelled" in [json.loads(r.body)["type"] for r in outbox.pending()]
     again = amy.post(f"/status/{invite_id}/cancel")
     assert "can no longer be cancelled" in banner(amy.get(again.headers["Location"]).text)
@@ -90,7 +93,11 @@ def test_resend_is_offered_once_emailed_and_says_when_it_is_too_soon(amy):
     move(invite_id, "emailed", "mark_emailed", 3)
     assert "Resend invite" in amy.get(f"/status/{invite_id}").text
     first = amy.post(f"/status/{invite_id}/resend")
-    assert "will be sent to jane@tech.gov.sg again" in banner(amy.get(first.headers["Location"]).text)
+    after = amy.get(first.headers["Location"]).text
+    assert "will be sent to jane@tech.gov.sg again" in banner(after)
+    # the button stays, unusable, with when it can next be used beside it
+    assert re.search(r'<button type="button" class="button button--secondary" disabled aria-describedby="resend-later">Resend invite', after)
+    assert re.search(r"You can resend it after \d+ \w+ \d{4}, \d+:\d\d [ap]m SGT", text(after))
     second = amy.post(f"/status/{invite_id}/resend")
     assert "less than a day ago" in banner(amy.get(second.headers["Location"]).text)
 

@@ -15,7 +15,7 @@ from invite_common.messages import State
 
 from intake.errors import InvalidInput
 from intake.identity import Caller
-from intake.models import HistoryEntry, InviteRequest
+from intake.models import DRAFT, BatchDraft, BatchRow, HistoryEntry, InviteRequest
 
 PER_PAGE = 25
 
@@ -89,6 +89,19 @@ def filtered(
     if until:
         query = query.where(InviteRequest.created_at < until)
     return query.order_by(InviteRequest.created_at.desc(), InviteRequest.id.desc())
+
+
+def in_file_order(query: peewee.ModelSelect, batch: str) -> peewee.ModelSelect:
+    """A batch's requests (from `filtered(..., batch=...)`) in its file's row order, each with its `file_row`."""
+    # A batch's requests share one creation time; its draft keeps each row's number in the file,
+    # and within a submitted draft every row has its own email (duplicates block the submit).
+    return (
+        query.select_extend(BatchRow.row.alias("file_row"))
+        .join(BatchRow, peewee.JOIN.LEFT_OUTER,
+              on=(BatchRow.draft == batch) & (BatchRow.email_key == InviteRequest.email))
+        .order_by(BatchRow.row, InviteRequest.id)
+        .objects()
+    )
 
 
 def encode_cursor(invite: InviteRequest) -> str:
@@ -170,3 +183,29 @@ def seed_expiries(request_ids: list[str]) -> dict[str, str]:
         if expires:
             found[entry.request_id] = expires
     return found
+
+
+@dataclass
+class OpenDraft:
+    """A batch its requester has not submitted yet, with how many rows it has and how many need attention."""
+
+    id: str
+    filename: str
+    created_at: dt.datetime
+    rows: int
+    attention: int
+
+
+def open_drafts(requester: str, limit: int = 5) -> list[OpenDraft]:
+    """The requester's batches not yet submitted that still have rows, newest first."""
+    attention = peewee.fn.SUM(peewee.Case(None, [(BatchRow.has_errors == True, 1)], 0))  # noqa: E712
+    query = (
+        BatchDraft.select(BatchDraft.id, BatchDraft.filename, BatchDraft.created_at,
+                          peewee.fn.COUNT(BatchRow.id).alias("rows"), attention.alias("attention"))
+        .join(BatchRow, on=(BatchRow.draft == BatchDraft.id))
+        .where((BatchDraft.requester == requester) & (BatchDraft.status == DRAFT))
+        .group_by(BatchDraft.id, BatchDraft.filename, BatchDraft.created_at)
+        .order_by(BatchDraft.created_at.desc(), BatchDraft.id)
+        .limit(limit)
+    )
+    return [OpenDraft(d.id, d.filename, d.created_at, d.rows, int(d.attention or 0)) for d in query.objects()]

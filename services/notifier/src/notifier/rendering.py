@@ -12,6 +12,7 @@ from markupsafe import Markup
 from invite_common.dates import clock_time, long_date
 from invite_common.errors import PermanentError
 from notifier.catalog import validate_context
+from notifier.plaintext import together, wrap
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -78,6 +79,7 @@ def _build_environment(*, for_bodies: bool) -> jinja2.Environment:
     )
     environment.filters["long_date"] = long_date
     environment.filters["clock_time"] = clock_time
+    environment.filters["together"] = together
     return environment
 
 
@@ -90,7 +92,8 @@ def render(template: str, context: dict) -> RenderedEmail:
     values = validate_context(template, context)
     try:
         subject = _subjects.get_template(f"{template}.subject.txt").render(values)
-        text = _bodies.get_template(f"{template}.txt").render(values)
+        # The text is laid out once the values are in: only then is each line's length known.
+        text = wrap(_bodies.get_template(f"{template}.txt").render(values))
         html = _bodies.get_template(f"{template}.html").render(values)
     except jinja2.TemplateError as exc:
         # Jinja's messages describe the template, not the values: safe to log.

@@ -9,6 +9,11 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 ACCEPTED = "Upload a CSV file or an Excel workbook (.xlsx), such as the template."
 TOO_LARGE = f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it into smaller files."
+WORKBOOK_UNREADABLE = (
+    "This Excel workbook cannot be opened: it may be damaged, incomplete or protected with a password. "
+    "Open it in Excel, save it again as .xlsx (without a password) and upload the saved copy."
+)
+_OLE = b"\xd0\xcf\x11\xe0"
 
 
 class TooLarge(Exception):
@@ -40,25 +45,36 @@ def unsupported(what: str) -> UnsupportedFile:
     return UnsupportedFile(f"This file is {what}. {ACCEPTED}")
 
 
-def identify(data: bytes) -> str:
+def named_as_workbook(filename: str) -> bool:
+    """Tell whether the person meant to send a workbook: the name only words a refusal, never decides the type."""
+    return filename.strip().lower().endswith((".xlsx", ".xlsm"))
+
+
+def identify(data: bytes, filename: str = "") -> str:
     """Return "xlsx" or "text" for an upload; raise UnsupportedFile for anything else."""
     if len(data) > MAX_FILE_BYTES:
         raise TooLarge(TOO_LARGE)
+    workbook = named_as_workbook(filename)
     if data.startswith(b"PK\x03\x04"):
-        _check_workbook(data)
+        _check_workbook(data, workbook)
         return "xlsx"
+    # a password-protected .xlsx is stored in the older Office container
+    if workbook and data.startswith(_OLE):
+        raise UnsupportedFile(WORKBOOK_UNREADABLE)
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
             raise unsupported(what)
     return "text"
 
 
-def _check_workbook(data: bytes) -> None:
+def _check_workbook(data: bytes, named_as_workbook: bool = False) -> None:
     """Refuse a zip that is not an Excel workbook, or one that would unpack to too much."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
+        if named_as_workbook:
+            raise UnsupportedFile(WORKBOOK_UNREADABLE) from None
         raise unsupported("a damaged or incomplete zip archive") from None
     names = {info.filename for info in infos}
     if "xl/workbook.xml" not in names:

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from intake.batches.columns import FIELDS, REQUIRED_COLUMNS, column_letter, field_for
-from intake.batches.filetypes import BadFile, TooLarge, UnsupportedFile, decode, identify
+from intake.batches.filetypes import (
+    WORKBOOK_UNREADABLE, BadFile, TooLarge, UnsupportedFile, decode, identify, named_as_workbook,
+)
 from intake.batches.readers import Record, csv_records, xlsx_records
 
 MAX_ROWS = 5000
@@ -23,12 +25,18 @@ class ParsedFile:
     unknown_columns: list[str] = field(default_factory=list)
 
 
-def parse(data: bytes) -> ParsedFile:
-    """Read an upload (CSV or xlsx, told apart by content) into rows of every field as text."""
-    kind = identify(data)
+def parse(data: bytes, filename: str = "") -> ParsedFile:
+    """Read an upload (CSV or xlsx, told apart by content; the name only words a refusal) into rows of text."""
+    kind = identify(data, filename)
     if kind == "xlsx":
         return _tabulate(xlsx_records(data))
-    text = decode(data)
+    try:
+        text = decode(data)
+    except UnsupportedFile:
+        # a damaged workbook is not text either; "not a text file" is not what its sender sent
+        if named_as_workbook(filename):
+            raise UnsupportedFile(WORKBOOK_UNREADABLE) from None
+        raise
     if not text.strip():
         raise BadFile("The file is empty. Fill in the template: headings in the first row, one request per row.")
     return _tabulate(csv_records(text))

@@ -8,7 +8,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 
-from intake.batches.filetypes import BadFile, UnsupportedFile, unsupported
+from intake.batches.filetypes import WORKBOOK_UNREADABLE, BadFile, UnsupportedFile
 
 # (row number as a spreadsheet shows it, the cells of that row)
 Record = tuple[int, list[str]]
@@ -83,7 +83,7 @@ def xlsx_records(data: bytes) -> Iterator[Record]:
         raise
     except Exception:
         # openpyxl reports a damaged workbook with all sorts of errors (KeyError, XML errors, ...)
-        raise unsupported("an Excel workbook we could not read; open it in Excel and save it again") from None
+        raise UnsupportedFile(WORKBOOK_UNREADABLE) from None
     finally:
         if workbook is not None:
             workbook.close()

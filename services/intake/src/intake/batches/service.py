@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import operator
+from functools import reduce
 
 import peewee
 
@@ -13,16 +15,18 @@ from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
 from intake.batches.parsing import BadFile, display_text, parse
 from intake.batches.templates import template_csv, template_xlsx
-from intake.batches.validation import RowChecker, check_open_requests
+from intake.batches.validation import RowChecker, check_open_requests, user_type_of
 from intake.db import database
 from intake.errors import Conflict, InvalidInput, NotFound
 from intake.identity import Caller
 from intake.invites import service as invites
+from intake.invites.schemas import vendor_with_officer_address
 from intake.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
 
 __all__ = [
     "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",
-    "update_row", "remove_row", "reset", "submit_draft", "template_csv", "template_xlsx",
+    "update_row", "remove_row", "remove_rows_needing_attention", "locate_row",
+    "vendors_at_officer_addresses", "reset", "submit_draft", "template_csv", "template_xlsx",
 ]
 
 NOT_ACCEPTED = "This field is not accepted; remove it."
@@ -40,7 +44,7 @@ def create_draft(data: bytes, filename: str, caller: Caller, org_domains) -> Bat
     """Read an uploaded file, check every row and keep it all as a draft for its requester to review."""
     invites.require_requester(caller)
     try:
-        parsed = parse(data)
+        parsed = parse(data, filename or "")
     except BadFile as error:
         raise InvalidInput({"file": [str(error)]}) from None
     checker = RowChecker(org_domains)
@@ -152,6 +156,46 @@ def remove_row(draft: BatchDraft, row: int, caller: Caller) -> None:
             raise NotFound(row)
         current.delete_instance()
         store.refresh_duplicates(draft, {current.email_key}, {current.username_key})
+
+
+def remove_rows_needing_attention(draft: BatchDraft, caller: Caller) -> list[int]:
+    """Take every row that needs attention out of the draft at once; return their row numbers."""
+    _editable(draft, caller)
+    with database.atomic():
+        _lock(draft)
+        flagged = list(store.select_rows(draft, errors_only=True))
+        ids = [r.id for r in flagged]
+        for start in range(0, len(ids), 500):
+            BatchRow.delete().where(BatchRow.id.in_(ids[start:start + 500])).execute()
+        # a row shares a key only with rows flagged too, but recomputing keeps the rule in one place
+        store.refresh_duplicates(draft, {r.email_key for r in flagged}, {r.username_key for r in flagged})
+    return [r.row for r in flagged]
+
+
+def vendors_at_officer_addresses(draft: BatchDraft, org_domains) -> list[int]:
+    """The rows asking for a vendor at a public-officer address: allowed, once the requester confirms."""
+    domains = tuple(org_domains)
+    near = reduce(operator.or_, [BatchRow.email_key.endswith(d) for d in domains])
+    candidates = BatchRow.select(BatchRow.row, BatchRow.fields, BatchRow.email_key).where(
+        (BatchRow.draft == draft.id) & near).order_by(BatchRow.row)
+    found = []
+    for r in candidates:
+        user_type = user_type_of(json.loads(r.fields).get("user_type", ""))
+        if vendor_with_officer_address({"email": r.email_key, "user_type": user_type}, domains):
+            found.append(r.row)
+    return found
+
+
+def locate_row(draft: BatchDraft, row: int, *, errors_only: bool = False) -> tuple[int, int] | None:
+    """Find `row` among the rows shown (or the next one after it, else the last before it).
+
+    Returns (row number, its position among the rows shown), so a page can return to where the
+    requester was after an edit or a removal; None when no row is shown."""
+    shown = store.select_rows(draft, errors_only=errors_only)
+    found = shown.where(BatchRow.row >= row).first() or shown.order_by(BatchRow.row.desc()).first()
+    if found is None:
+        return None
+    return found.row, shown.where(BatchRow.row < found.row).count()
 
 
 def reset(draft: BatchDraft, caller: Caller) -> None:

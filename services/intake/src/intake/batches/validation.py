@@ -59,6 +59,11 @@ class RowChecker:
         return checked
 
 
+def user_type_of(cell: str) -> str:
+    """The wire value a user-type cell means: spreadsheets capitalise ("Vendor", "Public officer")."""
+    return "_".join(cell.strip().lower().replace("-", " ").split())
+
+
 def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]]]:
     """Turn a row's cells into a create_account request body, and the cells no rule can read."""
     given: dict = {"method": Method.CREATE_ACCOUNT}
@@ -74,8 +79,7 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
             elif word:
                 problems[name] = ["Enter yes or no."]
         elif name == "user_type":
-            # spreadsheets capitalise: "Vendor" and "Public officer" mean the wire values
-            word = "_".join(value.strip().lower().replace("-", " ").split())
+            word = user_type_of(value)
             given[name] = word if word in UserType.ALL else value
         else:
             given[name] = value

@@ -213,6 +213,22 @@ class InviteRequestSchema(EdgeSchema):
         }
 
 
+VENDOR_OFFICER_ADDRESS = (
+    "This vendor has a public officer email address. Vendors usually use their company’s address; "
+    "check the address and that the person is a vendor, not a public officer."
+)
+
+
+def vendor_with_officer_address(request: Mapping[str, Any], org_domains: Iterable[str]) -> bool:
+    """Tell whether a checked request is for a vendor at a public-officer address.
+
+    Allowed, with a warning the requester acknowledges: a contractor embedded in an agency can be
+    given an agency mailbox, and refusing would push requesters to call a vendor an officer, which
+    skips the vendor's username and offshore SEED rules."""
+    email = request.get("email") or ""
+    return request.get("user_type") == UserType.VENDOR and in_org_domains(email.rpartition("@")[2], tuple(org_domains))
+
+
 class InviteSchema(Schema):
     """An invite request as the API shows it."""
 

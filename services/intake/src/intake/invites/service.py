@@ -228,6 +228,17 @@ def require_requester(caller: Caller) -> None:
 RESEND_INTERVAL = dt.timedelta(days=1)
 
 
+def next_resend_at(invite_id: str) -> dt.datetime | None:
+    """When the invitation may next be sent again (a day after the last resend), or None if never resent."""
+    last = (
+        HistoryEntry.select(HistoryEntry.at)
+        .where((HistoryEntry.request_id == invite_id) & (HistoryEntry.event == "resend_requested"))
+        .order_by(HistoryEntry.id.desc())
+        .first()
+    )
+    return None if last is None else last.at + RESEND_INTERVAL
+
+
 def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
     """Ask approval to send the caller's emailed invitation again, at most once a day."""
     with database.atomic():
@@ -236,16 +247,11 @@ def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
             raise NotFound(invite_id)
         if invite.state != State.EMAILED:
             raise Conflict("Only an invitation that has been sent can be sent again.")
-        last = (
-            HistoryEntry.select(HistoryEntry.at)
-            .where((HistoryEntry.request_id == invite_id) & (HistoryEntry.event == "resend_requested"))
-            .order_by(HistoryEntry.id.desc())
-            .first()
-        )
         now = utcnow()
-        if last is not None and now - last.at < RESEND_INTERVAL:
-            again = dates.date_and_time(last.at + RESEND_INTERVAL, long=True)
-            raise Conflict(f"This invitation was resent less than a day ago. You can resend it again after {again}.")
+        again = next_resend_at(invite_id)
+        if again is not None and now < again:
+            raise Conflict("This invitation was resent less than a day ago. "
+                           f"You can resend it again after {dates.date_and_time(again, long=True)}.")
         history.append(invite_id, "resend_requested", actor=caller.email, at=now, from_state=invite.state, to_state=invite.state)
         outbox.add(
             new_message(messages.INVITE_RESEND_REQUESTED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)

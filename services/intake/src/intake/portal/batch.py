@@ -4,14 +4,18 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from intake import queries
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
+from intake.models import InviteRequest
 from intake.portal import forms
 
 bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
 
 PER_PAGE = 100
+# the confirmation of a bulk removal names the rows, up to this many
+SHOWN_ROW_NUMBERS = 30
 TOO_LARGE = "The file is larger than 5 MB. Split it into smaller files and upload each one."
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -22,6 +26,21 @@ def _org_domains():
 
 def _draft(batch_id: str):
     return batches.get_draft(batch_id, current_caller())
+
+
+def _back_to_row(draft, row: int) -> str:
+    """The review page where the requester was, scrolled to the row just changed.
+
+    A row that left the view (removed, or fixed while only rows needing attention are shown) gives
+    way to the next one, so working down a long list never starts again from the top."""
+    args = _view_args()
+    found = batches.locate_row(draft, row, errors_only=args.get("attention") == "1")
+    args.pop("page", None)
+    if found is None:
+        return url_for(".review", batch_id=draft.id, **args)
+    target, position = found
+    page = position // PER_PAGE + 1
+    return url_for(".review", batch_id=draft.id, **args, **({"page": page} if page > 1 else {}), _anchor=f"row-{target}")
 
 
 def _view_args() -> dict:
@@ -36,7 +55,10 @@ def _view_args() -> dict:
 
 
 def _upload_page(errors: dict | None = None, status: int = 200):
-    return render_template("portal/batch/upload.html", errors=errors or {}, columns=batches.COLUMNS), status
+    return render_template(
+        "portal/batch/upload.html", errors=errors or {}, columns=batches.COLUMNS,
+        drafts=queries.open_drafts(current_caller().email),
+    ), status
 
 
 @bp.get("")
@@ -93,11 +115,13 @@ def review(batch_id):
     page = request.args.get("page", "1")
     page = min(max(1, int(page)), pages) if page.isdigit() else 1
     rows = batches.rows(draft, errors_only=attention, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
-    for row in rows:
-        row["errors"] = forms.row_errors(row["errors"])
+    links = _open_request_links([row["errors"] for row in rows])
+    for row, found in zip(rows, links):
+        row["errors"], row["links"] = forms.row_errors(row["errors"]), found
     return render_template(
         "portal/batch/review.html",
         summary=summary,
+        officer_address_vendors=batches.vendors_at_officer_addresses(draft, _org_domains()),
         rows=rows,
         columns=batches.COLUMNS,
         attention=attention,
@@ -124,7 +148,7 @@ def edit_row(batch_id, row):
             return redirect(url_for(".review", batch_id=batch_id))
         if not current["errors"]:
             flash(f"Row {row} is ready to submit.", "success")
-            return redirect(url_for(".review", batch_id=batch_id, **_view_args()))
+            return redirect(_back_to_row(draft, row))
     return render_template(
         "portal/batch/edit_row.html",
         summary=summary,
@@ -132,6 +156,7 @@ def edit_row(batch_id, row):
         values=forms.row_values(current["fields"]),
         raw=current["fields"],
         errors=forms.row_errors(current["errors"]),
+        links=_open_request_links([current["errors"]])[0],
         error_order=[field for field, _ in batches.COLUMNS],
         view_args=_view_args(),
     ), (422 if request.method == "POST" else 200)
@@ -147,7 +172,29 @@ def remove_row(batch_id, row):
         flash(str(exc), "error")
     else:
         flash(f"Row {row} removed.", "success")
-    return redirect(url_for(".review", batch_id=batch_id, **_view_args()))
+    return redirect(_back_to_row(draft, row))
+
+
+@bp.route("/<batch_id>/remove-attention", methods=["GET", "POST"])
+def remove_attention(batch_id):
+    """Ask to confirm, then remove every row that needs attention at once."""
+    draft = _draft(batch_id)
+    summary = batches.summary(draft)
+    if summary["status"] != "draft":
+        return _already_submitted(batch_id)
+    if request.method == "GET":
+        flagged = [r["row"] for r in batches.rows(draft, errors_only=True, limit=SHOWN_ROW_NUMBERS + 1)]
+        return render_template("portal/batch/remove_attention.html", summary=summary, flagged=flagged,
+                               shown=SHOWN_ROW_NUMBERS)
+    removed = batches.remove_rows_needing_attention(draft, current_caller())
+    if removed:
+        left = summary["row_count"] - len(removed)
+        flash(f"{len(removed)} row{'s' if len(removed) != 1 else ''} that needed attention "
+              f"{'were' if len(removed) != 1 else 'was'} removed; {left} row{'s' if left != 1 else ''} "
+              f"{'are' if left != 1 else 'is'} left.", "success")
+    else:
+        flash("No rows needed attention, so nothing was removed.", "success")
+    return redirect(url_for(".review", batch_id=batch_id))
 
 
 @bp.route("/<batch_id>/reset", methods=["GET", "POST"])
@@ -168,6 +215,13 @@ def reset(batch_id):
 def submit(batch_id):
     """Send every row as an invite request, all or none."""
     draft = _draft(batch_id)
+    # asked only of a batch ready to go: rows that need attention are reported first, by the submit itself
+    ready = draft.status == "draft" and batches.summary(draft)["error_count"] == 0
+    warned = batches.vendors_at_officer_addresses(draft, _org_domains()) if ready else []
+    if warned and request.form.get(forms.CONFIRM_OFFICER_ADDRESS) != "yes":
+        flash(f"{_rows_named(warned)} {'asks' if len(warned) == 1 else 'ask'} for a vendor with a public officer "
+              "email address. Check the address, then tick the box to confirm before submitting.", "error")
+        return redirect(url_for(".review", batch_id=batch_id, _anchor="submit"))
     try:
         ids = batches.submit_draft(draft, current_caller(), current_app.extensions["outbox"], _org_domains())
     except InvalidInput as exc:
@@ -177,6 +231,28 @@ def submit(batch_id):
         return _already_submitted(batch_id)
     flash(f"{len(ids)} request{'s' if len(ids) != 1 else ''} sent for approval.", "success")
     return redirect(url_for("portal.status.index", batch=batch_id))
+
+
+def _open_request_links(errors: list[dict]) -> list[dict[str, str]]:
+    """For each row's errors, {field: link} to the open requests they clash with that the caller made.
+
+    Another officer's request is not linked (the portal would not open it) and its id is not shown."""
+    clashes = [forms.open_request_ids(e) for e in errors]
+    wanted = {i for found in clashes for i in found.values()}
+    own = set()
+    if wanted:
+        own = {i.id for i in InviteRequest.select(InviteRequest.id).where(
+            InviteRequest.id.in_(sorted(wanted)) & (InviteRequest.requester == current_caller().email))}
+    return [{name: url_for("portal.status.detail", invite_id=i) for name, i in found.items() if i in own}
+            for found in clashes]
+
+
+def _rows_named(rows: list[int]) -> str:
+    """ "Row 4", "Rows 4 and 9", "Rows 4, 9, 12 and 3 more"."""
+    if len(rows) == 1:
+        return f"Row {rows[0]}"
+    shown = [str(r) for r in rows[:5]] + ([f"{len(rows) - 5} more"] if len(rows) > 5 else [])
+    return "Rows " + ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def _already_submitted(batch_id: str):

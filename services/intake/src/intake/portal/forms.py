@@ -1,6 +1,7 @@
 """Turn the portal's form posts into the data the invite schema reads, and its errors into plain words."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from invite_common.messages import Method, UserType
@@ -15,6 +16,8 @@ CREATE_ACCOUNT_FIELDS = (
 )
 FIELDS = {Method.EMAIL_INVITATION: EMAIL_INVITATION_FIELDS, Method.CREATE_ACCOUNT: CREATE_ACCOUNT_FIELDS}
 YES_NO = {"yes": True, "no": False}
+# The box a requester ticks to send a vendor's request with a public-officer address (never sent on).
+CONFIRM_OFFICER_ADDRESS = "confirm_officer_address"
 CHECKBOXES = ("offshore",)
 
 # The schema speaks to API clients in wire values; on a page the same rule reads better in words.
@@ -71,6 +74,21 @@ def _choice(name: str, cell: str) -> str:
     return "yes" if word in _YES_WORDS else "no" if word in _NO_WORDS else ""
 
 
+# The API names the clashing request by id; a page links to it instead (when the requester may open it).
+_OPEN_REQUEST = re.compile(r"(An open request for this email already exists) \(request ([0-9a-f-]{36})\)\.")
+
+
+def open_request_ids(errors: Mapping[str, list[str]]) -> dict[str, str]:
+    """The id of the open request a row's field clashes with, by field, as the row's errors name them."""
+    found = {}
+    for name, messages in errors.items():
+        for message in messages:
+            match = _OPEN_REQUEST.fullmatch(message)
+            if match:
+                found[name] = match.group(2)
+    return found
+
+
 def row_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """A batch row's errors, reworded where a message leans on its cell to be understood."""
     labels = dict(COLUMNS)
@@ -81,6 +99,9 @@ def row_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _row_message(name: str, label: str, message: str) -> str:
+    clash = _OPEN_REQUEST.fullmatch(message)
+    if clash:
+        return clash.group(1) + "."
     if message == "Enter yes or no.":
         return {"seed_onboarding": "Say whether SEED onboarding is required: yes or no.",
                 "offshore": "Say whether the vendor is offshore: yes or no."}.get(name, f"{label}: enter yes or no.")

@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import InviteRequestSchema
+from intake.invites.schemas import VENDOR_OFFICER_ADDRESS, InviteRequestSchema, vendor_with_officer_address
 from intake.models import InviteRequest
 from intake.portal import forms
 
@@ -47,11 +47,15 @@ def _form(method: str):
     if request.method == "GET":
         return _render(method, forms.typed_values({}, fields), {}, uuid.uuid4().hex)
     values = forms.typed_values(request.form, fields)
+    confirmed = request.form.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
     key = request.form.get("submission_key", "")
     key = key if _SUBMISSION_KEY.fullmatch(key) else uuid.uuid4().hex
     errors, existing_id = {}, None
     try:
         data = InviteRequestSchema(org_domains=current_app.config["ORG_DOMAINS"]).load(forms.invite_data(method, values))
+        if vendor_with_officer_address(data, current_app.config["ORG_DOMAINS"]) and not confirmed:
+            # Nothing is wrong with the form, but nothing is sent until the requester says they checked.
+            return _render(method, values, {}, key, warn_officer_address=True)
         outcome = service.submit(data, current_caller(), current_app.extensions["outbox"], idempotency_key=key)
     except ValidationError as exc:
         errors = forms.plain_errors(exc.messages)
@@ -75,9 +79,14 @@ def _own(invite_id: str | None) -> str | None:
     return None
 
 
-def _render(method: str, values: dict, errors: dict, key: str, existing_id: str | None = None):
+def _render(method: str, values: dict, errors: dict, key: str, existing_id: str | None = None,
+            warn_officer_address: bool = False):
+    confirmed = request.form.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
     return render_template(
         TEMPLATES[method],
+        warn_officer_address=warn_officer_address or confirmed,
+        officer_address_confirmed=confirmed,
+        officer_address_warning=VENDOR_OFFICER_ADDRESS,
         values=values,
         errors=errors,
         error_order=forms.FIELDS[method],

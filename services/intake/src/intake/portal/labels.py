@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import phonenumbers
+
 from invite_common import dates
 from invite_common.messages import Method, State, UserType, Verb
 
 from intake import queries
 from intake.models import InviteRequest
+from intake.validation import REASON_MAX_LENGTH
 
 STATE_LABELS = {
     State.SUBMITTED: "Waiting for approval",
@@ -85,6 +88,31 @@ def when(value: dt.datetime | str | None, *, with_time: bool = True) -> str:
     return dates.date_and_time(value) if with_time else dates.short_date(value)
 
 
+def phone(number: str | None) -> str:
+    """Show a stored contact number (E.164, "+6591234567") as people write it: "+65 9123 4567"."""
+    if not number:
+        return "—"
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number  # stored before numbers were normalised: shown as it was given
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def page_numbers(current: int, count: int, around: int = 2) -> list[int | None]:
+    """The page numbers to link beside previous/next: the first, the last and those near the current
+    page, with None where a run of pages is left out ("1 … 5 6 [7] 8 9 … 40")."""
+    shown = sorted({1, count, *range(max(1, current - around), min(count, current + around) + 1)})
+    numbers: list[int | None] = []
+    for number in shown:
+        if numbers and number - numbers[-1] == 2:
+            numbers.append(number - 1)  # a gap of one page is shown as that page, not as "…"
+        elif numbers and number - numbers[-1] > 2:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
 def iso(value: dt.datetime | str | None) -> str:
     """Give a time in the machine-readable form of an HTML <time> element."""
     return "" if value is None else dates.iso(value)
@@ -122,9 +150,11 @@ def seed_status(invite: InviteRequest, expires_at: dt.datetime | str | None = No
 def register(blueprint) -> None:
     """Make these words available to every portal template (error pages included)."""
     for name, func in (("when", when), ("iso", iso), ("state_label", state_label),
-                       ("event_label", event_label), ("actor_label", actor_label)):
+                       ("event_label", event_label), ("actor_label", actor_label), ("phone", phone)):
         blueprint.add_app_template_filter(func, name)
     blueprint.add_app_template_global(seed_status, "seed_status")
+    blueprint.add_app_template_global(page_numbers, "page_numbers")
+    blueprint.add_app_template_global(REASON_MAX_LENGTH, "REASON_MAX_LENGTH")
     blueprint.add_app_template_global(STATE_TONES, "STATE_TONES")
     blueprint.add_app_template_global(METHOD_LABELS, "METHOD_LABELS")
     blueprint.add_app_template_global(USER_TYPE_LABELS, "USER_TYPE_LABELS")

@@ -23,4 +23,5 @@ def show():
         groups=labels.GROUPS,
         recent=recent,
         seed_expiries=queries.seed_expiries([r.id for r in recent]),
+        drafts=queries.open_drafts(caller.email),
     )

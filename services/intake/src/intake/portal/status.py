@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from invite_common.db import utcnow
 from invite_common.messages import State
 
 from intake import history, queries
@@ -45,6 +46,8 @@ def index():
         queries.own(current_caller().email),
         states=states, method=filters["method"], email_contains=filters["email"], batch=filters["batch"],
     )
+    if filters["batch"]:
+        query = queries.in_file_order(query, filters["batch"])
     page = queries.paginate(query, number)
     batch_name = None
     if filters["batch"]:
@@ -77,7 +80,17 @@ def detail(invite_id):
         seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
         can_cancel=can_cancel(invite),
         can_resend=invite.state == State.EMAILED,
+        resend_after=_resend_after(invite),
+        settling=invite.pending_action is not None,
     )
+
+
+def _resend_after(invite: InviteRequest):
+    """When the once-a-day resend may next be used, while it is still ahead; else None."""
+    if invite.state != State.EMAILED:
+        return None
+    again = service.next_resend_at(invite.id)
+    return again if again is not None and again > utcnow() else None
 
 
 @bp.route("/<invite_id>/cancel", methods=["GET", "POST"])
@@ -94,7 +107,7 @@ def cancel(invite_id):
     except Conflict as exc:
         flash(str(exc), "error")
     else:
-        flash("Cancellation sent. The request will show as Cancelled in a moment.", "success")
+        flash("Your cancellation was sent. The state below changes to Cancelled once it is done.", "success")
     return redirect(url_for(".detail", invite_id=invite.id))
 
 

@@ -2,10 +2,93 @@
 (function () {
   "use strict";
 
-  // Move focus to the error summary (or a flash banner) so screen readers announce it first.
+  // Move focus to the error summary (or a flash banner) so screen readers announce it first. After an
+  // edit or removal the address names the row worked on (#row-7): focus stays there, not at the top.
   function focusProblem() {
-    var target = document.querySelector("[data-error-summary]") || document.querySelector("[data-banner]");
+    var summary = document.querySelector("[data-error-summary]");
+    var place = location.hash.length > 1 && document.getElementById(location.hash.slice(1));
+    if (place && !place.hasAttribute("tabindex")) { place = null; }  // a heading to scroll to, not to focus
+    var target = summary || place || document.querySelector("[data-banner]");
     if (target) { target.focus(); }
+  }
+
+  // A text box with a most-allowed length counts down below it; screen readers hear it once typing pauses.
+  function characterCounts() {
+    document.querySelectorAll("textarea[data-max-length]").forEach(function (box) {
+      var max = parseInt(box.dataset.maxLength, 10);
+      var shown = document.querySelector("[data-char-count='" + box.name + "']");
+      var live = document.querySelector("[data-char-count-live='" + box.name + "']");
+      var timer = null;
+      if (!shown) { return; }
+      function words() {
+        // The server counts after trimming; a browser's line break is one character, as stored.
+        var left = max - box.value.trim().length;
+        var n = Math.abs(left).toLocaleString("en-SG");
+        var noun = Math.abs(left) === 1 ? " character" : " characters";
+        return left >= 0 ? "You have " + n + noun + " remaining" : "You have " + n + noun + " too many";
+      }
+      box.addEventListener("input", function () {
+        shown.textContent = words();
+        shown.classList.toggle("char-count--over", box.value.trim().length > max);
+        clearTimeout(timer);
+        if (live) { timer = setTimeout(function () { live.textContent = words(); }, 800); }
+      });
+    });
+  }
+
+  // A request whose cancellation or decision is on its way: fetch the page again until it has settled,
+  // then swap in the new status panel and history and say what changed.
+  function followSettling() {
+    var panel = document.querySelector("[data-status-panel][data-settling]");
+    if (!panel || !window.fetch || !window.DOMParser) { return; }
+    var tries = 0;
+    function check() {
+      tries += 1;
+      fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          var newPanel = fresh.querySelector("[data-status-panel]");
+          if (!newPanel) { return; }
+          if (newPanel.hasAttribute("data-settling")) {
+            if (tries < 60) { setTimeout(check, 1500); }
+            return;
+          }
+          var current = document.querySelector("[data-status-panel]");
+          current.replaceWith(document.importNode(newPanel, true));
+          var history = document.querySelector("[data-history]");
+          var newHistory = fresh.querySelector("[data-history]");
+          if (history && newHistory) { history.replaceWith(document.importNode(newHistory, true)); }
+          var state = newPanel.querySelector("dd");
+          var live = document.querySelector("[data-status-live]");
+          if (live && state) { live.textContent = "Updated: the TechPass state is now " + state.textContent.trim() + "."; }
+        })
+        .catch(function () { if (tries < 60) { setTimeout(check, 2000); } });
+    }
+    setTimeout(check, 1000);
+  }
+
+  // Narrow screens: the Menu link opens the navigation in place (without this script it jumps to it
+  // and CSS shows it as the link's target).
+  function compactMenu() {
+    var toggle = document.querySelector("[data-menu-toggle]");
+    var nav = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!nav) { return; }
+    toggle.setAttribute("role", "button");
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.addEventListener("click", function (event) {
+      event.preventDefault();
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("sidebar--open", open);
+      if (open) { var first = nav.querySelector("a"); if (first) { first.focus(); } }
+    });
+    toggle.addEventListener("keydown", function (event) {
+      if (event.key === " ") { event.preventDefault(); toggle.click(); }  // a button also answers Space
+    });
+    nav.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && nav.classList.contains("sidebar--open")) { toggle.click(); toggle.focus(); }
+    });
   }
 
   // A link in the error summary puts the caret in the field itself, not just the page at it.
@@ -77,6 +160,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     focusProblem();
     linkSummaryToFields();
+    characterCounts();
+    followSettling();
+    compactMenu();
     sendOnce();
     accountForm();
     heldButtons();
