@@ -19,13 +19,18 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 OIDC_DIR    := tests/oidc
 OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 
-.PHONY: help setup browser node run demo-provider test bench clean distclean
+# Slow suites have targets of their own; `make test` leaves them out unless TESTS names them.
+SLOW_TESTS  := tests/replicas
+TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
+
+.PHONY: help setup browser node run demo-provider test test-replicas bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
 	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
 	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
 	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
+	@echo "make test-replicas  two replicas of each worker, 500 requests, one replica of each killed (a few minutes)"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
@@ -97,7 +102,10 @@ demo-provider: setup
 	node $(OIDC_DIR)/provider.mjs $(OIDC_DIR)/demo.json
 
 test: setup
-	$(VPY) -m pytest $(TESTS) -q $(PYTEST_ARGS)
+	$(VPY) -m pytest $(TESTS) -q $(TEST_SKIP) $(PYTEST_ARGS)
+
+test-replicas: setup
+	$(VPY) -m pytest tests/replicas -q -s $(PYTEST_ARGS)
 
 bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \

@@ -21,6 +21,9 @@ class DownDirectory(AccountDirectory):
     def create_account(self, **kwargs):
         raise DirectoryUnavailable("directory timed out")
 
+    def find_by_email(self, email):
+        raise DirectoryUnavailable("directory timed out")
+
 
 class RemoteDirectory(LocalDirectory):
     """A directory reached outside approval's transaction, as a networked one is: provisioning is a step of its own."""

@@ -91,3 +91,32 @@ def test_two_relays_on_one_database_never_publish_a_message_twice(db_url, topolo
     assert len(ids) == 300 and len(set(ids)) == 300
     assert outboxes[0].pending_count() == 0
     first.close(), second.close()
+
+
+def test_relays_of_two_replicas_publish_each_message_once(postgres_admin_url, topology, amqp_url):
+    """Each replica runs a relay over the same PostgreSQL outbox; they share the rows, not repeat them."""
+    from tests.support import backing
+
+    url = backing.create_postgres_database(postgres_admin_url)
+    first, second = connect(url), connect(url)
+    try:
+        outboxes = [Outbox(first, topology), Outbox(second, topology)]
+        first.create_tables([outboxes[0].model])
+        with first.atomic():
+            for n in range(600):
+                outboxes[0].add(cancelled(n))
+        relays = [OutboxRelay(o, amqp_url, poll_interval=0.02) for o in outboxes]
+        for relay in relays:
+            relay.start()
+        assert wait_until_published(outboxes[0], timeout=20)
+        for relay in relays:
+            relay.stop()
+            relay.join(5)
+        assert all(relay.published > 0 for relay in relays), [r.published for r in relays]
+        assert sum(relay.published for relay in relays) == 600
+        ids = [decode(m.body).payload["request_id"] for m in drain(amqp_url, topology.name("approval.workflow"))]
+        assert sorted(ids) == sorted(f"r{n}" for n in range(600))
+    finally:
+        first.close()
+        second.close()
+        backing.drop_postgres_database(postgres_admin_url, url)

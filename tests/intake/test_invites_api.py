@@ -36,8 +36,9 @@ def test_submission_is_stored_with_its_message_in_the_outbox(amy, outbox):
     assert body["state"] == "submitted" and body["contact_number"] == "+6591234567"
     [message] = outbox_messages(outbox)
     assert message["type"] == "invite.submitted" and message["correlation_id"] == body["id"]
-    # approval needs no phone number or reason: they stay in intake
-    assert "contact_number" not in message["payload"] and "reason" not in message["payload"]
+    # approval needs no reason: it stays in intake; the phone number goes to the directory's user
+    assert "reason" not in message["payload"]
+    assert message["payload"]["contact_number"] == "+6591234567"
 
 
 def test_unknown_field_is_refused_by_name(amy, outbox):

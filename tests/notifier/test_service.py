@@ -23,6 +23,7 @@ from notifier.adapters.mailer import message_id_for
 from notifier.rendering import render
 from tests.notifier.conftest import RecordingHandler, free_port
 from tests.support.broker import queue_depth, wait_for
+from tests.support.metrics import names, scrape, value
 
 INVITEE = "mei.ling@tech.gov.sg"
 CONTEXT = {
@@ -236,16 +237,32 @@ def test_an_unknown_template_announces_a_permanent_failure_and_sends_nothing(amq
     wait_for(lambda: dead_letters(amqp_url, topology) == 1, what="the command in the dead-letter queue")
 
 
-def test_health_endpoints_report_readiness_and_delivery_counts(amqp_url, topology, events, start_notifier):
+def test_health_endpoints_report_readiness_and_prometheus_metrics(amqp_url, topology, events, start_notifier):
     service, smtp = start_notifier()
+    base = f"http://{service.settings.notifier_bind}"
+    # the counters belong to the process, which other tests share: compare with before
+    before = scrape(f"{base}/metrics")
     publish(amqp_url, topology, send_command(), send_command(request_id="req-2", template="welcome_pack"))
     events.wait_for("email.sent"), events.wait_for("email.failed")
-    base = f"http://{service.settings.notifier_bind}"
 
     with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:
         assert json.load(response) == {"ready": True, "checks": {"database": "ok", "broker": "ok"}}
-    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
-        metrics = dict(line.split(" ") for line in response.read().decode().splitlines())
-    assert metrics["notifier_emails_sent"] == "1" and metrics["notifier_emails_failed"] == "1"
-    assert metrics["notifier_send_email_handled_total"] == "1"
-    assert metrics["notifier_send_email_dead_lettered_total"] == "1"
+    after = scrape(f"{base}/metrics")
+
+    def grew(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert value(after, "invites_deliveries", status="sent") == 1
+    assert value(after, "invites_deliveries", status="failed") == 1
+    assert grew("invites_emails_sent_total", template="invitation") == 1
+    assert grew("invites_emails_failed_total", template="other") == 1  # an unknown template's name is not a label
+    queue = {"queue": bootstrap.QUEUE, "type": "notifier.send_email"}
+    assert grew("invites_messages_handled_total", outcome="handled", **queue) == 1
+    assert grew("invites_messages_handled_total", outcome="dead_lettered", **queue) == 1
+    assert grew("invites_message_handler_duration_seconds_count", **queue) == 1
+    # email.sent and email.failed went out through the outbox: published, none left waiting
+    published = lambda: value(scrape(f"{base}/metrics"), "invites_outbox_published_total") - value(before, "invites_outbox_published_total")
+    wait_for(lambda: published() >= 2, what="the relay's count")
+    wait_for(lambda: value(scrape(f"{base}/metrics"), "invites_outbox_backlog") == 0, what="an empty outbox")
+    assert value(scrape(f"{base}/metrics"), "invites_outbox_oldest_age_seconds") == 0
+    assert "invites_outbox_oldest_age_seconds" in names(after)

@@ -21,6 +21,8 @@ class RunningSystem:
     env: dict[str, str]
     logs: Path
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # health addresses of replicas started by start_replica, by process name
+    binds: dict[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -35,8 +37,24 @@ class RunningSystem:
         for name in names or SERVICES:
             self.wait_ready(name)
 
+    def start_replica(self, service: str, replica: int) -> str:
+        """Start one more process of `service`, with a health port of its own; return its name."""
+        name = f"{service}-{replica}"
+        bind = f"127.0.0.1:{free_port()}"
+        env = dict(self.env, **{f"{service.upper()}_BIND": bind})
+        out = open(self.logs / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", service], env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.binds[name] = bind
+        return name
+
+    def kill(self, name: str) -> None:
+        """End a process at once (SIGKILL), as a crashed machine would: no clean shutdown."""
+        proc = self.procs.pop(name)
+        proc.kill()
+        proc.wait(10)
+
     def wait_ready(self, name: str, timeout: float = 30.0) -> None:
-        bind = self.env[f"{name.upper()}_BIND"]
+        bind = self.binds.get(name) or self.env[f"{name.upper()}_BIND"]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             proc = self.procs[name]

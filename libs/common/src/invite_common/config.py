@@ -126,11 +126,20 @@ class Settings:
     activation_url: str = "https://techpass.invites.local/activate"
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
+    # A SCIM 2.0 directory (base URL ending in /v2 or the like) and its bearer token; unset means
+    # accounts live in approval's own database (the local directory).
+    directory_url: str = ""
+    directory_token: str = ""
+    directory_timeout: float = 10.0
     log_level: str = "INFO"
 
 
-def load(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from `environ` (default: the process environment)."""
+def load(environ: dict[str, str] | None = None, service: str | None = None) -> Settings:
+    """Build Settings from `environ` (default: the process environment).
+
+    With `service`, its own broker URL (`INTAKE_AMQP_URL`, ...: a broker user per service) wins
+    over `AMQP_URL`.
+    """
     e = os.environ if environ is None else environ
     var = Path(e.get("INVITES_VAR_DIR", "var"))
 
@@ -148,7 +157,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
                 raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
     return Settings(
         env=env,
-        amqp_url=get("AMQP_URL", Settings.amqp_url),
+        amqp_url=get(f"{service.upper()}_AMQP_URL", get("AMQP_URL", Settings.amqp_url)) if service
+        else get("AMQP_URL", Settings.amqp_url),
         amqp_namespace=get("AMQP_NAMESPACE", ""),
         amqp_quorum_queues=_bool(get("AMQP_QUORUM_QUEUES", "false")),
         amqp_prefetch=int(get("AMQP_PREFETCH", "50")),
@@ -179,6 +189,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         activation_url=get("ACTIVATION_URL", Settings.activation_url),
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
+        directory_url=get("DIRECTORY_URL", ""),
+        directory_token=get("DIRECTORY_TOKEN", ""),
+        directory_timeout=float(get("DIRECTORY_TIMEOUT", "10")),
         log_level=get("LOG_LEVEL", "INFO"),
     )
 

@@ -20,6 +20,7 @@ import peewee
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
 
+from invite_common import metrics
 from invite_common.broker import Publisher, PublishError, connection
 from invite_common.errors import Outage, PermanentError, TransientError
 from invite_common.logs import request_context
@@ -49,6 +50,8 @@ class TwoPhaseHandler:
 GiveUp = Callable[[Envelope, Exception], None]
 
 ATTEMPT_HEADER = "x-attempt"
+# the type label of a message whose body could not be read at all
+UNREADABLE = "<unreadable>"
 
 
 def handled_message_model(database) -> type[peewee.Model]:
@@ -68,13 +71,23 @@ def handled_message_model(database) -> type[peewee.Model]:
 
 
 class ConsumerStats:
-    """Counters served on the metrics endpoint."""
+    """A consumer's counts by outcome, also counted into the process's Prometheus metrics."""
 
-    def __init__(self) -> None:
+    _ATTRIBUTES = {"handled": "handled", "duplicate": "duplicates", "retried": "retried", "dead_lettered": "dead_lettered"}
+
+    def __init__(self, queue: str = "") -> None:
+        self.queue = queue
         self.handled = 0
         self.duplicates = 0
         self.retried = 0
         self.dead_lettered = 0
+
+    def record(self, type_name: str, outcome: str, started: float | None = None) -> None:
+        """Count one message's outcome (and, when it ran, its handler's time since `started`)."""
+        attribute = self._ATTRIBUTES.get(outcome)
+        if attribute is not None:
+            setattr(self, attribute, getattr(self, attribute) + 1)
+        metrics.observe_message(self.queue, type_name, outcome, started)
 
 
 class MessageConsumer(ConsumerMixin):
@@ -105,7 +118,7 @@ class MessageConsumer(ConsumerMixin):
         self.retry_publisher = Publisher(amqp_url, topology)
         self.handled_model = handled_message_model(database)
         self.handled = Statements(self.handled_model)
-        self.stats = ConsumerStats()
+        self.stats = ConsumerStats(queue)
         self.ready = threading.Event()
 
     # kombu wiring -------------------------------------------------------------------------
@@ -141,13 +154,14 @@ class MessageConsumer(ConsumerMixin):
                 raise UnknownMessageType(f"{self.queue_name} has no handler for {envelope.type}")
         except PermanentError as exc:
             log.error("dead-lettering a message that cannot be read", extra={"queue": self.queue_name, "error": str(exc)})
-            self.stats.dead_lettered += 1
+            self.stats.record(UNREADABLE, "dead_lettered")
             message.reject()
             return
         with request_context(envelope.correlation_id):
             self._dispatch(message, envelope, handler, attempt)
 
     def _dispatch(self, message, envelope: Envelope, handler: Handler, attempt: int) -> None:
+        started = time.perf_counter()
         try:
             duplicate = self._handle_once(envelope, handler)
         except (PermanentError, ValidationError) as exc:
@@ -158,6 +172,7 @@ class MessageConsumer(ConsumerMixin):
             log.warning("dependency unavailable, message will be redelivered", extra={"error": str(exc)})
             if not isinstance(exc, Outage):
                 self._reset_db()
+            self.stats.record(envelope.type, "requeued", started)
             time.sleep(self.db_retry_delay)
             message.requeue()
             return
@@ -167,10 +182,10 @@ class MessageConsumer(ConsumerMixin):
         if self.outbox is not None:
             self.outbox.notify_if_added()
         if duplicate:
-            self.stats.duplicates += 1
+            self.stats.record(envelope.type, "duplicate", started)
             log.info("duplicate message ignored", extra={"type": envelope.type, "message_id": envelope.message_id})
         else:
-            self.stats.handled += 1
+            self.stats.record(envelope.type, "handled", started)
         message.ack()
 
     def _handle_once(self, envelope: Envelope, handler: Handler | TwoPhaseHandler) -> bool:
@@ -227,7 +242,7 @@ class MessageConsumer(ConsumerMixin):
         except PublishError:
             message.requeue()
             return
-        self.stats.retried += 1
+        self.stats.record(envelope.type, "retried")
         log.warning(
             "transient failure, retrying later",
             extra={"type": envelope.type, "attempt": attempt + 1, "delay": delays[attempt], "error": str(exc)},
@@ -249,7 +264,7 @@ class MessageConsumer(ConsumerMixin):
                 log.exception("recording the failure failed; dead-lettering anyway")
             if self.outbox is not None:
                 self.outbox.notify()
-        self.stats.dead_lettered += 1
+        self.stats.record(envelope.type, "dead_lettered")
         message.reject()
 
     def _reset_db(self) -> None:

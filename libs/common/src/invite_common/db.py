@@ -144,25 +144,42 @@ class SchemaMigration(peewee.Model):
         table_name = "schema_migration"
 
 
+# Any constant serves: it names the lock every process migrating a database takes.
+_MIGRATION_LOCK = 7_341_062
+
+
 def apply_migrations(db: peewee.Database, migrations: Sequence[Migration]) -> int:
     """Apply, in order, each migration not yet recorded; return how many ran.
 
     Migration N is `migrations[N - 1]`; append new ones, never edit or reorder applied ones.
+    Replicas starting together take turns on a PostgreSQL advisory lock, so each migration runs
+    once; on SQLite the file's write lock does the same for each migration's transaction.
     """
+    postgres = isinstance(db, peewee.PostgresqlDatabase)
     with db.bind_ctx([SchemaMigration]):
-        db.create_tables([SchemaMigration], safe=True)
-        done = {m.number for m in SchemaMigration.select(SchemaMigration.number)}
-        ran = 0
-        for number, migration in enumerate(migrations, start=1):
-            if number in done:
+        if postgres:
+            db.execute_sql("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        try:
+            return _apply_pending(db, migrations)
+        finally:
+            if postgres:
+                db.execute_sql("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+
+def _apply_pending(db: peewee.Database, migrations: Sequence[Migration]) -> int:
+    db.create_tables([SchemaMigration], safe=True)
+    ran = 0
+    for number, migration in enumerate(migrations, start=1):
+        with db.atomic():
+            # read inside the transaction: another SQLite process may have applied it meanwhile
+            if SchemaMigration.get_or_none(SchemaMigration.number == number) is not None:
                 continue
-            with db.atomic():
-                migration(db, migrator_for(db))
-                SchemaMigration.create(
-                    number=number,
-                    name=getattr(migration, "__name__", str(number)),
-                    applied_at=dt.datetime.now(dt.timezone.utc),
-                )
-            log.info("applied migration", extra={"migration": number})
-            ran += 1
-        return ran
+            migration(db, migrator_for(db))
+            SchemaMigration.create(
+                number=number,
+                name=getattr(migration, "__name__", str(number)),
+                applied_at=dt.datetime.now(dt.timezone.utc),
+            )
+        log.info("applied migration", extra={"migration": number})
+        ran += 1
+    return ran

@@ -50,12 +50,13 @@ def run_checks(checks: dict[str, Check]) -> tuple[bool, dict[str, str]]:
     return all(v == "ok" for v in results.values()), results
 
 
-def serve_health(bind: str, checks: dict[str, Check], metrics: Callable[[], dict[str, float]]) -> ThreadingHTTPServer:
-    """Start the health server on a daemon thread and return it."""
+def serve_health(bind: str, checks: dict[str, Check], metrics: Callable[[], bytes]) -> ThreadingHTTPServer:
+    """Start the health server on a daemon thread and return it; `metrics` renders `/metrics`."""
+    from invite_common.metrics import CONTENT_TYPE
 
     class Handler(BaseHTTPRequestHandler):
-        def _send(self, status: int, body: str, content_type: str = "application/json") -> None:
-            data = body.encode()
+        def _send(self, status: int, body: str | bytes, content_type: str = "application/json") -> None:
+            data = body.encode() if isinstance(body, str) else body
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
@@ -70,8 +71,7 @@ def serve_health(bind: str, checks: dict[str, Check], metrics: Callable[[], dict
                 ok, results = run_checks(checks)
                 self._send(200 if ok else 503, json.dumps({"ready": ok, "checks": results}))
             elif path == "/metrics":
-                lines = [f"{name} {value}" for name, value in sorted(metrics().items())]
-                self._send(200, "\n".join(lines) + "\n", "text/plain; version=0.0.4")
+                self._send(200, metrics(), CONTENT_TYPE)
             else:
                 self._send(404, json.dumps({"error": "not found"}))
 

@@ -127,6 +127,9 @@ class InviteSubmitted(_Strict):
     first_name = fields.String(load_default="", allow_none=True)
     last_name = fields.String(load_default="", allow_none=True)
     organisation = fields.String(load_default="", allow_none=True)
+    # for the directory's enterprise and phone attributes; absent from older producers' messages
+    department = fields.String(load_default="", allow_none=True)
+    contact_number = fields.String(load_default="", allow_none=True)
     seed_onboarding = fields.Boolean(required=True)
     offshore = fields.Boolean(load_default=False)
     submitted_at = fields.String(required=True)

@@ -4,10 +4,16 @@ A service calls `Outbox.add` inside the same database transaction as its change,
 or a consumer's ack means the change and its message are both durable. The relay publishes
 pending rows in batches with publisher confirms and marks them sent; if the broker is away the
 rows wait, and are published once it is back.
+
+Several processes of a service each run a relay over the same database: on PostgreSQL each claims
+its batch with `FOR UPDATE SKIP LOCKED` until the batch is marked, on SQLite the relays take turns
+on a lock file beside the database, so a row is published by one of them, not by all (a crash
+before the mark still publishes it again: consumers are idempotent).
 """
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import logging
 import threading
@@ -15,6 +21,7 @@ import time
 
 import peewee
 
+from invite_common import metrics
 from invite_common.broker import Outgoing, PublishError, Publisher
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope
@@ -113,6 +120,13 @@ class Outbox:
     def pending_count(self) -> int:
         m = self.model
         return m.select().where(m.published_at.is_null()).count()
+
+    def backlog(self) -> tuple[int, dt.datetime | None]:
+        """How many messages wait to be published, and when the oldest of them was written."""
+        m = self.model
+        count, oldest = (m.select(peewee.fn.COUNT(m.id), peewee.fn.MIN(m.created_at))
+                         .where(m.published_at.is_null()).tuples().get())
+        return count, m.created_at.python_value(oldest) if isinstance(oldest, (str, dt.datetime)) else None
 
     def relay_once(self, publisher: Publisher, limit: int = 200) -> int:
         """Publish one batch of pending messages and mark the confirmed ones; return how many.
@@ -216,6 +230,7 @@ class OutboxRelay(threading.Thread):
                 self.outbox.armed()
                 sent = self.outbox.relay_once(self.publisher, self.batch)
                 self.published += sent
+                metrics.OUTBOX_PUBLISHED.inc(sent)
                 self.healthy = True
                 backoff = 0.1
                 if sent < self.batch:

@@ -23,7 +23,11 @@ from typing import Callable, Sequence
 
 import peewee
 
+from prometheus_client import CollectorRegistry
+from prometheus_client.registry import Collector
+
 from invite_common import db as dbmod
+from invite_common import metrics
 from invite_common.config import Settings
 from invite_common.consumer import GiveUp, Handler, MessageConsumer, TwoPhaseHandler, start_consumer_thread
 from invite_common.health import Check, broker_check, database_check, serve_health
@@ -32,7 +36,6 @@ from invite_common.topology import Topology
 
 log = logging.getLogger(__name__)
 
-Metrics = Callable[[], dict[str, float]]
 
 
 def topology_for(settings: Settings) -> Topology:
@@ -69,8 +72,9 @@ class Service:
     bind: str | None = None
     # readiness checks beside the database's and the broker's
     checks: dict[str, Check] = field(default_factory=dict)
-    # gauges beside the relay's and consumers' counters; each runs with a database connection
-    metrics: Sequence[Metrics] = ()
+    # Prometheus collectors beside the counters every process keeps and the outbox's gauges;
+    # they run when scraped (see invite_common.metrics.QueryCollector)
+    metrics: Sequence[Collector] = ()
     # run once the database is up to date, before anything consumes
     startup: Sequence[Callable[[], None]] = ()
     # closed last, once every thread has ended
@@ -88,6 +92,7 @@ class RunningService:
     health: ThreadingHTTPServer | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     app: object | None = None  # intake's web app, served by its own server
+    registry: CollectorRegistry | None = None
 
     @property
     def outbox(self) -> Outbox:
@@ -102,23 +107,9 @@ class RunningService:
         s = self.service
         return {"database": database_check(s.database), "broker": broker_check(s.settings.amqp_url)} | s.checks
 
-    def metrics(self) -> dict[str, float]:
-        """Counters of the relay and of each consumer, then the service's own gauges."""
-        out = {f"{self.service.name}_outbox_published_total": self.relay.published}
-        for queue, consumer in self.consumers.items():
-            key = queue.replace(".", "_").replace("-", "_")
-            out[f"{key}_handled_total"] = consumer.stats.handled
-            out[f"{key}_duplicates_total"] = consumer.stats.duplicates
-            out[f"{key}_retried_total"] = consumer.stats.retried
-            out[f"{key}_dead_lettered_total"] = consumer.stats.dead_lettered
-        for source in self.service.metrics:
-            try:
-                # the health server answers on a fresh thread each time: don't leave its connection open
-                with self.service.database.connection_context():
-                    out |= source()
-            except peewee.PeeweeException:
-                pass  # the database is away: /readyz says so; the counters above still help
-        return out
+    def metrics(self) -> bytes:
+        """The service's Prometheus metrics, in the text exposition format."""
+        return metrics.exposition(self.registry)
 
     def _run_task(self, task: Task) -> None:
         while not self.stopping.wait(task.every):
@@ -149,6 +140,18 @@ class RunningService:
         run_until_signalled(self.service.name, self.service.bind or "", self.stop)
 
 
+def migrate(service: Service) -> int:
+    """Bring the service's database schema up to date, without starting anything; return how many ran."""
+    from invite_common.config import ensure_sqlite_dir
+
+    ensure_sqlite_dir(service.db_url)
+    db = dbmod.connect(service.db_url)
+    try:
+        return dbmod.apply_migrations(db, service.migrations)
+    finally:
+        db.close()
+
+
 def start(service: Service) -> RunningService:
     """Open the database, start the relay, consumers, tasks and health server; return the running parts."""
     settings = service.settings
@@ -170,6 +173,7 @@ def start(service: Service) -> RunningService:
         for queue, handlers in service.consumers.items()
     }
     running = RunningService(service, OutboxRelay(service.outbox, settings.amqp_url), consumers)
+    running.registry = metrics.registry_for(metrics.OutboxCollector(service.outbox), *service.metrics)
     running.relay.start()
     running.threads = [start_consumer_thread(c) for c in consumers.values()]
     for task in service.tasks:

@@ -1,4 +1,5 @@
-"""Run the approval worker (`python -m approval`), or retry a failed request (`python -m approval retry ID`)."""
+"""Run the approval worker (`python -m approval`), retry a failed request (`python -m approval retry ID`),
+or bring its schema up to date (`python -m approval migrate`)."""
 from __future__ import annotations
 
 import argparse
@@ -13,13 +14,20 @@ def main(argv: list[str] | None = None) -> int:
     retry = sub.add_parser("retry", help="run a failed request's step again")
     retry.add_argument("request_id")
     retry.add_argument("--operator", required=True, help="your email, recorded in the request's history")
+    sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
 
-    settings = config.load()
+    settings = config.load(service="approval")
     logs.configure("approval", settings.log_level)
     from approval import bootstrap, handlers
     from approval.db import database
 
+    if args.command == "migrate":
+        from invite_common import runtime
+
+        ran = runtime.migrate(bootstrap.declare(settings))
+        print(f"approval schema up to date ({ran} migrations applied)")
+        return 0
     if args.command == "retry":
         bootstrap.open_database(settings)
         deps = bootstrap.build_dependencies(settings)

@@ -4,9 +4,12 @@ from __future__ import annotations
 import functools
 import logging
 
+import peewee
 from invite_common import db as dbmod
-from invite_common import messages, runtime
+from invite_common import messages, metrics, runtime
 from invite_common.config import Settings
+from invite_common.consumer import TwoPhaseHandler
+from invite_common.messages import State
 from invite_common.outbox import Outbox
 
 from approval import handlers
@@ -25,13 +28,22 @@ def open_database(settings: Settings):
     return dbmod.open_database(settings.approval_db_url, database, MIGRATIONS)
 
 
+def directory_for(settings: Settings) -> AccountDirectory:
+    """The SCIM directory DIRECTORY_URL names, or the local one kept in approval's database."""
+    if settings.directory_url:
+        from approval.adapters.scim import ScimDirectory
+
+        return ScimDirectory(settings.directory_url, settings.directory_token, timeout=settings.directory_timeout)
+    return LocalDirectory()
+
+
 def build_dependencies(
     settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None
 ) -> handlers.Dependencies:
     """The handlers' outbox, adapters and settings; the local adapters unless others are given."""
     return handlers.Dependencies(
         outbox=Outbox(database, runtime.topology_for(settings)),
-        directory=directory or LocalDirectory(),
+        directory=directory or directory_for(settings),
         enrolment=enrolment or LocalEnrolment(settings.seed_enrolment_days),
         activation_url=settings.activation_url,
         request_expiry_days=settings.request_expiry_days,
@@ -45,6 +57,19 @@ def sweep_expired(deps: handlers.Dependencies) -> None:
     if count:
         deps.outbox.notify()
         log.info("expired stale requests", extra={"count": count})
+
+
+def requests_by_state() -> metrics.QueryCollector:
+    """Requests in each workflow state, read from approval's database when scraped."""
+    from approval.models import InviteRequest
+
+    def counts():
+        query = InviteRequest.select(InviteRequest.state, peewee.fn.COUNT(InviteRequest.id)).group_by(InviteRequest.state)
+        found = dict(query.tuples())
+        # every state is reported, 0 included, so an alert on `failed` sees it go back to 0
+        return [((state,), found.get(state, 0)) for state in State.ALL]
+
+    return metrics.QueryCollector(database, "invites_requests", "Invite requests by workflow state.", ["state"], counts)
 
 
 def declare(settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None) -> runtime.Service:
@@ -64,7 +89,11 @@ def declare(settings: Settings, directory: AccountDirectory | None = None, enrol
                 messages.INVITE_CANCELLED: on(handlers.cancel, deps=deps),
                 messages.INVITE_RESEND_REQUESTED: on(handlers.resend, deps=deps),
                 messages.APPROVAL_DECIDE: on(handlers.decide, deps=deps),
-                messages.APPROVAL_ADVANCE: on(handlers.advance, deps=deps),
+                # the directory is called outside the transaction (it may be a remote SCIM server)
+                messages.APPROVAL_ADVANCE: TwoPhaseHandler(
+                    prepare=on(handlers.prepare_advance, deps=deps),
+                    commit=on(handlers.commit_advance, deps=deps),
+                ),
             },
             "approval.email-outcomes": {
                 messages.EMAIL_SENT: on(handlers.record_email_sent, deps=deps),
@@ -74,6 +103,8 @@ def declare(settings: Settings, directory: AccountDirectory | None = None, enrol
         on_give_up=on(handlers.fail_step, deps=deps),
         tasks=[runtime.Task("expiry", EXPIRY_SWEEP_SECONDS, on(sweep_expired, deps))],
         bind=settings.approval_bind,
+        metrics=[requests_by_state()],
+        closers=[deps.directory.close],
     )
 
 

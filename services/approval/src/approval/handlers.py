@@ -137,6 +137,8 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
         "first_name": p.get("first_name") or "",
         "last_name": p.get("last_name") or "",
         "organisation": p.get("organisation") or "",
+        "department": p.get("department") or "",
+        "contact_number": p.get("contact_number") or "",
         "seed_onboarding": p["seed_onboarding"],
         "offshore": p.get("offshore", False),
         "state": State.SUBMITTED,
@@ -202,11 +204,6 @@ def advance(env: Envelope, deps: Dependencies) -> None:
         log.info("stale step ignored", extra={"step": p["step"], "state": request.state})
 
 
-def provision(deps: Dependencies, request: InviteRequest, cause: str | None) -> None:
-    """Create the TechPass account, then book SEED or ask for the invitation email."""
-    _account_created(deps, request, _create_account(deps, request), cause)
-
-
 def _provision_now(deps: Dependencies, request: InviteRequest, cause: str | None, approved: dict) -> None:
     """Provision a request just approved (`approved`, the move not yet announced) in this transaction.
 
@@ -216,14 +213,38 @@ def _provision_now(deps: Dependencies, request: InviteRequest, cause: str | None
     the request as an exhausted provisioning step would.
     """
     try:
-        account = _create_account(deps, request)
+        account = create_account(deps, request)
     except PermanentError as exc:
         move(deps, request, Verb.FAIL, actor=SYSTEM, note=f"{Step.PROVISION} failed: {exc}", cause=cause, before=[approved])
         return
-    _account_created(deps, request, account, cause, before=[approved])
+    provision(deps, request, cause, account=account, before=[approved])
 
 
-def _create_account(deps: Dependencies, request: InviteRequest) -> ProvisionedAccount:
+def prepare_advance(env: Envelope, deps: Dependencies) -> ProvisionedAccount | None:
+    """Create the account outside any transaction: a directory's answer can take seconds.
+
+    Creating is idempotent per request (the directory keys it on the request id), so running
+    this again after a crash or a redelivery returns the same account.
+    """
+    p = env.payload
+    request = InviteRequest.get_or_none(InviteRequest.id == p["request_id"])
+    if p["step"] != Step.PROVISION or request is None or request.state != State.APPROVED:
+        return None
+    return create_account(deps, request)
+
+
+def commit_advance(env: Envelope, account: ProvisionedAccount | None, deps: Dependencies) -> None:
+    """Record the step `prepare_advance` ran, inside the consumer's transaction."""
+    p = env.payload
+    request = _load(p["request_id"])
+    if p["step"] == Step.PROVISION and request.state == State.APPROVED:
+        provision(deps, request, cause=env.message_id, account=account)
+    else:
+        advance(env, deps)
+
+
+def create_account(deps: Dependencies, request: InviteRequest) -> ProvisionedAccount:
+    """Ask the directory for the request's account (the same one however often it is asked)."""
     return deps.directory.create_account(
         request_id=request.id,
         username=request.username if request.user_type == UserType.VENDOR else None,
@@ -231,12 +252,19 @@ def _create_account(deps: Dependencies, request: InviteRequest) -> ProvisionedAc
         first_name=request.first_name,
         last_name=request.last_name,
         user_type=request.user_type,
+        organisation=request.organisation,
+        department=request.department,
+        contact_number=request.contact_number,
     )
 
 
-def _account_created(
-    deps: Dependencies, request: InviteRequest, account: ProvisionedAccount, cause: str | None, before: list[dict] | None = None
-) -> None:
+def provision(deps: Dependencies, request: InviteRequest, cause: str | None,
+              account: ProvisionedAccount | None = None, before: list[dict] | None = None) -> None:
+    """Create the TechPass account (unless already created), then book SEED or ask for the invitation email.
+
+    `before` are moves of this transaction held back to go out with the provision's (see `move`).
+    """
+    account = account or create_account(deps, request)
     request.username = account.username
     move(deps, request, Verb.PROVISION, actor=SYSTEM, details={"username": account.username}, cause=cause, before=before)
     take_step(deps, request, workflow.step_after_account(_needs_seed(request)), cause)
@@ -337,7 +365,8 @@ def record_email_failed(env: Envelope, deps: Dependencies) -> None:
 def fail_step(env: Envelope, exc: Exception, deps: Dependencies) -> None:
     """A step's retries are exhausted (or it can never succeed): record the request as failed."""
     request_id = env.payload.get("request_id")
-    request = InviteRequest.get_or_none(InviteRequest.id == request_id) if request_id else None
+    # locked like every other handler's read: a replica may be moving the same request right now
+    request = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first() if request_id else None
     if request is None:
         return
     if env.type == messages.APPROVAL_ADVANCE and request.state in workflow.TRANSITIONS[Verb.FAIL]:
@@ -350,9 +379,10 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
     """Expire requests nobody decided on within the allowed days; return how many."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=deps.request_expiry_days)
-    stale = InviteRequest.select().where(
+    # locked: every replica sweeps, and PostgreSQL re-checks the state of a row another one held
+    stale = for_update(InviteRequest.select().where(
         (InviteRequest.state == State.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
-    )
+    ))
     count = 0
     for request in stale:
         move(deps, request, Verb.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
@@ -362,7 +392,7 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
 
 def retry_failed(deps: Dependencies, request_id: str, operator: str) -> str:
     """Run a failed request's step again at an operator's word; return the state it resumed in."""
-    request = InviteRequest.get_or_none(InviteRequest.id == request_id)
+    request = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first()
     if request is None:
         raise LookupError(f"no request {request_id}")
     move(deps, request, Verb.RETRY, actor=operator, note="retried by an operator")

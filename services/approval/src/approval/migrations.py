@@ -89,4 +89,20 @@ def create_workflow_tables(db: peewee.Database, migrator: SchemaMigrator) -> Non
     db.create_tables([InviteRequest, Transition, outbox_model(db), handled_message_model(db)])
 
 
-MIGRATIONS = [create_directory_and_enrolment_tables, create_workflow_tables]
+def add_invitee_department_and_contact_number(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Keep the invitee's department and contact number for the directory's user attributes.
+
+    The default is the database's, not only peewee's: replicas of the previous version, still
+    serving during a rollout, insert requests without these columns.
+    """
+    from playhouse.migrate import migrate
+
+    empty = [peewee.SQL("DEFAULT ''")]
+    migrate(
+        migrator.add_column("invite_request", "department", peewee.CharField(default="", constraints=empty)),
+        migrator.add_column(
+            "invite_request", "contact_number", peewee.CharField(max_length=32, default="", constraints=empty)),
+    )
+
+
+MIGRATIONS = [create_directory_and_enrolment_tables, create_workflow_tables, add_invitee_department_and_contact_number]

@@ -24,6 +24,8 @@ class InviteRequest(BaseModel):
     first_name = peewee.CharField(default="")
     last_name = peewee.CharField(default="")
     organisation = peewee.CharField(default="")
+    department = peewee.CharField(default="")
+    contact_number = peewee.CharField(max_length=32, default="")
     seed_onboarding = peewee.BooleanField(default=False)
     offshore = peewee.BooleanField(default=False)
     state = peewee.CharField(max_length=32, index=True)

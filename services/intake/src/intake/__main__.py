@@ -1,5 +1,6 @@
-"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; or manage
-roles (`python -m intake roles list|grant|revoke`)."""
+"""Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; manage
+roles (`python -m intake roles list|grant|revoke`); or only bring intake's database schema up to
+date (`python -m intake migrate`)."""
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,10 @@ def main(argv: list[str] | None = None) -> int:
         one.add_argument("role", help="approver, auditor or admin")
         one.add_argument("email")
         one.add_argument("--operator", required=True, help="your email, recorded in the history auditors read")
+    sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
 
-    settings = config.load()
+    settings = config.load(service="intake")
     logs.configure("intake", settings.log_level)
     if args.command == "roles":
         from intake import roles_command
@@ -36,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from intake import bootstrap
 
+    if args.command == "migrate":
+        from invite_common import runtime
+
+        ran = runtime.migrate(bootstrap.declare(settings))
+        print(f"intake schema up to date ({ran} migrations applied)")
+        return 0
     service = bootstrap.start(settings)
     host, port = parse_bind(settings.intake_bind)
     log.info("intake listening", extra={"bind": settings.intake_bind})

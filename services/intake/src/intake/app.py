@@ -18,6 +18,7 @@ from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
+from intake import metrics as http_metrics
 from intake.auth import settings as auth_settings
 from intake.auth.oidc import IdentityProvider, ProviderUnavailable
 from intake.auth.sessions import ServerSessionInterface
@@ -174,6 +175,7 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         ok, results = run_checks(checks)
         return {"ready": ok, "checks": results}, (200 if ok else 503)
 
+    http_metrics.instrument(app, outbox)
     app.register_blueprint(portal)
     _protect_forms(app)
     return app

@@ -1,4 +1,4 @@
-"""Run the notifier worker: `python -m notifier`."""
+"""Run the notifier worker (`python -m notifier`), or bring its schema up to date (`python -m notifier migrate`)."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +8,20 @@ from invite_common import config, logs
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(prog="python -m notifier", description="The Invite Users notifier worker.").parse_args(argv)
-    settings = config.load()
+    parser = argparse.ArgumentParser(prog="python -m notifier", description="The Invite Users notifier worker.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    args = parser.parse_args(argv)
+    settings = config.load(service="notifier")
     logs.configure("notifier", settings.log_level)
     from notifier import bootstrap
+
+    if args.command == "migrate":
+        from invite_common import runtime
+
+        ran = runtime.migrate(bootstrap.declare(settings))
+        print(f"notifier schema up to date ({ran} migrations applied)")
+        return 0
 
     bootstrap.start(settings).run_until_signalled()
     return 0

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import functools
 
-from invite_common import messages, runtime
+from invite_common import messages, metrics, runtime
 from invite_common.config import Settings
 from invite_common.consumer import TwoPhaseHandler
 from invite_common.outbox import Outbox
 
-from notifier import deliveries, handlers, models
+from notifier import catalog, deliveries, handlers
 from notifier.adapters.mailer import SmtpMailer
 from notifier.db import database
 from notifier.migrations import MIGRATIONS
@@ -27,13 +27,21 @@ def build_dependencies(settings: Settings) -> handlers.Dependencies:
     )
 
 
-def delivery_counts() -> dict[str, float]:
-    """How many emails the delivery log holds as sent and as failed."""
-    counts = deliveries.counts_by_status()
-    return {
-        "notifier_emails_sent": counts.get(models.SENT, 0),
-        "notifier_emails_failed": counts.get(models.FAILED, 0),
-    }
+def delivery_log(database) -> metrics.QueryCollector:
+    """Deliveries by status as the log holds them (every replica's sends, unlike the counters)."""
+    return metrics.QueryCollector(
+        database, "invites_deliveries", "Emails in the delivery log, by status.", ["status"],
+        lambda: [((status,), count) for status, count in deliveries.counts_by_status().items()],
+    )
+
+
+def email_counters() -> list:
+    """The sent and failed counters, with a series per template from the start (at 0) so that
+    alerts on their increase see the first one."""
+    for template in (*catalog.CATALOG, "other"):
+        metrics.EMAILS_SENT.labels(template)
+        metrics.EMAILS_FAILED.labels(template)
+    return [metrics.EMAILS_SENT, metrics.EMAILS_FAILED]
 
 
 def declare(settings: Settings) -> runtime.Service:
@@ -60,7 +68,7 @@ def declare(settings: Settings) -> runtime.Service:
         # SMTP is left out of readiness: while it is down the service still takes commands and
         # retries their sends, which is better than being restarted by an orchestrator
         bind=settings.notifier_bind,
-        metrics=[delivery_counts],
+        metrics=[delivery_log(database), *email_counters()],
         # after the consumer thread ended, so no send is cut off halfway
         closers=[deps.mailer.close],
     )

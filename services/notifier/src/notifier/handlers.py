@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
-from invite_common import messages
+from invite_common import messages, metrics
 from invite_common.messages import Envelope, new_message
 from invite_common.outbox import Outbox
 
-from notifier import deliveries, models
+from notifier import catalog, deliveries, models
 from notifier.adapters.mailer import SmtpMailer, hide_addresses
 from notifier.message import InvalidRecipient, check_recipient
 from notifier.rendering import render
@@ -87,6 +87,11 @@ def recipient_domain(to: str) -> str:
         return ""
 
 
+def template_label(template: str) -> str:
+    """The template as a metric label: a name from the catalog, or `other` (labels must stay few)."""
+    return template if template in catalog.CATALOG else "other"
+
+
 def describe(exc: Exception) -> str:
     """Say what went wrong in words safe to store and log: anything like an address is hidden."""
     return hide_addresses(f"{type(exc).__name__}: {exc}")[:500]
@@ -111,6 +116,7 @@ def send_email(env: Envelope, deps: Dependencies) -> Accepted | AlreadySent:
     # the same for every attempt, so a resend after a crash can be recognised as the same email
     message_id = deps.mailer.message_id(*key)
     deps.mailer.send(p["to"], rendered, message_id)
+    metrics.EMAILS_SENT.labels(template_label(p["template"])).inc()
     accepted = Accepted(message_id, recipient_domain(p["to"]), utcnow())
     if len(deps.accepted) >= ACCEPTED_KEPT:
         deps.accepted.pop(next(iter(deps.accepted)))
@@ -162,6 +168,7 @@ def record_email_failed(env: Envelope, exc: Exception, deps: Dependencies) -> No
             return
         deliveries.record(*key, status=models.FAILED, recipient_domain=recipient_domain(p["to"]), error=describe(exc))
     permanent = not isinstance(exc, TransientError)
+    metrics.EMAILS_FAILED.labels(template_label(p["template"])).inc()
     deps.outbox.add(
         new_message(
             messages.EMAIL_FAILED,

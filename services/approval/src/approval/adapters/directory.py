@@ -35,6 +35,14 @@ class InvalidUsername(PermanentError):
     """The username breaks the TechPass username rules, or a vendor came without one."""
 
 
+class AccountExists(PermanentError):
+    """The directory already holds an account for the invitee's email, made by someone else."""
+
+
+class DirectoryRefused(PermanentError):
+    """The directory refused the account as we described it (a schema or value it does not accept)."""
+
+
 class DirectoryUnavailable(TransientError):
     """The directory could not be reached or timed out; creating the account may succeed later.
 
@@ -58,11 +66,23 @@ class AccountDirectory(abc.ABC):
         first_name: str,
         last_name: str,
         user_type: str,
+        *,
+        organisation: str = "",
+        department: str = "",
+        contact_number: str = "",
     ) -> ProvisionedAccount:
         """Create the request's account, or return the one already created for it.
 
-        Raises UsernameTaken, InvalidUsername (permanent) or DirectoryUnavailable (transient).
+        Raises UsernameTaken, InvalidUsername, AccountExists (permanent) or DirectoryUnavailable
+        (transient).
         """
+
+    @abc.abstractmethod
+    def find_by_email(self, email: str) -> ProvisionedAccount | None:
+        """Return the account the directory holds for `email` (compared case-insensitively), if any."""
+
+    def close(self) -> None:
+        """Let go of connections to the directory, if it holds any (called when the service stops)."""
 
 
 def _provisioned(row: Account) -> ProvisionedAccount:
@@ -83,6 +103,10 @@ class LocalDirectory(AccountDirectory):
         first_name: str,
         last_name: str,
         user_type: str,
+        *,
+        organisation: str = "",
+        department: str = "",
+        contact_number: str = "",
     ) -> ProvisionedAccount:
         """Create the request's account, or return the one already created for it."""
         existing = accounts.get(request_id=request_id)
@@ -111,6 +135,12 @@ class LocalDirectory(AccountDirectory):
             if username is not None:
                 raise UsernameTaken("the username is already taken")
         raise RuntimeError("could not pick a free username under concurrent sign-ups")
+
+    def find_by_email(self, email: str) -> ProvisionedAccount | None:
+        """Return the oldest account held for `email`, if any."""
+        row = (Account.select().where(peewee.fn.LOWER(Account.email) == email.strip().lower())
+               .order_by(Account.created_at).first())
+        return row.provisioned() if row is not None else None
 
     @staticmethod
     def _free_username(base: str) -> str:

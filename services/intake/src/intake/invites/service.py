@@ -138,6 +138,8 @@ def _submission_message(invite: InviteRequest):
                 "first_name": invite.first_name,
                 "last_name": invite.last_name,
                 "organisation": invite.organisation,
+                "department": invite.department,
+                "contact_number": invite.contact_number,
                 "seed_onboarding": invite.seed_onboarding,
                 "offshore": invite.offshore,
                 "submitted_at": invite.created_at.isoformat(),

@@ -1,0 +1,86 @@
+"""deploy/k8s: every manifest valid against the Kubernetes schemas (kubernetes-validate), every
+file listed by a kustomization, and the workloads shaped for replicas and safe rollouts."""
+from __future__ import annotations
+
+import copy
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.manifests import K8S, SERVICES, generated_secret_keys, k8s_objects, kustomizations, manifest_files
+
+KUBERNETES_VERSION = "1.33"
+
+
+def objects(kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for _, doc in k8s_objects() if doc["kind"] == kind}
+
+
+@pytest.mark.parametrize("path,doc", k8s_objects(), ids=lambda v: v.name if hasattr(v, "name") else v.get("kind"))
+def test_manifest_is_valid_for_kubernetes(path, doc):
+    kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_generated_secret_is_valid_too():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "invite-users-secrets"},
+              "type": "Opaque", "stringData": {k: "x" for k in generated_secret_keys()}}
+    kubernetes_validate.validate(secret, KUBERNETES_VERSION, strict=True)
+
+
+def test_validation_would_refuse_a_misplaced_field():
+    deployment = copy.deepcopy(objects("Deployment")["approval"])
+    deployment["spec"]["template"]["spec"]["containers"][0]["readynessProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_every_manifest_is_listed_by_a_kustomization_and_every_listed_file_exists():
+    listed = set()
+    for kustomization in kustomizations():
+        for entry in yaml.safe_load(kustomization.read_text())["resources"]:
+            target = (kustomization.parent / entry).resolve()
+            assert target.exists(), f"{kustomization} lists {entry}, which is missing"
+            if target.is_file():
+                listed.add(target)
+    assert set(manifest_files()) == listed
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_deployments_probe_readiness_and_liveness_and_bound_their_resources(name):
+    container = objects("Deployment")[name]["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert set(container["resources"]) == {"requests", "limits"}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["command"] == ["python", "-m", name]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_has_a_disruption_budget_and_a_service(name):
+    assert objects("PodDisruptionBudget")[name]["spec"]["minAvailable"] == 1
+    assert name in objects("Service")
+
+
+@pytest.mark.parametrize("name", ["approval", "notifier"])
+def test_workers_scale_from_two_replicas(name):
+    hpa = objects("HorizontalPodAutoscaler")[name]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == name and hpa["minReplicas"] == 2
+    assert "replicas" not in objects("Deployment")[name]["spec"]  # the autoscaler owns the count
+
+
+def test_the_migration_job_migrates_every_service():
+    [container] = objects("Job")["invite-users-migrate"]["spec"]["template"]["spec"]["containers"]
+    for name in SERVICES:
+        assert f"python -m {name} migrate" in container["command"][-1]
+    assert (K8S / "migrate" / "job.yaml").exists()
+
+
+def test_workloads_read_secrets_only_from_the_generated_secret():
+    keys = generated_secret_keys()
+    for _, doc in k8s_objects():
+        if doc["kind"] in ("Deployment", "Job"):
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                for env in container.get("env", []):
+                    ref = env["valueFrom"]["secretKeyRef"]
+                    assert ref["name"] == "invite-users-secrets" and ref["key"] in keys

@@ -1,0 +1,97 @@
+"""Provisioning through a SCIM 2.0 directory: the three services as processes, approval pointed at a
+real SCIM server by DIRECTORY_URL."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import _make_system, wait_for_state
+from tests.support.broker import wait_for
+from tests.support.metrics import names, scrape, value
+from tests.support.scim import ScimServer
+from tests.deploy.manifests import DEPLOY
+
+REQUESTER = "amy@tech.gov.sg"
+APPROVER = "bob@tech.gov.sg"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+VENDOR = {
+    "method": "create_account",
+    "email": "vic.lim@vendor.example.com",
+    "user_type": "vendor",
+    "username": "vic.lim",
+    "first_name": "Vic",
+    "last_name": "Lim",
+    "contact_number": "+65 9123 4567",
+    "organisation": "Example Pte Ltd",
+    "department": "Payments",
+    "seed_onboarding": False,
+    "reason": "Builds the payments service",
+}
+
+
+@pytest.fixture
+def scim():
+    server = ScimServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def scim_system(request, tmp_path, amqp_url, namespace, mailbox, scim):
+    system = _make_system(request, tmp_path, amqp_url, namespace, mailbox, "postgresql",
+                          DIRECTORY_URL=scim.url, DIRECTORY_TOKEN=scim.token, DIRECTORY_TIMEOUT="2")
+    system.start()
+    return system
+
+
+def submit_and_approve(system, body):
+    response = system.call("POST", "/api/v1/invites", REQUESTER, json=body)
+    assert response.status_code == 201, response.text
+    invite_id = response.json()["id"]
+    assert system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={}).status_code == 202
+    return invite_id
+
+
+def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for_an_existing_account(
+        scim_system, scim, mailbox):
+    # One system for every journey: starting the three services is what costs here.
+    invite_id = submit_and_approve(scim_system, VENDOR)
+    final = wait_for_state(scim_system, invite_id, "emailed")
+    [user] = scim.users
+    assert scim.creates() == 1
+    assert (user["userName"], user["externalId"]) == ("vic.lim", invite_id)
+    assert user["emails"][0]["value"] == "vic.lim@vendor.example.com"
+    assert user["phoneNumbers"] == [{"value": "+6591234567", "type": "work"}]
+    assert user[ENTERPRISE] == {"organization": "Example Pte Ltd", "department": "Payments"}
+    provision = next(h for h in final["history"] if h["to_state"] == "account_created")
+    assert provision["details"]["username"] == "vic.lim"
+    wait_for(lambda: mailbox.to("vic.lim@vendor.example.com"), what="the invitation")
+
+    # someone else's account already holds the invitee's email: a permanent failure, with why
+    scim.add_user({"userName": "jlee", "emails": [{"value": "Jo.Lee@vendor.example.com"}]})
+    taken = submit_and_approve(scim_system, VENDOR | {"email": "jo.lee@vendor.example.com", "username": "jo.lee"})
+    failure = next(h for h in wait_for_state(scim_system, taken, "failed")["history"] if h["to_state"] == "failed")
+    assert "already holds an account for this email" in failure["note"]
+
+    # the directory is down for a while: provisioning waits, then happens once
+    scim.go_down()
+    later = submit_and_approve(scim_system, VENDOR | {"email": "kim@vendor.example.com", "username": "kim.tan"})
+    wait_for(lambda: "directory not answering" in scim_system.log("approval"), what="a failed attempt")
+    scim.come_back()
+    wait_for_state(scim_system, later, "emailed")
+    assert sorted(u["userName"] for u in scim.users) == ["jlee", "kim.tan", "vic.lim"]
+    assert scim.creates() == 2  # vic.lim and kim.tan; jlee was made by another client
+
+    # what Prometheus sees: requests by state, and every metric the alert rules use, across the services
+    binds = {name: scim_system.env[f"{name.upper()}_BIND"] for name in ("intake", "approval", "notifier")}
+    samples = {name: scrape(f"http://{bind}/metrics") for name, bind in binds.items()}
+    assert value(samples["approval"], "invites_requests", state="emailed") == 2
+    assert value(samples["approval"], "invites_requests", state="failed") == 1
+    assert value(samples["approval"], "invites_requests", state="rejected") == 0
+    assert value(samples["intake"], "invites_http_requests_total", route="/api/v1/invites", method="POST", status="201") == 3
+    assert value(samples["notifier"], "invites_emails_sent_total", template="invitation") == 2
+    served = set().union(*(names(s) for s in samples.values()))
+    alerting = set(re.findall(r"\binvites_[a-z_]+", (DEPLOY / "alerts.yml").read_text()))
+    assert alerting - served == set(), "alert rules use metrics no service serves"

@@ -1,0 +1,57 @@
+"""Intake's /metrics: requests by route template and status with their latency, and the outbox gauges."""
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.intake.conftest import as_user
+
+INVITE = {"method": "email_invitation", "email": "jane.tan@tech.gov.sg", "seed_onboarding": False, "reason": "Joining"}
+
+
+def scrape(client) -> dict:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for s in family.samples
+    }
+
+
+def sample(samples: dict, name: str, **labels) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_requests_are_counted_by_route_template_and_status_with_their_latency(client):
+    amy = as_user(client, "amy@tech.gov.sg")
+    before = scrape(client)
+    created = amy("POST", "/api/v1/invites", json=INVITE)
+    assert created.status_code == 201
+    assert amy("GET", f"/api/v1/invites/{created.get_json()['id']}").status_code == 200
+    assert amy("GET", "/api/v1/invites/no-such-id").status_code == 404
+    assert amy("GET", "/no/such/page/jane.tan@tech.gov.sg").status_code == 404
+    after = scrape(client)
+
+    def grew(name, **labels):
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert grew("invites_http_requests_total", route="/api/v1/invites", method="POST", status="201") == 1
+    one = "/api/v1/invites/<string:invite_id>"
+    assert grew("invites_http_requests_total", route=one, method="GET", status="200") == 1
+    assert grew("invites_http_requests_total", route=one, method="GET", status="404") == 1
+    # a path no route matched is one label, never the path itself (it could carry an email)
+    assert grew("invites_http_requests_total", route="<unmatched>", method="GET", status="404") == 1
+    assert not any("jane.tan" in str(labels) for _, labels in after)
+    assert grew("invites_http_request_duration_seconds_count", route=one, method="GET") == 2
+    assert grew("invites_http_request_duration_seconds_bucket", route=one, method="GET", le="+Inf") == 2
+
+
+def test_the_outbox_backlog_and_its_oldest_rows_age_are_reported(client):
+    amy = as_user(client, "amy@tech.gov.sg")
+    assert sample(scrape(client), "invites_outbox_backlog") == 0
+    assert sample(scrape(client), "invites_outbox_oldest_age_seconds") == 0
+    assert amy("POST", "/api/v1/invites", json=INVITE).status_code == 201
+    samples = scrape(client)
+    assert sample(samples, "invites_outbox_backlog") == 1  # no relay runs in these tests
+    assert sample(samples, "invites_outbox_oldest_age_seconds") > 0
