@@ -17,7 +17,7 @@ from invite_common.outbox import Outbox
 from approval import workflow
 from approval.adapters.directory import AccountDirectory, ProvisionedAccount
 from approval.adapters.enrolment import DeviceEnrolment
-from invite_common.db import utcnow
+from invite_common.db import for_update, utcnow
 from approval.models import InviteRequest, requests, transitions
 
 log = logging.getLogger(__name__)
@@ -366,7 +366,7 @@ def fail_step(env: Envelope, exc: Exception, deps: Dependencies) -> None:
     """A step's retries are exhausted (or it can never succeed): record the request as failed."""
     request_id = env.payload.get("request_id")
     # locked like every other handler's read: a replica may be moving the same request right now
-    request = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first() if request_id else None
+    request = requests.get(lock=True, id=request_id) if request_id else None
     if request is None:
         return
     if env.type == messages.APPROVAL_ADVANCE and request.state in workflow.TRANSITIONS[Verb.FAIL]:
