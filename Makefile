@@ -23,7 +23,7 @@ OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 SLOW_TESTS  := tests/replicas
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: help setup browser node run demo-provider test test-replicas bench clean distclean
+.PHONY: help setup browser node run demo-provider test test-replicas fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
@@ -31,6 +31,7 @@ help:
 	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
 	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
 	@echo "make test-replicas  two replicas of each worker, 500 requests, one replica of each killed (a few minutes)"
+	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
@@ -106,6 +107,11 @@ test: setup
 
 test-replicas: setup
 	$(VPY) -m pytest tests/replicas -q -s $(PYTEST_ARGS)
+
+# The fuzz tests run a short, fixed round in `make test`; this explores many more inputs.
+FUZZ_EXAMPLES ?= 5000
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VPY) -m pytest tests/intake/batches/test_upload_fuzz.py -q $(PYTEST_ARGS)
 
 bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \

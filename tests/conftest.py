@@ -40,6 +40,14 @@ def pytest_sessionfinish(session, exitstatus):
     backing.stop_containers()
 
 
+@pytest.fixture(scope="session")
+def broker_vhost(amqp_url):
+    """A vhost of this run's own with the shipped broker users and permissions loaded (tests/support/vhost.py)."""
+    from tests.support.vhost import load_vhost
+
+    yield from load_vhost(amqp_url)
+
+
 @pytest.fixture
 def topology(amqp_url):
     """A broker namespace of this test's own, with short retry delays; deleted afterwards."""

@@ -162,3 +162,11 @@ def test_concurrent_sign_ups_for_one_name_all_get_distinct_usernames(approval_db
         thread.join()
     assert errors == []
     assert sorted(results) == sorted(["jane.tan"] + [f"jane.tan{n}" for n in range(2, 7)])
+
+
+def test_an_account_is_found_by_its_email_whatever_the_case(approval_db):
+    directory = LocalDirectory()
+    made = officer(directory, "Jane.Tan@tech.gov.sg", request_id="r-jane")
+    found = directory.find_by_email("jane.tan@TECH.gov.sg")
+    assert found is not None and found.username == made.username and found.request_id == "r-jane"
+    assert directory.find_by_email("ken@tech.gov.sg") is None

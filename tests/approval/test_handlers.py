@@ -184,3 +184,130 @@ def test_requests_without_a_decision_expire_after_the_allowed_days(deps):
         assert handlers.expire_stale(deps) == 1
     assert InviteRequest.get_by_id("old").state == "expired"
     assert InviteRequest.get_by_id("new").state == "submitted"
+
+
+def test_an_approver_cannot_decide_on_an_invitation_of_themselves(deps):
+    run(handlers.record_submission, submitted(email="bob@tech.gov.sg", method="email_invitation",
+                                              user_type="public_officer", username=None), deps)
+    approve(deps, actor="Bob@Tech.gov.sg")
+    assert InviteRequest.get_by_id("r1").state == "submitted"
+    [refusal] = [m for m in published(deps) if m["type"] == "invite.decision_refused"]
+    assert "invitation of themselves" in refusal["payload"]["error"]
+
+
+def test_a_self_invitation_put_on_the_broker_is_rejected_on_arrival(deps):
+    run(handlers.record_submission, submitted(requester="vic@vendor.example.com"), deps)
+    request = InviteRequest.get_by_id("r1")
+    assert request.state == "rejected"
+    [change] = [m for m in published(deps) if m["type"] == "invite.state_changed"]
+    assert change["payload"]["actor"] == "system" and "cannot invite themselves" in change["payload"]["note"]
+
+
+def test_provisioning_refuses_an_invitee_who_already_has_an_account(deps):
+    LocalDirectory().create_account("earlier", None, "Vic@Vendor.example.com", "Vic", "Lim", "public_officer")
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    if not deps.directory.provisions_in_transaction:
+        step = message("approval.advance", {"request_id": "r1", "step": "provision"})
+        with pytest.raises(handlers.AccountExists):
+            run(handlers.advance, step, deps)
+        with database.atomic():
+            handlers.fail_step(step, handlers.AccountExists("the invitee already has a TechPass account"), deps)
+    # (a directory in approval's database is asked inside the approval's transaction, which fails the request itself)
+    request = InviteRequest.get_by_id("r1")
+    assert request.state == "failed" and request.username == "vic.lim"
+    # no second account, no invitation
+    from approval.models import Account
+    assert Account.select().count() == 1
+    assert not [m for m in published(deps) if m["type"] == "notifier.send_email"]
+    fail = Transition.select().where(Transition.verb == "fail").get()
+    assert "already has a TechPass account" in fail.note
+
+
+def test_provisioning_again_for_the_same_request_finds_its_own_account_and_goes_on(deps):
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    LocalDirectory().create_account("r1", "vic.lim", "vic@vendor.example.com", "Vic", "Lim", "vendor")
+    advance(deps, "provision")
+    assert InviteRequest.get_by_id("r1").state == "account_created"
+
+
+def test_a_resent_invitation_shows_as_delivered_again(deps):
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    advance(deps, "provision")
+    sent = {"request_id": "r1", "template": "invitation", "smtp_message_id": "<a@x>"}
+    run(handlers.record_email_sent, message("email.sent", sent | {"send_key": "invitation-1"}), deps)
+    run(handlers.resend, message("invite.resend_requested", {"request_id": "r1", "actor": "amy@tech.gov.sg"}), deps)
+    run(handlers.record_email_sent, message("email.sent", sent | {"send_key": "invitation-2", "smtp_message_id": "<b@x>"}), deps)
+    request = InviteRequest.get_by_id("r1")
+    assert request.state == "emailed"
+    last = Transition.select().order_by(Transition.seq.desc()).first()
+    assert (last.verb, last.from_state, last.to_state) == ("resend", "emailed", "emailed")
+
+
+def test_delivered_notices_without_a_request_are_only_logged(deps):
+    digest = {"request_id": "digest-202612010000", "template": "approver_digest", "send_key": "bob", "smtp_message_id": "<d@x>"}
+    run(handlers.record_email_sent, message("email.sent", digest, "digest-202612010000"), deps)
+    assert published(deps) == []
+
+
+def test_an_expired_request_tells_its_requester_by_email(deps):
+    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=15)).isoformat()
+    run(handlers.record_submission, submitted("old", submitted_at=old), deps)
+    with database.atomic():
+        handlers.expire_stale(deps)
+    [email] = [m for m in published(deps) if m["type"] == "notifier.send_email"]
+    assert email["payload"]["template"] == "expiry_notice" and email["payload"]["to"] == "amy@tech.gov.sg"
+    assert email["payload"]["context"]["expiry_days"] == 14
+
+
+OWN_AGENCY = """
+[[rules]]
+name = "Officers of the requester's own agency"
+method = ["email_invitation"]
+invitee_in_requester_domain = true
+"""
+
+
+def officer_invite(request_id, email, requester="amy@tech.gov.sg"):
+    return submitted(request_id, method="email_invitation", user_type="public_officer", username=None,
+                     email=email, requester=requester, first_name="", last_name="")
+
+
+def test_a_policy_rule_approves_matching_requests_in_its_name(deps):
+    from approval.policy import parse
+
+    deps.policy = parse(OWN_AGENCY, suffix=".toml")
+    run(handlers.record_submission, officer_invite("same", "jane@tech.gov.sg"), deps)
+    run(handlers.record_submission, officer_invite("other", "ken@hdb.gov.sg"), deps)
+    assert InviteRequest.get_by_id("same").state == "approved"
+    assert InviteRequest.get_by_id("other").state == "submitted"
+    [change] = [m["payload"] for m in published(deps) if m["type"] == "invite.state_changed"]
+    assert change["actor"] == "policy" and change["details"] == {"policy": "Officers of the requester's own agency"}
+    assert [m["payload"]["step"] for m in published(deps) if m["type"] == "approval.advance"] == ["provision"]
+
+
+def test_a_policy_never_approves_a_self_invitation_nor_a_second_account(deps):
+    from approval.policy import parse
+
+    deps.policy = parse(OWN_AGENCY, suffix=".toml")
+    run(handlers.record_submission, officer_invite("self", "amy@tech.gov.sg"), deps)
+    assert InviteRequest.get_by_id("self").state == "rejected"
+    LocalDirectory().create_account("earlier", None, "jane@tech.gov.sg", "Jane", "Tan", "public_officer")
+    run(handlers.record_submission, officer_invite("again", "jane@tech.gov.sg"), deps)
+    with pytest.raises(handlers.AccountExists):
+        advance(deps, "provision", "again")
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_the_requester_is_emailed_when_the_invitation_is_out_only_if_configured(deps, asked):
+    deps.notify_requester_when_sent = asked
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    advance(deps, "provision")
+    sent = {"request_id": "r1", "template": "invitation", "send_key": "invitation-1", "smtp_message_id": "<a@x>"}
+    run(handlers.record_email_sent, message("email.sent", sent), deps)
+    notices = [m["payload"] for m in published(deps) if m["type"] == "notifier.send_email"
+               and m["payload"]["template"] == "invitation_sent_notice"]
+    assert [(n["to"], n["context"]["invitee_email"]) for n in notices] == ([("amy@tech.gov.sg", "vic@vendor.example.com")] if asked else [])

@@ -25,9 +25,10 @@ ALLOWED = {
     "rejected": set(),
     "cancelled": set(),
     "expired": set(),
-    "emailed": set(),
+    # sent again at the requester's wish, an emailed invitation stays emailed
+    "emailed": {"resend"},
 }
-VERBS = ("approve", "reject", "cancel", "expire", "provision", "request_seed", "mark_emailed", "fail", "retry")
+VERBS = ("approve", "reject", "cancel", "expire", "provision", "request_seed", "mark_emailed", "fail", "retry", "resend")
 
 
 def test_the_table_is_exactly_the_designed_lifecycle():
@@ -49,6 +50,7 @@ def test_the_table_is_exactly_the_designed_lifecycle():
         ("fail", "account_created", "failed"),
         ("fail", "seed_requested", "failed"),
         ("retry", "failed", FAILED_FROM),
+        ("resend", "emailed", "emailed"),
     }
 
 
@@ -79,10 +81,28 @@ def test_each_state_allows_exactly_the_designed_verbs(state, verb):
 
 
 @pytest.mark.parametrize("state", sorted(TERMINAL))
-def test_terminal_states_accept_no_verb(state):
+def test_terminal_states_are_never_left(state):
     for verb in TRANSITIONS:
-        with pytest.raises(InvalidTransition):
-            next_state(state, verb, failed_from=State.APPROVED)
+        try:
+            assert next_state(state, verb, failed_from=State.APPROVED) == state
+        except InvalidTransition:
+            pass
+
+
+def test_only_a_resend_is_recorded_on_a_sent_invitation():
+    assert [verb for verb in TRANSITIONS if "emailed" in TRANSITIONS[verb]] == ["resend"]
+
+
+@pytest.mark.parametrize("invitee,actor", [("bob@tech.gov.sg", "bob@tech.gov.sg"), ("Bob@Tech.gov.sg", " bob@tech.gov.sg ")])
+def test_an_approver_cannot_decide_an_invitation_of_themselves(invitee, actor):
+    with pytest.raises(SeparationOfDutiesViolation):
+        workflow.check_not_invitee(invitee, actor)
+
+
+def test_a_requester_cannot_invite_themselves():
+    with pytest.raises(workflow.SelfInvitation):
+        workflow.check_not_self_invitation("amy@tech.gov.sg", "AMY@tech.gov.sg")
+    workflow.check_not_self_invitation("amy@tech.gov.sg", "jane@tech.gov.sg")
 
 
 def test_failed_accepts_only_retry():

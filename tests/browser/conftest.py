@@ -29,6 +29,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 900}
 RETRY_DELAYS = (0.2, 0.4, 0.8)
 APPROVER = "bob@tech.gov.sg"
+# decides now and then while bob has the page open, as a colleague would
+SECOND_APPROVER = "dana@tech.gov.sg"
 # Long enough for a request to go through approval, account, SEED and email; short enough to fail fast.
 ACTION_TIMEOUT_MS = 10_000
 
@@ -89,7 +91,9 @@ def system(tmp_path_factory, amqp_url, namespace, mailbox):
         smtp_url=mailbox.url,
         var_dir=root / "var",
         RETRY_DELAYS=",".join(str(d) for d in RETRY_DELAYS),
-        ROLE_GRANTS=f"approver:{APPROVER},auditor:carol@tech.gov.sg",
+        ROLE_GRANTS=f"approver:{APPROVER},approver:{SECOND_APPROVER},auditor:carol@tech.gov.sg",
+        # digests are sent by the tests when they want one, never by the clock mid-session
+        APPROVER_DIGEST_MINUTES="0",
     )
     running = RunningSystem(env=env, logs=root)
     try:

@@ -67,3 +67,12 @@ def test_images_are_pinned_and_containers_unprivileged():
         assert ":latest" not in service["image"] and ":" in service["image"], name
     assert spec["x-service"]["read_only"] is True
     assert spec["x-service"]["cap_drop"] == ["ALL"]
+
+
+def test_intake_gets_the_history_signing_key_as_a_secret_file():
+    spec = compose()
+    intake = spec["services"]["intake"]
+    (secret,) = intake["secrets"]
+    assert intake["environment"]["AUDIT_SIGNING_KEY"] == f"/run/secrets/{secret['source']}"
+    assert secret["mode"] == 0o400 and secret["uid"] == "10001"
+    assert spec["secrets"][secret["source"]]["file"].endswith(".pem")

@@ -82,5 +82,20 @@ def test_workloads_read_secrets_only_from_the_generated_secret():
         if doc["kind"] in ("Deployment", "Job"):
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 for env in container.get("env", []):
+                    if "value" in env:  # a plain setting, such as the path of a mounted key
+                        assert not any(word in env["name"] for word in ("PASSWORD", "SECRET", "TOKEN"))
+                        continue
                     ref = env["valueFrom"]["secretKeyRef"]
                     assert ref["name"] == "invite-users-secrets" and ref["key"] in keys
+
+
+def test_intake_reads_the_history_signing_key_from_a_file_of_the_generated_secret():
+    generator = yaml.safe_load((K8S / "config" / "kustomization.yaml").read_text())["secretGenerator"][0]
+    intake = objects("Deployment")["intake"]["spec"]["template"]["spec"]
+    volume = next(v for v in intake["volumes"] if v["name"] == "audit-signing-key")
+    assert volume["secret"]["secretName"] == generator["name"]
+    assert [item["key"] for item in volume["secret"]["items"]] == generator["files"]
+    container = intake["containers"][0]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "audit-signing-key")
+    path = next(e["value"] for e in container["env"] if e["name"] == "AUDIT_SIGNING_KEY")
+    assert path == f"{mount['mountPath']}/{volume['secret']['items'][0]['path']}" and mount["readOnly"]

@@ -44,7 +44,6 @@ def test_approved_email_invitation_sends_exactly_one_invitation_and_ends_emailed
     events = [(h["event"], h["to_state"]) for h in final["history"]]
     assert events == [
         ("submit", "submitted"),
-        ("approve_requested", None),
         ("approve", "approved"),
         ("provision", "account_created"),
         ("mark_emailed", "emailed"),

@@ -28,8 +28,10 @@ def outbox(intake_db):
 
 
 @pytest.fixture
-def app(intake_db, outbox):
-    settings = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:dana@tech.gov.sg,auditor:carol@tech.gov.sg"})
+def app(intake_db, outbox, tmp_path):
+    # INVITES_VAR_DIR: the history's development signing key is made under the test's own folder
+    settings = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:dana@tech.gov.sg,auditor:carol@tech.gov.sg",
+                            "INVITES_VAR_DIR": str(tmp_path / "var")})
     # the grants as table rows, without the history entries that applying ROLE_GRANTS at start writes,
     # so a test's history holds only what the test did
     with database.atomic():

@@ -37,7 +37,41 @@ def rejection_notice(**changes) -> dict:
     return {**context, **changes}
 
 
-CONTEXTS = {"invitation": invitation, "invitation_seed": invitation_seed, "rejection_notice": rejection_notice}
+def expiry_notice(**changes) -> dict:
+    return {"request_id": "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31", "invitee_email": "vendor.lee@example.com",
+            "expiry_days": 14, **changes}
+
+
+def approver_digest(**changes) -> dict:
+    item = {"invitee_email": "jane.tan@tech.gov.sg", "requester": "amy@tech.gov.sg", "method": "Email invitation",
+            "expires_at": "2026-12-10T15:59:00Z"}
+    return {"request_id": "digest-1", "new": [item], "new_count": 3, "expiring": [item | {"invitee_email": "ken@tech.gov.sg"}],
+            "expiring_count": 1, "waiting_count": 4, "queue_url": "https://invites.example.gov.sg/approvals", **changes}
+
+
+def invitation_sent_notice(**changes) -> dict:
+    return {"request_id": "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31", "invitee_email": "jane.tan@tech.gov.sg", **changes}
+
+
+CONTEXTS = {"invitation": invitation, "invitation_seed": invitation_seed, "rejection_notice": rejection_notice,
+            "expiry_notice": expiry_notice, "approver_digest": approver_digest,
+            "invitation_sent_notice": invitation_sent_notice}
+
+
+def test_approver_digest_lists_expiring_and_new_requests_with_a_link_to_the_queue():
+    email = render("approver_digest", approver_digest())
+    assert email.subject == "4 TechPass requests waiting for approval (1 expiring soon)"
+    for body in (email.text, email.html):
+        assert "ken@tech.gov.sg" in body and "jane.tan@tech.gov.sg" in body
+        assert "and 2 more" in body and "https://invites.example.gov.sg/approvals" in body
+        assert "10 December 2026" in body
+    assert "EXPIRING SOON (1)" in email.text and "NEW SINCE THE LAST DIGEST (3)" in email.text
+
+
+def test_expiry_notice_tells_the_requester_nobody_decided_in_time():
+    email = render("expiry_notice", expiry_notice())
+    assert email.subject == "Your TechPass request for vendor.lee@example.com has expired"
+    assert "within 14 days" in email.text and "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31" in email.html
 
 
 @pytest.mark.parametrize("template", sorted(CATALOG))

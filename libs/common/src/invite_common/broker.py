@@ -148,15 +148,15 @@ class Publisher:
             raise PublishError(f"publish failed: {exc.__class__.__name__}: {exc}") from exc
         return {mid for tag, mid in tags.items() if tag in self._acked and mid not in self._returned}
 
-    def publish_raw(self, queue_name: str, body: bytes | str, properties: dict, headers: dict) -> None:
-        """Put a message straight into `queue_name` (via the default exchange), confirmed."""
+    def publish_raw(self, exchange: str, routing_key: str, body: bytes | str, properties: dict, headers: dict) -> None:
+        """Put an already encoded message on `exchange` (a retry, say), confirmed."""
         channel = self._ensure()
         self._acked.clear(), self._nacked.clear(), self._returned.clear()
         message = amqp.Message(body, application_headers=headers, delivery_mode=PERSISTENT, **properties)
         tag = self._next_tag
         self._waiting = [tag]
         try:
-            channel.basic_publish(message, exchange="", routing_key=queue_name, mandatory=True)
+            channel.basic_publish(message, exchange=exchange, routing_key=routing_key, mandatory=True)
             self._next_tag += 1
             self._await_confirms([tag])
         except PublishError:

@@ -126,12 +126,57 @@ class Settings:
     activation_url: str = "https://techpass.invites.local/activate"
     request_expiry_days: int = 14
     seed_enrolment_days: int = 14
+    # how often approvers get the digest of new and soon-expiring requests
+    approver_digest_minutes: int = 60
+    # the auto-approval rules file (TOML or JSON); unset: every request waits for an approver
+    approval_policy: str = ""
+    # where people open the portal; links in emails point here
+    portal_url: str = "http://127.0.0.1:8080"
+    # the portal always tells requesters an invitation was sent; this adds an email to them
+    notify_requester_when_sent: bool = False
     # A SCIM 2.0 directory (base URL ending in /v2 or the like) and its bearer token; unset means
     # accounts live in approval's own database (the local directory).
     directory_url: str = ""
     directory_token: str = ""
     directory_timeout: float = 10.0
     log_level: str = "INFO"
+    # each service's own broker user; empty means AMQP_URL (see `amqp_url_for`)
+    intake_amqp_url: str = ""
+    approval_amqp_url: str = ""
+    notifier_amqp_url: str = ""
+    # abuse limits of intake: shared rate-limit storage (in-memory when empty), per-user rates, quotas
+    rate_limit_storage_url: str = ""
+    rate_limits: tuple[tuple[str, str], ...] = ()
+    open_requests_per_requester: int = 5000
+    requests_per_day_per_requester: int = 5000
+    # batch drafts not submitted are deleted after this many days; an upload's reading budget (CPU seconds)
+    draft_expiry_days: float = 7.0
+    upload_parse_seconds: float = 1.5
+    # the HTTP server's own limits (waitress)
+    http_channel_timeout: int = 30
+    http_connection_limit: int = 1000
+
+    # The Ed25519 private key (PEM file) that signs the history's chain head; in development and
+    # tests one is generated under var/ when unset, production refuses to start without it.
+    audit_signing_key: str = ""
+    # Extra public keys (PEM files, comma-separated) the verifier accepts, e.g. keys rotated out.
+    audit_verify_keys: str = ""
+    # Erase personal data of requests closed longer ago than this many days; 0 leaves it alone.
+    retention_days: int = 0
+    var_dir: str = "var"
+
+    def amqp_url_for(self, service: str) -> str:
+        """The broker URL `service` connects with: its own user's URL, else AMQP_URL."""
+        return getattr(self, f"{service}_amqp_url") or self.amqp_url
+
+
+def _rate_limits(e) -> tuple[tuple[str, str], ...]:
+    """`RATE_LIMIT_<ACTION>` overrides, e.g. RATE_LIMIT_SUBMIT="30/minute;300/day"."""
+    prefix = "RATE_LIMIT_"
+    return tuple(sorted(
+        (name[len(prefix):].lower(), value) for name, value in e.items()
+        if name.startswith(prefix) and name != "RATE_LIMIT_STORAGE_URL" and value
+    ))
 
 
 def load(environ: dict[str, str] | None = None, service: str | None = None) -> Settings:
@@ -189,10 +234,29 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         activation_url=get("ACTIVATION_URL", Settings.activation_url),
         request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
         seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
+        approver_digest_minutes=int(get("APPROVER_DIGEST_MINUTES", "60")),
+        approval_policy=get("APPROVAL_POLICY", ""),
+        portal_url=get("PORTAL_URL", Settings.portal_url).rstrip("/"),
+        notify_requester_when_sent=_bool(get("NOTIFY_REQUESTER_WHEN_SENT", "false")),
         directory_url=get("DIRECTORY_URL", ""),
         directory_token=get("DIRECTORY_TOKEN", ""),
         directory_timeout=float(get("DIRECTORY_TIMEOUT", "10")),
         log_level=get("LOG_LEVEL", "INFO"),
+        intake_amqp_url=get("INTAKE_AMQP_URL", ""),
+        approval_amqp_url=get("APPROVAL_AMQP_URL", ""),
+        notifier_amqp_url=get("NOTIFIER_AMQP_URL", ""),
+        rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", ""),
+        rate_limits=_rate_limits(e),
+        open_requests_per_requester=int(get("OPEN_REQUESTS_PER_REQUESTER", "5000")),
+        requests_per_day_per_requester=int(get("REQUESTS_PER_DAY_PER_REQUESTER", "5000")),
+        draft_expiry_days=float(get("DRAFT_EXPIRY_DAYS", "7")),
+        upload_parse_seconds=float(get("UPLOAD_PARSE_SECONDS", "1.5")),
+        http_channel_timeout=int(get("HTTP_CHANNEL_TIMEOUT", "30")),
+        http_connection_limit=int(get("HTTP_CONNECTION_LIMIT", "1000")),
+        audit_signing_key=get("AUDIT_SIGNING_KEY", ""),
+        audit_verify_keys=get("AUDIT_VERIFY_KEYS", ""),
+        retention_days=int(get("RETENTION_DAYS", "0")),
+        var_dir=str(var),
     )
 
 

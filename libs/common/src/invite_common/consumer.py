@@ -5,6 +5,10 @@
 - The ack follows the commit; a crash in between only causes a redelivery, which is a no-op.
 - A message that can never succeed (malformed, unknown type, PermanentError) is given up: the
   service's `on_give_up` records the failure, then the message is rejected into `<queue>.dlq`.
+- A consumer built with `check_source` refuses (dead-letters) a message whose envelope does not
+  name its type's publisher or that did not arrive through that publisher's exchange; only the
+  consumer's own delay queues may hand a message back through the default exchange, and broker
+  permissions let only the consuming service write to its queues.
 - A TransientError (SMTP 4xx, directory timeout) is retried through the delay queues, one per
   configured delay, then given up. The database or a server being unreachable (Outage) is not
   the message's fault: such messages wait and retry until it is back, never dead-lettered for it.
@@ -25,7 +29,7 @@ from invite_common.broker import Publisher, PublishError, connection
 from invite_common.errors import Outage, PermanentError, TransientError
 from invite_common.logs import request_context
 from invite_common.db import UTCDateTimeField, utcnow
-from invite_common.messages import Envelope, UnknownMessageType, decode
+from invite_common.messages import Envelope, UnknownMessageType, decode, message_type
 from invite_common.outbox import Outbox
 from invite_common.statements import Statements
 from invite_common.topology import Topology
@@ -48,6 +52,23 @@ class TwoPhaseHandler:
 
 
 GiveUp = Callable[[Envelope, Exception], None]
+
+
+class UntrustedSource(PermanentError):
+    """A message that did not come from the service its type says publishes it."""
+
+
+def check_source(envelope: Envelope, exchange: str, topology: Topology) -> None:
+    """Refuse `envelope` unless its type's publisher sent it through that publisher's exchange.
+
+    The default exchange ("") is how this consumer's delay queues return a retried message,
+    which was checked on its first delivery."""
+    contract = message_type(envelope.type, envelope.version)
+    if envelope.producer != contract.publisher:
+        raise UntrustedSource(f"{envelope.type} names producer {envelope.producer!r}, not {contract.publisher!r}")
+    expected = topology.exchange_for_type(envelope.type, envelope.version).name
+    if exchange not in ("", expected):
+        raise UntrustedSource(f"{envelope.type} arrived through {exchange!r}, not {expected!r}")
 
 ATTEMPT_HEADER = "x-attempt"
 # the type label of a message whose body could not be read at all
@@ -105,6 +126,7 @@ class MessageConsumer(ConsumerMixin):
         on_give_up: GiveUp | None = None,
         prefetch: int = 50,
         db_retry_delay: float = 2.0,
+        check_source: bool = False,
     ):
         self.queue_name = queue
         self.handlers = handlers
@@ -114,6 +136,7 @@ class MessageConsumer(ConsumerMixin):
         self.on_give_up = on_give_up
         self.prefetch = prefetch
         self.db_retry_delay = db_retry_delay
+        self.check_source = check_source
         self.connection = connection(amqp_url)
         self.retry_publisher = Publisher(amqp_url, topology)
         self.handled_model = handled_message_model(database)
@@ -152,6 +175,8 @@ class MessageConsumer(ConsumerMixin):
             handler = self.handlers.get(envelope.type)
             if handler is None:
                 raise UnknownMessageType(f"{self.queue_name} has no handler for {envelope.type}")
+            if self.check_source:
+                check_source(envelope, (message.delivery_info or {}).get("exchange", ""), self.topology)
         except PermanentError as exc:
             log.error("dead-lettering a message that cannot be read", extra={"queue": self.queue_name, "error": str(exc)})
             self.stats.record(UNREADABLE, "dead_lettered")
@@ -238,7 +263,9 @@ class MessageConsumer(ConsumerMixin):
             if v
         }
         try:
-            self.retry_publisher.publish_raw(target, message.body, properties, headers)
+            self.retry_publisher.publish_raw(
+                self.topology.retry_exchange(self.queue_name).name, target, message.body, properties, headers
+            )
         except PublishError:
             message.requeue()
             return

@@ -60,7 +60,9 @@ class Verb:
     MARK_EMAILED = "mark_emailed"
     FAIL = "fail"
     RETRY = "retry"
-    ALL = (APPROVE, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY)
+    # an emailed invitation delivered again (the state stays emailed)
+    RESEND = "resend"
+    ALL = (APPROVE, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY, RESEND)
 
 
 class Step:
@@ -79,7 +81,7 @@ class Decision:
     ALL = (APPROVE, REJECT)
     # what `invite.decision_refused` may also name: the requester's own actions
     CANCEL = Verb.CANCEL
-    RESEND = "resend"
+    RESEND = Verb.RESEND
 
 
 class Method:

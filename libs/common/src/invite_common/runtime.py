@@ -32,15 +32,16 @@ from invite_common.config import Settings
 from invite_common.consumer import GiveUp, Handler, MessageConsumer, TwoPhaseHandler, start_consumer_thread
 from invite_common.health import Check, broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
-from invite_common.topology import Topology
+from invite_common.topology import Topology, for_service
 
 log = logging.getLogger(__name__)
 
 
 
-def topology_for(settings: Settings) -> Topology:
-    """The broker topology every service of this deployment shares."""
-    return Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
+def topology_for(settings: Settings, service: str) -> Topology:
+    """The broker topology of this deployment as `service` uses it (only its own names to declare
+    when it connects as a broker user of its own)."""
+    return for_service(settings, service)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Service:
     consumers: dict[str, dict[str, Handler | TwoPhaseHandler]] = field(default_factory=dict)
     # called when a message is given up (dead-lettered), in the consumer's transaction
     on_give_up: GiveUp | None = None
+    # queues that refuse a message not sent by its type's publisher through its exchange
+    source_checked: frozenset[str] | set[str] = frozenset()
     prefetch: int | None = None  # the settings' AMQP_PREFETCH when None
     tasks: Sequence[Task] = ()
     # where /healthz, /readyz and /metrics are served; None when a web app serves them itself
@@ -105,7 +108,7 @@ class RunningService:
     def checks(self) -> dict[str, Check]:
         """Readiness: the database, the broker, then the service's own checks."""
         s = self.service
-        return {"database": database_check(s.database), "broker": broker_check(s.settings.amqp_url)} | s.checks
+        return {"database": database_check(s.database), "broker": broker_check(s.settings.amqp_url_for(s.name))} | s.checks
 
     def metrics(self) -> bytes:
         """The service's Prometheus metrics, in the text exposition format."""
@@ -163,16 +166,17 @@ def start(service: Service) -> RunningService:
         queue: MessageConsumer(
             queue=queue,
             handlers=handlers,
-            amqp_url=settings.amqp_url,
+            amqp_url=settings.amqp_url_for(service.name),
             topology=service.outbox.topology,
             database=service.database,
             outbox=service.outbox,
             on_give_up=service.on_give_up,
             prefetch=service.prefetch or settings.amqp_prefetch,
+            check_source=queue in service.source_checked,
         )
         for queue, handlers in service.consumers.items()
     }
-    running = RunningService(service, OutboxRelay(service.outbox, settings.amqp_url), consumers)
+    running = RunningService(service, OutboxRelay(service.outbox, settings.amqp_url_for(service.name)), consumers)
     running.registry = metrics.registry_for(metrics.OutboxCollector(service.outbox), *service.metrics)
     running.relay.start()
     running.threads = [start_consumer_thread(c) for c in consumers.values()]

@@ -12,7 +12,7 @@ from invite_common.consumer import TwoPhaseHandler
 from invite_common.messages import State
 from invite_common.outbox import Outbox
 
-from approval import handlers
+from approval import handlers, policy
 from approval.adapters.directory import AccountDirectory, LocalDirectory
 from approval.adapters.enrolment import DeviceEnrolment, LocalEnrolment
 from approval.db import database
@@ -40,13 +40,20 @@ def directory_for(settings: Settings) -> AccountDirectory:
 def build_dependencies(
     settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None
 ) -> handlers.Dependencies:
-    """The handlers' outbox, adapters and settings; the local adapters unless others are given."""
+    """The handlers' outbox, adapters, policy and settings; the local adapters unless others are given."""
+    try:
+        rules = policy.load(settings.approval_policy)
+    except policy.PolicyError as exc:
+        # a policy that cannot be applied as written must stop the service, not be skipped silently
+        raise SystemExit(f"APPROVAL_POLICY: {exc}") from None
     return handlers.Dependencies(
-        outbox=Outbox(database, runtime.topology_for(settings)),
+        outbox=Outbox(database, runtime.topology_for(settings, "approval")),
         directory=directory or directory_for(settings),
         enrolment=enrolment or LocalEnrolment(settings.seed_enrolment_days),
         activation_url=settings.activation_url,
         request_expiry_days=settings.request_expiry_days,
+        policy=rules,
+        notify_requester_when_sent=settings.notify_requester_when_sent,
     )
 
 

@@ -15,8 +15,9 @@ from invite_common.messages import Decision, Envelope, State, Step, UserType, Ve
 from invite_common.outbox import Outbox
 
 from approval import workflow
-from approval.adapters.directory import AccountDirectory, ProvisionedAccount
+from approval.adapters.directory import AccountDirectory, AccountExists, ProvisionedAccount
 from approval.adapters.enrolment import DeviceEnrolment
+from approval.policy import Policy
 from invite_common.db import for_update, utcnow
 from approval.models import InviteRequest, requests, transitions
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "approval"
 SYSTEM = "system"
+# the actor of an approval given by an auto-approval rule; the rule's name is in the details
+POLICY = "policy"
 
 
 class RequestNotYetKnown(TransientError):
@@ -39,6 +42,9 @@ class Dependencies:
     enrolment: DeviceEnrolment
     activation_url: str
     request_expiry_days: int = 14
+    policy: Policy | None = None
+    # email the requester once the invitation is out (the portal tells them in any case)
+    notify_requester_when_sent: bool = False
 
 
 def _announce(deps: Dependencies, type_name: str, payload: dict, request_id: str, cause: str | None) -> None:
@@ -127,7 +133,7 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
     """Take a new request into the workflow as `submitted`."""
     p = env.payload
     # insert-or-ignore: a request already known (a resubmitted message) is left as it is
-    requests.insert({
+    if not requests.insert({
         "id": p["request_id"],
         "method": p["method"],
         "requester": p["requester"],
@@ -143,7 +149,23 @@ def record_submission(env: Envelope, deps: Dependencies) -> None:
         "offshore": p.get("offshore", False),
         "state": State.SUBMITTED,
         "submitted_at": dt.datetime.fromisoformat(p["submitted_at"]),
-    }, ignore=True)
+    }, ignore=True):
+        return
+    request = _load(p["request_id"])
+    try:
+        workflow.check_not_self_invitation(request.requester, request.email)
+    except workflow.SelfInvitation as exc:
+        # intake refuses these; a message put on the broker by other means is closed here
+        move(deps, request, Verb.REJECT, actor=SYSTEM, note=str(exc), cause=env.message_id)
+        return
+    rule = deps.policy.first_match(request) if deps.policy else None
+    if rule is not None:
+        # a policy's approval provisions through approval.advance, with its own retries, whatever the directory
+        move(
+            deps, request, Verb.APPROVE, actor=POLICY, note=f"Approved by policy: {rule.name}",
+            details={"policy": rule.name}, cause=env.message_id,
+        )
+        take_step(deps, request, workflow.step_after_approval(), env.message_id)
 
 
 # invite.cancelled ---------------------------------------------------------------------------
@@ -168,15 +190,9 @@ def decide(env: Envelope, deps: Dependencies) -> None:
     actor, decision = p["actor"], p["decision"]
     try:
         workflow.check_not_requester(request.requester, actor)
+        workflow.check_not_invitee(request.email, actor)
         if decision == Decision.APPROVE:
-            approved = move(deps, request, Verb.APPROVE, actor=actor, note=p.get("comment") or "", cause=env.message_id, hold=True)
-            step = workflow.step_after_approval()
-            if step == Step.PROVISION and deps.directory.provisions_in_transaction:
-                _provision_now(deps, request, env.message_id, approved)
-            else:
-                _announce_moves(deps, request, [approved], env.message_id)
-                take_step(deps, request, step, env.message_id)
-            requests.save_changes(request)  # whatever the moves above left unwritten
+            approve(deps, request, actor=actor, note=p.get("comment") or "", cause=env.message_id)
         else:
             reason = (p.get("reason") or "").strip()
             if not reason:
@@ -189,6 +205,23 @@ def decide(env: Envelope, deps: Dependencies) -> None:
             )
     except (workflow.InvalidTransition, workflow.SeparationOfDutiesViolation) as exc:
         _refuse(deps, env, request.id, decision, actor, str(exc))
+
+
+def approve(deps: Dependencies, request: InviteRequest, *, actor: str, note: str = "",
+            details: dict | None = None, cause: str | None = None) -> None:
+    """Approve a request at an approver's decision and start the step after approval.
+
+    With a directory in approval's own database the account is made right here (see
+    `_provision_now`), so approval and provisioning go out as one event; otherwise provisioning
+    goes through `approval.advance` as usual."""
+    approved = move(deps, request, Verb.APPROVE, actor=actor, note=note, details=details, cause=cause, hold=True)
+    step = workflow.step_after_approval()
+    if step == Step.PROVISION and deps.directory.provisions_in_transaction:
+        _provision_now(deps, request, cause, approved)
+    else:
+        _announce_moves(deps, request, [approved], cause)
+        take_step(deps, request, step, cause)
+    requests.save_changes(request)  # whatever the moves above left unwritten
 
 
 # approval.advance ---------------------------------------------------------------------------
@@ -244,7 +277,15 @@ def commit_advance(env: Envelope, account: ProvisionedAccount | None, deps: Depe
 
 
 def create_account(deps: Dependencies, request: InviteRequest) -> ProvisionedAccount:
-    """Ask the directory for the request's account (the same one however often it is asked)."""
+    """Ask the directory for the request's account (the same one however often it is asked).
+
+    The directory is asked by email first: a person holds one account, so an account made for
+    anything but this request is a permanent failure, never a second username."""
+    held = deps.directory.find_by_email(request.email)
+    # a directory that cannot say which request made an account (request_id None) tells its own
+    # accounts apart when creating, and raises AccountExists itself
+    if held is not None and held.request_id not in (None, request.id):
+        raise AccountExists("the invitee already has a TechPass account; no second account was created")
     return deps.directory.create_account(
         request_id=request.id,
         username=request.username if request.user_type == UserType.VENDOR else None,
@@ -340,23 +381,32 @@ def _send_email(deps: Dependencies, request: InviteRequest, template: str, *, to
 
 # email.sent / email.failed ------------------------------------------------------------------
 def record_email_sent(env: Envelope, deps: Dependencies) -> None:
-    """An invitation went out: the request is done."""
+    """An invitation went out: the request is done (or, sent again, shows as delivered again)."""
     p = env.payload
-    request = _load(p["request_id"])
+    # notices (rejections, expiries, approvers' digests) change no request; a digest has none
     if not p["template"].startswith("invitation"):
         log.info("notice delivered", extra={"template": p["template"]})
         return
+    request = _load(p["request_id"])
+    details = {"smtp_message_id": p["smtp_message_id"]}
     if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
-        move(deps, request, Verb.MARK_EMAILED, actor="notifier", details={"smtp_message_id": p["smtp_message_id"]}, cause=env.message_id)
+        move(deps, request, Verb.MARK_EMAILED, actor="notifier", details=details, cause=env.message_id)
+        if deps.notify_requester_when_sent:
+            _send_email(
+                deps, request, "invitation_sent_notice", to=request.requester, send_key="sent",
+                context={"request_id": request.id, "invitee_email": request.email}, cause=env.message_id,
+            )
+    elif request.state == State.EMAILED and p["send_key"] != "invitation-1":
+        move(deps, request, Verb.RESEND, actor="notifier", details=details, cause=env.message_id)
 
 
 def record_email_failed(env: Envelope, deps: Dependencies) -> None:
     """An invitation could not be delivered: the request fails until an operator retries it."""
     p = env.payload
-    request = _load(p["request_id"])
     if not p["template"].startswith("invitation"):
         log.error("notice could not be delivered", extra={"template": p["template"], "error": p["error"]})
         return
+    request = _load(p["request_id"])
     if request.state in (State.ACCOUNT_CREATED, State.SEED_REQUESTED):
         move(deps, request, Verb.FAIL, actor="notifier", note=f"email not delivered: {p['error']}", cause=env.message_id)
 
@@ -386,6 +436,12 @@ def expire_stale(deps: Dependencies, now: dt.datetime | None = None) -> int:
     count = 0
     for request in stale:
         move(deps, request, Verb.EXPIRE, actor=SYSTEM, note=f"no decision within {deps.request_expiry_days} days")
+        # the requester learns it from an email, not only by looking at the portal
+        _send_email(
+            deps, request, "expiry_notice", to=request.requester, send_key="expiry",
+            context={"request_id": request.id, "invitee_email": request.email, "expiry_days": deps.request_expiry_days},
+            cause=None,
+        )
         count += 1
     return count
 

@@ -10,7 +10,8 @@ from invite_common.messages import State, Step, UserType, Verb
 # The states and verbs are wire values, named in the message contracts; this table gives them meaning.
 STATES: tuple[str, ...] = State.ALL
 
-# `failed` is deliberately absent: an operator's retry brings it back to life.
+# `failed` is deliberately absent: an operator's retry brings it back to life. A terminal
+# request never leaves its state (an emailed one may be `resend`, which keeps it emailed).
 TERMINAL: frozenset[str] = State.CLOSED
 
 # Placeholder target of `retry`: the state the request failed from, known only per request.
@@ -30,6 +31,8 @@ TRANSITIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
                            State.ACCOUNT_CREATED: State.FAILED,
                            State.SEED_REQUESTED:  State.FAILED},
     Verb.RETRY:           {State.FAILED:          FAILED_FROM},
+    # a sent invitation delivered again stays sent; recorded so the history shows the delivery
+    Verb.RESEND:          {State.EMAILED:         State.EMAILED},
 })
 
 # The step that follows account creation when no SEED booking is needed. It is not a
@@ -42,7 +45,11 @@ class InvalidTransition(PermanentError):
 
 
 class SeparationOfDutiesViolation(PermanentError):
-    """An approver tried to decide on their own request."""
+    """An approver tried to decide on their own request or on an invitation of themselves."""
+
+
+class SelfInvitation(PermanentError):
+    """A requester asked for an account for themselves."""
 
 
 def next_state(current: str, verb: str, *, failed_from: str | None = None) -> str:
@@ -66,6 +73,18 @@ def check_not_requester(requester: str, actor: str) -> None:
     """Refuse a decision taken by the person who asked for the invite (emails compared case-insensitively)."""
     if requester.strip().lower() == actor.strip().lower():
         raise SeparationOfDutiesViolation("an approver cannot decide on their own request")
+
+
+def check_not_invitee(invitee: str, actor: str) -> None:
+    """Refuse a decision taken by the person the request would invite."""
+    if invitee.strip().lower() == actor.strip().lower():
+        raise SeparationOfDutiesViolation("an approver cannot decide on an invitation of themselves")
+
+
+def check_not_self_invitation(requester: str, invitee: str) -> None:
+    """Refuse a request whose requester is also its invitee: nobody asks for their own account."""
+    if requester.strip().lower() == invitee.strip().lower():
+        raise SelfInvitation("a requester cannot invite themselves")
 
 
 def needs_seed(user_type: str, seed_onboarding: bool, offshore: bool) -> bool:

@@ -1,6 +1,6 @@
 """Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; manage
-roles (`python -m intake roles list|grant|revoke`); or only bring intake's database schema up to
-date (`python -m intake migrate`)."""
+roles (`python -m intake roles list|grant|revoke`); only bring intake's database schema up to date
+(`python -m intake migrate`); or an operator's audit command (`python -m intake audit verify|public-key|erase`)."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         one.add_argument("email")
         one.add_argument("--operator", required=True, help="your email, recorded in the history auditors read")
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+
+    from intake.audit import cli as audit_cli
+
+    audit_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
     settings = config.load(service="intake")
@@ -33,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         from intake import roles_command
 
         return roles_command.run(settings, args)
+    if args.command == "audit":
+        return audit_cli.run(args, settings)
 
     from waitress import serve
 
@@ -49,10 +55,27 @@ def main(argv: list[str] | None = None) -> int:
     log.info("intake listening", extra={"bind": settings.intake_bind})
     try:
         # waitress handles SIGINT/SIGTERM by returning from serve()
-        serve(service.app, host=host, port=port, threads=8, ident="intake")
+        serve(service.app, host=host, port=port, threads=8, ident="intake", **server_limits(settings))
     finally:
         service.stop()
     return 0
+
+
+def server_limits(settings) -> dict:
+    """The HTTP server's own limits, matched to the application's.
+
+    A body larger than any request may carry is refused from its Content-Length, before it is
+    read; a client that stops sending is dropped after the channel timeout; stalled connections
+    wait in the server's event loop, not in a worker thread, up to the connection limit.
+    """
+    from intake.app import MAX_BODY_BYTES
+
+    return {
+        "max_request_body_size": MAX_BODY_BYTES + 64 * 1024,  # room for the multipart envelope
+        "channel_timeout": settings.http_channel_timeout,
+        "connection_limit": settings.http_connection_limit,
+        "cleanup_interval": max(1, min(30, settings.http_channel_timeout // 2)),
+    }
 
 
 if __name__ == "__main__":

@@ -8,28 +8,54 @@ import time
 
 import peewee
 import swagger_ui_bundle
-from flask import Flask, g, request, send_from_directory
+from flask import Flask, current_app, g, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import IntegerConverter
 
 from invite_common.config import Settings
 from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
+from intake import headers, limits
 from intake import metrics as http_metrics
 from intake.auth import settings as auth_settings
 from intake.auth.oidc import IdentityProvider, ProviderUnavailable
 from intake.auth.sessions import ServerSessionInterface
+from intake.batches.readers import EXCEL_MAX_ROW
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound, error_response
 from intake.identity import Unauthenticated
+from intake.quotas import QuotaExceeded
 from intake.portal import bp as portal
 from intake.portal import errors as portal_errors
 from intake.validation import parse_org_domains
 
 log = logging.getLogger(__name__)
+
+# The largest body any request may carry: a batch file of 5 MB, with its form around it.
+MAX_BODY_BYTES = 5 * 1024 * 1024
+TOO_MANY = "You have done this many times in a short while; wait a little, then try again."
+
+
+def _retry_after() -> int | None:
+    """Seconds until the limit this request exceeded lets the caller through again."""
+    limit = current_app.extensions["rate_limiter"].current_limit
+    return max(1, limit.reset_at - int(time.time())) if limit is not None else None
+
+
+def _quota_exceeded(exc: QuotaExceeded):
+    if portal_errors.wants_page():
+        response = portal_errors.page(429, str(exc))
+    else:
+        response, _ = error_response(429, str(exc), retry_after=exc.retry_after)
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response, 429
 
 
 def _register_errors(app: Flask) -> None:
@@ -56,6 +82,9 @@ def _register_errors(app: Flask) -> None:
         lambda e: error_response(409, str(e), {e.field: [str(e)]} if e.field else None, existing_id=e.existing_id),
     )
     app.register_error_handler(InvalidInput, lambda e: error_response(422, "Some fields need attention.", e.errors))
+    app.register_error_handler(QuotaExceeded, _quota_exceeded)
+    # a body nested deeper than a parser can follow (webargs reads JSON with the standard library)
+    app.register_error_handler(RecursionError, lambda e: error_response(400, "The request body is nested too deeply to read."))
 
     def webargs_error(exc: HTTPException):
         # flask-smorest nests errors by location ({"query": {...}}); the contract is {field: [msg]}
@@ -69,8 +98,14 @@ def _register_errors(app: Flask) -> None:
 
     def http_error(exc: HTTPException):
         if portal_errors.wants_page():
-            return portal_errors.page(exc.code or 500)
-        return error_response(exc.code or 500, exc.description or exc.name)
+            response = portal_errors.http_error(exc)
+        elif exc.code == 429:
+            response, _ = error_response(429, TOO_MANY, retry_after=_retry_after())
+        else:
+            response, _ = error_response(exc.code or 500, exc.description or exc.name)
+        if isinstance(exc, MethodNotAllowed):
+            response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+        return response, exc.code or 500
 
     app.register_error_handler(HTTPException, http_error)
 
@@ -86,11 +121,49 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(Exception, unexpected)
 
 
+class ErrorSchema(Schema):
+    """Every error answer of the API, as `error_response` writes it (documented for each operation)."""
+
+    status = fields.Integer(required=True)
+    message = fields.String(required=True)
+    # {field: [message]}; a batch's rows or a bulk decision's items nest deeper
+    errors = fields.Dict(keys=fields.String())
+    existing_id = fields.String()
+    retry_after = fields.Integer(allow_none=True)
+    rows = fields.List(fields.Dict())
+
+
+class IntakeApi(Api):
+    """flask-smorest's Api, documenting the error answers this app gives."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+class RowNumberConverter(IntegerConverter):
+    """A row number in a batch file: 1 to Excel's last row; anything else matches no route (404)."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=EXCEL_MAX_ROW)
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a body nested deeper than the parser can follow is malformed (ValueError),
+    as any other unreadable body, instead of a RecursionError."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def create_app(settings: Settings, outbox: Outbox) -> Flask:
     """Create the intake app bound to an open database and its outbox; refuse settings it must not run with."""
     auth_settings.check(settings)
     production = settings.env == "production"
     app = Flask(__name__)
+    app.json = BoundedJSONProvider(app)
+    app.url_map.converters["row_number"] = RowNumberConverter
     app.config.update(
         # signs CSRF tokens; production refuses to start without a real one (a random one would not
         # survive a restart nor be shared by several instances)
@@ -108,7 +181,8 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         AUTH_MODE=settings.auth_mode,
         ORG_DOMAINS=parse_org_domains(settings.org_email_domains),
-        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        REQUEST_EXPIRY_DAYS=settings.request_expiry_days,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="Invite Users",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -127,10 +201,11 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
     if settings.auth_mode == "oidc":
         app.extensions["oidc"] = IdentityProvider(settings, app)
 
-    api = Api(app)
-    from intake.api import approvals, batches, invites
+    api = IntakeApi(app)
+    api.register_converter(RowNumberConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": EXCEL_MAX_ROW})
+    from intake.api import approvals, audit, batches, invites
 
-    for module in (invites, approvals, batches):
+    for module in (invites, approvals, batches, audit):
         api.register_blueprint(module.blp)
     _register_errors(app)
 
@@ -162,7 +237,7 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         """Serve Swagger UI's own files for the interactive API docs."""
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 
-    checks = {"database": database_check(database), "broker": broker_check(settings.amqp_url)}
+    checks = {"database": database_check(database), "broker": broker_check(settings.amqp_url_for("intake"))}
 
     @app.get("/healthz")
     def healthz():
@@ -178,6 +253,8 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
     http_metrics.instrument(app, outbox)
     app.register_blueprint(portal)
     _protect_forms(app)
+    headers.install(app, production=settings.env == "production")
+    app.extensions["rate_limiter"] = limits.install(app, settings.rate_limit_storage_url, settings.rate_limits)
     return app
 
 

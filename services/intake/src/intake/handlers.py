@@ -34,9 +34,12 @@ def record_state_change(env: Envelope) -> None:
         {
             "request_id": request_id, "event": s["verb"], "actor": s["actor"], "at": dt.datetime.fromisoformat(s["changed_at"]),
             "from_state": s["from_state"], "to_state": s["to_state"], "note": s.get("note") or "",
-            "details": s.get("details") or {}, "source_seq": s["seq"], "message_id": env.message_id,
+            "details": s.get("details") or {}, "source_seq": s["seq"],
+            # an entry's message id is unique: the event's first new move carries it, the moves after it
+            # are told apart by their sequence numbers
+            "message_id": env.message_id if i == 0 else None,
         }
-        for s in new
+        for i, s in enumerate(new)
     ]
     for entry in entries:  # one at a time: the statements of append are built once, append_many's are not
         history.append(**entry)

@@ -31,13 +31,15 @@ class Caller:
     email: str
     roles: frozenset[str]
 
+    # Auditing is read-only by design: an auditor neither requests, decides nor manages roles,
+    # so the history they check never records their own actions (roles still add up below).
     @property
     def is_requester(self) -> bool:
-        return "requester" in self.roles
+        return "requester" in self.roles and not self.is_auditor
 
     @property
     def is_approver(self) -> bool:
-        return "approver" in self.roles
+        return "approver" in self.roles and not self.is_auditor
 
     @property
     def is_auditor(self) -> bool:
@@ -45,7 +47,7 @@ class Caller:
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        return "admin" in self.roles and not self.is_auditor
 
 
 class Unauthenticated(Exception):

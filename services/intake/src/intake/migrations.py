@@ -149,4 +149,88 @@ def create_portal_sessions(db: peewee.Database, migrator: SchemaMigrator) -> Non
         db.create_tables([PortalSession])
 
 
-MIGRATIONS = [create_tables, create_batch_tables, create_portal_sessions]
+def chain_history_off_the_request_path(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Let history entries be appended unchained and linked later, with salted personal digests and signed heads.
+
+    Entries recorded under the earlier scheme (chained inside each request's transaction) are
+    unlinked here and linked afresh, in their order, by the history linker."""
+    from playhouse.migrate import migrate
+
+    from invite_common.db import UTCDateTimeField
+
+    chain_seq = peewee.BigIntegerField(null=True)
+    migrate(
+        migrator.add_column("history_entry", "chain_seq", chain_seq),
+        migrator.add_column("history_entry", "salt", peewee.CharField(max_length=32, null=True)),
+        migrator.add_column("history_entry", "personal_digest", peewee.CharField(max_length=64, null=True)),
+        migrator.add_column("history_entry", "actor_ref", peewee.CharField(max_length=40, null=True)),
+        migrator.drop_not_null("history_entry", "prev_hash"),
+        migrator.drop_not_null("history_entry", "hash"),
+        migrator.add_column("invite_request", "erased_at", UTCDateTimeField(null=True)),
+    )
+    db.execute_sql("UPDATE history_entry SET prev_hash = NULL, hash = NULL")
+    migrate(
+        migrator.add_index("history_entry", ("chain_seq",), True),
+        migrator.add_index("history_entry", ("message_id",), True),
+        # auditors read events in time order, a page or an export chunk at a time
+        migrator.add_index("history_entry", ("at", "id"), False),
+        # auditors search by approver: the requests whose decision entries name them (index-only)
+        migrator.add_index("history_entry", ("actor", "event", "request_id"), False),
+    )
+    if isinstance(db, peewee.PostgresqlDatabase):
+        _index_email_substrings(db)
+
+    class ChainHead(peewee.Model):
+        seq = peewee.BigIntegerField(primary_key=True)
+        hash = peewee.CharField(max_length=64)
+        signed_at = UTCDateTimeField()
+        key_id = peewee.CharField(max_length=16)
+        signature = peewee.CharField(max_length=128)
+
+        class Meta:
+            table_name = "chain_head"
+
+    with db.bind_ctx([ChainHead]):
+        db.create_tables([ChainHead])
+
+
+def _index_email_substrings(db: peewee.Database) -> None:
+    """Let "invitee email contains" use a trigram index on PostgreSQL when pg_trgm can be enabled."""
+    try:
+        with db.atomic():  # a savepoint: without the extension the search still works, by scanning
+            db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            db.execute_sql("CREATE INDEX IF NOT EXISTS invite_request_email_trgm ON invite_request "
+                           "USING gin (email gin_trgm_ops)")
+    except peewee.DatabaseError:
+        pass
+
+
+def add_approver_queue_index_and_digests(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Index the approvers' queue (state, then age) and keep a record of the approvers' digests."""
+    from playhouse.migrate import migrate
+
+    from invite_common.db import UTCDateTimeField
+
+    class DigestRun(peewee.Model):
+        id = peewee.AutoField()
+        covered_from = UTCDateTimeField(unique=True)
+        covered_until = UTCDateTimeField(index=True)
+        new_count = peewee.IntegerField(default=0)
+        expiring_count = peewee.IntegerField(default=0)
+        emails = peewee.IntegerField(default=0)
+
+        class Meta:
+            table_name = "digest_run"
+
+    with db.bind_ctx([DigestRun]):
+        db.create_tables([DigestRun])
+    migrate(migrator.add_index("invite_request", ("state", "created_at", "id"), False))
+
+
+MIGRATIONS = [
+    create_tables,
+    create_batch_tables,
+    create_portal_sessions,
+    chain_history_off_the_request_path,
+    add_approver_queue_index_and_digests,
+]

@@ -43,13 +43,21 @@ class InviteRequest(BaseModel):
     batch_id = peewee.CharField(max_length=36, null=True, index=True)
     created_at = UTCDateTimeField(default=utcnow, index=True)
     updated_at = UTCDateTimeField(default=utcnow)
+    # when retention replaced the request's personal data by pseudonyms
+    erased_at = UTCDateTimeField(null=True)
 
     class Meta:
         table_name = "invite_request"
+        # the approvers' queue: waiting requests, oldest first, read a page at a time
+        indexes = ((("state", "created_at", "id"), False),)
 
 
 class HistoryEntry(BaseModel):
-    """One fact in a request's history, hash-chained to the entry before it (across all requests)."""
+    """One fact in a request's history, appended unchained and then linked into the one chain of all entries.
+
+    Appending only inserts the row; the history linker later fills `chain_seq` (the entry's place
+    in the chain), `salt`, `personal_digest`, `actor_ref`, `prev_hash` and `hash` (audit/chain.py).
+    """
 
     id = peewee.AutoField()
     request_id = peewee.CharField(max_length=36, index=True)
@@ -62,13 +70,34 @@ class HistoryEntry(BaseModel):
     at = UTCDateTimeField()
     # approval's sequence number of the transition, so a redelivered event is recorded once
     source_seq = peewee.IntegerField(null=True)
-    message_id = peewee.CharField(max_length=36, null=True)
-    prev_hash = peewee.CharField(max_length=64)
-    hash = peewee.CharField(max_length=64, unique=True)
+    # the message that brought the entry: a redelivered message never adds a second one
+    message_id = peewee.CharField(max_length=36, null=True, unique=True)
+    chain_seq = peewee.BigIntegerField(null=True, unique=True)
+    # random per entry; the digest of the personal fields is salted with it so that, once
+    # retention erases the fields and the salt, the digest cannot be matched against guesses
+    salt = peewee.CharField(max_length=32, null=True)
+    personal_digest = peewee.CharField(max_length=64, null=True)
+    # a keyed pseudonym of the actor, committed by the chain; what is shown once the actor is erased
+    actor_ref = peewee.CharField(max_length=40, null=True)
+    prev_hash = peewee.CharField(max_length=64, null=True)
+    hash = peewee.CharField(max_length=64, null=True, unique=True)
 
     class Meta:
         table_name = "history_entry"
-        indexes = ((("request_id", "source_seq"), True),)
+        indexes = ((("request_id", "source_seq"), True), (("at", "id"), False), (("actor", "event", "request_id"), False))
+
+
+class ChainHead(BaseModel):
+    """A signed statement of the chain's last entry at a moment: what makes cutting entries off the end visible."""
+
+    seq = peewee.BigIntegerField(primary_key=True)
+    hash = peewee.CharField(max_length=64)
+    signed_at = UTCDateTimeField()
+    key_id = peewee.CharField(max_length=16)
+    signature = peewee.CharField(max_length=128)
+
+    class Meta:
+        table_name = "chain_head"
 
 
 class RoleGrant(BaseModel):
@@ -163,6 +192,21 @@ class PortalSession(BaseModel):
 
     class Meta:
         table_name = "portal_session"
+
+
+class DigestRun(BaseModel):
+    """One approvers' digest: the stretch of time it covered and what it told them."""
+
+    id = peewee.AutoField()
+    # where the previous digest stopped; unique, so two processes cannot send the same digest twice
+    covered_from = UTCDateTimeField(unique=True)
+    covered_until = UTCDateTimeField(index=True)
+    new_count = peewee.IntegerField(default=0)
+    expiring_count = peewee.IntegerField(default=0)
+    emails = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "digest_run"
 
 
 # The statements every submission, decision and state event runs, built once (invite_common.statements).

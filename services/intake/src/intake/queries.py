@@ -11,11 +11,14 @@ import math
 from dataclasses import dataclass
 
 import peewee
+from marshmallow import ValidationError
+
 from invite_common.messages import State
 
 from intake.errors import InvalidInput
 from intake.identity import Caller
 from intake.models import DRAFT, BatchDraft, BatchRow, HistoryEntry, InviteRequest
+from intake.validation import check_moment
 
 PER_PAGE = 25
 
@@ -114,8 +117,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     """Read a cursor back, or refuse it as input naming the `cursor` field."""
     try:
         created, _, invite_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return dt.datetime.fromisoformat(created), invite_id
-    except (ValueError, UnicodeDecodeError):
+        moment = dt.datetime.fromisoformat(created)
+        # a moment UTC cannot hold (year 1 at +14:00) would fail in the query, not here
+        return check_moment(moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)), invite_id
+    except (ValueError, UnicodeDecodeError, ValidationError):
         raise InvalidInput({"cursor": ["This cursor is not one the API gave out."]}) from None
 
 
@@ -152,19 +157,99 @@ def counts(requester: str) -> dict[str, int]:
     return {key: sum(by_state.get(s, 0) for s in states) for key, states in GROUPS.items()}
 
 
-def pending_for(caller: Caller, limit: int = 100) -> list[InviteRequest]:
-    """The requests awaiting a decision that this approver may take, oldest first."""
-    query = (
-        InviteRequest.select()
-        .where(
-            (InviteRequest.state == State.SUBMITTED)
-            & (InviteRequest.pending_action.is_null())
-            & (InviteRequest.requester != caller.email)
+# The approvers' queue ------------------------------------------------------------------------
+# The portal's "Requests to approve" and GET /api/v1/approvals read it, so both list the same
+# requests under the same filters. A request the approver made or that invites them is never in
+# their queue: someone else decides it.
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What an approver may narrow the queue to; empty values filter nothing."""
+
+    method: str = ""
+    user_type: str = ""
+    seed: bool | None = None
+    requester: str = ""
+    email: str = ""
+    older_than_days: int | None = None
+
+
+def waiting() -> peewee.ModelSelect:
+    """Every request still waiting for a decision (none accepted yet)."""
+    return InviteRequest.select().where((InviteRequest.state == State.SUBMITTED) & InviteRequest.pending_action.is_null())
+
+
+def decidable(caller: Caller) -> peewee.ModelSelect:
+    """The waiting requests this approver may decide: not their own, not an invitation of themselves."""
+    return waiting().where((InviteRequest.requester != caller.email) & (InviteRequest.email != caller.email))
+
+
+def approver_queue(caller: Caller, filters: QueueFilters, now: dt.datetime) -> peewee.ModelSelect:
+    """The approver's queue under `filters`, oldest first."""
+    query = decidable(caller)
+    if filters.method:
+        query = query.where(InviteRequest.method == filters.method)
+    if filters.user_type:
+        query = query.where(InviteRequest.user_type == filters.user_type)
+    if filters.seed is not None:
+        query = query.where(InviteRequest.seed_onboarding == filters.seed)
+    if filters.requester.strip():
+        query = query.where(InviteRequest.requester == filters.requester.strip().lower())
+    if filters.email.strip():
+        query = query.where(InviteRequest.email.contains(filters.email.strip().lower()))
+    if filters.older_than_days is not None:
+        query = query.where(InviteRequest.created_at < now - dt.timedelta(days=filters.older_than_days))
+    return query.order_by(InviteRequest.created_at, InviteRequest.id)
+
+
+def after_cursor_oldest_first(query: peewee.ModelSelect, cursor: str | None, limit: int) -> tuple[list[InviteRequest], str | None]:
+    """Up to `limit` requests of an oldest-first query after `cursor`, and the cursor for the rest (None at the end)."""
+    if cursor:
+        created, invite_id = decode_cursor(cursor)
+        query = query.where(
+            (InviteRequest.created_at > created)
+            | ((InviteRequest.created_at == created) & (InviteRequest.id > invite_id))
         )
-        .order_by(InviteRequest.created_at, InviteRequest.id)
-        .limit(limit)
+    rows = list(query.limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]) if more else None)
+
+
+def expires_at(invite: InviteRequest, expiry_days: int) -> dt.datetime:
+    """When a waiting request expires unless someone decides on it (approval counts from submission)."""
+    return invite.created_at + dt.timedelta(days=expiry_days)
+
+
+EARLIER_SHOWN = 10
+
+
+def earlier_requests(invite: InviteRequest) -> list[InviteRequest]:
+    """Other requests for the same invitee, newest first (rejected, expired, emailed, ...)."""
+    return list(
+        InviteRequest.select()
+        .where((InviteRequest.email == invite.email) & (InviteRequest.id != invite.id))
+        .order_by(InviteRequest.created_at.desc())
+        .limit(EARLIER_SHOWN)
     )
-    return list(query)
+
+
+# What the overview announces: outcomes a requester wants to hear of without opening each request.
+NEWS_STATES = (State.EMAILED, State.REJECTED, State.EXPIRED, State.FAILED)
+NEWS_DAYS = 14
+NEWS_SHOWN = 5
+
+
+def news(requester: str, now: dt.datetime) -> list[InviteRequest]:
+    """The requester's requests that were sent, rejected, expired or need attention lately, newest first."""
+    since = now - dt.timedelta(days=NEWS_DAYS)
+    return list(
+        own(requester)
+        .where(InviteRequest.state.in_(NEWS_STATES) & (InviteRequest.updated_at >= since))
+        .order_by(InviteRequest.updated_at.desc())
+        .limit(NEWS_SHOWN)
+    )
 
 
 def seed_expiries(request_ids: list[str]) -> dict[str, str]:

@@ -1,13 +1,14 @@
 """The rules every invite field obeys, shared by the API, the portal pages and batch rows."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
 
 import idna
 import phonenumbers
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
 DEFAULT_ORG_EMAIL_DOMAINS = "gov.sg"
 
@@ -268,3 +269,21 @@ def clean_text(
     if len(text) > max_length:
         raise ValidationError(f"{field_label} must be {max_length} characters or fewer.")
     return text
+
+
+def check_moment(value: dt.datetime) -> dt.datetime:
+    """Return an aware moment in UTC, or refuse one that UTC cannot hold (year 1 at +14:00, say)."""
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValidationError("Give a date and time between the years 1 and 9999 in UTC.") from None
+
+
+class Moment(fields.AwareDateTime):
+    """An ISO-8601 date and time (UTC when no offset is given), refused when UTC cannot hold it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=dt.timezone.utc, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return check_moment(super()._deserialize(value, attr, data, **kwargs))

@@ -22,7 +22,7 @@ MAX_PREFETCH = 20
 def build_dependencies(settings: Settings) -> handlers.Dependencies:
     """The handlers' outbox and SMTP mailer."""
     return handlers.Dependencies(
-        outbox=Outbox(database, runtime.topology_for(settings)),
+        outbox=Outbox(database, runtime.topology_for(settings, "notifier")),
         mailer=SmtpMailer(settings.smtp_url, settings.mail_from, settings.smtp_timeout),
     )
 

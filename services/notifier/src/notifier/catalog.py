@@ -59,10 +59,61 @@ class RejectionNoticeContext(Schema):
     decided_by = fields.String(required=True, validate=_required)
 
 
+class ExpiryNoticeContext(Schema):
+    """What a requester is told when nobody decided on their request in time."""
+
+    class Meta:
+        unknown = RAISE
+
+    request_id = fields.String(required=True, validate=_required)
+    invitee_email = fields.String(required=True, validate=_required)
+    expiry_days = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class InvitationSentNoticeContext(Schema):
+    """What a requester is told, if they asked for emails, once the invitation is out."""
+
+    class Meta:
+        unknown = RAISE
+
+    request_id = fields.String(required=True, validate=_required)
+    invitee_email = fields.String(required=True, validate=_required)
+
+
+class DigestItem(Schema):
+    """One request named in an approvers' digest."""
+
+    class Meta:
+        unknown = RAISE
+
+    invitee_email = fields.String(required=True, validate=_required)
+    requester = fields.String(required=True, validate=_required)
+    method = fields.String(required=True, validate=_required)
+    expires_at = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
+
+
+class ApproverDigestContext(Schema):
+    """What approvers are told now and then: requests new since the last digest, and those about to expire."""
+
+    class Meta:
+        unknown = RAISE
+
+    request_id = fields.String(required=True, validate=_required)
+    new = fields.List(fields.Nested(DigestItem), required=True)
+    new_count = fields.Integer(required=True, validate=validate.Range(min=0))
+    expiring = fields.List(fields.Nested(DigestItem), required=True)
+    expiring_count = fields.Integer(required=True, validate=validate.Range(min=0))
+    waiting_count = fields.Integer(required=True, validate=validate.Range(min=0))
+    queue_url = fields.Url(required=True, schemes={"https", "http"}, require_tld=False)
+
+
 CATALOG: dict[str, Schema] = {
     "invitation": InvitationContext(),
     "invitation_seed": InvitationSeedContext(),
     "rejection_notice": RejectionNoticeContext(),
+    "expiry_notice": ExpiryNoticeContext(),
+    "invitation_sent_notice": InvitationSentNoticeContext(),
+    "approver_digest": ApproverDigestContext(),
 }
 
 

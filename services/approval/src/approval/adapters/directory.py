@@ -7,6 +7,8 @@ import itertools
 import uuid
 from dataclasses import dataclass
 
+import peewee
+
 from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
 from invite_common.messages import UserType
@@ -25,6 +27,8 @@ class ProvisionedAccount:
     username: str
     account_id: str
     created_at: dt.datetime
+    # the request the account was created for, when the directory knows it (None: made elsewhere)
+    request_id: str | None = None
 
 
 class UsernameTaken(PermanentError):
@@ -87,7 +91,7 @@ class AccountDirectory(abc.ABC):
 
 def _provisioned(row: Account) -> ProvisionedAccount:
     """Return an account row as the directory's answer."""
-    return ProvisionedAccount(row.username, str(row.account_id), row.created_at)
+    return ProvisionedAccount(row.username, str(row.account_id), row.created_at, row.request_id)
 
 
 class LocalDirectory(AccountDirectory):
@@ -140,7 +144,7 @@ class LocalDirectory(AccountDirectory):
         """Return the oldest account held for `email`, if any."""
         row = (Account.select().where(peewee.fn.LOWER(Account.email) == email.strip().lower())
                .order_by(Account.created_at).first())
-        return row.provisioned() if row is not None else None
+        return _provisioned(row) if row is not None else None
 
     @staticmethod
     def _free_username(base: str) -> str:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from invite_common.messages import Decision
-from marshmallow import Schema, fields
+from invite_common.db import utcnow
+from invite_common.messages import Decision, Method, UserType
+from marshmallow import RAISE, Schema, fields, validate
 
-from intake.api.blueprint import Blueprint
+from intake import queries
+from intake.api.blueprint import Blueprint, requires
 from intake.api.invites import InviteSummarySchema, dump_invite
-from intake.errors import Conflict, Forbidden, NotFound
+from intake.errors import Forbidden
 from intake.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import BulkDecisionSchema
@@ -16,13 +18,32 @@ from intake.invites.schemas import BulkDecisionSchema
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
 
 
+class QueueArgs(Schema):
+    method = fields.String(validate=validate.OneOf(Method.ALL))
+    user_type = fields.String(validate=validate.OneOf(UserType.ALL))
+    seed = fields.Boolean()
+    requester = fields.String(validate=validate.Length(max=254))
+    email = fields.String(validate=validate.Length(max=254))
+    older_than_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class QueueItemSchema(InviteSummarySchema):
+    expires_at = fields.DateTime(dump_only=True)
+
+
 class QueueSchema(Schema):
-    items = fields.List(fields.Nested(InviteSummarySchema))
+    items = fields.List(fields.Nested(QueueItemSchema))
+    total = fields.Integer()
+    next_cursor = fields.String(allow_none=True)
 
 
 class DecisionResultSchema(Schema):
     id = fields.String()
     status = fields.Integer()
+    # decided, already_decided, own_request, own_invitation, not_found
+    outcome = fields.String()
     error = fields.String(allow_none=True)
 
 
@@ -32,13 +53,24 @@ class DecisionResultsSchema(Schema):
 
 @blp.route("")
 class Queue(MethodView):
+    @blp.arguments(QueueArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, QueueSchema)
-    def get(self):
-        """The requests waiting for your decision, oldest first (your own are not in it)."""
-        return {"items": [dump_invite(i, with_history=False) for i in service.pending_queue(current_caller(), limit=500)]}
+    def get(self, limit, cursor=None, **filters):
+        """The requests waiting for your decision, oldest first, a page at a time; `total` counts them all
+        (requests you made, or that invite you, are not in it: someone else decides those)."""
+        caller = current_caller()
+        if not caller.is_approver:
+            raise Forbidden("Only approvers can see the approval queue.")
+        query = queries.approver_queue(caller, queries.QueueFilters(**filters), utcnow())
+        total = query.count()
+        rows, next_cursor = queries.after_cursor_oldest_first(query, cursor, limit)
+        days = current_app.config["REQUEST_EXPIRY_DAYS"]
+        items = [dump_invite(r, with_history=False) | {"expires_at": queries.expires_at(r, days)} for r in rows]
+        return {"items": items, "total": total, "next_cursor": next_cursor}
 
 
 @blp.route("/decisions", methods=["POST"])
+@requires(service.require_approver)
 @blp.arguments(BulkDecisionSchema)
 @blp.response(200, DecisionResultsSchema)
 def decide_many(data):
@@ -46,17 +78,9 @@ def decide_many(data):
     caller = current_caller()
     if not caller.is_approver:
         raise Forbidden("Only approvers can decide on requests.")
-    outbox = current_app.extensions["outbox"]
-    results = []
-    for item in data["decisions"]:
-        note = (item.get("comment") if item["decision"] == Decision.APPROVE else item.get("reason")) or ""
-        try:
-            service.decide(item["id"], caller, item["decision"], note, outbox)
-            results.append({"id": item["id"], "status": 202, "error": None})
-        except Forbidden as exc:
-            results.append({"id": item["id"], "status": 403, "error": str(exc)})
-        except NotFound:
-            results.append({"id": item["id"], "status": 404, "error": "No such request."})
-        except Conflict as exc:
-            results.append({"id": item["id"], "status": 409, "error": str(exc)})
-    return {"results": results}
+    items = [
+        {"id": item["id"], "decision": item["decision"],
+         "note": (item.get("comment") if item["decision"] == Decision.APPROVE else item.get("reason")) or ""}
+        for item in data["decisions"]
+    ]
+    return {"results": service.decide_many(items, caller, current_app.extensions["outbox"])}

@@ -101,7 +101,10 @@ def upload():
         raise InvalidInput({"file": [f"Choose a file to upload. {ACCEPTED}"]})
     # one byte more than allowed is enough to tell the file is too large, without reading it all
     data = sent.stream.read(MAX_FILE_BYTES + 1)
-    draft = service.create_draft(data, sent.filename or "", caller, current_app.config["ORG_DOMAINS"])
+    draft = service.create_draft(
+        data, sent.filename or "", caller, current_app.config["ORG_DOMAINS"],
+        parse_seconds=current_app.extensions["settings"].upload_parse_seconds,
+    )
     response = _draft_page(draft)
     response.status_code = 201
     return response
@@ -116,7 +119,7 @@ class Batch(MethodView):
         return _draft_page(service.get_draft(batch_id, current_caller()), **page)
 
 
-@blp.route("/batches/<string:batch_id>/rows/<int:row>")
+@blp.route("/batches/<string:batch_id>/rows/<row_number:row>")
 class BatchRowById(MethodView):
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
     @blp.response(200, RowSchema)

@@ -1,12 +1,15 @@
 """The API's blueprint: bodies and queries parsed by their schemas, the caller known before either."""
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import flask_smorest
 from flask_smorest import abort
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
-from intake.identity import current_caller
+from intake.identity import Caller, current_caller
 
 NOT_AN_OBJECT = "Send the request as a JSON object."
 
@@ -37,3 +40,18 @@ class Blueprint(flask_smorest.Blueprint):
 
 def _identify_caller() -> None:
     current_caller()
+
+
+def requires(check: Callable[[Caller], None]):
+    """Run `check` on the caller before the body is read: someone who may not act here hears 403,
+    not what was wrong with a body they should not have sent. Put it under `@blp.route`."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            check(current_caller())
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate

@@ -9,12 +9,13 @@ from invite_common.messages import Decision, Method
 from marshmallow import RAISE, Schema, fields, validate
 
 from intake import history, queries
-from intake.api.blueprint import Blueprint
+from intake.api.blueprint import Blueprint, requires
 from intake.errors import InvalidInput
 from intake.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema
 from intake.models import InviteRequest
+from intake.validation import Moment
 
 blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Invite requests")
 
@@ -42,8 +43,8 @@ class InviteListArgs(Schema):
     requester = fields.String()
     method = fields.String(validate=validate.OneOf(Method.ALL))
     batch = fields.String()
-    from_ = fields.AwareDateTime(data_key="from", default_timezone=dt.timezone.utc)
-    to = fields.AwareDateTime(default_timezone=dt.timezone.utc)
+    from_ = Moment(data_key="from")
+    to = Moment()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String()
 
@@ -73,6 +74,7 @@ def dump_invite(invite: InviteRequest, with_history: bool = True) -> dict:
 @blp.route("/invites")
 class Invites(MethodView):
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False}])
+    @requires(service.require_requester)
     @blp.arguments(InviteRequestSchema)
     @blp.response(201, InviteWithHistorySchema)
     @blp.alt_response(409, description="An open request for that email exists")
@@ -137,6 +139,7 @@ def resend(invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/approve", methods=["POST"])
+@requires(service.require_approver)
 @blp.arguments(ApproveSchema, required=False)
 @blp.response(202, AcceptedSchema)
 def approve(data, invite_id):
@@ -146,6 +149,7 @@ def approve(data, invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/reject", methods=["POST"])
+@requires(service.require_approver)
 @blp.arguments(RejectSchema)
 @blp.response(202, AcceptedSchema)
 def reject(data, invite_id):

@@ -1,7 +1,6 @@
 """The columns of a batch file, and how the headings people actually write map onto them."""
 from __future__ import annotations
 
-import re
 import unicodedata
 
 # (field, human label) in template order; every row is a create_account request.
@@ -45,11 +44,30 @@ _ALIASES = {
 }
 
 
+# No heading of ours is longer; a longer one names no field and is not worth normalising.
+MAX_HEADING_LENGTH = 60
+
+
 def _key(heading: str) -> str:
     """Reduce a heading to what matters: "First Name *" and "first_name" both become "firstname"."""
     text = unicodedata.normalize("NFKC", heading)
-    text = re.sub(r"\([^)]*\)", "", text)  # "Department (optional)"
-    return re.sub(r"[\W_]+", "", text).casefold()
+    return "".join(char for char in _without_brackets(text) if char.isalnum()).casefold()
+
+
+def _without_brackets(text: str) -> str:
+    """Drop each "(...)" part ("Department (optional)"); an unclosed "(" is kept as written.
+
+    One scan, whatever the text: a pattern search here once backtracked over runs of "(".
+    """
+    kept, start = [], 0
+    while (opening := text.find("(", start)) != -1:
+        closing = text.find(")", opening)
+        if closing == -1:
+            break
+        kept.append(text[start:opening])
+        start = closing + 1
+    kept.append(text[start:])
+    return "".join(kept)
 
 
 _BY_KEY = {_key(field): field for field in FIELDS}
@@ -59,7 +77,9 @@ _BY_KEY.update({alias: field for field, aliases in _ALIASES.items() for alias in
 
 def field_for(heading: str) -> str | None:
     """Return the field a heading names, or None when it names none of ours."""
-    return _BY_KEY.get(_key(heading)) if heading else None
+    if not heading or len(heading) > MAX_HEADING_LENGTH:
+        return None
+    return _BY_KEY.get(_key(heading))
 
 
 def column_letter(index: int) -> str:

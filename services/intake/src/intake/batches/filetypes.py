@@ -7,6 +7,10 @@ import zipfile
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # A workbook is compressed: this bounds what unpacking a small upload may cost (zip bombs).
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+# Parts read whole (styles, workbook, relationships) stay small in any real workbook; only the
+# sheets and the shared strings grow with the rows, and those are read under a cell budget.
+MAX_PART_BYTES = 2 * 1024 * 1024
+_GROWING_PARTS = ("xl/worksheets/", "xl/sharedStrings.xml")
 ACCEPTED = "Upload a CSV file or an Excel workbook (.xlsx), such as the template."
 TOO_LARGE = f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it into smaller files."
 WORKBOOK_UNREADABLE = (
@@ -83,8 +87,13 @@ def _check_workbook(data: bytes, named_as_workbook: bool = False) -> None:
         if any(n.startswith("word/") for n in names):
             raise unsupported("a Word document")
         raise unsupported("a zip archive, not an Excel workbook")
+    too_large = TooLarge("The workbook is too large once unpacked; split it into smaller files.")
     if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
-        raise TooLarge("The workbook is too large once unpacked; split it into smaller files.")
+        raise too_large
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels")) and not info.filename.startswith(_GROWING_PARTS):
+            if info.file_size > MAX_PART_BYTES:
+                raise too_large
 
 
 def decode(data: bytes) -> str:

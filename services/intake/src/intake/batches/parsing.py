@@ -12,9 +12,20 @@ from intake.batches.filetypes import (
 from intake.batches.readers import Record, csv_records, xlsx_records
 
 MAX_ROWS = 5000
+# The template has 11 columns; what lies beyond this many is reported once, never read.
+MAX_COLUMNS = 64
+# Cells (and rows, and shared strings) an xlsx sheet may hold in all, blank ones included: twice
+# what a sheet of MAX_ROWS requests in the template's 11 columns needs, rows counted.
+MAX_CELLS = MAX_ROWS * 24
+# Unknown headings listed back to the requester; the rest are counted.
+MAX_UNKNOWN_SHOWN = 20
+HEADING_LABEL_LENGTH = 100
+# What is kept of a cell: no value may be longer than 1,000 characters, so one more is enough to
+# refuse it; a long text repeated on every row (an xlsx shared string) is never copied whole.
+CELL_KEPT = 1001
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
-__all__ = ["MAX_ROWS", "BadFile", "ParsedFile", "TooLarge", "UnsupportedFile", "display_text", "parse"]
+__all__ = ["MAX_COLUMNS", "MAX_ROWS", "BadFile", "ParsedFile", "TooLarge", "UnsupportedFile", "display_text", "parse"]
 
 
 @dataclass
@@ -29,7 +40,7 @@ def parse(data: bytes, filename: str = "") -> ParsedFile:
     """Read an upload (CSV or xlsx, told apart by content; the name only words a refusal) into rows of text."""
     kind = identify(data, filename)
     if kind == "xlsx":
-        return _tabulate(xlsx_records(data))
+        return _tabulate(xlsx_records(data, MAX_COLUMNS, MAX_CELLS))
     try:
         text = decode(data)
     except UnsupportedFile:
@@ -53,12 +64,16 @@ def _blank(cells: Iterable[str]) -> bool:
 
 
 def _tabulate(records: Iterable[Record]) -> ParsedFile:
-    """Find the heading row, map its columns to fields, and collect the non-blank rows after it."""
+    """Find the heading row, map its columns to fields, and collect the non-blank rows after it.
+
+    Only the first MAX_COLUMNS cells of a row are read; data beyond them is reported once.
+    """
     records = iter(records)
     header = next(((number, cells) for number, cells in records if not _blank(cells)), None)
     if header is None:
         raise BadFile("The file has no rows. Fill in the template: headings in the first row, one request per row.")
-    columns, unknown = _map_headings(header[1])
+    columns, unknown = _map_headings(header[1][:MAX_COLUMNS])
+    beyond = not _blank(header[1][MAX_COLUMNS:])
     rows: list[tuple[int, dict[str, str]]] = []
     stray: set[int] = set()
     for number, cells in records:
@@ -67,17 +82,23 @@ def _tabulate(records: Iterable[Record]) -> ParsedFile:
         if len(rows) == MAX_ROWS:
             raise BadFile(f"The file has more than {MAX_ROWS:,} requests; split it into files of at most {MAX_ROWS:,} rows.")
         values = dict.fromkeys(FIELDS, "")
-        for index, cell in enumerate(cells):
+        for index, cell in enumerate(cells[:MAX_COLUMNS]):
             name = columns.get(index)
             if name:
-                values[name] = cell
+                values[name] = cell[:CELL_KEPT]
             elif index not in unknown and cell.strip():
                 stray.add(index)
+        beyond = beyond or (len(cells) > MAX_COLUMNS and not _blank(cells[MAX_COLUMNS:]))
         rows.append((number, values))
     if not rows:
         raise BadFile("The file has headings but no requests below them. Add one request per row.")
     unknown.update({index: f"column {column_letter(index)} (no heading)" for index in stray})
-    return ParsedFile(rows, [unknown[index] for index in sorted(unknown)])
+    labels = [unknown[index] for index in sorted(unknown)]
+    if len(labels) > MAX_UNKNOWN_SHOWN:
+        labels = labels[:MAX_UNKNOWN_SHOWN] + [f"{len(labels) - MAX_UNKNOWN_SHOWN} more columns"]
+    if beyond:
+        labels.append(f"data beyond column {column_letter(MAX_COLUMNS - 1)}")
+    return ParsedFile(rows, labels)
 
 
 def _map_headings(cells: list[str]) -> tuple[dict[int, str], dict[int, str]]:
@@ -89,7 +110,8 @@ def _map_headings(cells: list[str]) -> tuple[dict[int, str], dict[int, str]]:
         if not heading.strip():
             continue  # data under it is reported once rows are read
         name = field_for(heading)
-        label = display_text(heading, 100)
+        # cut before cleaning: a heading may be a whole cell's worth of text
+        label = display_text(heading[: HEADING_LABEL_LENGTH * 2], HEADING_LABEL_LENGTH)
         if name is None:
             unknown[index] = label
             continue

@@ -4,9 +4,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
-import zipfile
 from collections.abc import Iterator
+
+from openpyxl.utils import coordinate_to_tuple
+from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, WorkSheetParser
+from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from intake.batches.filetypes import WORKBOOK_UNREADABLE, BadFile, UnsupportedFile
 
@@ -26,7 +29,7 @@ def sniff_separator(text: str) -> str:
 
 def _first_lines(text: str, count: int = 50) -> list[str]:
     # enough lines to pass blank ones above the headings, without splitting a whole large file
-    return re.split(r"\r\n|\r|\n", text[:65536], maxsplit=count)[:count]
+    return text[:65536].splitlines()[:count]
 
 
 def csv_records(text: str) -> Iterator[Record]:
@@ -60,74 +63,148 @@ def _csv_problem(error: str, row: int, line: int) -> str:
     return f"{where} could not be read as CSV ({error})."
 
 
-def xlsx_records(data: bytes) -> Iterator[Record]:
-    """Yield each row of the workbook's first sheet; formulas are never evaluated, only read as text."""
-    import openpyxl
+TOO_MANY_CELLS = "The workbook has far more cells than a batch needs; copy only the requests into the template."
+# Excel's own limits: a workbook claiming more is not one Excel wrote, and is refused.
+EXCEL_MAX_ROW = 1_048_576
+EXCEL_MAX_COLUMN = 16_384
 
-    formulas = _uncached_formulas(data) if _has_uncached_formulas(data) else {}
-    workbook = None
+
+class _SheetParser(WorkSheetParser):
+    """openpyxl's streaming sheet parser, giving each cell the value Excel saved for it, or the
+    formula's text when a tool saved none (never evaluated); it refuses a sheet of more cells
+    than `max_cells` before reading the row that passes it."""
+
+    def __init__(self, source, shared_strings, workbook, max_cells: int):
+        super().__init__(source, shared_strings, data_only=True, epoch=workbook.epoch,
+                         date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
+        self.cells_left = max_cells
+
+    def parse_row(self, row):
+        # an empty row costs as much to read as a cell
+        self.cells_left -= max(1, len(row))
+        if self.cells_left < 0:
+            raise BadFile(TOO_MANY_CELLS)
+        return super().parse_row(row)
+
+    def parse_cell(self, element):
+        if element.get("t") == "inlineStr":
+            return self._inline_string(element)
+        cell = super().parse_cell(element)
+        formula = element.find(FORMULA_TAG)
+        if cell["value"] is None and formula is not None and formula.text:
+            cell["value"] = "=" + formula.text
+        return cell
+
+    def _inline_string(self, element) -> dict:
+        # what openpyxl does for these cells, without building a rich-text object per cell
+        coordinate = element.get("r")
+        if coordinate:
+            row, column = coordinate_to_tuple(coordinate)
+            self.col_counter = column
+        else:
+            self.col_counter += 1
+            row, column = self.row_counter, self.col_counter
+        box = element.find(INLINE_STRING)
+        value = None if box is None else _string_item_text(box)
+        return {"row": row, "column": column, "value": value, "data_type": "s", "style_id": 0}
+
+
+_TEXT = f"{{{SHEET_MAIN_NS}}}t"
+_RUN = f"{{{SHEET_MAIN_NS}}}r"
+_STRING_ITEM = f"{{{SHEET_MAIN_NS}}}si"
+
+
+def _string_item_text(item) -> str:
+    """The text of a string item (`<si>` or `<is>`): its plain text and rich-text runs, not phonetic hints."""
+    parts = []
+    for child in item:
+        if child.tag == _TEXT:
+            parts.append(child.text or "")
+        elif child.tag == _RUN:
+            parts.extend(t.text or "" for t in child.iter(_TEXT))
+    return "".join(parts)
+
+
+def _read_shared_strings(source, max_count: int) -> list[str]:
+    """The workbook's shared strings, read as openpyxl does but without a rich-text object each."""
+    strings = []
+    for _, node in iterparse(source):
+        if node.tag == _STRING_ITEM:
+            if len(strings) == max_count:
+                raise BadFile(TOO_MANY_CELLS)
+            strings.append(_string_item_text(node).replace("_x005F_", "_"))
+            node.clear()
+    return strings
+
+
+def xlsx_records(data: bytes, max_columns: int, max_cells: int) -> Iterator[Record]:
+    """Yield each row of the workbook's first sheet; formulas are read as text, never evaluated.
+
+    The sheet's XML is read once, cell by cell, by a real XML parser (openpyxl's, over defusedxml):
+    rows and cells absent from the file cost nothing, whatever their numbers say. A row is cut to
+    `max_columns` cells, plus the first value found beyond them, so the caller can point at it.
+    """
+    reader = None
     try:
-        # data_only: a formula cell gives the value Excel last saved for it, not the formula
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        if not workbook.worksheets:
-            raise BadFile("The workbook has no sheet to read.")
-        sheet = workbook.worksheets[0]
-        # the used range a workbook declares is wrong in files from some tools; read what is there
-        sheet.reset_dimensions()
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [
-                _text(value) if value is not None else formulas.get((number, col), "")
-                for col, value in enumerate(values)
-            ]
+        reader, sheet_path = _open_first_sheet(data, max_cells)
+        with reader.archive.open(sheet_path) as source:
+            for number, cells in _SheetParser(source, reader.shared_strings, reader.wb, max_cells).parse():
+                if not 1 <= number <= EXCEL_MAX_ROW:
+                    raise BadFile(f"The workbook has a row numbered {number}, beyond what Excel allows.")
+                yield number, _row_values(number, cells, max_columns)
     except (BadFile, UnsupportedFile):
         raise
     except Exception:
         # openpyxl reports a damaged workbook with all sorts of errors (KeyError, XML errors, ...)
         raise UnsupportedFile(WORKBOOK_UNREADABLE) from None
     finally:
-        if workbook is not None:
-            workbook.close()
+        if reader is not None:
+            reader.archive.close()
 
 
-# a formula saved without a value: <f>..</f> (or a shared <f .../>) then an empty <v/>, or no <v> at all
-_UNCACHED_FORMULA = re.compile(
-    rb"<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)"
-)
+def _open_first_sheet(data: bytes, max_cells: int):
+    """Read what the first sheet's cells need (shared strings, date styles), not the sheets themselves.
+
+    openpyxl's load_workbook would also read every sheet once just to learn its size.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.read_manifest()
+    strings = reader.package.find(SHARED_STRINGS)
+    if strings is not None:
+        with reader.archive.open(strings.PartName[1:]) as source:
+            reader.shared_strings = _read_shared_strings(source, max_cells)
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)
+    for _, rel in reader.parser.find_sheets():
+        if rel.target in reader.valid_files and "worksheet" in rel.Type:
+            return reader, rel.target
+    reader.archive.close()
+    raise BadFile("The workbook has no sheet to read.")
 
 
-def _has_uncached_formulas(data: bytes) -> bool:
-    """Tell, without loading the workbook, whether a sheet has a formula Excel saved no value for."""
-    # Excel saves every formula's value; only files written by other tools lack them, and only
-    # those need the second, slower pass that reads formulas as text.
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return any(
-                _UNCACHED_FORMULA.search(archive.read(name))
-                for name in archive.namelist()
-                if name.startswith("xl/worksheets/") and name.endswith(".xml")
-            )
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return False
-
-
-def _uncached_formulas(data: bytes) -> dict[tuple[int, int], str]:
-    """Return the text of the first sheet's formulas, for cells saved without a value (as plain text)."""
-    import openpyxl
-
-    found: dict[tuple[int, int], str] = {}
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            for col, value in enumerate(values):
-                text = getattr(value, "text", value)  # ArrayFormula keeps its text apart
-                if isinstance(text, str) and text.startswith("="):
-                    found[(number, col)] = text
-        workbook.close()
-    except Exception:
-        pass  # a damaged workbook is reported by the reading pass that follows
-    return found
+def _row_values(number: int, cells: list[dict], max_columns: int) -> list[str]:
+    """The row's texts by column, up to `max_columns`, then the first text beyond them, if any."""
+    values: list[str] = []
+    beyond = None
+    for cell in cells:
+        column, value = cell["column"], cell["value"]
+        if not 1 <= column <= EXCEL_MAX_COLUMN:
+            raise BadFile(f"Row {number} has a cell in a column beyond what Excel allows.")
+        if value is None:
+            continue
+        if column > max_columns:
+            beyond = beyond if beyond is not None else _text(value)
+            continue
+        if len(values) < column:
+            values.extend([""] * (column - len(values)))
+        values[column - 1] = _text(value)
+    if beyond is not None:
+        values.extend([""] * (max_columns - len(values)))
+        values.append(beyond)
+    return values
 
 
 def _text(value: object) -> str:

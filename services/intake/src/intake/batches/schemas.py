@@ -36,7 +36,8 @@ class PageArgs(Schema):
     """Which rows of a draft to show: only those with errors, and which page."""
 
     errors_only = fields.Boolean(load_default=False)
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    # beyond MAX_ROWS an offset can only be a mistake (or a probe of 64-bit columns)
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ROWS))
     limit = fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=MAX_ROWS))
 
 

@@ -6,14 +6,16 @@ import operator
 from functools import reduce
 
 import peewee
+from flask import current_app, has_app_context
 
+from invite_common.config import Settings
 from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
-from intake.batches import store
+from intake.batches import expiry, isolation, store
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
-from intake.batches.parsing import BadFile, display_text, parse
+from intake.batches.parsing import CELL_KEPT, BadFile, display_text
 from intake.batches.templates import template_csv, template_xlsx
 from intake.batches.validation import RowChecker, check_open_requests, user_type_of
 from intake.db import database
@@ -40,16 +42,18 @@ class _Abandon(Exception):
     """Leave the submit transaction, undoing every invite it created."""
 
 
-def create_draft(data: bytes, filename: str, caller: Caller, org_domains) -> BatchDraft:
-    """Read an uploaded file, check every row and keep it all as a draft for its requester to review."""
+def create_draft(
+    data: bytes, filename: str, caller: Caller, org_domains, *, parse_seconds: float = isolation.DEFAULT_BUDGET
+) -> BatchDraft:
+    """Read an uploaded file (within `parse_seconds`), check every row and keep it all as a draft for its requester to review."""
     invites.require_requester(caller)
     try:
-        parsed = parse(data, filename or "")
+        parsed = isolation.parse_within(data, filename or "", parse_seconds)
     except BadFile as error:
         raise InvalidInput({"file": [str(error)]}) from None
     checker = RowChecker(org_domains)
     checked = [checker.check(number, fields) for number, fields in parsed.rows]
-    check_open_requests(checked)
+    check_open_requests(checked, caller)
     return store.save_draft(caller.email, _display_filename(filename), parsed.unknown_columns, checked)
 
 
@@ -60,11 +64,18 @@ def _display_filename(filename: str) -> str:
 
 
 def get_draft(batch_id: str, caller: Caller) -> BatchDraft:
-    """Return the caller's own draft; anyone else's, or none, is NotFound."""
+    """Return the caller's own draft; anyone else's, an expired one, or none, is NotFound."""
     draft = BatchDraft.get_or_none(BatchDraft.id == batch_id) if len(batch_id) <= 36 else None
-    if draft is None or draft.requester != caller.email:
+    if draft is None or draft.requester != caller.email or expiry.is_expired(draft, _expiry_days()):
         raise NotFound(batch_id)
     return draft
+
+
+def _expiry_days() -> float:
+    # the running app's setting; the default outside one (scripts, the sweeper's own tests)
+    if has_app_context() and "settings" in current_app.extensions:
+        return current_app.extensions["settings"].draft_expiry_days
+    return Settings.draft_expiry_days
 
 
 def summary(draft: BatchDraft) -> dict:
@@ -127,7 +138,7 @@ def update_row(draft: BatchDraft, row: int, changes: dict, caller: Caller, org_d
             raise NotFound(row)
         fields = json.loads(current.fields) | {name: _cell_text(value) for name, value in changes.items()}
         checked = RowChecker(org_domains).check(row, fields)
-        check_open_requests([checked])
+        check_open_requests([checked], caller)
         # the row's duplicates are worked out again below, with every row sharing its old or new keys
         BatchRow.update(**store.row_values(checked, {})).where(BatchRow.id == current.id).execute()
         store.refresh_duplicates(
@@ -143,7 +154,8 @@ def _cell_value_ok(value) -> bool:
 def _cell_text(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return value or ""
+    # kept as an upload keeps it: long enough to be refused, never stored whole
+    return (value or "")[:CELL_KEPT]
 
 
 def remove_row(draft: BatchDraft, row: int, caller: Caller) -> None:
@@ -234,7 +246,7 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
             # organisation domains, make stored errors stale in both directions
             checker = RowChecker(org_domains)
             checked = [checker.check(r.row, json.loads(r.fields)) for r in stored]
-            check_open_requests(checked)
+            check_open_requests(checked, caller)
             refreshed = {c.row: c.errors for c, r in zip(checked, stored) if store.dumps(c.errors) != r.errors}
             duplicated = {r.row for r in stored if r.duplicates != "{}"}
             if duplicated or any(c.errors for c in checked):

@@ -10,6 +10,8 @@ from marshmallow import ValidationError
 from intake.batches.columns import FIELDS
 from invite_common.messages import Method, UserType
 
+from intake.identity import Caller
+from intake.invites import rules
 from intake.invites.schemas import InviteRequestSchema
 from intake.models import InviteRequest, TakenUsername
 
@@ -71,7 +73,7 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
     for name in FIELDS:
         value = fields.get(name, "")
         if len(value) > MAX_CELL_LENGTH:
-            problems[name] = [f"This cell has {len(value):,} characters; the most a cell may have is {MAX_CELL_LENGTH:,}."]
+            problems[name] = [f"This cell has more than {MAX_CELL_LENGTH:,} characters, the most a cell may have."]
         elif name in _BOOLEANS:
             word = value.strip().lower()
             if word in _TRUE or word in _FALSE:
@@ -86,14 +88,18 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
     return given, problems
 
 
-def check_open_requests(rows: list[CheckedRow]) -> None:
-    """Flag emails with an open request and vendor usernames already taken, a few queries for all rows."""
+def check_open_requests(rows: list[CheckedRow], caller: Caller) -> None:
+    """Flag the requester's own email, emails with an open request or an account, and vendor usernames
+    already taken, a few queries for all rows."""
     emails = {r.email_key for r in rows if r.email_key}
     usernames = {r.username_key for r in rows if r.username_key}
     open_emails = {}
     for chunk in _chunks(emails):
-        query = InviteRequest.select(InviteRequest.id, InviteRequest.open_email).where(InviteRequest.open_email.in_(chunk))
-        open_emails.update({invite.open_email: invite.id for invite in query})
+        query = InviteRequest.select(InviteRequest.id, InviteRequest.open_email, InviteRequest.requester).where(
+            InviteRequest.open_email.in_(chunk)
+        )
+        open_emails.update({invite.open_email: rules.shown_id(caller, invite) for invite in query})
+    with_accounts = rules.emails_with_accounts(emails)
     taken = set()
     for chunk in _chunks(usernames):
         taken.update(
@@ -104,8 +110,14 @@ def check_open_requests(rows: list[CheckedRow]) -> None:
             t.username_key for t in TakenUsername.select(TakenUsername.username_key).where(TakenUsername.username_key.in_(chunk))
         )
     for r in rows:
-        if r.email_key in open_emails:
-            _add(r, "email", f"An open request for this email already exists (request {open_emails[r.email_key]}).")
+        if r.email_key == caller.email:
+            _add(r, "email", rules.SELF_INVITATION)
+        elif r.email_key in open_emails:
+            shown = open_emails[r.email_key]
+            # another requester's request stays unnamed: its id would let anyone probe who asked for whom
+            _add(r, "email", f"{rules.OPEN_REQUEST[:-1]} (request {shown})." if shown else rules.OPEN_REQUEST)
+        elif r.email_key in with_accounts:
+            _add(r, "email", rules.HAS_ACCOUNT)
         if r.username_key in taken:
             _add(r, "username", USERNAME_TAKEN)
 

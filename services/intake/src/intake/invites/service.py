@@ -14,10 +14,11 @@ from invite_common import dates, messages
 from invite_common.messages import Decision, State, new_message
 from invite_common.outbox import Outbox
 
-from intake import history, queries
+from intake import history, quotas
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
+from intake.invites import rules
 from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, invite_requests, taken_usernames
 from intake.validation import username_key
 
@@ -34,12 +35,10 @@ def _fingerprint(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _check_open_duplicates(data: dict) -> None:
-    existing = invite_requests.get(("id",), open_email=data["email"])
-    if existing:
-        raise Conflict(
-            "An open request for this email already exists.", field="email", existing_id=existing.id
-        )
+def _check_open_duplicates(data: dict, caller: Caller) -> None:
+    rules.check_not_self(data["email"], caller)
+    rules.check_no_open_request(data["email"], caller)
+    rules.check_no_account(data["email"], caller)
     if data.get("username"):
         key = username_key(data["username"])
         if invite_requests.exists(open_username_key=key) or taken_usernames.exists(username_key=key):
@@ -57,15 +56,16 @@ def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str |
                     if seen.fingerprint != fingerprint:
                         raise InvalidInput({"Idempotency-Key": ["This key was already used for a different request."]})
                     return Submission(InviteRequest.get_by_id(seen.request_id), replayed=True)
-            _check_open_duplicates(data)
+            quotas.check(caller.email, 1)
+            _check_open_duplicates(data, caller)
             invite = _create(data, caller, batch_id)
             if idempotency_key:
                 IdempotencyKey.create(requester=caller.email, key=idempotency_key, fingerprint=fingerprint, request_id=invite.id)
             _announce_submission(invite, outbox)
     except peewee.IntegrityError:
         # a concurrent submission for the same email or username won the race
-        _check_open_duplicates(data)
-        raise Conflict("An open request for this email already exists.", field="email")
+        _check_open_duplicates(data, caller)
+        raise Conflict(rules.OPEN_REQUEST, field="email")
     outbox.notify()
     return Submission(invite)
 
@@ -96,8 +96,9 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
 
 
 def _submitted_entry(invite: InviteRequest) -> dict:
+    # the requester's reason is the submission's note, so the history says why as well as who
     return {"request_id": invite.id, "event": "submit", "actor": invite.requester, "at": invite.created_at,
-            "to_state": State.SUBMITTED, "details": {"method": invite.method}}
+            "to_state": State.SUBMITTED, "note": invite.reason, "details": {"method": invite.method}}
 
 
 def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
@@ -112,6 +113,7 @@ def submit_many(rows: list[dict], caller: Caller, outbox: Outbox, *, batch_id: s
 
     The caller has checked the rows for open duplicates with set-based queries; the unique
     columns still refuse a request that raced in since (peewee.IntegrityError)."""
+    quotas.check(caller.email, len(rows))
     now = utcnow()
     invites = [_new_invite(data, caller, batch_id, now) for data in rows]
     InviteRequest.bulk_create(invites, batch_size=500)
@@ -153,7 +155,7 @@ def _submission_message(invite: InviteRequest):
 def visible_invite(invite_id: str, caller: Caller) -> InviteRequest:
     """Return the invite if the caller may see it: its requester, an approver or an auditor."""
     invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
-    if invite is None or not (caller.is_approver or caller.is_auditor or invite.requester == caller.email):
+    if invite is None or not rules.may_open(caller, invite):
         raise NotFound(invite_id)
     return invite
 
@@ -177,24 +179,53 @@ def _claim(invite_id: str, action: str, actor: str) -> None:
 
 def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Outbox) -> InviteRequest:
     """Accept an approver's approve/reject decision on a pending request and send it to approval."""
-    if not caller.is_approver:
-        raise Forbidden("Only approvers can decide on requests.")
+    require_approver(caller)
     with database.atomic():
-        invite = invite_requests.get(("id", "requester", "state"), id=invite_id)
+        invite = invite_requests.get(("id", "requester", "email", "state"), id=invite_id)
         if invite is None:
             raise NotFound(invite_id)
-        if invite.requester == caller.email:
-            raise Forbidden("You cannot decide on a request you made yourself.")
+        check_may_decide(invite, caller)
+        # no history entry here: approval records the decision once, as it applies it
         _claim(invite_id, decision, caller.email)
-        history.append(
-            invite_id, f"{decision}_requested", actor=caller.email, at=utcnow(), from_state=invite.state, note=note
-        )
         payload = {"request_id": invite_id, "decision": decision, "actor": caller.email}
         payload |= {"comment": note} if decision == Decision.APPROVE else {"reason": note}
         outbox.add(new_message(messages.APPROVAL_DECIDE, payload, correlation_id=invite_id, producer=PRODUCER))
     outbox.notify()
     invite.pending_action, invite.pending_actor = decision, caller.email  # as the claim left it
     return invite
+
+
+OWN_REQUEST = "You cannot decide on a request you made yourself."
+OWN_INVITATION = "You cannot decide on an invitation of yourself."
+
+
+def check_may_decide(invite: InviteRequest, caller: Caller) -> None:
+    """Separation of duties: nobody decides on a request they made or on an invitation of themselves."""
+    if invite.requester == caller.email:
+        raise Forbidden(OWN_REQUEST)
+    if invite.email == caller.email:
+        raise Forbidden(OWN_INVITATION)
+
+
+def decide_many(items: list[dict], caller: Caller, outbox: Outbox) -> list[dict]:
+    """Decide on each item as its single call would; say per item what became of it.
+
+    Each item is `{"id", "decision", "note"}`; each result `{"id", "status", "outcome", "error"}`
+    with the status the single call would answer and an outcome a page can word."""
+    results = []
+    for item in items:
+        result = {"id": item["id"], "status": 202, "outcome": "decided", "error": None}
+        try:
+            decide(item["id"], caller, item["decision"], item.get("note") or "", outbox)
+        except Forbidden as exc:
+            outcome = "own_request" if str(exc) == OWN_REQUEST else "own_invitation" if str(exc) == OWN_INVITATION else "forbidden"
+            result |= {"status": 403, "outcome": outcome, "error": str(exc)}
+        except NotFound:
+            result |= {"status": 404, "outcome": "not_found", "error": "No such request."}
+        except Conflict as exc:
+            result |= {"status": 409, "outcome": "already_decided", "error": str(exc)}
+        results.append(result)
+    return results
 
 
 def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
@@ -214,11 +245,10 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
     return InviteRequest.get_by_id(invite_id)
 
 
-def pending_queue(caller: Caller, limit: int = 100) -> list[InviteRequest]:
-    """The requests awaiting a decision that this approver may take, oldest first."""
+def require_approver(caller: Caller) -> None:
+    """Only approvers may decide on requests."""
     if not caller.is_approver:
-        raise Forbidden("Only approvers can see the approval queue.")
-    return queries.pending_for(caller, limit)
+        raise Forbidden("Only approvers can decide on requests.")
 
 
 def require_requester(caller: Caller) -> None:

@@ -1,4 +1,4 @@
-"""The requester portal: server-rendered pages to sign in, invite users and follow requests."""
+"""The portal: server-rendered pages to sign in, invite users, follow requests and, for approvers, decide on them."""
 from flask import Blueprint
 
 from intake.identity import PORTAL_BLUEPRINT
@@ -6,9 +6,9 @@ from intake.identity import PORTAL_BLUEPRINT
 bp = Blueprint(PORTAL_BLUEPRINT, __name__)
 
 # Imported after `bp` exists: each area is a child blueprint, named in its endpoints (portal.status.detail).
-from intake.portal import admin, auth, batch, errors, invite, labels, layout, overview, status  # noqa: E402
+from intake.portal import admin, approvals, audit, auth, batch, errors, invite, labels, layout, overview, status  # noqa: E402
 
-for _area in (auth, overview, invite, batch, status, admin):
+for _area in (auth, overview, invite, batch, status, approvals, admin, audit):
     bp.register_blueprint(_area.bp)
 layout.install(bp)
 errors.install(bp)

@@ -63,9 +63,11 @@ def sign_in():
         except ValidationError as exc:
             errors["email"] = exc.messages
         else:
-            if identity.caller_for(email).is_requester:
+            caller = identity.caller_for(email)
+            if caller.is_requester or caller.is_auditor:
                 identity.sign_in_session(email)
-                return redirect(next_url or url_for("portal.overview.show"))
+                home = "portal.overview.show" if caller.is_requester else "portal.audit.search"
+                return redirect(next_url or url_for(home))
             errors["email"] = [not_a_requester_message()]
     status = 422 if errors else 200
     return render_template(
@@ -117,12 +119,13 @@ def callback():
     except ValidationError:
         return _sso_page("Your organisation account has no usable email address.", 403)
     asserted = claim_roles(claims, current_app.config["OIDC_ROLES_CLAIM"])
-    if not identity.caller_for(email, asserted).is_requester:
+    caller = identity.caller_for(email, asserted)
+    if not (caller.is_requester or caller.is_auditor):
         return _sso_page(not_a_requester_message(), 403)
     next_url = session.get(SESSION_NEXT)
     identity.sign_in_session(email, claim_roles=asserted, id_token=token.get("id_token"))
     log.info("signed in with single sign-on")
-    return redirect(next_url or url_for("portal.overview.show"))
+    return redirect(next_url or url_for("portal.overview.show" if caller.is_requester else "portal.audit.search"))
 
 
 @bp.post("/sign-out")

@@ -74,7 +74,10 @@ def upload_file():
     if sent is None or not sent.filename:
         return _upload_page({"file": ["Choose a CSV or Excel file to upload."]}, 422)
     try:
-        draft = batches.create_draft(sent.stream.read(), sent.filename, current_caller(), _org_domains())
+        draft = batches.create_draft(
+            sent.stream.read(), sent.filename, current_caller(), _org_domains(),
+            parse_seconds=current_app.extensions["settings"].upload_parse_seconds,
+        )
     except batches.TooLarge:
         return _upload_page({"file": [TOO_LARGE]}, 413)
     except batches.UnsupportedFile as exc:
@@ -132,7 +135,7 @@ def review(batch_id):
     )
 
 
-@bp.route("/<batch_id>/rows/<int:row>", methods=["GET", "POST"])
+@bp.route("/<batch_id>/rows/<row_number:row>", methods=["GET", "POST"])
 def edit_row(batch_id, row):
     """Show one row's fields to correct, and save them (the row is checked again)."""
     draft = _draft(batch_id)
@@ -162,7 +165,7 @@ def edit_row(batch_id, row):
     ), (422 if request.method == "POST" else 200)
 
 
-@bp.post("/<batch_id>/rows/<int:row>/remove")
+@bp.post("/<batch_id>/rows/<row_number:row>/remove")
 def remove_row(batch_id, row):
     """Take one row out of the draft."""
     draft = _draft(batch_id)

@@ -5,12 +5,13 @@ import logging
 
 from flask import make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from intake import errors as domain
 from intake.auth.oidc import ProviderUnavailable
 from intake.identity import Unauthenticated, is_portal_route
 from intake.portal.layout import secure_headers
+from intake.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ PAGES = {
     405: ("Page not found", "This address cannot be opened this way. Go back and use the links on the page."),
     409: ("This cannot be done now", "The request changed since you opened the page. Go back and refresh it."),
     413: ("The file is too large", "Upload a file of 5 MB or less. Split a larger batch into several files."),
+    429: ("Please wait a moment", "You have done this many times in a short while. Nothing more was sent. "
+          "Wait a few minutes, then go back and try again."),
     500: ("Sorry, there is a problem with the service", "Nothing you sent was lost. Try again in a few minutes."),
 }
 CSRF_PAGE = (
@@ -54,7 +57,18 @@ def http_error(exc: HTTPException):
         return page(400, CSRF_PAGE[1], CSRF_PAGE[0])
     status = exc.code or 500
     # Werkzeug's own descriptions are developer prose; only 403s raised by the portal carry a message.
-    return page(status)
+    response = page(status)
+    if isinstance(exc, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+    return response
+
+
+def quota_exceeded(exc: QuotaExceeded):
+    """Say which quota the requester reached, and when to try again if that is known."""
+    response = page(429, str(exc), "You cannot make more requests now")
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def provider_unavailable(exc: ProviderUnavailable):
@@ -70,6 +84,7 @@ def install(bp) -> None:
     bp.register_error_handler(domain.NotFound, lambda e: page(404))
     bp.register_error_handler(domain.Forbidden, lambda e: page(403, str(e)))
     bp.register_error_handler(domain.Conflict, lambda e: page(409, str(e)))
+    bp.register_error_handler(QuotaExceeded, quota_exceeded)
     bp.register_error_handler(Unauthenticated, lambda e: redirect(url_for("portal.auth.sign_in")))
     bp.register_error_handler(ProviderUnavailable, provider_unavailable)
 

@@ -61,6 +61,7 @@ EVENT_LABELS = {
     "submit": "Request submitted",
     "cancel_requested": "Cancellation asked for",
     Verb.CANCEL: "Request cancelled",
+    # recorded before decisions were kept once, by approval; older histories still hold them
     "approve_requested": "Approval given",
     Verb.APPROVE: "Approved",
     "reject_requested": "Rejection given",
@@ -73,12 +74,13 @@ EVENT_LABELS = {
     Verb.FAIL: "A step could not be completed",
     Verb.RETRY: "Tried again by an operator",
     "resend_requested": "Asked to send the invitation again",
-    "resend": "Invitation sent again",
+    Verb.RESEND: "Invitation sent again",
     "role_granted": "Role granted",
     "role_revoked": "Role revoked",
+    "personal_data_erased": "Personal data erased (retention)",
 }
 
-ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service"}
+ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service", "policy": "an approval policy"}
 
 
 def when(value: dt.datetime | str | None, *, with_time: bool = True) -> str:

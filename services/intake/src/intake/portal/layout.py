@@ -11,11 +11,21 @@ from intake.errors import Forbidden
 # The pages anyone may open: signing in, and signing out (also for someone who may not use the portal).
 PUBLIC_ENDPOINTS = frozenset({"portal.auth.sign_in", "portal.auth.sign_out", "portal.auth.start", "portal.auth.callback"})
 
+AUDIT_AREA = "portal.audit"
+
+AUDIT_NAV = (
+    ("portal.audit.search", "Audit history", ()),
+    ("portal.audit.integrity", "Integrity", ()),
+)
+
 NAV = (
     ("portal.overview.show", "Overview", ("portal.overview",)),
     ("portal.invite.choose", "Invite users", ("portal.invite", "portal.batch")),
     ("portal.status.index", "Invite status", ("portal.status",)),
 )
+# Shown to approvers beside the requester's pages, with how many requests wait for them.
+APPROVER_NAV = ("portal.approvals.index", "Requests to approve", ("portal.approvals",))
+ROLE_WORDS = {"requester": "Requester", "approver": "Approver", "auditor": "Auditor", "admin": "Administrator"}
 # Shown only to administrators.
 ADMIN_NAV = (("portal.admin.roles_page", "Roles", ("portal.admin",)),)
 
@@ -44,7 +54,13 @@ def require_requester():
         # The overview is where sign-in lands anyway; only a deeper page is worth remembering.
         wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
         return redirect(url_for("portal.auth.sign_in", next=safe_next(wanted)))
-    if not identity.current_caller().is_requester:
+    caller = identity.current_caller()
+    if AUDIT_AREA in request.blueprints:
+        return None  # the audit area admits auditors only, by its own guard
+    if not caller.is_requester:
+        if caller.is_auditor:
+            # an auditor's portal is the audit area; requesters' pages have nothing for them
+            return redirect(url_for("portal.audit.search"))
         raise Forbidden(not_a_requester_message())
     return None
 
@@ -80,10 +96,21 @@ def layout_context() -> dict:
     email = identity.session_email() if has_request_context() else None
     caller = g.get("caller") or (identity.caller_for(email, session.get(identity.SESSION_CLAIM_ROLES) or ())
                                  if email else None)
-    show_nav = bool(caller and caller.is_requester)
+    show_nav = bool(caller and (caller.is_requester or caller.is_auditor))
     nav = []
     if show_nav:
-        for endpoint, label, areas in NAV + (ADMIN_NAV if caller.is_admin else ()):
+        if caller.is_requester:
+            entries = list(NAV)
+            if caller.is_approver:
+                from intake.portal.approvals import waiting_count
+
+                endpoint, label, areas = APPROVER_NAV
+                entries.append((endpoint, f"{label} ({waiting_count()})", areas))
+            if caller.is_admin:
+                entries += ADMIN_NAV
+        else:
+            entries = list(AUDIT_NAV)
+        for endpoint, label, areas in entries:
             href = url_for(endpoint)
             if request.path == href:
                 current = "page"
@@ -92,7 +119,8 @@ def layout_context() -> dict:
             else:
                 current = None
             nav.append({"href": href, "label": label, "current": current})
-    return {"signed_in_as": email, "show_nav": show_nav, "nav": nav}
+    roles = [ROLE_WORDS[r] for r in ROLE_WORDS if caller and r in caller.roles]
+    return {"signed_in_as": email, "signed_in_roles": roles, "show_nav": show_nav, "nav": nav}
 
 
 def install(bp) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from invite_common.db import utcnow
+
 from intake.identity import current_caller
 from intake import queries
 from intake.portal import labels
@@ -23,5 +25,6 @@ def show():
         groups=labels.GROUPS,
         recent=recent,
         seed_expiries=queries.seed_expiries([r.id for r in recent]),
+        news=queries.news(caller.email, utcnow()),
         drafts=queries.open_drafts(caller.email),
     )

@@ -70,6 +70,12 @@ def index():
 @bp.get("/<invite_id>")
 def detail(invite_id):
     """Show one request: what was asked, where it stands, and everything that happened to it."""
+    caller = current_caller()
+    if caller.is_approver and not InviteRequest.get_or_none(
+        (InviteRequest.id == invite_id) & (InviteRequest.requester == caller.email)
+    ):
+        # an approver may open anyone's request: on the page made for deciding it
+        return redirect(url_for("portal.approvals.detail", invite_id=invite_id))
     invite = own_invite(invite_id)
     entries = history.for_request(invite.id)
     details = [history.as_dict(e) for e in entries]
@@ -80,6 +86,7 @@ def detail(invite_id):
         seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
         can_cancel=can_cancel(invite),
         can_resend=invite.state == State.EMAILED,
+        expires_at=queries.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if invite.state == State.SUBMITTED else None,
         resend_after=_resend_after(invite),
         settling=invite.pending_action is not None,
     )

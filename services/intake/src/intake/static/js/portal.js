@@ -157,7 +157,25 @@
     });
   }
 
+  // Requests to approve: "Select all on this page" ticks every row's box (without script, the server
+  // reads the same box as "every request on this page"); unticking a row unticks it.
+  function bulkSelection() {
+    var form = document.querySelector("[data-bulk]");
+    if (!form) { return; }
+    var all = form.querySelector("[data-select-all]");
+    var rows = form.querySelectorAll("[data-row-select]");
+    all.addEventListener("change", function () {
+      rows.forEach(function (box) { box.checked = all.checked; });
+    });
+    rows.forEach(function (box) {
+      box.addEventListener("change", function () {
+        if (!box.checked) { all.checked = false; }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    bulkSelection();
     focusProblem();
     linkSummaryToFields();
     characterCounts();

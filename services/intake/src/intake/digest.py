@@ -1,0 +1,127 @@
+"""The approvers' digest: now and then, one email to each approver about the requests waiting for them.
+
+A digest covers the time since the previous one: the requests submitted in it, and the requests
+whose reminder moment (shortly before they expire) fell in it, so each request is announced once
+and reminded once whatever the interval. No email goes out when nothing is new or expiring. The
+run is recorded with the email commands in one transaction (the outbox), and a unique "covered
+from" lets only one process send the digest for a stretch of time.
+
+The time is a parameter: the service passes the clock, tests pass the moment they want.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+import peewee
+
+from invite_common.messages import new_message
+from invite_common.outbox import Outbox
+
+from intake.db import database
+from intake.identity import Caller
+from intake import queries
+from intake.models import DigestRun, InviteRequest, RoleGrant
+from intake.portal.labels import METHOD_LABELS
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "intake"
+TEMPLATE = "approver_digest"
+# the most requests named in each part of one email; the rest are counted
+LISTED = 20
+# remind at least this long before expiry, and never less than two digests ahead
+REMIND_AT_LEAST = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """How often digests go out, when requests expire, and where the queue is."""
+
+    interval: dt.timedelta
+    expiry_days: int
+    queue_url: str
+
+    @property
+    def remind_before(self) -> dt.timedelta:
+        return max(REMIND_AT_LEAST, 2 * self.interval)
+
+
+def _item(invite: InviteRequest, expiry_days: int) -> dict:
+    return {
+        "invitee_email": invite.email,
+        "requester": invite.requester,
+        "method": METHOD_LABELS.get(invite.method, invite.method),
+        "expires_at": queries.expires_at(invite, expiry_days).isoformat(),
+    }
+
+
+def _approvers() -> list[str]:
+    return [g.email for g in RoleGrant.select(RoleGrant.email).where(RoleGrant.role == "approver").order_by(RoleGrant.email)]
+
+
+def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -> DigestRun | None:
+    """Send the digest if one is due at `now`; return the run recorded, or None when none was due.
+
+    A run with nothing new and nothing expiring is recorded (so the next one starts from here)
+    but sends no email."""
+    expiry = dt.timedelta(days=settings.expiry_days)
+    try:
+        with database.atomic():
+            last = DigestRun.select().order_by(DigestRun.covered_until.desc()).first()
+            since = last.covered_until if last else now - settings.interval
+            if now - since < settings.interval:
+                return None
+            new = queries.waiting().where((InviteRequest.created_at > since) & (InviteRequest.created_at <= now))
+            # a request's reminder moment is (submitted + expiry - remind_before); take those that fell since the last digest
+            shift = expiry - settings.remind_before
+            expiring = queries.waiting().where(
+                (InviteRequest.created_at > since - shift) & (InviteRequest.created_at <= now - shift)
+            )
+            run = DigestRun.create(covered_from=since, covered_until=now, new_count=new.count(), expiring_count=expiring.count())
+            if run.new_count or run.expiring_count:
+                run.emails = _email_each_approver(outbox, settings, run, new, expiring)
+                run.save()
+    except peewee.IntegrityError:
+        # another process recorded the digest for this stretch of time first
+        return None
+    outbox.notify()
+    log.info("approvers' digest", extra={"new": run.new_count, "expiring": run.expiring_count, "emails": run.emails})
+    return run
+
+
+def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRun, new, expiring) -> int:
+    digest_id = f"digest-{uuid.uuid4().hex}"
+    sent = 0
+    order = (InviteRequest.created_at, InviteRequest.id)
+    for email in _approvers():
+        # each approver hears only of requests they may decide: not their own, not invitations of them
+        approver = Caller(email=email, roles=frozenset({"approver"}))
+        mine_new = new.where((InviteRequest.requester != email) & (InviteRequest.email != email))
+        mine_expiring = expiring.where((InviteRequest.requester != email) & (InviteRequest.email != email))
+        new_count, expiring_count = mine_new.count(), mine_expiring.count()
+        if not (new_count or expiring_count):
+            continue
+        context = {
+            "request_id": digest_id,
+            "new": [_item(i, settings.expiry_days) for i in mine_new.order_by(*order).limit(LISTED)],
+            "new_count": new_count,
+            "expiring": [_item(i, settings.expiry_days) for i in mine_expiring.order_by(*order).limit(LISTED)],
+            "expiring_count": expiring_count,
+            "waiting_count": queries.decidable(approver).count(),
+            "queue_url": settings.queue_url,
+        }
+        payload = {
+            "request_id": digest_id,
+            "template": TEMPLATE,
+            "to": email,
+            # one email per approver per digest, however often the command is delivered
+            "send_key": hashlib.sha256(email.encode()).hexdigest()[:40],
+            "context": context,
+        }
+        outbox.add(new_message("notifier.send_email", payload, correlation_id=digest_id, producer=PRODUCER))
+        sent += 1
+    return sent

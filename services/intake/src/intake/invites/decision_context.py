@@ -1,0 +1,59 @@
+"""What an approver should know before deciding: earlier requests for the same invitee, and warnings."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from invite_common.db import utcnow
+
+from intake.identity import Caller
+from intake import queries
+from intake.invites import rules
+from intake.models import InviteRequest
+from intake.validation import in_org_domains
+
+# a request this close to its expiry is flagged, so an approver takes it before it lapses
+EXPIRES_SOON = dt.timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """The request's surroundings, as the approver's request page shows them."""
+
+    earlier: list[InviteRequest]
+    warnings: list[str]
+    expires_at: dt.datetime | None
+    blocked_because: str | None  # why this approver may not decide here, or None
+
+
+def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domains, expires_at, now) -> list[str]:
+    """Plain-words warnings about a request an approver is about to decide."""
+    found = []
+    domain = invite.email.rpartition("@")[2]
+    if invite.user_type == "vendor" and in_org_domains(domain, org_domains):
+        found.append("A vendor with a public-officer address: check this person is not a public officer, "
+                     "or that the address was typed correctly.")
+    if any(e.state in rules.ACCOUNT_STATES for e in earlier):
+        found.append("This person already has an account: an earlier request created it.")
+    rejected = sum(1 for e in earlier if e.state == "rejected")
+    if rejected:
+        found.append(f"Requests for this person were rejected {rejected} time{'s' if rejected > 1 else ''} before.")
+    if invite.offshore:
+        found.append("An offshore vendor: their device will be booked for SEED onboarding whatever was asked.")
+    if expires_at is not None and expires_at - now <= EXPIRES_SOON:
+        found.append("This request expires soon: decide on it before it lapses.")
+    return found
+
+
+def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days: int, now=None) -> DecisionContext:
+    """Everything the approver's request page shows around the request itself."""
+    now = now or utcnow()
+    earlier = queries.earlier_requests(invite)
+    waiting = invite.state == "submitted"
+    expires = queries.expires_at(invite, expiry_days) if waiting else None
+    blocked = None
+    if invite.requester == caller.email:
+        blocked = "You made this request, so another approver decides on it."
+    elif invite.email == caller.email:
+        blocked = "This request invites you, so another approver decides on it."
+    return DecisionContext(earlier, warnings_for(invite, earlier, org_domains, expires, now) if waiting else [], expires, blocked)

@@ -1,0 +1,196 @@
+"""Requests to approve: the approver's queue, a request with what is needed to decide it, single and bulk decisions."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+
+from invite_common.db import utcnow
+
+from intake import history, queries
+from intake.errors import Conflict, Forbidden, NotFound
+from intake.identity import current_caller
+from intake.invites import decision_context, service
+from intake.models import InviteRequest
+from intake.portal import labels
+from intake.queries import PER_PAGE
+
+bp = Blueprint("approvals", __name__, url_prefix="/approvals")
+
+FILTERS = ("method", "user_type", "seed", "requester", "email", "older_than")
+SEED_CHOICES = {"yes": True, "no": False}
+REASON_PREVIEW = 80
+
+OUTCOME_WORDS = {
+    "own_request": "Not decided: you made this request",
+    "own_invitation": "Not decided: this request invites you",
+    "already_decided": "Not decided: someone has already decided on it",
+    "not_found": "Not decided: no such request",
+    "forbidden": "Not decided: you may not decide on it",
+}
+
+
+def waiting_count() -> int:
+    """How many requests wait for the signed-in approver, counted once per page (the nav shows it too)."""
+    if "approver_waiting" not in g:
+        g.approver_waiting = queries.decidable(current_caller()).count()
+    return g.approver_waiting
+
+
+@bp.before_request
+def require_approver():
+    """Only approvers see these pages; everyone else gets the portal's 403 page."""
+    if not current_caller().is_approver:
+        raise Forbidden("Only approvers can open the requests to approve.")
+
+
+def _filters() -> dict[str, str]:
+    """The queue's filters as typed; unknown values are dropped rather than refused, so the page always shows."""
+    values = {name: request.values.get(name, "").strip() for name in FILTERS}
+    if values["method"] not in labels.METHOD_LABELS:
+        values["method"] = ""
+    if values["user_type"] not in labels.USER_TYPE_LABELS:
+        values["user_type"] = ""
+    if values["seed"] not in SEED_CHOICES:
+        values["seed"] = ""
+    if not (values["older_than"].isdigit() and int(values["older_than"]) <= 3650):
+        values["older_than"] = ""
+    values["requester"] = values["requester"][:254]
+    values["email"] = values["email"][:254]
+    return values
+
+
+def _query_filters(values: dict[str, str]) -> queries.QueueFilters:
+    return queries.QueueFilters(
+        method=values["method"], user_type=values["user_type"], seed=SEED_CHOICES.get(values["seed"]),
+        requester=values["requester"], email=values["email"],
+        older_than_days=int(values["older_than"]) if values["older_than"] else None,
+    )
+
+
+def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(), note: str = "", status: int = 200):
+    caller = current_caller()
+    number = request.values.get("page", "1")
+    query = queries.approver_queue(caller, _query_filters(values), utcnow())
+    page = queries.paginate(query, int(number) if number.isdigit() else 1)
+    days = current_app.config["REQUEST_EXPIRY_DAYS"]
+    return render_template(
+        "portal/approvals/queue.html",
+        page=page,
+        filters=values,
+        filter_args={k: v for k, v in values.items() if v},
+        filtering=any(values.values()),
+        waiting=waiting_count(),
+        expires={i.id: queries.expires_at(i, days) for i in page.items},
+        now=utcnow(),
+        first_row=(page.number - 1) * PER_PAGE + 1,
+        errors=errors or {},
+        selected=set(selected),
+        note=note,
+        reason_preview=REASON_PREVIEW,
+    ), status
+
+
+@bp.get("")
+def index():
+    """Show the requests waiting for this approver's decision, oldest first, filtered and a page at a time."""
+    return _render_queue(_filters())
+
+
+@bp.post("/decide")
+def decide_selected():
+    """Approve or reject the selected requests (or all on the page) and show what became of each."""
+    values = _filters()
+    ids = request.form.getlist("ids")
+    if request.form.get("all_on_page") == "yes":
+        ids = request.form.getlist("page_ids")
+    ids = list(dict.fromkeys(i for i in ids if i))[:PER_PAGE * 4]
+    decision = request.form.get("decision", "")
+    note = request.form.get("note", "").strip()
+    errors = {}
+    if not ids:
+        errors["ids"] = ["Select at least one request to decide on."]
+    if decision not in ("approve", "reject"):
+        errors["decision"] = ["Choose Approve selected or Reject selected."]
+    elif decision == "reject" and not note:
+        errors["note"] = ["Give the reason for rejecting: the requester reads it."]
+    elif len(note) > 2000:
+        errors["note"] = ["Keep the comment or reason to 2,000 characters or fewer."]
+    if errors:
+        return _render_queue(values, errors, ids, note, 422)
+    results = service.decide_many([{"id": i, "decision": decision, "note": note} for i in ids],
+                                  current_caller(), current_app.extensions["outbox"])
+    invites = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_(ids))}
+    decided_word = "Approved" if decision == "approve" else "Rejected"
+    rows = [
+        {"id": r["id"], "invite": invites.get(r["id"]), "decided": r["outcome"] == "decided",
+         "words": decided_word if r["outcome"] == "decided" else OUTCOME_WORDS.get(r["outcome"], r["error"])}
+        for r in results
+    ]
+    return render_template(
+        "portal/approvals/results.html", rows=rows, decision=decision,
+        decided=sum(1 for r in rows if r["decided"]), back_args={k: v for k, v in values.items() if v},
+    )
+
+
+def _invite(invite_id: str) -> InviteRequest:
+    invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
+    if invite is None:
+        raise NotFound(invite_id)
+    return invite
+
+
+def _render_detail(invite: InviteRequest, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    caller = current_caller()
+    context = decision_context.for_approver(
+        invite, caller, current_app.config["ORG_DOMAINS"], current_app.config["REQUEST_EXPIRY_DAYS"]
+    )
+    return render_template(
+        "portal/approvals/detail.html",
+        invite=invite,
+        entries=[history.as_dict(e) for e in history.for_request(invite.id)],
+        context=context,
+        can_decide=invite.state == "submitted" and invite.pending_action is None and context.blocked_because is None,
+        errors=errors or {},
+        values=values or {},
+    ), status
+
+
+@bp.get("/<invite_id>")
+def detail(invite_id):
+    """Show a request with everything an approver needs to decide it, and the controls to do so."""
+    return _render_detail(_invite(invite_id))
+
+
+def _decide(invite_id: str, decision: str):
+    invite = _invite(invite_id)
+    field = "comment" if decision == "approve" else "reason"
+    note = request.form.get(field, "").strip()
+    if decision == "reject" and not note:
+        return _render_detail(invite, {"reason": ["Give the reason for rejecting: the requester reads it."]}, {"reason": note}, 422)
+    if len(note) > 2000:
+        return _render_detail(invite, {field: ["Keep it to 2,000 characters or fewer."]}, {field: note}, 422)
+    try:
+        service.decide(invite.id, current_caller(), decision, note, current_app.extensions["outbox"])
+    except Forbidden as exc:
+        # a forged form post: the page never offers the control
+        flash(f"Nothing was decided. {exc}", "error")
+    except Conflict:
+        flash("Nothing was decided: this request is no longer waiting for a decision. Someone may have decided on it just now.", "error")
+    else:
+        if decision == "approve":
+            flash(f"You approved the request for {invite.email}. The account is being created and the invitation sent; "
+                  "the history below shows each step.", "success")
+        else:
+            flash(f"You rejected the request for {invite.email}. The requester will be told your reason.", "success")
+    return redirect(url_for(".detail", invite_id=invite.id))
+
+
+@bp.post("/<invite_id>/approve")
+def approve(invite_id):
+    """Approve a request, with an optional comment."""
+    return _decide(invite_id, "approve")
+
+
+@bp.post("/<invite_id>/reject")
+def reject(invite_id):
+    """Reject a request, with the reason the requester will read."""
+    return _decide(invite_id, "reject")

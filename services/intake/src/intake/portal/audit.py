@@ -1,0 +1,109 @@
+"""The auditors' pages: search requests, read a request's timeline, export, check the history's integrity.
+
+Read-only by construction: every route is a GET, and none of these pages carries a control that
+changes anything. Only auditors may open them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from flask import Blueprint, current_app, render_template, request
+
+from invite_common.dates import SINGAPORE_TIME
+from invite_common.messages import Method, State
+
+from intake.audit import export as exporting
+from intake.audit import keys, queries
+from intake.audit.verify import verify
+from intake.errors import Forbidden, NotFound
+from intake.identity import current_caller
+from intake.models import InviteRequest
+from intake.queries import paginate
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+TEXT_FILTERS = ("email", "requester", "approver", "batch")
+
+
+def require_auditor():
+    """Refuse everyone but auditors, on every page of this area."""
+    if not current_caller().is_auditor:
+        raise Forbidden("Only auditors can open the audit pages.")
+
+
+bp.before_request(require_auditor)
+bp.add_app_template_filter(lambda text: json.loads(text or "{}"), "from_json")
+
+
+def _day(raw: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def read_filters() -> tuple[queries.Filters, dict, dict]:
+    """The page's filters from the query string: (filters, values to show in the form, problems)."""
+    values = {name: request.args.get(name, "").strip()[:254] for name in TEXT_FILTERS}
+    values["state"] = request.args.get("state", "") if request.args.get("state") in State.ALL else ""
+    values["method"] = request.args.get("method", "") if request.args.get("method") in Method.ALL else ""
+    values["from"], values["to"] = request.args.get("from", "").strip(), request.args.get("to", "").strip()
+    problems = {}
+    start, end = _day(values["from"]), _day(values["to"])
+    for name, day in (("from", start), ("to", end)):
+        if values[name] and day is None:
+            problems[name] = ["Enter a date like 2027-01-31."]
+    if start and end and end < start:
+        problems["to"] = ["The end date must be on or after the start date."]
+    # Dates are Singapore days: from the start of the first to the end of the last.
+    from_ = dt.datetime.combine(start, dt.time(), SINGAPORE_TIME) if start and not problems else None
+    to = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SINGAPORE_TIME) if end and not problems else None
+    filters = queries.Filters(email=values["email"], requester=values["requester"], approver=values["approver"],
+                              batch=values["batch"], state=values["state"], method=values["method"],
+                              from_=from_, to=to)
+    return filters, values, problems
+
+
+def _form_args(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v}
+
+
+@bp.get("")
+def search():
+    """Search requests by requester, invitee, approver, state, method, batch and dates."""
+    filters, values, problems = read_filters()
+    number = request.args.get("page", "1")
+    page = paginate(queries.requests(filters), int(number) if number.isdigit() else 1)
+    return render_template(
+        "portal/audit/search.html", page=page, values=values, problems=problems, args=_form_args(values),
+        states=State.ALL, methods=Method.ALL, first_row=(page.number - 1) * 25 + 1,
+    ), (422 if problems else 200)
+
+
+@bp.get("/requests/<invite_id>")
+def timeline(invite_id):
+    """Show everything recorded about one request, in order, with times in Singapore time."""
+    invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
+    if invite is None:
+        raise NotFound(invite_id)
+    return render_template("portal/audit/timeline.html", invite=invite, entries=queries.timeline(invite.id),
+                           back=request.args.get("back", ""))
+
+
+@bp.get("/export.<any(csv, jsonl):fmt>")
+def export(fmt):
+    """Download the events matching the search (in its date range), as CSV or JSON Lines."""
+    filters, _, problems = read_filters()
+    if problems:
+        return search()
+    return exporting.download(filters, fmt)
+
+
+@bp.get("/integrity")
+def integrity():
+    """Check the whole history chain now and say whether it is intact, or which entry fails."""
+    result = verify(keys.verify_keys(current_app.extensions["settings"]))
+    bad = result.first_bad
+    invite = InviteRequest.get_or_none(InviteRequest.id == bad.get("request_id")) if bad and bad.get("request_id") else None
+    return render_template("portal/audit/integrity.html", result=result, bad_invite=invite)

@@ -1,0 +1,63 @@
+"""Quotas per requester: how many requests may be open at once, and how many may be made in a day.
+
+Rate limits slow a burst down; quotas bound what one person can hold: without them one account
+could reserve thousands of addresses and usernames, or flood the approvers' queue, at a pace no
+rate limit notices. Both count single requests and batch rows alike.
+
+- OPEN_REQUESTS_PER_REQUESTER (5000): requests not yet decided, created or closed.
+- REQUESTS_PER_DAY_PER_REQUESTER (5000): requests made in the last 24 hours.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, has_app_context
+
+from invite_common.config import Settings
+from invite_common.db import utcnow
+
+from intake.models import InviteRequest
+
+DAY = dt.timedelta(days=1)
+
+
+class QuotaExceeded(Exception):
+    """The requester may not make these requests now (429); `retry_after` in seconds, when known."""
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _limits() -> tuple[int, int]:
+    settings = current_app.extensions.get("settings") if has_app_context() else None
+    settings = settings or Settings()
+    return settings.open_requests_per_requester, settings.requests_per_day_per_requester
+
+
+def check(requester: str, adding: int) -> None:
+    """Refuse `adding` more requests by `requester` when they would pass a quota; call in the transaction that adds them."""
+    max_open, max_per_day = _limits()
+    open_now = (
+        InviteRequest.select()
+        .where((InviteRequest.requester == requester) & InviteRequest.open_email.is_null(False))
+        .count()
+    )
+    if open_now + adding > max_open:
+        raise QuotaExceeded(
+            f"You have {open_now:,} open requests and may have at most {max_open:,}. "
+            "Wait for decisions on them, or cancel some, before making more."
+        )
+    since = utcnow() - DAY
+    today = InviteRequest.select().where(
+        (InviteRequest.requester == requester) & (InviteRequest.created_at >= since)
+    )
+    made = today.count()
+    if made + adding > max_per_day:
+        oldest = today.order_by(InviteRequest.created_at).first()
+        wait = int((oldest.created_at + DAY - utcnow()).total_seconds()) + 1 if oldest else None
+        raise QuotaExceeded(
+            f"You made {made:,} requests in the last 24 hours and may make at most {max_per_day:,} a day. "
+            "Try again later.",
+            retry_after=max(1, wait) if wait else None,
+        )

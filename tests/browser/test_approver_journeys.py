@@ -1,0 +1,211 @@
+"""An approver's day in the portal: the queue with its filters, a request approved with a comment, one
+rejected with a reason, a page decided in bulk with mixed outcomes, no controls on their own request or
+invitation; the same at 390 px wide, with screenshots.
+
+Each test has requesters of its own (unique addresses) and filters the queue to them, since the queue
+of the session's one system holds every test's waiting requests."""
+from __future__ import annotations
+
+import uuid
+
+from tests.browser.conftest import APPROVER, SECOND_APPROVER
+from tests.browser.pages import Page, expect, history_titles, reload_until, sign_in, submit_by_api, wait_for_state
+from tests.browser.test_screenshots import SCREENSHOTS, shoot
+
+NARROW = {"width": 390, "height": 844}
+
+
+def officer(email: str, reason: str = "Joining the platform team", seed: bool = False) -> dict:
+    return {"method": "email_invitation", "email": email, "seed_onboarding": seed, "reason": reason}
+
+
+def fresh_requester() -> str:
+    return f"req.{uuid.uuid4().hex[:8]}@tech.gov.sg"
+
+
+def open_queue(page: Page, requester: str | None = None) -> None:
+    """Go to the queue from the navigation, narrowed to one requester's requests when given."""
+    menu = page.get_by_role("button", name="Menu")
+    if menu.count() and menu.is_visible():  # a phone shows the navigation behind its menu button
+        menu.click()
+    page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Requests to approve").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Requests to approve")
+    if requester:
+        page.get_by_label("Requester email").fill(requester)
+        page.get_by_role("button", name="Apply filters").click()
+
+
+def queue_emails(page: Page) -> list[str]:
+    return page.get_by_role("table").get_by_role("link").all_inner_texts()
+
+
+def test_an_approver_filters_the_queue_approves_one_with_a_comment_and_rejects_one_with_a_reason(page, system):
+    requester = fresh_requester()
+    tag = uuid.uuid4().hex[:6]
+    first = submit_by_api(system, requester, officer(f"ann.{tag}@tech.gov.sg", "Runs the payroll migration"))
+    second = submit_by_api(system, requester, officer(f"ben.{tag}@tech.gov.sg", "Needs SEED for a laptop", seed=True))
+    submit_by_api(system, requester, officer(f"cai.{tag}@tech.gov.sg"))
+
+    sign_in(page, APPROVER)
+    expect(page.get_by_text("Requester, Approver")).to_be_visible()
+    open_queue(page, requester)
+    assert queue_emails(page) == [f"ann.{tag}@tech.gov.sg", f"ben.{tag}@tech.gov.sg", f"cai.{tag}@tech.gov.sg"]
+    expect(page.get_by_text("Showing 1 to 3 of 3 matching requests")).to_be_visible()
+    page.get_by_label("SEED onboarding").select_option("yes")
+    page.get_by_role("button", name="Apply filters").click()
+    assert queue_emails(page) == [f"ben.{tag}@tech.gov.sg"]
+    page.get_by_role("link", name="Clear filters").click()
+    page.get_by_label("Invitee email contains").fill(f"ann.{tag}")
+    page.get_by_role("button", name="Apply filters").click()
+    assert queue_emails(page) == [f"ann.{tag}@tech.gov.sg"]
+
+    # approve with a comment, from the request page
+    page.get_by_role("link", name=f"ann.{tag}@tech.gov.sg").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Request for ann.{tag}@tech.gov.sg")
+    expect(page.get_by_role("definition").filter(has_text="Runs the payroll migration")).to_be_visible()
+    expect(page.locator("dt", has_text="Expires on")).to_be_visible()
+    page.get_by_label("Comment (optional)").fill("Welcome to the team")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_text(f"You approved the request for ann.{tag}@tech.gov.sg")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+    wait_for_state(system, first, "emailed")
+    page.reload()
+    assert history_titles(page) == ["Request submitted", "Approved", "TechPass account created", "Invitation emailed"]
+    expect(page.get_by_role("list", name="History")).to_contain_text("Welcome to the team")
+
+    # reject: a reason is required
+    page.goto(f"/approvals/{second}")
+    page.get_by_role("button", name="Reject", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("Give the reason for rejecting")
+    page.get_by_label("Reason for rejecting").fill("SEED is not available for this team yet")
+    page.get_by_role("button", name="Reject", exact=True).click()
+    expect(page.get_by_text(f"You rejected the request for ben.{tag}@tech.gov.sg")).to_be_visible()
+    reload_until(page, page.get_by_role("list", name="History").get_by_role("heading", level=3).last, "Rejected")
+
+
+def test_an_approver_decides_a_page_in_bulk_and_sees_what_became_of_each(page, system):
+    requester = fresh_requester()
+    tag = uuid.uuid4().hex[:6]
+    ids = [submit_by_api(system, requester, officer(f"{name}.{tag}@tech.gov.sg")) for name in ("dee", "eli", "fay")]
+
+    sign_in(page, APPROVER)
+    open_queue(page, requester)
+    page.get_by_label("Select all 3 on this page").check()
+    for checkbox in page.get_by_role("table").get_by_role("checkbox").all():
+        expect(checkbox).to_be_checked()
+    # a colleague decides one of them while the page is open
+    taken = system.call("POST", f"/api/v1/invites/{ids[1]}/approve", SECOND_APPROVER, json={"comment": "Mine"})
+    assert taken.status_code == 202
+    page.get_by_label("Comment, or the reason for rejecting").fill("Approved for the platform team")
+    page.get_by_role("button", name="Approve selected").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Approvals sent")
+    expect(page.get_by_role("status")).to_contain_text("2 of 3 selected requests were approved")
+    rows = page.get_by_role("table").get_by_role("row")
+    expect(rows.filter(has_text=f"dee.{tag}@tech.gov.sg")).to_contain_text("Approved")
+    expect(rows.filter(has_text=f"eli.{tag}@tech.gov.sg")).to_contain_text("Not decided: someone has already decided on it")
+    expect(rows.filter(has_text=f"fay.{tag}@tech.gov.sg")).to_contain_text("Approved")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shoot(page, "approvals-bulk-results")
+    for invite_id in ids:
+        wait_for_state(system, invite_id, "emailed")
+
+
+def test_an_approver_never_sees_controls_on_their_own_request_or_invitation(page, system):
+    tag = uuid.uuid4().hex[:6]
+    own = submit_by_api(system, APPROVER, officer(f"gus.{tag}@tech.gov.sg"))
+    # someone asks for an account for the approver (an address of theirs at another agency)
+    invites_approver = submit_by_api(system, fresh_requester(), officer(APPROVER))
+
+    sign_in(page, APPROVER)
+    open_queue(page, APPROVER)
+    expect(page.get_by_text("Nothing waits for your decision").or_(page.get_by_text("No requests match these filters"))).to_be_visible()
+    for invite_id, why in ((own, "You made this request"), (invites_approver, "This request invites you")):
+        page.goto(f"/approvals/{invite_id}")
+        expect(page.get_by_text(why)).to_be_visible()
+        expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+        expect(page.get_by_role("button", name="Reject", exact=True)).to_have_count(0)
+    # opening their own request from the status list shows the requester's page, with no decision controls either
+    page.goto(f"/status/{own}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Request for gus.{tag}@tech.gov.sg")
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+
+
+def no_sideways_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= NARROW["width"], f"the page is {width}px wide at {NARROW['width']}px"
+
+
+def test_at_390px_rows_are_cards_and_the_pages_fit(page, system):
+    requester = fresh_requester()
+    tag = uuid.uuid4().hex[:6]
+    target = submit_by_api(system, requester, {
+        "method": "create_account", "email": f"victor.{tag}@tech.gov.sg", "user_type": "vendor", "username": f"victor{tag}",
+        "first_name": "Victor", "last_name": "Tan", "contact_number": "+65 9123 4567", "organisation": "Example Pte Ltd",
+        "seed_onboarding": True, "reason": "Builds the payments service; a long reason to see how it wraps on a phone",
+    })
+    for name in ("hana", "ivan.the.longest.name.in.the.team"):
+        submit_by_api(system, requester, officer(f"{name}.{tag}@tech.gov.sg"))
+    page.set_viewport_size(NARROW)
+    sign_in(page, APPROVER)
+    open_queue(page, requester)
+    first_row = page.get_by_role("table").get_by_role("row").nth(1)
+    # a card: the cells stack, each with its label
+    box = first_row.bounding_box()
+    assert box["width"] <= NARROW["width"] and box["height"] > 200, box
+    no_sideways_scroll(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shoot(page, "approvals-queue-390")
+    page.get_by_label(f"Select the request for hana.{tag}@tech.gov.sg").check()
+
+    page.goto(f"/approvals/{target}")
+    expect(page.get_by_text("A vendor with a public-officer address")).to_be_visible()
+    no_sideways_scroll(page)
+    shoot(page, "approval-request-390")
+
+    # the requester's status list: addresses stay whole at this width
+    page.goto("/sign-in")
+    page.get_by_label("Email address", exact=True).fill(requester)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.goto("/status")
+    link = page.get_by_role("link", name=f"ivan.the.longest.name.in.the.team.{tag}@tech.gov.sg")
+    height = link.bounding_box()["height"]
+    assert height < 3 * 28, f"the address wraps into {height}px of lines"
+    no_sideways_scroll(page)
+    shoot(page, "invite-status-long-address-390")
+
+
+def test_screenshots_of_the_approver_pages_at_full_width(page, system):
+    requester = "siti.n@tech.gov.sg"  # not the sample requester, whose overview is pictured too
+    tag = uuid.uuid4().hex[:6]
+    shown = submit_by_api(system, requester, officer(f"nora.{tag}@tech.gov.sg", "Data analyst for the transport project", seed=True))
+    submit_by_api(system, "kumar.s@tech.gov.sg", officer(f"omar.{tag}@tech.gov.sg", "Joining the platform team"))
+    sign_in(page, APPROVER)
+    open_queue(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shoot(page, "approvals-queue")
+    page.goto(f"/approvals/{shown}")
+    shoot(page, "approval-request")
+
+
+def test_at_390px_the_batch_review_table_leaves_room_for_the_fields_and_nothing_overlaps(page):
+    from tests.browser.test_screenshots import BATCH_HEADINGS, BATCH_ROWS
+    from tests.browser.pages import filled_in
+
+    page.set_viewport_size(NARROW)
+    sign_in(page, fresh_requester())
+    page.goto("/invite/batch")
+    page.get_by_label("Choose a file").set_input_files(
+        {"name": "platform-team.csv", "mimeType": "text/csv", "buffer": filled_in(BATCH_HEADINGS, BATCH_ROWS)}
+    )
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your batch")
+    no_sideways_scroll(page)
+    row = page.get_by_role("table").get_by_role("row").nth(2)  # a row that needs attention
+    header, first_cell = row.get_by_role("rowheader").bounding_box(), row.get_by_role("cell").first.bounding_box()
+    assert header["x"] + header["width"] <= first_cell["x"] + 1, (header, first_cell)
+    check = row.get_by_text("Check:").bounding_box()
+    assert check["x"] + check["width"] <= first_cell["x"] + 1, (check, first_cell)
+    assert first_cell["width"] >= 150, first_cell
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shoot(page, "batch-review-row-check-390")

@@ -1,0 +1,201 @@
+"""The approvers' rules end to end, the services as processes over real RabbitMQ: the digest and its expiry
+reminders, the requester told of an expiry, auto-approval by policy, one account per person (with the
+directory looked up by email), and separation of duties for a decision put straight on the broker.
+
+The digest and the expiry sweep run here in the test's process against the services' databases with
+the moment the test chooses; the running services carry their messages on (no sleeping for clocks).
+One system serves the module (starting three processes is most of the cost): each test uses
+addresses of its own, and the expiry sweep, which expires whatever waits, comes last."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+
+import pytest
+
+from invite_common import config
+from invite_common.broker import Outgoing, Publisher
+from invite_common.db import connect, utcnow
+from invite_common.messages import new_message
+from invite_common.topology import Topology
+from tests.e2e.conftest import RETRY_DELAYS, wait_for_state
+from tests.support.broker import delete_namespace, wait_for
+from tests.support.mailbox import Mailbox, text_of
+from tests.support.system import SERVICES, RunningSystem, system_env
+
+REQUESTER = "amy@tech.gov.sg"
+APPROVER = "bob@tech.gov.sg"
+AUDITOR = "carol@tech.gov.sg"
+
+
+def submit(system, email, user=REQUESTER, expect=201):
+    body = {"method": "email_invitation", "email": email, "seed_onboarding": False, "reason": "Joining the platform team"}
+    response = system.call("POST", "/api/v1/invites", user, json=body)
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+@contextlib.contextmanager
+def bound(proxy, url):
+    """A service's models bound, in this process, to that service's database."""
+    db = connect(url)
+    proxy.initialize(db)
+    try:
+        yield db
+    finally:
+        db.close()
+        proxy.initialize(None)
+
+
+# Auto-approves an officer's email invitation of a colleague at auto.gov.sg; nobody else's requests here.
+POLICY = """
+[[rules]]
+name = "Own agency officers"
+method = ["email_invitation"]
+invitee_in_requester_domain = true
+invitee_domains = ["auto.gov.sg"]
+"""
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def quiet_system(tmp_path_factory, amqp_url, mailbox):
+    """The services on SQLite with an auto-approval policy and no digest of their own: the test sends it."""
+    root = tmp_path_factory.mktemp("approver-rules")
+    (root / "policy.toml").write_text(POLICY)
+    namespace = f"e{uuid.uuid4().hex[:10]}"
+    env = system_env(
+        amqp_url=amqp_url, namespace=namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in SERVICES},
+        smtp_url=mailbox.url, var_dir=root / "var", RETRY_DELAYS=",".join(str(d) for d in RETRY_DELAYS),
+        APPROVER_DIGEST_MINUTES="0", APPROVAL_POLICY=str(root / "policy.toml"),
+    )
+    system = RunningSystem(env=env, logs=root)
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
+        delete_namespace(amqp_url, Topology(namespace=namespace, retry_delays=RETRY_DELAYS))
+
+
+def test_the_digest_and_its_expiry_reminder_reach_each_approver_once(quiet_system, mailbox):
+    from intake import digest
+    from intake.db import database
+    from intake.models import InviteRequest
+    from invite_common.outbox import Outbox
+
+    system = quiet_system
+    fresh = submit(system, "fresh.one@tech.gov.sg")
+    old = submit(system, "old.one@tech.gov.sg")
+    now = utcnow() + dt.timedelta(minutes=30)  # the first digest covers the hour before it
+    settings = config.load(system.env)
+    digests = digest.DigestSettings(dt.timedelta(hours=1), 14, f"{settings.portal_url}/approvals")
+    with bound(database, settings.intake_db_url):
+        with database.atomic():
+            # submitted so long ago that its reminder (a day before it expires) falls in this digest
+            InviteRequest.update(created_at=now - dt.timedelta(days=13, minutes=10)).where(InviteRequest.id == old["id"]).execute()
+        outbox = Outbox(database, digest_topology(settings))
+        run = digest.send_digest(outbox, digests, now=now)
+        assert run.expiring_count == 1 and run.new_count >= 1 and run.emails == 2
+        assert digest.send_digest(outbox, digests, now=now + dt.timedelta(minutes=10)) is None
+
+    for approver in (APPROVER, "dana@tech.gov.sg"):
+        [email] = wait_for(lambda: mailbox.to(approver), what=f"the digest to {approver}")
+        assert email["Subject"].endswith("waiting for approval (1 expiring soon)")
+        body = text_of(email)
+        assert body.index("old.one@tech.gov.sg") < body.index("NEW SINCE") < body.index("fresh.one@tech.gov.sg")
+        assert "/approvals" in body
+    assert not [m for m in mailbox.to(REQUESTER) if "waiting for approval" in m["Subject"]]
+    # the requests themselves are untouched, and approval took the notices' outcomes in its stride
+    assert system.invite(fresh["id"], AUDITOR)["state"] == "submitted"
+    assert "giving up" not in system.log("approval")
+
+
+def digest_topology(settings):
+    from invite_common.topology import Topology
+
+    return Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
+
+
+def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(quiet_system, mailbox):
+    system = quiet_system
+    same = submit(system, "mei.lin@auto.gov.sg", user="lee@auto.gov.sg")
+    other = submit(system, "raj.kumar@auto.gov.sg")  # amy is at tech.gov.sg: not her own agency
+    final = wait_for_state(system, same["id"], "emailed")
+    approve = next(h for h in final["history"] if h["event"] == "approve")
+    assert approve["actor"] == "policy" and approve["details"] == {"policy": "Own agency officers"}
+    assert [h["event"] for h in final["history"]] == ["submit", "approve", "provision", "mark_emailed"]
+    wait_for(lambda: mailbox.to("mei.lin@auto.gov.sg"), what="the invitation")
+    assert system.invite(other["id"], AUDITOR)["state"] == "submitted"
+
+
+def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, mailbox):
+    from approval.db import database
+    from approval.adapters.directory import LocalDirectory
+
+    system = quiet_system
+    first = submit(system, "jane.tan@tech.gov.sg")
+    assert system.call("POST", f"/api/v1/invites/{first['id']}/approve", APPROVER, json={}).status_code == 202
+    wait_for_state(system, first["id"], "emailed")
+    again = submit(system, "Jane.Tan@tech.gov.sg", user="zed@tech.gov.sg", expect=409)
+    assert "already has a TechPass account" in again["message"] and "existing_id" not in again
+
+    # an account the directory holds though no request here made it: provisioning finds it by email
+    settings = config.load(system.env)
+    with bound(database, settings.approval_db_url):
+        with database.atomic():
+            LocalDirectory().create_account("made-elsewhere", None, "ken.ong@tech.gov.sg", "Ken", "Ong", "public_officer")
+    ken = submit(system, "ken.ong@tech.gov.sg")
+    system.call("POST", f"/api/v1/invites/{ken['id']}/approve", APPROVER, json={})
+    failed = wait_for_state(system, ken["id"], "failed")
+    assert "already has a TechPass account" in failed["history"][-1]["note"]
+    assert mailbox.to("ken.ong@tech.gov.sg") == [] and len(mailbox.to("jane.tan@tech.gov.sg")) == 1
+
+
+def test_a_decision_put_on_the_broker_by_the_invitee_is_refused(quiet_system):
+    system = quiet_system
+    invite = submit(system, "dana@tech.gov.sg")
+    settings = config.load(system.env)
+    publisher = Publisher(settings.amqp_url, digest_topology(settings))
+    forged = new_message("approval.decide", {"request_id": invite["id"], "decision": "approve", "actor": "dana@tech.gov.sg"},
+                         correlation_id=invite["id"], producer="someone")
+    try:
+        assert publisher.publish([Outgoing.from_envelope(forged, digest_topology(settings))])
+    finally:
+        publisher.close()
+
+    def refused():
+        history = system.invite(invite["id"], AUDITOR)["history"]
+        return [h for h in history if h["event"] == "decision_refused"]
+
+    [entry] = wait_for(refused, what="the refusal in the history")
+    assert "invitation of themselves" in entry["note"]
+    assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
+
+
+def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_system, mailbox):
+    from approval import bootstrap, handlers
+    from approval.db import database
+    from approval.models import InviteRequest as ApprovalRequest
+
+    system = quiet_system
+    invite = submit(system, "slow.one@tech.gov.sg")
+    settings = config.load(system.env)
+    with bound(database, settings.approval_db_url):
+        deps = bootstrap.build_dependencies(settings)
+        wait_for(lambda: ApprovalRequest.get_or_none(ApprovalRequest.id == invite["id"]), what="approval to know the request")
+        with database.atomic():
+            assert handlers.expire_stale(deps, now=utcnow() + dt.timedelta(days=15)) >= 1
+    final = wait_for_state(system, invite["id"], "expired")
+    assert final["history"][-1]["event"] == "expire"
+    def notices():
+        return [m for m in mailbox.to(REQUESTER) if m["Subject"] == "Your TechPass request for slow.one@tech.gov.sg has expired"]
+
+    assert len(wait_for(notices, what="the expiry notice")) == 1

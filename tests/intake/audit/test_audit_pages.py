@@ -1,0 +1,75 @@
+"""The auditors' pages through Flask's test client: search with a count and pages, dates as
+Singapore days, the timeline, exports for the current filters, and nothing for anyone else."""
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from intake.models import HistoryEntry, InviteRequest
+from tests.intake.conftest import as_user
+from tests.intake.portal.conftest import signed_in, text
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    """Page behaviour does not depend on the database: SQLite is enough."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def carol(app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    return signed_in(app.test_client(), "carol@tech.gov.sg")
+
+
+def submit(client, email, n=1, requester="amy@tech.gov.sg"):
+    amy = as_user(client, requester)
+    return [amy("POST", "/api/v1/invites", json={"method": "email_invitation", "email": f"{email}{i}@tech.gov.sg",
+                                                 "seed_onboarding": False, "reason": "New joiner"}).get_json()["id"]
+            for i in range(n)]
+
+
+def test_an_auditor_lands_on_the_search_and_is_sent_back_from_requester_pages(carol):
+    assert carol.get("/").headers["Location"].endswith("/audit")
+    assert carol.get("/invite/email").headers["Location"].endswith("/audit")
+    page = carol.get("/audit").get_data(as_text=True)
+    assert "<h1 class=\"heading-xl\">Audit history</h1>" in page and "Invite users</a>" not in page
+
+
+def test_search_counts_and_pages_the_matching_requests(client, carol):
+    submit(client, "pat.lee", 30)
+    # another requester: amy's 30 fill her per-minute submission limit
+    submit(client, "someone.else", 2, requester="zed@tech.gov.sg")
+    first = text(carol.get("/audit?email=PAT.LEE").get_data(as_text=True))
+    assert "Showing 1 to 25 of 30 requests" in first and "Page 1 of 2" in first and "someone.else" not in first
+    second = text(carol.get("/audit?email=pat.lee&page=2").get_data(as_text=True))
+    assert "Showing 26 to 30 of 30 requests" in second
+
+
+def test_dates_are_singapore_days_and_a_bad_date_is_named(client, carol):
+    [early, late] = submit(client, "day", 2)
+    # 31 Dec 2026 23:30 SGT is 15:30 UTC; 1 Jan 2027 00:30 SGT is 31 Dec 16:30 UTC
+    for request_id, at in ((early, dt.datetime(2026, 12, 31, 15, 30)), (late, dt.datetime(2026, 12, 31, 16, 30))):
+        HistoryEntry.update(at=at.replace(tzinfo=dt.timezone.utc)).where(HistoryEntry.request_id == request_id).execute()
+    page = text(carol.get("/audit?from=2027-01-01&to=2027-01-01").get_data(as_text=True))
+    assert "day1@tech.gov.sg" in page and "day0@tech.gov.sg" not in page
+    bad = carol.get("/audit?from=31/12/2026")
+    assert bad.status_code == 422 and "Enter a date like 2027-01-31." in bad.get_data(as_text=True)
+
+
+def test_the_timeline_shows_every_entry_and_an_unknown_request_is_not_found(client, carol):
+    [request_id] = submit(client, "tim")
+    page = text(carol.get(f"/audit/requests/{request_id}").get_data(as_text=True))
+    assert "Request submitted" in page and "SGT · by amy@tech.gov.sg" in page and "New joiner" in page
+    assert carol.get("/audit/requests/no-such-id").status_code == 404
+
+
+def test_export_buttons_carry_the_filters(client, carol):
+    submit(client, "exp", 2)
+    submit(client, "other", 1)
+    page = carol.get("/audit?email=exp").get_data(as_text=True)
+    assert 'href="/audit/export.csv?email=exp"' in page and 'href="/audit/export.jsonl?email=exp"' in page
+    rows = list(csv.DictReader(io.StringIO(carol.get("/audit/export.csv?email=exp").get_data(as_text=True))))
+    assert sorted(r["invitee_email"] for r in rows) == ["exp0@tech.gov.sg", "exp1@tech.gov.sg"]
+    assert InviteRequest.select().count() == 3

@@ -1,0 +1,158 @@
+"""The approver's pages through Flask's test client: the queue, its filters and pages, the request page,
+single and bulk decisions, and no controls (nor forged posts) on one's own request or invitation."""
+import json
+
+import pytest
+
+from intake.models import InviteRequest
+from tests.intake.conftest import as_user
+from tests.intake.portal.conftest import field_error, signed_in, text
+from tests.intake.test_approver_rules import emailed
+
+OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
+
+
+@pytest.fixture
+def bob(portal_app):
+    return signed_in(portal_app.test_client(), "bob@tech.gov.sg")
+
+
+@pytest.fixture
+def api(client):
+    return as_user(client, "amy@tech.gov.sg")
+
+
+def submit(api, email, **changes):
+    response = api("POST", "/api/v1/invites", json=OFFICER | {"email": email} | changes)
+    assert response.status_code == 201, response.text
+    return response.get_json()["id"]
+
+
+def decisions(outbox):
+    return [json.loads(r.body)["payload"] for r in outbox.pending() if r.message_type == "approval.decide"]
+
+
+def test_requesters_who_are_not_approvers_get_no_queue(amy):
+    assert amy.get("/approvals").status_code == 403
+    assert "Requests to approve" not in amy.get("/").text
+
+
+def test_the_header_names_the_roles_and_the_nav_counts_what_waits(bob, api):
+    submit(api, "p1@tech.gov.sg")
+    page = text(bob.get("/").text)
+    assert "Signed in as bob@tech.gov.sg , roles: Requester, Approver" in page or "Requester, Approver" in page
+    assert "Requests to approve (1)" in page
+
+
+def test_the_queue_lists_oldest_first_with_expiry_and_filters(bob, api, client):
+    submit(api, "first@tech.gov.sg", reason="Needs the build servers for the release")
+    submit(api, "second@tech.gov.sg", seed_onboarding=True)
+    page = bob.get("/approvals").text
+    assert page.index("first@tech.gov.sg") < page.index("second@tech.gov.sg")
+    assert "2 requests wait for a decision" in text(page) and "Expires on" in page
+    assert "Needs the build servers" in page
+    filtered = bob.get("/approvals", query_string={"seed": "yes"}).text
+    assert "second@tech.gov.sg" in filtered and "first@tech.gov.sg" not in filtered
+    assert "Showing 1 to 1 of 1 matching request" in text(filtered)
+
+
+def test_the_queue_has_numbered_pages_of_25(bob, api):
+    for n in range(27):
+        submit(api, f"q{n:02d}@tech.gov.sg")
+    first = bob.get("/approvals").text
+    assert "q24@tech.gov.sg" in first and "q25@tech.gov.sg" not in first
+    assert 'aria-current="page"' in first and "Page 2" in text(first)
+    second = bob.get("/approvals", query_string={"page": 2}).text
+    assert "q25@tech.gov.sg" in second and "q26@tech.gov.sg" in second
+
+
+def test_approving_from_the_request_page_shows_the_outcome(bob, api, outbox):
+    invite_id = submit(api, "jane@tech.gov.sg")
+    page = bob.get(f"/approvals/{invite_id}").text
+    assert "Your decision" in page and "Expires on" in page and "Earlier requests for jane@tech.gov.sg" in page
+    after = bob.post(f"/approvals/{invite_id}/approve", data={"comment": "Welcome"}, follow_redirects=True)
+    assert "You approved the request for jane@tech.gov.sg" in after.text
+    assert "Your decision" not in after.text and "A decision is being processed" in after.text
+    assert decisions(outbox) == [{"request_id": invite_id, "decision": "approve", "actor": "bob@tech.gov.sg", "comment": "Welcome"}]
+
+
+def test_rejecting_needs_a_reason(bob, api, outbox):
+    invite_id = submit(api, "jane@tech.gov.sg")
+    response = bob.post(f"/approvals/{invite_id}/reject", data={"reason": "  "})
+    assert response.status_code == 422
+    assert field_error(response.text, "reason") == "Error: Give the reason for rejecting: the requester reads it."
+    assert decisions(outbox) == []
+    done = bob.post(f"/approvals/{invite_id}/reject", data={"reason": "Not needed"}, follow_redirects=True)
+    assert "You rejected the request for jane@tech.gov.sg" in done.text
+
+
+def test_no_controls_on_ones_own_request_or_invitation_and_forged_posts_are_refused(bob, portal_app, api, outbox):
+    own = submit(as_user(portal_app.test_client(), "bob@tech.gov.sg"), "ken@tech.gov.sg")
+    invites_bob = submit(api, "bob@tech.gov.sg")
+    for invite_id, why in ((own, "You made this request"), (invites_bob, "This request invites you")):
+        page = bob.get(f"/approvals/{invite_id}").text
+        assert why in page and "Your decision" not in page and ">Approve<" not in page
+        forged = bob.post(f"/approvals/{invite_id}/approve", data={}, follow_redirects=True)
+        assert "Nothing was decided" in forged.text
+    assert decisions(outbox) == []
+    queue = bob.get("/approvals").text
+    assert "ken@tech.gov.sg" not in queue and "bob@tech.gov.sg</a>" not in queue
+
+
+def test_an_approver_opening_someone_elses_status_page_lands_on_the_request_page(bob, api):
+    invite_id = submit(api, "jane@tech.gov.sg")
+    response = bob.get(f"/status/{invite_id}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/approvals/{invite_id}")
+
+
+def test_a_requester_still_sees_only_their_own(zed, api):
+    invite_id = submit(api, "jane@tech.gov.sg")
+    assert zed.get(f"/status/{invite_id}").status_code == 404
+    assert zed.get(f"/approvals/{invite_id}").status_code == 403
+
+
+def test_the_request_page_warns_about_a_vendor_with_an_officer_address_and_an_existing_account(bob, api):
+    earlier = submit(api, "held@tech.gov.sg")
+    emailed(earlier)
+    vendor = {"method": "create_account", "email": "vic@tech.gov.sg", "user_type": "vendor", "username": "vic.lim",
+              "first_name": "Vic", "last_name": "Lim", "contact_number": "91234567", "organisation": "Example",
+              "seed_onboarding": False, "reason": "Contractor"}
+    invite_id = api("POST", "/api/v1/invites", json=vendor).get_json()["id"]
+    page = text(bob.get(f"/approvals/{invite_id}").text)
+    assert "A vendor with a public-officer address" in page
+    # an account made elsewhere is found by history: the page of the earlier request's invitee
+    with_account = InviteRequest.create(**{**InviteRequest.get_by_id(earlier).__data__, "id": "again-1", "state": "submitted",
+                                           "open_email": None, "requester": "zed@tech.gov.sg"})
+    page = text(bob.get(f"/approvals/{with_account.id}").text)
+    assert "This person already has an account" in page and "Invitation sent" in page
+
+
+def test_bulk_decisions_report_each_row(bob, api, client, outbox):
+    ids = [submit(api, f"b{n}@tech.gov.sg") for n in range(3)]
+    as_user(client, "dana@tech.gov.sg")("POST", f"/api/v1/invites/{ids[1]}/approve", json={})
+    response = bob.post("/approvals/decide", data={"ids": ids, "decision": "approve", "note": "Fine"})
+    assert response.status_code == 200
+    page = text(response.text)
+    # the one another approver took in the meantime is named, the others decided
+    assert "2 of 3 selected requests were approved" in page
+    assert "b0@tech.gov.sg amy@tech.gov.sg Approved b1@tech.gov.sg amy@tech.gov.sg Not decided: someone has already decided on it b2@tech.gov.sg amy@tech.gov.sg Approved" in page
+    assert sorted(d["request_id"] for d in decisions(outbox) if d["actor"] == "bob@tech.gov.sg") == sorted([ids[0], ids[2]])
+
+
+def test_bulk_all_on_this_page_and_a_rejection_needs_a_reason(bob, api, outbox):
+    ids = [submit(api, f"c{n}@tech.gov.sg") for n in range(2)]
+    refused = bob.post("/approvals/decide", data={"all_on_page": "yes", "page_ids": ids, "decision": "reject", "note": ""})
+    assert refused.status_code == 422 and "Give the reason for rejecting" in refused.text
+    nothing = bob.post("/approvals/decide", data={"decision": "approve"})
+    assert nothing.status_code == 422 and "Select at least one request" in nothing.text
+    done = bob.post("/approvals/decide", data={"all_on_page": "yes", "page_ids": ids, "decision": "reject", "note": "Duplicate"})
+    assert "2 of 2 selected requests were rejected" in text(done.text)
+    assert {d["request_id"] for d in decisions(outbox)} == set(ids)
+
+
+def test_the_requester_reads_on_the_overview_that_the_invitation_was_sent(amy, api):
+    invite_id = submit(api, "jane@tech.gov.sg")
+    assert "News about your requests" not in amy.get("/").text
+    emailed(invite_id)
+    page = text(amy.get("/").text)
+    assert "News about your requests The invitation was sent to jane@tech.gov.sg" in page

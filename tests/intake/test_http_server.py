@@ -1,0 +1,125 @@
+"""The intake process as it runs (waitress): its own limits, and /healthz answering while it is busy or besieged."""
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from invite_common.topology import Topology
+from tests.intake.batches.conftest import HEADINGS
+from tests.intake.batches.test_upload_costs import workbook
+from tests.support.broker import delete_namespace
+from tests.support.system import RunningSystem, system_env
+
+HEALTHZ_WITHIN = 1.0
+
+
+def start_intake(tmp_path, amqp_url, **settings):
+    """An intake process of its own (own broker namespace and SQLite files); returns (system, cleanup)."""
+    namespace = f"h{uuid.uuid4().hex[:10]}"
+    env = system_env(
+        amqp_url=amqp_url, namespace=namespace,
+        db_urls={s: f"sqlite:///{tmp_path / (s + '.db')}" for s in ("intake", "approval", "notifier")},
+        smtp_url="smtp://127.0.0.1:9", var_dir=tmp_path / "var", **settings,
+    )
+    system = RunningSystem(env=env, logs=tmp_path)
+    system.start("intake")
+
+    def cleanup():
+        system.stop()
+        delete_namespace(amqp_url, Topology(namespace=namespace))
+
+    return system, cleanup
+
+
+@pytest.fixture(scope="module")
+def intake(tmp_path_factory, amqp_url):
+    """One intake process for the tests of this module that only ask things of it."""
+    system, cleanup = start_intake(tmp_path_factory.mktemp("intake"), amqp_url, HTTP_CHANNEL_TIMEOUT="20")
+    yield system
+    cleanup()
+
+
+def healthz_seconds(base: str) -> float:
+    started = time.perf_counter()
+    assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+    return time.perf_counter() - started
+
+
+def largest_csv() -> bytes:
+    rows = 4999
+    cell = "a" * ((5 * 1024 * 1024 - 300_000) // rows // 11)
+    return (",".join(HEADINGS) + "\r\n" + (",".join([cell] * 11) + "\r\n") * rows).encode()
+
+
+def test_healthz_answers_within_a_second_while_the_largest_and_costliest_uploads_are_read(intake):
+    done = []
+
+    def upload(data):
+        response = requests.post(f"{intake.base}/api/v1/batches", headers={"X-Dev-User": "amy@tech.gov.sg"},
+                                 files={"file": ("upload", io.BytesIO(data))}, timeout=60)
+        done.append(response.status_code)
+
+    files = [largest_csv(), largest_csv(), workbook(b"<f" * 40_000)]
+    uploads = [threading.Thread(target=upload, args=(data,)) for data in files]
+    for thread in uploads:
+        thread.start()
+    slowest = 0.0
+    while any(thread.is_alive() for thread in uploads):
+        slowest = max(slowest, healthz_seconds(intake.base))
+        time.sleep(0.05)
+    for thread in uploads:
+        thread.join()
+    assert sorted(done) == [201, 201, 415], done
+    assert slowest < HEALTHZ_WITHIN
+
+
+def test_a_200_mb_body_is_refused_from_its_length_before_it_is_read(intake):
+    host, port = intake.env["INTAKE_BIND"].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as client:
+        client.sendall(
+            b"POST /api/v1/batches HTTP/1.1\r\nHost: x\r\nX-Dev-User: amy@tech.gov.sg\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 209715200\r\n\r\n--b\r\n"
+        )
+        started = time.perf_counter()
+        answer = client.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert time.perf_counter() - started < 2
+
+
+def test_clients_that_send_headers_then_stall_do_not_stop_healthz(intake):
+    host, port = intake.env["INTAKE_BIND"].split(":")
+    stalled = []
+    try:
+        for _ in range(150):
+            client = socket.create_connection((host, int(port)), timeout=5)
+            client.sendall(b"POST /api/v1/invites HTTP/1.1\r\nHost: x\r\nX-Dev-User: amy@tech.gov.sg\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            stalled.append(client)
+        for _ in range(10):
+            assert healthz_seconds(intake.base) < HEALTHZ_WITHIN
+    finally:
+        for client in stalled:
+            client.close()
+
+
+def test_a_client_that_stops_sending_is_dropped_after_the_channel_timeout(tmp_path, amqp_url):
+    intake, cleanup = start_intake(tmp_path, amqp_url, HTTP_CHANNEL_TIMEOUT="2")
+    try:
+        _dropped_after_timeout(intake)
+    finally:
+        cleanup()
+
+
+def _dropped_after_timeout(intake):
+    host, port = intake.env["INTAKE_BIND"].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(b"POST /api/v1/invites HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.perf_counter()
+        assert client.recv(4096) == b""  # the server closed the connection
+    assert time.perf_counter() - started < 8

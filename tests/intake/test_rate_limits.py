@@ -1,0 +1,143 @@
+"""Rate limits per user (flask-limiter, in memory and on the real Redis) and quotas per requester."""
+import datetime as dt
+import uuid
+
+import pytest
+
+from invite_common import config
+from invite_common.db import utcnow
+from intake.app import create_app
+from intake.limits import DEFAULT_LIMITS, LIMITED_ROUTES, actions_of
+from intake.models import InviteRequest
+from tests.intake.conftest import as_user
+from tests.intake.portal.conftest import signed_in
+
+# what is checked here is decided before any query: one database is enough (the default
+# fixtures run every test on SQLite and PostgreSQL)
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def invite(n: int) -> dict:
+    return {"method": "email_invitation", "email": f"person{n}.{uuid.uuid4().hex[:6]}@tech.gov.sg",
+            "seed_onboarding": False, "reason": "Joining the team"}
+
+
+def make_app(outbox, **env):
+    app = create_app(config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg"} | env), outbox)
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+def test_every_rate_limited_route_exists(app):
+    assert set(LIMITED_ROUTES) <= set(app.view_functions), set(LIMITED_ROUTES) - set(app.view_functions)
+    assert {a for endpoint in LIMITED_ROUTES for a in actions_of(endpoint)} == set(DEFAULT_LIMITS)
+
+
+def test_a_burst_of_200_submissions_by_one_user_meets_the_limit_with_the_defaults(client):
+    amy, zed = as_user(client, "amy@tech.gov.sg"), as_user(client, "zed@tech.gov.sg")
+    statuses = [amy("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(200)]
+    assert statuses.count(201) == 30 and statuses.count(429) == 170, statuses
+    refused = amy("POST", "/api/v1/invites", json=invite(999))
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.get_json()["retry_after"] and "wait" in refused.get_json()["message"]
+    # another person is not held back by amy's burst, and reading is not limited
+    assert zed("POST", "/api/v1/invites", json=invite(1000)).status_code == 201
+    assert amy("GET", "/api/v1/invites").status_code == 200
+
+
+def test_a_limit_is_configurable_per_action(outbox):
+    amy = as_user(make_app(outbox, RATE_LIMIT_RESEND="2/minute").test_client(), "amy@tech.gov.sg")
+    statuses = [amy("POST", "/api/v1/invites/nope/resend").status_code for _ in range(3)]
+    assert statuses == [404, 404, 429]
+
+
+def test_an_unknown_action_in_the_settings_is_refused_at_start(outbox):
+    with pytest.raises(ValueError, match="RATE_LIMIT_SUBMITS"):
+        make_app(outbox, RATE_LIMIT_SUBMITS="1/minute")
+
+
+def test_the_portal_and_the_api_share_one_budget_and_the_portal_says_so_on_a_page(outbox):
+    app = make_app(outbox, RATE_LIMIT_SUBMIT="3/minute")
+    api = as_user(app.test_client(), "amy@tech.gov.sg")
+    assert [api("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(2)] == [201, 201]
+    page = signed_in(app.test_client(), "amy@tech.gov.sg")
+    form = {"email": "jo@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining"}
+    assert page.post("/invite/email", data=form).status_code == 302
+    refused = page.post("/invite/email", data=form | {"email": "kim@tech.gov.sg"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "Please wait a moment" in refused.text and "<html" in refused.text
+
+
+def test_sign_in_attempts_are_limited_per_email_and_per_client_address(outbox):
+    client = make_app(outbox, RATE_LIMIT_SIGN_IN="3/minute", RATE_LIMIT_SIGN_IN_PER_ADDRESS="5/minute").test_client()
+    same = [client.post("/sign-in", data={"email": "x@nowhere.example"}).status_code for _ in range(4)]
+    assert same == [422, 422, 422, 429]
+    # other emails from the same address: the per-address limit still holds
+    others = [client.post("/sign-in", data={"email": f"y{n}@nowhere.example"}).status_code for n in range(3)]
+    assert others == [422, 422, 429]
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+def test_replicas_sharing_redis_share_each_users_budget(outbox, redis_url):
+    replicas = [make_app(outbox, RATE_LIMIT_STORAGE_URL=redis_url, RATE_LIMIT_SUBMIT="4/minute") for _ in range(2)]
+    someone = f"amy.{uuid.uuid4().hex[:8]}@tech.gov.sg"  # a person of this test's own in the shared store
+    statuses = [as_user(replicas[n % 2].test_client(), someone)("POST", "/api/v1/invites", json=invite(n)).status_code
+                for n in range(6)]
+    assert statuses == [201, 201, 201, 201, 429, 429]
+
+
+def test_open_requests_per_requester_are_bounded(outbox):
+    amy = as_user(make_app(outbox, OPEN_REQUESTS_PER_REQUESTER="2").test_client(), "amy@tech.gov.sg")
+    assert [amy("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(2)] == [201, 201]
+    refused = amy("POST", "/api/v1/invites", json=invite(3))
+    assert refused.status_code == 429 and "open requests" in refused.get_json()["message"]
+    assert InviteRequest.select().count() == 2
+
+
+def test_requests_per_day_per_requester_are_bounded_and_say_when_to_come_back(outbox):
+    amy = as_user(make_app(outbox, REQUESTS_PER_DAY_PER_REQUESTER="2").test_client(), "amy@tech.gov.sg")
+    assert [amy("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(2)] == [201, 201]
+    # an older request no longer counts against today
+    first = InviteRequest.select().order_by(InviteRequest.created_at).first()
+    InviteRequest.update(created_at=utcnow() - dt.timedelta(hours=23)).where(InviteRequest.id == first.id).execute()
+    refused = amy("POST", "/api/v1/invites", json=invite(3))
+    assert refused.status_code == 429
+    assert 3000 < int(refused.headers["Retry-After"]) <= 3601
+    InviteRequest.update(created_at=utcnow() - dt.timedelta(hours=25)).where(InviteRequest.id == first.id).execute()
+    assert amy("POST", "/api/v1/invites", json=invite(4)).status_code == 201
+
+
+def test_a_batch_larger_than_the_quota_left_is_refused_whole(outbox):
+    from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes, upload
+
+    amy = as_user(make_app(outbox, REQUESTS_PER_DAY_PER_REQUESTER="2").test_client(), "amy@tech.gov.sg")
+    rows = [OFFICER_ROW | {"email": f"p{n}@tech.gov.sg"} for n in range(3)]
+    draft = upload(amy, csv_bytes(rows)).get_json()["id"]
+    refused = amy("POST", f"/api/v1/batches/{draft}/submit")
+    assert refused.status_code == 429
+    assert InviteRequest.select().count() == 0
+    assert amy("GET", f"/api/v1/batches/{draft}").get_json()["status"] == "draft"
+
+
+def test_the_portal_says_on_a_page_when_a_quota_is_reached(outbox):
+    app = make_app(outbox, OPEN_REQUESTS_PER_REQUESTER="1")
+    page = signed_in(app.test_client(), "amy@tech.gov.sg")
+    form = {"email": "jo@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining"}
+    assert page.post("/invite/email", data=form).status_code == 302
+    refused = page.post("/invite/email", data=form | {"email": "kim@tech.gov.sg"})
+    assert refused.status_code == 429
+    assert "You cannot make more requests now" in refused.text and "open requests" in refused.text
