@@ -25,11 +25,18 @@ class DownDirectory(AccountDirectory):
         raise DirectoryUnavailable("directory timed out")
 
 
-@pytest.fixture
-def deps(approval_db):
+class RemoteDirectory(LocalDirectory):
+    """A directory reached outside approval's transaction, as a networked one is: provisioning is a step of its own."""
+
+    provisions_in_transaction = False
+
+
+@pytest.fixture(params=["local", "remote"])
+def deps(request, approval_db):
+    """Dependencies with the local directory (provisioning inside the approval) or a remote-like one (a step message)."""
     return handlers.Dependencies(
         outbox=Outbox(database, Topology()),
-        directory=LocalDirectory(),
+        directory=LocalDirectory() if request.param == "local" else RemoteDirectory(),
         enrolment=LocalEnrolment(14),
         activation_url="https://techpass.example/activate",
         request_expiry_days=14,
@@ -100,12 +107,42 @@ def test_self_approval_is_refused_and_announced(deps):
 def test_a_late_decision_on_a_decided_request_changes_nothing(deps):
     run(handlers.record_submission, submitted(), deps)
     approve(deps)
+    before = (InviteRequest.get_by_id("r1").state, Transition.select().count())
     run(handlers.decide, message("approval.decide", {"request_id": "r1", "decision": "reject", "actor": "dana@tech.gov.sg", "reason": "late"}), deps)
-    assert InviteRequest.get_by_id("r1").state == "approved"
-    assert Transition.select().count() == 1
+    assert (InviteRequest.get_by_id("r1").state, Transition.select().count()) == before
+    assert before[0] == ("account_created" if deps.directory.provisions_in_transaction else "approved")
+
+
+def test_with_the_local_directory_approval_creates_the_account_in_the_same_transaction(deps):
+    if not deps.directory.provisions_in_transaction:
+        pytest.skip("only a directory in approval's database can share its transaction")
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps)
+    assert InviteRequest.get_by_id("r1").state == "account_created"
+    assert [t.verb for t in Transition.select().order_by(Transition.seq)] == ["approve", "provision"]
+    changed, email = published(deps)
+    assert (changed["type"], email["type"]) == ("invite.state_changed", "notifier.send_email")
+    # one event for both moves, in order
+    moves = [changed["payload"], *changed["payload"]["then"]]
+    assert [(m["seq"], m["verb"], m["to_state"]) for m in moves] == [(1, "approve", "approved"), (2, "provision", "account_created")]
+    assert moves[1]["details"] == {"username": "vic.lim"}
+
+
+def test_a_refused_account_fails_the_approved_request_instead_of_undoing_the_approval(deps):
+    if not deps.directory.provisions_in_transaction:
+        pytest.skip("only a directory in approval's database can share its transaction")
+    run(handlers.record_submission, submitted("r0", email="first@vendor.example.com"), deps)
+    approve(deps, "r0")
+    run(handlers.record_submission, submitted(), deps)  # asks for the same username, vic.lim
+    approve(deps)
+    request = InviteRequest.get_by_id("r1")
+    assert request.state == "failed" and request.failed_from == "approved"
+    assert [t.verb for t in Transition.select().where(Transition.request == "r1").order_by(Transition.seq)] == ["approve", "fail"]
 
 
 def test_exhausted_provisioning_fails_the_request_and_an_operator_retry_runs_it_again(deps):
+    if deps.directory.provisions_in_transaction:
+        pytest.skip("a directory in approval's database has no separate provisioning step to exhaust")
     run(handlers.record_submission, submitted(), deps)
     approve(deps)
     broken = handlers.Dependencies(**{**deps.__dict__, "directory": DownDirectory()})
@@ -170,11 +207,13 @@ def test_provisioning_refuses_an_invitee_who_already_has_an_account(deps):
     LocalDirectory().create_account("earlier", None, "Vic@Vendor.example.com", "Vic", "Lim", "public_officer")
     run(handlers.record_submission, submitted(), deps)
     approve(deps)
-    step = message("approval.advance", {"request_id": "r1", "step": "provision"})
-    with pytest.raises(handlers.AccountExists):
-        run(handlers.advance, step, deps)
-    with database.atomic():
-        handlers.fail_step(step, handlers.AccountExists("the invitee already has a TechPass account"), deps)
+    if not deps.directory.provisions_in_transaction:
+        step = message("approval.advance", {"request_id": "r1", "step": "provision"})
+        with pytest.raises(handlers.AccountExists):
+            run(handlers.advance, step, deps)
+        with database.atomic():
+            handlers.fail_step(step, handlers.AccountExists("the invitee already has a TechPass account"), deps)
+    # (a directory in approval's database is asked inside the approval's transaction, which fails the request itself)
     request = InviteRequest.get_by_id("r1")
     assert request.state == "failed" and request.username == "vic.lim"
     # no second account, no invitation

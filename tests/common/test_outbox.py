@@ -63,6 +63,36 @@ def test_messages_wait_while_the_broker_is_unreachable_then_flow(database, topol
     assert queue_depth(amqp_url, topology.name("approval.workflow")) == 1
 
 
+def test_two_relays_on_one_database_never_publish_a_message_twice(db_url, topology, amqp_url):
+    import threading
+
+    # two processes of one service: each has its own connection and relay on the shared database
+    first, second = connect(db_url), connect(db_url)
+    outboxes = [Outbox(first, topology), Outbox(second, topology)]
+    first.create_tables([outboxes[0].model])
+    with first.atomic():
+        for n in range(300):
+            outboxes[0].add(cancelled(n))
+    published = [0, 0]
+
+    def relay(k: int) -> None:
+        publisher = Publisher(amqp_url, topology)
+        while outboxes[k].relay_once(publisher, limit=20):
+            published[k] += 1
+        publisher.close()
+
+    threads = [threading.Thread(target=relay, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    bodies = [decode(m.body) for m in drain(amqp_url, topology.name("approval.workflow"))]
+    ids = [b.message_id for b in bodies]
+    assert len(ids) == 300 and len(set(ids)) == 300
+    assert outboxes[0].pending_count() == 0
+    first.close(), second.close()
+
+
 def test_relays_of_two_replicas_publish_each_message_once(postgres_admin_url, topology, amqp_url):
     """Each replica runs a relay over the same PostgreSQL outbox; they share the rows, not repeat them."""
     from tests.support import backing

@@ -41,6 +41,31 @@ def test_state_changes_move_the_request_and_are_recorded_once(invite):
     assert TakenUsername.get_or_none(username_key="jane")
 
 
+def test_one_event_with_moves_that_followed_records_each_move_once_in_order(invite):
+    approved = changed(invite["id"], 1, "submitted", "approved", "approve")
+    provisioned = changed(invite["id"], 2, "approved", "account_created", "provision", {"username": "jane"})
+    step = {k: v for k, v in provisioned.payload.items() if k != "request_id"}
+    both = new_message("invite.state_changed", approved.payload | {"then": [step]}, correlation_id=invite["id"], producer="approval")
+    apply(approved)  # the first move already arrived on its own
+    apply(both)
+    apply(both)
+    request = InviteRequest.get_by_id(invite["id"])
+    assert (request.state, request.state_seq) == ("account_created", 2)
+    assert [(e.event, e.source_seq) for e in history.for_request(invite["id"])] == [("submit", None), ("approve", 1), ("provision", 2)]
+    assert TakenUsername.get_or_none(username_key="jane")
+
+
+def test_one_event_with_two_new_moves_records_both(invite):
+    approved = changed(invite["id"], 1, "submitted", "approved", "approve")
+    provisioned = changed(invite["id"], 2, "approved", "account_created", "provision", {"username": "jane"})
+    step = {k: v for k, v in provisioned.payload.items() if k != "request_id"}
+    both = new_message("invite.state_changed", approved.payload | {"then": [step]}, correlation_id=invite["id"], producer="approval")
+    apply(both)
+    apply(both)
+    assert InviteRequest.get_by_id(invite["id"]).state == "account_created"
+    assert [(e.event, e.source_seq) for e in history.for_request(invite["id"])] == [("submit", None), ("approve", 1), ("provision", 2)]
+
+
 def test_a_late_event_never_moves_state_backwards(invite):
     apply(changed(invite["id"], 2, "approved", "account_created", "provision"))
     apply(changed(invite["id"], 1, "submitted", "approved", "approve"))

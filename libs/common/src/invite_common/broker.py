@@ -32,6 +32,12 @@ class Outgoing:
     correlation_id: str
     type: str
     headers: dict | None = None
+    row_id: int | None = None  # the outbox row it was read from, if any
+
+    @property
+    def message_type(self) -> str:
+        """The type, under the outbox column's name."""
+        return self.type
 
     @classmethod
     def from_envelope(cls, envelope: Envelope, topology: Topology) -> "Outgoing":
@@ -68,6 +74,7 @@ class Publisher:
         self._acked: set[int] = set()
         self._nacked: set[int] = set()
         self._returned: set[str] = set()
+        self._waiting: list[int] = []  # the tags of the batch being confirmed, in order
 
     def _ensure(self):
         if self._channel is not None and self._conn is not None and self._conn.connected:
@@ -96,7 +103,8 @@ class Publisher:
 
     def _settle(self, into: set[int], tag: int, multiple: bool) -> None:
         if multiple:
-            into.update(t for t in range(1, tag + 1) if t not in self._acked and t not in self._nacked)
+            # only this batch's tags: the connection's tags since it opened would grow without end
+            into.update(t for t in self._waiting if t <= tag and t not in self._acked and t not in self._nacked)
         else:
             into.add(tag)
 
@@ -115,6 +123,7 @@ class Publisher:
         channel = self._ensure()
         self._acked.clear(), self._nacked.clear(), self._returned.clear()
         tags: dict[int, str] = {}
+        self._waiting = list(range(self._next_tag, self._next_tag + len(batch)))
         try:
             for item in batch:
                 message = amqp.Message(
@@ -145,6 +154,7 @@ class Publisher:
         self._acked.clear(), self._nacked.clear(), self._returned.clear()
         message = amqp.Message(body, application_headers=headers, delivery_mode=PERSISTENT, **properties)
         tag = self._next_tag
+        self._waiting = [tag]
         try:
             channel.basic_publish(message, exchange=exchange, routing_key=routing_key, mandatory=True)
             self._next_tag += 1

@@ -31,6 +31,7 @@ from invite_common.logs import request_context
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope, UnknownMessageType, decode, message_type
 from invite_common.outbox import Outbox
+from invite_common.statements import Statements
 from invite_common.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class MessageConsumer(ConsumerMixin):
         self.connection = connection(amqp_url)
         self.retry_publisher = Publisher(amqp_url, topology)
         self.handled_model = handled_message_model(database)
+        self.handled = Statements(self.handled_model)
         self.stats = ConsumerStats(queue)
         self.ready = threading.Event()
 
@@ -203,7 +205,7 @@ class MessageConsumer(ConsumerMixin):
             self._retry_or_give_up(message, envelope, exc, attempt)
             return
         if self.outbox is not None:
-            self.outbox.notify()
+            self.outbox.notify_if_added()
         if duplicate:
             self.stats.record(envelope.type, "duplicate", started)
             log.info("duplicate message ignored", extra={"type": envelope.type, "message_id": envelope.message_id})
@@ -212,26 +214,31 @@ class MessageConsumer(ConsumerMixin):
         message.ack()
 
     def _handle_once(self, envelope: Envelope, handler: Handler | TwoPhaseHandler) -> bool:
-        """Run the handler and record the message id in one transaction; True if already handled."""
-        model = self.handled_model
+        """Run the handler and record the message id in one transaction; True if already handled.
+
+        The id goes in first, with an insert-or-ignore: one statement both claims the message and
+        tells a duplicate (nothing inserted) apart. A concurrent delivery of the same message waits
+        on the unique key until this transaction ends, then finds it handled.
+        """
+        handled = self.handled
+        key = {"consumer": self.queue_name, "message_id": envelope.message_id}
         prepared = None
         if isinstance(handler, TwoPhaseHandler):
-            if model.get_or_none(consumer=self.queue_name, message_id=envelope.message_id):
+            if handled.exists(**key):
                 return True
             prepared = handler.prepare(envelope)
         try:
             with self.database.atomic():
-                if model.get_or_none(consumer=self.queue_name, message_id=envelope.message_id):
+                if handled.insert(key | {"handled_at": utcnow()}, ignore=True) == 0:
                     return True
                 if isinstance(handler, TwoPhaseHandler):
                     handler.commit(envelope, prepared)
                 else:
                     handler(envelope)
-                model.insert(consumer=self.queue_name, message_id=envelope.message_id).execute()
                 return False
         except peewee.IntegrityError:
             # a concurrent delivery of the same message won the race: its effect stands alone
-            if model.get_or_none(consumer=self.queue_name, message_id=envelope.message_id):
+            if handled.exists(**key):
                 return True
             raise
 

@@ -10,6 +10,7 @@ import contextvars
 import json
 import logging
 import sys
+import time
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -36,10 +37,20 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str):
         super().__init__()
         self.service = service
+        self._second = -1
+        self._stamp = ""
+
+    def _time(self, created: float) -> str:
+        # strftime once a second: formatting the time anew was a good part of each line's cost
+        second = int(created)
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._stamp}.{int((created - second) * 1000):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "ts": self._time(record.created),
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
@@ -48,8 +59,9 @@ class JsonFormatter(logging.Formatter):
         request_id = _request_id.get()
         if request_id:
             line["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+        for key in record.__dict__.keys() - _STANDARD:
+            if not key.startswith("_"):
+                value = record.__dict__[key]
                 line[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
@@ -58,8 +70,6 @@ class JsonFormatter(logging.Formatter):
 
 def configure(service: str, level: str = "INFO") -> None:
     """Send the process's logs, as JSON lines, to stderr."""
-    import time
-
     logging.Formatter.converter = time.gmtime
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))

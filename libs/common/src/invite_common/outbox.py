@@ -5,13 +5,16 @@ or a consumer's ack means the change and its message are both durable. The relay
 pending rows in batches with publisher confirms and marks them sent; if the broker is away the
 rows wait, and are published once it is back.
 
-Several replicas of a service each run a relay over the same PostgreSQL database: each claims
-its batch with `FOR UPDATE SKIP LOCKED` until the batch is marked, so a row is published by one
-of them, not by all (a crash before the mark still publishes it again: consumers are idempotent).
+Several processes of a service each run a relay over the same database: on PostgreSQL each claims
+its batch with `FOR UPDATE SKIP LOCKED` until the batch is marked, on SQLite the relays take turns
+on a lock file beside the database, so a row is published by one of them, not by all (a crash
+before the mark still publishes it again: consumers are idempotent).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
 import threading
 import time
@@ -22,6 +25,7 @@ from invite_common import metrics
 from invite_common.broker import Outgoing, PublishError, Publisher
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope
+from invite_common.statements import Statements
 from invite_common.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -55,23 +59,26 @@ class Outbox:
         self.database = database
         self.topology = topology
         self.model = outbox_model(database)
+        self.statements = Statements(self.model)
         self._wake = threading.Event()
+        self._added = threading.local()  # whether this thread added messages since it last notified
 
     def _row(self, envelope: Envelope) -> dict:
-        out = Outgoing.from_envelope(envelope, self.topology)
         return {
-            "message_id": out.message_id,
-            "exchange": out.exchange,
-            "routing_key": out.routing_key,
-            "message_type": out.type,
-            "correlation_id": out.correlation_id,
-            "body": out.body,
+            "message_id": envelope.message_id,
+            "exchange": self.topology.exchange_for_type(envelope.type, envelope.version).name,
+            "routing_key": envelope.type,
+            "message_type": envelope.type,
+            "correlation_id": envelope.correlation_id,
+            "body": envelope.to_json(),
             "created_at": utcnow(),
+            "attempts": 0,
         }
 
     def add(self, envelope: Envelope) -> None:
         """Store `envelope` for publishing; call inside the transaction of the change it announces."""
-        self.model.insert(self._row(envelope)).execute()
+        self.statements.insert(self._row(envelope))
+        self._added.flag = True
 
     def add_many(self, envelopes: list[Envelope]) -> None:
         """Store several envelopes, in order, with a few multi-row inserts."""
@@ -81,11 +88,34 @@ class Outbox:
 
     def notify(self) -> None:
         """Tell the relay there is something new, after the transaction committed."""
+        self._added.flag = False
         self._wake.set()
 
-    def pending(self, limit: int = 200) -> list:
-        m = self.model
-        return list(m.select().where(m.published_at.is_null()).order_by(m.id).limit(limit))
+    def notify_if_added(self) -> None:
+        """`notify`, if this thread added messages since it last notified: a handler that announced
+        nothing (intake's history updates) should not send the relay to read an empty table."""
+        if getattr(self._added, "flag", False):
+            self.notify()
+
+    def pending(self, limit: int = 200, *, claim: bool = False) -> list[Outgoing]:
+        """The oldest unpublished messages, at most `limit`, each with its row id.
+
+        With `claim` (inside a transaction), PostgreSQL locks the rows and skips rows another
+        relay holds, so two processes of a service never publish the same message twice; on
+        SQLite the transaction's write lock already keeps the other process out.
+        """
+        st = self.statements
+
+        def build(param: str, postgres: bool) -> str:
+            cols = ", ".join(st.column(c) for c in _PENDING_COLUMNS)
+            sql = f'SELECT {cols} FROM "{st.table}" WHERE {st.column("published_at")} IS NULL ORDER BY {st.column("id")} LIMIT {param}'
+            return sql + (" FOR UPDATE SKIP LOCKED" if claim and postgres else "")
+
+        rows = st.execute(st.sql(("pending", claim), build), (limit,)).fetchall()
+        return [
+            Outgoing(message_id=r[1], exchange=r[2], routing_key=r[3], type=r[4], correlation_id=r[5], body=r[6], row_id=r[0])
+            for r in rows
+        ]
 
     def pending_count(self) -> int:
         m = self.model
@@ -99,57 +129,96 @@ class Outbox:
         return count, m.created_at.python_value(oldest) if isinstance(oldest, (str, dt.datetime)) else None
 
     def relay_once(self, publisher: Publisher, limit: int = 200) -> int:
-        """Publish one batch of pending messages and mark the confirmed ones; return how many."""
-        if not isinstance(getattr(self.database, "obj", self.database), peewee.PostgresqlDatabase):
-            # SQLite serves one process: no other relay to share with, and a transaction held
-            # over the publish would stop the process's other writers
-            return self._publish(publisher, self.pending(limit))
-        with self.database.atomic():
-            m = self.model
-            claimed = m.select().where(m.published_at.is_null()).order_by(m.id).limit(limit)
-            return self._publish(publisher, list(claimed.for_update(skip_locked=True)))
+        """Publish one batch of pending messages and mark the confirmed ones; return how many.
 
-    def _publish(self, publisher: Publisher, rows: list) -> int:
-        if not rows:
-            return 0
-        batch = [
-            Outgoing(
-                message_id=r.message_id,
-                exchange=r.exchange,
-                routing_key=r.routing_key,
-                body=r.body,
-                correlation_id=r.correlation_id,
-                type=r.message_type,
+        Two processes of one service share its database and each runs a relay; the batch is
+        claimed so that they never publish the same message twice. PostgreSQL locks the batch's
+        rows in the transaction that marks them (another relay skips them); SQLite relays take
+        turns on a lock file beside the database, which, unlike SQLite's write lock held across
+        the broker's round trip, leaves the service's other writers free meanwhile.
+        """
+        if isinstance(self.statements.database(), peewee.PostgresqlDatabase):
+            with self.database.atomic():
+                batch = self.pending(limit, claim=True)
+                if not batch:
+                    return 0
+                done, unconfirmed = self._mark(batch, publisher.publish(batch))
+        else:
+            with _relay_turn(self.statements.database()):
+                batch = self.pending(limit)
+                if not batch:
+                    return 0
+                confirmed = publisher.publish(batch)
+                with self.database.atomic():
+                    done, unconfirmed = self._mark(batch, confirmed)
+        if unconfirmed:
+            log.warning("some outbox messages were not confirmed", extra={"count": len(unconfirmed)})
+        return len(done)
+
+    def _mark(self, batch: list[Outgoing], confirmed: set[str]) -> tuple[list, list]:
+        st = self.statements
+        done = [m.row_id for m in batch if m.message_id in confirmed]
+        unconfirmed = [m.row_id for m in batch if m.message_id not in confirmed]
+        # plain text with one mark per id: cheap to build, and the batch size varies
+        param = st.database().param
+        if done:
+            marks = ", ".join(param for _ in done)
+            st.execute(
+                f'UPDATE "{st.table}" SET {st.column("published_at")} = {param} WHERE {st.column("id")} IN ({marks})',
+                [self.model.published_at.db_value(utcnow()), *done],
             )
-            for r in rows
-        ]
-        confirmed = publisher.publish(batch)
-        m = self.model
-        now = utcnow()
-        with self.database.atomic():
-            if confirmed:
-                m.update(published_at=now).where(m.message_id.in_(list(confirmed))).execute()
-            unconfirmed = [r.id for r in rows if r.message_id not in confirmed]
-            if unconfirmed:
-                m.update(attempts=m.attempts + 1).where(m.id.in_(unconfirmed)).execute()
-        if len(confirmed) < len(rows):
-            log.warning("some outbox messages were not confirmed", extra={"count": len(rows) - len(confirmed)})
-        return len(confirmed)
+        if unconfirmed:
+            marks = ", ".join(param for _ in unconfirmed)
+            st.execute(
+                f'UPDATE "{st.table}" SET {st.column("attempts")} = {st.column("attempts")} + 1 WHERE {st.column("id")} IN ({marks})',
+                unconfirmed,
+            )
+        return done, unconfirmed
 
     def wait(self, timeout: float) -> None:
+        """Sleep until `notify` (or `timeout`); a notify since the last `armed` returns at once."""
         self._wake.wait(timeout)
+
+    def armed(self) -> None:
+        """Forget earlier notifications: call before reading, so a commit after it wakes the next wait."""
         self._wake.clear()
 
 
-class OutboxRelay(threading.Thread):
-    """Background thread publishing the outbox: woken by `Outbox.notify`, polling as a fallback."""
+@contextlib.contextmanager
+def _relay_turn(db: peewee.Database):
+    """Hold the lock file of a SQLite database's relays (none for an in-memory database).
 
-    def __init__(self, outbox: Outbox, amqp_url: str, *, poll_interval: float = 0.5, max_backoff: float = 5.0):
+    An OS lock: a process that dies releases it with its file descriptors."""
+    path = db.database
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        yield
+        return
+    with open(f"{path}-relay.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_PENDING_COLUMNS = ("id", "message_id", "exchange", "routing_key", "message_type", "correlation_id", "body")
+
+
+class OutboxRelay(threading.Thread):
+    """Background thread publishing the outbox: woken by `Outbox.notify`, polling as a fallback.
+
+    It drains: a full batch is followed at once by the next one; a short batch means the table
+    is empty, so the relay sleeps until a commit notifies it instead of reading it again.
+    """
+
+    def __init__(self, outbox: Outbox, amqp_url: str, *, poll_interval: float = 0.5, max_backoff: float = 5.0,
+                 batch: int = 200):
         super().__init__(name="outbox-relay", daemon=True)
         self.outbox = outbox
         self.publisher = Publisher(amqp_url, outbox.topology)
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
+        self.batch = batch
         self._stopping = threading.Event()
         self.healthy = True
         self.published = 0
@@ -158,12 +227,13 @@ class OutboxRelay(threading.Thread):
         backoff = 0.1
         while not self._stopping.is_set():
             try:
-                sent = self.outbox.relay_once(self.publisher)
+                self.outbox.armed()
+                sent = self.outbox.relay_once(self.publisher, self.batch)
                 self.published += sent
                 metrics.OUTBOX_PUBLISHED.inc(sent)
                 self.healthy = True
                 backoff = 0.1
-                if sent == 0:
+                if sent < self.batch:
                     self.outbox.wait(self.poll_interval)
             except PublishError as exc:
                 self.healthy = False

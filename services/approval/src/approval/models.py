@@ -6,6 +6,7 @@ import uuid
 import peewee
 
 from invite_common.db import UTCDateTimeField, utcnow
+from invite_common.statements import Statements
 
 from approval.db import BaseModel
 from approval.usernames import USERNAME_MAX
@@ -86,3 +87,9 @@ class SeedEnrolment(BaseModel):
 
     class Meta:
         table_name = "seed_enrolment"
+
+
+# The statements every message runs, built once (see invite_common.statements).
+requests = Statements(InviteRequest)
+transitions = Statements(Transition)
+accounts = Statements(Account)

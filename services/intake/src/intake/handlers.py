@@ -4,56 +4,65 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from invite_common.db import for_update, utcnow
+from invite_common.db import utcnow
 from invite_common.messages import Envelope, State
 
 from intake import history
-from intake.models import CLOSED_STATES, InviteRequest, TakenUsername
+from intake.models import CLOSED_STATES, history_entries, invite_requests, taken_usernames
 from intake.validation import username_key
 
 log = logging.getLogger(__name__)
 
+# what a state event reads and may change of a request
+_STATE_COLUMNS = ("id", "state", "state_seq", "pending_action", "pending_actor", "open_email", "open_username_key", "updated_at")
+
 
 def record_state_change(env: Envelope) -> None:
-    """Append the transition to the history and move the request's state forward."""
+    """Append the transition (and those that followed it in the same event) to the history and
+    move the request's state forward."""
     p = env.payload
     request_id = p["request_id"]
-    invite = for_update(InviteRequest.select().where(InviteRequest.id == request_id)).first()
+    invite = invite_requests.get(_STATE_COLUMNS, lock=True, id=request_id)
     if invite is None:
         log.error("state change for a request intake does not know")
         return
-    if history.HistoryEntry.get_or_none(request_id=request_id, source_seq=p["seq"]):
+    steps = [p, *p.get("then", ())]
+    new = [s for s in steps if not history_entries.exists(request_id=request_id, source_seq=s["seq"])]
+    if not new:
         return
-    history.append(
-        request_id,
-        p["verb"],
-        actor=p["actor"],
-        at=dt.datetime.fromisoformat(p["changed_at"]),
-        from_state=p["from_state"],
-        to_state=p["to_state"],
-        note=p.get("note") or "",
-        details=p.get("details") or {},
-        source_seq=p["seq"],
-        message_id=env.message_id,
-    )
-    if p["seq"] > invite.state_seq:
-        invite.state = p["to_state"]
-        invite.state_seq = p["seq"]
+    entries = [
+        {
+            "request_id": request_id, "event": s["verb"], "actor": s["actor"], "at": dt.datetime.fromisoformat(s["changed_at"]),
+            "from_state": s["from_state"], "to_state": s["to_state"], "note": s.get("note") or "",
+            "details": s.get("details") or {}, "source_seq": s["seq"],
+            # an entry's message id is unique: the event's first new move carries it, the moves after it
+            # are told apart by their sequence numbers
+            "message_id": env.message_id if i == 0 else None,
+        }
+        for i, s in enumerate(new)
+    ]
+    for entry in entries:  # one at a time: the statements of append are built once, append_many's are not
+        history.append(**entry)
+    last = max(new, key=lambda s: s["seq"])
+    if last["seq"] > invite.state_seq:
+        invite.state = last["to_state"]
+        invite.state_seq = last["seq"]
         invite.pending_action = invite.pending_actor = None
         if invite.state in CLOSED_STATES:
             invite.open_email = None
             invite.open_username_key = None
         invite.updated_at = utcnow()
-        invite.save()
-    username = (p.get("details") or {}).get("username")
-    if username:
-        TakenUsername.insert(username_key=username_key(username), request_id=request_id).on_conflict_ignore().execute()
+        invite_requests.save_changes(invite)
+    for s in new:
+        username = (s.get("details") or {}).get("username")
+        if username:
+            taken_usernames.insert({"username_key": username_key(username), "request_id": request_id}, ignore=True)
 
 
 def record_refusal(env: Envelope) -> None:
     """Approval could not apply a decision intake accepted: record why and reopen the request for decisions."""
     p = env.payload
-    invite = for_update(InviteRequest.select().where(InviteRequest.id == p["request_id"])).first()
+    invite = invite_requests.get(_STATE_COLUMNS, lock=True, id=p["request_id"])
     if invite is None:
         return
     history.append(
@@ -69,4 +78,4 @@ def record_refusal(env: Envelope) -> None:
     )
     if invite.pending_action == p["decision"] and invite.state == State.SUBMITTED:
         invite.pending_action = invite.pending_actor = None
-        invite.save()
+        invite_requests.save_changes(invite)

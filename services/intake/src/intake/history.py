@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from intake.models import HistoryEntry
+from intake.models import HistoryEntry, history_entries
 
 
 def _row(request_id: str, event: str, *, actor: str, at: dt.datetime, from_state: str | None = None,
@@ -33,7 +33,7 @@ def append(request_id: str, event: str, **fields) -> None:
     """Append one entry; call inside the transaction of the change it records.
 
     Fields: actor, at, and optionally from_state, to_state, note, details, source_seq, message_id."""
-    HistoryEntry.insert(_row(request_id, event, **fields)).execute()
+    history_entries.insert(_row(request_id, event, **fields))  # SQL built once (invite_common.statements)
 
 
 def append_many(entries: list[dict]) -> None:
@@ -45,7 +45,7 @@ def append_many(entries: list[dict]) -> None:
 
 def for_request(request_id: str) -> list[HistoryEntry]:
     """A request's history in the order it was recorded."""
-    return list(HistoryEntry.select().where(HistoryEntry.request_id == request_id).order_by(HistoryEntry.id))
+    return history_entries.all(order_by="id", request_id=request_id)
 
 
 def as_dict(entry: HistoryEntry) -> dict:

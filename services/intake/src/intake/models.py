@@ -5,6 +5,7 @@ import peewee
 
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import State
+from invite_common.statements import Statements
 
 from intake.db import BaseModel
 
@@ -206,3 +207,10 @@ class DigestRun(BaseModel):
 
     class Meta:
         table_name = "digest_run"
+
+
+# The statements every submission, decision and state event runs, built once (invite_common.statements).
+invite_requests = Statements(InviteRequest)
+history_entries = Statements(HistoryEntry)
+taken_usernames = Statements(TakenUsername)
+role_grants = Statements(RoleGrant)

@@ -4,15 +4,16 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import itertools
+import uuid
 from dataclasses import dataclass
 
 import peewee
+
 from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
 from invite_common.messages import UserType
 
-from approval.db import database
-from approval.models import Account
+from approval.models import Account, accounts
 from approval.usernames import derive_username, is_valid_username, numbered
 
 _CANDIDATES_PER_QUERY = 20
@@ -56,6 +57,10 @@ class DirectoryUnavailable(TransientError):
 class AccountDirectory(abc.ABC):
     """Creates TechPass accounts; once per request, however often it is asked."""
 
+    # True when accounts are kept in approval's own database, so creating one can join the
+    # transaction that approves the request; a directory reached over the network cannot.
+    provisions_in_transaction = False
+
     @abc.abstractmethod
     def create_account(
         self,
@@ -92,6 +97,8 @@ def _provisioned(row: Account) -> ProvisionedAccount:
 class LocalDirectory(AccountDirectory):
     """An account directory kept in approval's database, for development and single-site use."""
 
+    provisions_in_transaction = True
+
     def create_account(
         self,
         request_id: str,
@@ -106,7 +113,7 @@ class LocalDirectory(AccountDirectory):
         contact_number: str = "",
     ) -> ProvisionedAccount:
         """Create the request's account, or return the one already created for it."""
-        existing = Account.get_or_none(Account.request_id == request_id)
+        existing = accounts.get(request_id=request_id)
         if existing is not None:
             return _provisioned(existing)
         if username is None and user_type == UserType.VENDOR:
@@ -121,18 +128,16 @@ class LocalDirectory(AccountDirectory):
         for _ in range(_MAX_INSERT_ATTEMPTS):
             chosen = username if username is not None else self._free_username(
                 derive_username(email, first_name, last_name))
-            try:
-                with database.atomic():
-                    account = Account.create(
-                        username=chosen, username_key=chosen.lower(), created_at=utcnow(), **fields)
-                return _provisioned(account)
-            except peewee.IntegrityError:
-                # A concurrent call won the race: either for this very request or for the name.
-                existing = Account.get_or_none(Account.request_id == request_id)
-                if existing is not None:
-                    return _provisioned(existing)
-                if username is not None:
-                    raise UsernameTaken("the username is already taken") from None
+            row = dict(account_id=uuid.uuid4(), username=chosen, username_key=chosen.lower(), created_at=utcnow(), **fields)
+            # insert-or-ignore instead of a savepoint around a plain insert: a concurrent call that
+            # won the race, for this very request or for the name, leaves nothing inserted
+            if accounts.insert(row, ignore=True) == 1:
+                return ProvisionedAccount(chosen, str(row["account_id"]), row["created_at"])
+            existing = accounts.get(request_id=request_id)
+            if existing is not None:
+                return _provisioned(existing)
+            if username is not None:
+                raise UsernameTaken("the username is already taken")
         raise RuntimeError("could not pick a free username under concurrent sign-ups")
 
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
@@ -147,11 +152,14 @@ class LocalDirectory(AccountDirectory):
         names = numbered(base)
         while True:
             batch = list(itertools.islice(names, _CANDIDATES_PER_QUERY))
-            taken = {
-                row.username_key
-                for row in Account.select(Account.username_key)
-                .where(Account.username_key.in_([name.lower() for name in batch]))
-            }
+
+            def build(param: str, postgres: bool) -> str:
+                marks = ", ".join(param for _ in batch)
+                return f'SELECT {accounts.column("username_key")} FROM "{accounts.table}" WHERE {accounts.column("username_key")} IN ({marks})'
+
+            sql = accounts.sql(("taken", len(batch)), build)
+            taken = {row[0] for row in accounts.execute(sql, [name.lower() for name in batch])}
             for name in batch:
                 if name.lower() not in taken:
                     return name
+

@@ -58,9 +58,13 @@ class InvitePageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+# the invite's fields a response shows, read once: a schema instance per call cost more than the dump
+_INVITE_FIELDS = tuple(InviteSchema().fields)
+
+
 def dump_invite(invite: InviteRequest, with_history: bool = True) -> dict:
     """The invite as a plain dict for the response schema to serialise (with its history if asked)."""
-    data = {name: getattr(invite, name) for name in InviteSchema().fields}
+    data = {name: getattr(invite, name) for name in _INVITE_FIELDS}
     data["pending_decision"] = invite.pending_action
     if with_history:
         data["history"] = [history.as_dict(e) for e in history.for_request(invite.id)]

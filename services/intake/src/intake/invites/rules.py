@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from intake.errors import Conflict, InvalidInput
 from intake.identity import Caller
-from intake.models import InviteRequest
+from intake.models import InviteRequest, invite_requests
 
 # A request in one of these states has made the invitee's TechPass account.
 ACCOUNT_STATES = ("account_created", "seed_requested", "emailed")
@@ -48,7 +48,7 @@ def check_no_account(email: str, caller: Caller) -> None:
 
 def check_no_open_request(email: str, caller: Caller) -> None:
     """Refuse a second open request for the same email (409)."""
-    existing = InviteRequest.get_or_none(InviteRequest.open_email == email)
+    existing = invite_requests.get(("id", "requester"), open_email=email)  # SQL built once: every submission asks
     if existing is not None:
         raise Conflict(OPEN_REQUEST, field="email", existing_id=shown_id(caller, existing))
 

@@ -19,7 +19,7 @@ from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
 from intake.invites import rules
-from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, TakenUsername
+from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, invite_requests, taken_usernames
 from intake.validation import username_key
 
 PRODUCER = "intake"
@@ -41,9 +41,7 @@ def _check_open_duplicates(data: dict, caller: Caller) -> None:
     rules.check_no_account(data["email"], caller)
     if data.get("username"):
         key = username_key(data["username"])
-        if InviteRequest.get_or_none(InviteRequest.open_username_key == key) or TakenUsername.get_or_none(
-            TakenUsername.username_key == key
-        ):
+        if invite_requests.exists(open_username_key=key) or taken_usernames.exists(username_key=key):
             raise InvalidInput({"username": ["This TechPass username is already taken; choose another."]})
 
 
@@ -105,7 +103,7 @@ def _submitted_entry(invite: InviteRequest) -> dict:
 
 def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
     invite = _new_invite(data, caller, batch_id, utcnow())
-    invite.save(force_insert=True)
+    invite_requests.insert(invite.__data__)
     history.append(**_submitted_entry(invite))
     return invite
 
@@ -164,15 +162,17 @@ def visible_invite(invite_id: str, caller: Caller) -> InviteRequest:
 
 def _claim(invite_id: str, action: str, actor: str) -> None:
     """Atomically mark a pending request as decided; exactly one of racing claims succeeds."""
-    claimed = (
-        InviteRequest.update(pending_action=action, pending_actor=actor, updated_at=utcnow())
-        .where(
-            (InviteRequest.id == invite_id)
-            & (InviteRequest.state == State.SUBMITTED)
-            & (InviteRequest.pending_action.is_null())
+    st = invite_requests
+
+    def build(param: str, postgres: bool) -> str:
+        return (
+            f'UPDATE "{st.table}" SET {st.column("pending_action")} = {param}, {st.column("pending_actor")} = {param}, '
+            f'{st.column("updated_at")} = {param} WHERE {st.column("id")} = {param} AND {st.column("state")} = {param} '
+            f'AND {st.column("pending_action")} IS NULL'
         )
-        .execute()
-    )
+
+    now = InviteRequest.updated_at.db_value(utcnow())
+    claimed = st.execute(st.sql(("claim",), build), (action, actor, now, invite_id, State.SUBMITTED)).rowcount
     if claimed != 1:
         raise Conflict("This request is no longer pending a decision.")
 
@@ -181,7 +181,7 @@ def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Out
     """Accept an approver's approve/reject decision on a pending request and send it to approval."""
     require_approver(caller)
     with database.atomic():
-        invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
+        invite = invite_requests.get(("id", "requester", "email", "state"), id=invite_id)
         if invite is None:
             raise NotFound(invite_id)
         check_may_decide(invite, caller)
@@ -191,7 +191,8 @@ def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Out
         payload |= {"comment": note} if decision == Decision.APPROVE else {"reason": note}
         outbox.add(new_message(messages.APPROVAL_DECIDE, payload, correlation_id=invite_id, producer=PRODUCER))
     outbox.notify()
-    return InviteRequest.get_by_id(invite_id)
+    invite.pending_action, invite.pending_actor = decision, caller.email  # as the claim left it
+    return invite
 
 
 OWN_REQUEST = "You cannot decide on a request you made yourself."

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from invite_common.errors import Outage, PermanentError, TransientError
-from notifier.message import InvalidRecipient, check_recipient, compose, message_id_for, parse_sender
+from notifier.message import InvalidRecipient, check_recipient, compose, compose_bytes, message_id_for, parse_sender
 from notifier.rendering import RenderedEmail
 
 __all__ = [
@@ -129,11 +129,13 @@ class SmtpMailer:
     def send(self, to: str, rendered: RenderedEmail, message_id: str) -> None:
         """Deliver one email, raising TransientSmtpError to retry or PermanentSmtpError to give up."""
         recipient = check_recipient(to)
-        message = self.build_message(recipient, rendered, message_id)
+        data, eight_bit = compose_bytes(self.sender, recipient, rendered, message_id)
         with self._lock:
             smtp = self._connection()
+            # declare 8-bit content where the server understands the declaration
+            options = ["BODY=8BITMIME"] if eight_bit and smtp.has_extn("8bitmime") else []
             try:
-                smtp.send_message(message, from_addr=self.sender.address, to_addrs=[recipient])
+                smtp.sendmail(self.sender.address, [recipient], data, mail_options=options)
             except smtplib.SMTPRecipientsRefused as exc:
                 # Its text and its dict both name the recipient: raise from None keeps them out of logs.
                 code, raw = next(iter(exc.recipients.values()))
