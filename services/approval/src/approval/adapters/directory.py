@@ -132,7 +132,7 @@ class LocalDirectory(AccountDirectory):
             # insert-or-ignore instead of a savepoint around a plain insert: a concurrent call that
             # won the race, for this very request or for the name, leaves nothing inserted
             if accounts.insert(row, ignore=True) == 1:
-                return ProvisionedAccount(chosen, str(row["account_id"]), row["created_at"])
+                return ProvisionedAccount(chosen, str(row["account_id"]), row["created_at"], request_id)
             existing = accounts.get(request_id=request_id)
             if existing is not None:
                 return _provisioned(existing)
