@@ -24,16 +24,24 @@ def postgres_admin_url():
     return found.url
 
 
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_admin_url):
+    """Empty PostgreSQL databases, reused from test to test (emptied in between)."""
+    pool = backing.DatabasePool(postgres_admin_url)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """A throwaway database URL; every test that takes it runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
-    admin = request.getfixturevalue("postgres_admin_url")
-    url = backing.create_postgres_database(admin)
+    pool = request.getfixturevalue("postgres_databases")
+    url = pool.acquire()
     yield url
-    backing.drop_postgres_database(admin, url)
+    pool.release(url)
 
 
 def pytest_sessionfinish(session, exitstatus):

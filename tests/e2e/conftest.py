@@ -9,7 +9,6 @@ import pytest
 from tests.support.broker import delete_namespace
 
 from invite_common.topology import Topology
-from tests.support import backing
 from tests.support.mailbox import Mailbox
 from tests.support.proxy import CuttableProxy
 from tests.support.system import SERVICES, RunningSystem, system_env
@@ -35,9 +34,9 @@ def namespace(amqp_url):
 def _databases(kind: str, tmp_path, request) -> dict[str, str]:
     if kind == "sqlite":
         return {s: f"sqlite:///{tmp_path / (s + '.db')}" for s in SERVICES}
-    admin = request.getfixturevalue("postgres_admin_url")
-    urls = {s: backing.create_postgres_database(admin) for s in SERVICES}
-    request.addfinalizer(lambda: [backing.drop_postgres_database(admin, u) for u in urls.values()])
+    pool = request.getfixturevalue("postgres_databases")
+    urls = {s: pool.acquire() for s in SERVICES}
+    request.addfinalizer(lambda: [pool.release(u) for u in urls.values()])
     return urls
 
 

@@ -96,6 +96,59 @@ def drop_postgres_database(admin_url: str, url: str) -> None:
     conn.close()
 
 
+class DatabasePool:
+    """Empty PostgreSQL databases for tests, made once and handed out again after use.
+
+    Creating and dropping a database costs PostgreSQL about 0.4 s; emptying one (its connections
+    ended, its schema dropped and made again) about 0.02 s. A database comes back empty, owned by
+    nobody, exactly as a new one would be.
+    """
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.free: list[str] = []
+        self.made: list[str] = []
+
+    def acquire(self) -> str:
+        if self.free:
+            return self.free.pop()
+        url = create_postgres_database(self.admin_url)
+        self.made.append(url)
+        return url
+
+    def release(self, url: str) -> None:
+        import psycopg2
+
+        name = urlparse(url).path.lstrip("/")
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                # whatever the test left connected (a service it stopped uncleanly, a leaked pool)
+                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                            (name,))
+        finally:
+            conn.close()
+        try:
+            conn = psycopg2.connect(url)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC")
+            conn.close()
+        except psycopg2.Error:
+            # not reusable as it is: drop it, a new one is made when needed
+            self.made.remove(url)
+            drop_postgres_database(self.admin_url, url)
+            return
+        self.free.append(url)
+
+    def close(self) -> None:
+        for url in self.made:
+            drop_postgres_database(self.admin_url, url)
+        self.made.clear()
+        self.free.clear()
+
+
 def stop_containers() -> None:
     for container in _containers:
         container.stop()

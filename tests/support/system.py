@@ -69,15 +69,16 @@ class RunningSystem:
         raise AssertionError(f"{name} not ready after {timeout}s:\n{self.log(name)[-3000:]}")
 
     def stop(self, *names: str) -> None:
-        for name in names or list(self.procs):
-            proc = self.procs.pop(name, None)
-            if proc and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+        # every process is asked first, then waited for: they stop side by side
+        stopping = [p for p in (self.procs.pop(n, None) for n in (names or list(self.procs))) if p and p.poll() is None]
+        for proc in stopping:
+            proc.send_signal(signal.SIGTERM)
+        for proc in stopping:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
 
     def log(self, name: str) -> str:
         path = self.logs / f"{name}.log"

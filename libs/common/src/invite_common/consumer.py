@@ -144,6 +144,10 @@ class MessageConsumer(ConsumerMixin):
         self.stats = ConsumerStats(queue)
         self.ready = threading.Event()
 
+    # How long kombu waits for a delivery before looking at `should_stop` again (its default is
+    # 1 s): a stopping service, a rolling restart or a test system, waits at most this long.
+    safety_interval = 0.25
+
     # kombu wiring -------------------------------------------------------------------------
     def get_consumers(self, Consumer, channel):
         self.topology.declare(channel)
@@ -303,6 +307,7 @@ class MessageConsumer(ConsumerMixin):
 
 def start_consumer_thread(consumer: MessageConsumer) -> threading.Thread:
     """Run `consumer` (reconnecting by itself) on a daemon thread."""
-    thread = threading.Thread(target=consumer.run, name=f"consumer-{consumer.queue_name}", daemon=True)
+    thread = threading.Thread(target=consumer.run, kwargs={"safety_interval": consumer.safety_interval},
+                              name=f"consumer-{consumer.queue_name}", daemon=True)
     thread.start()
     return thread

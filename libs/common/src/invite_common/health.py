@@ -81,6 +81,7 @@ def serve_health(bind: str, checks: dict[str, Check], metrics: Callable[[], byte
     host, port = parse_bind(bind)
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+    # a short poll: shutdown() waits for the loop to look, and a stopping service should not
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="health", daemon=True).start()
     log.info("health endpoints listening", extra={"bind": bind})
     return server
