@@ -69,20 +69,31 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
     assert provision["details"]["username"] == "vic.lim"
     wait_for(lambda: mailbox.to("vic.lim@vendor.example.com"), what="the invitation")
 
-    # someone else's account already holds the invitee's email: a permanent failure, with why
+    # an account made outside this system holds the invitee's email: intake refuses the request
     scim.add_user({"userName": "jlee", "emails": [{"value": "Jo.Lee@vendor.example.com"}]})
-    taken = submit_and_approve(scim_system, VENDOR | {"email": "jo.lee@vendor.example.com", "username": "jo.lee"})
+    refused = scim_system.call("POST", "/api/v1/invites", REQUESTER,
+                               json=VENDOR | {"email": "jo.lee@vendor.example.com", "username": "jo.lee"})
+    assert refused.status_code == 409 and "email" in refused.json()["errors"], refused.text
+
+    # one made between the request and its approval: provisioning finds it, a permanent failure, with why
+    response = scim_system.call("POST", "/api/v1/invites", REQUESTER,
+                                json=VENDOR | {"email": "max@vendor.example.com", "username": "max.ng"})
+    assert response.status_code == 201, response.text
+    taken = response.json()["id"]
+    scim.add_user({"userName": "maxn", "emails": [{"value": "max@vendor.example.com"}]})
+    assert scim_system.call("POST", f"/api/v1/invites/{taken}/approve", APPROVER, json={}).status_code == 202
     failure = next(h for h in wait_for_state(scim_system, taken, "failed")["history"] if h["to_state"] == "failed")
     assert "already holds an account for this email" in failure["note"]
 
-    # the directory is down for a while: provisioning waits, then happens once
+    # the directory is down for a while: the request is still accepted (intake could not look),
+    # provisioning waits, then happens once
     scim.go_down()
     later = submit_and_approve(scim_system, VENDOR | {"email": "kim@vendor.example.com", "username": "kim.tan"})
     wait_for(lambda: "directory not answering" in scim_system.log("approval"), what="a failed attempt")
     scim.come_back()
     wait_for_state(scim_system, later, "emailed")
-    assert sorted(u["userName"] for u in scim.users) == ["jlee", "kim.tan", "vic.lim"]
-    assert scim.creates() == 2  # vic.lim and kim.tan; jlee was made by another client
+    assert sorted(u["userName"] for u in scim.users) == ["jlee", "kim.tan", "maxn", "vic.lim"]
+    assert scim.creates() == 2  # vic.lim and kim.tan; jlee and maxn were made by another client
 
     # what Prometheus sees: requests by state, and every metric the alert rules use, across the services
     binds = {name: scim_system.env[f"{name.upper()}_BIND"] for name in ("intake", "approval", "notifier")}
@@ -91,6 +102,7 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
     assert value(samples["approval"], "invites_requests", state="failed") == 1
     assert value(samples["approval"], "invites_requests", state="rejected") == 0
     assert value(samples["intake"], "invites_http_requests_total", route="/api/v1/invites", method="POST", status="201") == 3
+    assert value(samples["intake"], "invites_http_requests_total", route="/api/v1/invites", method="POST", status="409") == 1
     assert value(samples["notifier"], "invites_emails_sent_total", template="invitation") == 2
     served = set().union(*(names(s) for s in samples.values()))
     alerting = set(re.findall(r"\binvites_[a-z_]+", (DEPLOY / "alerts.yml").read_text()))

@@ -64,7 +64,7 @@ def test_a_conflict_found_only_while_creating_the_requests_undoes_those_already_
     draft = draft_of(amy)
     single = amy("POST", "/api/v1/invites", json=dict(OFFICER_ROW, email="ken@tech.gov.sg", method="create_account", seed_onboarding=False))
     # as if the other request had been opened between the final check and this row's insert
-    monkeypatch.setattr(service, "check_open_requests", lambda rows, caller: None)
+    monkeypatch.setattr(service, "check_open_requests", lambda rows, caller, in_directory=(): None)
     response = amy("POST", f"/api/v1/batches/{draft['id']}/submit")
     assert response.status_code == 422
     assert "Nothing was submitted" in response.get_json()["errors"]["batch"][0]

@@ -156,3 +156,24 @@ def test_the_requester_reads_on_the_overview_that_the_invitation_was_sent(amy, a
     emailed(invite_id)
     page = text(amy.get("/").text)
     assert "News about your requests The invitation was sent to jane@tech.gov.sg" in page
+
+
+def test_a_request_from_a_batch_links_to_the_batchs_other_waiting_requests(bob, api):
+    from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes, upload
+
+    submit(api, "alone@tech.gov.sg")
+    rows = [OFFICER_ROW | {"email": f"row{n}@tech.gov.sg"} for n in range(3)]
+    draft = upload(api, csv_bytes(rows), "vendors-march.csv").get_json()
+    assert api("POST", f"/api/v1/batches/{draft['id']}/submit").status_code == 201
+    first = InviteRequest.get(InviteRequest.email == "row0@tech.gov.sg")
+    page = text(bob.get(f"/approvals/{first.id}").text)
+    assert "From the batch upload “vendors-march.csv” (3 requests)" in page
+    assert "See the 3 from this batch waiting for your decision" in page
+    queue = bob.get("/approvals", query_string={"batch": draft["id"]}).text
+    assert all(f"row{n}@tech.gov.sg" in queue for n in range(3)) and "alone@tech.gov.sg" not in queue
+    assert "Showing only the requests from the batch upload “vendors-march.csv” by amy@tech.gov.sg" in text(queue)
+    assert "Show every batch" in queue
+    # the API's queue takes the same filter
+    items = as_user(bob.application.test_client(), "bob@tech.gov.sg")("GET", "/api/v1/approvals",
+                                                                       query_string={"batch": draft["id"]}).get_json()
+    assert items["total"] == 3

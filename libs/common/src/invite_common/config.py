@@ -139,6 +139,11 @@ class Settings:
     directory_url: str = ""
     directory_token: str = ""
     directory_timeout: float = 10.0
+    # intake asks the directory for existing accounts while a person waits: a shorter wait, after
+    # which the request is accepted and provisioning's own look decides
+    directory_lookup_timeout: float = 3.0
+    # intake only searches: give it a token that can do no more (falls back to DIRECTORY_TOKEN)
+    directory_lookup_token: str = ""
     log_level: str = "INFO"
     # each service's own broker user; empty means AMQP_URL (see `amqp_url_for`)
     intake_amqp_url: str = ""
@@ -241,6 +246,8 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         directory_url=get("DIRECTORY_URL", ""),
         directory_token=get("DIRECTORY_TOKEN", ""),
         directory_timeout=float(get("DIRECTORY_TIMEOUT", "10")),
+        directory_lookup_timeout=float(get("DIRECTORY_LOOKUP_TIMEOUT", "3")),
+        directory_lookup_token=get("DIRECTORY_LOOKUP_TOKEN", "") or get("DIRECTORY_TOKEN", ""),
         log_level=get("LOG_LEVEL", "INFO"),
         intake_amqp_url=get("INTAKE_AMQP_URL", ""),
         approval_amqp_url=get("APPROVAL_AMQP_URL", ""),

@@ -21,7 +21,7 @@ from invite_common.logs import request_context
 from invite_common.health import broker_check, database_check, run_checks
 from invite_common.outbox import Outbox
 
-from intake import headers, limits
+from intake import directory, headers, limits
 from intake import metrics as http_metrics
 from intake.auth import settings as auth_settings
 from intake.auth.oidc import IdentityProvider, ProviderUnavailable
@@ -212,6 +212,8 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
     )
     app.extensions["outbox"] = outbox
     app.extensions["settings"] = settings
+    app.extensions["directory"] = directory.lookup_for(
+        settings.directory_url, settings.directory_lookup_token, settings.directory_lookup_timeout)
     app.session_interface = ServerSessionInterface(
         idle=dt.timedelta(minutes=settings.session_idle_minutes), lifetime=dt.timedelta(hours=settings.session_max_hours)
     )

@@ -173,6 +173,7 @@ class QueueFilters:
     requester: str = ""
     email: str = ""
     older_than_days: int | None = None
+    batch: str = ""
 
 
 def waiting() -> peewee.ModelSelect:
@@ -200,6 +201,8 @@ def approver_queue(caller: Caller, filters: QueueFilters, now: dt.datetime) -> p
         query = query.where(InviteRequest.email.contains(filters.email.strip().lower()))
     if filters.older_than_days is not None:
         query = query.where(InviteRequest.created_at < now - dt.timedelta(days=filters.older_than_days))
+    if filters.batch:
+        query = query.where(InviteRequest.batch_id == filters.batch)
     return query.order_by(InviteRequest.created_at, InviteRequest.id)
 
 

@@ -25,6 +25,7 @@ class QueueArgs(Schema):
     requester = fields.String(validate=validate.Length(max=254))
     email = fields.String(validate=validate.Length(max=254))
     older_than_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    batch = fields.String(validate=validate.Length(max=36), metadata={"description": "only the requests of this batch upload"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
 

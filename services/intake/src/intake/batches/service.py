@@ -12,6 +12,7 @@ from invite_common.config import Settings
 from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
+from intake import directory
 from intake.batches import expiry, isolation, store
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
@@ -53,7 +54,7 @@ def create_draft(
         raise InvalidInput({"file": [str(error)]}) from None
     checker = RowChecker(org_domains)
     checked = [checker.check(number, fields) for number, fields in parsed.rows]
-    check_open_requests(checked, caller)
+    check_open_requests(checked, caller, directory.holders(c.email_key for c in checked if c.email_key))
     return store.save_draft(caller.email, _display_filename(filename), parsed.unknown_columns, checked)
 
 
@@ -131,6 +132,14 @@ def update_row(draft: BatchDraft, row: int, changes: dict, caller: Caller, org_d
     not_text = {name: ["Give the value as text."] for name, value in changes.items() if not _cell_value_ok(value)}
     if not_text:
         raise InvalidInput(not_text)
+    in_directory: set[str] = set()
+    if directory.configured():
+        # asked before the row is locked: a slow directory must not hold the draft
+        before = store.get_row(draft, row)
+        if before is not None:
+            fields = json.loads(before.fields) | {name: _cell_text(value) for name, value in changes.items()}
+            email = RowChecker(org_domains).check(row, fields).email_key
+            in_directory = directory.holders([email]) if email else set()
     with database.atomic():
         _lock(draft)
         current = store.get_row(draft, row)
@@ -138,7 +147,7 @@ def update_row(draft: BatchDraft, row: int, changes: dict, caller: Caller, org_d
             raise NotFound(row)
         fields = json.loads(current.fields) | {name: _cell_text(value) for name, value in changes.items()}
         checked = RowChecker(org_domains).check(row, fields)
-        check_open_requests([checked], caller)
+        check_open_requests([checked], caller, in_directory)
         # the row's duplicates are worked out again below, with every row sharing its old or new keys
         BatchRow.update(**store.row_values(checked, {})).where(BatchRow.id == current.id).execute()
         store.refresh_duplicates(
@@ -230,6 +239,10 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
     refreshed: dict[int, dict[str, list[str]]] = {}
     duplicated: set[int] = set()
     ids: list[str] = []
+    # accounts made outside this system, asked for before the transaction opens
+    in_directory = directory.holders(
+        r.email_key for r in BatchRow.select(BatchRow.email_key).where(BatchRow.draft == draft.id) if r.email_key
+    ) if directory.configured() else set()
     try:
         with database.atomic():
             claimed = (
@@ -246,7 +259,7 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
             # organisation domains, make stored errors stale in both directions
             checker = RowChecker(org_domains)
             checked = [checker.check(r.row, json.loads(r.fields)) for r in stored]
-            check_open_requests(checked, caller)
+            check_open_requests(checked, caller, in_directory)
             refreshed = {c.row: c.errors for c, r in zip(checked, stored) if store.dumps(c.errors) != r.errors}
             duplicated = {r.row for r in stored if r.duplicates != "{}"}
             if duplicated or any(c.errors for c in checked):

@@ -88,9 +88,10 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
     return given, problems
 
 
-def check_open_requests(rows: list[CheckedRow], caller: Caller) -> None:
-    """Flag the requester's own email, emails with an open request or an account, and vendor usernames
-    already taken, a few queries for all rows."""
+def check_open_requests(rows: list[CheckedRow], caller: Caller, in_directory: set[str] = frozenset()) -> None:
+    """Flag the requester's own email, emails with an open request or an account (made here, or
+    `in_directory`: found in the directory beforehand), and vendor usernames already taken, a few
+    queries for all rows."""
     emails = {r.email_key for r in rows if r.email_key}
     usernames = {r.username_key for r in rows if r.username_key}
     open_emails = {}
@@ -99,7 +100,7 @@ def check_open_requests(rows: list[CheckedRow], caller: Caller) -> None:
             InviteRequest.open_email.in_(chunk)
         )
         open_emails.update({invite.open_email: rules.shown_id(caller, invite) for invite in query})
-    with_accounts = rules.emails_with_accounts(emails)
+    with_accounts = rules.emails_with_accounts(emails) | (set(in_directory) & emails)
     taken = set()
     for chunk in _chunks(usernames):
         taken.update(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from intake import directory
 from intake.errors import Conflict, InvalidInput
 from intake.identity import Caller
 from intake.models import InviteRequest, invite_requests
@@ -46,6 +47,12 @@ def check_no_account(email: str, caller: Caller) -> None:
         raise Conflict(HAS_ACCOUNT, field="email", existing_id=shown_id(caller, held))
 
 
+def check_not_in_directory(email: str) -> None:
+    """Refuse a request for someone whose account exists only in the directory (made some other way)."""
+    if email in directory.holders([email]):
+        raise Conflict(HAS_ACCOUNT, field="email")
+
+
 def check_no_open_request(email: str, caller: Caller) -> None:
     """Refuse a second open request for the same email (409)."""
     existing = invite_requests.get(("id", "requester"), open_email=email)  # SQL built once: every submission asks
@@ -54,7 +61,8 @@ def check_no_open_request(email: str, caller: Caller) -> None:
 
 
 def emails_with_accounts(emails: Iterable[str]) -> set[str]:
-    """Which of these emails already hold an account made here, in one query per 500."""
+    """Which of these emails already hold an account made here, in one query per 500 (the
+    directory's own accounts are asked for separately, outside any transaction)."""
     ordered = sorted(set(emails))
     found: set[str] = set()
     for start in range(0, len(ordered), 500):

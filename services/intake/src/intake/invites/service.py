@@ -14,7 +14,7 @@ from invite_common import dates, messages
 from invite_common.messages import Decision, State, new_message
 from invite_common.outbox import Outbox
 
-from intake import history, quotas
+from intake import directory, history, quotas
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
@@ -48,6 +48,10 @@ def _check_open_duplicates(data: dict, caller: Caller) -> None:
 def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str | None = None, batch_id: str | None = None) -> Submission:
     """Record a validated invite request as `submitted` and announce it, in one transaction."""
     fingerprint = _fingerprint(data)
+    if directory.configured() and not _replayed(caller, idempotency_key):
+        # asked before the transaction opens: a slow directory must not hold a database lock
+        rules.check_not_self(data["email"], caller)
+        rules.check_not_in_directory(data["email"])
     try:
         with database.atomic():
             if idempotency_key:
@@ -68,6 +72,12 @@ def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str |
         raise Conflict(rules.OPEN_REQUEST, field="email")
     outbox.notify()
     return Submission(invite)
+
+
+def _replayed(caller: Caller, idempotency_key: str | None) -> bool:
+    """Whether this submission repeats one already recorded (its answer is the first one's)."""
+    return bool(idempotency_key) and IdempotencyKey.select().where(
+        (IdempotencyKey.requester == caller.email) & (IdempotencyKey.key == idempotency_key)).exists()
 
 
 def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> InviteRequest:

@@ -9,13 +9,13 @@ from intake import history, queries
 from intake.errors import Conflict, Forbidden, NotFound
 from intake.identity import current_caller
 from intake.invites import decision_context, service
-from intake.models import InviteRequest
+from intake.models import BatchDraft, InviteRequest
 from intake.portal import labels
 from intake.queries import PER_PAGE
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 
-FILTERS = ("method", "user_type", "seed", "requester", "email", "older_than")
+FILTERS = ("method", "user_type", "seed", "requester", "email", "older_than", "batch")
 SEED_CHOICES = {"yes": True, "no": False}
 REASON_PREVIEW = 80
 
@@ -55,6 +55,8 @@ def _filters() -> dict[str, str]:
         values["older_than"] = ""
     values["requester"] = values["requester"][:254]
     values["email"] = values["email"][:254]
+    if len(values["batch"]) > 36:
+        values["batch"] = ""
     return values
 
 
@@ -63,7 +65,13 @@ def _query_filters(values: dict[str, str]) -> queries.QueueFilters:
         method=values["method"], user_type=values["user_type"], seed=SEED_CHOICES.get(values["seed"]),
         requester=values["requester"], email=values["email"],
         older_than_days=int(values["older_than"]) if values["older_than"] else None,
+        batch=values["batch"],
     )
+
+
+def _batch_of(batch_id: str) -> BatchDraft | None:
+    """The batch upload a queue or a request comes from, to name it (file, requester, rows)."""
+    return BatchDraft.get_or_none(BatchDraft.id == batch_id) if batch_id else None
 
 
 def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(), note: str = "", status: int = 200):
@@ -77,6 +85,7 @@ def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(
         page=page,
         filters=values,
         filter_args={k: v for k, v in values.items() if v},
+        without_batch={k: v for k, v in values.items() if v and k != "batch"},
         filtering=any(values.values()),
         waiting=waiting_count(),
         expires={i.id: queries.expires_at(i, days) for i in page.items},
@@ -86,6 +95,7 @@ def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(
         selected=set(selected),
         note=note,
         reason_preview=REASON_PREVIEW,
+        batch=_batch_of(values["batch"]),
     ), status
 
 
@@ -151,6 +161,10 @@ def _render_detail(invite: InviteRequest, errors: dict | None = None, values: di
         can_decide=invite.state == "submitted" and invite.pending_action is None and context.blocked_because is None,
         errors=errors or {},
         values=values or {},
+        batch=_batch_of(invite.batch_id),
+        batch_total=InviteRequest.select().where(InviteRequest.batch_id == invite.batch_id).count() if invite.batch_id else 0,
+        batch_waiting=(queries.approver_queue(caller, queries.QueueFilters(batch=invite.batch_id), utcnow()).count()
+                       if invite.batch_id else 0),
     ), status
 
 

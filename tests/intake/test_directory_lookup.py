@@ -1,0 +1,128 @@
+"""One person, one account, for accounts made outside this system: intake asks the SCIM directory
+(a real scim2-server on a loopback port) at submit, for single requests and every batch row, and
+accepts the request when the directory cannot answer (provisioning looks again before creating)."""
+import io
+import logging
+import time
+
+import pytest
+
+from invite_common import config
+from intake.app import create_app
+from intake.directory import EMAILS_PER_QUERY
+from intake.invites import rules
+from intake.models import InviteRequest
+from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes
+from tests.intake.conftest import as_user
+from tests.support.scim import ScimServer
+
+OFFICER = {"method": "email_invitation", "email": "jo.lee@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
+
+
+@pytest.fixture
+def scim():
+    server = ScimServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(intake_db, outbox, tmp_path, scim):
+    settings = config.load({"INVITES_VAR_DIR": str(tmp_path / "var"), "DIRECTORY_URL": scim.url,
+                            "DIRECTORY_TOKEN": scim.token, "DIRECTORY_LOOKUP_TIMEOUT": "0.5"})
+    return create_app(settings, outbox).test_client()
+
+
+@pytest.fixture
+def amy(client):
+    return as_user(client, "amy@tech.gov.sg")
+
+
+def made_elsewhere(scim, email, username="jlee"):
+    """An account another client of the directory made (not through this system)."""
+    scim.add_user({"userName": username, "emails": [{"value": email}]})
+
+
+def upload(user, rows):
+    return user("POST", "/api/v1/batches", data={"file": (io.BytesIO(csv_bytes(rows)), "b.csv")},
+                content_type="multipart/form-data")
+
+
+def searches(scim):
+    return sum(1 for method, path in scim.requests if method == "GET" and path.endswith("/Users"))
+
+
+def test_an_account_made_outside_this_system_is_refused_at_submit(amy, scim):
+    made_elsewhere(scim, "Jo.Lee@tech.gov.sg")
+    refused = amy("POST", "/api/v1/invites", json=OFFICER)
+    assert refused.status_code == 409
+    body = refused.get_json()
+    assert body["errors"] == {"email": [rules.HAS_ACCOUNT]}
+    assert "existing_id" not in body  # no request of ours made it
+    assert InviteRequest.select().count() == 0
+    assert amy("POST", "/api/v1/invites", json=OFFICER | {"email": "new@tech.gov.sg"}).status_code == 201
+
+
+def test_inviting_yourself_is_still_the_answer_when_you_hold_an_account(amy, scim):
+    made_elsewhere(scim, "amy@tech.gov.sg", "amy")
+    response = amy("POST", "/api/v1/invites", json=OFFICER | {"email": "amy@tech.gov.sg"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"email": [rules.SELF_INVITATION]}
+
+
+def test_a_repeated_submission_gets_its_first_answer_even_once_the_account_exists(amy, scim):
+    headers = {"Idempotency-Key": "k-1"}
+    first = amy("POST", "/api/v1/invites", json=OFFICER, headers=headers)
+    assert first.status_code == 201
+    made_elsewhere(scim, OFFICER["email"])  # the account this request asked for, made by provisioning
+    again = amy("POST", "/api/v1/invites", json=OFFICER, headers=headers)
+    assert again.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
+    assert InviteRequest.select().count() == 1
+
+
+def test_batch_rows_are_checked_against_the_directory_in_few_searches(amy, scim):
+    made_elsewhere(scim, "held.17@tech.gov.sg")
+    made_elsewhere(scim, "HELD.41@tech.gov.sg", "held41")
+    rows = [OFFICER_ROW | {"email": f"held.{n}@tech.gov.sg"} for n in range(45)]
+    before = searches(scim)
+    draft = upload(amy, rows).get_json()
+    flagged = {r["row"]: r["errors"]["email"] for r in draft["rows"] if r["errors"]}
+    assert flagged == {19: [rules.HAS_ACCOUNT], 43: [rules.HAS_ACCOUNT]}  # file rows: the heading is row 1
+    assert searches(scim) - before == -(-45 // EMAILS_PER_QUERY)
+
+
+def test_a_batch_row_edited_to_a_directory_account_is_flagged(amy, scim):
+    made_elsewhere(scim, "held@tech.gov.sg")
+    draft = upload(amy, [OFFICER_ROW | {"email": "free@tech.gov.sg"}]).get_json()
+    edited = amy("PATCH", f"/api/v1/batches/{draft['id']}/rows/2", json={"email": "held@tech.gov.sg"})
+    assert edited.status_code == 200
+    assert edited.get_json()["errors"]["email"] == [rules.HAS_ACCOUNT]
+
+
+def test_a_batch_is_checked_again_at_submit_for_accounts_made_since_the_upload(amy, scim):
+    draft = upload(amy, [OFFICER_ROW | {"email": e} for e in ("a@tech.gov.sg", "b@tech.gov.sg")]).get_json()
+    assert not any(r["errors"] for r in draft["rows"])
+    made_elsewhere(scim, "b@tech.gov.sg")
+    refused = amy("POST", f"/api/v1/batches/{draft['id']}/submit")
+    assert refused.status_code == 422
+    [row] = refused.get_json()["rows"]
+    assert row["row"] == 3 and row["errors"]["email"] == [rules.HAS_ACCOUNT]
+    assert InviteRequest.select().count() == 0  # all or none
+
+
+def test_a_directory_that_cannot_answer_delays_no_request(amy, scim, caplog):
+    made_elsewhere(scim, OFFICER["email"])
+    scim.answer_busy(1, 503)
+    with caplog.at_level(logging.WARNING, logger="intake.directory"):
+        assert amy("POST", "/api/v1/invites", json=OFFICER).status_code == 201
+    assert "provisioning will check" in caplog.text
+    assert OFFICER["email"] not in caplog.text  # no personal data in the log
+
+    scim.answer_slowly(2.0)  # longer than DIRECTORY_LOOKUP_TIMEOUT
+    started = time.monotonic()
+    assert amy("POST", "/api/v1/invites", json=OFFICER | {"email": "slow@tech.gov.sg"}).status_code == 201
+    assert time.monotonic() - started < 1.9
+    scim.answer_slowly(0)
+
+    scim.stop()
+    assert amy("POST", "/api/v1/invites", json=OFFICER | {"email": "down@tech.gov.sg"}).status_code == 201
