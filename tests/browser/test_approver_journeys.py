@@ -191,6 +191,7 @@ def test_screenshots_of_the_approver_pages_at_full_width(page, system):
 def test_at_390px_the_batch_review_table_leaves_room_for_the_fields_and_nothing_overlaps(page):
     from tests.browser.test_screenshots import BATCH_HEADINGS, BATCH_ROWS
     from tests.browser.pages import filled_in
+    from tests.browser.screens import shoot_both
 
     page.set_viewport_size(NARROW)
     sign_in(page, fresh_requester())
@@ -209,3 +210,35 @@ def test_at_390px_the_batch_review_table_leaves_room_for_the_fields_and_nothing_
     assert first_cell["width"] >= 150, first_cell
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shoot(page, "batch-review-row-check-390")
+
+
+def test_an_approver_goes_from_a_request_to_the_rest_of_its_batch_and_approves_them_together(page, system):
+    import requests
+
+    from tests.browser.test_screenshots import BATCH_HEADINGS
+    from tests.browser.pages import filled_in
+    from tests.browser.screens import shoot_both
+
+    requester = fresh_requester()
+    tag = uuid.uuid4().hex[:6]
+    rows = [{"email": f"{name}.{tag}@tech.gov.sg", "user_type": "Public officer", "first_name": name.title(),
+             "last_name": "Tan", "contact_number": "+65 9123 4567", "organisation": "GovTech",
+             "seed_onboarding": "no", "reason": "Joining the data team"} for name in ("gus", "hana", "ivan")]
+    upload = requests.post(f"{system.base}/api/v1/batches", headers={"X-Dev-User": requester}, timeout=10,
+                           files={"file": ("data-team.csv", filled_in(BATCH_HEADINGS, rows), "text/csv")})
+    assert upload.status_code == 201, upload.text
+    submitted = system.call("POST", f"/api/v1/batches/{upload.json()['id']}/submit", requester)
+    assert submitted.status_code == 201, submitted.text
+
+    sign_in(page, APPROVER)
+    open_queue(page, requester)
+    page.get_by_role("link", name=f"hana.{tag}@tech.gov.sg").click()
+    expect(page.get_by_text("From the batch upload “data-team.csv” (3 requests)")).to_be_visible()
+    shoot_both(page, "approval-request-from-batch")
+    page.get_by_role("link", name="See the 3 from this batch waiting for your decision").click()
+    expect(page.locator("#batch-filter")).to_contain_text(f"“data-team.csv” by {requester}")
+    assert sorted(queue_emails(page)) == sorted(r["email"] for r in rows)
+    shoot_both(page, "approvals-queue-one-batch")
+    page.get_by_label("Select all 3 on this page").check()
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.get_by_role("status")).to_contain_text("3 of 3 selected requests were approved")
