@@ -29,7 +29,7 @@ class InviteRequest(BaseModel):
     seed_onboarding = peewee.BooleanField(default=False)
     offshore = peewee.BooleanField(default=False)
     reason = peewee.TextField()
-    requester = peewee.CharField(max_length=254, index=True)
+    requester = peewee.CharField(max_length=254)
     state = peewee.CharField(max_length=32, index=True, default=State.SUBMITTED)
     # the last approval event applied, so a late or replayed event cannot move state backwards
     state_seq = peewee.IntegerField(default=0)
@@ -48,8 +48,9 @@ class InviteRequest(BaseModel):
 
     class Meta:
         table_name = "invite_request"
-        # the approvers' queue: waiting requests, oldest first, read a page at a time
-        indexes = ((("state", "created_at", "id"), False),)
+        # the approvers' queue: waiting requests, oldest first, read a page at a time; a requester's
+        # requests by age (lists, the daily quota); migration 6 adds the open requests by requester
+        indexes = ((("state", "created_at", "id"), False), (("requester", "created_at"), False))
 
 
 class HistoryEntry(BaseModel):

@@ -38,12 +38,14 @@ def check_not_self(email: str, caller: Caller) -> None:
 
 def check_no_account(email: str, caller: Caller) -> None:
     """Refuse a request for someone who already holds an account made here (409)."""
-    held = (
-        InviteRequest.select(InviteRequest.id, InviteRequest.requester)
-        .where((InviteRequest.email == email) & InviteRequest.state.in_(ACCOUNT_STATES))
-        .first()
-    )
-    if held is not None:
+    def build(param: str, postgres: bool) -> str:
+        states = ", ".join(param for _ in ACCOUNT_STATES)
+        return f'SELECT "id", "requester" FROM "invite_request" WHERE "email" = {param} AND "state" IN ({states}) LIMIT 1'
+
+    # built once: every submission asks
+    row = invite_requests.execute(invite_requests.sql(("account_held",), build), (email, *ACCOUNT_STATES)).fetchone()
+    if row is not None:
+        held = InviteRequest(id=row[0], requester=row[1])
         raise Conflict(HAS_ACCOUNT, field="email", existing_id=shown_id(caller, held))
 
 
