@@ -123,3 +123,36 @@ def _dropped_after_timeout(intake):
         started = time.perf_counter()
         assert client.recv(4096) == b""  # the server closed the connection
     assert time.perf_counter() - started < 8
+
+
+def sign_in_statuses(base: str, forwarded_for: list[str]) -> list[int]:
+    """Sign in once from each forwarded address (through the real form, CSRF token and all)."""
+    import re
+
+    statuses = []
+    for address in forwarded_for:
+        browser = requests.Session()
+        page = browser.get(f"{base}/sign-in", timeout=5).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = browser.post(f"{base}/sign-in", data={"email": "amy@tech.gov.sg", "csrf_token": token},
+                                headers={"X-Forwarded-For": address}, allow_redirects=False, timeout=5)
+        statuses.append(response.status_code)
+    return statuses
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["behind-a-trusted-proxy", "no-proxy-trusted"])
+def test_per_address_limits_count_the_forwarded_address_only_from_the_trusted_proxy(tmp_path, amqp_url, trusted):
+    settings = {"RATE_LIMIT_SIGN_IN_PER_ADDRESS": "2/minute", "RATE_LIMIT_SIGN_IN": "100/minute"}
+    if trusted:
+        settings["TRUSTED_PROXY"] = "127.0.0.1"
+    system, cleanup = start_intake(tmp_path, amqp_url, **settings)
+    try:
+        statuses = sign_in_statuses(system.base, ["203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.9"])
+    finally:
+        cleanup()
+    if trusted:
+        # each person's address has its own count: the third from one address waits, another address does not
+        assert statuses == [302, 302, 429, 302]
+    else:
+        # the header is anyone's to send, so it is not believed: every sign-in counts against the connection's address
+        assert statuses == [302, 302, 429, 429]

@@ -160,6 +160,11 @@ class Settings:
     # the HTTP server's own limits (waitress)
     http_channel_timeout: int = 30
     http_connection_limit: int = 1000
+    # The reverse proxy (ingress, load balancer) in front of intake: its address, or "*" for
+    # whatever connects, and how many proxies the request passed. Only then are X-Forwarded-For
+    # and -Proto believed, so rate limits count the person's address, not the proxy's.
+    trusted_proxy: str = ""
+    trusted_proxy_count: int = 1
 
     # The Ed25519 private key (PEM file) that signs the history's chain head; in development and
     # tests one is generated under var/ when unset, production refuses to start without it.
@@ -260,6 +265,8 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         upload_parse_seconds=float(get("UPLOAD_PARSE_SECONDS", "1.5")),
         http_channel_timeout=int(get("HTTP_CHANNEL_TIMEOUT", "30")),
         http_connection_limit=int(get("HTTP_CONNECTION_LIMIT", "1000")),
+        trusted_proxy=get("TRUSTED_PROXY", ""),
+        trusted_proxy_count=int(get("TRUSTED_PROXY_COUNT", "1")),
         audit_signing_key=get("AUDIT_SIGNING_KEY", ""),
         audit_verify_keys=get("AUDIT_VERIFY_KEYS", ""),
         retention_days=int(get("RETENTION_DAYS", "0")),

@@ -70,11 +70,29 @@ def server_limits(settings) -> dict:
     """
     from intake.app import MAX_BODY_BYTES
 
-    return {
+    limits = {
         "max_request_body_size": MAX_BODY_BYTES + 64 * 1024,  # room for the multipart envelope
         "channel_timeout": settings.http_channel_timeout,
         "connection_limit": settings.http_connection_limit,
         "cleanup_interval": max(1, min(30, settings.http_channel_timeout // 2)),
+    }
+    return limits | proxy_settings(settings)
+
+
+def proxy_settings(settings) -> dict:
+    """Believe the forwarded client address and scheme only from the proxy TRUSTED_PROXY names.
+
+    Behind an ingress every connection comes from the ingress: without this, the per-address
+    sign-in limits would count everyone together. From anyone else the headers are dropped, so a
+    client cannot choose the address it is counted under.
+    """
+    if not settings.trusted_proxy:
+        return {}
+    return {
+        "trusted_proxy": settings.trusted_proxy,
+        "trusted_proxy_count": settings.trusted_proxy_count,
+        "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
+        "clear_untrusted_proxy_headers": True,
     }
 
 
