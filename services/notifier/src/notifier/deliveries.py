@@ -11,7 +11,10 @@ from notifier.models import SENT, Delivery
 
 def find_sent(request_id: str, template: str, send_key: str) -> Delivery | None:
     """Return the delivery of this send (its id only) if its email already went out."""
-    return _deliveries.get(("id",), request_id=request_id, template=template, send_key=send_key, status=SENT)
+    # by the unique key alone, the status checked here: with status in the WHERE clause PostgreSQL
+    # may prefer the index on status (every sent email) to the unique one and read them all
+    found = _deliveries.get(("id", "status"), request_id=request_id, template=template, send_key=send_key)
+    return found if found is not None and found.status == SENT else None
 
 
 def record(request_id: str, template: str, send_key: str, **outcome) -> None:

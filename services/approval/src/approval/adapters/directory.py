@@ -7,8 +7,6 @@ import itertools
 import uuid
 from dataclasses import dataclass
 
-import peewee
-
 from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
 from invite_common.messages import UserType
@@ -142,9 +140,19 @@ class LocalDirectory(AccountDirectory):
 
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
         """Return the oldest account held for `email`, if any."""
-        row = (Account.select().where(peewee.fn.LOWER(Account.email) == email.strip().lower())
-               .order_by(Account.created_at).first())
-        return _provisioned(row) if row is not None else None
+        columns = ("username", "account_id", "created_at", "request_id")
+
+        def build(param: str, postgres: bool) -> str:
+            cols = ", ".join(accounts.column(c) for c in columns)
+            # lower(email) as the index account_email_lower has it, so the lookup reads the index
+            return (f'SELECT {cols} FROM "{accounts.table}" WHERE lower({accounts.column("email")}) = {param} '
+                    f'ORDER BY {accounts.column("created_at")} LIMIT 1')
+
+        found = accounts.execute(accounts.sql(("by_email",), build), (email.strip().lower(),)).fetchone()
+        if found is None:
+            return None
+        row = Account(**{name: Account._meta.fields[name].python_value(value) for name, value in zip(columns, found)})
+        return _provisioned(row)
 
     @staticmethod
     def _free_username(base: str) -> str:
