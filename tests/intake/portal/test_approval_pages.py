@@ -177,3 +177,9 @@ def test_a_request_from_a_batch_links_to_the_batchs_other_waiting_requests(bob, 
     items = as_user(bob.application.test_client(), "bob@tech.gov.sg")("GET", "/api/v1/approvals",
                                                                        query_string={"batch": draft["id"]}).get_json()
     assert items["total"] == 3
+
+
+def test_an_auditors_header_names_only_the_role_they_can_use(portal_app):
+    # auditing is read-only: carol's requester role lapses while she audits, so the header does not offer it
+    page = text(signed_in(portal_app.test_client(), "carol@tech.gov.sg").get("/audit").text)
+    assert "roles: Auditor " in page and "roles: Requester" not in page

@@ -119,7 +119,8 @@ def layout_context() -> dict:
             else:
                 current = None
             nav.append({"href": href, "label": label, "current": current})
-    roles = [ROLE_WORDS[r] for r in ROLE_WORDS if caller and r in caller.roles]
+    # what the person may do here: an auditor's other grants lapse while they audit (identity.Caller)
+    roles = [word for role, word in ROLE_WORDS.items() if caller and getattr(caller, f"is_{role}")]
     return {"signed_in_as": email, "signed_in_roles": roles, "show_nav": show_nav, "nav": nav}
 
 
