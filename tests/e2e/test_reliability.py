@@ -1,10 +1,12 @@
 """Outages delay work and never lose it; duplicates and policy-breaking messages change nothing."""
 import time
 
+import pytest
+
 from invite_common.broker import Outgoing, Publisher
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.e2e.conftest import RETRY_DELAYS, wait_for_state
+from tests.e2e.conftest import RETRY_DELAYS, _make_system, wait_for_state
 from tests.support.broker import wait_for
 
 REQUESTER = "amy@tech.gov.sg"
@@ -99,3 +101,29 @@ def test_the_same_decision_delivered_twice_emails_once(sqlite_system, amqp_url, 
     time.sleep(1.0)
     assert len(mailbox.to("quinn@tech.gov.sg")) == 1
     assert [h["event"] for h in final["history"]].count("approve") == 1
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_two_notifiers_given_the_same_send_command_at_once_send_one_email(request, tmp_path, amqp_url, namespace, mailbox, kind):
+    # a command published twice (a relay that published, then crashed before marking it) reaches two
+    # notifier processes at the same moment, while the mail server takes its time over each message
+    system = _make_system(request, tmp_path, amqp_url, namespace, mailbox, kind)
+    system.start("notifier")
+    second = system.start_replica("notifier", 2)
+    system.wait_ready(second)
+    mailbox.answer_slowly(1.0)
+    topology = Topology(namespace=namespace, retry_delays=RETRY_DELAYS)
+    command = new_message(
+        "notifier.send_email",
+        {"request_id": "req-twice", "template": "invitation", "to": "twice@tech.gov.sg", "send_key": "invitation-1",
+         "context": {"request_id": "req-twice", "recipient_name": "Tan Mei Ling", "username": "meiling.tan",
+                     "requester_email": "amy@tech.gov.sg", "activation_url": "https://techpass.example.gov.sg/activate"}},
+        correlation_id="req-twice",
+        producer="approval",
+    )
+    publisher = Publisher(amqp_url, topology)
+    publisher.publish([Outgoing.from_envelope(command, topology)] * 2)
+    publisher.close()
+    wait_for(lambda: mailbox.to("twice@tech.gov.sg"), timeout=15, what="the invitation")
+    time.sleep(3.0)  # both copies have been handled (the second waits out a retry delay or two)
+    assert len(mailbox.to("twice@tech.gov.sg")) == 1

@@ -1,6 +1,7 @@
 """A real SMTP server (aiosmtpd) that keeps what it receives and can refuse for a while."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -23,6 +24,7 @@ class Mailbox:
         self.messages: list[EmailMessage] = []
         self.refused = 0
         self._refuse = 0
+        self._delay = 0.0
         self._lock = threading.Lock()
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -54,7 +56,13 @@ class Mailbox:
         with self._lock:
             self._refuse = count
 
+    def answer_slowly(self, seconds: float) -> None:
+        """Take `seconds` over each message before answering it (0 to stop), as a busy server does."""
+        self._delay = seconds
+
     async def handle_DATA(self, server, session, envelope):
+        if self._delay:
+            await asyncio.sleep(self._delay)
         with self._lock:
             if self._refuse > 0:
                 self._refuse -= 1

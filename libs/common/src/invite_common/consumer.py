@@ -43,12 +43,16 @@ class TwoPhaseHandler:
     """A handler whose slow outside work (an SMTP send) must not hold a database transaction.
 
     `prepare(envelope)` runs first, outside any transaction, and must itself be safe to repeat;
-    `commit(envelope, prepared)` then records its outcome inside the consumer's transaction.
+    `commit(envelope, prepared)` then records its outcome inside the consumer's transaction;
+    `finish(envelope, prepared)`, when given, runs once that transaction has ended, committed or
+    not (to let go of what `prepare` held until its outcome was recorded).
     """
 
-    def __init__(self, prepare: Callable[[Envelope], object], commit: Callable[[Envelope, object], None]):
+    def __init__(self, prepare: Callable[[Envelope], object], commit: Callable[[Envelope, object], None],
+                 finish: Callable[[Envelope, object], None] | None = None):
         self.prepare = prepare
         self.commit = commit
+        self.finish = finish
 
 
 GiveUp = Callable[[Envelope, Exception], None]
@@ -224,21 +228,26 @@ class MessageConsumer(ConsumerMixin):
         tells a duplicate (nothing inserted) apart. A concurrent delivery of the same message waits
         on the unique key until this transaction ends, then finds it handled.
         """
-        handled = self.handled
         key = {"consumer": self.queue_name, "message_id": envelope.message_id}
-        prepared = None
-        if isinstance(handler, TwoPhaseHandler):
-            if handled.exists(**key):
-                return True
-            prepared = handler.prepare(envelope)
+        if not isinstance(handler, TwoPhaseHandler):
+            return self._in_transaction(key, lambda: handler(envelope))
+        if self.handled.exists(**key):
+            return True
+        prepared = handler.prepare(envelope)
+        try:
+            return self._in_transaction(key, lambda: handler.commit(envelope, prepared))
+        finally:
+            if handler.finish is not None:
+                handler.finish(envelope, prepared)
+
+    def _in_transaction(self, key: dict, work: Callable[[], None]) -> bool:
+        """Claim the message id and do `work` in one transaction; True if it was handled before."""
+        handled = self.handled
         try:
             with self.database.atomic():
                 if handled.insert(key | {"handled_at": utcnow()}, ignore=True) == 0:
                     return True
-                if isinstance(handler, TwoPhaseHandler):
-                    handler.commit(envelope, prepared)
-                else:
-                    handler(envelope)
+                work()
                 return False
         except peewee.IntegrityError:
             # a concurrent delivery of the same message won the race: its effect stands alone

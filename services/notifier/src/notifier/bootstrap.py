@@ -60,6 +60,7 @@ def declare(settings: Settings) -> runtime.Service:
                 messages.NOTIFIER_SEND_EMAIL: TwoPhaseHandler(
                     prepare=on(handlers.send_email, deps=deps),
                     commit=on(handlers.record_email_sent, deps=deps),
+                    finish=on(handlers.release_send_lock, deps=deps),
                 ),
             },
         },

@@ -1,8 +1,10 @@
 """What the notifier does with `notifier.send_email`: send the email once, log its outcome, announce it.
 
-Sending happens outside any transaction (`send_email`); its outcome is then recorded with the
-announcement in the consumer's transaction (`record_email_sent`), or, when the consumer gives
-up, as a failure (`record_email_failed`). Logs name the request, template and outcome only:
+Sending happens outside any transaction (`send_email`), under a lock on the email that keeps
+other notifier processes from sending it too (`notifier.sending`); its outcome is then recorded
+with the announcement in the consumer's transaction (`record_email_sent`), the lock let go once
+that has committed (`release_send_lock`), or, when the consumer gives up, recorded as a failure
+(`record_email_failed`). Logs name the request, template and outcome only:
 never the address or the body.
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ from invite_common.outbox import Outbox
 
 from notifier import catalog, deliveries, models
 from notifier.adapters.mailer import SmtpMailer, hide_addresses
+from notifier.db import database
+from notifier.sending import BeingSent, SendLocks
 from notifier.message import InvalidRecipient, check_recipient
 from notifier.rendering import render
 
@@ -61,6 +65,8 @@ class Dependencies:
     # Emails the server accepted whose outcome is not committed yet. If the commit fails (the
     # database went away) the command comes back, finds its email here and is not mailed again.
     accepted: dict[SendKey, Accepted] = field(default_factory=dict)
+    # who is sending which email, across the notifier's processes
+    locks: SendLocks = field(default_factory=lambda: SendLocks(database))
 
 
 def _key(payload: dict) -> SendKey:
@@ -112,10 +118,22 @@ def send_email(env: Envelope, deps: Dependencies) -> Accepted | AlreadySent:
     if earlier is not None:
         log.info("email was accepted before its outcome could be recorded; not sending it again", extra=_ids(p))
         return earlier
-    rendered = render(p["template"], p["context"])
-    # the same for every attempt, so a resend after a crash can be recognised as the same email
-    message_id = deps.mailer.message_id(*key)
-    deps.mailer.send(p["to"], rendered, message_id)
+    # held until the outcome is committed (release_send_lock): another process's copy of this
+    # command waits, then finds the email sent
+    if not deps.locks.acquire(key):
+        log.info("email is being sent by another notifier; looking again shortly", extra=_ids(p))
+        raise BeingSent("another notifier is sending this email")
+    try:
+        if deliveries.find_sent(*key):  # sent and recorded between the first look and the lock
+            deps.locks.release(key)
+            return ALREADY_SENT
+        rendered = render(p["template"], p["context"])
+        # the same for every attempt, so a resend after a crash can be recognised as the same email
+        message_id = deps.mailer.message_id(*key)
+        deps.mailer.send(p["to"], rendered, message_id)
+    except BaseException:
+        deps.locks.release(key)
+        raise
     metrics.EMAILS_SENT.labels(template_label(p["template"])).inc()
     accepted = Accepted(message_id, recipient_domain(p["to"]), utcnow())
     if len(deps.accepted) >= ACCEPTED_KEPT:
@@ -123,6 +141,11 @@ def send_email(env: Envelope, deps: Dependencies) -> Accepted | AlreadySent:
     deps.accepted[key] = accepted
     log.info("email accepted by the mail server", extra=_ids(p) | {"smtp_message_id": message_id})
     return accepted
+
+
+def release_send_lock(env: Envelope, outcome: Accepted | AlreadySent, deps: Dependencies) -> None:
+    """Let other processes at this email once its outcome is committed (or its recording failed)."""
+    deps.locks.release(_key(env.payload))
 
 
 def record_email_sent(env: Envelope, outcome: Accepted | AlreadySent, deps: Dependencies) -> None:
