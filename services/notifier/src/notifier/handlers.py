@@ -110,22 +110,20 @@ def send_email(env: Envelope, deps: Dependencies) -> Accepted | AlreadySent:
     if not _fits_the_log(p):
         # refused before sending: an email whose outcome cannot be recorded would go out on every retry
         raise InvalidSendCommand("request_id, template or send_key is too long to record")
-    if deliveries.find_sent(*key):
-        deps.accepted.pop(key, None)
-        log.info("email already sent; not sending it again", extra=_ids(p))
-        return ALREADY_SENT
     earlier = deps.accepted.get(key)
-    if earlier is not None:
+    if earlier is not None and not deliveries.find_sent(*key):
         log.info("email was accepted before its outcome could be recorded; not sending it again", extra=_ids(p))
         return earlier
-    # held until the outcome is committed (release_send_lock): another process's copy of this
-    # command waits, then finds the email sent
+    # Taken before looking at the delivery log and held until the outcome is committed
+    # (release_send_lock): another process's copy of this command waits, then finds it sent.
     if not deps.locks.acquire(key):
         log.info("email is being sent by another notifier; looking again shortly", extra=_ids(p))
         raise BeingSent("another notifier is sending this email")
     try:
-        if deliveries.find_sent(*key):  # sent and recorded between the first look and the lock
+        if deliveries.find_sent(*key):
+            deps.accepted.pop(key, None)
             deps.locks.release(key)
+            log.info("email already sent; not sending it again", extra=_ids(p))
             return ALREADY_SENT
         rendered = render(p["template"], p["context"])
         # the same for every attempt, so a resend after a crash can be recognised as the same email
