@@ -44,6 +44,16 @@ def db_url(request, tmp_path):
     pool.release(url)
 
 
+@pytest.fixture
+def scim():
+    """A real SCIM 2.0 directory (scim2-server) on a loopback port of its own."""
+    from tests.support.scim import ScimServer
+
+    server = ScimServer().start()
+    yield server
+    server.stop()
+
+
 def pytest_sessionfinish(session, exitstatus):
     backing.stop_containers()
 

@@ -9,7 +9,6 @@ import pytest
 from tests.e2e.conftest import _make_system, wait_for_state
 from tests.support.broker import wait_for
 from tests.support.metrics import names, scrape, value
-from tests.support.scim import ScimServer
 from tests.deploy.manifests import DEPLOY
 
 REQUESTER = "amy@tech.gov.sg"
@@ -29,13 +28,6 @@ VENDOR = {
     "seed_onboarding": False,
     "reason": "Builds the payments service",
 }
-
-
-@pytest.fixture
-def scim():
-    server = ScimServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

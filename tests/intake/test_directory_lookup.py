@@ -14,16 +14,8 @@ from intake.invites import rules
 from intake.models import InviteRequest
 from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes
 from tests.intake.conftest import as_user
-from tests.support.scim import ScimServer
 
 OFFICER = {"method": "email_invitation", "email": "jo.lee@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
-
-
-@pytest.fixture
-def scim():
-    server = ScimServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

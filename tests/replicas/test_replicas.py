@@ -23,7 +23,6 @@ from invite_common.topology import Topology
 from tests.support import backing
 from tests.support.broker import delete_namespace
 from tests.support.mailbox import Mailbox
-from tests.support.scim import ScimServer
 from tests.support.system import RunningSystem, SERVICES, system_env
 
 REQUESTS = 500
@@ -39,13 +38,6 @@ def mailbox():
     box = Mailbox().start()
     yield box
     box.stop()
-
-
-@pytest.fixture
-def scim():
-    server = ScimServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
