@@ -67,6 +67,16 @@ def test_a_decision_is_one_history_entry_recorded_as_approval_applies_it(amy, bo
     assert [e["event"] for e in detail["history"]] == ["submit", "approve"]
 
 
+def test_a_cancellation_is_one_history_entry_recorded_as_approval_applies_it(amy):
+    invite = amy("POST", "/api/v1/invites", json=OFFICER).get_json()
+    assert amy("POST", f"/api/v1/invites/{invite['id']}/cancel").status_code == 202
+    detail = amy("GET", f"/api/v1/invites/{invite['id']}").get_json()
+    assert [e["event"] for e in detail["history"]] == ["submit"] and detail["pending_decision"] == "cancel"
+    apply(changed(invite["id"], 1, "submitted", "cancelled", "cancel"))
+    detail = amy("GET", f"/api/v1/invites/{invite['id']}").get_json()
+    assert [e["event"] for e in detail["history"]] == ["submit", "cancel"] and detail["state"] == "cancelled"
+
+
 def emailed(invite_id):
     apply(changed(invite_id, 1, "submitted", "approved", "approve"))
     apply(changed(invite_id, 2, "approved", "account_created", "provision", {"username": "jane"}))

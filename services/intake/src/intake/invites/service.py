@@ -246,8 +246,9 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
             if invite is not None and (caller.is_approver or caller.is_auditor):
                 raise Forbidden("Only the requester can cancel a request.")
             raise NotFound(invite_id)
+        # no history entry here: approval records the cancellation once, as it applies it (or
+        # refuses it), as for a decision; the request shows "Being cancelled" meanwhile
         _claim(invite_id, "cancel", caller.email)
-        history.append(invite_id, "cancel_requested", actor=caller.email, at=utcnow(), from_state=invite.state)
         outbox.add(
             new_message(messages.INVITE_CANCELLED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
         )
