@@ -118,3 +118,16 @@ def test_a_directory_that_cannot_answer_delays_no_request(amy, scim, caplog):
 
     scim.stop()
     assert amy("POST", "/api/v1/invites", json=OFFICER | {"email": "down@tech.gov.sg"}).status_code == 201
+
+
+def test_the_invite_form_says_beside_the_email_that_the_person_already_has_an_account(client, scim):
+    from tests.intake.portal.conftest import field_error, signed_in
+
+    client.application.config["WTF_CSRF_ENABLED"] = False
+    made_elsewhere(scim, OFFICER["email"])
+    amy = signed_in(client, "amy@tech.gov.sg")
+    page = amy.post("/invite/email", data={"email": OFFICER["email"], "seed_onboarding": "no", "reason": "New joiner"})
+    assert page.status_code == 422
+    assert rules.HAS_ACCOUNT in field_error(page.text, "email")
+    assert "View the open request" not in page.text
+    assert InviteRequest.select().count() == 0
