@@ -191,7 +191,6 @@ def test_screenshots_of_the_approver_pages_at_full_width(page, system):
 def test_at_390px_the_batch_review_table_leaves_room_for_the_fields_and_nothing_overlaps(page):
     from tests.browser.test_screenshots import BATCH_HEADINGS, BATCH_ROWS
     from tests.browser.pages import filled_in
-    from tests.browser.screens import shoot_both
 
     page.set_viewport_size(NARROW)
     sign_in(page, fresh_requester())
