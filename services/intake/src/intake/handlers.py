@@ -8,7 +8,7 @@ from invite_common.db import utcnow
 from invite_common.messages import Envelope, State
 
 from intake import history
-from intake.models import CLOSED_STATES, history_entries, invite_requests, taken_usernames
+from intake.models import CLOSED_STATES, invite_requests, taken_usernames
 from intake.validation import username_key
 
 log = logging.getLogger(__name__)
@@ -26,23 +26,20 @@ def record_state_change(env: Envelope) -> None:
     if invite is None:
         log.error("state change for a request intake does not know")
         return
-    steps = [p, *p.get("then", ())]
-    new = [s for s in steps if not history_entries.exists(request_id=request_id, source_seq=s["seq"])]
-    if not new:
-        return
-    entries = [
-        {
-            "request_id": request_id, "event": s["verb"], "actor": s["actor"], "at": dt.datetime.fromisoformat(s["changed_at"]),
-            "from_state": s["from_state"], "to_state": s["to_state"], "note": s.get("note") or "",
-            "details": s.get("details") or {}, "source_seq": s["seq"],
+    new = []
+    for s in [p, *p.get("then", ())]:
+        # a move already in the history (a redelivered or repeated event) is skipped by the insert itself
+        if history.append_if_new(
+            request_id, s["verb"], actor=s["actor"], at=dt.datetime.fromisoformat(s["changed_at"]),
+            from_state=s["from_state"], to_state=s["to_state"], note=s.get("note") or "",
+            details=s.get("details") or {}, source_seq=s["seq"],
             # an entry's message id is unique: the event's first new move carries it, the moves after it
             # are told apart by their sequence numbers
-            "message_id": env.message_id if i == 0 else None,
-        }
-        for i, s in enumerate(new)
-    ]
-    for entry in entries:  # one at a time: the statements of append are built once, append_many's are not
-        history.append(**entry)
+            message_id=None if new else env.message_id,
+        ):
+            new.append(s)
+    if not new:
+        return
     last = max(new, key=lambda s: s["seq"])
     if last["seq"] > invite.state_seq:
         invite.state = last["to_state"]

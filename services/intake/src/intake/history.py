@@ -36,6 +36,12 @@ def append(request_id: str, event: str, **fields) -> None:
     history_entries.insert(_row(request_id, event, **fields))  # SQL built once (invite_common.statements)
 
 
+def append_if_new(request_id: str, event: str, **fields) -> bool:
+    """Append an entry of approval's unless the history already holds that move (the unique
+    request id and source_seq say so); True when it was new. One statement for the look and the write."""
+    return history_entries.insert(_row(request_id, event, **fields), ignore=True) == 1
+
+
 def append_many(entries: list[dict]) -> None:
     """Append several entries (each a dict of append's arguments) in order; call inside a transaction."""
     rows = [_row(**fields) for fields in entries]
