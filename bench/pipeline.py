@@ -51,7 +51,6 @@ import shutil
 import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -893,28 +892,14 @@ def services_cpu_ms(cpu: dict | None, count: int) -> float | None:
     return 1000 * sum(v for k, v in cpu.items() if k.split("-")[0] in SERVICES) / count
 
 
-def start_extra_workers(system, env: dict) -> None:
+def start_extra_workers(system) -> None:
     """A second process of each worker (approval, notifier) on the same databases and queues."""
-    import requests
-    from tests.support.mailbox import free_port
-
     for name in ("approval", "notifier"):
-        key = f"{name}-2"
-        worker_env = dict(env, **{f"{name.upper()}_BIND": f"127.0.0.1:{free_port()}"})
-        out = open(system.logs / f"{key}.log", "ab")
-        system.procs[key] = subprocess.Popen([sys.executable, "-m", name], env=worker_env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            if system.procs[key].poll() is not None:
-                raise PhaseFailed(f"{key} exited with {system.procs[key].returncode}")
-            try:
-                if requests.get(f"http://{worker_env[f'{name.upper()}_BIND']}/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise PhaseFailed(f"{key} not ready after 30 s")
-            time.sleep(0.1)
+        key = system.start_replica(name, 2)
+        try:
+            system.wait_ready(key)
+        except AssertionError as exc:
+            raise PhaseFailed(str(exc).splitlines()[0]) from None
 
 
 @dataclass
@@ -1144,7 +1129,7 @@ def run_on(args, db_kind: str, amqp_url: str, admin_url: str | None, machine: di
         if "scaled" in args.phases:
             say(f"[paced x2] two processes of approval and of notifier; one invitation every {1000 / args.scaled_rate:.0f} ms for {args.seconds:g} s ...")
             try:
-                start_extra_workers(system, env)
+                start_extra_workers(system)
             except PhaseFailed as exc:
                 broken = True
                 notes.append(f"ERROR starting the second workers: {exc}")

@@ -45,6 +45,16 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
+def mailbox():
+    """A real SMTP server (aiosmtpd) on a loopback port of its own."""
+    from tests.support.mailbox import Mailbox
+
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
 def scim():
     """A real SCIM 2.0 directory (scim2-server) on a loopback port of its own."""
     from tests.support.scim import ScimServer

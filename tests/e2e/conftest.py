@@ -9,18 +9,10 @@ import pytest
 from tests.support.broker import delete_namespace
 
 from invite_common.topology import Topology
-from tests.support.mailbox import Mailbox
 from tests.support.proxy import CuttableProxy
 from tests.support.system import SERVICES, RunningSystem, system_env
 
 RETRY_DELAYS = (0.2, 0.4, 0.8)
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 @pytest.fixture

@@ -53,3 +53,15 @@ def as_user(client, email):
         return client.open(path, method=method, headers=headers, **kwargs)
 
     return call
+
+
+@pytest.fixture
+def amy(client):
+    """The requester amy@tech.gov.sg, calling the API."""
+    return as_user(client, "amy@tech.gov.sg")
+
+
+@pytest.fixture
+def bob(client):
+    """The approver bob@tech.gov.sg, calling the API."""
+    return as_user(client, "bob@tech.gov.sg")

@@ -13,16 +13,6 @@ from tests.intake.test_history import apply, changed
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 
 
-@pytest.fixture
-def amy(client):
-    return as_user(client, "amy@tech.gov.sg")
-
-
-@pytest.fixture
-def bob(client):
-    return as_user(client, "bob@tech.gov.sg")
-
-
 def decisions(outbox):
     return [json.loads(r.body) for r in outbox.pending() if r.message_type == "approval.decide"]
 

@@ -4,22 +4,11 @@ import base64
 import pytest
 
 from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes, upload
-from tests.intake.conftest import as_user
 
 # what is checked here is decided before any query: one database is enough (the default
 # fixtures run every test on SQLite and PostgreSQL)
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
-
-
-@pytest.fixture
-def amy(client):
-    return as_user(client, "amy@tech.gov.sg")
-
-
-@pytest.fixture
-def bob(client):
-    return as_user(client, "bob@tech.gov.sg")
 
 
 DEEP = "[" * 100_000 + "]" * 100_000

@@ -13,7 +13,6 @@ from intake.directory import EMAILS_PER_QUERY
 from intake.invites import rules
 from intake.models import InviteRequest
 from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes
-from tests.intake.conftest import as_user
 
 OFFICER = {"method": "email_invitation", "email": "jo.lee@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 
@@ -23,11 +22,6 @@ def client(intake_db, outbox, tmp_path, scim):
     settings = config.load({"INVITES_VAR_DIR": str(tmp_path / "var"), "DIRECTORY_URL": scim.url,
                             "DIRECTORY_TOKEN": scim.token, "DIRECTORY_LOOKUP_TIMEOUT": "0.5"})
     return create_app(settings, outbox).test_client()
-
-
-@pytest.fixture
-def amy(client):
-    return as_user(client, "amy@tech.gov.sg")
 
 
 def made_elsewhere(scim, email, username="jlee"):

@@ -15,16 +15,6 @@ VENDOR = {
 }
 
 
-@pytest.fixture
-def amy(client):
-    return as_user(client, "amy@tech.gov.sg")
-
-
-@pytest.fixture
-def bob(client):
-    return as_user(client, "bob@tech.gov.sg")
-
-
 def outbox_messages(outbox):
     return [json.loads(r.body) for r in outbox.pending()]
 

@@ -22,7 +22,6 @@ import requests
 from invite_common.topology import Topology
 from tests.support import backing
 from tests.support.broker import delete_namespace
-from tests.support.mailbox import Mailbox
 from tests.support.system import RunningSystem, SERVICES, system_env
 
 REQUESTS = 500
@@ -31,13 +30,6 @@ APPROVER = "bob@tech.gov.sg"
 KILL_AFTER_EMAILS = 120
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 @pytest.fixture

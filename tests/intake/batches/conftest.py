@@ -2,10 +2,6 @@
 import csv
 import io
 
-import pytest
-
-from tests.intake.conftest import as_user
-
 HEADINGS = [
     "email", "user_type", "username", "first_name", "last_name", "contact_number",
     "organisation", "department", "seed_onboarding", "offshore", "reason",
@@ -19,11 +15,6 @@ VENDOR_ROW = {
     "last_name": "Lim", "contact_number": "+65 9876 5432", "organisation": "Example Pte Ltd",
     "seed_onboarding": "yes", "offshore": "no", "reason": "Contractor",
 }
-
-
-@pytest.fixture
-def amy(client):
-    return as_user(client, "amy@tech.gov.sg")
 
 
 def csv_bytes(rows, headings=HEADINGS, *, delimiter=",", encoding="utf-8", line_end="\r\n"):

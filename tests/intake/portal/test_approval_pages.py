@@ -120,6 +120,7 @@ def test_the_request_page_warns_about_a_vendor_with_an_officer_address_and_an_ex
     invite_id = api("POST", "/api/v1/invites", json=vendor).get_json()["id"]
     page = text(bob.get(f"/approvals/{invite_id}").text)
     assert "A vendor with a public-officer address" in page
+    assert "Contact number +65 9123 4567" in page  # written as the requester's page writes it
     # an account made elsewhere is found by history: the page of the earlier request's invitee
     with_account = InviteRequest.create(**{**InviteRequest.get_by_id(earlier).__data__, "id": "again-1", "state": "submitted",
                                            "open_email": None, "requester": "zed@tech.gov.sg"})
