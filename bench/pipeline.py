@@ -751,6 +751,13 @@ def run_latency(args, system, mailbox, databases: list[Database], settle, rate: 
         result.submit_to_email.append((got - rec["due"]) * 1000)
         result.submit_http.append((rec["approve_sent"] - rec["submit_sent"]) * 1000)
         result.approve_http.append((rec["approved"] - rec["approve_sent"]) * 1000)
+    if args.trace:
+        # one line per invitation, times in ms from the phase's start: where in the run the slow ones fall
+        with open(args.trace, "a") as out:
+            for address, rec in zip(addresses[: result.sent], records):
+                got = arrivals.get(address)
+                out.write(json.dumps({"phase": label, "db": databases[0].kind} | {k: round((v - start) * 1000, 2) for k, v in rec.items()}
+                                     | ({"email": round((got - start) * 1000, 2)} if got else {})) + "\n")
     return result
 
 
@@ -1017,6 +1024,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1000)),
                    help="messages / invitations for the throughput phases (default 1000, or BENCH_N)")
+    p.add_argument("--trace", metavar="FILE", help="append each paced invitation's times (ms from the phase's start) to FILE as JSON lines")
     p.add_argument("--rate", type=float, default=50.0, help="invitations per second in the latency phase (default 50)")
     p.add_argument("--scaled-rate", type=float, default=25.0,
                    help="invitations per second in the phase with two processes of each worker (default 25)")

@@ -330,3 +330,20 @@ def test_links_are_never_cut():
     text = render("invitation", invitation(activation_url=url)).text
 
     assert url in text.splitlines()
+
+
+def test_every_catalogued_template_is_compiled_before_the_first_email(monkeypatch):
+    # Jinja compiles a template on first use; the notifier does it at startup so the first
+    # invitee after a start does not wait for it. Once compiled, nothing is read from disk.
+    import jinja2
+
+    from notifier import rendering
+
+    assert rendering.compile_templates() == 3 * len(CATALOG)
+
+    def no_disk(self, environment, template):
+        raise AssertionError(f"{template} read from disk after startup")
+
+    monkeypatch.setattr(jinja2.FileSystemLoader, "get_source", no_disk)
+    assert render("invitation", invitation()).subject
+    assert render("rejection_notice", rejection_notice()).subject

@@ -8,7 +8,7 @@ from invite_common.config import Settings
 from invite_common.consumer import TwoPhaseHandler
 from invite_common.outbox import Outbox
 
-from notifier import catalog, deliveries, handlers
+from notifier import catalog, deliveries, handlers, rendering
 from notifier.adapters.mailer import SmtpMailer
 from notifier.db import database
 from notifier.migrations import MIGRATIONS
@@ -70,6 +70,7 @@ def declare(settings: Settings) -> runtime.Service:
         # retries their sends, which is better than being restarted by an orchestrator
         bind=settings.notifier_bind,
         metrics=[delivery_log(database), *email_counters()],
+        startup=[rendering.compile_templates],
         # after the consumer thread ended, so no send is cut off halfway
         closers=[deps.mailer.close],
     )

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from invite_common.dates import clock_time, long_date
 from invite_common.errors import PermanentError
-from notifier.catalog import validate_context
+from notifier.catalog import CATALOG, validate_context
 from notifier.plaintext import together, wrap
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -85,6 +85,20 @@ def _build_environment(*, for_bodies: bool) -> jinja2.Environment:
 
 _bodies = _build_environment(for_bodies=True)
 _subjects = _build_environment(for_bodies=False)
+
+
+def compile_templates() -> int:
+    """Compile every catalogued template now; return how many.
+
+    Jinja compiles a template the first time it is used (about 50 ms for an invitation's
+    three), which would otherwise fall on the first invitee after every start."""
+    compiled = 0
+    for template in CATALOG:
+        _subjects.get_template(f"{template}.subject.txt")
+        _bodies.get_template(f"{template}.txt")
+        _bodies.get_template(f"{template}.html")
+        compiled += 3
+    return compiled
 
 
 def render(template: str, context: dict) -> RenderedEmail:
