@@ -37,6 +37,14 @@ class Blueprint(flask_smorest.Blueprint):
         # An unknown caller hears 401 before anything about the body it sent.
         self.before_request(_identify_caller)
 
+    def arguments(self, schema, **kwargs):
+        # webargs builds a schema given as a class again for every request, and marshmallow
+        # deep-copies its fields each time (about a tenth of a submission's CPU); loading keeps
+        # no state on the instance, so one serves every request.
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, **kwargs)
+
 
 def _identify_caller() -> None:
     current_caller()
