@@ -1,4 +1,4 @@
-"""Rate limits per user (flask-limiter, in memory and on the real Redis) and quotas per requester."""
+"""Rate limits per user (in memory and on the real Redis) and quotas per requester."""
 import datetime as dt
 import uuid
 
@@ -141,3 +141,18 @@ def test_the_portal_says_on_a_page_when_a_quota_is_reached(outbox):
     refused = page.post("/invite/email", data=form | {"email": "kim@tech.gov.sg"})
     assert refused.status_code == 429
     assert "You cannot make more requests now" in refused.text and "open requests" in refused.text
+
+
+def test_the_limits_lapse_while_their_storage_cannot_be_reached(outbox, caplog):
+    # nothing listens on port 1: every count fails at once, and people can still work
+    amy = as_user(make_app(outbox, RATE_LIMIT_STORAGE_URL="redis://127.0.0.1:1/0", RATE_LIMIT_SUBMIT="1/minute").test_client(),
+                  "amy@tech.gov.sg")
+    assert [amy("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(3)] == [201, 201, 201]
+    assert "rate-limit storage unavailable; limits lapse" in caplog.text
+
+
+def test_only_a_limited_routes_own_requests_are_counted(outbox):
+    # reading the list is not an action with a budget; submitting through the same route is
+    amy = as_user(make_app(outbox, RATE_LIMIT_SUBMIT="2/minute").test_client(), "amy@tech.gov.sg")
+    assert [amy("GET", "/api/v1/invites").status_code for _ in range(5)] == [200] * 5
+    assert [amy("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(3)] == [201, 201, 429]

@@ -8,7 +8,7 @@ import time
 
 import peewee
 import swagger_ui_bundle
-from flask import Flask, current_app, g, request, send_from_directory
+from flask import Flask, g, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
@@ -40,12 +40,6 @@ log = logging.getLogger(__name__)
 # The largest body any request may carry: a batch file of 5 MB, with its form around it.
 MAX_BODY_BYTES = 5 * 1024 * 1024
 TOO_MANY = "You have done this many times in a short while; wait a little, then try again."
-
-
-def _retry_after() -> int | None:
-    """Seconds until the limit this request exceeded lets the caller through again."""
-    limit = current_app.extensions["rate_limiter"].current_limit
-    return max(1, limit.reset_at - int(time.time())) if limit is not None else None
 
 
 def _quota_exceeded(exc: QuotaExceeded):
@@ -97,12 +91,15 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(422, webargs_error)
 
     def http_error(exc: HTTPException):
+        retry_after = getattr(exc, "retry_after", None)  # a rate limit's (intake.limits.TooManyAttempts)
         if portal_errors.wants_page():
             response = portal_errors.http_error(exc)
         elif exc.code == 429:
-            response, _ = error_response(429, TOO_MANY, retry_after=_retry_after())
+            response, _ = error_response(429, TOO_MANY, retry_after=retry_after)
         else:
             response, _ = error_response(exc.code or 500, exc.description or exc.name)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
         if isinstance(exc, MethodNotAllowed):
             response.headers["Allow"] = ", ".join(exc.valid_methods or ())
         return response, exc.code or 500

@@ -60,6 +60,9 @@ def http_error(exc: HTTPException):
     response = page(status)
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+    retry_after = getattr(exc, "retry_after", None)  # a rate limit's (intake.limits.TooManyAttempts)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
