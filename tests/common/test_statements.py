@@ -61,3 +61,25 @@ def test_save_changes_writes_only_the_fields_changed_since_the_read(Invite):
     again = Invite.get_by_id("r1")
     assert (again.seq, again.state) == (1, "elsewhere")
     assert [i.id for i in rows.all(("id",), order_by="id", state="elsewhere")] == ["r1"]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_on_postgresql_each_statement_is_prepared_once_per_connection_and_outlives_a_rollback(Invite):
+    rows = Statements(Invite)
+    db = Invite._meta.database
+
+    def prepared() -> list[str]:
+        return [r[0] for r in db.execute_sql("SELECT statement FROM pg_prepared_statements ORDER BY statement")]
+
+    with db.atomic() as txn:
+        rows.insert({"id": "r1", "email": "a@tech.gov.sg"})
+        txn.rollback()
+    assert [s.split(" AS ")[1][:19] for s in prepared()] == ['INSERT INTO "invite']
+    for n in range(3):
+        rows.insert({"id": f"r{n}", "email": f"{n}@tech.gov.sg"})
+        assert rows.get(("email",), id=f"r{n}").email == f"{n}@tech.gov.sg"
+    assert len(prepared()) == 2  # the insert and the read, each prepared once
+    # a new connection prepares again what it runs
+    db.close()
+    assert rows.get(("email",), id="r2").email == "2@tech.gov.sg"
+    assert len(prepared()) == 1

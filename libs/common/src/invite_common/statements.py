@@ -4,9 +4,17 @@ Building a statement with peewee's query builder costs 100-300 µs of CPU, again
 run it; the handful of statements each message or request runs are therefore spelled out once
 here and only bound to fresh values afterwards. Values still pass through each field's
 `db_value` / `python_value`, exactly as peewee's own queries do, so rows read the same either way.
+
+On PostgreSQL each of these statements is also prepared on the server, once per connection
+(`PREPARE`, then `EXECUTE` with the values): the server then skips parsing and planning it
+again, about a fifth of what a short statement costs it.
 """
 from __future__ import annotations
 
+import hashlib
+import re
+import threading
+import weakref
 from typing import Callable, Iterable
 
 import peewee
@@ -14,6 +22,34 @@ import peewee
 
 def _is_postgres(db: peewee.Database) -> bool:
     return isinstance(db, peewee.PostgresqlDatabase)
+
+
+# connection -> names of the statements prepared on it; a connection's statements end with it
+_prepared_on: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
+_prepared_lock = threading.Lock()
+
+
+class Prepared:
+    """One statement as PostgreSQL prepares it: `PREPARE name AS ...$1...`, run as `EXECUTE name(%s)`."""
+
+    __slots__ = ("name", "prepare", "execute")
+
+    def __init__(self, sql: str, param: str):
+        self.name = "st_" + hashlib.sha1(sql.encode()).hexdigest()[:20]
+        count = sql.count(param)
+        numbers = iter(range(1, count + 1))
+        self.prepare = f"PREPARE {self.name} AS " + re.sub(re.escape(param), lambda _: f"${next(numbers)}", sql)
+        self.execute = f"EXECUTE {self.name}" + (f"({', '.join([param] * count)})" if count else "")
+
+    def run(self, db: peewee.Database, params: tuple):
+        connection = db.connection()
+        with _prepared_lock:
+            names = _prepared_on.setdefault(connection, set())
+        if self.name not in names:
+            # a prepared statement outlives the transaction it was prepared in, even a rolled back one
+            db.execute_sql(self.prepare)
+            names.add(self.name)
+        return db.execute_sql(self.execute, params)
 
 
 class Statements:
@@ -24,6 +60,7 @@ class Statements:
         self.table = model._meta.table_name
         self._fields = model._meta.fields
         self._cache: dict[tuple, str] = {}
+        self._prepared: dict[str, Prepared] = {}  # PostgreSQL's form of each cached statement
         # fields whose default peewee fills in on the Python side: a hand-written INSERT must too
         self._defaults = [(name, f.default) for name, f in self._fields.items() if f.default is not None]
 
@@ -44,11 +81,19 @@ class Statements:
         sql = self._cache.get(full)
         if sql is None:
             sql = self._cache[full] = build(db.param, postgres)
+            if postgres:
+                self._prepared[sql] = Prepared(sql, db.param)
         return sql
 
     def execute(self, sql: str, params: Iterable = ()):
-        """Run `sql` on the model's database (inside the caller's transaction, if any); return the cursor."""
-        return self.database().execute_sql(sql, tuple(params))
+        """Run `sql` on the model's database (inside the caller's transaction, if any); return the cursor.
+
+        A statement built by `sql` runs prepared on PostgreSQL; any other runs as it is."""
+        db = self.database()
+        prepared = self._prepared.get(sql)
+        if prepared is not None and _is_postgres(db):
+            return prepared.run(db, tuple(params))
+        return db.execute_sql(sql, tuple(params))
 
     def db_values(self, values: dict) -> list:
         """The database forms of `values` (field name -> value), in order."""
