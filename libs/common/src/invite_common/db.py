@@ -89,6 +89,57 @@ class WriterQueueSqliteDatabase(peewee.SqliteDatabase):
         return super()._close(conn)
 
 
+class PostgresDatabase(peewee.PostgresqlDatabase):
+    """PostgreSQL whose BEGIN travels with the transaction's first statement.
+
+    peewee sends BEGIN on its own, a round trip to the server per transaction that costs both
+    sides about as much as a short statement; here it is held until the transaction's first
+    statement and sent in the same message ("BEGIN; <statement>"). A transaction that ran no
+    statement sends neither BEGIN nor COMMIT. A cursor asked for directly (to run a statement
+    peewee does not see) gets the BEGIN sent first.
+    """
+
+    def init(self, *args, **kwargs):
+        super().init(*args, **kwargs)
+        self._deferred = threading.local()
+
+    def _pending_begin(self) -> str | None:
+        statement = getattr(self._deferred, "begin", None)
+        self._deferred.begin = None
+        return statement
+
+    def begin(self, isolation_level=None):
+        if self.is_closed():
+            self.connect()
+        level = self._isolation_level if isolation_level is None else isolation_level
+        self._deferred.begin = (f"BEGIN TRANSACTION ISOLATION LEVEL {self._adapter.isolation_level_str(level)}"
+                                if level else "BEGIN")
+
+    def _execute_cursor(self, sql, params, **cursor_options):
+        begin = self._pending_begin()
+        if begin is not None:
+            sql = f"{begin}; {sql}"
+        return super()._execute_cursor(sql, params, **cursor_options)
+
+    def cursor(self, named_cursor=None):
+        begin = self._pending_begin()
+        if begin is not None:
+            super().cursor().execute(begin)
+        return super().cursor()
+
+    def commit(self):
+        if self._pending_begin() is None:
+            super().commit()
+
+    def rollback(self):
+        if self._pending_begin() is None:
+            super().rollback()
+
+    def _close(self, conn):
+        self._deferred.begin = None
+        return super()._close(conn)
+
+
 def connect(url: str) -> peewee.Database:
     """Return a peewee database for `url` (sqlite:///path or postgresql://...)."""
     if url.startswith("sqlite"):
@@ -97,7 +148,7 @@ def connect(url: str) -> peewee.Database:
         path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
         db = WriterQueueSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     elif url.startswith(("postgresql", "postgres")):
-        db = db_url.connect(url.replace("postgres://", "postgresql://", 1))
+        db = PostgresDatabase(**db_url.parse(url.replace("postgres://", "postgresql://", 1)))
     else:
         raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
     return db
