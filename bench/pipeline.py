@@ -693,11 +693,12 @@ class LatencyResult:
     cpu: dict | None = None
     settled: bool = True
     addresses: list[str] = field(default_factory=list)
+    warmup: "LatencyResult | None" = None  # the first --warmup seconds, not counted above
 
 
-def run_latency(args, system, mailbox, databases: list[Database], settle, rate: float, seconds: float, label: str = "lat") -> LatencyResult:
-    base, run = system.base, uuid.uuid4().hex[:8]
-    planned = int(rate * seconds)
+def _pace(args, base: str, mailbox, rate: float, planned: int, label: str, meter_for=None, settle=None) -> LatencyResult:
+    """Submit, then approve, one invitation every 1/rate s, `planned` times; wait for their emails."""
+    run = uuid.uuid4().hex[:8]
     result = LatencyResult(rate, planned)
     records: list[dict] = [{} for _ in range(planned)]
     addresses = [f"{label}-{run}-{i}@tech.gov.sg" for i in range(planned)]
@@ -719,7 +720,7 @@ def run_latency(args, system, mailbox, databases: list[Database], settle, rate: 
     # enough threads that a slow answer delays no later request; the times are taken from when
     # each request was due, so one that had to wait for a thread still counts its wait
     workers = max(16, int(rate))
-    meter = CpuMeter({"bench": os.getpid()} | {name: p.pid for name, p in system.procs.items()} | broker_pids(), postgres_backends(databases))
+    meter = meter_for() if meter_for else None
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paced") as pool:
         for i in range(planned):
@@ -738,8 +739,10 @@ def run_latency(args, system, mailbox, databases: list[Database], settle, rate: 
     # an overloaded system drains its backlog after the last request: give it time, within bounds
     drain = args.phase_timeout or max(60.0, result.sent / 10)
     result.complete = mailbox.wait_for(addresses[: result.sent], time.monotonic() + drain)
-    result.settled = settle()
-    result.cpu = meter.stop()
+    if settle:
+        result.settled = settle()
+    if meter:
+        result.cpu = meter.stop()
     arrivals = mailbox.arrivals
     for address, rec in zip(addresses[: result.sent], records):
         got = arrivals.get(address)
@@ -756,8 +759,25 @@ def run_latency(args, system, mailbox, databases: list[Database], settle, rate: 
         with open(args.trace, "a") as out:
             for address, rec in zip(addresses[: result.sent], records):
                 got = arrivals.get(address)
-                out.write(json.dumps({"phase": label, "db": databases[0].kind} | {k: round((v - start) * 1000, 2) for k, v in rec.items()}
+                out.write(json.dumps({"phase": label} | {k: round((v - start) * 1000, 2) for k, v in rec.items()}
                                      | ({"email": round((got - start) * 1000, 2)} if got else {})) + "\n")
+    return result
+
+
+def run_latency(args, system, mailbox, databases: list[Database], settle, rate: float, seconds: float, label: str = "lat") -> LatencyResult:
+    """The paced phase: `--warmup` seconds at the rate first, reported apart (a process's first
+    requests open its connections and run its code for the first time), then `seconds` measured."""
+    warmup = None
+    if args.warmup > 0:
+        warmup = _pace(args, system.base, mailbox, rate, max(1, int(rate * args.warmup)), f"{label}-warm")
+        settle()  # the measured part starts with the system's queues empty
+
+    def meter_for():
+        return CpuMeter({"bench": os.getpid()} | {name: p.pid for name, p in system.procs.items()} | broker_pids(),
+                        postgres_backends(databases))
+
+    result = _pace(args, system.base, mailbox, rate, int(rate * seconds), label, meter_for, settle)
+    result.warmup = warmup
     return result
 
 
@@ -962,6 +982,11 @@ def report(args, db_kind: str, machine: dict, baselines: dict, throughput, laten
             if name == "submit_to_email":
                 p99 = f"{percentile(values, 99):.0f} ms" if values else "-"
                 targets.append(Target(f"p99 submit -> email <= {P99_TARGET_MS:.0f} ms at {latency.rate:g}/s ({workers})", p99, met))
+        if latency.warmup is not None and latency.warmup.submit_to_email:
+            warm = latency.warmup
+            rows.append((f"  warm-up before it ({warm.planned / warm.rate:g} s, not counted), submit -> email p50/p95/p99 ms",
+                         fmt_ms(warm.submit_to_email), f"{warm.received}/{warm.sent} emailed"))
+            summary[f"{key}_warmup_submit_to_email"] = {f"p{p}": round(percentile(warm.submit_to_email, p), 1) for p in (50, 95, 99)}
         rows.append(("  HTTP submit 201 / approve 202, p99 ms", f"{percentile(latency.submit_http, 99) if latency.submit_http else 0:.1f} / "
                      f"{percentile(latency.approve_http, 99) if latency.approve_http else 0:.1f}", ""))
         rows.append(("  CPU, until its queues were empty", "", fmt_cpu(latency.cpu, latency.received, "invite")
@@ -1024,6 +1049,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1000)),
                    help="messages / invitations for the throughput phases (default 1000, or BENCH_N)")
+    p.add_argument("--warmup", type=float, default=2.0,
+                   help="seconds at the paced rate before each paced phase is measured, reported apart (default 2)")
     p.add_argument("--trace", metavar="FILE", help="append each paced invitation's times (ms from the phase's start) to FILE as JSON lines")
     p.add_argument("--rate", type=float, default=50.0, help="invitations per second in the latency phase (default 50)")
     p.add_argument("--scaled-rate", type=float, default=25.0,
@@ -1118,6 +1145,9 @@ def run_on(args, db_kind: str, amqp_url: str, admin_url: str | None, machine: di
                 notes.append(f"ERROR in the {name} phase: {exc}")
                 say(f"[{name}] ERROR: {exc}")
                 return None
+            warmup = getattr(result, "warmup", None)
+            if warmup is not None:
+                given.extend(warmup.addresses[: warmup.sent])
             given.extend(result.addresses[: getattr(result, "sent", len(result.addresses))])
             losses.append((name, check_nothing_lost(databases, mailbox, given)))
             return result
