@@ -112,6 +112,10 @@ class Publisher:
         self._returned.add(message.properties.get("message_id", ""))
         log.error("message unroutable", extra={"exchange": exchange, "routing_key": routing_key})
 
+    def open(self) -> None:
+        """Connect now rather than with the first batch (raises PublishError if the broker is away)."""
+        self._ensure()
+
     def publish(self, batch: list[Outgoing]) -> set[str]:
         """Publish `batch`; return the message ids the broker confirmed and routed.
 

@@ -165,6 +165,11 @@ class MessageConsumer(ConsumerMixin):
         ]
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        # this thread's database connection, opened now rather than by the first message
+        try:
+            self.database.connect(reuse_if_open=True)
+        except (peewee.OperationalError, peewee.InterfaceError):
+            pass  # the first message meets the outage and waits for it like any other
         self.ready.set()
 
     def on_connection_error(self, exc, interval):

@@ -225,6 +225,12 @@ class OutboxRelay(threading.Thread):
 
     def run(self) -> None:
         backoff = 0.1
+        try:
+            # the broker and the database connections, opened before the first commit needs them
+            self.publisher.open()
+            self.outbox.database.connect(reuse_if_open=True)
+        except (PublishError, peewee.PeeweeException):
+            pass  # the loop below meets the outage and retries
         while not self._stopping.is_set():
             try:
                 self.outbox.armed()
