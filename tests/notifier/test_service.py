@@ -114,7 +114,8 @@ def start_notifier(amqp_url, topology, db_url, tmp_path, smtp_server):
     for service in started:
         service.stop()
     database.close()
-    left = [t.name for t in threading.enumerate() if t.name in ("health", "outbox-relay", f"consumer-{bootstrap.QUEUE}")]
+    left = [t.name for t in threading.enumerate()
+            if t.name in ("health", "outbox-relay", "message-log-trim", f"consumer-{bootstrap.QUEUE}")]
     assert not left, f"threads still running after stop: {left}"
 
 
@@ -266,3 +267,9 @@ def test_health_endpoints_report_readiness_and_prometheus_metrics(amqp_url, topo
     wait_for(lambda: value(scrape(f"{base}/metrics"), "invites_outbox_backlog") == 0, what="an empty outbox")
     assert value(scrape(f"{base}/metrics"), "invites_outbox_oldest_age_seconds") == 0
     assert "invites_outbox_oldest_age_seconds" in names(after)
+
+
+def test_a_running_service_trims_its_message_log_in_the_background(start_notifier):
+    # every service gets the hourly trim of its handled ids and published outbox rows (MESSAGE_LOG_DAYS)
+    service, _ = start_notifier()
+    assert "message-log-trim" in [t.name for t in service.threads if t.is_alive()]

@@ -173,6 +173,9 @@ class Settings:
     audit_verify_keys: str = ""
     # Erase personal data of requests closed longer ago than this many days; 0 leaves it alone.
     retention_days: int = 0
+    # Delete handled message ids and published outbox rows older than this many days (hourly);
+    # 0 keeps them forever.
+    message_log_days: int = 7
     var_dir: str = "var"
 
     def amqp_url_for(self, service: str) -> str:
@@ -270,8 +273,16 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         audit_signing_key=get("AUDIT_SIGNING_KEY", ""),
         audit_verify_keys=get("AUDIT_VERIFY_KEYS", ""),
         retention_days=int(get("RETENTION_DAYS", "0")),
+        message_log_days=_at_least_zero("MESSAGE_LOG_DAYS", get("MESSAGE_LOG_DAYS", "7")),
         var_dir=str(var),
     )
+
+
+def _at_least_zero(name: str, raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more")
+    return value
 
 
 def ensure_sqlite_dir(url: str) -> None:

@@ -29,7 +29,8 @@ from prometheus_client.registry import Collector
 from invite_common import db as dbmod
 from invite_common import metrics
 from invite_common.config import Settings
-from invite_common.consumer import GiveUp, Handler, MessageConsumer, TwoPhaseHandler, start_consumer_thread
+from invite_common.consumer import GiveUp, Handler, MessageConsumer, TwoPhaseHandler, handled_message_model, start_consumer_thread
+from invite_common import housekeeping
 from invite_common.health import Check, broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
 from invite_common.topology import Topology, for_service
@@ -180,7 +181,12 @@ def start(service: Service) -> RunningService:
     running.registry = metrics.registry_for(metrics.OutboxCollector(service.outbox), *service.metrics)
     running.relay.start()
     running.threads = [start_consumer_thread(c) for c in consumers.values()]
-    for task in service.tasks:
+    tasks = list(service.tasks)
+    if settings.message_log_days > 0:
+        handled = handled_message_model(service.database)
+        tasks.append(Task("message-log-trim", housekeeping.TRIM_EVERY, lambda: housekeeping.trim_message_log(
+            service.database, service.outbox.model, handled, settings.message_log_days)))
+    for task in tasks:
         thread = threading.Thread(target=running._run_task, args=(task,), name=task.name, daemon=True)
         thread.start()
         running.threads.append(thread)
