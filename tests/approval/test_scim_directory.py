@@ -11,16 +11,14 @@ from invite_common.errors import PermanentError, TransientError
 
 from approval.adapters.directory import AccountExists, DirectoryUnavailable, InvalidUsername, UsernameTaken
 from approval.adapters.scim import ScimDirectory, retry_after_seconds
-from tests.support.scim import ScimServer
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 @pytest.fixture
-def server():
-    scim = ScimServer().start()
-    yield scim
-    scim.stop()
+def server(scim):
+    """The shared SCIM server (tests/conftest.py), named for what these tests talk to."""
+    return scim
 
 
 @pytest.fixture

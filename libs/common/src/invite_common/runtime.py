@@ -27,10 +27,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from invite_common import db as dbmod
-from invite_common import metrics
+from invite_common import housekeeping, metrics
 from invite_common.config import Settings
-from invite_common.consumer import GiveUp, Handler, MessageConsumer, TwoPhaseHandler, handled_message_model, start_consumer_thread
-from invite_common import housekeeping
+from invite_common.consumer import (
+    GiveUp, Handler, MessageConsumer, TwoPhaseHandler, handled_message_model, start_consumer_thread,
+)
 from invite_common.health import Check, broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
 from invite_common.topology import Topology, for_service

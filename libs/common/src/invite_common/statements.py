@@ -118,7 +118,7 @@ class Statements:
         columns = columns or tuple(self._fields)
         sql = self._select(tuple(where), columns, lock)
         row = self.execute(sql, self.db_values(where)).fetchone()
-        return None if row is None else self._instance(columns, row)
+        return None if row is None else self.instance(columns, row)
 
     def all(self, columns: tuple[str, ...] | None = None, *, order_by: str, **where) -> list[peewee.Model]:
         """Every row matching `where`, in `order_by` order, as model instances."""
@@ -130,9 +130,10 @@ class Statements:
             return f'SELECT {cols} FROM "{self.table}" WHERE {cond} ORDER BY {self.column(order_by)}'
 
         sql = self.sql(("all", tuple(where), columns, order_by), build)
-        return [self._instance(columns, row) for row in self.execute(sql, self.db_values(where)).fetchall()]
+        return [self.instance(columns, row) for row in self.execute(sql, self.db_values(where)).fetchall()]
 
-    def _instance(self, columns: tuple[str, ...], row) -> peewee.Model:
+    def instance(self, columns: tuple[str, ...], row) -> peewee.Model:
+        """A model instance from a row of `columns` read by hand-written SQL, its values as peewee reads them."""
         instance = self.model(__no_default__=1)
         fields = self._fields
         instance.__data__ = {name: fields[name].python_value(value) for name, value in zip(columns, row)}

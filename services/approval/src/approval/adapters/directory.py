@@ -151,8 +151,7 @@ class LocalDirectory(AccountDirectory):
         found = accounts.execute(accounts.sql(("by_email",), build), (email.strip().lower(),)).fetchone()
         if found is None:
             return None
-        row = Account(**{name: Account._meta.fields[name].python_value(value) for name, value in zip(columns, found)})
-        return _provisioned(row)
+        return _provisioned(accounts.instance(columns, found))
 
     @staticmethod
     def _free_username(base: str) -> str:
