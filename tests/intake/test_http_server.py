@@ -156,3 +156,46 @@ def test_per_address_limits_count_the_forwarded_address_only_from_the_trusted_pr
     else:
         # the header is anyone's to send, so it is not believed: every sign-in counts against the connection's address
         assert statuses == [302, 302, 429, 429]
+
+
+def test_more_idle_connections_than_select_can_watch_do_not_end_intake(tmp_path, amqp_url):
+    """Half-open connections past file descriptor 1024 once ended the process (select()'s limit)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"the open-files hard limit ({hard}) is below {wanted}")
+    # raised here so that intake, started below, inherits it as containers usually give it
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    try:
+        intake, cleanup = start_intake(tmp_path, amqp_url, HTTP_CHANNEL_TIMEOUT="60")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    host, port = intake.env["INTAKE_BIND"].split(":")
+    idle = []
+    try:
+        for _ in range(20):  # some ordinary traffic first: database connections, worker threads
+            assert requests.get(f"{intake.base}/api/v1/invites", headers={"X-Dev-User": "amy@tech.gov.sg"},
+                                timeout=5).status_code == 200
+        for _ in range(1100):
+            idle.append(socket.create_connection((host, int(port)), timeout=5))
+        time.sleep(1.5)  # the server accepts them and watches each one
+        assert intake.procs["intake"].poll() is None, intake.log("intake")[-2000:]
+    finally:
+        for client in idle:
+            client.close()
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert intake.procs["intake"].poll() is None, intake.log("intake")[-2000:]
+            try:
+                if requests.get(f"{intake.base}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+        assert "filedescriptor out of range" not in intake.log("intake")
+    finally:
+        cleanup()

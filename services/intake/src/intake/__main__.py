@@ -66,7 +66,9 @@ def server_limits(settings) -> dict:
 
     A body larger than any request may carry is refused from its Content-Length, before it is
     read; a client that stops sending is dropped after the channel timeout; stalled connections
-    wait in the server's event loop, not in a worker thread, up to the connection limit.
+    wait in the server's event loop, not in a worker thread, up to the connection limit. That
+    loop uses poll(), not waitress's default select(): select() cannot watch a descriptor past
+    1023 and ends the process when a connection gets one (containers allow far more open files).
     """
     from intake.app import MAX_BODY_BYTES
 
@@ -75,6 +77,7 @@ def server_limits(settings) -> dict:
         "channel_timeout": settings.http_channel_timeout,
         "connection_limit": settings.http_connection_limit,
         "cleanup_interval": max(1, min(30, settings.http_channel_timeout // 2)),
+        "asyncore_use_poll": True,
     }
     return limits | proxy_settings(settings)
 
