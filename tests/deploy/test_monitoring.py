@@ -18,7 +18,13 @@ def test_prometheus_scrapes_every_service_and_loads_the_rules():
     jobs = {job["job_name"]: job for job in PROMETHEUS["scrape_configs"]}
     assert set(jobs) == {"invites-intake", "invites-approval", "invites-notifier"}
     ports = {name: job["dns_sd_configs"][0]["port"] for name, job in jobs.items()}
-    assert ports == {"invites-intake": 8080, "invites-approval": 8081, "invites-notifier": 8082}
+    # each service's metrics listener as compose binds it: intake's own, the workers' health ports
+    services = compose()["services"]
+    served = {f"invites-{name}": int(services[name]["environment"][variable].rpartition(":")[2])
+              for name, variable in (("intake", "INTAKE_METRICS_BIND"), ("approval", "APPROVAL_BIND"),
+                                     ("notifier", "NOTIFIER_BIND"))}
+    assert ports == served
+    assert ports["invites-intake"] != int(services["intake"]["environment"]["INTAKE_BIND"].rpartition(":")[2])
     for rule_file in PROMETHEUS["rule_files"]:
         assert (DEPLOY / rule_file).exists()
 

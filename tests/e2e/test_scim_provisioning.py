@@ -88,7 +88,8 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
     assert scim.creates() == 2  # vic.lim and kim.tan; jlee and maxn were made by another client
 
     # what Prometheus sees: requests by state, and every metric the alert rules use, across the services
-    binds = {name: scim_system.env[f"{name.upper()}_BIND"] for name in ("intake", "approval", "notifier")}
+    binds = {name: scim_system.env[f"{name.upper()}_BIND"] for name in ("approval", "notifier")}
+    binds["intake"] = scim_system.env["INTAKE_METRICS_BIND"]
     samples = {name: scrape(f"http://{bind}/metrics") for name, bind in binds.items()}
     assert value(samples["approval"], "invites_requests", state="emailed") == 2
     assert value(samples["approval"], "invites_requests", state="failed") == 1

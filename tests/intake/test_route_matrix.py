@@ -47,7 +47,6 @@ GET     /audit                                              auditor
 GET     /audit/export.<any(csv, jsonl):fmt>                 auditor
 GET     /audit/integrity                                    auditor
 GET     /audit/requests/<invite_id>                         auditor
-GET     /metrics                                            public
 POST    /api/v1/approvals/decisions                         approver
 POST    /api/v1/batches                                     requester
 GET     /api/v1/batches/<string:batch_id>                   owner

@@ -42,6 +42,8 @@ class RunningSystem:
         name = f"{service}-{replica}"
         bind = f"127.0.0.1:{free_port()}"
         env = dict(self.env, **{f"{service.upper()}_BIND": bind})
+        if service == "intake":
+            env["INTAKE_METRICS_BIND"] = f"127.0.0.1:{free_port()}"
         out = open(self.logs / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen([sys.executable, "-m", service], env=env, stdout=out, stderr=subprocess.STDOUT)
         self.binds[name] = bind
@@ -106,6 +108,7 @@ def system_env(*, amqp_url: str, namespace: str, db_urls: dict[str, str], smtp_u
         SMTP_URL=smtp_url,
         SMTP_TIMEOUT="5",
         INTAKE_BIND=f"127.0.0.1:{free_port()}",
+        INTAKE_METRICS_BIND=f"127.0.0.1:{free_port()}",
         APPROVAL_BIND=f"127.0.0.1:{free_port()}",
         NOTIFIER_BIND=f"127.0.0.1:{free_port()}",
         ORG_EMAIL_DOMAINS="gov.sg",

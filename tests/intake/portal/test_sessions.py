@@ -1,6 +1,7 @@
 """Portal sessions live on the server: the cookie is an opaque token, and sign-out, idle time and the
 absolute lifetime end a session wherever its cookie is."""
 import datetime as dt
+import re
 
 import pytest
 
@@ -32,10 +33,43 @@ def test_signing_in_starts_a_new_session_under_a_new_token(portal_app):
     client = portal_app.test_client()
     client.get("/sign-in")  # the page's form token starts an anonymous session
     before = cookie(client)
-    assert PortalSession.get_or_none(PortalSession.id == token_id(before)).email is None
     signed_in(client, "amy@tech.gov.sg")
-    assert cookie(client) != before
-    assert PortalSession.get_or_none(PortalSession.id == token_id(before)) is None
+    assert cookie(client) != before and "." not in cookie(client)
+    assert row_of(client).email == "amy@tech.gov.sg"
+
+
+def test_an_anonymous_visit_stores_no_session_on_the_server(portal_app):
+    for _ in range(5):
+        visitor = portal_app.test_client()
+        page = visitor.get("/sign-in")
+        assert page.status_code == 200 and 'name="csrf_token"' in page.text
+        assert cookie(visitor)  # the form's token travels in the signed cookie
+    assert PortalSession.select().count() == 0
+
+
+def test_the_sign_in_form_still_needs_the_token_its_cookie_holds(portal_app):
+    portal_app.config["WTF_CSRF_ENABLED"] = True
+    visitor = portal_app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', visitor.get("/sign-in").text).group(1)
+    stranger = portal_app.test_client()  # the token without the cookie it belongs to
+    assert stranger.post("/sign-in", data={"email": "amy@tech.gov.sg", "csrf_token": token}).status_code == 400
+    signed = visitor.post("/sign-in", data={"email": "amy@tech.gov.sg", "csrf_token": token})
+    assert signed.status_code == 302
+    assert row_of(visitor).email == "amy@tech.gov.sg"
+
+
+def test_an_altered_anonymous_cookie_is_not_believed(portal_app):
+    visitor = portal_app.test_client()
+    visitor.get("/sign-in")
+    value = cookie(visitor)
+    payload, _, signature = value.partition(".")
+    forged = portal_app.test_client()
+    # a value claiming to be signed in, under the old signature
+    forged.set_cookie("session", f'{payload[:-2]}AA.{signature}')
+    assert forged.get("/status").status_code == 302
+    forged.set_cookie("session", portal_app.session_interface._signer(portal_app).dumps(
+        {"user": "amy@tech.gov.sg", "auth_mode": "dev"}))
+    assert forged.get("/status").status_code == 302  # signed in is only ever a row on the server
 
 
 def test_after_sign_out_the_old_cookie_is_worth_nothing(amy, portal_app):

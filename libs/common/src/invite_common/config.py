@@ -107,6 +107,11 @@ class Settings:
     intake_bind: str = "127.0.0.1:8080"
     approval_bind: str = "127.0.0.1:8081"
     notifier_bind: str = "127.0.0.1:8082"
+    # intake's /metrics (and a second /healthz and /readyz) on a listener of their own, away from
+    # the portal's public port; the workers serve theirs on their own small ports above
+    intake_metrics_bind: str = "127.0.0.1:8083"
+    # the interactive API docs and the OpenAPI document; on unless ENV=production (see `load`)
+    api_docs: bool = True
     org_email_domains: str = "gov.sg"
     auth_mode: str = "dev"
     role_grants: str = ""
@@ -230,6 +235,8 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         intake_bind=get("INTAKE_BIND", Settings.intake_bind),
         approval_bind=get("APPROVAL_BIND", Settings.approval_bind),
         notifier_bind=get("NOTIFIER_BIND", Settings.notifier_bind),
+        intake_metrics_bind=get("INTAKE_METRICS_BIND", Settings.intake_metrics_bind),
+        api_docs=_bool(get("API_DOCS", "false" if env == "production" else "true")),
         org_email_domains=get("ORG_EMAIL_DOMAINS", "gov.sg"),
         auth_mode=choice("AUTH_MODE", e.get("AUTH_MODE"), AUTH_MODES, "dev"),
         role_grants=get("ROLE_GRANTS", ""),

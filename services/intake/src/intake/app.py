@@ -200,9 +200,11 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         API_TITLE="Invite Users",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/api",
+        # API_DOCS: the document and the interactive docs at /api/docs, with Swagger UI's files
+        # served from this app, not a CDN; off, neither is served (production's default: they map
+        # the whole API for anyone who reaches the portal)
+        OPENAPI_URL_PREFIX="/api" if settings.api_docs else None,
         OPENAPI_JSON_PATH="openapi.json",
-        # interactive docs at /api/docs, with Swagger UI's files served from this app, not a CDN
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/static/",
         JSON_SORT_KEYS=False,
@@ -248,10 +250,11 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
     # Each server thread keeps its connection between requests (opening one per request cost
     # a PostgreSQL backend each time); a connection that failed is dropped and opened afresh.
 
-    @app.get("/api/docs/static/<path:filename>")
-    def swagger_ui_static(filename):
-        """Serve Swagger UI's own files for the interactive API docs."""
-        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+    if settings.api_docs:
+        @app.get("/api/docs/static/<path:filename>")
+        def swagger_ui_static(filename):
+            """Serve Swagger UI's own files for the interactive API docs."""
+            return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 
     checks = {"database": database_check(database), "broker": broker_check(settings.amqp_url_for("intake"))}
 
@@ -266,7 +269,7 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
         ok, results = run_checks(checks)
         return {"ready": ok, "checks": results}, (200 if ok else 503)
 
-    http_metrics.instrument(app, outbox)
+    http_metrics.instrument(app)
     app.register_blueprint(portal)
     _protect_forms(app)
     headers.install(app, production=settings.env == "production")

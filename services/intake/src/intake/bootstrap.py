@@ -11,6 +11,7 @@ from invite_common.db import utcnow
 from invite_common.outbox import Outbox
 
 from intake import digest, handlers
+from intake import metrics as http_metrics
 from intake.auth import settings as auth_settings
 from intake.app import create_app
 from intake.audit import retention
@@ -29,7 +30,8 @@ RETENTION_EVERY = 3600.0
 
 def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service:
     """The intake service: role grants at start, the history consumer, and (given the history's
-    signing key) the chain keeper and retention as background tasks; the web app serves health."""
+    signing key) the chain keeper and retention as background tasks; its metrics on a listener of
+    their own (the web app, served apart, answers health on the portal's port too)."""
     tasks, closers = [], []
     if signer is not None:
         keeper = HistoryChainKeeper(signer)
@@ -65,6 +67,8 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
         tasks=tasks + digest_tasks(settings, outbox)
         + [runtime.Task("draft-expiry", expiry.SWEEP_SECONDS, lambda: expiry.sweep(settings.draft_expiry_days))],
         closers=closers,
+        bind=settings.intake_metrics_bind,
+        metrics=http_metrics.COLLECTORS,
     )
 
 

@@ -1,5 +1,7 @@
-"""Intake's `/metrics`: every HTTP request counted by route template and status, with its latency,
-and the outbox and requests-by-state gauges read when Prometheus scrapes."""
+"""Intake's HTTP metrics: every request counted by route template and status, with its latency.
+
+They are served, with the outbox gauges, on intake's metrics listener (INTAKE_METRICS_BIND), not
+on the portal's port: the portal's port is the public one."""
 from __future__ import annotations
 
 import time
@@ -7,15 +9,16 @@ import time
 from flask import Flask, Response, g, request
 
 from invite_common import metrics
-from invite_common.outbox import Outbox
 
 # Paths no route matched are counted under one label: unknown paths must not grow the series.
 UNMATCHED = "<unmatched>"
 
 
-def instrument(app: Flask, outbox: Outbox, *collectors) -> None:
-    """Count and time each request of `app`, and serve the registry on GET /metrics."""
-    registry = metrics.registry_for(metrics.HTTP_REQUESTS, metrics.HTTP_LATENCY, metrics.OutboxCollector(outbox), *collectors)
+COLLECTORS = (metrics.HTTP_REQUESTS, metrics.HTTP_LATENCY)
+
+
+def instrument(app: Flask) -> None:
+    """Count and time each request of `app`."""
 
     @app.before_request
     def start_timer() -> None:
@@ -29,8 +32,3 @@ def instrument(app: Flask, outbox: Outbox, *collectors) -> None:
         if started is not None:
             metrics.HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
         return response
-
-    @app.get("/metrics")
-    def serve_metrics() -> Response:
-        """Prometheus metrics of this intake process."""
-        return Response(metrics.exposition(registry), content_type=metrics.CONTENT_TYPE)

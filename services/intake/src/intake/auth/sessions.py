@@ -6,6 +6,13 @@ old cookie is worth nothing from then on), after SESSION_IDLE_MINUTES unused, an
 SESSION_MAX_HOURS after it began. Signing in starts a new session under a new token, so a token
 planted before sign-in never becomes a signed-in one. API routes get no session at all: a cookie
 never authenticates the API.
+
+Before sign-in nothing is stored on the server: what an anonymous visitor's session holds (the
+form's CSRF token, the page to return to, the sign-in's state at the provider, a notice) travels
+in the same cookie, signed with SECRET_KEY so it cannot be altered, and lasts SESSION_MAX_HOURS.
+Otherwise every anonymous visit of the sign-in page would add a row, and anyone could fill the
+table. It is readable by its own browser only (HttpOnly), which is all the sign-in's one-time
+values need. A token and a signed value never look alike: the token has no dot.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import time
 
 import peewee
 from flask import g
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
@@ -53,6 +61,8 @@ class ServerSession(CallbackDict, SessionMixin):
         self.last_seen_at = last_seen_at
         self.modified = False
         self.renew = False
+        # an anonymous session read from its signed cookie: written again only when it changes
+        self.from_cookie = False
 
     def start_over(self) -> None:
         """Forget everything and continue under a new token (sign-in and sign-out)."""
@@ -69,6 +79,21 @@ class ServerSessionInterface(SessionInterface):
         self._purged_at = 0.0
         self._purge_lock = threading.Lock()
 
+    def _signer(self, app) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(app.secret_key, salt="portal-session-before-sign-in")
+
+    def _anonymous(self, app, value: str) -> ServerSession:
+        """The session a signed value carries, or a new one when it was altered or is too old."""
+        try:
+            data = self._signer(app).loads(value, max_age=self.lifetime.total_seconds())
+        except BadSignature:
+            return ServerSession()
+        if not isinstance(data, dict) or SESSION_USER in data:
+            return ServerSession()  # a signed-in session is only ever a row
+        session = ServerSession(data)
+        session.from_cookie = True
+        return session
+
     def is_expired(self, row: PortalSession, now: dt.datetime) -> bool:
         """Tell whether a stored session has been unused too long or has lived its whole lifetime."""
         return now - row.last_seen_at > self.idle or now - row.created_at > self.lifetime
@@ -77,6 +102,8 @@ class ServerSessionInterface(SessionInterface):
         if request.path.startswith("/api/"):
             return self.make_null_session(app)
         token = request.cookies.get(self.get_cookie_name(app))
+        if token and "." in token:
+            return self._anonymous(app, token)
         if token:
             try:
                 row = PortalSession.get_or_none(PortalSession.id == token_id(token))
@@ -105,6 +132,15 @@ class ServerSessionInterface(SessionInterface):
                 PortalSession.delete().where(PortalSession.id == session.sid).execute()
             if session.renew or session.modified:
                 response.delete_cookie(name, domain=domain, path=path)
+            return
+        if session.sid is None and SESSION_USER not in session:
+            if session.modified or session.renew or not session.from_cookie:
+                response.set_cookie(
+                    name, self._signer(app).dumps(dict(session)), expires=now + self.lifetime,
+                    httponly=self.get_cookie_httponly(app), secure=self.get_cookie_secure(app),
+                    samesite=self.get_cookie_samesite(app), domain=domain, path=path,
+                )
+                response.vary.add("Cookie")
             return
         if session.sid is None:
             token = secrets.token_urlsafe(32)
