@@ -48,6 +48,20 @@ def test_production_refuses_the_brokers_guest_login(environ):
         config.load({"ENV": "production"} | environ)
 
 
+@pytest.mark.parametrize("service", ["intake", "approval", "notifier"])
+def test_production_judges_each_service_by_the_broker_url_it_connects_with(service):
+    own = f"{service.upper()}_AMQP_URL"
+    settings = config.load({"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"}, service=service)
+    assert settings.amqp_url == f"amqps://{service}:s3cret@mq.internal:5671/"
+    # another service's guest URL is not this one's business; its own guest URL is
+    others = {f"{o.upper()}_AMQP_URL": "amqp://guest:guest@mq.internal//" for o in ("intake", "approval", "notifier") if o != service}
+    config.load({"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"} | others, service=service)
+    with pytest.raises(ConfigError, match=own):
+        config.load({"ENV": "production", own: "amqp://guest:guest@mq.internal//", "AMQP_URL": BROKER["AMQP_URL"]}, service=service)
+    with pytest.raises(ConfigError, match="AMQP_URL"):
+        config.load({"ENV": "production"}, service=service)
+
+
 def test_development_keeps_the_local_guest_broker():
     assert config.load({}).amqp_url == "amqp://guest:guest@127.0.0.1:5672//"
 

@@ -213,11 +213,7 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
     check_names(e)
     env = choice("ENV", e.get("ENV"), ENVIRONMENTS, "development")
     if env == "production":
-        for name in AMQP_URL_VARIABLES:
-            # AMQP_URL unset means the default, which is the guest login
-            url = e.get(name) or (Settings.amqp_url if name == "AMQP_URL" else "")
-            if url and uses_guest_login(url):
-                raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
+        _refuse_guest_login(e, service)
     return Settings(
         env=env,
         amqp_url=get(f"{service.upper()}_AMQP_URL", get("AMQP_URL", Settings.amqp_url)) if service
@@ -283,6 +279,25 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         message_log_days=_at_least_zero("MESSAGE_LOG_DAYS", get("MESSAGE_LOG_DAYS", "7")),
         var_dir=str(var),
     )
+
+
+def _refuse_guest_login(e, service: str | None) -> None:
+    """Refuse, in production, a broker URL that logs in as RabbitMQ's guest.
+
+    A service is judged by the URL it connects with (its own `<SERVICE>_AMQP_URL`, else
+    `AMQP_URL`, whose default is the guest login): a deployment that gives each service its own
+    user never needs AMQP_URL. Without a service (a tool reading the settings), every URL that is
+    set is judged, and AMQP_URL's default when none is."""
+    if service:
+        own = f"{service.upper()}_AMQP_URL"
+        judged = [own] if e.get(own) else ["AMQP_URL"]
+    else:
+        judged = [name for name in AMQP_URL_VARIABLES if e.get(name)] or ["AMQP_URL"]
+    for name in judged:
+        # AMQP_URL unset means the default, which is the guest login
+        url = e.get(name) or Settings.amqp_url
+        if uses_guest_login(url):
+            raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
 
 
 def _at_least_zero(name: str, raw: str) -> int:

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: python -m invite_common.probe [{'|'.join(SERVICES)}]", file=sys.stderr)
         return 2
     try:
-        with urllib.request.urlopen(healthz_url(service, config.load()), timeout=3) as response:
+        with urllib.request.urlopen(healthz_url(service, config.load(service=service)), timeout=3) as response:
             return 0 if response.status == 200 else 1
     except OSError as exc:
         print(f"{service} not healthy: {exc}", file=sys.stderr)
