@@ -101,6 +101,10 @@ class Settings:
     intake_db_url: str = ""
     approval_db_url: str = ""
     notifier_db_url: str = ""
+    # the role `python -m <service> migrate` connects as (it owns the schema); empty: the service's own
+    intake_migration_db_url: str = ""
+    approval_migration_db_url: str = ""
+    notifier_migration_db_url: str = ""
     smtp_url: str = "smtp://127.0.0.1:1025"
     smtp_timeout: float = 10.0
     mail_from: str = "TechPass Invites <no-reply@invites.local>"
@@ -183,6 +187,10 @@ class Settings:
     message_log_days: int = 7
     var_dir: str = "var"
 
+    def migration_db_url_for(self, service: str) -> str:
+        """The database URL `python -m <service> migrate` connects with; empty means the service's own."""
+        return getattr(self, f"{service}_migration_db_url")
+
     def amqp_url_for(self, service: str) -> str:
         """The broker URL `service` connects with: its own user's URL, else AMQP_URL."""
         return getattr(self, f"{service}_amqp_url") or self.amqp_url
@@ -225,6 +233,9 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         intake_db_url=get("INTAKE_DB_URL", f"sqlite:///{var / 'intake.db'}"),
         approval_db_url=get("APPROVAL_DB_URL", f"sqlite:///{var / 'approval.db'}"),
         notifier_db_url=get("NOTIFIER_DB_URL", f"sqlite:///{var / 'notifier.db'}"),
+        intake_migration_db_url=get("INTAKE_MIGRATION_DB_URL", ""),
+        approval_migration_db_url=get("APPROVAL_MIGRATION_DB_URL", ""),
+        notifier_migration_db_url=get("NOTIFIER_MIGRATION_DB_URL", ""),
         smtp_url=get("SMTP_URL", Settings.smtp_url),
         smtp_timeout=float(get("SMTP_TIMEOUT", "10")),
         mail_from=get("MAIL_FROM", Settings.mail_from),

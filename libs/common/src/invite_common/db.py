@@ -154,15 +154,60 @@ def connect(url: str) -> peewee.Database:
     return db
 
 
-def open_database(url: str, proxy: peewee.DatabaseProxy, migrations: Sequence["Migration"]) -> peewee.Database:
-    """Connect to a service's database, bind its models' proxy to it and apply its migrations."""
+class SchemaNotReady(SystemExit):
+    """The database lacks migrations this version needs, and the service may not apply them itself.
+
+    A SystemExit, so the service stops at start with the message alone, as for a setting."""
+
+    def __init__(self, service: str, pending: list[tuple[int, str]]):
+        listed = ", ".join(f"{number} ({name})" for number, name in pending)
+        super().__init__(f"{service}'s database schema is not up to date: migrations {listed} are pending; "
+                         f"run `python -m {service} migrate` (the deployment's migration step) first")
+        self.pending = pending
+
+
+def open_database(url: str, proxy: peewee.DatabaseProxy, migrations: Sequence["Migration"], *,
+                  migrate: bool = True, service: str = "the service") -> peewee.Database:
+    """Connect to a service's database and bind its models' proxy to it; apply its migrations, or,
+    with `migrate=False` (production), only check that none is pending (SchemaNotReady)."""
     from invite_common.config import ensure_sqlite_dir
 
     ensure_sqlite_dir(url)
     db = connect(url)
     proxy.initialize(db)
-    apply_migrations(db, migrations)
+    if migrate:
+        apply_migrations(db, migrations)
+    else:
+        missing = pending_migrations(db, migrations)
+        db.close()
+        if missing:
+            raise SchemaNotReady(service, missing)
     return db
+
+
+def pending_migrations(db: peewee.Database, migrations: Sequence["Migration"]) -> list[tuple[int, str]]:
+    """The migrations not yet applied to `db`, as (number, name), read without changing anything."""
+    with db.bind_ctx([SchemaMigration]):
+        applied = ({m.number for m in SchemaMigration.select(SchemaMigration.number)}
+                   if db.table_exists(SchemaMigration._meta.table_name) else set())
+    return [(number, getattr(m, "__name__", str(number))) for number, m in enumerate(migrations, start=1)
+            if number not in applied]
+
+
+def grant_runtime_role(db: peewee.Database, role: str) -> None:
+    """Let the runtime role read and write every table and sequence of the schema, and nothing more.
+
+    The migration role owns the schema; the services run as a role that cannot create or alter
+    tables, so these grants are all it gets, given again after each migration (new tables)."""
+    if not isinstance(db, peewee.PostgresqlDatabase):
+        return
+    quoted = '"' + role.replace('"', '""') + '"'
+    with db.atomic():
+        schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
+        target = '"' + schema.replace('"', '""') + '"'
+        db.execute_sql(f"GRANT USAGE ON SCHEMA {target} TO {quoted}")
+        db.execute_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {target} TO {quoted}")
+        db.execute_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {target} TO {quoted}")
 
 
 def for_update(query: peewee.Select) -> peewee.Select:

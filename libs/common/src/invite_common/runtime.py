@@ -146,13 +146,24 @@ class RunningService:
 
 
 def migrate(service: Service) -> int:
-    """Bring the service's database schema up to date, without starting anything; return how many ran."""
+    """Bring the service's database schema up to date, without starting anything; return how many ran.
+
+    It connects as `<SERVICE>_MIGRATION_DB_URL` names (the role that owns the schema), else as the
+    service itself, and then grants the service's own role (`<SERVICE>_DB_URL`'s user) the reads
+    and writes it needs on every table: in production that role may change no schema."""
+    from urllib.parse import urlsplit
+
     from invite_common.config import ensure_sqlite_dir
 
-    ensure_sqlite_dir(service.db_url)
-    db = dbmod.connect(service.db_url)
+    url = service.settings.migration_db_url_for(service.name) or service.db_url
+    ensure_sqlite_dir(url)
+    db = dbmod.connect(url)
     try:
-        return dbmod.apply_migrations(db, service.migrations)
+        ran = dbmod.apply_migrations(db, service.migrations)
+        runtime_role = urlsplit(service.db_url).username
+        if runtime_role and runtime_role != urlsplit(url).username:
+            dbmod.grant_runtime_role(db, runtime_role)
+        return ran
     finally:
         db.close()
 
@@ -160,7 +171,9 @@ def migrate(service: Service) -> int:
 def start(service: Service) -> RunningService:
     """Open the database, start the relay, consumers, tasks and health server; return the running parts."""
     settings = service.settings
-    dbmod.open_database(service.db_url, service.database, service.migrations)
+    # production never changes its schema on start: the deployment's migration step does, with a role of its own
+    dbmod.open_database(service.db_url, service.database, service.migrations,
+                        migrate=settings.env != "production", service=service.name)
     for step in service.startup:
         with service.database.atomic():
             step()

@@ -25,7 +25,8 @@ EXPIRY_SWEEP_SECONDS = 60.0
 
 def open_database(settings: Settings):
     """Bind approval's models to APPROVAL_DB_URL and bring its schema up to date."""
-    return dbmod.open_database(settings.approval_db_url, database, MIGRATIONS)
+    return dbmod.open_database(settings.approval_db_url, database, MIGRATIONS, migrate=settings.env != "production",
+                               service="approval")
 
 
 def directory_for(settings: Settings) -> AccountDirectory:
