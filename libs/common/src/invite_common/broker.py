@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import amqp
 from kombu import Connection
 
+from invite_common import tls
 from invite_common.messages import Envelope
 from invite_common.topology import Topology
 
@@ -17,8 +18,10 @@ PERSISTENT = 2
 
 
 def connection(amqp_url: str) -> Connection:
-    """A kombu connection with a connect timeout, so an unreachable broker fails fast and is retried."""
-    return Connection(amqp_url, connect_timeout=5, transport_options={"confirm_publish": False})
+    """A kombu connection with a connect timeout, so an unreachable broker fails fast and is retried;
+    over TLS (`amqps://`) the broker's certificate and host name are checked."""
+    return Connection(amqp_url, connect_timeout=5, transport_options={"confirm_publish": False},
+                      ssl=tls.broker_ssl(amqp_url))
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,8 @@ class Settings:
     intake_migration_db_url: str = ""
     approval_migration_db_url: str = ""
     notifier_migration_db_url: str = ""
+    # the certificate authorities (PEM bundle) outgoing TLS trusts instead of the system's (invite_common.tls)
+    tls_ca_file: str = ""
     smtp_url: str = "smtp://127.0.0.1:1025"
     smtp_timeout: float = 10.0
     mail_from: str = "TechPass Invites <no-reply@invites.local>"
@@ -236,6 +238,7 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         intake_migration_db_url=get("INTAKE_MIGRATION_DB_URL", ""),
         approval_migration_db_url=get("APPROVAL_MIGRATION_DB_URL", ""),
         notifier_migration_db_url=get("NOTIFIER_MIGRATION_DB_URL", ""),
+        tls_ca_file=get("TLS_CA_FILE", ""),
         smtp_url=get("SMTP_URL", Settings.smtp_url),
         smtp_timeout=float(get("SMTP_TIMEOUT", "10")),
         mail_from=get("MAIL_FROM", Settings.mail_from),

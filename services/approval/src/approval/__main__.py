@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from invite_common import config, logs
+from invite_common import config, logs, tls
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = config.load(service="approval")
     logs.configure("approval", settings.log_level)
+    tls.trust(settings)
     from approval import bootstrap, handlers
     from approval.db import database
 

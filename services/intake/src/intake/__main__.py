@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 
-from invite_common import config, logs
+from invite_common import config, logs, tls
 from invite_common.config import parse_bind
 
 log = logging.getLogger("intake")
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = config.load(service="intake")
     logs.configure("intake", settings.log_level)
+    tls.trust(settings)
     if args.command == "roles":
         from intake import roles_command
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from invite_common import config, logs
+from invite_common import config, logs, tls
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = config.load(service="notifier")
     logs.configure("notifier", settings.log_level)
+    tls.trust(settings)
     from notifier import bootstrap
 
     if args.command == "migrate":
