@@ -10,17 +10,17 @@ from kombu import Connection
 
 from invite_common import tls
 from invite_common.messages import Envelope
-from invite_common.topology import Topology
+from invite_common.topology import Topology, TopologyMismatch
 
 log = logging.getLogger(__name__)
 
 PERSISTENT = 2
 
 
-def connection(amqp_url: str) -> Connection:
+def connection(amqp_url: str, connect_timeout: float = 5) -> Connection:
     """A kombu connection with a connect timeout, so an unreachable broker fails fast and is retried;
     over TLS (`amqps://`) the broker's certificate and host name are checked."""
-    return Connection(amqp_url, connect_timeout=5, transport_options={"confirm_publish": False},
+    return Connection(amqp_url, connect_timeout=connect_timeout, transport_options={"confirm_publish": False},
                       ssl=tls.broker_ssl(amqp_url))
 
 
@@ -89,6 +89,9 @@ class Publisher:
             channel = conn.channel()
             self._topology.declare(channel)
             channel.confirm_select()
+        except TopologyMismatch:
+            conn.release()
+            raise  # not an outage: waiting will not mend it
         except Exception as exc:
             conn.release()
             raise PublishError(f"broker unreachable: {exc.__class__.__name__}: {exc}") from exc

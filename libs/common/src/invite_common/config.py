@@ -188,6 +188,8 @@ class Settings:
     # 0 keeps them forever.
     message_log_days: int = 7
     var_dir: str = "var"
+    # how long a stopping service may take to finish its work (below the orchestrator's grace period)
+    shutdown_seconds: float = 20.0
 
     def migration_db_url_for(self, service: str) -> str:
         """The database URL `python -m <service> migrate` connects with; empty means the service's own."""
@@ -292,6 +294,7 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         retention_days=int(get("RETENTION_DAYS", "0")),
         message_log_days=_at_least_zero("MESSAGE_LOG_DAYS", get("MESSAGE_LOG_DAYS", "7")),
         var_dir=str(var),
+        shutdown_seconds=_positive_float("SHUTDOWN_SECONDS", get("SHUTDOWN_SECONDS", "20")),
     )
 
 
@@ -312,6 +315,16 @@ def _refuse_guest_login(e, service: str | None) -> None:
         url = e.get(name) or Settings.amqp_url
         if uses_guest_login(url):
             raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
+
+
+def _positive_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigError(f"{name}={raw!r} is not a positive number of seconds")
+    return value
 
 
 def _at_least_zero(name: str, raw: str) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 import peewee
@@ -32,7 +33,7 @@ from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope, UnknownMessageType, decode, message_type
 from invite_common.outbox import Outbox
 from invite_common.statements import Statements
-from invite_common.topology import Topology
+from invite_common.topology import Topology, TopologyMismatch
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ class ConsumerStats:
         metrics.observe_message(self.queue, type_name, outcome, started)
 
 
+class Stopping(Exception):
+    """Raised out of a reconnection wait once the consumer has been told to stop."""
+
+
 class MessageConsumer(ConsumerMixin):
     """Consumes one work queue of the topology and hands each message type to its handler."""
 
@@ -147,6 +152,8 @@ class MessageConsumer(ConsumerMixin):
         self.handled = Statements(self.handled_model)
         self.stats = ConsumerStats(queue)
         self.ready = threading.Event()
+        # told when the consumer meets what no retry mends (its queue declared differently on the broker)
+        self.on_fatal: Callable[[Exception], None] | None = None
 
     # How long kombu waits for a delivery before looking at `should_stop` again (its default is
     # 1 s): a stopping service, a rolling restart or a test system, waits at most this long.
@@ -178,6 +185,29 @@ class MessageConsumer(ConsumerMixin):
 
     def stop(self) -> None:
         self.should_stop = True
+
+    def run(self, **kwargs) -> None:
+        """Consume until stopped, reconnecting by itself; a stop ends even a wait for the broker."""
+        try:
+            super().run(**kwargs)
+        except Stopping:
+            pass
+        except TopologyMismatch as exc:
+            log.error("consumer stopped", extra={"queue": self.queue_name, "error": str(exc)})
+            if self.on_fatal is not None:
+                self.on_fatal(exc)
+
+    @contextmanager
+    def establish_connection(self):
+        # kombu's own waits between attempts (up to 30 s) would hold a stopping service: it calls
+        # back every second, and a stop ends the wait there
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=self._unless_stopping)
+            yield conn
+
+    def _unless_stopping(self) -> None:
+        if self.should_stop:
+            raise Stopping()
 
     # message handling ---------------------------------------------------------------------
     def on_message(self, message) -> None:

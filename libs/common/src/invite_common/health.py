@@ -1,19 +1,31 @@
-"""A small HTTP server for workers: `/healthz` (alive), `/readyz` (DB and broker reachable), `/metrics`."""
+"""Health as the orchestrator reads it: `/healthz` (the process's loops are alive) and `/readyz` (it can
+do its work: its database answers a query and an authenticated broker channel opens), and the small
+HTTP server the workers serve them on, with `/metrics`.
+
+A service may name a check whose failure leaves it ready (intake without its broker: the outbox keeps
+taking requests); the answer then says what is degraded, and `invites_dependency_up` tells Prometheus.
+A stopping process is not ready, so no new work is routed to it. Each check's result is kept for a
+few seconds: `/readyz` is reachable from outside on intake's port, and every probe must not cost a
+broker connection.
+"""
 from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
+import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
-from urllib.parse import urlparse
+from typing import Callable, Iterable
+
+from prometheus_client.core import GaugeMetricFamily
 
 from invite_common.config import parse_bind
 
 log = logging.getLogger(__name__)
 
 Check = Callable[[], None]  # raises when not ready
+CHECK_CACHE_SECONDS = 3.0
 
 
 def database_check(database) -> Check:
@@ -28,14 +40,43 @@ def database_check(database) -> Check:
 
 
 def broker_check(amqp_url: str) -> Check:
-    """A readiness check that opens (and closes) a TCP connection to the broker."""
-    parts = urlparse(amqp_url)
+    """A readiness check that logs in to the broker as the service and opens a channel: a wrong
+    password, a missing vhost or a refused permission fail it, not only an unreachable host."""
+    from invite_common.broker import connection
 
     def check() -> None:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=2):
-            pass
+        conn = connection(amqp_url, connect_timeout=2)
+        try:
+            conn.ensure_connection(max_retries=0)  # one attempt: a probe must answer quickly
+            conn.channel().close()
+        finally:
+            conn.release()
 
     return check
+
+
+class CachedCheck:
+    """A check whose outcome is reused for `ttl` seconds; concurrent callers share one run."""
+
+    def __init__(self, check: Check, ttl: float = CHECK_CACHE_SECONDS):
+        self._check = check
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._at = float("-inf")
+        self._error: Exception | None = None
+
+    def __call__(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._at >= self.ttl:
+                try:
+                    self._check()
+                    self._error = None
+                except Exception as exc:  # noqa: BLE001 - whatever the dependency's client raises
+                    self._error = exc
+                self._at = time.monotonic()
+            error = self._error
+        if error is not None:
+            raise error
 
 
 def run_checks(checks: dict[str, Check]) -> tuple[bool, dict[str, str]]:
@@ -50,7 +91,68 @@ def run_checks(checks: dict[str, Check]) -> tuple[bool, dict[str, str]]:
     return all(v == "ok" for v in results.values()), results
 
 
-def serve_health(bind: str, checks: dict[str, Check], metrics: Callable[[], bytes]) -> ThreadingHTTPServer:
+@dataclass
+class Health:
+    """What one process answers on `/healthz` and `/readyz`."""
+
+    checks: dict[str, Check]
+    # check name -> what its failure means while the process stays ready
+    degraded: dict[str, str] = field(default_factory=dict)
+    # the names of the process's loops that have ended although it is not stopping
+    dead: Callable[[], list[str]] = list
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.checks = {name: c if isinstance(c, CachedCheck) else CachedCheck(c) for name, c in self.checks.items()}
+
+    def liveness(self) -> tuple[int, dict]:
+        """200 while every loop runs; 503 naming the ones that ended (a restart is the cure)."""
+        dead = [] if self.stopping.is_set() else self.dead()
+        if dead:
+            return 503, {"status": "failing", "stopped_loops": dead}
+        return 200, {"status": "ok"}
+
+    def readiness(self) -> tuple[int, dict]:
+        """200 when the process can do its work (perhaps degraded, and then says how); 503 otherwise."""
+        _, results = run_checks(self.checks)
+        if self.stopping.is_set():
+            return 503, {"ready": False, "checks": results, "message": "stopping"}
+        failed = [name for name, result in results.items() if result != "ok"]
+        body: dict = {"ready": all(name in self.degraded for name in failed), "checks": results}
+        notes = [self.degraded[name] for name in failed if name in self.degraded]
+        if notes:
+            body["message"] = "; ".join(notes)
+        return (200 if body["ready"] else 503), body
+
+    def collector(self) -> "DependencyCollector":
+        return DependencyCollector(self.checks)
+
+
+class DependencyCollector:
+    """`invites_dependency_up{dependency}`: 1 when the readiness check of a dependency passes, read at scrape."""
+
+    def __init__(self, checks: dict[str, Check]):
+        self.checks = checks
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return [self._family()]
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily("invites_dependency_up", "Whether the process can use a dependency (database, broker).",
+                                 labels=["dependency"])
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = self._family()
+        for name, check in self.checks.items():
+            try:
+                check()
+                family.add_metric([name], 1)
+            except Exception:  # noqa: BLE001
+                family.add_metric([name], 0)
+        yield family
+
+
+def serve_health(bind: str, health: Health, metrics: Callable[[], bytes]) -> ThreadingHTTPServer:
     """Start the health server on a daemon thread and return it; `metrics` renders `/metrics`."""
     from invite_common.metrics import CONTENT_TYPE
 
@@ -66,10 +168,9 @@ def serve_health(bind: str, checks: dict[str, Check], metrics: Callable[[], byte
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
-                self._send(200, json.dumps({"status": "ok"}))
+                self._send(*_json(health.liveness()))
             elif path == "/readyz":
-                ok, results = run_checks(checks)
-                self._send(200 if ok else 503, json.dumps({"ready": ok, "checks": results}))
+                self._send(*_json(health.readiness()))
             elif path == "/metrics":
                 self._send(200, metrics(), CONTENT_TYPE)
             else:
@@ -85,3 +186,8 @@ def serve_health(bind: str, checks: dict[str, Check], metrics: Callable[[], byte
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="health", daemon=True).start()
     log.info("health endpoints listening", extra={"bind": bind})
     return server
+
+
+def _json(answer: tuple[int, dict]) -> tuple[int, str]:
+    status, body = answer
+    return status, json.dumps(body)

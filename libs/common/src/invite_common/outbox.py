@@ -18,6 +18,7 @@ import fcntl
 import logging
 import threading
 import time
+from typing import Callable
 
 import peewee
 
@@ -26,7 +27,7 @@ from invite_common.broker import Outgoing, PublishError, Publisher
 from invite_common.db import UTCDateTimeField, utcnow
 from invite_common.messages import Envelope
 from invite_common.statements import Statements
-from invite_common.topology import Topology
+from invite_common.topology import Topology, TopologyMismatch
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ class OutboxRelay(threading.Thread):
     """
 
     def __init__(self, outbox: Outbox, amqp_url: str, *, poll_interval: float = 0.5, max_backoff: float = 5.0,
-                 batch: int = 200):
+                 batch: int = 200, on_fatal: Callable[[Exception], None] | None = None):
         super().__init__(name="outbox-relay", daemon=True)
         self.outbox = outbox
         self.publisher = Publisher(amqp_url, outbox.topology)
@@ -222,6 +223,8 @@ class OutboxRelay(threading.Thread):
         self._stopping = threading.Event()
         self.healthy = True
         self.published = 0
+        # told when the relay meets what no retry mends (a queue declared differently on the broker)
+        self.on_fatal = on_fatal
 
     def run(self) -> None:
         backoff = 0.1
@@ -229,8 +232,8 @@ class OutboxRelay(threading.Thread):
             # the broker and the database connections, opened before the first commit needs them
             self.publisher.open()
             self.outbox.database.connect(reuse_if_open=True)
-        except (PublishError, peewee.PeeweeException):
-            pass  # the loop below meets the outage and retries
+        except (PublishError, peewee.PeeweeException, TopologyMismatch):
+            pass  # the loop below meets the outage (or the mismatch) again
         while not self._stopping.is_set():
             try:
                 self.outbox.armed()
@@ -241,6 +244,12 @@ class OutboxRelay(threading.Thread):
                 backoff = 0.1
                 if sent < self.batch:
                     self.outbox.wait(self.poll_interval)
+            except TopologyMismatch as exc:
+                self.healthy = False
+                log.error("outbox relay stopped", extra={"error": str(exc)})
+                if self.on_fatal is not None:
+                    self.on_fatal(exc)
+                break
             except PublishError as exc:
                 self.healthy = False
                 log.warning("outbox relay cannot publish, will retry", extra={"error": str(exc), "backoff": backoff})

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Callable, Sequence
@@ -28,13 +30,13 @@ from prometheus_client.registry import Collector
 
 from invite_common import db as dbmod
 from invite_common import housekeeping, metrics
-from invite_common.config import Settings
+from invite_common.config import ConfigError, Settings
 from invite_common.consumer import (
     GiveUp, Handler, MessageConsumer, TwoPhaseHandler, handled_message_model, start_consumer_thread,
 )
-from invite_common.health import Check, broker_check, database_check, serve_health
+from invite_common.health import Check, Health, broker_check, database_check, serve_health
 from invite_common.outbox import Outbox, OutboxRelay
-from invite_common.topology import Topology, for_service
+from invite_common.topology import Topology, TopologyMismatch, for_service
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class Service:
     bind: str | None = None
     # readiness checks beside the database's and the broker's
     checks: dict[str, Check] = field(default_factory=dict)
+    # checks whose failure leaves the service ready, with what to say meanwhile
+    degraded: dict[str, str] = field(default_factory=dict)
     # Prometheus collectors beside the counters every process keeps and the outbox's gauges;
     # they run when scraped (see invite_common.metrics.QueryCollector)
     metrics: Sequence[Collector] = ()
@@ -94,10 +98,15 @@ class RunningService:
     relay: OutboxRelay
     consumers: dict[str, MessageConsumer]
     threads: list[threading.Thread] = field(default_factory=list)
-    health: ThreadingHTTPServer | None = None
+    health_server: ThreadingHTTPServer | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     app: object | None = None  # intake's web app, served by its own server
     registry: CollectorRegistry | None = None
+    health: Health | None = None
+    # what stopped the service from within (a queue declared otherwise on the broker), if anything
+    fatal: str | None = None
+    # set by a signal or a fatal error: the process should stop now
+    stop_requested: threading.Event = field(default_factory=threading.Event)
 
     @property
     def outbox(self) -> Outbox:
@@ -107,14 +116,19 @@ class RunningService:
     def settings(self) -> Settings:
         return self.service.settings
 
-    def checks(self) -> dict[str, Check]:
-        """Readiness: the database, the broker, then the service's own checks."""
-        s = self.service
-        return {"database": database_check(s.database), "broker": broker_check(s.settings.amqp_url_for(s.name))} | s.checks
+    def dead_loops(self) -> list[str]:
+        """The loops (consumers, relay, tasks) that ended although the service is not stopping."""
+        return sorted(t.name for t in [*self.threads, self.relay] if not t.is_alive())
 
     def metrics(self) -> bytes:
         """The service's Prometheus metrics, in the text exposition format."""
         return metrics.exposition(self.registry)
+
+    def report_fatal(self, exc: Exception) -> None:
+        """Stop the service from within: what went wrong cannot be mended by waiting."""
+        if self.fatal is None:
+            self.fatal = str(exc)
+        self.stop_requested.set()
 
     def _run_task(self, task: Task) -> None:
         while not self.stopping.wait(task.every):
@@ -123,26 +137,50 @@ class RunningService:
             except Exception:
                 log.exception("background task failed; will try again", extra={"task": task.name})
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop consuming, running tasks, relaying and serving; wait for the threads; close the rest."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop in the order that loses nothing, within `timeout` (SHUTDOWN_SECONDS) in all.
+
+        Not ready first; then no new messages (the consumers finish the one in hand); then the
+        relay publishes what the outbox holds while the broker lets it; then the health server,
+        every thread, what the service asked to close, and the database."""
+        deadline = time.monotonic() + (self.settings.shutdown_seconds if timeout is None else timeout)
         self.stopping.set()
+        self.stop_requested.set()
         for consumer in self.consumers.values():
             consumer.stop()
+        for thread in self.threads:
+            if thread.name.startswith("consumer-"):
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self._drain_outbox(deadline)
         self.relay.stop()
-        if self.health is not None:
-            self.health.shutdown()
-            self.health.server_close()
+        if self.health_server is not None:
+            self.health_server.shutdown()
+            self.health_server.server_close()
         for thread in [*self.threads, self.relay]:
             if thread.is_alive():
-                thread.join(timeout)
+                thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in [*self.threads, self.relay] if t.is_alive()]
+        if stuck:
+            log.warning("stopping without waiting for these", extra={"threads": stuck})
         for close in self.service.closers:
             close()
         if not self.service.database.is_closed():
             self.service.database.close()
 
-    def run_until_signalled(self) -> None:
-        """Block until SIGINT or SIGTERM, then stop."""
-        run_until_signalled(self.service.name, self.service.bind or "", self.stop)
+    def _drain_outbox(self, deadline: float) -> None:
+        """Let the relay publish what was committed before the stop, while the broker answers."""
+        while self.relay.is_alive() and time.monotonic() < deadline - 1.0:
+            try:
+                if self.outbox.pending_count() == 0 or not self.relay.healthy:
+                    return
+            except peewee.PeeweeException:
+                return
+            self.outbox.notify()
+            time.sleep(0.05)
+
+    def run_until_signalled(self) -> int:
+        """Block until SIGINT or SIGTERM (or a fatal error), then stop; return the exit status."""
+        return run_until_signalled(self.service.name, self.service.bind or "", self.stop, self)
 
 
 def migrate(service: Service) -> int:
@@ -168,12 +206,32 @@ def migrate(service: Service) -> int:
         db.close()
 
 
+def check_topology(service: Service) -> None:
+    """Stop at start when the broker holds one of the service's queues with other arguments than
+    these settings declare (a classic queue where quorum ones are asked for, say). A broker that
+    does not answer now only delays the work: the consumers declare again when they connect."""
+    from invite_common.broker import connection
+
+    conn = connection(service.settings.amqp_url_for(service.name), connect_timeout=3)
+    try:
+        conn.ensure_connection(max_retries=0)
+        service.outbox.topology.declare(conn.channel())
+    except TopologyMismatch as exc:
+        raise ConfigError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused login: the readiness check says so
+        log.warning("broker not reachable at start; its queues will be checked on connecting",
+                    extra={"error": exc.__class__.__name__})
+    finally:
+        conn.release()
+
+
 def start(service: Service) -> RunningService:
     """Open the database, start the relay, consumers, tasks and health server; return the running parts."""
     settings = service.settings
     # production never changes its schema on start: the deployment's migration step does, with a role of its own
     dbmod.open_database(service.db_url, service.database, service.migrations,
                         migrate=settings.env != "production", service=service.name)
+    check_topology(service)
     for step in service.startup:
         with service.database.atomic():
             step()
@@ -192,7 +250,16 @@ def start(service: Service) -> RunningService:
         for queue, handlers in service.consumers.items()
     }
     running = RunningService(service, OutboxRelay(service.outbox, settings.amqp_url_for(service.name)), consumers)
-    running.registry = metrics.registry_for(metrics.OutboxCollector(service.outbox), *service.metrics)
+    running.relay.on_fatal = running.report_fatal
+    for consumer in consumers.values():
+        consumer.on_fatal = running.report_fatal
+    running.health = Health(
+        {"database": database_check(service.database), "broker": broker_check(settings.amqp_url_for(service.name))}
+        | service.checks,
+        degraded=dict(service.degraded), dead=running.dead_loops, stopping=running.stopping,
+    )
+    running.registry = metrics.registry_for(metrics.OutboxCollector(service.outbox), running.health.collector(),
+                                            *service.metrics)
     running.relay.start()
     running.threads = [start_consumer_thread(c) for c in consumers.values()]
     tasks = list(service.tasks)
@@ -206,20 +273,40 @@ def start(service: Service) -> RunningService:
         running.threads.append(thread)
     if service.bind is not None:
         try:
-            running.health = serve_health(service.bind, running.checks(), running.metrics)
+            running.health_server = serve_health(service.bind, running.health, running.metrics)
         except OSError:
             running.stop()  # the port is taken: don't leave the other threads running
             raise
     return running
 
 
-def run_until_signalled(service: str, bind: str, stop: Callable[[], None]) -> None:
-    """Block until the process is asked to stop, then call `stop` (its threads end their work)."""
+def run_until_signalled(service: str, bind: str, stop: Callable[[], None], running: RunningService | None = None) -> int:
+    """Block until the process is asked to stop (SIGINT, SIGTERM), then call `stop`; return the exit status.
+
+    The handlers are what make a stop graceful, and they matter most as a container's first
+    process: PID 1 of a namespace ignores any signal it has no handler for, so without them a
+    rollout's SIGTERM would be ignored until the kill at the end of the grace period. A second
+    signal changes nothing: the stop is already bounded by SHUTDOWN_SECONDS. A fatal error the
+    service found (`RunningService.report_fatal`) stops it too, with status 1 and one line."""
     named = logging.getLogger(service)
-    done = threading.Event()
+    done = running.stop_requested if running is not None else threading.Event()
+    signalled: list[int] = []
+
+    def on_signal(signum, _frame) -> None:
+        signalled.append(signum)
+        done.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
+        signal.signal(sig, on_signal)
     named.info(f"{service} started", extra={"bind": bind})
-    done.wait()
-    named.info(f"{service} stopping")
+    while not done.wait(1.0):
+        pass
+    fatal = running.fatal if running is not None and not signalled else None
+    named.info(f"{service} stopping", extra={"reason": "fatal error" if fatal else "signal"})
+    started = time.monotonic()
     stop()
+    named.info(f"{service} stopped", extra={"seconds": round(time.monotonic() - started, 2)})
+    if fatal:
+        print(f"configuration error: {fatal}", file=sys.stderr)
+        return 1
+    return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amqp.exceptions import PreconditionFailed
 from kombu import Exchange, Queue, binding
 
 from invite_common import messages
@@ -38,6 +39,17 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
 DEAD_LETTER_EXCHANGE = "dead-letter"
 RETRY_EXCHANGE = "retry"
 SERVICES = ("intake", "approval", "notifier")
+
+
+class TopologyMismatch(Exception):
+    """A queue exists on the broker with other arguments (its type, say) than this deployment declares.
+
+    Nothing a retry can mend: the service stops and says which queue, so an operator can act."""
+
+    def __init__(self, queue: str, reply: str):
+        super().__init__(f"queue {queue} exists on the broker with other arguments than this service declares "
+                         f"(AMQP_QUORUM_QUEUES decides its type); the broker says: {reply}")
+        self.queue = queue
 
 
 def owner(consumer: str) -> str:
@@ -152,7 +164,8 @@ class Topology:
         return queues
 
     def declare(self, channel) -> None:
-        """Declare every exchange, queue and binding (idempotent), or only the service's own.
+        """Declare every exchange, queue and binding (idempotent), or only the service's own; raise
+        TopologyMismatch for a queue the broker holds with other arguments (the channel is then closed).
 
         A service running as its own broker user declares only its own names (its user may
         configure nothing else); the rest exist already, loaded from deploy/rabbitmq/definitions.json.
@@ -161,7 +174,10 @@ class Topology:
         for exchange in self.exchanges(service):
             exchange(channel).declare()
         for queue in self.all_queues(service):
-            queue(channel).declare()
+            try:
+                queue(channel).declare()
+            except PreconditionFailed as exc:
+                raise TopologyMismatch(queue.name, getattr(exc, "reply_text", str(exc))) from None
 
 
 def for_service(settings, service: str) -> Topology:

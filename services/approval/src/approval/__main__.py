@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"request {args.request_id} resumed in state {state}; the running service will carry on")
         return 0
 
-    bootstrap.start(settings).run_until_signalled()
-    return 0
+    return bootstrap.start(settings).run_until_signalled()
 
 
 if __name__ == "__main__":

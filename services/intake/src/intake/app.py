@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 
 from invite_common.config import Settings
 from invite_common.logs import request_context
-from invite_common.health import broker_check, database_check, run_checks
+from invite_common.health import Health, broker_check, database_check
 from invite_common.outbox import Outbox
 
 from intake import directory, headers, limits
@@ -171,8 +171,20 @@ class BoundedJSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from None
 
 
-def create_app(settings: Settings, outbox: Outbox) -> Flask:
-    """Create the intake app bound to an open database and its outbox; refuse settings it must not run with."""
+# intake's outbox keeps every accepted request while the broker is away, so it stays ready and says so
+BROKER_DOWN = "broker unavailable, requests held in the outbox"
+
+
+def intake_health(settings: Settings) -> Health:
+    """Intake's health when no running service supplies it (the app alone, in tests)."""
+    return Health({"database": database_check(database), "broker": broker_check(settings.amqp_url_for("intake"))},
+                  degraded={"broker": BROKER_DOWN})
+
+
+def create_app(settings: Settings, outbox: Outbox, health: Health | None = None) -> Flask:
+    """Create the intake app bound to an open database and its outbox; refuse settings it must not run with.
+
+    `health` is the running service's (its loops, its stop); without one, the database and broker are checked."""
     auth_settings.check(settings)
     production = settings.env == "production"
     app = Flask(__name__)
@@ -256,19 +268,19 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
             """Serve Swagger UI's own files for the interactive API docs."""
             return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 
-    checks = {"database": database_check(database), "broker": broker_check(settings.amqp_url_for("intake"))}
+    health = health or intake_health(settings)
 
     @app.get("/healthz")
     def healthz():
-        """Say the process is alive."""
-        return {"status": "ok"}
+        """Say whether the process's loops are alive."""
+        status, body = health.liveness()
+        return body, status
 
     @app.get("/readyz")
     def readyz():
-        """Say whether the database and the broker can be reached."""
-        ok, results = run_checks(checks)
-        return {"ready": ok, "checks": results}, (200 if ok else 503)
-
+        """Say whether intake can take requests: its database answers (the broker may be away)."""
+        status, body = health.readiness()
+        return body, status
     http_metrics.instrument(app)
     app.register_blueprint(portal)
     _protect_forms(app)

@@ -13,7 +13,7 @@ from invite_common.outbox import Outbox
 from intake import digest, handlers
 from intake import metrics as http_metrics
 from intake.auth import settings as auth_settings
-from intake.app import create_app
+from intake.app import BROKER_DOWN, create_app
 from intake.audit import retention
 from intake.audit.keys import Signer, SigningKeyMissing, load_signer
 from intake.audit.tasks import LINK_EVERY, HistoryChainKeeper
@@ -68,6 +68,7 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
         + [runtime.Task("draft-expiry", expiry.SWEEP_SECONDS, lambda: expiry.sweep(settings.draft_expiry_days))],
         closers=closers,
         bind=settings.intake_metrics_bind,
+        degraded={"broker": BROKER_DOWN},
         metrics=http_metrics.COLLECTORS,
     )
 
@@ -95,5 +96,5 @@ def start(settings: Settings) -> runtime.RunningService:
     except SigningKeyMissing as exc:
         raise SystemExit(str(exc)) from None
     running = runtime.start(declare(settings, signer))
-    running.app = create_app(settings, running.outbox)
+    running.app = create_app(settings, running.outbox, running.health)
     return running

@@ -24,8 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"notifier schema up to date ({ran} migrations applied)")
         return 0
 
-    bootstrap.start(settings).run_until_signalled()
-    return 0
+    return bootstrap.start(settings).run_until_signalled()
 
 
 if __name__ == "__main__":

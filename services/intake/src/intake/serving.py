@@ -1,0 +1,114 @@
+"""Intake's HTTP server: waitress with its limits, run by a loop of intake's own so that a stop drains it.
+
+On SIGTERM or SIGINT (or a fatal error the service found) intake stops accepting connections at
+once, answers what it was asked (its in-flight requests), closes the idle keep-alive connections, then stops its consumer and relay as every service does, all within
+SHUTDOWN_SECONDS. waitress's own `serve()` installs no signal handler: outside a container the
+default SIGTERM ended the process mid-request, and as a container's first process (which ignores
+signals it has no handler for) it was killed at the end of every rollout's grace period.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+
+from waitress import wasyncore
+from waitress.server import create_server
+
+from invite_common.config import Settings, parse_bind
+from invite_common.runtime import RunningService
+
+log = logging.getLogger("intake")
+
+LOOP_SECONDS = 0.2
+# of SHUTDOWN_SECONDS, what is kept for the consumer and the relay once the HTTP requests are done
+WORKERS_SHARE_SECONDS = 3.0
+
+
+def serve(running: RunningService, settings: Settings) -> int:
+    """Serve the portal and API until asked to stop, then stop gracefully; return the exit status."""
+    host, port = parse_bind(settings.intake_bind)
+    server = create_server(running.app, host=host, port=port, threads=8, ident="intake", **server_limits(settings))
+    requested = running.stop_requested
+    signalled: list[int] = []
+
+    def on_signal(signum, _frame) -> None:
+        signalled.append(signum)
+        requested.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    log.info("intake listening", extra={"bind": settings.intake_bind})
+    while not requested.is_set():
+        wasyncore.loop(timeout=LOOP_SECONDS, map=server._map, use_poll=True, count=1)
+    started = time.monotonic()
+    deadline = started + settings.shutdown_seconds
+    fatal = running.fatal if not signalled else None
+    log.info("intake stopping", extra={"reason": "fatal error" if fatal else "signal"})
+    running.stopping.set()  # not ready from now on
+    _drain(server, deadline - WORKERS_SHARE_SECONDS)
+    running.stop(timeout=max(1.0, deadline - time.monotonic()))
+    log.info("intake stopped", extra={"seconds": round(time.monotonic() - started, 2)})
+    if fatal:
+        print(f"configuration error: {fatal}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _drain(server, until: float) -> None:
+    """Stop accepting, then keep serving the open connections until none has work left or `until`."""
+    wasyncore.dispatcher.close(server)  # the listening socket: new connections are refused from now
+    while time.monotonic() < until:
+        busy = False
+        for channel in list(server.active_channels.values()):
+            if channel.requests or channel.request is not None or channel.total_outbufs_len:
+                busy = True
+            else:
+                channel.will_close = True  # idle keep-alive: closed on the loop's next turn
+        if not busy and not server.active_channels:
+            break
+        wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+    left = len(server.active_channels)
+    if left:
+        log.warning("closing connections still at work", extra={"connections": left})
+    server.task_dispatcher.shutdown()
+    wasyncore.close_all(server._map)
+
+
+def server_limits(settings) -> dict:
+    """The HTTP server's own limits, matched to the application's.
+
+    A body larger than any request may carry is refused from its Content-Length, before it is
+    read; a client that stops sending is dropped after the channel timeout; stalled connections
+    wait in the server's event loop, not in a worker thread, up to the connection limit. That
+    loop uses poll(), not waitress's default select(): select() cannot watch a descriptor past
+    1023 and ends the process when a connection gets one (containers allow far more open files).
+    """
+    from intake.app import MAX_BODY_BYTES
+
+    limits = {
+        "max_request_body_size": MAX_BODY_BYTES + 64 * 1024,  # room for the multipart envelope
+        "channel_timeout": settings.http_channel_timeout,
+        "connection_limit": settings.http_connection_limit,
+        "cleanup_interval": max(1, min(30, settings.http_channel_timeout // 2)),
+        "asyncore_use_poll": True,
+    }
+    return limits | proxy_settings(settings)
+
+
+def proxy_settings(settings) -> dict:
+    """Believe the forwarded client address and scheme only from the proxy TRUSTED_PROXY names.
+
+    Behind an ingress every connection comes from the ingress: without this, the per-address
+    sign-in limits would count everyone together. From anyone else the headers are dropped, so a
+    client cannot choose the address it is counted under.
+    """
+    if not settings.trusted_proxy:
+        return {}
+    return {
+        "trusted_proxy": settings.trusted_proxy,
+        "trusted_proxy_count": settings.trusted_proxy_count,
+        "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
+        "clear_untrusted_proxy_headers": True,
+    }
