@@ -1,9 +1,13 @@
 """Intake's /metrics: requests by route template and status with their latency, and the outbox gauges."""
 from __future__ import annotations
 
+import urllib.request
+
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.intake.conftest import as_user
+from tests.support import metrics
 
 INVITE = {"method": "email_invitation", "email": "jane.tan@tech.gov.sg", "seed_onboarding": False, "reason": "Joining"}
 
@@ -55,3 +59,30 @@ def test_the_outbox_backlog_and_its_oldest_rows_age_are_reported(client):
     samples = scrape(client)
     assert sample(samples, "invites_outbox_backlog") == 1  # no relay runs in these tests
     assert sample(samples, "invites_outbox_oldest_age_seconds") > 0
+
+
+def test_invented_http_methods_are_counted_as_one_label_and_the_exposition_stays_small(tmp_path, amqp_url):
+    from tests.intake.test_http_server import start_intake
+
+    intake, cleanup = start_intake(tmp_path, amqp_url)
+    try:
+        url = f"{intake.base}/metrics"
+        size_before = len(urllib.request.urlopen(url, timeout=5).read())
+        with requests.Session() as session:
+            for n in range(400):
+                # anyone may send any token as a method; each one must not become a series of its own
+                answer = session.request(f"INVENTED{n}", f"{intake.base}/api/v1/invites", timeout=5)
+                assert answer.status_code in (405, 501)
+            assert session.request("get", f"{intake.base}/healthz", timeout=5).status_code == 200
+        body = urllib.request.urlopen(url, timeout=5).read()
+        samples = metrics.scrape(url)
+    finally:
+        cleanup()
+    assert b"INVENTED" not in body
+    methods = {dict(labels).get("method") for name, labels in samples if name == "invites_http_requests_total"}
+    assert methods <= {"GET", "other"}, methods
+    invented = sum(v for (name, labels), v in samples.items()
+                   if name == "invites_http_requests_total" and dict(labels)["method"] == "other")
+    assert invented == 400
+    # one series for all of them: a few histogram buckets more, not 400 sets of them
+    assert len(body) - size_before < 8_000, len(body) - size_before
