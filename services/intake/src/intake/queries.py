@@ -143,6 +143,15 @@ def after_cursor(query: peewee.ModelSelect, cursor: str | None, limit: int) -> t
     return rows, (encode_cursor(rows[-1]) if more else None)
 
 
+def page_number(raw: str) -> int:
+    """The page number a query string asks for: 1 unless it is a plain number (ASCII digits)."""
+    # isdigit() is also true of "²", which int() refuses, as it does more than 4,300 digits; a
+    # number too long to be a page is past the end, which shows the last page
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    return int(raw) if len(raw) <= 18 else 10**18
+
+
 def paginate(query, number: int, per_page: int = PER_PAGE) -> Page:
     """One numbered page of a query; a page number past the end shows the last page."""
     total = query.count()
