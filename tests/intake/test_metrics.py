@@ -51,6 +51,16 @@ def test_requests_are_counted_by_route_template_and_status_with_their_latency(cl
     assert grew("invites_http_request_duration_seconds_bucket", route=one, method="GET", le="+Inf") == 2
 
 
+def test_a_status_code_http_does_not_register_is_counted_as_other(app):
+    app.add_url_rule("/odd", "odd", lambda: ("", 599))
+    client = app.test_client()
+    before = sample(scrape(client), "invites_http_requests_total", route="/odd", method="GET", status="other")
+    assert client.get("/odd").status_code == 599
+    samples = scrape(client)
+    assert sample(samples, "invites_http_requests_total", route="/odd", method="GET", status="other") == before + 1
+    assert not any(dict(labels).get("status") == "599" for _, labels in samples)
+
+
 def test_the_outbox_backlog_and_its_oldest_rows_age_are_reported(client):
     amy = as_user(client, "amy@tech.gov.sg")
     assert sample(scrape(client), "invites_outbox_backlog") == 0
