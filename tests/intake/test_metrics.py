@@ -2,6 +2,9 @@
 as its metrics listener serves them (the registry the running service builds from the same collectors)."""
 from __future__ import annotations
 
+import urllib.request
+
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from invite_common import metrics
 from intake.metrics import COLLECTORS
 from tests.intake.conftest import as_user
+from tests.support import metrics as scraping
 
 INVITE = {"method": "email_invitation", "email": "jane.tan@tech.gov.sg", "seed_onboarding": False, "reason": "Joining"}
 
@@ -55,6 +59,16 @@ def test_requests_are_counted_by_route_template_and_status_with_their_latency(cl
     assert grew("invites_http_request_duration_seconds_bucket", route=one, method="GET", le="+Inf") == 2
 
 
+def test_a_status_code_http_does_not_register_is_counted_as_other(app, served):
+    app.add_url_rule("/odd", "odd", lambda: ("", 599))
+    client = app.test_client()
+    before = sample(scrape(served), "invites_http_requests_total", route="/odd", method="GET", status="other")
+    assert client.get("/odd").status_code == 599
+    samples = scrape(served)
+    assert sample(samples, "invites_http_requests_total", route="/odd", method="GET", status="other") == before + 1
+    assert not any(dict(labels).get("status") == "599" for _, labels in samples)
+
+
 def test_the_outbox_backlog_and_its_oldest_rows_age_are_reported(client, served):
     amy = as_user(client, "amy@tech.gov.sg")
     assert sample(scrape(served), "invites_outbox_backlog") == 0
@@ -63,3 +77,30 @@ def test_the_outbox_backlog_and_its_oldest_rows_age_are_reported(client, served)
     samples = scrape(served)
     assert sample(samples, "invites_outbox_backlog") == 1  # no relay runs in these tests
     assert sample(samples, "invites_outbox_oldest_age_seconds") > 0
+
+
+def test_invented_http_methods_are_counted_as_one_label_and_the_exposition_stays_small(tmp_path, amqp_url):
+    from tests.intake.test_http_server import start_intake
+
+    intake, cleanup = start_intake(tmp_path, amqp_url)
+    try:
+        url = f"http://{intake.env['INTAKE_METRICS_BIND']}/metrics"
+        size_before = len(urllib.request.urlopen(url, timeout=5).read())
+        with requests.Session() as session:
+            for n in range(400):
+                # anyone may send any token as a method; each one must not become a series of its own
+                answer = session.request(f"INVENTED{n}", f"{intake.base}/api/v1/invites", timeout=5)
+                assert answer.status_code in (405, 501)
+            assert session.request("get", f"{intake.base}/healthz", timeout=5).status_code == 200
+        body = urllib.request.urlopen(url, timeout=5).read()
+        samples = scraping.scrape(url)
+    finally:
+        cleanup()
+    assert b"INVENTED" not in body
+    methods = {dict(labels).get("method") for name, labels in samples if name == "invites_http_requests_total"}
+    assert methods <= {"GET", "other"}, methods
+    invented = sum(v for (name, labels), v in samples.items()
+                   if name == "invites_http_requests_total" and dict(labels)["method"] == "other")
+    assert invented == 400
+    # one series for all of them: a few histogram buckets more, not 400 sets of them
+    assert len(body) - size_before < 8_000, len(body) - size_before

@@ -1,4 +1,7 @@
-"""A real SMTP server (aiosmtpd) that keeps what it receives and can refuse for a while."""
+"""A real SMTP server (aiosmtpd) that keeps what it receives and can refuse for a while.
+
+Like a standards-keeping relay it refuses, with 500, a message with a line over 998 bytes
+(RFC 5322; 1,000 with the CRLF, RFC 5321): a message that only a lenient server takes is not sent."""
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +12,23 @@ import threading
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+# the longest line, CRLF included, that RFC 5321 lets a server be sent (aiosmtpd's own default is 1,001)
+LINE_LIMIT = 1000
+
+
+class StrictSMTP(SMTP):
+    """aiosmtpd's server, refusing a line over 998 bytes with "500 Line too long"."""
+
+    line_length_limit = LINE_LIMIT
+
+
+class StrictController(Controller):
+    """A Controller serving StrictSMTP."""
+
+    def factory(self):
+        return StrictSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def free_port() -> int:
@@ -27,7 +47,7 @@ class Mailbox:
         self._delay = 0.0
         self._lock = threading.Lock()
         self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = StrictController(self, hostname="127.0.0.1", port=self.port)
 
     @property
     def url(self) -> str:
@@ -49,7 +69,7 @@ class Mailbox:
 
     def come_back(self) -> None:
         """Listen again on the same port."""
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = StrictController(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def refuse_next(self, count: int) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from intake.models import HistoryEntry, InviteRequest
 from tests.intake.conftest import as_user
-from tests.intake.portal.conftest import signed_in, text
+from tests.intake.portal.conftest import field_error, signed_in, text
 
 
 @pytest.fixture
@@ -73,3 +73,34 @@ def test_export_buttons_carry_the_filters(client, carol):
     rows = list(csv.DictReader(io.StringIO(carol.get("/audit/export.csv?email=exp").get_data(as_text=True))))
     assert sorted(r["invitee_email"] for r in rows) == ["exp0@tech.gov.sg", "exp1@tech.gov.sg"]
     assert InviteRequest.select().count() == 3
+
+
+@pytest.mark.parametrize("path", ["/audit", "/audit/export.csv", "/audit/export.jsonl"])
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_a_singapore_day_that_began_before_utcs_calendar_is_named_beside_its_field(client, carol, path, name):
+    # 1 January of year 1 began at 16:00 UTC on the day before it, which no calendar here holds
+    response = carol.get(f"{path}?{name}=0001-01-01")
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), f"filter-{name}") == \
+        "Error: Enter a date from 0001-01-02 to 9999-12-31."
+
+
+@pytest.mark.parametrize("path", ["/audit", "/audit/export.csv", "/audit/export.jsonl"])
+def test_the_first_and_last_singapore_days_utc_holds_are_searched(client, carol, path):
+    submit(client, "edge")
+    # the last day ends at 16:00 UTC on 31 December 9999, though its next day is past the calendar
+    for query in ("from=0001-01-02", "to=0001-01-02", "from=9999-12-31", "to=9999-12-31",
+                  "from=0001-01-02&to=9999-12-31"):
+        response = carol.get(f"{path}?{query}")
+        assert response.status_code == 200, query
+        found = "edge0@tech.gov.sg" in response.get_data(as_text=True)
+        assert found == (query in ("from=0001-01-02", "to=9999-12-31", "from=0001-01-02&to=9999-12-31")), query
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "\u0661", "9" * 5000, "-1", "1.5", "99999999999999999999"])
+def test_a_page_number_that_is_not_a_plain_number_shows_a_page(client, carol, number):
+    submit(client, "pager", 2)
+    response = carol.get("/audit", query_string={"page": number})
+    assert response.status_code == 200
+    assert "Showing 1 to 2 of 2 requests" in text(response.get_data(as_text=True))
+

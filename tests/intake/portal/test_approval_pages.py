@@ -184,3 +184,10 @@ def test_an_auditors_header_names_only_the_role_they_can_use(portal_app):
     # auditing is read-only: carol's requester role lapses while she audits, so the header does not offer it
     page = text(signed_in(portal_app.test_client(), "carol@tech.gov.sg").get("/audit").text)
     assert "roles: Auditor " in page and "roles: Requester" not in page
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "9" * 5000])
+def test_a_queue_page_number_int_cannot_read_shows_a_page(bob, api, number):
+    submit(api, "queued@tech.gov.sg")
+    response = bob.get("/approvals", query_string={"page": number})
+    assert response.status_code == 200 and "queued@tech.gov.sg" in response.text

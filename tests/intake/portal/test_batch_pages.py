@@ -2,6 +2,8 @@
 import io
 import re
 
+import pytest
+
 from intake.models import InviteRequest
 from tests.intake.portal.conftest import banner, checked_value, field_error, input_value, text
 
@@ -147,3 +149,12 @@ def test_a_batchs_requests_are_listed_in_the_files_row_order(amy):
     listed = amy.get(amy.post(review + "/submit").headers["Location"]).text
     found = re.findall(r'<th scope="row">(\d+)</th>\s*<td><a href="/status/[^"]+">([^<]+)</a>', listed)
     assert found == [(str(n + 2), f"{e}@vendor.example.com") for n, e in enumerate(emails)]
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "9" * 5000])
+def test_a_review_page_number_int_cannot_read_shows_a_page(amy, number):
+    review = upload(amy, GOOD).headers["Location"]
+    response = amy.get(review, query_string={"page": number})
+    assert response.status_code == 200 and "vic@vendor.example.com" in response.text
+    # the page a row's edit returns to is read the same way
+    assert amy.get(f"{review}/rows/2", query_string={"page": number}).status_code == 200

@@ -3,6 +3,8 @@ import datetime as dt
 import json
 import re
 
+import pytest
+
 from invite_common.db import utcnow
 
 from intake import history
@@ -118,3 +120,11 @@ def test_overview_counts_requests_by_what_they_wait_for(amy):
     page = text(amy.get("/").text)
     assert "1 Waiting for approval" in page and "0 In progress" in page and "1 Rejected or needs attention" in page
     assert pending and "a@tech.gov.sg" in page
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "9" * 5000])
+def test_a_page_number_int_cannot_read_shows_a_page(amy, number):
+    # "²" is a digit to str.isdigit() but not to int(); int() refuses more than 4,300 digits
+    invite_for(amy, "p1@tech.gov.sg")
+    response = amy.get("/status", query_string={"page": number})
+    assert response.status_code == 200 and rows(response.text) == ["p1@tech.gov.sg"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from http import HTTPStatus
 from typing import Callable, Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -51,6 +52,33 @@ EMAILS_FAILED = Counter(
 )
 
 _EVERY_PROCESS = (MESSAGES, HANDLER_LATENCY, OUTBOX_PUBLISHED)
+
+# Every label value is a series kept in memory and written out on each scrape, so a value a caller
+# chooses (any token is a valid HTTP method) is counted under one label instead of one of its own.
+OTHER = "other"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+_STATUSES = frozenset(str(status.value) for status in HTTPStatus)
+
+
+def method_label(method: str) -> str:
+    """The method as a metric label: a standard HTTP method, or `other`."""
+    return method if method in _METHODS else OTHER
+
+
+def status_label(status: int | str) -> str:
+    """The status code as a metric label: a registered HTTP status, or `other`."""
+    status = str(status)
+    return status if status in _STATUSES else OTHER
+
+
+def observe_request(route: str, method: str, status: int, started: float | None = None) -> None:
+    """Count an answered HTTP request under its route template, and its time since `started` when known.
+
+    `route` must already be one of a few (a route template, or one label for paths no route matched)."""
+    method = method_label(method)
+    HTTP_REQUESTS.labels(route, method, status_label(status)).inc()
+    if started is not None:
+        HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
 
 
 def observe_message(queue: str, type_name: str, outcome: str, started: float | None = None) -> None:

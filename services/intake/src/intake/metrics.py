@@ -28,7 +28,6 @@ def instrument(app: Flask) -> None:
     def observe(response: Response) -> Response:
         started = g.pop("metrics_started", None)
         route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-        metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-        if started is not None:
-            metrics.HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        # the method and status are bounded there: anyone may send any token as a method
+        metrics.observe_request(route, request.method, response.status_code, started)
         return response

@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import json
 import math
+import uuid
 from dataclasses import dataclass
 
 import peewee
@@ -118,6 +119,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         created, _, invite_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         moment = dt.datetime.fromisoformat(created)
+        # requests are named by UUIDs: any other id (one with a NUL, which PostgreSQL refuses to
+        # compare) is not from a cursor we gave out
+        if str(uuid.UUID(invite_id)) != invite_id:
+            raise ValueError("not a request id")
         # a moment UTC cannot hold (year 1 at +14:00) would fail in the query, not here
         return check_moment(moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)), invite_id
     except (ValueError, UnicodeDecodeError, ValidationError):
@@ -136,6 +141,15 @@ def after_cursor(query: peewee.ModelSelect, cursor: str | None, limit: int) -> t
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1]) if more else None)
+
+
+def page_number(raw: str) -> int:
+    """The page number a query string asks for: 1 unless it is a plain number (ASCII digits)."""
+    # isdigit() is also true of "²", which int() refuses, as it does more than 4,300 digits; a
+    # number too long to be a page is past the end, which shows the last page
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    return int(raw) if len(raw) <= 18 else 10**18
 
 
 def paginate(query, number: int, per_page: int = PER_PAGE) -> Page:

@@ -1,6 +1,7 @@
 """Compose an email whose every header is safe: checked recipient, fixed sender, stable Message-ID."""
 from __future__ import annotations
 
+import binascii
 import email.policy
 import email.utils
 import functools
@@ -36,6 +37,9 @@ class Sender:
     domain: str
     folded: bytes = b""  # the whole From line as it goes on the wire, encoded once
 
+
+# The longest line RFC 5322 allows, CRLF not counted; SMTP relays refuse a longer one.
+MAX_LINE = 998
 
 # Header values that may go on the wire as they are: printable ASCII, short enough not to fold.
 _PLAIN_HEADER = re.compile(r"[\x20-\x7e]{1,70}")
@@ -110,11 +114,20 @@ def _subject_line(subject: str) -> bytes:
 
 def _text_part(content_type: str, text: str) -> tuple[bytes, bool]:
     """One body part, and whether it needs 8-bit transport (as the email package's SMTP policy would send it)."""
-    lines = text.encode("utf-8").splitlines()
-    eight_bit = not text.isascii() or any(len(line) > 78 for line in lines)
+    data = text.encode("utf-8")
+    lines = data.splitlines()
+    if any(len(line) > MAX_LINE for line in lines):
+        # A relay refuses a line over 998 bytes (RFC 5322, "500 Line too long"), and a long reason or
+        # name makes one: such a part goes quoted-printable, whose soft line breaks keep every line
+        # under 77 characters and vanish when the part is read. Other parts stay as written.
+        lines = binascii.b2a_qp(b"\n".join(lines), istext=True).split(b"\n")
+        encoding, eight_bit = "quoted-printable", False
+    else:
+        eight_bit = not text.isascii() or any(len(line) > 78 for line in lines)
+        encoding = "8bit" if eight_bit else "7bit"
     head = (
         f'Content-Type: {content_type}; charset="utf-8"\r\n'
-        f"Content-Transfer-Encoding: {'8bit' if eight_bit else '7bit'}\r\n\r\n"
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
     ).encode("ascii")
     return head + b"\r\n".join(lines) + b"\r\n", eight_bit
 

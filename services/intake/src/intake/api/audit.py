@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 
 from flask import current_app
 from flask.views import MethodView
 from invite_common.messages import Method, State
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from intake.api.blueprint import Blueprint
 from intake.audit import export, keys, queries
 from intake.audit.verify import verify
 from intake.errors import Forbidden, InvalidInput
 from intake.identity import Caller, current_caller
+from intake.validation import Moment, check_moment
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Auditors: history, exports, integrity")
 
@@ -34,8 +36,8 @@ class FilterArgs(Schema):
     method = fields.String(validate=validate.OneOf(Method.ALL))
     batch = fields.String(validate=validate.Length(max=36))
     request_id = fields.String(validate=validate.Length(max=36))
-    from_ = fields.AwareDateTime(data_key="from", default_timezone=dt.timezone.utc)
-    to = fields.AwareDateTime(default_timezone=dt.timezone.utc)
+    from_ = Moment(data_key="from")
+    to = Moment()
 
 
 class EventArgs(FilterArgs):
@@ -131,6 +133,9 @@ DOWNLOAD_HEADERS = {
 }
 
 
+_ENTRY_ID = re.compile(r"[0-9]{1,19}")
+
+
 def _encode_cursor(cursor: queries.Cursor) -> str:
     at, entry_id = cursor
     return base64.urlsafe_b64encode(f"{at.isoformat()}|{entry_id}".encode()).decode()
@@ -140,9 +145,11 @@ def _decode_cursor(cursor: str) -> queries.Cursor:
     try:
         at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         moment = dt.datetime.fromisoformat(at)
-        if entry_id.isdigit() and moment.tzinfo is not None:
-            return moment, int(entry_id)
-    except (ValueError, UnicodeDecodeError):
+        # an id the database's 64-bit column can hold, and a moment UTC can hold (not year 1 at +14:00):
+        # anything else fails in the query instead of here
+        if _ENTRY_ID.fullmatch(entry_id) and int(entry_id) < 2**63 and moment.tzinfo is not None:
+            return check_moment(moment), int(entry_id)
+    except (ValueError, UnicodeDecodeError, ValidationError):
         pass
     raise InvalidInput({"cursor": ["This cursor is not one the API gave out."]})
 

@@ -46,7 +46,7 @@ class InviteListArgs(Schema):
     from_ = Moment(data_key="from")
     to = Moment()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String()
+    cursor = fields.String(validate=validate.Length(max=200))
 
 
 class InviteSummarySchema(InviteSchema):

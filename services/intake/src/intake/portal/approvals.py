@@ -76,9 +76,8 @@ def _batch_of(batch_id: str) -> BatchDraft | None:
 
 def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(), note: str = "", status: int = 200):
     caller = current_caller()
-    number = request.values.get("page", "1")
     query = queries.approver_queue(caller, _query_filters(values), utcnow())
-    page = queries.paginate(query, int(number) if number.isdigit() else 1)
+    page = queries.paginate(query, queries.page_number(request.values.get("page", "1")))
     days = current_app.config["REQUEST_EXPIRY_DAYS"]
     return render_template(
         "portal/approvals/queue.html",

@@ -19,11 +19,13 @@ from intake.audit.verify import verify
 from intake.errors import Forbidden, NotFound
 from intake.identity import current_caller
 from intake.models import InviteRequest
-from intake.queries import paginate
+from intake.queries import page_number, paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 TEXT_FILTERS = ("email", "requester", "approver", "batch")
+# the first Singapore day whose start UTC can hold (1 January of year 1 began in UTC's year 0)
+EARLIEST_DAY = dt.date.min + dt.timedelta(days=1)
 
 
 def require_auditor():
@@ -43,6 +45,16 @@ def _day(raw: str) -> dt.date | None:
         return None
 
 
+def _singapore_day(day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+    """The day's first moment and the next day's, in UTC; None for a day UTC cannot hold (1 January of year 1)."""
+    try:
+        start = dt.datetime.combine(day, dt.time(), SINGAPORE_TIME).astimezone(dt.timezone.utc)
+    except OverflowError:
+        return None
+    # the end is reckoned in UTC: the day after 31 December 9999 is past the calendar, its start is not
+    return start, start + dt.timedelta(days=1)
+
+
 def read_filters() -> tuple[queries.Filters, dict, dict]:
     """The page's filters from the query string: (filters, values to show in the form, problems)."""
     values = {name: request.args.get(name, "").strip()[:254] for name in TEXT_FILTERS}
@@ -51,14 +63,19 @@ def read_filters() -> tuple[queries.Filters, dict, dict]:
     values["from"], values["to"] = request.args.get("from", "").strip(), request.args.get("to", "").strip()
     problems = {}
     start, end = _day(values["from"]), _day(values["to"])
+    days = {}
     for name, day in (("from", start), ("to", end)):
         if values[name] and day is None:
             problems[name] = ["Enter a date like 2027-01-31."]
+        elif day is not None:
+            days[name] = _singapore_day(day)
+            if days[name] is None:
+                problems[name] = [f"Enter a date from {EARLIEST_DAY} to {dt.date.max}."]
     if start and end and end < start:
         problems["to"] = ["The end date must be on or after the start date."]
     # Dates are Singapore days: from the start of the first to the end of the last.
-    from_ = dt.datetime.combine(start, dt.time(), SINGAPORE_TIME) if start and not problems else None
-    to = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SINGAPORE_TIME) if end and not problems else None
+    from_ = days["from"][0] if start and not problems else None
+    to = days["to"][1] if end and not problems else None
     filters = queries.Filters(email=values["email"], requester=values["requester"], approver=values["approver"],
                               batch=values["batch"], state=values["state"], method=values["method"],
                               from_=from_, to=to)
@@ -73,8 +90,7 @@ def _form_args(values: dict) -> dict:
 def search():
     """Search requests by requester, invitee, approver, state, method, batch and dates."""
     filters, values, problems = read_filters()
-    number = request.args.get("page", "1")
-    page = paginate(queries.requests(filters), int(number) if number.isdigit() else 1)
+    page = paginate(queries.requests(filters), page_number(request.args.get("page", "1")))
     return render_template(
         "portal/audit/search.html", page=page, values=values, problems=problems, args=_form_args(values),
         states=State.ALL, methods=Method.ALL, first_row=(page.number - 1) * 25 + 1,

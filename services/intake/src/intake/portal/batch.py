@@ -48,9 +48,9 @@ def _view_args() -> dict:
     args = {}
     if request.values.get("attention") == "1":
         args["attention"] = "1"
-    page = request.values.get("page", "")
-    if page.isdigit() and int(page) > 1:
-        args["page"] = page
+    page = queries.page_number(request.values.get("page", ""))
+    if page > 1:
+        args["page"] = str(page)
     return args
 
 
@@ -115,8 +115,7 @@ def review(batch_id):
     attention = request.args.get("attention") == "1"
     total = summary["error_count"] if attention else summary["row_count"]
     pages = max(1, -(-total // PER_PAGE))
-    page = request.args.get("page", "1")
-    page = min(max(1, int(page)), pages) if page.isdigit() else 1
+    page = min(max(1, queries.page_number(request.args.get("page", "1"))), pages)
     rows = batches.rows(draft, errors_only=attention, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
     links = _open_request_links([row["errors"] for row in rows])
     for row, found in zip(rows, links):

@@ -39,8 +39,7 @@ def index():
         filters["state"] = ""
     if filters["method"] not in labels.METHOD_LABELS:
         filters["method"] = ""
-    number = request.args.get("page", "1")
-    number = int(number) if number.isdigit() else 1
+    number = queries.page_number(request.args.get("page", "1"))
     states = labels.STATE_FILTERS[filters["state"]][1] if filters["state"] else ()
     query = queries.filtered(
         queries.own(current_caller().email),
