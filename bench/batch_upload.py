@@ -55,7 +55,7 @@ def batch_csv(rows: int = ROWS, seed: int = 1) -> bytes:
         row = {
             "email": f"{handle}{i}@" + ("vendor.example.com" if vendor else "tech.gov.sg"),
             "user_type": "vendor" if vendor else "public_officer",
-            "username": f"{handle}.{i}" if vendor else "",
+            "username": f"v-{handle}.{i}" if vendor else "",
             "first_name": first, "last_name": last,
             "contact_number": f"{rng.choice(['9123', '8123', '9876'])} {rng.randrange(10**3, 10**4)}" if i % 4 else f"+65 9123{rng.randrange(10**3, 10**4)}",
             "organisation": "Example Pte Ltd" if vendor else "GovTech",

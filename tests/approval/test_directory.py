@@ -53,6 +53,14 @@ def test_suffixing_skips_numbers_already_held(approval_db):
     assert officer(directory, "jane.tan@tech.gov.sg").username == "jane.tan3"
 
 
+def test_an_officer_keeps_the_name_of_their_email_though_a_vendor_was_provisioned_first(approval_db):
+    directory = LocalDirectory()
+    assert vendor(directory, "v-jane.tan").username == "v-jane.tan"
+    assert officer(directory, "jane.tan@tech.gov.sg").username == "jane.tan"
+    # an address that starts as vendors' usernames do gives the officer a dotted name
+    assert officer(directory, "v-jane.tan@tech.gov.sg").username == "v.jane.tan"
+
+
 def test_suffixing_goes_past_the_first_batch_of_candidates(approval_db):
     directory = LocalDirectory()
     names = {officer(directory, "ann@tech.gov.sg").username for _ in range(25)}

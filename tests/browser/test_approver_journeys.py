@@ -140,7 +140,7 @@ def test_at_390px_rows_are_cards_and_the_pages_fit(page, system):
     requester = fresh_requester()
     tag = uuid.uuid4().hex[:6]
     target = submit_by_api(system, requester, {
-        "method": "create_account", "email": f"victor.{tag}@tech.gov.sg", "user_type": "vendor", "username": f"victor{tag}",
+        "method": "create_account", "email": f"victor.{tag}@tech.gov.sg", "user_type": "vendor", "username": f"v-victor{tag}",
         "first_name": "Victor", "last_name": "Tan", "contact_number": "+65 9123 4567", "organisation": "Example Pte Ltd",
         "seed_onboarding": True, "reason": "Builds the payments service; a long reason to see how it wraps on a phone",
     })

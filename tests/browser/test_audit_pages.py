@@ -35,7 +35,7 @@ def test_auditor_finds_reads_exports_and_checks_a_request(page, system):
     tag = uuid.uuid4().hex[:6]
     vendor = submit_by_api(system, REQUESTER, {
         "method": "create_account", "email": f"vic.{tag}@vendor.example.com", "user_type": "vendor",
-        "username": f"vic{tag}", "first_name": "Vic", "last_name": "Lim", "contact_number": "+65 9123 4567",
+        "username": f"v-vic{tag}", "first_name": "Vic", "last_name": "Lim", "contact_number": "+65 9123 4567",
         "organisation": "Example Pte Ltd", "seed_onboarding": True,
         "reason": "=HYPERLINK(\"http://evil.example\",\"Builds the payments service\")"})
     other = submit_by_api(system, REQUESTER, {"method": "email_invitation", "email": f"ken.{tag}@tech.gov.sg",

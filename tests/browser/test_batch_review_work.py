@@ -135,7 +135,7 @@ def test_problems_name_a_damaged_workbook_and_link_an_open_request_only_for_its_
 def test_a_vendor_row_at_a_public_officer_address_needs_a_tick_before_the_batch_goes(page):
     sign_in(page, "nadia.k@tech.gov.sg")
     open_batch_upload(page)
-    vendor = officer("dev.vendor@tech.gov.sg", user_type="vendor", username="dev.vendor", organisation="Vendor Pte Ltd")
+    vendor = officer("dev.vendor@tech.gov.sg", user_type="vendor", username="v-dev.vendor", organisation="Vendor Pte Ltd")
     upload(page, "vendors.csv", filled_in(HEADINGS, [officer("ok.officer@tech.gov.sg"), vendor]))
 
     expect(page.locator("#row-3")).to_contain_text("Vendor with a public officer address")

@@ -38,11 +38,11 @@ def cell(page: Page, row: int, column: str):
 
 
 VENDOR = {
-    "email": "tan.ah.kow@vendor-a.example.com", "user_type": "vendor", "username": "tan.ahkow", "first_name": "Ah Kow",
+    "email": "tan.ah.kow@vendor-a.example.com", "user_type": "vendor", "username": "v-tan.ahkow", "first_name": "Ah Kow",
     "last_name": "Tan", "contact_number": "9123 4567", "organisation": "Vendor A Pte Ltd", "department": "",
     "seed_onboarding": "yes", "offshore": "no", "reason": "Builds the booking service",
 }
-SAME_VENDOR_AGAIN = VENDOR | {"username": "ahkow.tan"}
+SAME_VENDOR_AGAIN = VENDOR | {"username": "v-ahkow.tan"}
 OFFICER_WITH_BAD_NUMBER = {
     "email": "siti.aminah@tech.gov.sg", "user_type": "public_officer", "username": "", "first_name": "Siti",
     "last_name": "Aminah", "contact_number": "12345", "organisation": "GovTech", "department": "Platform",
@@ -111,7 +111,7 @@ def test_removing_every_row_asks_to_confirm_and_keeps_them_when_told_no(page):
     open_batch_upload(page)
     headings = download_csv_template(page)
     rows = [
-        VENDOR | {"email": "ravi@vendor-b.example.com", "username": "ravi.b"},
+        VENDOR | {"email": "ravi@vendor-b.example.com", "username": "v-ravi.b"},
         OFFICER_WITH_BAD_NUMBER | {"email": "alan.goh@tech.gov.sg", "contact_number": "9876 5432"},
     ]
     upload(page, "second-try.csv", filled_in(headings, rows))

@@ -96,14 +96,14 @@ def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_
     # The summary's link takes the caret to the field.
     summary.get_by_role("link", name="Enter the vendor's TechPass username.").click()
     expect(page.get_by_label("TechPass username")).to_be_focused()
-    page.get_by_label("TechPass username").fill("weiling.chua")
+    page.get_by_label("TechPass username").fill("v-weiling.chua")
     page.get_by_label("Contact number").fill("9123 4567")
     page.get_by_role("button", name="Send request").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Request for wei.ling@acme-vendor.com")
     expect(detail_value(page, "TechPass state")).to_have_text("Waiting for approval")
     expect(detail_value(page, "SEED")).to_have_text("Pending approval")
-    expect(detail_value(page, "TechPass username")).to_have_text("weiling.chua")
+    expect(detail_value(page, "TechPass username")).to_have_text("v-weiling.chua")
     expect(detail_value(page, "Contact number")).to_have_text("+65 9123 4567")
 
     approve(system, request_id_from_url(page))

@@ -76,7 +76,7 @@ def test_a_confirmed_cancellation_shows_itself_then_the_final_state_without_a_re
 def test_times_name_singapore_time_lists_show_the_time_and_numbers_read_internationally(page: Page, system):
     requester = "priya.n@tech.gov.sg"
     vendor = {"method": "create_account", "email": "sam.wong@vendor.example.com", "user_type": "vendor",
-              "username": "sam.wong", "first_name": "Sam", "last_name": "Wong", "contact_number": "+6591234567",
+              "username": "v-sam.wong", "first_name": "Sam", "last_name": "Wong", "contact_number": "+6591234567",
               "organisation": "Vendor Pte Ltd", "seed_onboarding": False, "reason": "Builds the booking service"}
     invite_id = submit_by_api(system, requester, vendor)
     # enough requests for a second page of the list (25 a page), sent as one batch
@@ -126,7 +126,7 @@ def test_a_vendor_at_a_public_officer_address_is_sent_only_after_the_requester_c
     page.goto("/invite/account")
     page.get_by_label("Email address", exact=True).fill("vendor.staff@tech.gov.sg")
     page.get_by_role("group", name="Is this person a public officer or a vendor?").get_by_label("Vendor").check()
-    page.get_by_label("TechPass username").fill("vendor.staff")
+    page.get_by_label("TechPass username").fill("v-vendor.staff")
     page.get_by_label("First name").fill("Ravi")
     page.get_by_label("Last name").fill("Kumar")
     page.get_by_label("Contact number").fill("9123 4567")

@@ -16,7 +16,7 @@ NAMES = (
 REQUESTER = "amy@tech.gov.sg"
 
 VENDOR = {
-    "method": "create_account", "email": "vic.lim@vendor.example.com", "user_type": "vendor", "username": "vic.lim",
+    "method": "create_account", "email": "vic.lim@vendor.example.com", "user_type": "vendor", "username": "v-vic.lim",
     "first_name": "Vic", "last_name": "Lim", "contact_number": "+65 9123 4567", "organisation": "Example Pte Ltd",
     "department": "Payments", "seed_onboarding": True, "reason": "Builds the payments service for the next release",
 }

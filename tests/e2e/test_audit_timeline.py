@@ -14,7 +14,7 @@ from tests.support.broker import queue_depth, wait_for
 
 REQUESTER, APPROVER, AUDITOR = "amy@tech.gov.sg", "bob@tech.gov.sg", "carol@tech.gov.sg"
 VENDOR = {
-    "method": "create_account", "email": "vic.lim@vendor.example.com", "user_type": "vendor", "username": "vic.lim",
+    "method": "create_account", "email": "vic.lim@vendor.example.com", "user_type": "vendor", "username": "v-vic.lim",
     "first_name": "Vic", "last_name": "Lim", "contact_number": "+65 9123 4567", "organisation": "Example Pte Ltd",
     "seed_onboarding": True, "reason": "Builds the payments service",
 }
@@ -60,7 +60,7 @@ def test_the_auditor_sees_the_exact_timeline_of_a_request_and_the_chain_verifies
         ("request_seed", "system", "account_created", "seed_requested", ""),
         ("mark_emailed", "notifier", "seed_requested", "emailed", ""),
     ]
-    assert events[2]["details"] == {"username": "vic.lim"}
+    assert events[2]["details"] == {"username": "v-vic.lim"}
     [email] = mailbox.to("vic.lim@vendor.example.com")
     assert events[4]["details"]["smtp_message_id"] == email["Message-ID"]
     assert {e["invitee_email"] for e in audit_events(system, email="KEN")} == {"ken.ong@tech.gov.sg"}
@@ -76,7 +76,7 @@ def test_the_auditor_sees_the_exact_timeline_of_a_request_and_the_chain_verifies
     assert titles == [("Request submitted", REQUESTER), ("Approved", APPROVER),
                       ("TechPass account created", "Invite"), ("SEED enrolment booked", "Invite"),
                       ("Invitation emailed", "Email")]
-    assert f"Email Message-ID: {email['Message-ID']}" in timeline and "TechPass username: vic.lim" in timeline
+    assert f"Email Message-ID: {email['Message-ID']}" in timeline and "TechPass username: v-vic.lim" in timeline
 
     verified = wait_for(lambda: (r := system.call("GET", "/api/v1/audit/verify", AUDITOR).json())["unlinked"] == 0 and r,
                         what="the linker to chain every entry")

@@ -19,7 +19,7 @@ VENDOR = {
     "method": "create_account",
     "email": "vic.lim@vendor.example.com",
     "user_type": "vendor",
-    "username": "vic.lim",
+    "username": "v-vic.lim",
     "first_name": "Vic",
     "last_name": "Lim",
     "contact_number": "+65 9123 4567",
@@ -53,23 +53,23 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
     final = wait_for_state(scim_system, invite_id, "emailed")
     [user] = scim.users
     assert scim.creates() == 1
-    assert (user["userName"], user["externalId"]) == ("vic.lim", invite_id)
+    assert (user["userName"], user["externalId"]) == ("v-vic.lim", invite_id)
     assert user["emails"][0]["value"] == "vic.lim@vendor.example.com"
     assert user["phoneNumbers"] == [{"value": "+6591234567", "type": "work"}]
     assert user[ENTERPRISE] == {"organization": "Example Pte Ltd", "department": "Payments"}
     provision = next(h for h in final["history"] if h["to_state"] == "account_created")
-    assert provision["details"]["username"] == "vic.lim"
+    assert provision["details"]["username"] == "v-vic.lim"
     wait_for(lambda: mailbox.to("vic.lim@vendor.example.com"), what="the invitation")
 
     # an account made outside this system holds the invitee's email: intake refuses the request
     scim.add_user({"userName": "jlee", "emails": [{"value": "Jo.Lee@vendor.example.com"}]})
     refused = scim_system.call("POST", "/api/v1/invites", REQUESTER,
-                               json=VENDOR | {"email": "jo.lee@vendor.example.com", "username": "jo.lee"})
+                               json=VENDOR | {"email": "jo.lee@vendor.example.com", "username": "v-jo.lee"})
     assert refused.status_code == 409 and "email" in refused.json()["errors"], refused.text
 
     # one made between the request and its approval: provisioning finds it, a permanent failure, with why
     response = scim_system.call("POST", "/api/v1/invites", REQUESTER,
-                                json=VENDOR | {"email": "max@vendor.example.com", "username": "max.ng"})
+                                json=VENDOR | {"email": "max@vendor.example.com", "username": "v-max.ng"})
     assert response.status_code == 201, response.text
     taken = response.json()["id"]
     scim.add_user({"userName": "maxn", "emails": [{"value": "max@vendor.example.com"}]})
@@ -80,12 +80,12 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
     # the directory is down for a while: the request is still accepted (intake could not look),
     # provisioning waits, then happens once
     scim.go_down()
-    later = submit_and_approve(scim_system, VENDOR | {"email": "kim@vendor.example.com", "username": "kim.tan"})
+    later = submit_and_approve(scim_system, VENDOR | {"email": "kim@vendor.example.com", "username": "v-kim.tan"})
     wait_for(lambda: "directory not answering" in scim_system.log("approval"), what="a failed attempt")
     scim.come_back()
     wait_for_state(scim_system, later, "emailed")
-    assert sorted(u["userName"] for u in scim.users) == ["jlee", "kim.tan", "maxn", "vic.lim"]
-    assert scim.creates() == 2  # vic.lim and kim.tan; jlee and maxn were made by another client
+    assert sorted(u["userName"] for u in scim.users) == ["jlee", "maxn", "v-kim.tan", "v-vic.lim"]
+    assert scim.creates() == 2  # v-vic.lim and v-kim.tan; jlee and maxn were made by another client
 
     # what Prometheus sees: requests by state, and every metric the alert rules use, across the services
     binds = {name: scim_system.env[f"{name.upper()}_BIND"] for name in ("approval", "notifier")}

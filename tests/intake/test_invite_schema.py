@@ -54,7 +54,7 @@ def vendor_account(**changes):
     body = officer_account(
         email="ali@acme.example.com",
         user_type="vendor",
-        username="Ali.Acme",
+        username="V-Ali.Acme",
         organisation="Acme Pte Ltd",
         seed_onboarding=False,
     )
@@ -121,8 +121,8 @@ def test_officer_account_is_normalised(schema):
 
 
 def test_vendor_account_keeps_the_username_case_and_trims_it(schema):
-    loaded = schema.load(vendor_account(username="  Ali.Acme ", contact_number="+44 20 7946 0958"))
-    assert loaded["username"] == "Ali.Acme"
+    loaded = schema.load(vendor_account(username="  V-Ali.Acme ", contact_number="+44 20 7946 0958"))
+    assert loaded["username"] == "V-Ali.Acme"
     assert loaded["contact_number"] == "+442079460958"
     assert loaded["user_type"] == "vendor"
     assert loaded["offshore"] is False
@@ -381,7 +381,7 @@ def test_bad_vendor_username_is_an_error_on_username(schema, username):
     only_error(schema, vendor_account(username=username), "username")
 
 
-@pytest.mark.parametrize("username", ["a_b c-d.e", "abc", "a" * 64, "Ali.Acme"])
+@pytest.mark.parametrize("username", ["v-a_b c-d.e", "v-a", "v-" + "a" * 62, "V-Ali.Acme"])
 def test_good_vendor_username_is_accepted(schema, username):
     assert schema.load(vendor_account(username=username))["username"] == username
 
@@ -439,7 +439,7 @@ def test_invite_schema_dumps_every_field_of_an_invite():
     created = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     invite = {
         "id": invite_id, "method": "create_account", "email": "ali@acme.example.com", "user_type": "vendor",
-        "username": "Ali.Acme", "first_name": "Ali", "last_name": "Bin Abu", "contact_number": "+6591234567",
+        "username": "V-Ali.Acme", "first_name": "Ali", "last_name": "Bin Abu", "contact_number": "+6591234567",
         "organisation": "Acme", "department": None, "seed_onboarding": True, "offshore": True,
         "reason": "Vendor support", "requester": "jane_tan@tech.gov.sg", "state": "submitted",
         "created_at": created, "updated_at": created, "secret": "not shown",

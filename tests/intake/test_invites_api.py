@@ -9,7 +9,7 @@ from tests.intake.conftest import as_user
 
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 VENDOR = {
-    "method": "create_account", "email": "vic@vendor.example.com", "user_type": "vendor", "username": "vic.lim",
+    "method": "create_account", "email": "vic@vendor.example.com", "user_type": "vendor", "username": "v-vic.lim",
     "first_name": "Vic", "last_name": "Lim", "contact_number": "91234567", "organisation": "Example Pte Ltd",
     "seed_onboarding": False, "reason": "Contractor",
 }
@@ -72,9 +72,19 @@ def test_second_open_request_for_an_email_is_409_with_the_existing_id(amy):
 
 def test_vendor_username_taken_by_an_open_request_is_a_field_error(amy):
     amy("POST", "/api/v1/invites", json=VENDOR)
-    response = amy("POST", "/api/v1/invites", json=VENDOR | {"email": "other@vendor.example.com", "username": "VIC.LIM"})
+    response = amy("POST", "/api/v1/invites", json=VENDOR | {"email": "other@vendor.example.com", "username": "V-VIC.LIM"})
     assert response.status_code == 422
     assert "username" in response.get_json()["errors"]
+
+
+def test_a_vendor_username_a_public_officer_could_be_given_is_refused_naming_username(amy):
+    # john.tan is what john.tan@tech.gov.sg would be given: held by a vendor, the officer would become john.tan2
+    response = amy("POST", "/api/v1/invites", json=VENDOR | {"username": "john.tan"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"username": [
+        "A vendor's TechPass username starts with v-, so it can never be the one a public officer is given "
+        "from their email: for example v-john.tan."]}
+    assert amy("POST", "/api/v1/invites", json=VENDOR | {"username": "V-John.Tan"}).status_code == 201
 
 
 def test_requester_cannot_approve_own_request(client, outbox):

@@ -156,3 +156,102 @@ def test_only_a_limited_routes_own_requests_are_counted(outbox):
     amy = as_user(make_app(outbox, RATE_LIMIT_SUBMIT="2/minute").test_client(), "amy@tech.gov.sg")
     assert [amy("GET", "/api/v1/invites").status_code for _ in range(5)] == [200] * 5
     assert [amy("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(3)] == [201, 201, 429]
+
+
+def deciding_app(outbox, **env):
+    """An app whose approvers' grants are in its database, as applying ROLE_GRANTS at start leaves them."""
+    from intake.db import database
+    from intake.identity import apply_role_grants
+
+    env.setdefault("ROLE_GRANTS", "approver:bob@tech.gov.sg")
+    app = make_app(outbox, **env)
+    with database.atomic():
+        apply_role_grants(env["ROLE_GRANTS"])
+    return app
+
+
+def submitted(app, n: int) -> list[str]:
+    """n pending requests by amy, for bob to decide on."""
+    amy = as_user(app.test_client(), "amy@tech.gov.sg")
+    return [amy("POST", "/api/v1/invites", json=invite(i)).get_json()["id"] for i in range(n)]
+
+
+def test_portal_decisions_over_the_decide_limit_are_refused_with_the_429_page(outbox):
+    app = deciding_app(outbox, RATE_LIMIT_DECIDE="3/minute")
+    ids = submitted(app, 4)
+    bob = signed_in(app.test_client(), "bob@tech.gov.sg")
+    decided = [bob.post(f"/approvals/{ids[0]}/approve", data={"comment": "Welcome"}).status_code,
+               bob.post(f"/approvals/{ids[1]}/reject", data={"reason": "Not needed"}).status_code,
+               bob.post("/approvals/decide", data={"ids": [ids[2]], "decision": "approve"}).status_code]
+    assert decided == [302, 302, 200]
+    for refused in (bob.post(f"/approvals/{ids[3]}/approve", data={"comment": "Welcome"}),
+                    bob.post(f"/approvals/{ids[3]}/reject", data={"reason": "Not needed"}),
+                    bob.post("/approvals/decide", data={"ids": [ids[3]], "decision": "approve"})):
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert "Please wait a moment" in refused.text and "<html" in refused.text
+    assert InviteRequest.get_by_id(ids[3]).pending_action is None
+
+
+def test_a_bulk_decision_counts_once_per_decision_on_the_portal_and_the_api(outbox):
+    app = deciding_app(outbox, RATE_LIMIT_DECIDE="5/minute")
+    ids = submitted(app, 6)
+    api, page = as_user(app.test_client(), "bob@tech.gov.sg"), signed_in(app.test_client(), "bob@tech.gov.sg")
+    three = {"decisions": [{"id": i, "decision": "approve"} for i in ids[:3]]}
+    assert api("POST", "/api/v1/approvals/decisions", json=three).status_code == 200
+    # two decisions are left of five: a bulk of three is refused whole, one of two goes through
+    refused = page.post("/approvals/decide", data={"ids": ids[3:6], "decision": "approve"})
+    assert refused.status_code == 429 and "Please wait a moment" in refused.text
+    assert [InviteRequest.get_by_id(i).pending_action for i in ids[3:]] == [None, None, None]
+    assert page.post("/approvals/decide", data={"ids": ids[3:5], "decision": "approve"}).status_code == 200
+    assert api("POST", f"/api/v1/invites/{ids[5]}/approve", json={}).status_code == 429
+
+
+def test_a_bulk_larger_than_the_decide_limit_allows_at_once_is_refused_naming_its_field(outbox):
+    app = deciding_app(outbox, RATE_LIMIT_DECIDE="2/minute;100/day")
+    ids = submitted(app, 3)
+    api, page = as_user(app.test_client(), "bob@tech.gov.sg"), signed_in(app.test_client(), "bob@tech.gov.sg")
+    response = api("POST", "/api/v1/approvals/decisions", json={"decisions": [{"id": i, "decision": "approve"} for i in ids]})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "decisions": ["Give at most 2 decisions at once: that is as many as one person may make in a minute."]}
+    refused = page.post("/approvals/decide", data={"ids": ids, "decision": "approve"})
+    assert refused.status_code == 422 and "Select at most 2 requests at once" in refused.text
+    # neither counted: the whole budget is still there
+    assert page.post("/approvals/decide", data={"ids": ids[:2], "decision": "approve"}).status_code == 200
+
+
+def test_a_bulk_decision_the_route_refuses_as_it_stands_counts_once(outbox):
+    app = deciding_app(outbox, RATE_LIMIT_DECIDE="3/minute")
+    ids = submitted(app, 3)
+    api, page = as_user(app.test_client(), "bob@tech.gov.sg"), signed_in(app.test_client(), "bob@tech.gov.sg")
+    # no reason for rejecting: sent back to be put right, as one attempt and not three
+    assert page.post("/approvals/decide", data={"ids": ids, "decision": "reject"}).status_code == 422
+    assert api("POST", "/api/v1/approvals/decisions", json={"decisions": [{"id": i, "decision": "reject"} for i in ids]}).status_code == 422
+    assert page.post("/approvals/decide", data={"ids": ids[:1], "decision": "reject", "note": "Duplicate"}).status_code == 200
+    assert page.post("/approvals/decide", data={"ids": ids[1:], "decision": "reject", "note": "Duplicate"}).status_code == 429
+
+
+def deciding_routes(app) -> dict[tuple[str, str], str]:
+    """Every route that decides on requests, from the URL map: the POSTs only approvers may make
+    (tests/intake/test_route_matrix.py checks who may use each route); (method, rule) -> endpoint."""
+    from tests.intake.test_route_matrix import table
+
+    approvers_only = {route for route, who in table().items() if route[0] == "POST" and who == "approver"}
+    return {("POST", rule.rule): rule.endpoint for rule in app.url_map.iter_rules()
+            if "POST" in rule.methods and ("POST", rule.rule) in approvers_only}
+
+
+def test_every_deciding_route_of_the_api_and_the_portal_counts_against_the_decide_limit(outbox):
+    from tests.intake.test_route_matrix import call
+
+    routes = deciding_routes(make_app(outbox))
+    assert {"/approvals/<invite_id>/approve", "/approvals/decide", "/api/v1/approvals/decisions",
+            "/api/v1/invites/<string:invite_id>/approve"} <= {rule for _, rule in routes}
+    unlimited = []
+    for (method, rule), endpoint in sorted(routes.items()):
+        # an app of its own per route: each starts with a whole budget of one decision
+        app = deciding_app(outbox, RATE_LIMIT_DECIDE="1/minute", ROLE_GRANTS="approver:apu@tech.gov.sg")
+        first, second = (call(app, method, rule, "approver") for _ in range(2))
+        if actions_of(endpoint) != ("decide",) or first.status_code == 429 or second.status_code != 429:
+            unlimited.append(f"{method} {rule}: {first.status_code}, then {second.status_code}")
+    assert not unlimited, "deciding routes not counted as decide:\n" + "\n".join(unlimited)

@@ -15,7 +15,7 @@ from tests.intake.conftest import as_user
 
 VENDOR = {
     "method": "create_account", "email": "zebulon.quixote@vendor-erasable.com", "user_type": "vendor",
-    "username": "zquixote", "first_name": "Zebulon", "last_name": "Quixotic", "contact_number": "+65 9123 4567",
+    "username": "v-zquixote", "first_name": "Zebulon", "last_name": "Quixotic", "contact_number": "+65 9123 4567",
     "organisation": "Erasable Pte Ltd", "seed_onboarding": False, "reason": "Reason text xyzzy-4417",
 }
 # what must be gone afterwards (the phone number as stored); the TechPass username stays in
@@ -28,12 +28,12 @@ def _closed_long_ago(client, signer):
     rita = as_user(client, "rita.requester@tech.gov.sg")
     request_id = rita("POST", "/api/v1/invites", json=VENDOR).get_json()["id"]
     keep_id = as_user(client, "amy@tech.gov.sg")("POST", "/api/v1/invites", json=VENDOR | {
-        "email": "recent.person@vendor-kept.com", "username": "recentp", "reason": "Still recent",
+        "email": "recent.person@vendor-kept.com", "username": "v-recentp", "reason": "Still recent",
         "first_name": "Recent", "last_name": "Person", "contact_number": "+65 6123 0000"}).get_json()["id"]
     assert as_user(client, "bob@tech.gov.sg")("POST", f"/api/v1/invites/{request_id}/approve",
                                               json={"comment": "Comment plugh-8812"}).status_code == 202
     apply(changed(request_id, 1, "submitted", "approved", "approve", actor="bob@tech.gov.sg", note="Comment plugh-8812"))
-    apply(changed(request_id, 2, "approved", "account_created", "provision", details={"username": "zquixote"}))
+    apply(changed(request_id, 2, "approved", "account_created", "provision", details={"username": "v-zquixote"}))
     apply(changed(request_id, 3, "account_created", "emailed", "mark_emailed", actor="notifier",
                   details={"smtp_message_id": "<m1@invites.local>"}))
     chain.link_pending(signer)

@@ -11,7 +11,7 @@ OFFICER_ROW = {
     "contact_number": "9123 4567", "organisation": "GovTech", "seed_onboarding": "no", "reason": "Joining the team",
 }
 VENDOR_ROW = {
-    "email": "vic@vendor.example.com", "user_type": "vendor", "username": "vic.lim", "first_name": "Vic",
+    "email": "vic@vendor.example.com", "user_type": "vendor", "username": "v-vic.lim", "first_name": "Vic",
     "last_name": "Lim", "contact_number": "+65 9876 5432", "organisation": "Example Pte Ltd",
     "seed_onboarding": "yes", "offshore": "no", "reason": "Contractor",
 }

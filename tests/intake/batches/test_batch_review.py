@@ -24,7 +24,7 @@ def test_the_same_email_twice_is_flagged_on_both_rows_whatever_its_case(amy):
 
 
 def test_the_same_vendor_username_twice_is_flagged_on_every_row_involved(amy):
-    rows = [VENDOR_ROW] + [VENDOR_ROW | {"email": f"v{i}@vendor.example.com", "username": "VIC.LIM"} for i in range(2)]
+    rows = [VENDOR_ROW] + [VENDOR_ROW | {"email": f"v{i}@vendor.example.com", "username": "V-VIC.LIM"} for i in range(2)]
     errors = errors_by_row(draft_of(amy, rows))
     assert errors[2] == {"username": ["Also on rows 3 and 4."]}
     assert errors[4] == {"username": ["Also on rows 2 and 3."]}
@@ -37,9 +37,16 @@ def test_an_email_with_an_open_request_is_flagged_with_that_request(amy):
 
 
 def test_a_vendor_username_already_taken_is_flagged(amy):
-    TakenUsername.create(username_key="vic.lim", request_id="earlier")
+    TakenUsername.create(username_key="v-vic.lim", request_id="earlier")
     errors = errors_by_row(draft_of(amy, [VENDOR_ROW]))
     assert errors[2] == {"username": ["This TechPass username is already taken; choose another."]}
+
+
+def test_a_vendor_row_whose_username_a_public_officer_could_be_given_is_flagged_on_username(amy):
+    body = draft_of(amy, [VENDOR_ROW | {"username": "jane.tan"}, VENDOR_ROW | {"email": "v2@vendor.example.com", "username": "v-jane.tan"}])
+    errors = errors_by_row(body)
+    assert list(errors[2]) == ["username"] and "starts with v-" in errors[2]["username"][0]
+    assert errors[3] == {} and body["error_count"] == 1
 
 
 def test_editing_a_row_checks_it_again_and_clears_the_duplicate_on_the_other_row(amy):
@@ -175,7 +182,7 @@ def test_the_openapi_document_describes_the_batch_api(client):
 def test_a_vendor_username_held_by_an_open_request_is_flagged(amy):
     single = dict(VENDOR_ROW, method="create_account", seed_onboarding=True, offshore=False)
     assert amy("POST", "/api/v1/invites", json=single).status_code == 201
-    errors = errors_by_row(draft_of(amy, [VENDOR_ROW | {"email": "other@vendor.example.com", "username": "Vic.Lim"}]))
+    errors = errors_by_row(draft_of(amy, [VENDOR_ROW | {"email": "other@vendor.example.com", "username": "V-Vic.Lim"}]))
     assert errors[2] == {"username": ["This TechPass username is already taken; choose another."]}
 
 

@@ -27,7 +27,7 @@ def test_submit_creates_one_request_per_row_with_the_batch_id_and_its_message(am
     assert set(ids) == set(invites) and len(ids) == 3
     assert [invites[i].email for i in ids] == ["jane.tan@tech.gov.sg", "vic@vendor.example.com", "ken@tech.gov.sg"]
     assert {i.method for i in invites.values()} == {"create_account"}
-    assert invites[ids[1]].contact_number == "+6598765432" and invites[ids[1]].username == "vic.lim"
+    assert invites[ids[1]].contact_number == "+6598765432" and invites[ids[1]].username == "v-vic.lim"
     sent = messages(outbox)
     assert [m["type"] for m in sent] == ["invite.submitted"] * 3
     assert [m["payload"]["request_id"] for m in sent] == ids

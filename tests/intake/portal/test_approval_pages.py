@@ -114,7 +114,7 @@ def test_a_requester_still_sees_only_their_own(zed, api):
 def test_the_request_page_warns_about_a_vendor_with_an_officer_address_and_an_existing_account(bob, api):
     earlier = submit(api, "held@tech.gov.sg")
     emailed(earlier)
-    vendor = {"method": "create_account", "email": "vic@tech.gov.sg", "user_type": "vendor", "username": "vic.lim",
+    vendor = {"method": "create_account", "email": "vic@tech.gov.sg", "user_type": "vendor", "username": "v-vic.lim",
               "first_name": "Vic", "last_name": "Lim", "contact_number": "91234567", "organisation": "Example",
               "seed_onboarding": False, "reason": "Contractor"}
     invite_id = api("POST", "/api/v1/invites", json=vendor).get_json()["id"]

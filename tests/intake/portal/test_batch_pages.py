@@ -8,7 +8,7 @@ from intake.models import InviteRequest
 from tests.intake.portal.conftest import banner, checked_value, field_error, input_value, text
 
 HEADINGS = "email,user_type,username,first_name,last_name,contact_number,organisation,department,seed_onboarding,offshore,reason"
-GOOD = "vic@vendor.example.com,vendor,vic.lim,Vic,Lim,91234567,Example Pte Ltd,,no,no,Contractor"
+GOOD = "vic@vendor.example.com,vendor,v-vic.lim,Vic,Lim,91234567,Example Pte Ltd,,no,no,Contractor"
 BAD = "tan@tech.gov.sg,Public officer,,Tan,Ah Kow,91234568,GovTech,,maybe,,New joiner"
 
 

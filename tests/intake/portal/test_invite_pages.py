@@ -8,7 +8,7 @@ from tests.intake.portal.conftest import (
 
 EMAIL_FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining the platform team"}
 VENDOR_FORM = {
-    "email": "vic@vendor.example.com", "user_type": "vendor", "username": "vic.lim", "first_name": "Vic",
+    "email": "vic@vendor.example.com", "user_type": "vendor", "username": "v-vic.lim", "first_name": "Vic",
     "last_name": "Lim", "contact_number": "9123 4567", "organisation": "Example Pte Ltd", "department": "",
     "offshore": "yes", "seed_onboarding": "", "reason": "Contractor",
 }
@@ -33,7 +33,7 @@ def test_create_account_for_an_offshore_vendor_books_seed(amy):
     response = amy.post("/invite/account", data=VENDOR_FORM)
     invite = InviteRequest.get()
     assert response.headers["Location"] == f"/status/{invite.id}"
-    assert (invite.user_type, invite.username, invite.contact_number) == ("vendor", "vic.lim", "+6591234567")
+    assert (invite.user_type, invite.username, invite.contact_number) == ("vendor", "v-vic.lim", "+6591234567")
     assert invite.offshore is True and invite.seed_onboarding is True
 
 
@@ -58,6 +58,15 @@ def test_create_account_keeps_choices_and_refuses_a_username_for_an_officer(amy)
     assert "derived from the email" in field_error(page, "username")
     assert checked_value(page, "user_type") == "public_officer" and checked_value(page, "seed_onboarding") == "yes"
     assert input_value(page, "contact_number") == "9123 4567"
+
+
+def test_a_vendor_username_a_public_officer_could_be_given_is_refused_beside_the_field(amy, outbox):
+    response = amy.post("/invite/account", data=VENDOR_FORM | {"username": "vic.lim"})
+    assert response.status_code == 422
+    assert "starts with v-" in field_error(response.text, "username")
+    assert "for example v-vic.lim" in field_error(response.text, "username")
+    assert input_value(response.text, "username") == "vic.lim"
+    assert submitted_messages(outbox) == []
     missing = amy.post("/invite/account", data={"email": "x@vendor.example.com"}).text
     assert "public officer or a vendor" in field_error(missing, "user_type")
     assert InviteRequest.select().count() == 0

@@ -98,6 +98,10 @@ class UserType:
     PUBLIC_OFFICER = "public_officer"
     VENDOR = "vendor"
     ALL = (PUBLIC_OFFICER, VENDOR)
+    # A vendor's TechPass username (chosen at request time) starts with this, and the username a
+    # public officer is given (derived from the email at provisioning) never does: no vendor can
+    # hold the name an officer would be given, whenever that officer comes to be invited.
+    VENDOR_USERNAME_PREFIX = "v-"
 
 
 # Message type names.

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from typing import Iterator
 
+from invite_common.messages import UserType
+
 USERNAME_MIN, USERNAME_MAX = 3, 64
 # TechPass rules: starts and ends with a letter or digit; letters, digits, `_`, space, `-`, `.`
 # in between; never two dots in a row (checked apart, a regex lookahead reads worse).
@@ -34,13 +36,22 @@ def _trim(text: str) -> str:
     return re.sub(r"^[^a-z0-9]+|[^a-z0-9]+$", "", text)
 
 
+def _outside_vendor_names(name: str) -> str:
+    # vendors' usernames are the ones starting "v-": an officer whose address does is given "v.…"
+    prefix = UserType.VENDOR_USERNAME_PREFIX
+    if name.startswith(prefix):
+        return _sanitise(prefix[:-1] + "." + name[len(prefix):])
+    return name
+
+
 def derive_username(email: str, first_name: str = "", last_name: str = "") -> str:
     """Return the username a public officer gets: the email's local part, made to fit the rules.
 
-    A local part too short to fit (`jo@…`) falls back to `first.last`, then to `user`.
+    A local part too short to fit (`jo@…`) falls back to `first.last`, then to `user`. It never
+    starts as vendors' usernames do (`v-`), so no vendor can have taken it first.
     """
     for source in (email.rpartition("@")[0], f"{first_name} {last_name}"):
-        base = _sanitise(source)
+        base = _outside_vendor_names(_sanitise(source))
         if len(base) >= USERNAME_MIN:
             return base
     return "user"

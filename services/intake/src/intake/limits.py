@@ -1,7 +1,16 @@
 """Per-user rate limits on the actions that cost the most or invite abuse, kept where every replica sees them.
 
-The table below is the whole policy: which routes count as which action. Each action has one
-budget per person, shared by the API and the portal (submitting through either counts once).
+The tables below are the whole policy: which routes count as which action, and how many actions
+a request of a bulk route counts as. Each action has one budget per person, shared by the API and
+the portal (submitting through either counts once). Every route that decides on requests counts
+as `decide`, and a bulk decision counts once per decision it asks for: approving 100 requests at
+once is 100 decisions, whether made one by one or together, through the API or the portal; a bulk
+its route refuses as it stands (no reason for rejecting) counts once. A bulk larger than what is
+left of a limit is refused whole, its Retry-After being when the limit next has room (perhaps not
+yet room for all of it); one larger than a limit allows in its whole window could never pass, so
+it is refused as invalid input (422, naming its field) instead of being told to wait, and counts
+nothing.
+
 Counts live in RATE_LIMIT_STORAGE_URL (Redis, shared by every intake replica), or in memory
 when it is unset, which suits one local process. A request over the limit is answered 429 with
 Retry-After: a JSON body on the API, a page on the portal.
@@ -16,6 +25,8 @@ import functools
 import logging
 import math
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 from flask import Flask, request
 from limits import RateLimitItem, parse_many
@@ -23,7 +34,10 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from intake.api import approvals as api_approvals
+from intake.errors import InvalidInput
 from intake.identity import Unauthenticated, current_caller
+from intake.portal import approvals as portal_approvals
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +71,9 @@ LIMITED_ROUTES = {
     "invites.approve": "decide",
     "invites.reject": "decide",
     "approvals.decide_many": "decide",
+    "portal.approvals.approve": "decide",
+    "portal.approvals.reject": "decide",
+    "portal.approvals.decide_selected": "decide",
     "portal.auth.sign_in": ("sign_in", "sign_in_per_address"),
     "portal.auth.start": "sign_in_redirects",
     "portal.auth.callback": "sign_in_redirects",
@@ -65,12 +82,43 @@ LIMITED_ROUTES = {
 METHODS = {"sign_in_redirects": ("GET",)}
 
 
+@dataclass(frozen=True)
+class Bulk:
+    """A route one request of which asks for many actions: how many, the field listing them, and
+    what to say when they are more than a limit allows at once ({amount}, {window})."""
+
+    asked: Callable[[], int]
+    field: str
+    too_many: str
+
+
+# endpoint -> how many actions one of its requests counts as (one when not named)
+BULK_ROUTES = {
+    "approvals.decide_many": Bulk(
+        api_approvals.decisions_asked, "decisions",
+        "Give at most {amount:,} decisions at once: that is as many as one person may make in {window}."),
+    "portal.approvals.decide_selected": Bulk(
+        portal_approvals.decisions_asked, "ids",
+        "Select at most {amount:,} requests at once: that is as many as one person may decide on in {window}."),
+}
+
+
 class TooManyAttempts(TooManyRequests):
     """A request over one of its action's limits; `retry_after` is when the limit lets it through."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+class MoreThanALimitAllows(Exception):
+    """A request asking for more actions at once than one of its action's limits allows in a whole window."""
+
+    def __init__(self, item: RateLimitItem) -> None:
+        super().__init__(item)
+        self.amount = item.amount
+        name = item.GRANULARITY.name
+        self.window = f"{'an' if name == 'hour' else 'a'} {name}" if item.multiples == 1 else f"{item.multiples} {name}s"
 
 
 def limits_for(overrides: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -116,15 +164,19 @@ class RateLimits:
         self.window = MovingWindowRateLimiter(self.storage)
         self.limits: dict[str, list[RateLimitItem]] = {action: parse_many(value) for action, value in limits.items()}
 
-    def count(self, action: str, who: str) -> None:
-        """Count one `action` by `who`; raise TooManyAttempts when one of its limits is reached.
+    def count(self, action: str, who: str, cost: int = 1) -> None:
+        """Count `cost` of `action` by `who`; raise TooManyAttempts when one of its limits is reached.
 
+        More than a limit allows in its whole window raises MoreThanALimitAllows, counting nothing.
         A storage that cannot be reached lets the request through: an outage of the counts must
         not stop people from working, so the limits lapse until it is back.
         """
         for item in self.limits[action]:
+            if cost > item.amount:
+                raise MoreThanALimitAllows(item)
+        for item in self.limits[action]:
             try:
-                if self.window.hit(item, KEY_PREFIX, action, who):
+                if self.window.hit(item, KEY_PREFIX, action, who, cost=cost):
                     continue
                 reset_at = self.window.get_window_stats(item, KEY_PREFIX, action, who).reset_time
             except Exception as exc:  # noqa: BLE001 - whatever the storage's client raises
@@ -133,12 +185,16 @@ class RateLimits:
             raise TooManyAttempts(retry_after=max(1, math.ceil(reset_at - time.time())))
 
 
-def _limited(view, actions: tuple[str, ...], limits: RateLimits):
+def _limited(view, actions: tuple[str, ...], limits: RateLimits, bulk: Bulk | None):
     @functools.wraps(view)
     def limited(*args, **kwargs):
         for action in actions:
             if request.method in METHODS.get(action, ("POST",)):
-                limits.count(action, KEYS.get(action, _who)())
+                try:
+                    limits.count(action, KEYS.get(action, _who)(), bulk.asked() if bulk else 1)
+                except MoreThanALimitAllows as exc:
+                    # only a bulk can ask for more than one at once
+                    raise InvalidInput({bulk.field: [bulk.too_many.format(amount=exc.amount, window=exc.window)]}) from None
         return view(*args, **kwargs)
 
     return limited
@@ -148,8 +204,9 @@ def install(app: Flask, storage_url: str, overrides: tuple[tuple[str, str], ...]
     """Put the rate limits on the app's routes; call once every route is registered.
 
     A route's requests are counted after the blueprint has identified the caller (an unknown
-    caller hears 401 first) and before its view reads anything."""
+    caller hears 401 first) and before its view acts (a bulk route's count reads the request first)."""
     limits = RateLimits(storage_url, limits_for(overrides))
     for endpoint in sorted(set(LIMITED_ROUTES) & set(app.view_functions)):
-        app.view_functions[endpoint] = _limited(app.view_functions[endpoint], actions_of(endpoint), limits)
+        app.view_functions[endpoint] = _limited(app.view_functions[endpoint], actions_of(endpoint), limits,
+                                                BULK_ROUTES.get(endpoint))
     return limits

@@ -6,19 +6,31 @@ rate limit notices. Both count single requests and batch rows alike.
 
 - OPEN_REQUESTS_PER_REQUESTER (5000): requests not yet decided, created or closed.
 - REQUESTS_PER_DAY_PER_REQUESTER (5000): requests made in the last 24 hours.
+
+A count is only as good as the moment it is read: two submissions by one requester counting at once
+would both see room for themselves. So one requester's quota-counted submissions take turns, from
+the count to their commit: on PostgreSQL on an advisory lock keyed by the requester, held until the
+transaction ends; on SQLite every writing transaction already holds the file's write lock from its
+start (intake's database begins them IMMEDIATE). Different requesters never wait for each other.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from flask import current_app, has_app_context
 
 from invite_common.config import Settings
 from invite_common.db import utcnow
 
+from intake.db import database
 from intake.models import InviteRequest, invite_requests
 
 DAY = dt.timedelta(days=1)
+
+# The first key of every quota lock (the second is the requester's): any constant serves, it keeps
+# these locks apart from other advisory locks taken in the same database.
+QUOTA_LOCK = 0x71756F74
 
 
 class QuotaExceeded(Exception):
@@ -47,10 +59,32 @@ def _count(name: str, condition: str, *params) -> int:
     return invite_requests.execute(_count_sql(name, condition), params).fetchone()[0]
 
 
+def _requester_key(requester: str) -> int:
+    # 32 bits of a stable hash: two requesters sharing one only take turns, nothing is miscounted
+    return int.from_bytes(hashlib.blake2b(requester.encode(), digest_size=4).digest(), "big", signed=True)
+
+
+def _take_turn(requester: str) -> None:
+    """Wait until no other transaction is counting or adding this requester's requests (PostgreSQL)."""
+    if not database.in_transaction():
+        raise RuntimeError("quotas.check runs inside the transaction that adds the requests")
+    sql = invite_requests.sql(("quota", "lock"), _lock_sql)
+    if sql:
+        invite_requests.execute(sql, (QUOTA_LOCK, _requester_key(requester)))
+
+
+def _lock_sql(param: str, postgres: bool) -> str:
+    # nothing to run on SQLite: the transaction has held the database's write lock since it began
+    return f"SELECT pg_advisory_xact_lock({param}, {param})" if postgres else ""
+
+
 def check(requester: str, adding: int) -> None:
     """Refuse `adding` more requests by `requester` when they would pass a quota; call in the transaction that adds them.
 
-    Both counts read only an index (requester with open_email; requester with created_at)."""
+    The requester's other submissions wait from here until this transaction ends, so what is
+    counted is what they will see. Both counts read only an index (requester with open_email;
+    requester with created_at)."""
+    _take_turn(requester)
     max_open, max_per_day = _limits()
     open_now = _count("open", '"open_email" IS NOT NULL', requester)
     if open_now + adding > max_open:

@@ -10,6 +10,8 @@ import idna
 import phonenumbers
 from marshmallow import ValidationError, fields
 
+from invite_common.messages import UserType
+
 DEFAULT_ORG_EMAIL_DOMAINS = "gov.sg"
 
 EMAIL_MAX_LENGTH = 254
@@ -205,6 +207,19 @@ def normalise_username(value: object) -> str:
     if ".." in text:
         raise ValidationError("The username must not have two dots in a row.")
     return text
+
+
+def vendor_username_problem(username: str) -> str | None:
+    """Say why a valid TechPass username cannot be a vendor's, or None when it can.
+
+    A vendor's starts with `v-`: a public officer's username is derived from their email when
+    their account is made, never starts so, and no vendor can then have taken it before them."""
+    prefix = UserType.VENDOR_USERNAME_PREFIX
+    if username.lower().startswith(prefix):
+        return None
+    example = prefix + username if len(prefix + username) <= USERNAME_MAX_LENGTH else prefix + "jane.tan"
+    return (f"A vendor's TechPass username starts with {prefix}, so it can never be the one a public officer "
+            f"is given from their email: for example {example}.")
 
 
 def username_key(value: object) -> str:

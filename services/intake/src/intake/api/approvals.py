@@ -1,7 +1,7 @@
 """The approver's queue and bulk decisions (under /api/v1/approvals)."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from invite_common.db import utcnow
 from invite_common.messages import Decision, Method, UserType
@@ -70,12 +70,27 @@ class Queue(MethodView):
         return {"items": items, "total": total, "next_cursor": next_cursor}
 
 
+BULK_DECISIONS = BulkDecisionSchema()
+
+
+def decisions_asked() -> int:
+    """How many decisions a bulk decision body asks for; a body the schema refuses counts as one."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or BULK_DECISIONS.validate(body):
+        return 1
+    return len(body["decisions"])
+
+
 @blp.route("/decisions", methods=["POST"])
 @requires(service.require_approver)
 @blp.arguments(BulkDecisionSchema)
 @blp.response(200, DecisionResultsSchema)
+@blp.alt_response(422, description="A field is wrong, or more decisions than the decide rate limit allows at once: "
+                                   "{\"errors\": {\"decisions\": [message]}}")
+@blp.alt_response(429, description="Over the decide rate limit, which counts each decision of a bulk; see Retry-After")
 def decide_many(data):
-    """Approve or reject many requests at once; each gets the status its single call would give."""
+    """Approve or reject many requests at once; each gets the status its single call would give,
+    and each counts against the approver's decide rate limit."""
     caller = current_caller()
     if not caller.is_approver:
         raise Forbidden("Only approvers can decide on requests.")

@@ -12,7 +12,7 @@ GUIDANCE_SHEET = "How to fill this in"
 _GUIDANCE = {
     "email": ("The invitee's email address; one request per address.", "jane.tan@tech.gov.sg"),
     "user_type": ("public_officer (an organisation email) or vendor.", "vendor"),
-    "username": ("Vendors only: the TechPass username to create. Leave empty for public officers.", "jane.tan"),
+    "username": ("Vendors only: the TechPass username to create, starting with v-. Leave empty for public officers.", "v-jane.tan"),
     "first_name": ("The invitee's first name.", "Jane"),
     "last_name": ("The invitee's last name.", "Tan"),
     "contact_number": ("A Singapore number (8 digits) or an international number starting with + and the country code.", "9123 4567"),

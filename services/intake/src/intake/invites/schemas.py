@@ -30,6 +30,7 @@ from intake.validation import (
     normalise_phone,
     normalise_username,
     parse_org_domains,
+    vendor_username_problem,
 )
 
 MAX_BULK_DECISIONS = 200
@@ -175,6 +176,10 @@ class InviteRequestSchema(EdgeSchema):
             errors["seed_onboarding"] = [SEED_REQUIRED]
         if data.get("user_type") == UserType.VENDOR and not _given(given, "username"):
             errors["username"] = ["Enter the vendor's TechPass username."]
+        elif data.get("user_type") == UserType.VENDOR and "username" in data:
+            problem = vendor_username_problem(data["username"])
+            if problem:
+                errors["username"] = [problem]
         if data.get("user_type") == UserType.PUBLIC_OFFICER:
             if _given(given, "username"):
                 errors["username"] = [USERNAME_FROM_EMAIL]

@@ -1,6 +1,8 @@
 """Requests to approve: the approver's queue, a request with what is needed to decide it, single and bulk decisions."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from invite_common.db import utcnow
@@ -104,10 +106,18 @@ def index():
     return _render_queue(_filters())
 
 
-@bp.post("/decide")
-def decide_selected():
-    """Approve or reject the selected requests (or all on the page) and show what became of each."""
-    values = _filters()
+@dataclass
+class BulkDecision:
+    """The bulk decision form as posted: the requests selected, each once, and what is wrong with it."""
+
+    ids: list[str]
+    decision: str
+    note: str
+    errors: dict[str, list[str]]
+
+
+def read_bulk_decision() -> BulkDecision:
+    """Read the bulk decision form: the ticked requests, or every one on the page."""
     ids = request.form.getlist("ids")
     if request.form.get("all_on_page") == "yes":
         ids = request.form.getlist("page_ids")
@@ -123,8 +133,23 @@ def decide_selected():
         errors["note"] = ["Give the reason for rejecting: the requester reads it."]
     elif len(note) > 2000:
         errors["note"] = ["Keep the comment or reason to 2,000 characters or fewer."]
-    if errors:
-        return _render_queue(values, errors, ids, note, 422)
+    return BulkDecision(ids, decision, note, errors)
+
+
+def decisions_asked() -> int:
+    """How many decisions the posted bulk form asks for; a form the page sends back counts as one."""
+    form = read_bulk_decision()
+    return 1 if form.errors else len(form.ids)
+
+
+@bp.post("/decide")
+def decide_selected():
+    """Approve or reject the selected requests (or all on the page) and show what became of each."""
+    values = _filters()
+    form = read_bulk_decision()
+    ids, decision, note = form.ids, form.decision, form.note
+    if form.errors:
+        return _render_queue(values, form.errors, ids, note, 422)
     results = service.decide_many([{"id": i, "decision": decision, "note": note} for i in ids],
                                   current_caller(), current_app.extensions["outbox"])
     invites = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_(ids))}

@@ -23,6 +23,7 @@ PAGES = {
     405: ("Page not found", "This address cannot be opened this way. Go back and use the links on the page."),
     409: ("This cannot be done now", "The request changed since you opened the page. Go back and refresh it."),
     413: ("The file is too large", "Upload a file of 5 MB or less. Split a larger batch into several files."),
+    422: ("Something needs changing before this can be done", "Go back, check the page and try again."),
     429: ("Please wait a moment", "You have done this many times in a short while. Nothing more was sent. "
           "Wait a few minutes, then go back and try again."),
     500: ("Sorry, there is a problem with the service", "Nothing you sent was lost. Try again in a few minutes."),
@@ -87,6 +88,8 @@ def install(bp) -> None:
     bp.register_error_handler(domain.NotFound, lambda e: page(404))
     bp.register_error_handler(domain.Forbidden, lambda e: page(403, str(e)))
     bp.register_error_handler(domain.Conflict, lambda e: page(409, str(e)))
+    # what a page cannot show beside its own fields (a bulk decision larger than a rate limit allows)
+    bp.register_error_handler(domain.InvalidInput, lambda e: page(422, " ".join(m for ms in e.errors.values() for m in ms)))
     bp.register_error_handler(QuotaExceeded, quota_exceeded)
     bp.register_error_handler(Unauthenticated, lambda e: redirect(url_for("portal.auth.sign_in")))
     bp.register_error_handler(ProviderUnavailable, provider_unavailable)
