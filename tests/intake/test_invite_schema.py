@@ -508,16 +508,16 @@ def test_bulk_decisions_load_with_every_key_present():
     ]}
 
 
-def test_bulk_decisions_accept_two_hundred_items():
-    items = [{"id": f"r{i}", "decision": "approve"} for i in range(200)]
-    assert len(BulkDecisionSchema().load({"decisions": items})["decisions"]) == 200
+def test_bulk_decisions_accept_a_hundred_items():
+    items = [{"id": f"r{i}", "decision": "approve"} for i in range(100)]
+    assert len(BulkDecisionSchema().load({"decisions": items})["decisions"]) == 100
 
 
-@pytest.mark.parametrize("decisions", [[], [{"id": f"r{i}", "decision": "approve"} for i in range(201)]],
-                         ids=["none", "201"])
-def test_bulk_decisions_need_between_one_and_two_hundred_items(decisions):
+@pytest.mark.parametrize("decisions", [[], [{"id": f"r{i}", "decision": "approve"} for i in range(101)]],
+                         ids=["none", "101"])
+def test_bulk_decisions_need_between_one_and_a_hundred_items(decisions):
     assert only_error(BulkDecisionSchema(), {"decisions": decisions}, "decisions") == [
-        "Give between 1 and 200 decisions."
+        "Give between 1 and 100 decisions."
     ]
 
 
