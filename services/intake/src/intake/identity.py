@@ -24,6 +24,11 @@ SESSION_AUTH_MODE = "auth_mode"
 SESSION_CLAIM_ROLES = "claim_roles"
 SESSION_ID_TOKEN = "id_token"
 REALM = "invite-users"
+# a bearer token's refusals beyond auth/tokens.py's, as fixed as those
+REFUSED = "The token is not accepted."
+INVALID_EMAIL = "The token's email is not a valid address."
+
+
 @dataclass(frozen=True)
 class Caller:
     """The signed-in person and what they may do."""
@@ -63,7 +68,11 @@ class Unauthenticated(Exception):
             return None
         value = f'Bearer realm="{REALM}"'
         if self.error:
-            description = str(self).replace('"', "'")
+            # the reasons are intake's own fixed texts (auth/tokens.py); one that is not plain
+            # printable ASCII without quotes would be a mistake here, and is not written at all
+            description = str(self)
+            if not (description.isascii() and description.isprintable() and '"' not in description):
+                description = REFUSED
             value += f', error="{self.error}", error_description="{description}"'
         return value
 
@@ -154,6 +163,6 @@ def _bearer_caller() -> Caller:
         log.info("bearer token refused", extra={"reason": str(exc)})
         raise Unauthenticated(str(exc), error="invalid_token") from None
     except ValidationError:
-        raise Unauthenticated("The token's email is not a valid address.", error="invalid_token") from None
+        raise Unauthenticated(INVALID_EMAIL, error="invalid_token") from None
     asserted = role_table.claim_roles(claims, current_app.config["OIDC_ROLES_CLAIM"])
     return caller_for(email, asserted)
