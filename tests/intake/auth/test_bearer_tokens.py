@@ -121,3 +121,45 @@ def test_rotating_the_providers_keys_keeps_new_tokens_working(oidc_app, api, pro
     assert keys.fetches == 2
     assert AUDIENCE in json.loads(base64.urlsafe_b64decode(after.split(".")[1] + "==="))["aud"]
 
+
+
+def _grant_approver(email):
+    from intake.db import database
+    from intake.models import RoleGrant
+
+    with database.atomic():
+        RoleGrant.create(role="approver", email=email)
+
+
+def test_a_token_whose_email_is_not_verified_is_refused(api, provider):
+    # another account at the provider giving bob's address, unverified: it must not get bob's grant
+    _grant_approver("bob@tech.gov.sg")
+    unverified = provider.api_token("bob.unverified")
+    refused = api("GET", "/api/v1/approvals", unverified)
+    assert refused.status_code == 401, refused.text
+    assert 'error_description="The token\'s email address is not verified' in refused.headers["WWW-Authenticate"]
+    assert api("POST", "/api/v1/invites", unverified, json=INVITE).status_code == 401
+    for said in ("false", "False", "no", 0, None, "", [True]):
+        token = provider.sign(provider.claims("bob@tech.gov.sg", email_verified=said) | {"email_verified": said})
+        assert api("GET", "/api/v1/approvals", token).status_code == 401, said
+    assert api("GET", "/api/v1/approvals", provider.api_token("bob@tech.gov.sg")).status_code == 200
+
+
+def test_a_token_without_email_verified_is_refused_unless_the_provider_verifies_every_address(
+        api, provider, intake_db, outbox):
+    from invite_common import config
+    from intake.app import create_app
+
+    _grant_approver("bob@tech.gov.sg")
+    unchecked = provider.api_token("bob.unchecked")
+    refused = api("GET", "/api/v1/approvals", unchecked)
+    assert refused.status_code == 401, refused.text
+    assert "no email_verified claim" in refused.headers["WWW-Authenticate"]
+
+    trusting = create_app(config.load({"ENV": "test", **provider.settings(), "OIDC_EMAIL_ALWAYS_VERIFIED": "true"}),
+                          outbox).test_client()
+    headers = {"Authorization": f"Bearer {unchecked}"}
+    assert trusting.get("/api/v1/approvals", headers=headers).status_code == 200
+    # a provider trusted to verify every address still cannot say an address is unverified
+    unverified = {"Authorization": f"Bearer {provider.api_token('bob.unverified')}"}
+    assert trusting.get("/api/v1/approvals", headers=unverified).status_code == 401

@@ -4,7 +4,8 @@ A token is accepted only when all of these hold: it is a compact JWS whose algor
 allow-list of asymmetric ones (never `none`, never a shared-secret HMAC, whatever the header says);
 its key, found by `kid` in the provider's published key set, verifies the signature; `iss` is the
 provider; `aud` contains OIDC_AUDIENCE; `exp` is in the future and `nbf`/`iat` not in the future,
-with a small leeway for clocks; it is not an ID token (no `nonce`); it names the person (`email`). A `kid` not in the cached key set
+with a small leeway for clocks; it is not an ID token (no `nonce`). Whom it names is auth/email_claim.py's
+rule, the same for the portal's sign-in. A `kid` not in the cached key set
 makes one refetch of the key set, at most once per `refetch_every` seconds, so the provider can
 rotate its keys without anyone restarting intake, and a stream of made-up `kid`s cannot turn
 intake into a flood of requests to the provider.
@@ -38,7 +39,6 @@ BAD_SIGNATURE = "The token's signature does not verify."
 EXPIRED = "The token has expired."
 CLAIMS_INVALID = "The token's claims are not valid."
 ID_TOKEN = "The token is an ID token; call the API with an access token."
-NO_EMAIL = "The token does not name a person (no email claim)."
 # the registered claims the verifier checks, each with its own reason
 CLAIM_NOT_ACCEPTED = {claim: f"The token's {claim} is not accepted here." for claim in ("iss", "aud", "exp", "nbf", "iat")}
 CLAIM_MISSING = {claim: f"The token has no {claim}." for claim in ("iss", "aud", "exp")}
@@ -145,6 +145,4 @@ class TokenVerifier:
         # nonce, so one replayed at the API as a bearer token is refused even if its aud matched.
         if "nonce" in claims:
             raise InvalidToken(ID_TOKEN)
-        if not isinstance(claims.get("email"), str) or not claims["email"]:
-            raise InvalidToken(NO_EMAIL)
         return claims
