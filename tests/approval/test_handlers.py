@@ -104,6 +104,22 @@ def test_self_approval_is_refused_and_announced(deps):
     assert len(refusals) == 1
 
 
+def test_a_decision_by_someone_outside_the_organisation_is_refused_and_announced(deps):
+    # whatever role intake believed they had: only a public officer decides
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps, actor="val@vendor.example.com")
+    run(handlers.decide, message("approval.decide", {"request_id": "r1", "decision": "reject", "actor": "val@gov.sg.evil.com",
+                                                     "reason": "no"}), deps)
+    assert InviteRequest.get_by_id("r1").state == "submitted" and Transition.select().count() == 0
+    refusals = [m["payload"] for m in published(deps) if m["type"] == "invite.decision_refused"]
+    assert [(r["actor"], r["error"]) for r in refusals] == [
+        ("val@vendor.example.com", "only a public officer can decide on a request"),
+        ("val@gov.sg.evil.com", "only a public officer can decide on a request"),
+    ]
+    approve(deps, actor="bob@TECH.gov.sg")
+    assert InviteRequest.get_by_id("r1").state != "submitted"
+
+
 def test_a_late_decision_on_a_decided_request_changes_nothing(deps):
     run(handlers.record_submission, submitted(), deps)
     approve(deps)

@@ -159,24 +159,37 @@ def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, mail
     assert mailbox.to("ken.ong@tech.gov.sg") == [] and len(mailbox.to("jane.tan@tech.gov.sg")) == 1
 
 
-def test_a_decision_put_on_the_broker_by_the_invitee_is_refused(quiet_system):
-    system = quiet_system
-    invite = submit(system, "dana@tech.gov.sg")
+def put_decision_on_the_broker(system, invite_id, actor):
+    """An approval.decide command published straight to the broker, as a sender other than intake could."""
     settings = config.load(system.env)
     publisher = Publisher(settings.amqp_url, digest_topology(settings))
-    forged = new_message("approval.decide", {"request_id": invite["id"], "decision": "approve", "actor": "dana@tech.gov.sg"},
-                         correlation_id=invite["id"], producer="someone")
+    forged = new_message("approval.decide", {"request_id": invite_id, "decision": "approve", "actor": actor},
+                         correlation_id=invite_id, producer="someone")
     try:
         assert publisher.publish([Outgoing.from_envelope(forged, digest_topology(settings))])
     finally:
         publisher.close()
 
-    def refused():
-        history = system.invite(invite["id"], AUDITOR)["history"]
-        return [h for h in history if h["event"] == "decision_refused"]
 
-    [entry] = wait_for(refused, what="the refusal in the history")
+def refusals(system, invite_id):
+    return [h for h in system.invite(invite_id, AUDITOR)["history"] if h["event"] == "decision_refused"]
+
+
+def test_a_decision_put_on_the_broker_by_the_invitee_is_refused(quiet_system):
+    system = quiet_system
+    invite = submit(system, "dana@tech.gov.sg")
+    put_decision_on_the_broker(system, invite["id"], "dana@tech.gov.sg")
+    [entry] = wait_for(lambda: refusals(system, invite["id"]), what="the refusal in the history")
     assert "invitation of themselves" in entry["note"]
+    assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
+
+
+def test_a_decision_put_on_the_broker_by_someone_outside_the_organisation_is_refused(quiet_system):
+    system = quiet_system
+    invite = submit(system, "outsider.check@tech.gov.sg")
+    put_decision_on_the_broker(system, invite["id"], "vic@vendor.example.com")
+    [entry] = wait_for(lambda: refusals(system, invite["id"]), what="the refusal in the history")
+    assert entry["note"] == "only a public officer can decide on a request" and entry["actor"] == "vic@vendor.example.com"
     assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
 
 

@@ -163,3 +163,23 @@ def test_a_token_without_email_verified_is_refused_unless_the_provider_verifies_
     # a provider trusted to verify every address still cannot say an address is unverified
     unverified = {"Authorization": f"Bearer {provider.api_token('bob.unverified')}"}
     assert trusting.get("/api/v1/approvals", headers=unverified).status_code == 401
+
+
+def test_a_vendor_holding_the_approver_role_cannot_decide_through_the_api(api, provider):
+    # vic@vendor.example.com: approver by the provider's roles claim; val: by a grant in the role table
+    created = api("POST", "/api/v1/invites", provider.api_token("amy@tech.gov.sg"), json=INVITE)
+    assert created.status_code == 201, created.text
+    invite = created.json["id"]
+    _grant_approver("val@vendor.example.com")
+    by_claim = provider.api_token("vic@vendor.example.com")
+    by_grant = provider.sign(provider.claims("vic@vendor.example.com", sub="val", email="val@vendor.example.com", roles=[]))
+    for token in (by_claim, by_grant):
+        assert api("GET", "/api/v1/approvals", token).status_code == 403
+        refused = api("POST", f"/api/v1/invites/{invite}/approve", token, json={})
+        assert refused.status_code == 403, refused.text
+        assert refused.json["message"] == "Only public officers holding the approver role can decide on requests."
+        bulk = api("POST", "/api/v1/approvals/decisions", token, json={"decisions": [{"id": invite, "decision": "approve"}]})
+        assert bulk.status_code == 403
+        assert api("GET", f"/api/v1/invites/{invite}", token).status_code == 404
+    assert api("GET", f"/api/v1/invites/{invite}", provider.api_token("carol@tech.gov.sg")).json["pending_decision"] is None
+    assert api("POST", f"/api/v1/invites/{invite}/approve", provider.api_token("bob@tech.gov.sg"), json={}).status_code == 202

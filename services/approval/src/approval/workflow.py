@@ -6,6 +6,7 @@ from typing import Mapping
 
 from invite_common.errors import PermanentError
 from invite_common.messages import State, Step, UserType, Verb
+from invite_common.people import is_public_officer
 
 # The states and verbs are wire values, named in the message contracts; this table gives them meaning.
 STATES: tuple[str, ...] = State.ALL
@@ -52,6 +53,10 @@ class SelfInvitation(PermanentError):
     """A requester asked for an account for themselves."""
 
 
+class NotAPublicOfficer(PermanentError):
+    """A decision came from someone outside the organisation: only public officers approve."""
+
+
 def next_state(current: str, verb: str, *, failed_from: str | None = None) -> str:
     """Return the state `verb` moves a request in `current` to, or raise InvalidTransition.
 
@@ -67,6 +72,12 @@ def next_state(current: str, verb: str, *, failed_from: str | None = None) -> st
             raise InvalidTransition(f"cannot retry a request that failed from {failed_from!r}")
         return failed_from
     return target
+
+
+def check_public_officer(actor: str, org_domains: tuple[str, ...]) -> None:
+    """Refuse a decision whose actor's address is not in ORG_EMAIL_DOMAINS, whatever role intake saw."""
+    if not is_public_officer(actor, org_domains):
+        raise NotAPublicOfficer("only a public officer can decide on a request")
 
 
 def check_not_requester(requester: str, actor: str) -> None:

@@ -257,9 +257,9 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
 
 
 def require_approver(caller: Caller) -> None:
-    """Only approvers may decide on requests."""
+    """Only public officers holding the approver role may decide on requests (auth/roles.may_hold)."""
     if not caller.is_approver:
-        raise Forbidden("Only approvers can decide on requests.")
+        raise Forbidden("Only public officers holding the approver role can decide on requests.")
 
 
 def require_requester(caller: Caller) -> None:
