@@ -1,5 +1,11 @@
 """Who an email address belongs to, as every service must answer it alike.
 
+Mail systems (Exchange Online, Gmail, Postfix) deliver `amy+anything@tech.gov.sg` to
+`amy@tech.gov.sg`, so for "is this the same person" (self-invitation, separation of duties, one
+open request and one account per person) two addresses are compared by their person key: the
+address lower-cased, its domain in IDNA (ASCII) form and a `+tag` taken off the part before the @.
+Dots are kept (`a.tan` and `atan` may be two people). Mail still goes to the address as typed.
+
 A public officer is a person whose address is in ORG_EMAIL_DOMAINS: a domain covers its
 subdomains at a label boundary (`x@tech.gov.sg` yes, `x@evilgov.sg` and `x@gov.sg.evil.com` no).
 """
@@ -19,6 +25,22 @@ def _ascii_domain(domain: str) -> str:
     except (idna.IDNAError, UnicodeError):
         # not a domain mail can reach; kept as it is, it equals no valid address's domain
         return domain
+
+
+def person_key(email: str) -> str:
+    """The key two addresses of one person share: lower-cased, IDNA domain, without a `+tag`."""
+    local, at, domain = email.strip().rpartition("@")
+    if not at:
+        return email.strip().lower()
+    base, plus, _ = local.partition("+")
+    # an address that is all tag ("+x@...") has no base to fall back on: it stays as it is
+    local = base if plus and base else local
+    return f"{local.lower()}@{_ascii_domain(domain)}"
+
+
+def same_person(first: str, second: str) -> bool:
+    """Tell whether two addresses reach the same person (see `person_key`)."""
+    return person_key(first) == person_key(second)
 
 
 def parse_domains(raw: str) -> tuple[str, ...]:

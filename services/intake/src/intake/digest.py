@@ -104,8 +104,8 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
     for email in _approvers(settings.org_domains):
         # each approver hears only of requests they may decide: not their own, not invitations of them
         approver = Caller(email=email, roles=frozenset({"approver"}))
-        mine_new = new.where((InviteRequest.requester != email) & (InviteRequest.email != email))
-        mine_expiring = expiring.where((InviteRequest.requester != email) & (InviteRequest.email != email))
+        mine_new = queries.not_involving(new, email)
+        mine_expiring = queries.not_involving(expiring, email)
         new_count, expiring_count = mine_new.count(), mine_expiring.count()
         if not (new_count or expiring_count):
             continue
