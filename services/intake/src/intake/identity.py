@@ -38,6 +38,7 @@ class Caller:
 
     # Auditing is read-only by design: an auditor neither requests, decides nor manages roles,
     # so the history they check never records their own actions (roles still add up below).
+    # `roles` holds approver only for a public officer (auth/roles.may_hold).
     @property
     def is_requester(self) -> bool:
         return "requester" in self.roles and not self.is_auditor
@@ -68,8 +69,8 @@ class Unauthenticated(Exception):
             return None
         value = f'Bearer realm="{REALM}"'
         if self.error:
-            # the reasons are intake's own fixed texts (auth/tokens.py); one that is not plain
-            # printable ASCII without quotes would be a mistake here, and is not written at all
+            # the reasons are intake's own fixed texts (auth/tokens.py, auth/email_claim.py); one that
+            # is not plain printable ASCII without quotes would be a mistake, and is not written at all
             description = str(self)
             if not (description.isascii() and description.isprintable() and '"' not in description):
                 description = REFUSED

@@ -4,11 +4,11 @@ A token is accepted only when all of these hold: it is a compact JWS whose algor
 allow-list of asymmetric ones (never `none`, never a shared-secret HMAC, whatever the header says);
 its key, found by `kid` in the provider's published key set, verifies the signature; `iss` is the
 provider; `aud` contains OIDC_AUDIENCE; `exp` is in the future and `nbf`/`iat` not in the future,
-with a small leeway for clocks; it is not an ID token (no `nonce`). Whom it names is auth/email_claim.py's
-rule, the same for the portal's sign-in. A `kid` not in the cached key set
-makes one refetch of the key set, at most once per `refetch_every` seconds, so the provider can
-rotate its keys without anyone restarting intake, and a stream of made-up `kid`s cannot turn
-intake into a flood of requests to the provider.
+with a small leeway for clocks; it is not an ID token (no `nonce`). Whom it names is decided by
+auth/email_claim.py, as for the portal's sign-in. A `kid` not in the cached key set makes one
+refetch of the key set, at most once per `refetch_every` seconds, so the provider can rotate its
+keys without anyone restarting intake, and a stream of made-up `kid`s cannot turn intake into a
+flood of requests to the provider.
 
 A refusal says why in one of the fixed texts below, never with anything the token said: the reason
 goes into the WWW-Authenticate header, which must not carry what a caller chose to write there.
