@@ -55,7 +55,7 @@ def fill(waiting: int, closed: int, seed: int = 7) -> None:
             "seed_onboarding": i % 5 == 0, "offshore": vendor and i % 7 == 0,
             "reason": "Joining the project team for the next phase of delivery",
             "requester": rng.choice(requesters), "state": "submitted" if is_waiting else rng.choice(["emailed", "rejected", "expired"]),
-            "state_seq": 0, "open_email": email if is_waiting else None,
+            "state_seq": 0, "invitee_key": email, "open_email": email if is_waiting else None,
             "open_username_key": f"user{i}" if vendor and is_waiting else None,
             "batch_id": str(uuid.uuid4()) if i % 10 == 0 else None,
             "created_at": now - dt.timedelta(seconds=rng.randrange(13 * 86400)), "updated_at": now,

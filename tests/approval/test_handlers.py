@@ -104,6 +104,22 @@ def test_self_approval_is_refused_and_announced(deps):
     assert len(refusals) == 1
 
 
+def test_a_decision_by_someone_outside_the_organisation_is_refused_and_announced(deps):
+    # whatever role intake believed they had: only a public officer decides
+    run(handlers.record_submission, submitted(), deps)
+    approve(deps, actor="val@vendor.example.com")
+    run(handlers.decide, message("approval.decide", {"request_id": "r1", "decision": "reject", "actor": "val@gov.sg.evil.com",
+                                                     "reason": "no"}), deps)
+    assert InviteRequest.get_by_id("r1").state == "submitted" and Transition.select().count() == 0
+    refusals = [m["payload"] for m in published(deps) if m["type"] == "invite.decision_refused"]
+    assert [(r["actor"], r["error"]) for r in refusals] == [
+        ("val@vendor.example.com", "only a public officer can decide on a request"),
+        ("val@gov.sg.evil.com", "only a public officer can decide on a request"),
+    ]
+    approve(deps, actor="bob@TECH.gov.sg")
+    assert InviteRequest.get_by_id("r1").state != "submitted"
+
+
 def test_a_late_decision_on_a_decided_request_changes_nothing(deps):
     run(handlers.record_submission, submitted(), deps)
     approve(deps)
@@ -311,3 +327,41 @@ def test_the_requester_is_emailed_when_the_invitation_is_out_only_if_configured(
     notices = [m["payload"] for m in published(deps) if m["type"] == "notifier.send_email"
                and m["payload"]["template"] == "invitation_sent_notice"]
     assert [(n["to"], n["context"]["invitee_email"]) for n in notices] == ([("amy@tech.gov.sg", "vic@vendor.example.com")] if asked else [])
+
+
+def test_a_tagged_address_is_its_person_for_self_invitation_separation_of_duties_and_policy(deps):
+    # amy+x@ reaches amy: the policy must not approve (and email) amy's invitation of herself
+    from approval.policy import parse
+
+    deps.policy = parse(OWN_AGENCY, suffix=".toml")
+    run(handlers.record_submission, officer_invite("self", "Amy+x@tech.gov.sg"), deps)
+    run(handlers.record_submission, officer_invite("self-too", "amy@tech.gov.sg", requester="amy+work@tech.gov.sg"), deps)
+    assert [InviteRequest.get_by_id(r).state for r in ("self", "self-too")] == ["rejected", "rejected"]
+    assert not [m for m in published(deps) if m["type"] in ("notifier.send_email", "approval.advance")]
+
+    deps.policy = None
+    run(handlers.record_submission, officer_invite("for-bob", "bob+x@tech.gov.sg"), deps)
+    run(handlers.record_submission, officer_invite("by-bob", "ken@tech.gov.sg", requester="bob+team@tech.gov.sg"), deps)
+    approve(deps, "for-bob", actor="bob@tech.gov.sg")
+    approve(deps, "by-bob", actor="bob@tech.gov.sg")
+    assert [InviteRequest.get_by_id(r).state for r in ("for-bob", "by-bob")] == ["submitted", "submitted"]
+    errors = [m["payload"]["error"] for m in published(deps) if m["type"] == "invite.decision_refused"]
+    assert errors == ["an approver cannot decide on an invitation of themselves",
+                      "an approver cannot decide on their own request"]
+    approve(deps, "for-bob", actor="dana@tech.gov.sg")
+    assert InviteRequest.get_by_id("for-bob").state != "submitted"
+
+
+def test_provisioning_refuses_a_second_account_for_a_person_at_a_tagged_address(deps):
+    LocalDirectory().create_account("earlier", None, "jane@tech.gov.sg", "Jane", "Tan", "public_officer")
+    run(handlers.record_submission, officer_invite("again", "JANE+new@tech.gov.sg"), deps)
+    approve(deps, "again")
+    if not deps.directory.provisions_in_transaction:
+        with pytest.raises(handlers.AccountExists):
+            advance(deps, "provision", "again")
+    else:
+        assert InviteRequest.get_by_id("again").state == "failed"
+    from approval.models import Account
+    assert Account.select().count() == 1
+    assert LocalDirectory().find_by_email("jane+other@tech.gov.sg").request_id == "earlier"
+    assert LocalDirectory().find_by_email("janet@tech.gov.sg") is None

@@ -59,6 +59,14 @@ def test_finds_an_account_by_email_whatever_its_case(server, directory):
     assert directory.find_by_email("nobody@vendor.example") is None
 
 
+def test_finds_the_account_of_the_person_a_tagged_address_reaches(server, directory):
+    made = vendor(directory)
+    assert directory.find_by_email("Sam+Other@vendor.example") == made
+    tagged = officer(directory, email="jane+x@tech.gov.sg")
+    assert directory.find_by_email("jane+x@tech.gov.sg") == tagged
+    assert directory.find_by_email("samuel+x@vendor.example") is None
+
+
 def test_an_existing_account_for_the_email_is_a_permanent_refusal(server, directory):
     officer(directory)
     with pytest.raises(AccountExists) as refused:

@@ -159,25 +159,75 @@ def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, mail
     assert mailbox.to("ken.ong@tech.gov.sg") == [] and len(mailbox.to("jane.tan@tech.gov.sg")) == 1
 
 
-def test_a_decision_put_on_the_broker_by_the_invitee_is_refused(quiet_system):
-    system = quiet_system
-    invite = submit(system, "dana@tech.gov.sg")
+def put_on_the_broker(system, type_name, payload):
+    """A message published straight to the broker, as a sender other than intake (or an older intake) could."""
     settings = config.load(system.env)
     publisher = Publisher(settings.amqp_url, digest_topology(settings))
-    forged = new_message("approval.decide", {"request_id": invite["id"], "decision": "approve", "actor": "dana@tech.gov.sg"},
-                         correlation_id=invite["id"], producer="someone")
+    forged = new_message(type_name, payload, correlation_id=payload["request_id"], producer="someone")
     try:
         assert publisher.publish([Outgoing.from_envelope(forged, digest_topology(settings))])
     finally:
         publisher.close()
 
-    def refused():
-        history = system.invite(invite["id"], AUDITOR)["history"]
-        return [h for h in history if h["event"] == "decision_refused"]
 
-    [entry] = wait_for(refused, what="the refusal in the history")
+def put_decision_on_the_broker(system, invite_id, actor):
+    put_on_the_broker(system, "approval.decide", {"request_id": invite_id, "decision": "approve", "actor": actor})
+
+
+def refusals(system, invite_id):
+    return [h for h in system.invite(invite_id, AUDITOR)["history"] if h["event"] == "decision_refused"]
+
+
+def test_a_decision_put_on_the_broker_by_the_invitee_is_refused(quiet_system):
+    system = quiet_system
+    invite = submit(system, "dana@tech.gov.sg")
+    put_decision_on_the_broker(system, invite["id"], "dana@tech.gov.sg")
+    [entry] = wait_for(lambda: refusals(system, invite["id"]), what="the refusal in the history")
     assert "invitation of themselves" in entry["note"]
     assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
+
+
+def test_a_decision_put_on_the_broker_by_someone_outside_the_organisation_is_refused(quiet_system):
+    system = quiet_system
+    invite = submit(system, "outsider.check@tech.gov.sg")
+    put_decision_on_the_broker(system, invite["id"], "vic@vendor.example.com")
+    [entry] = wait_for(lambda: refusals(system, invite["id"]), what="the refusal in the history")
+    assert entry["note"] == "only a public officer can decide on a request" and entry["actor"] == "vic@vendor.example.com"
+    assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
+
+
+def test_a_tagged_address_is_its_person_for_self_invitation_policy_and_separation_of_duties(quiet_system, mailbox):
+    # lee+x@auto.gov.sg reaches lee: the policy (own agency officers) would otherwise approve and email it
+    from approval.db import database
+    from approval.models import InviteRequest as ApprovalRequest
+
+    system = quiet_system
+    refused = system.call("POST", "/api/v1/invites", "lee@auto.gov.sg", json={
+        "method": "email_invitation", "email": "lee+x@auto.gov.sg", "seed_onboarding": False, "reason": "A second mailbox"})
+    assert refused.status_code == 422 and "cannot invite yourself" in refused.json()["errors"]["email"][0]
+
+    # the same request put on the broker by another sender: approval rejects it on arrival
+    request_id = str(uuid.uuid4())
+    put_on_the_broker(system, "invite.submitted", {
+        "request_id": request_id, "method": "email_invitation", "requester": "lee@auto.gov.sg",
+        "email": "lee+x@auto.gov.sg", "user_type": "public_officer", "seed_onboarding": False,
+        "submitted_at": utcnow().isoformat()})
+    settings = config.load(system.env)
+    with bound(database, settings.approval_db_url):
+        rejected = wait_for(lambda: ApprovalRequest.get_or_none(
+            (ApprovalRequest.id == request_id) & (ApprovalRequest.state != "submitted")), what="approval's answer")
+        assert rejected.state == "rejected"
+        [move] = rejected.transitions
+        assert (move.verb, move.actor, move.note) == ("reject", "system", "a requester cannot invite themselves")
+
+    # bob cannot decide on an invitation of bob+x@, through intake nor put on the broker
+    invite = submit(system, "bob+x@tech.gov.sg")
+    assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={}).status_code == 403
+    put_decision_on_the_broker(system, invite["id"], APPROVER)
+    [entry] = wait_for(lambda: refusals(system, invite["id"]), what="the refusal in the history")
+    assert entry["note"] == "an approver cannot decide on an invitation of themselves"
+    assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
+    assert mailbox.to("lee+x@auto.gov.sg") == [] and mailbox.to("bob+x@tech.gov.sg") == []
 
 
 def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_system, mailbox):

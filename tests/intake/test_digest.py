@@ -46,6 +46,16 @@ def test_each_approver_gets_one_email_about_the_new_requests_they_may_decide(cli
     assert bob["request_id"] == dana["request_id"] and bob["send_key"] != dana["send_key"]
 
 
+def test_an_approver_grant_outside_the_organisation_gets_no_digest(client, outbox, now):
+    from intake.models import RoleGrant
+
+    with database.atomic():
+        RoleGrant.create(role="approver", email="val@vendor.example.com")  # granted before grants were checked
+    submit(client, "p1@tech.gov.sg")
+    digest.send_digest(outbox, SETTINGS, now=now)
+    assert set(digests(outbox)) == {"bob@tech.gov.sg", "dana@tech.gov.sg"}
+
+
 def test_no_digest_before_the_interval_and_none_when_nothing_is_new(client, outbox, now):
     assert digest.send_digest(outbox, SETTINGS, now=now).emails == 0
     submit(client, "p1@tech.gov.sg")

@@ -96,6 +96,21 @@ def test_a_batch_is_checked_again_at_submit_for_accounts_made_since_the_upload(a
     assert InviteRequest.select().count() == 0  # all or none
 
 
+def test_the_directory_is_asked_for_the_person_a_tagged_address_reaches(amy, scim):
+    made_elsewhere(scim, "jo.lee@tech.gov.sg")
+    made_elsewhere(scim, "kay+lab@tech.gov.sg", "kay")
+    for email in ("jo.lee+x@tech.gov.sg", "kay+lab@tech.gov.sg"):
+        refused = amy("POST", "/api/v1/invites", json=OFFICER | {"email": email})
+        assert refused.status_code == 409 and refused.get_json()["errors"] == {"email": [rules.HAS_ACCOUNT]}, email
+    draft = upload(amy, [OFFICER_ROW | {"email": e} for e in ("jo.lee+y@tech.gov.sg", "b+1@tech.gov.sg")]).get_json()
+    assert [r["errors"].get("email") for r in draft["rows"]] == [[rules.HAS_ACCOUNT], None]
+    amy("DELETE", f"/api/v1/batches/{draft['id']}/rows/2")
+    made_elsewhere(scim, "b@tech.gov.sg", "b")
+    refused = amy("POST", f"/api/v1/batches/{draft['id']}/submit")
+    assert refused.status_code == 422
+    assert [(r["row"], r["errors"]["email"]) for r in refused.get_json()["rows"]] == [(3, [rules.HAS_ACCOUNT])]
+
+
 def test_a_directory_that_cannot_answer_delays_no_request(amy, scim, caplog):
     made_elsewhere(scim, OFFICER["email"])
     scim.answer_busy(1, 503)

@@ -9,7 +9,9 @@
 //                   a new RSA key is made at start (demo.json, for trying sign-in by hand)
 //   client          {client_id, client_secret, redirect_uris, post_logout_redirect_uris}
 //   audience        the API's resource indicator; access tokens for it are JWTs with email and roles
-//   users           {"bob@tech.gov.sg": {"name": "Bob", "roles": ["approver"]}, ...}
+//   users           {"bob@tech.gov.sg": {"name": "Bob", "roles": ["approver"]}, ...}; a user may name an
+//                   "email" other than its login (the sub), and "email_verified": false, or null to
+//                   leave the claim out (true when not given)
 //   control_token   a secret for POST /test/keys, which replaces the signing keys (key rotation)
 // Once listening it prints one line of JSON, {"issuer": "http://127.0.0.1:<port>"}, on stdout.
 //
@@ -29,13 +31,20 @@ if (!config.keys) {
 }
 const users = config.users;
 
+// what the provider says of a user's address: its email, and whether it checked it (left out when null)
+function emailClaims(id) {
+  const user = users[id];
+  const verified = user.email_verified === undefined ? true : user.email_verified;
+  return { email: user.email || id, ...(verified === null ? {} : { email_verified: verified }) };
+}
+
 function findAccount(ctx, id) {
   const user = users[id];
   if (!user) return undefined;
   return {
     accountId: id,
     async claims() {
-      return { sub: id, email: id, email_verified: true, name: user.name || id, roles: user.roles || [] };
+      return { sub: id, ...emailClaims(id), name: user.name || id, roles: user.roles || [] };
     },
   };
 }
@@ -74,7 +83,7 @@ function build(issuer, keys) {
     // the API needs to know who is calling and with which roles, without calling back here
     async extraTokenClaims(ctx, token) {
       const user = users[token.accountId];
-      return user ? { email: token.accountId, roles: user.roles || [] } : undefined;
+      return user ? { ...emailClaims(token.accountId), roles: user.roles || [] } : undefined;
     },
     // the portal is this organisation's own application: no consent screen, as with a real
     // workforce provider; everything it asks for is granted

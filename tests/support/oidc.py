@@ -35,6 +35,9 @@ USERS = {
     "carol@tech.gov.sg": {"name": "Carol Auditor", "roles": ["auditor"]},
     "ada@tech.gov.sg": {"name": "Ada Administrator", "roles": ["admin"]},
     "vic@vendor.example.com": {"name": "Vic Vendor", "roles": ["approver"]},
+    # other accounts at the provider giving bob's address: one it has not verified, one it says nothing of
+    "bob.unverified": {"name": "Not Bob", "email": "bob@tech.gov.sg", "email_verified": False, "roles": []},
+    "bob.unchecked": {"name": "Maybe Bob", "email": "bob@tech.gov.sg", "email_verified": None, "roles": []},
 }
 
 
@@ -174,7 +177,9 @@ class OpenIDProvider:
     def claims(self, person: str, **overrides) -> dict:
         """Claims like the provider's access tokens carry, with overrides."""
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": person, "email": person, "roles": USERS[person]["roles"],
+        user = USERS[person]
+        claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": person, "email": user.get("email", person),
+                  "email_verified": user.get("email_verified", True), "roles": user["roles"],
                   "iat": now, "exp": now + 300, "client_id": CLIENT_ID, "scope": "api", "jti": uuid.uuid4().hex}
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}

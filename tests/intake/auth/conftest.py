@@ -35,3 +35,26 @@ def api(oidc_app):
         return client.open(path, method=method, headers=headers, **kwargs)
 
     return call
+
+
+@pytest.fixture(scope="module")
+def intake_process(tmp_path_factory, amqp_url, provider):
+    """Intake as it runs (waitress, its own process) in oidc mode against the provider, on SQLite."""
+    import uuid
+
+    from invite_common.topology import Topology
+    from tests.support.broker import delete_namespace
+    from tests.support.system import RunningSystem, system_env
+
+    root = tmp_path_factory.mktemp("intake-oidc")
+    namespace = f"o{uuid.uuid4().hex[:10]}"
+    env = system_env(amqp_url=amqp_url, namespace=namespace, smtp_url="smtp://127.0.0.1:9", var_dir=root / "var",
+                     db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in ("intake", "approval", "notifier")},
+                     ENV="test", **provider.settings())
+    running = RunningSystem(env=env, logs=root)
+    try:
+        running.start("intake")
+        yield running
+    finally:
+        running.stop()
+        delete_namespace(amqp_url, Topology(namespace=namespace))

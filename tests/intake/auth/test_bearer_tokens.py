@@ -57,10 +57,10 @@ REFUSALS = {
     "expired": ('has expired', lambda p: p.sign(p.claims("bob@tech.gov.sg", iat=int(time.time()) - 900, exp=int(time.time()) - 120))),
     "no expiry": ('has no exp', lambda p: p.sign(p.claims("bob@tech.gov.sg", exp=None))),
     "not yet valid": ('nbf is not accepted', lambda p: p.sign(p.claims("bob@tech.gov.sg", nbf=int(time.time()) + 600))),
-    "alg none": ("'none' are not accepted", lambda p: _unsigned(p.claims("bob@tech.gov.sg"))),
+    "alg none": ("signing algorithm is not accepted", lambda p: _unsigned(p.claims("bob@tech.gov.sg"))),
     "other key, provider's kid": ('signature does not verify', lambda p: p.sign(p.claims("bob@tech.gov.sg"), new_key(), kid=p.keys[0].kid)),
     "unknown kid": ('key the provider does not publish', lambda p: p.sign(p.claims("bob@tech.gov.sg"), new_key())),
-    "HS256 with the public key": ("'HS256' are not accepted", lambda p: _hmac_with_public_key(p, p.claims("bob@tech.gov.sg"))),
+    "HS256 with the public key": ("signing algorithm is not accepted", lambda p: _hmac_with_public_key(p, p.claims("bob@tech.gov.sg"))),
     "no email": ('no email claim', lambda p: p.sign(p.claims("bob@tech.gov.sg", email=None))),
     "tampered payload": ('signature does not verify', lambda p: _tampered(p.sign(p.claims("amy@tech.gov.sg")))),
     "not a JWT": ('not a signed JWT', lambda p: "opaque-token-value"),
@@ -120,3 +120,66 @@ def test_rotating_the_providers_keys_keeps_new_tokens_working(oidc_app, api, pro
     assert api("GET", "/api/v1/approvals", before).status_code == 200  # the old key is still published
     assert keys.fetches == 2
     assert AUDIENCE in json.loads(base64.urlsafe_b64decode(after.split(".")[1] + "==="))["aud"]
+
+
+
+def _grant_approver(email):
+    from intake.db import database
+    from intake.models import RoleGrant
+
+    with database.atomic():
+        RoleGrant.create(role="approver", email=email)
+
+
+def test_a_token_whose_email_is_not_verified_is_refused(api, provider):
+    # another account at the provider giving bob's address, unverified: it must not get bob's grant
+    _grant_approver("bob@tech.gov.sg")
+    unverified = provider.api_token("bob.unverified")
+    refused = api("GET", "/api/v1/approvals", unverified)
+    assert refused.status_code == 401, refused.text
+    assert 'error_description="The token\'s email address is not verified' in refused.headers["WWW-Authenticate"]
+    assert api("POST", "/api/v1/invites", unverified, json=INVITE).status_code == 401
+    for said in ("false", "False", "no", 0, None, "", [True]):
+        token = provider.sign(provider.claims("bob@tech.gov.sg", email_verified=said) | {"email_verified": said})
+        assert api("GET", "/api/v1/approvals", token).status_code == 401, said
+    assert api("GET", "/api/v1/approvals", provider.api_token("bob@tech.gov.sg")).status_code == 200
+
+
+def test_a_token_without_email_verified_is_refused_unless_the_provider_verifies_every_address(
+        api, provider, intake_db, outbox):
+    from invite_common import config
+    from intake.app import create_app
+
+    _grant_approver("bob@tech.gov.sg")
+    unchecked = provider.api_token("bob.unchecked")
+    refused = api("GET", "/api/v1/approvals", unchecked)
+    assert refused.status_code == 401, refused.text
+    assert "no email_verified claim" in refused.headers["WWW-Authenticate"]
+
+    trusting = create_app(config.load({"ENV": "test", **provider.settings(), "OIDC_EMAIL_ALWAYS_VERIFIED": "true"}),
+                          outbox).test_client()
+    headers = {"Authorization": f"Bearer {unchecked}"}
+    assert trusting.get("/api/v1/approvals", headers=headers).status_code == 200
+    # a provider trusted to verify every address still cannot say an address is unverified
+    unverified = {"Authorization": f"Bearer {provider.api_token('bob.unverified')}"}
+    assert trusting.get("/api/v1/approvals", headers=unverified).status_code == 401
+
+
+def test_a_vendor_holding_the_approver_role_cannot_decide_through_the_api(api, provider):
+    # vic@vendor.example.com: approver by the provider's roles claim; val: by a grant in the role table
+    created = api("POST", "/api/v1/invites", provider.api_token("amy@tech.gov.sg"), json=INVITE)
+    assert created.status_code == 201, created.text
+    invite = created.json["id"]
+    _grant_approver("val@vendor.example.com")
+    by_claim = provider.api_token("vic@vendor.example.com")
+    by_grant = provider.sign(provider.claims("vic@vendor.example.com", sub="val", email="val@vendor.example.com", roles=[]))
+    for token in (by_claim, by_grant):
+        assert api("GET", "/api/v1/approvals", token).status_code == 403
+        refused = api("POST", f"/api/v1/invites/{invite}/approve", token, json={})
+        assert refused.status_code == 403, refused.text
+        assert refused.json["message"] == "Only public officers holding the approver role can decide on requests."
+        bulk = api("POST", "/api/v1/approvals/decisions", token, json={"decisions": [{"id": invite, "decision": "approve"}]})
+        assert bulk.status_code == 403
+        assert api("GET", f"/api/v1/invites/{invite}", token).status_code == 404
+    assert api("GET", f"/api/v1/invites/{invite}", provider.api_token("carol@tech.gov.sg")).json["pending_decision"] is None
+    assert api("POST", f"/api/v1/invites/{invite}/approve", provider.api_token("bob@tech.gov.sg"), json={}).status_code == 202

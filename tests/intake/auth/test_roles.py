@@ -96,7 +96,30 @@ def test_roles_add_up_and_a_role_the_provider_asserts_survives_a_revocation_here
     with database.atomic():
         roles.revoke("auditor", "bob@tech.gov.sg", "ada@tech.gov.sg")
     assert roles.roles_for("bob@tech.gov.sg", ORG, {"approver"}) == {"requester", "approver"}
-    assert roles.roles_for("eve@example.com", ORG, {"approver"}) == {"approver"}
+    assert roles.roles_for("eve@example.com", ORG, {"auditor"}) == {"auditor"}
+
+
+def test_only_a_public_officer_is_an_approver_whatever_a_grant_or_the_providers_claim_says(intake_db):
+    with database.atomic():
+        RoleGrant.create(role="approver", email="val@vendor.example.com")  # granted before grants were checked
+    assert roles.roles_for("val@vendor.example.com", ORG) == frozenset()
+    assert roles.roles_for("vic@vendor.example.com", ORG, {"approver", "auditor"}) == {"auditor"}
+    assert roles.roles_for("eve@gov.sg.evil.com", ORG, {"approver"}) == frozenset()
+    assert roles.roles_for("eve@tech.gov.sg", ORG, {"approver"}) == {"requester", "approver"}
+
+
+def test_approver_cannot_be_granted_to_an_address_outside_the_organisation_at_start(intake_db, tmp_path):
+    from invite_common import config
+    from invite_common.config import ConfigError
+    from intake.auth import settings as auth_settings
+
+    outside = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:vic@vendor.example.com"})
+    with pytest.raises(ConfigError) as refused:
+        auth_settings.check(outside)
+    assert "ROLE_GRANTS entry approver:vic@vendor.example.com" in str(refused.value)
+    assert "only public officers can be approvers, and vic@vendor.example.com is not an address ending in gov.sg" in str(
+        refused.value)
+    auth_settings.check(config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,auditor:vic@vendor.example.com"}))
 
 
 def run_roles(db_url, *args):
@@ -115,6 +138,10 @@ def test_the_roles_command_grants_lists_and_revokes_with_the_operator_recorded(d
     assert revoked.returncode == 0 and "revoked approver from bob@tech.gov.sg" in revoked.stdout
     refused = run_roles(db_url, "grant", "owner", "bob@tech.gov.sg", "--operator", "ada@tech.gov.sg")
     assert refused.returncode == 2 and "'owner' is not a role that can be granted" in refused.stderr
+    outside = run_roles(db_url, "grant", "approver", "vic@vendor.example.com", "--operator", "ada@tech.gov.sg")
+    assert outside.returncode == 2, outside.stdout
+    assert outside.stderr.strip() == ("cannot grant: only public officers can be approvers, and vic@vendor.example.com "
+                                      "is not an address ending in gov.sg")
     database.connect(reuse_if_open=True)
     assert table() == set()
     assert role_history() == [("role_granted", "approver", "bob@tech.gov.sg", "ada@tech.gov.sg"),

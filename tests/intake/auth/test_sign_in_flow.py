@@ -90,3 +90,26 @@ def test_while_the_provider_is_away_sign_in_and_the_api_answer_503(intake_db, ou
     assert page.status_code == 503 and "cannot be reached" in page.text
     api = client.get("/api/v1/invites", headers={"Authorization": f"Bearer {provider.sign(provider.claims('amy@tech.gov.sg'))}"})
     assert api.status_code == 503 and "identity provider cannot be reached" in api.json["message"]
+
+
+def test_signing_in_with_an_email_the_provider_has_not_verified_is_refused(portal, provider):
+    client = portal.test_client()
+    refused = client.get(callback_path(provider.log_in(start(client), "bob.unverified")))
+    assert refused.status_code == 403 and "email address is not verified" in refused.text
+    assert client.get("/status").status_code == 302
+
+
+def test_signing_in_without_email_verified_is_refused_unless_the_provider_verifies_every_address(
+        portal, provider, intake_db, outbox):
+    client = portal.test_client()
+    refused = client.get(callback_path(provider.log_in(start(client), "bob.unchecked")))
+    assert refused.status_code == 403 and "does not say that your email address is verified" in refused.text
+    assert client.get("/status").status_code == 302
+
+    trusting = create_app(config.load({"ENV": "test", **provider.settings(), "OIDC_EMAIL_ALWAYS_VERIFIED": "true"}),
+                          outbox)
+    trusting.config["WTF_CSRF_ENABLED"] = False
+    client = trusting.test_client()
+    landed = client.get(callback_path(provider.log_in(start(client), "bob.unchecked")))
+    assert landed.status_code == 302 and landed.headers["Location"] == "/status"
+    assert "Signed in as <strong>bob@tech.gov.sg</strong>" in client.get("/status").text

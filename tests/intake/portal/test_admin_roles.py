@@ -67,6 +67,16 @@ def test_the_grant_form_names_what_is_wrong(ada):
     assert recorded() == []
 
 
+def test_approver_cannot_be_granted_to_an_address_outside_the_organisation(ada):
+    page = ada.post("/admin/roles", data={"email": "Vic@Vendor.example.com", "role": "approver"})
+    assert page.status_code == 422
+    assert field_error(page.text, "email") == ("Error: Only public officers can be approvers, and vic@vendor.example.com "
+                                               "is not an address ending in gov.sg.")
+    assert RoleGrant.get_or_none(email="vic@vendor.example.com") is None and recorded() == []
+    auditor = ada.post("/admin/roles", data={"email": "vic@vendor.example.com", "role": "auditor"}, follow_redirects=True)
+    assert banner(auditor.text) == "vic@vendor.example.com is now an auditor."
+
+
 def test_an_administrator_cannot_revoke_their_own_admin_role(ada):
     page = ada.post("/admin/roles/revoke", data={"email": "ada@tech.gov.sg", "role": "admin"}, follow_redirects=True)
     assert "cannot revoke your own administrator role" in banner(page.text)

@@ -15,7 +15,8 @@ AMQP_URL_VARIABLES = ("AMQP_URL", "INTAKE_AMQP_URL", "APPROVAL_AMQP_URL", "NOTIF
 # Variables of the sign-in settings: one spelt wrong would silently fall back to a default, so an
 # OIDC_ name that is not one of them, or a near miss of any of them, AUTH_MODE or SECRET_KEY, is refused.
 SIGN_IN_VARIABLES = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_AUDIENCE", "OIDC_ROLES_CLAIM",
-                     "OIDC_REDIRECT_URI", "OIDC_SCOPES", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
+                     "OIDC_REDIRECT_URI", "OIDC_SCOPES", "OIDC_EMAIL_ALWAYS_VERIFIED", "SESSION_IDLE_MINUTES",
+                     "SESSION_MAX_HOURS")
 # SESSION_ is not claimed whole: desktop sessions set SESSION_MANAGER.
 SIGN_IN_PREFIX = "OIDC_"
 NEAR_MISS_OF = ("AUTH_MODE", "SECRET_KEY")
@@ -131,6 +132,9 @@ class Settings:
     oidc_roles_claim: str = "roles"
     oidc_redirect_uri: str = ""
     oidc_scopes: str = "openid email profile"
+    # Only a provider that verifies every address it issues (a workforce directory, say) may leave
+    # `email_verified` out of its tokens; otherwise a token without the claim names nobody.
+    oidc_email_always_verified: bool = False
     # A portal session ends after this long unused, and in any case this long after sign-in.
     session_idle_minutes: int = 30
     session_max_hours: int = 12
@@ -261,6 +265,7 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
         oidc_roles_claim=e["OIDC_ROLES_CLAIM"].strip() if "OIDC_ROLES_CLAIM" in e else Settings.oidc_roles_claim,
         oidc_redirect_uri=get("OIDC_REDIRECT_URI", "").strip(),
         oidc_scopes=get("OIDC_SCOPES", Settings.oidc_scopes),
+        oidc_email_always_verified=_bool(get("OIDC_EMAIL_ALWAYS_VERIFIED", "false")),
         session_idle_minutes=_positive_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES", "30")),
         session_max_hours=_positive_int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS", "12")),
         activation_url=get("ACTIVATION_URL", Settings.activation_url),

@@ -11,6 +11,7 @@ from invite_common.config import Settings
 from invite_common.consumer import TwoPhaseHandler
 from invite_common.messages import State
 from invite_common.outbox import Outbox
+from invite_common.people import parse_domains
 
 from approval import handlers, policy
 from approval.adapters.directory import AccountDirectory, LocalDirectory
@@ -55,6 +56,7 @@ def build_dependencies(
         request_expiry_days=settings.request_expiry_days,
         policy=rules,
         notify_requester_when_sent=settings.notify_requester_when_sent,
+        org_domains=parse_domains(settings.org_email_domains),
     )
 
 

@@ -13,6 +13,7 @@ from invite_common.errors import PermanentError, TransientError
 from invite_common import messages
 from invite_common.messages import Decision, Envelope, State, Step, UserType, Verb, new_message
 from invite_common.outbox import Outbox
+from invite_common.people import parse_domains
 
 from approval import workflow
 from approval.adapters.directory import AccountDirectory, AccountExists, ProvisionedAccount
@@ -45,6 +46,8 @@ class Dependencies:
     policy: Policy | None = None
     # email the requester once the invitation is out (the portal tells them in any case)
     notify_requester_when_sent: bool = False
+    # ORG_EMAIL_DOMAINS: only an address in them decides on a request
+    org_domains: tuple[str, ...] = parse_domains("gov.sg")
 
 
 def _announce(deps: Dependencies, type_name: str, payload: dict, request_id: str, cause: str | None) -> None:
@@ -184,11 +187,13 @@ def cancel(env: Envelope, deps: Dependencies) -> None:
 
 # approval.decide ----------------------------------------------------------------------------
 def decide(env: Envelope, deps: Dependencies) -> None:
-    """Apply an approver's decision, re-checking separation of duties here whatever the sender."""
+    """Apply an approver's decision, re-checking who may decide (a public officer, not the requester
+    nor the invitee) here whatever the sender."""
     p = env.payload
     request = _load(p["request_id"])
     actor, decision = p["actor"], p["decision"]
     try:
+        workflow.check_public_officer(actor, deps.org_domains)
         workflow.check_not_requester(request.requester, actor)
         workflow.check_not_invitee(request.email, actor)
         if decision == Decision.APPROVE:
@@ -203,7 +208,7 @@ def decide(env: Envelope, deps: Dependencies) -> None:
                 context={"request_id": request.id, "invitee_email": request.email, "reason": reason, "decided_by": actor},
                 cause=env.message_id,
             )
-    except (workflow.InvalidTransition, workflow.SeparationOfDutiesViolation) as exc:
+    except (workflow.InvalidTransition, workflow.SeparationOfDutiesViolation, workflow.NotAPublicOfficer) as exc:
         _refuse(deps, env, request.id, decision, actor, str(exc))
 
 

@@ -111,9 +111,26 @@ def index_accounts_by_email(db: peewee.Database, migrator: SchemaMigrator) -> No
     db.execute_sql('CREATE INDEX IF NOT EXISTS "account_email_lower" ON "account" (lower("email"))')
 
 
+def key_accounts_by_person(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Find the local directory's accounts by person: `amy+x@` and `amy@` are one person, with one account.
+
+    The column may be NULL: replicas of the previous version, still creating accounts during a
+    rollout, do not fill it, and the lookup compares their address instead."""
+    from playhouse.migrate import migrate
+
+    from invite_common.people import person_key
+
+    migrate(migrator.add_column("account", "person_key", peewee.CharField(max_length=320, null=True)),
+            migrator.add_index("account", ("person_key",), False))
+    for account_id, email in db.execute_sql('SELECT "account_id", "email" FROM "account"').fetchall():
+        db.execute_sql(f'UPDATE "account" SET "person_key" = {db.param} WHERE "account_id" = {db.param}',
+                       (person_key(email), account_id))
+
+
 MIGRATIONS = [
     create_directory_and_enrolment_tables,
     create_workflow_tables,
     add_invitee_department_and_contact_number,
     index_accounts_by_email,
+    key_accounts_by_person,
 ]

@@ -65,6 +65,8 @@ class Account(BaseModel):
     # Lower-cased username: its unique index makes `Jane.Tan` and `jane.tan` the same name.
     username_key = peewee.CharField(max_length=USERNAME_MAX, unique=True)
     email = peewee.CharField(max_length=320)
+    # the email's person key (invite_common.people): one account per person, whatever +tag was typed
+    person_key = peewee.CharField(max_length=320, null=True, index=True)
     first_name = peewee.CharField()
     last_name = peewee.CharField()
     user_type = peewee.CharField(max_length=32)

@@ -16,6 +16,8 @@ from pathlib import Path
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from invite_common.messages import Method, UserType
+from invite_common.people import in_domains
+
 CONDITIONS = ("method", "user_type", "seed_onboarding", "offshore", "invitee_domains", "invitee_in_requester_domain")
 
 
@@ -47,11 +49,6 @@ def _domain(email: str) -> str:
     return email.rpartition("@")[2].strip().lower()
 
 
-def _in_domains(domain: str, domains: tuple[str, ...]) -> bool:
-    # a domain covers its subdomains, at a label boundary (x.tech.gov.sg yes, eviltech.gov.sg no)
-    return any(domain == d or domain.endswith("." + d) for d in domains)
-
-
 @dataclass(frozen=True)
 class Rule:
     """One auto-approval rule: a name, and the conditions a request must meet."""
@@ -72,7 +69,8 @@ class Rule:
             self.user_type is None or request.user_type in self.user_type,
             self.seed_onboarding is None or bool(request.seed_onboarding) == self.seed_onboarding,
             self.offshore is None or bool(request.offshore) == self.offshore,
-            self.invitee_domains is None or _in_domains(invitee, self.invitee_domains),
+            # a domain covers its subdomains, at a label boundary (x.tech.gov.sg yes, eviltech.gov.sg no)
+            self.invitee_domains is None or in_domains(invitee, self.invitee_domains),
             self.invitee_in_requester_domain is None
             or (invitee == _domain(request.requester)) == self.invitee_in_requester_domain,
         )

@@ -6,6 +6,7 @@ from typing import Mapping
 
 from invite_common.errors import PermanentError
 from invite_common.messages import State, Step, UserType, Verb
+from invite_common.people import is_public_officer, same_person
 
 # The states and verbs are wire values, named in the message contracts; this table gives them meaning.
 STATES: tuple[str, ...] = State.ALL
@@ -52,6 +53,10 @@ class SelfInvitation(PermanentError):
     """A requester asked for an account for themselves."""
 
 
+class NotAPublicOfficer(PermanentError):
+    """A decision came from someone outside the organisation: only public officers approve."""
+
+
 def next_state(current: str, verb: str, *, failed_from: str | None = None) -> str:
     """Return the state `verb` moves a request in `current` to, or raise InvalidTransition.
 
@@ -69,21 +74,28 @@ def next_state(current: str, verb: str, *, failed_from: str | None = None) -> st
     return target
 
 
+def check_public_officer(actor: str, org_domains: tuple[str, ...]) -> None:
+    """Refuse a decision whose actor's address is not in ORG_EMAIL_DOMAINS, whatever role intake saw."""
+    if not is_public_officer(actor, org_domains):
+        raise NotAPublicOfficer("only a public officer can decide on a request")
+
+
+# Who is who: addresses are compared as people (invite_common.people), so bob+x@ is bob.
 def check_not_requester(requester: str, actor: str) -> None:
-    """Refuse a decision taken by the person who asked for the invite (emails compared case-insensitively)."""
-    if requester.strip().lower() == actor.strip().lower():
+    """Refuse a decision taken by the person who asked for the invite."""
+    if same_person(requester, actor):
         raise SeparationOfDutiesViolation("an approver cannot decide on their own request")
 
 
 def check_not_invitee(invitee: str, actor: str) -> None:
     """Refuse a decision taken by the person the request would invite."""
-    if invitee.strip().lower() == actor.strip().lower():
+    if same_person(invitee, actor):
         raise SeparationOfDutiesViolation("an approver cannot decide on an invitation of themselves")
 
 
 def check_not_self_invitation(requester: str, invitee: str) -> None:
     """Refuse a request whose requester is also its invitee: nobody asks for their own account."""
-    if requester.strip().lower() == invitee.strip().lower():
+    if same_person(requester, invitee):
         raise SelfInvitation("a requester cannot invite themselves")
 
 

@@ -203,6 +203,7 @@ def create_app(settings: Settings, outbox: Outbox, health: Health | None = None)
         SESSION_COOKIE_SECURE=production,
         DEV_IDENTITY=auth_settings.dev_identity_allowed(settings),
         OIDC_ROLES_CLAIM=settings.oidc_roles_claim,
+        OIDC_EMAIL_ALWAYS_VERIFIED=settings.oidc_email_always_verified,
         # a form's token lasts as long as its session, so a long-open form is not refused for its age
         WTF_CSRF_TIME_LIMIT=None,
         AUTH_MODE=settings.auth_mode,

@@ -21,6 +21,7 @@ from intake.batches import expiry
 from intake.db import database
 from intake.identity import apply_role_grants
 from intake.migrations import MIGRATIONS
+from intake.validation import parse_org_domains
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ def digest_tasks(settings: Settings, outbox: Outbox) -> list[runtime.Task]:
     if settings.approver_digest_minutes <= 0:
         return []
     interval = dt.timedelta(minutes=settings.approver_digest_minutes)
-    digests = digest.DigestSettings(interval, settings.request_expiry_days, f"{settings.portal_url}/approvals")
+    digests = digest.DigestSettings(interval, settings.request_expiry_days, f"{settings.portal_url}/approvals",
+                                    parse_org_domains(settings.org_email_domains))
 
     def send() -> None:
         digest.send_digest(outbox, digests, now=utcnow())

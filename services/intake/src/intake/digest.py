@@ -24,6 +24,7 @@ from invite_common.outbox import Outbox
 from intake.db import database
 from intake.identity import Caller
 from intake import queries
+from intake.auth.roles import may_hold
 from intake.models import DigestRun, InviteRequest, RoleGrant
 from intake.portal.labels import METHOD_LABELS
 
@@ -44,6 +45,8 @@ class DigestSettings:
     interval: dt.timedelta
     expiry_days: int
     queue_url: str
+    # who can approve (auth/roles.may_hold): a grant to anyone else hears of no request
+    org_domains: tuple[str, ...] = ("gov.sg",)
 
     @property
     def remind_before(self) -> dt.timedelta:
@@ -59,8 +62,9 @@ def _item(invite: InviteRequest, expiry_days: int) -> dict:
     }
 
 
-def _approvers() -> list[str]:
-    return [g.email for g in RoleGrant.select(RoleGrant.email).where(RoleGrant.role == "approver").order_by(RoleGrant.email)]
+def _approvers(org_domains: tuple[str, ...]) -> list[str]:
+    granted = RoleGrant.select(RoleGrant.email).where(RoleGrant.role == "approver").order_by(RoleGrant.email)
+    return [g.email for g in granted if may_hold("approver", g.email, org_domains)]
 
 
 def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -> DigestRun | None:
@@ -97,11 +101,11 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
     digest_id = f"digest-{uuid.uuid4().hex}"
     sent = 0
     order = (InviteRequest.created_at, InviteRequest.id)
-    for email in _approvers():
+    for email in _approvers(settings.org_domains):
         # each approver hears only of requests they may decide: not their own, not invitations of them
         approver = Caller(email=email, roles=frozenset({"approver"}))
-        mine_new = new.where((InviteRequest.requester != email) & (InviteRequest.email != email))
-        mine_expiring = expiring.where((InviteRequest.requester != email) & (InviteRequest.email != email))
+        mine_new = queries.not_involving(new, email)
+        mine_expiring = queries.not_involving(expiring, email)
         new_count, expiring_count = mine_new.count(), mine_expiring.count()
         if not (new_count or expiring_count):
             continue

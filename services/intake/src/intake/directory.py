@@ -15,6 +15,8 @@ from typing import Protocol
 
 import requests
 
+from invite_common.people import person_key
+
 log = logging.getLogger(__name__)
 
 # emails per search: a filter of this many `or` terms stays well inside a URL's usual 8 KB
@@ -107,6 +109,13 @@ def configured() -> bool:
 def lookup_for(directory_url: str, token: str, timeout: float) -> DirectoryLookup:
     """The lookup for these settings: the SCIM directory when one is set, else the local one."""
     return ScimLookup(directory_url, token, timeout=timeout) if directory_url else NoDirectory()
+
+
+def people_holding(emails: Iterable[str]) -> set[str]:
+    """The person keys (invite_common.people) of these emails whose person holds an account in the
+    directory, asked for by the address as typed and without its `+tag`."""
+    typed = {e for e in emails if e}
+    return {person_key(e) for e in holders(typed | {person_key(e) for e in typed})}
 
 
 def holders(emails: Iterable[str]) -> set[str]:

@@ -9,6 +9,7 @@ from flask import current_app, g, request, session
 from marshmallow import ValidationError
 
 from intake.auth import roles as role_table
+from intake.auth.email_claim import UnusableEmail, verified_email
 from intake.auth.sessions import SESSION_USER
 from intake.auth.tokens import InvalidToken
 from intake.validation import normalise_email
@@ -24,6 +25,10 @@ SESSION_AUTH_MODE = "auth_mode"
 SESSION_CLAIM_ROLES = "claim_roles"
 SESSION_ID_TOKEN = "id_token"
 REALM = "invite-users"
+# what a challenge says should a reason ever not be one of intake's fixed texts
+REFUSED = "The token is not accepted."
+
+
 @dataclass(frozen=True)
 class Caller:
     """The signed-in person and what they may do."""
@@ -33,6 +38,7 @@ class Caller:
 
     # Auditing is read-only by design: an auditor neither requests, decides nor manages roles,
     # so the history they check never records their own actions (roles still add up below).
+    # `roles` holds approver only for a public officer (auth/roles.may_hold).
     @property
     def is_requester(self) -> bool:
         return "requester" in self.roles and not self.is_auditor
@@ -63,7 +69,11 @@ class Unauthenticated(Exception):
             return None
         value = f'Bearer realm="{REALM}"'
         if self.error:
-            description = str(self).replace('"', "'")
+            # the reasons are intake's own fixed texts (auth/tokens.py, auth/email_claim.py); one that
+            # is not plain printable ASCII without quotes would be a mistake, and is not written at all
+            description = str(self)
+            if not (description.isascii() and description.isprintable() and '"' not in description):
+                description = REFUSED
             value += f', error="{self.error}", error_description="{description}"'
         return value
 
@@ -149,11 +159,9 @@ def _bearer_caller() -> Caller:
     provider = current_app.extensions["oidc"]
     try:
         claims = provider.verifier.verify(token.strip())
-        email = normalise_email(claims["email"])
-    except InvalidToken as exc:
+        email = verified_email(claims, always_verified=current_app.config["OIDC_EMAIL_ALWAYS_VERIFIED"])
+    except (InvalidToken, UnusableEmail) as exc:
         log.info("bearer token refused", extra={"reason": str(exc)})
         raise Unauthenticated(str(exc), error="invalid_token") from None
-    except ValidationError:
-        raise Unauthenticated("The token's email is not a valid address.", error="invalid_token") from None
     asserted = role_table.claim_roles(claims, current_app.config["OIDC_ROLES_CLAIM"])
     return caller_for(email, asserted)

@@ -239,6 +239,57 @@ def index_the_quota_counts(db: peewee.Database, migrator: SchemaMigrator) -> Non
     db.execute_sql('DROP INDEX IF EXISTS "invite_request_requester"')
 
 
+def key_invitees_by_person(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Compare invitees as people: `amy+x@` and `amy@` reach one mailbox, so one open request and one account.
+
+    Every request gets its invitee's person key, and an open request's `open_email` becomes that
+    key. Stored addresses are already lower-case with IDNA domains, so only those with a `+` in
+    them differ from their key. Where one person already has two open requests, a request at the
+    address without a tag (else the oldest) holds the key; the others keep their address until they
+    close. Batch rows key their email the same way, and drafts not yet submitted have their
+    duplicate rows worked out again."""
+    import json
+    from collections import defaultdict
+
+    from playhouse.migrate import migrate
+
+    from invite_common.people import person_key
+
+    p = db.param
+    migrate(migrator.add_column("invite_request", "invitee_key", peewee.CharField(max_length=254, null=True)),
+            migrator.add_index("invite_request", ("invitee_key",), False))
+    db.execute_sql('UPDATE "invite_request" SET "invitee_key" = "email"')
+    tagged = db.execute_sql(f'SELECT "id", "email", "open_email" FROM "invite_request" WHERE "email" LIKE {p} '
+                            'ORDER BY "created_at", "id"', ("%+%",)).fetchall()
+    for request_id, email, open_email in tagged:
+        key = person_key(email)
+        db.execute_sql(f'UPDATE "invite_request" SET "invitee_key" = {p} WHERE "id" = {p}', (key, request_id))
+        if open_email is not None and not db.execute_sql(
+                f'SELECT 1 FROM "invite_request" WHERE "open_email" = {p}', (key,)).fetchone():
+            db.execute_sql(f'UPDATE "invite_request" SET "open_email" = {p} WHERE "id" = {p}', (key, request_id))
+
+    tagged_rows = db.execute_sql(f'SELECT "id", "draft_id", "email_key" FROM "batch_row" WHERE "email_key" LIKE {p}',
+                                 ("%+%",)).fetchall()
+    for row_id, _, email_key in tagged_rows:
+        db.execute_sql(f'UPDATE "batch_row" SET "email_key" = {p} WHERE "id" = {p}', (person_key(email_key), row_id))
+    for draft in sorted({draft for _, draft, _ in tagged_rows}):
+        status = db.execute_sql(f'SELECT "status" FROM "batch_draft" WHERE "id" = {p}', (draft,)).fetchone()
+        if status is None or status[0] != "draft":
+            continue
+        rows = db.execute_sql(f'SELECT "id", "row", "email_key", "errors", "duplicates" FROM "batch_row" '
+                              f'WHERE "draft_id" = {p}', (draft,)).fetchall()
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for _, row, key, _, _ in rows:
+            if key:
+                by_key[key].append(row)
+        for row_id, row, key, errors, duplicates in rows:
+            found = {name: rows_ for name, rows_ in json.loads(duplicates).items() if name != "email"}
+            others = sorted(r for r in by_key.get(key, []) if r != row) if key else []
+            found = {"email": others, **found} if others else found
+            db.execute_sql(f'UPDATE "batch_row" SET "duplicates" = {p}, "has_errors" = {p} WHERE "id" = {p}',
+                           (json.dumps(found, separators=(",", ":")), errors != "{}" or bool(found), row_id))
+
+
 MIGRATIONS = [
     create_tables,
     create_batch_tables,
@@ -246,4 +297,5 @@ MIGRATIONS = [
     chain_history_off_the_request_path,
     add_approver_queue_index_and_digests,
     index_the_quota_counts,
+    key_invitees_by_person,
 ]

@@ -37,7 +37,10 @@ class InviteRequest(BaseModel):
     # the conditional update that sets it is what lets exactly one of two racing decisions in
     pending_action = peewee.CharField(max_length=16, null=True)
     pending_actor = peewee.CharField(max_length=254, null=True)
-    # unique while the request is open, NULL after: one open request per email / username
+    # the invitee's person key (invite_common.people): amy+x@ and amy@ are one person, so one account
+    invitee_key = peewee.CharField(max_length=254, null=True, index=True)
+    # unique while the request is open, NULL after: one open request per person (the invitee's
+    # person key, despite the name) / username
     open_email = peewee.CharField(max_length=254, null=True, unique=True)
     open_username_key = peewee.CharField(max_length=64, null=True, unique=True)
     batch_id = peewee.CharField(max_length=36, null=True, index=True)
@@ -172,7 +175,8 @@ class BatchRow(BaseModel):
     # other rows of the draft with the same email or username, as {"email": [row, ...]}
     duplicates = peewee.TextField(default="{}")
     has_errors = peewee.BooleanField(default=False)
-    # the normalised email and vendor username, compared across rows and with open requests
+    # the email's person key (invite_common.people) and the vendor username's, compared across
+    # rows and with open requests
     email_key = peewee.CharField(max_length=254, null=True)
     username_key = peewee.CharField(max_length=64, null=True)
 

@@ -15,6 +15,7 @@ import peewee
 from marshmallow import ValidationError
 
 from invite_common.messages import State
+from invite_common.people import person_key
 
 from intake.errors import InvalidInput
 from intake.identity import Caller
@@ -102,7 +103,7 @@ def in_file_order(query: peewee.ModelSelect, batch: str) -> peewee.ModelSelect:
     return (
         query.select_extend(BatchRow.row.alias("file_row"))
         .join(BatchRow, peewee.JOIN.LEFT_OUTER,
-              on=(BatchRow.draft == batch) & (BatchRow.email_key == InviteRequest.email))
+              on=(BatchRow.draft == batch) & (BatchRow.email_key == InviteRequest.invitee_key))
         .order_by(BatchRow.row, InviteRequest.id)
         .objects()
     )
@@ -195,9 +196,21 @@ def waiting() -> peewee.ModelSelect:
     return InviteRequest.select().where((InviteRequest.state == State.SUBMITTED) & InviteRequest.pending_action.is_null())
 
 
+def at_address_of(column: peewee.Field, email: str) -> peewee.Expression:
+    """`column` (a stored, normalised address) is one of the person's addresses: `email` with any
+    `+tag` or none (invite_common.people.person_key)."""
+    local, _, domain = person_key(email).rpartition("@")
+    return (column == f"{local}@{domain}") | (column.startswith(f"{local}+") & column.endswith(f"@{domain}"))
+
+
+def not_involving(query: peewee.ModelSelect, email: str) -> peewee.ModelSelect:
+    """The requests of `query` the person did not make and that do not invite them, at any of their addresses."""
+    return query.where(~at_address_of(InviteRequest.requester, email) & ~at_address_of(InviteRequest.email, email))
+
+
 def decidable(caller: Caller) -> peewee.ModelSelect:
     """The waiting requests this approver may decide: not their own, not an invitation of themselves."""
-    return waiting().where((InviteRequest.requester != caller.email) & (InviteRequest.email != caller.email))
+    return not_involving(waiting(), caller.email)
 
 
 def approver_queue(caller: Caller, filters: QueueFilters, now: dt.datetime) -> peewee.ModelSelect:
@@ -243,10 +256,13 @@ EARLIER_SHOWN = 10
 
 
 def earlier_requests(invite: InviteRequest) -> list[InviteRequest]:
-    """Other requests for the same invitee, newest first (rejected, expired, emailed, ...)."""
+    """Other requests for the same invitee (at any of their addresses), newest first (rejected, expired, emailed, ...)."""
+    # a request the previous version stored during a rollout has no key: its address is compared
+    same = (InviteRequest.invitee_key == person_key(invite.email)) | (
+        InviteRequest.invitee_key.is_null() & (InviteRequest.email == invite.email))
     return list(
         InviteRequest.select()
-        .where((InviteRequest.email == invite.email) & (InviteRequest.id != invite.id))
+        .where(same & (InviteRequest.id != invite.id))
         .order_by(InviteRequest.created_at.desc())
         .limit(EARLIER_SHOWN)
     )

@@ -11,7 +11,7 @@ from invite_common.db import open_database
 from intake.auth import roles
 from intake.db import database
 from intake.migrations import MIGRATIONS
-from intake.validation import normalise_email
+from intake.validation import normalise_email, parse_org_domains
 
 
 def run(settings: Settings, args) -> int:
@@ -23,6 +23,9 @@ def run(settings: Settings, args) -> int:
         return 0
     try:
         operator = normalise_email(args.operator)
+        if args.action == "grant":
+            roles.check_may_hold(roles.check_role(args.role), normalise_email(args.email),
+                                 parse_org_domains(settings.org_email_domains))
         with database.atomic():
             changed = (roles.grant if args.action == "grant" else roles.revoke)(args.role, args.email, operator)
     except roles.GrantError as exc:

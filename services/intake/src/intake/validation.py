@@ -11,6 +11,7 @@ import phonenumbers
 from marshmallow import ValidationError, fields
 
 from invite_common.messages import UserType
+from invite_common.people import in_domains
 
 DEFAULT_ORG_EMAIL_DOMAINS = "gov.sg"
 
@@ -184,8 +185,8 @@ def is_public_officer_email(email: str, org_domains: Iterable[str]) -> bool:
 
 def in_org_domains(domain: str, org_domains: Iterable[str]) -> bool:
     """Tell whether an already normalised domain is an organisation domain or one of its subdomains."""
-    # The "." prefix keeps the match on a label boundary: evilgov.sg is not gov.sg.
-    return any(domain == org or domain.endswith("." + org) for org in org_domains)
+    # the rule every service applies (at a label boundary: evilgov.sg is not gov.sg)
+    return in_domains(domain, org_domains)
 
 
 def normalise_username(value: object) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
 from invite_common.messages import UserType
+from invite_common.people import person_key
 
 from approval.models import Account, accounts
 from approval.usernames import derive_username, is_valid_username, numbered
@@ -81,7 +82,8 @@ class AccountDirectory(abc.ABC):
 
     @abc.abstractmethod
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
-        """Return the account the directory holds for `email` (compared case-insensitively), if any."""
+        """Return the account the directory holds for `email`'s person (its address as given, or
+        without a `+tag`: see invite_common.people), if any."""
 
     def close(self) -> None:
         """Let go of connections to the directory, if it holds any (called when the service stops)."""
@@ -119,7 +121,7 @@ class LocalDirectory(AccountDirectory):
         if username is not None and not is_valid_username(username):
             raise InvalidUsername("the username breaks the TechPass username rules")
         fields = dict(
-            request_id=request_id, email=email, first_name=first_name,
+            request_id=request_id, email=email, person_key=person_key(email), first_name=first_name,
             last_name=last_name, user_type=user_type,
         )
 
@@ -139,16 +141,18 @@ class LocalDirectory(AccountDirectory):
         raise RuntimeError("could not pick a free username under concurrent sign-ups")
 
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
-        """Return the oldest account held for `email`, if any."""
+        """Return the oldest account held for `email`'s person, if any."""
         columns = ("username", "account_id", "created_at", "request_id")
 
         def build(param: str, postgres: bool) -> str:
             cols = ", ".join(accounts.column(c) for c in columns)
-            # lower(email) as the index account_email_lower has it, so the lookup reads the index
-            return (f'SELECT {cols} FROM "{accounts.table}" WHERE lower({accounts.column("email")}) = {param} '
+            # an account the previous version made during a rollout has no key: its address is
+            # compared, lower(email) as the index account_email_lower has it
+            return (f'SELECT {cols} FROM "{accounts.table}" WHERE {accounts.column("person_key")} = {param} '
+                    f'OR ({accounts.column("person_key")} IS NULL AND lower({accounts.column("email")}) = {param}) '
                     f'ORDER BY {accounts.column("created_at")} LIMIT 1')
 
-        found = accounts.execute(accounts.sql(("by_email",), build), (email.strip().lower(),)).fetchone()
+        found = accounts.execute(accounts.sql(("by_person",), build), (person_key(email), email.strip().lower())).fetchone()
         if found is None:
             return None
         return _provisioned(accounts.instance(columns, found))

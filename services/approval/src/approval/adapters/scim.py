@@ -26,6 +26,7 @@ import httpx2
 import pydantic
 from invite_common.db import utcnow
 from invite_common.messages import UserType
+from invite_common.people import person_key
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_client.errors import RequestNetworkException, SCIMClientException
 from scim2_models import (
@@ -116,8 +117,10 @@ class ScimDirectory(AccountDirectory):
 
     # the interface ----------------------------------------------------------------------------
     def find_by_email(self, email: str) -> ProvisionedAccount | None:
-        """Return the account the directory holds for `email`, if any."""
-        found = self._retrying(lambda: self._search(f"emails.value eq {_quoted(email.strip())}"))
+        """Return an account the directory holds for `email`'s person (as given, or without its `+tag`), if any."""
+        addresses = sorted({email.strip(), person_key(email)})
+        scim_filter = " or ".join(f"emails.value eq {_quoted(address)}" for address in addresses)
+        found = self._retrying(lambda: self._search(scim_filter))
         return self._provisioned(found[0]) if found else None
 
     def create_account(

@@ -61,7 +61,7 @@ class Queue(MethodView):
         (requests you made, or that invite you, are not in it: someone else decides those)."""
         caller = current_caller()
         if not caller.is_approver:
-            raise Forbidden("Only approvers can see the approval queue.")
+            raise Forbidden("Only public officers holding the approver role can see the approval queue.")
         query = queries.approver_queue(caller, queries.QueueFilters(**filters), utcnow())
         total = query.count()
         rows, next_cursor = queries.after_cursor_oldest_first(query, cursor, limit)
@@ -93,7 +93,7 @@ def decide_many(data):
     and each counts against the approver's decide rate limit."""
     caller = current_caller()
     if not caller.is_approver:
-        raise Forbidden("Only approvers can decide on requests.")
+        raise Forbidden("Only public officers holding the approver role can decide on requests.")
     items = [
         {"id": item["id"], "decision": item["decision"],
          "note": (item.get("comment") if item["decision"] == Decision.APPROVE else item.get("reason")) or ""}

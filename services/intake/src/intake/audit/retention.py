@@ -35,6 +35,7 @@ ERASED_TABLES = ("invite_request", "history_entry", "batch_row", "outbox_message
 def _erase_request(invite: InviteRequest, key: bytes, days: int, now: dt.datetime) -> None:
     InviteRequest.update(
         email=chain.pseudonym(key, invite.email),
+        invitee_key=chain.pseudonym(key, invite.invitee_key) if invite.invitee_key else None,
         requester=chain.pseudonym(key, invite.requester),
         username=chain.pseudonym(key, invite.username) if invite.username else None,
         first_name="", last_name="", contact_number="", reason="", erased_at=now,

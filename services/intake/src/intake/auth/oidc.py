@@ -100,7 +100,7 @@ class IdentityProvider:
 
         alg = jws.extract_compact(id_token.encode("ascii")).headers().get("alg")
         if alg not in ALGORITHMS:
-            raise OAuthError(error="invalid_token", description=f"ID token signed with {alg!r}, which is not accepted")
+            raise OAuthError(error="invalid_token", description="the ID token's signing algorithm is not accepted")
 
     @staticmethod
     def _get_json(url: str) -> dict:

@@ -5,6 +5,9 @@ Roles add up: a person has a role when the table grants it OR the provider's rol
 The provider's claim therefore wins over the table when they disagree about a role the claim asserts:
 revoking it here does not take it away; it must be removed at the provider. Everyone with an
 organisation email is a requester; no grant or claim is needed for that.
+
+Who may approve is one rule (`may_hold`): a public officer (an address in ORG_EMAIL_DOMAINS) holding
+the approver role. A grant or claim of it to anyone else gives nothing, and granting it is refused.
 """
 from __future__ import annotations
 
@@ -35,6 +38,18 @@ class GrantChanges:
 
     granted: tuple[tuple[str, str], ...] = ()
     revoked: tuple[tuple[str, str], ...] = ()
+
+
+def may_hold(role: str, email: str, org_domains: Iterable[str]) -> bool:
+    """Tell whether a person can use a role: approving is for public officers only."""
+    return role != "approver" or in_org_domains(email.rpartition("@")[2], org_domains)
+
+
+def check_may_hold(role: str, email: str, org_domains: Iterable[str]) -> None:
+    """Refuse a grant its holder could never use (approver to an address outside the organisation)."""
+    if not may_hold(role, email, org_domains):
+        raise GrantError(f"only public officers can be approvers, and {email} is not an address ending in "
+                         f"{' or '.join(org_domains)}")
 
 
 def check_role(role: str) -> str:
@@ -122,10 +137,12 @@ def claim_roles(claims: dict, claim: str) -> frozenset[str]:
 
 
 def roles_for(email: str, org_domains: tuple[str, ...], asserted: Iterable[str] = ()) -> frozenset[str]:
-    """A person's roles: requester by email domain, plus the table's grants and the provider's claim."""
+    """A person's roles: requester by email domain, plus the table's grants and the provider's claim
+    that the person can use (`may_hold`)."""
     # asked on every request: a statement built once (the query builder cost more than the query)
     roles = {g.role for g in role_grants.all(("role",), order_by="role", email=email)}
     roles.update(r for r in asserted if r in GRANTABLE)
+    roles = {r for r in roles if may_hold(r, email, org_domains)}
     if in_org_domains(email.rpartition("@")[2], org_domains):
         roles.add("requester")
     return frozenset(roles)

@@ -5,7 +5,8 @@ from urllib.parse import urlsplit
 
 from invite_common.config import ConfigError, Settings
 
-from intake.auth.roles import GrantError, parse_role_grants
+from intake.auth.roles import GrantError, check_may_hold, parse_role_grants
+from intake.validation import parse_org_domains
 
 MIN_SECRET_BYTES = 32
 # Words that example files and tutorials put where a secret belongs.
@@ -38,9 +39,15 @@ def secret_key_problem(key: str) -> str | None:
 def check(settings: Settings) -> None:
     """Raise ConfigError naming the first setting intake must not start with."""
     try:
-        parse_role_grants(settings.role_grants)
-    except GrantError as exc:
+        grants = parse_role_grants(settings.role_grants)
+        org_domains = parse_org_domains(settings.org_email_domains)
+    except (GrantError, ValueError) as exc:
         raise ConfigError(str(exc)) from None
+    for role, email in grants:
+        try:
+            check_may_hold(role, email, org_domains)
+        except GrantError as exc:
+            raise ConfigError(f"ROLE_GRANTS entry {role}:{email}: {exc}") from None
     if settings.env == "production":
         if settings.auth_mode != "oidc":
             raise ConfigError(f"AUTH_MODE={settings.auth_mode} (the development sign-in) is refused when "

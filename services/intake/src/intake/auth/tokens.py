@@ -4,10 +4,14 @@ A token is accepted only when all of these hold: it is a compact JWS whose algor
 allow-list of asymmetric ones (never `none`, never a shared-secret HMAC, whatever the header says);
 its key, found by `kid` in the provider's published key set, verifies the signature; `iss` is the
 provider; `aud` contains OIDC_AUDIENCE; `exp` is in the future and `nbf`/`iat` not in the future,
-with a small leeway for clocks; it is not an ID token (no `nonce`); it names the person (`email`). A `kid` not in the cached key set
-makes one refetch of the key set, at most once per `refetch_every` seconds, so the provider can
-rotate its keys without anyone restarting intake, and a stream of made-up `kid`s cannot turn
-intake into a flood of requests to the provider.
+with a small leeway for clocks; it is not an ID token (no `nonce`). Whom it names is decided by
+auth/email_claim.py, as for the portal's sign-in. A `kid` not in the cached key set makes one
+refetch of the key set, at most once per `refetch_every` seconds, so the provider can rotate its
+keys without anyone restarting intake, and a stream of made-up `kid`s cannot turn intake into a
+flood of requests to the provider.
+
+A refusal says why in one of the fixed texts below, never with anything the token said: the reason
+goes into the WWW-Authenticate header, which must not carry what a caller chose to write there.
 """
 from __future__ import annotations
 
@@ -25,9 +29,23 @@ ASYMMETRIC_KEY_TYPES = ("RSA", "EC", "OKP")
 LEEWAY_SECONDS = 30
 MAX_TOKEN_BYTES = 16 * 1024
 
+# Why a token is refused: these texts are all a refusal ever says (see the module's docstring).
+TOO_LONG = "The token is too long."
+NOT_A_JWT = "The token is not a signed JWT."
+ALGORITHM_REFUSED = "The token's signing algorithm is not accepted; only asymmetric signatures are."
+CRITICAL_HEADER = "The token has critical header parameters this service does not know."
+UNKNOWN_KEY = "The token was signed by a key the provider does not publish."
+BAD_SIGNATURE = "The token's signature does not verify."
+EXPIRED = "The token has expired."
+CLAIMS_INVALID = "The token's claims are not valid."
+ID_TOKEN = "The token is an ID token; call the API with an access token."
+# the registered claims the verifier checks, each with its own reason
+CLAIM_NOT_ACCEPTED = {claim: f"The token's {claim} is not accepted here." for claim in ("iss", "aud", "exp", "nbf", "iat")}
+CLAIM_MISSING = {claim: f"The token has no {claim}." for claim in ("iss", "aud", "exp")}
+
 
 class InvalidToken(Exception):
-    """A bearer token that must not authenticate anyone; the message says why, for WWW-Authenticate."""
+    """A bearer token that must not authenticate anyone; the message is one of this module's fixed reasons."""
 
 
 class KeySetCache:
@@ -56,7 +74,7 @@ class KeySetCache:
                 self.fetches += 1
             key = _find(self._keys, kid)
         if key is None:
-            raise InvalidToken("The token was signed by a key the provider does not publish.")
+            raise InvalidToken(UNKNOWN_KEY)
         return key
 
 
@@ -91,21 +109,21 @@ class TokenVerifier:
     def verify(self, raw: str) -> dict:
         """Return the claims of a valid token; raise InvalidToken otherwise."""
         if len(raw) > MAX_TOKEN_BYTES:
-            raise InvalidToken("The token is too long.")
+            raise InvalidToken(TOO_LONG)
         try:
             header = jws.extract_compact(raw.encode("ascii")).headers()
         except (jose_errors.JoseError, ValueError, UnicodeError):
-            raise InvalidToken("The token is not a signed JWT.") from None
+            raise InvalidToken(NOT_A_JWT) from None
         alg = header.get("alg")
         if alg not in ALGORITHMS:
-            raise InvalidToken(f"Tokens signed with {alg!r} are not accepted.")
+            raise InvalidToken(ALGORITHM_REFUSED)
         if header.get("crit"):
-            raise InvalidToken("The token has critical header parameters this service does not know.")
+            raise InvalidToken(CRITICAL_HEADER)
         key = self.keys.key_for(header.get("kid"))
         try:
             token = jwt.decode(raw, key, registry=JWSRegistry(algorithms=[alg]))
         except jose_errors.JoseError:
-            raise InvalidToken("The token's signature does not verify.") from None
+            raise InvalidToken(BAD_SIGNATURE) from None
         claims = token.claims
         registry = jwt.JWTClaimsRegistry(
             leeway=self.leeway,
@@ -116,17 +134,15 @@ class TokenVerifier:
         try:
             registry.validate(claims)
         except jose_errors.ExpiredTokenError:
-            raise InvalidToken("The token has expired.") from None
+            raise InvalidToken(EXPIRED) from None
         except jose_errors.InvalidClaimError as exc:
-            raise InvalidToken(f"The token's {exc.claim} is not accepted here.") from None
+            raise InvalidToken(CLAIM_NOT_ACCEPTED.get(exc.claim, CLAIMS_INVALID)) from None
         except jose_errors.MissingClaimError as exc:
-            raise InvalidToken(f"The token has no {exc.claim}.") from None
+            raise InvalidToken(CLAIM_MISSING.get(exc.claim, CLAIMS_INVALID)) from None
         except jose_errors.JoseError:
-            raise InvalidToken("The token's claims are not valid.") from None
+            raise InvalidToken(CLAIMS_INVALID) from None
         # An ID token is for the portal's sign-in, not for calling the API: only ID tokens carry a
         # nonce, so one replayed at the API as a bearer token is refused even if its aud matched.
         if "nonce" in claims:
-            raise InvalidToken("The token is an ID token; call the API with an access token.")
-        if not isinstance(claims.get("email"), str) or not claims["email"]:
-            raise InvalidToken("The token does not name a person (no email claim).")
+            raise InvalidToken(ID_TOKEN)
         return claims

@@ -54,7 +54,7 @@ def create_draft(
         raise InvalidInput({"file": [str(error)]}) from None
     checker = RowChecker(org_domains)
     checked = [checker.check(number, fields) for number, fields in parsed.rows]
-    check_open_requests(checked, caller, directory.holders(c.email_key for c in checked if c.email_key))
+    check_open_requests(checked, caller, directory.people_holding(c.email for c in checked if c.email))
     return store.save_draft(caller.email, _display_filename(filename), parsed.unknown_columns, checked)
 
 
@@ -138,8 +138,8 @@ def update_row(draft: BatchDraft, row: int, changes: dict, caller: Caller, org_d
         before = store.get_row(draft, row)
         if before is not None:
             fields = json.loads(before.fields) | {name: _cell_text(value) for name, value in changes.items()}
-            email = RowChecker(org_domains).check(row, fields).email_key
-            in_directory = directory.holders([email]) if email else set()
+            email = RowChecker(org_domains).check(row, fields).email
+            in_directory = directory.people_holding([email]) if email else set()
     with database.atomic():
         _lock(draft)
         current = store.get_row(draft, row)
@@ -239,9 +239,11 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
     refreshed: dict[int, dict[str, list[str]]] = {}
     duplicated: set[int] = set()
     ids: list[str] = []
-    # accounts made outside this system, asked for before the transaction opens
-    in_directory = directory.holders(
-        r.email_key for r in BatchRow.select(BatchRow.email_key).where(BatchRow.draft == draft.id) if r.email_key
+    # accounts made outside this system, asked for before the transaction opens: by each row's
+    # address as typed (its cell) and its person key
+    in_directory = directory.people_holding(
+        address for r in BatchRow.select(BatchRow.email_key, BatchRow.fields).where(BatchRow.draft == draft.id)
+        if r.email_key for address in (r.email_key, str(json.loads(r.fields).get("email") or "").strip().lower())
     ) if directory.configured() else set()
     try:
         with database.atomic():

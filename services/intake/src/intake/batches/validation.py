@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 
 from intake.batches.columns import FIELDS
 from invite_common.messages import Method, UserType
+from invite_common.people import person_key
 
 from intake.identity import Caller
 from intake.invites import rules
@@ -31,6 +32,8 @@ class CheckedRow:
     fields: dict[str, str]
     errors: dict[str, list[str]] = field(default_factory=dict)
     data: dict | None = None
+    # the normalised address as typed (where mail goes) and its person key (who it is)
+    email: str | None = None
     email_key: str | None = None
     username_key: str | None = None
 
@@ -54,7 +57,8 @@ class RowChecker:
         checked.errors.update(cell_errors)
         if cell_errors:
             checked.data = None
-        checked.email_key = valid.get("email")
+        checked.email = valid.get("email")
+        checked.email_key = person_key(checked.email) if checked.email else None
         if valid.get("username") and valid.get("user_type") == UserType.VENDOR:
             checked.username_key = valid["username"].lower()
         checked.errors = {name: checked.errors[name] for name in FIELDS if name in checked.errors}
@@ -90,8 +94,8 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
 
 def check_open_requests(rows: list[CheckedRow], caller: Caller, in_directory: set[str] = frozenset()) -> None:
     """Flag the requester's own email, emails with an open request or an account (made here, or
-    `in_directory`: found in the directory beforehand), and vendor usernames already taken, a few
-    queries for all rows."""
+    `in_directory`: the person keys found in the directory beforehand), and vendor usernames already
+    taken, a few queries for all rows. Emails are compared by person (`amy+x@` is amy)."""
     emails = {r.email_key for r in rows if r.email_key}
     usernames = {r.username_key for r in rows if r.username_key}
     open_emails = {}
@@ -100,7 +104,8 @@ def check_open_requests(rows: list[CheckedRow], caller: Caller, in_directory: se
             InviteRequest.open_email.in_(chunk)
         )
         open_emails.update({invite.open_email: rules.shown_id(caller, invite) for invite in query})
-    with_accounts = rules.emails_with_accounts(emails) | (set(in_directory) & emails)
+    with_accounts = rules.people_with_accounts(emails) | (set(in_directory) & emails)
+    own = person_key(caller.email)
     taken = set()
     for chunk in _chunks(usernames):
         taken.update(
@@ -111,7 +116,7 @@ def check_open_requests(rows: list[CheckedRow], caller: Caller, in_directory: se
             t.username_key for t in TakenUsername.select(TakenUsername.username_key).where(TakenUsername.username_key.in_(chunk))
         )
     for r in rows:
-        if r.email_key == caller.email:
+        if r.email_key == own:
             _add(r, "email", rules.SELF_INVITATION)
         elif r.email_key in open_emails:
             shown = open_emails[r.email_key]

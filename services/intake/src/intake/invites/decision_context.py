@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from invite_common.db import utcnow
+from invite_common.people import same_person
 
 from intake.identity import Caller
 from intake import queries
@@ -52,8 +53,8 @@ def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days
     waiting = invite.state == "submitted"
     expires = queries.expires_at(invite, expiry_days) if waiting else None
     blocked = None
-    if invite.requester == caller.email:
+    if same_person(invite.requester, caller.email):
         blocked = "You made this request, so another approver decides on it."
-    elif invite.email == caller.email:
+    elif same_person(invite.email, caller.email):
         blocked = "This request invites you, so another approver decides on it."
     return DecisionContext(earlier, warnings_for(invite, earlier, org_domains, expires, now) if waiting else [], expires, blocked)

@@ -1,11 +1,14 @@
 """Who may be invited: one open request per person, one account per person, nobody invites themselves.
 
-The same rules hold for a single request and for every row of a batch; what a clash says about
-another requester's request (its id) is said only to someone who may open that request.
+A person is known by the person key of their address (invite_common.people): `amy+x@tech.gov.sg`
+is amy. The same rules hold for a single request and for every row of a batch; what a clash says
+about another requester's request (its id) is said only to someone who may open that request.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from invite_common.people import person_key, same_person
 
 from intake import directory
 from intake.errors import Conflict, InvalidInput
@@ -31,8 +34,8 @@ def shown_id(caller: Caller, invite: InviteRequest) -> str | None:
 
 
 def check_not_self(email: str, caller: Caller) -> None:
-    """Refuse a request whose invitee is the requester."""
-    if email == caller.email:
+    """Refuse a request whose invitee is the requester, at any of their addresses."""
+    if same_person(email, caller.email):
         raise InvalidInput({"email": [SELF_INVITATION]})
 
 
@@ -40,10 +43,13 @@ def check_no_account(email: str, caller: Caller) -> None:
     """Refuse a request for someone who already holds an account made here (409)."""
     def build(param: str, postgres: bool) -> str:
         states = ", ".join(param for _ in ACCOUNT_STATES)
-        return f'SELECT "id", "requester" FROM "invite_request" WHERE "email" = {param} AND "state" IN ({states}) LIMIT 1'
+        # a request the previous version stored during a rollout has no key: its address is compared
+        return (f'SELECT "id", "requester" FROM "invite_request" WHERE ("invitee_key" = {param} OR '
+                f'("invitee_key" IS NULL AND "email" = {param})) AND "state" IN ({states}) LIMIT 1')
 
     # built once: every submission asks
-    row = invite_requests.execute(invite_requests.sql(("account_held",), build), (email, *ACCOUNT_STATES)).fetchone()
+    row = invite_requests.execute(invite_requests.sql(("account_held_by_person",), build),
+                                  (person_key(email), email, *ACCOUNT_STATES)).fetchone()
     if row is not None:
         held = InviteRequest(id=row[0], requester=row[1])
         raise Conflict(HAS_ACCOUNT, field="email", existing_id=shown_id(caller, held))
@@ -51,26 +57,29 @@ def check_no_account(email: str, caller: Caller) -> None:
 
 def check_not_in_directory(email: str) -> None:
     """Refuse a request for someone whose account exists only in the directory (made some other way)."""
-    if email in directory.holders([email]):
+    if person_key(email) in directory.people_holding([email]):
         raise Conflict(HAS_ACCOUNT, field="email")
 
 
 def check_no_open_request(email: str, caller: Caller) -> None:
-    """Refuse a second open request for the same email (409)."""
-    existing = invite_requests.get(("id", "requester"), open_email=email)  # SQL built once: every submission asks
+    """Refuse a second open request for the same person (409)."""
+    # SQL built once: every submission asks
+    existing = invite_requests.get(("id", "requester"), open_email=person_key(email))
     if existing is not None:
         raise Conflict(OPEN_REQUEST, field="email", existing_id=shown_id(caller, existing))
 
 
-def emails_with_accounts(emails: Iterable[str]) -> set[str]:
-    """Which of these emails already hold an account made here, in one query per 500 (the
+def people_with_accounts(keys: Iterable[str]) -> set[str]:
+    """Which of these person keys already hold an account made here, in one query per 500 (the
     directory's own accounts are asked for separately, outside any transaction)."""
-    ordered = sorted(set(emails))
+    ordered = sorted(set(keys))
     found: set[str] = set()
     for start in range(0, len(ordered), 500):
         chunk = ordered[start:start + 500]
-        query = InviteRequest.select(InviteRequest.email).where(
-            InviteRequest.email.in_(chunk) & InviteRequest.state.in_(ACCOUNT_STATES)
+        # a request the previous version stored during a rollout has no key: its address is compared
+        query = InviteRequest.select(InviteRequest.email, InviteRequest.invitee_key).where(
+            (InviteRequest.invitee_key.in_(chunk) | (InviteRequest.invitee_key.is_null() & InviteRequest.email.in_(chunk)))
+            & InviteRequest.state.in_(ACCOUNT_STATES)
         )
-        found.update(i.email for i in query)
+        found.update(i.invitee_key or i.email for i in query)
     return found

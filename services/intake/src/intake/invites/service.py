@@ -13,6 +13,7 @@ from invite_common.db import for_update, utcnow
 from invite_common import dates, messages
 from invite_common.messages import Decision, State, new_message
 from invite_common.outbox import Outbox
+from invite_common.people import person_key, same_person
 
 from intake import directory, history, quotas
 from intake.db import database
@@ -97,7 +98,8 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
         reason=data["reason"],
         requester=caller.email,
         state=State.SUBMITTED,
-        open_email=data["email"],
+        invitee_key=person_key(data["email"]),
+        open_email=person_key(data["email"]),
         open_username_key=username_key(data["username"]) if data.get("username") else None,
         batch_id=batch_id,
         created_at=now,
@@ -210,10 +212,11 @@ OWN_INVITATION = "You cannot decide on an invitation of yourself."
 
 
 def check_may_decide(invite: InviteRequest, caller: Caller) -> None:
-    """Separation of duties: nobody decides on a request they made or on an invitation of themselves."""
-    if invite.requester == caller.email:
+    """Separation of duties: nobody decides on a request they made or on an invitation of themselves
+    (at any of their addresses: bob+x@ is bob)."""
+    if same_person(invite.requester, caller.email):
         raise Forbidden(OWN_REQUEST)
-    if invite.email == caller.email:
+    if same_person(invite.email, caller.email):
         raise Forbidden(OWN_INVITATION)
 
 
@@ -257,9 +260,9 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
 
 
 def require_approver(caller: Caller) -> None:
-    """Only approvers may decide on requests."""
+    """Only public officers holding the approver role may decide on requests (auth/roles.may_hold)."""
     if not caller.is_approver:
-        raise Forbidden("Only approvers can decide on requests.")
+        raise Forbidden("Only public officers holding the approver role can decide on requests.")
 
 
 def require_requester(caller: Caller) -> None:

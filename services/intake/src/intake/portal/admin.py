@@ -59,6 +59,11 @@ def grant():
         errors["email"] = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
     if values["role"] not in roles.GRANTABLE:
         errors["role"] = ["Choose the role to grant."]
+    if not errors:
+        try:
+            roles.check_may_hold(values["role"], email, current_app.config["ORG_DOMAINS"])
+        except roles.GrantError as exc:
+            errors["email"] = [f"{str(exc)[0].upper()}{str(exc)[1:]}."]  # a sentence on the page
     if errors:
         return _page(values, errors, 422)
     with database.atomic():

@@ -41,7 +41,7 @@ def waiting_count() -> int:
 def require_approver():
     """Only approvers see these pages; everyone else gets the portal's 403 page."""
     if not current_caller().is_approver:
-        raise Forbidden("Only approvers can open the requests to approve.")
+        raise Forbidden("Only public officers holding the approver role can open the requests to approve.")
 
 
 def _filters() -> dict[str, str]:

@@ -10,6 +10,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from marshmallow import ValidationError
 
 from intake import identity
+from intake.auth import email_claim
+from intake.auth.email_claim import UnusableEmail, verified_email
 from intake.auth.oidc import ProviderUnavailable
 from intake.auth.roles import claim_roles
 from intake.models import RoleGrant
@@ -36,6 +38,14 @@ def sample_users() -> list[dict]:
 
 # Where the page asked for before signing in waits while the person is at the provider.
 SESSION_NEXT = "next_after_sign_in"
+
+NO_USABLE_EMAIL = "Your organisation account has no usable email address."
+# the sign-in page's words for email_claim's reasons (written for the API's callers)
+UNUSABLE_EMAIL_PAGES = {
+    email_claim.NOT_VERIFIED: "Your organisation account's email address is not verified, so it cannot be used here.",
+    email_claim.VERIFICATION_UNKNOWN: "Your organisation's sign-in does not say that your email address is verified, "
+                                      "so it cannot be used here. Ask your administrator.",
+}
 
 
 def _provider():
@@ -101,8 +111,10 @@ def callback():
         provider.check_id_token_algorithm(token["id_token"])
         claims = dict(token.get("userinfo") or {})
         roles_claim = current_app.config["OIDC_ROLES_CLAIM"].split(".")[0]
-        # some providers put email or roles only in the userinfo answer, not in the ID token
-        wanted_elsewhere = not claims.get("email") or (roles_claim and roles_claim not in claims)
+        always_verified = current_app.config["OIDC_EMAIL_ALWAYS_VERIFIED"]
+        # some providers put email, email_verified or roles only in the userinfo answer, not in the ID token
+        wanted_elsewhere = (not claims.get("email") or (roles_claim and roles_claim not in claims)
+                            or ("email_verified" not in claims and not always_verified))
         if wanted_elsewhere and provider.metadata().get("userinfo_endpoint"):
             more = provider.client.userinfo(token=token)
             if more.get("sub") == claims.get("sub"):
@@ -112,12 +124,11 @@ def callback():
     except (OAuthError, KeyError) as exc:
         log.info("sign-in could not be completed", extra={"error": exc.__class__.__name__})
         return _sso_page("Signing in did not finish, perhaps because the page was open too long. Try again.", 400)
-    if claims.get("email_verified") is False:
-        return _sso_page("Your organisation account's email address is not verified, so it cannot be used here.", 403)
     try:
-        email = normalise_email(str(claims.get("email") or ""))
-    except ValidationError:
-        return _sso_page("Your organisation account has no usable email address.", 403)
+        email = verified_email(claims, always_verified=always_verified)
+    except UnusableEmail as exc:
+        log.info("sign-in refused", extra={"reason": str(exc)})
+        return _sso_page(UNUSABLE_EMAIL_PAGES.get(str(exc), NO_USABLE_EMAIL), 403)
     asserted = claim_roles(claims, current_app.config["OIDC_ROLES_CLAIM"])
     caller = identity.caller_for(email, asserted)
     if not (caller.is_requester or caller.is_auditor):
