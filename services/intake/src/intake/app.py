@@ -14,7 +14,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.routing import IntegerConverter, UnicodeConverter
+from werkzeug.routing import IntegerConverter
 
 from invite_common.config import Settings
 from invite_common.logs import request_context
@@ -161,11 +161,6 @@ class RowNumberConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=EXCEL_MAX_ROW)
 
 
-class IdConverter(UnicodeConverter):
-    """A request's or a batch's id in an API path, documented as the UUID every id is; any other
-    text still reaches the view, which finds nothing (404) after the caller's role is checked."""
-
-
 class BoundedJSONProvider(DefaultJSONProvider):
     """Flask's JSON, where a body nested deeper than the parser can follow is malformed (ValueError),
     as any other unreadable body, instead of a RecursionError."""
@@ -184,7 +179,6 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
     app = Flask(__name__)
     app.json = BoundedJSONProvider(app)
     app.url_map.converters["row_number"] = RowNumberConverter
-    app.url_map.converters["id"] = IdConverter
     app.config.update(
         # signs CSRF tokens; production refuses to start without a real one (a random one would not
         # survive a restart nor be shared by several instances)
@@ -226,7 +220,6 @@ def create_app(settings: Settings, outbox: Outbox) -> Flask:
 
     api = IntakeApi(app)
     api.register_converter(RowNumberConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": EXCEL_MAX_ROW})
-    api.register_converter(IdConverter, lambda _: {"type": "string", "format": "uuid"})
     from intake.api import approvals, audit, batches, invites
 
     for module in (invites, approvals, batches, audit):

@@ -116,5 +116,10 @@ PRINTABLE_KEY = {"pattern": "^[ -~]*[!-~][ -~]*$", "minLength": 1, "maxLength": 
 
 UUID = {"format": "uuid"}
 
+
+def id_in_path(name: str) -> dict:
+    """A request's or a batch's id in a path, documented as the UUID every id is (any other finds nothing: 404)."""
+    return {"in": "path", "name": name, "required": True, "schema": {"type": "string", **UUID}}
+
 # a cursor the API gave out: URL-safe base64
 CURSOR = {"pattern": "^[A-Za-z0-9_-]+=*$", "description": "the `next_cursor` of the page before"}

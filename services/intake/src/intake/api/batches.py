@@ -6,6 +6,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from intake import patterns
 from intake.api.blueprint import Blueprint
 from intake.batches import service
 from intake.batches.columns import FIELDS
@@ -19,6 +20,7 @@ from intake.invites.service import require_requester
 blp = Blueprint("batches", __name__, url_prefix="/api/v1", description="Batch upload of create-account requests")
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BATCH_ID = patterns.id_in_path("batch_id")
 
 # The file part is judged by its content, never its declared type: the document names the two it may hold.
 UPLOAD = {"required": True, "content": {"multipart/form-data": {
@@ -135,7 +137,7 @@ def upload():
     return response
 
 
-@blp.route("/batches/<id:batch_id>")
+@blp.route("/batches/<string:batch_id>", parameters=[BATCH_ID])
 class Batch(MethodView):
     @blp.arguments(PageArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, DraftSchema)
@@ -144,7 +146,7 @@ class Batch(MethodView):
         return _draft_page(service.get_draft(batch_id, current_caller()), **page)
 
 
-@blp.route("/batches/<id:batch_id>/rows/<row_number:row>")
+@blp.route("/batches/<string:batch_id>/rows/<row_number:row>", parameters=[BATCH_ID])
 class BatchRowById(MethodView):
     @blp.doc(requestBody=ROW_CHANGES)
     @blp.response(200, RowSchema)
@@ -165,7 +167,7 @@ class BatchRowById(MethodView):
         return "", 204
 
 
-@blp.route("/batches/<id:batch_id>/rows", methods=["DELETE"])
+@blp.route("/batches/<string:batch_id>/rows", methods=["DELETE"], parameters=[BATCH_ID])
 @blp.response(204)
 def reset(batch_id):
     """Remove every row of the draft, to upload again."""
@@ -174,7 +176,7 @@ def reset(batch_id):
     return "", 204
 
 
-@blp.route("/batches/<id:batch_id>/submit", methods=["POST"])
+@blp.route("/batches/<string:batch_id>/submit", methods=["POST"], parameters=[BATCH_ID])
 @blp.doc(description="A draft is submitted whole: while any row has a problem, or none is left, it is refused "
                      "with 422 naming `batch`, with the rows to fix.")
 @blp.response(201, SubmittedSchema)

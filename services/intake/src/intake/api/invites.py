@@ -71,6 +71,7 @@ def dump_invite(invite: InviteRequest, with_history: bool = True) -> dict:
     return data
 
 
+INVITE_ID = patterns.id_in_path("invite_id")
 IDEMPOTENCY_KEY = {
     "in": "header", "name": "Idempotency-Key", "required": False,
     "description": "Send the same key again to repeat a submission safely: the request is recorded once.",
@@ -128,7 +129,7 @@ class Invites(MethodView):
         return {"items": [dump_invite(r, with_history=False) for r in rows], "next_cursor": next_cursor}
 
 
-@blp.route("/invites/<id:invite_id>")
+@blp.route("/invites/<string:invite_id>", parameters=[INVITE_ID])
 class InviteById(MethodView):
     @blp.response(200, InviteWithHistorySchema)
     def get(self, invite_id):
@@ -142,7 +143,7 @@ class AcceptedSchema(Schema):
     state = fields.String()
 
 
-@blp.route("/invites/<id:invite_id>/cancel", methods=["POST"])
+@blp.route("/invites/<string:invite_id>/cancel", methods=["POST"], parameters=[INVITE_ID])
 @blp.response(202, AcceptedSchema)
 def cancel(invite_id):
     """Cancel your own request while it is still pending."""
@@ -150,7 +151,7 @@ def cancel(invite_id):
     return {"id": invite.id, "status": "cancel accepted", "state": invite.state}, 202
 
 
-@blp.route("/invites/<id:invite_id>/resend", methods=["POST"])
+@blp.route("/invites/<string:invite_id>/resend", methods=["POST"], parameters=[INVITE_ID])
 @blp.response(202, AcceptedSchema)
 @blp.alt_response(409, description="Not emailed yet, or resent less than a day ago")
 def resend(invite_id):
@@ -159,7 +160,7 @@ def resend(invite_id):
     return {"id": invite.id, "status": "resend accepted", "state": invite.state}, 202
 
 
-@blp.route("/invites/<id:invite_id>/approve", methods=["POST"])
+@blp.route("/invites/<string:invite_id>/approve", methods=["POST"], parameters=[INVITE_ID])
 @requires(service.require_approver)
 @blp.arguments(ApproveSchema, required=False)
 @blp.response(202, AcceptedSchema)
@@ -169,7 +170,7 @@ def approve(data, invite_id):
     return {"id": invite.id, "status": "approval accepted", "state": invite.state}, 202
 
 
-@blp.route("/invites/<id:invite_id>/reject", methods=["POST"])
+@blp.route("/invites/<string:invite_id>/reject", methods=["POST"], parameters=[INVITE_ID])
 @requires(service.require_approver)
 @blp.arguments(RejectSchema)
 @blp.response(202, AcceptedSchema)
