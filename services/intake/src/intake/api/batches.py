@@ -31,9 +31,9 @@ UPLOAD = {"required": True, "content": {"multipart/form-data": {
 UPLOAD_RULES = (
     f"`file` is a CSV file (UTF-8, UTF-16 with a BOM, or Windows-1252) or an Excel workbook (.xlsx) of at most "
     f"{MAX_FILE_BYTES // (1024 * 1024)} MB, laid out as the template: headings in the first row (every required "
-    f"column present, none twice), then 1 to {MAX_ROWS:,} requests. A file not laid out so is refused with 422 "
-    "naming `file`; a file of another kind, whatever its declared type, with 415. A row's own problems refuse "
-    "nothing: the draft lists them for the requester to fix."
+    f"column present, none twice), then 1 to {MAX_ROWS:,} requests. A file not laid out so, or too costly to "
+    "read, is refused with 422 naming `file`; a file of another kind, whatever its declared type, with 415. "
+    "A row's own problems refuse nothing: the draft lists them for the requester to fix."
 )
 # The cells to change, as text the way a file gives them (a yes/no answer may be a boolean; null
 # empties a cell); any other field is refused. The row is checked again and lists its problems.
