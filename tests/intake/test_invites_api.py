@@ -162,6 +162,19 @@ def test_list_is_paginated_by_cursor_and_filters_are_checked(amy):
     assert amy("GET", "/api/v1/invites?cursor=%%%").status_code == 422
 
 
+@pytest.mark.parametrize("args,field", [({"state": "pending"}, "state"), ({"requester": "amy"}, "requester"),
+                                        ({"email": "p0 at tech.gov.sg"}, "email")])
+def test_a_list_filter_the_document_does_not_allow_is_a_422_naming_it(amy, args, field):
+    response = amy("GET", "/api/v1/invites", query_string=args)
+    assert response.status_code == 422 and field in response.get_json()["errors"]
+
+
+def test_the_address_filters_match_an_address_however_it_is_written(amy):
+    amy("POST", "/api/v1/invites", json=OFFICER | {"email": "p0@tech.gov.sg"})
+    assert len(amy("GET", "/api/v1/invites", query_string={"email": "P0@Tech.Gov.SG"}).get_json()["items"]) == 1
+    assert len(amy("GET", "/api/v1/invites", query_string={"requester": "AMY@tech.gov.sg"}).get_json()["items"]) == 1
+
+
 def test_bulk_decisions_give_each_item_its_single_call_status(amy, bob, client):
     mine = amy("POST", "/api/v1/invites", json=OFFICER).get_json()
     bobs = bob("POST", "/api/v1/invites", json=OFFICER | {"email": "b2@tech.gov.sg"}).get_json()

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from intake.models import InviteRequest
+from intake.portal.forms import PLAIN_WORDS
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import field_error, signed_in, text
 from tests.intake.test_approver_rules import emailed
@@ -191,3 +192,66 @@ def test_a_queue_page_number_int_cannot_read_shows_a_page(bob, api, number):
     submit(api, "queued@tech.gov.sg")
     response = bob.get("/approvals", query_string={"page": number})
     assert response.status_code == 200 and "queued@tech.gov.sg" in response.text
+
+
+# Text nobody types into a decision on purpose, and one character more than the API takes.
+REFUSED_TEXTS = [
+    pytest.param("Checked with the team\x07", "must not contain tabs or hidden characters.", id="control character"),
+    pytest.param("Checked \u202emaet eht htiw", "must not contain tabs or hidden characters.", id="direction override"),
+    pytest.param("x" * 1001, "must be 1000 characters or fewer.", id="1,001 characters"),
+]
+FIELDS = {"approve": ("comment", "Comment"), "reject": ("reason", "Reason")}
+
+
+def not_decided(invite_id):
+    return InviteRequest.get_by_id(invite_id).pending_action is None
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+@pytest.mark.parametrize("text,problem", REFUSED_TEXTS)
+def test_a_decision_whose_text_the_api_refuses_is_refused_beside_the_field_and_decides_nothing(
+        bob, api, outbox, decision, text, problem):
+    invite_id = submit(api, "jane@tech.gov.sg")
+    field, label = FIELDS[decision]
+    response = bob.post(f"/approvals/{invite_id}/{decision}", data={field: text})
+    assert response.status_code == 422
+    assert field_error(response.text, field) == f"Error: {label} {problem}"
+    assert decisions(outbox) == [] and not_decided(invite_id)
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+@pytest.mark.parametrize("text,problem", REFUSED_TEXTS)
+def test_a_bulk_decision_whose_text_the_api_refuses_is_refused_beside_the_note_and_decides_nothing(
+        bob, api, outbox, decision, text, problem):
+    ids = [submit(api, f"d{n}@tech.gov.sg") for n in range(2)]
+    response = bob.post("/approvals/decide", data={"ids": ids, "decision": decision, "note": text})
+    assert response.status_code == 422
+    assert field_error(response.text, "note") == f"Error: {FIELDS[decision][1]} {problem}"
+    assert decisions(outbox) == [] and all(not_decided(i) for i in ids)
+
+
+# Kept, normalised or refused alike: what a text box sends, what scripts spell with, what hides.
+TEXTS = [
+    "Welcome aboard", "  Trimmed either side  ", "Two lines\r\nas a browser sends them", "Tamil: \u0b95\u0bcd\u200d",
+    "x" * 1000, "   ", "x" * 1001, "Tab\tinside", "Bell\x07", "Right-to-left \u202eoverride", "Zero\u200bwidth space",
+    "Line\u2028separator", "Byte order mark \ufeff",
+]
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+@pytest.mark.parametrize("text", TEXTS, ids=ascii)
+def test_the_portal_and_the_api_give_the_same_verdict_on_the_same_text(bob, api, portal_app, outbox, decision, text):
+    field, _ = FIELDS[decision]
+    by_api, by_portal = submit(api, "by.api@tech.gov.sg"), submit(api, "by.portal@tech.gov.sg")
+    api_answer = as_user(portal_app.test_client(), "bob@tech.gov.sg")(
+        "POST", f"/api/v1/invites/{by_api}/{decision}", json={field: text})
+    page_answer = bob.post(f"/approvals/{by_portal}/{decision}", data={field: text})
+    if api_answer.status_code == 202:
+        assert page_answer.status_code == 302, field_error(page_answer.text, field)
+        recorded = {d["request_id"]: d[field] for d in decisions(outbox)}
+        assert recorded[by_portal] == recorded[by_api]
+    else:
+        assert (api_answer.status_code, page_answer.status_code) == (422, 422)
+        message = api_answer.get_json()["errors"][field][0]
+        assert field_error(page_answer.text, field) == "Error: " + PLAIN_WORDS.get(message, message)
+        assert decisions(outbox) == [] and not_decided(by_api) and not_decided(by_portal)

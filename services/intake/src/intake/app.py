@@ -23,6 +23,7 @@ from invite_common.outbox import Outbox
 
 from intake import directory, headers, limits
 from intake import metrics as http_metrics
+from intake.api.shapes import ShapesPlugin
 from intake.auth import settings as auth_settings
 from intake.auth.oidc import IdentityProvider, ProviderUnavailable
 from intake.auth.sessions import ServerSessionInterface
@@ -136,7 +137,7 @@ class IntakeApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def _init_spec(self, *args, **kwargs):
-        super()._init_spec(*args, **kwargs)
+        super()._init_spec(*args, extra_plugins=[ShapesPlugin()], **kwargs)
         self.ma_plugin.converter.add_attribute_function(_null_is_only_null)
 
 

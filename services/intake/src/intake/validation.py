@@ -21,21 +21,21 @@ USERNAME_MAX_LENGTH = 64
 NAME_MAX_LENGTH = 100
 ORGANISATION_MAX_LENGTH = 150
 REASON_MAX_LENGTH = 1000
+PHONE_MAX_LENGTH = 30
 
 # Categories a person never types on purpose: controls (incl. tab, CR, LF, NUL), format
 # characters (bidi overrides and isolates, zero-width spaces, BOM), line and paragraph
 # separators, lone surrogates (they cannot even be stored as UTF-8).
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 # Zero-width (non-)joiners are part of correct spelling in Tamil and other scripts, so
 # free text keeps them; addresses, usernames and numbers never need them.
-_JOINERS = frozenset({"\u200c", "\u200d"})
+JOINERS = frozenset({"\u200c", "\u200d"})
 
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _ASCII_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _USERNAME_CHARACTERS = re.compile(r"[A-Za-z0-9_ .-]+")
 _USERNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_ .-]*[A-Za-z0-9])?")
 _PHONE = re.compile(r"\+?[0-9 ().-]+")
-_PHONE_MAX_LENGTH = 30
 
 
 def _has_hidden_characters(
@@ -46,8 +46,8 @@ def _has_hidden_characters(
     if text.isprintable():
         return False
     return any(
-        unicodedata.category(char) in _HIDDEN_CATEGORIES
-        and not (allow_joiners and char in _JOINERS)
+        unicodedata.category(char) in HIDDEN_CATEGORIES
+        and not (allow_joiners and char in JOINERS)
         and not (allow_newlines and char == "\n")
         for char in text
     )
@@ -237,7 +237,7 @@ def normalise_phone(value: object) -> str:
     if not text:
         raise ValidationError("Enter a contact number.")
     # Letters (vanity numbers, "ext.") and long input are refused before phonenumbers sees them.
-    if len(text) > _PHONE_MAX_LENGTH or not _PHONE.fullmatch(text):
+    if len(text) > PHONE_MAX_LENGTH or not _PHONE.fullmatch(text):
         raise ValidationError(
             "The contact number may contain only digits, spaces, hyphens, brackets and a leading +."
         )

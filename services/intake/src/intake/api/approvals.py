@@ -7,13 +7,14 @@ from invite_common.db import utcnow
 from invite_common.messages import Decision, Method, UserType
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import queries
+from intake import patterns, queries
 from intake.api.blueprint import Blueprint, requires
 from intake.api.invites import InviteSummarySchema, dump_invite
 from intake.errors import Forbidden
 from intake.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import BulkDecisionSchema
+from intake.invites.schemas import BulkDecisionSchema, Rule
+from intake.validation import normalise_email
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
 
@@ -22,12 +23,14 @@ class QueueArgs(Schema):
     method = fields.String(validate=validate.OneOf(Method.ALL))
     user_type = fields.String(validate=validate.OneOf(UserType.ALL))
     seed = fields.Boolean()
-    requester = fields.String(validate=validate.Length(max=254))
-    email = fields.String(validate=validate.Length(max=254))
+    requester = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests made by this address"})
+    email = fields.String(validate=validate.Length(max=254),
+                          metadata={"description": "only the requests whose invitee's address contains this"})
     older_than_days = fields.Integer(validate=validate.Range(min=0, max=3650))
-    batch = fields.String(validate=validate.Length(max=36), metadata={"description": "only the requests of this batch upload"})
+    batch = fields.String(validate=validate.Length(max=36),
+                          metadata={**patterns.UUID, "description": "only the requests of this batch upload"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(max=200))
+    cursor = fields.String(validate=validate.Length(max=200), metadata=patterns.CURSOR)
 
 
 class QueueItemSchema(InviteSummarySchema):
@@ -54,6 +57,7 @@ class DecisionResultsSchema(Schema):
 
 @blp.route("")
 class Queue(MethodView):
+    @blp.doc(description="`cursor` must be the `next_cursor` of an earlier page; any other is refused with 422 naming it.")
     @blp.arguments(QueueArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, QueueSchema)
     def get(self, limit, cursor=None, **filters):
@@ -83,6 +87,8 @@ def decisions_asked() -> int:
 
 @blp.route("/decisions", methods=["POST"])
 @requires(service.require_approver)
+@blp.doc(description="Each request at most once in a list: a list deciding one twice is refused with 422 naming "
+                     "`decisions` and the second item's `id`.")
 @blp.arguments(BulkDecisionSchema)
 @blp.response(200, DecisionResultsSchema)
 @blp.alt_response(422, description="A field is wrong, or more decisions than the decide rate limit allows at once: "

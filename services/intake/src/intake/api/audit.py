@@ -10,6 +10,7 @@ from flask.views import MethodView
 from invite_common.messages import Method, State
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from intake import patterns
 from intake.api.blueprint import Blueprint
 from intake.audit import export, keys, queries
 from intake.audit.verify import verify
@@ -34,8 +35,8 @@ class FilterArgs(Schema):
     approver = fields.String(validate=validate.Length(max=254))
     state = fields.String(validate=validate.OneOf(State.ALL))
     method = fields.String(validate=validate.OneOf(Method.ALL))
-    batch = fields.String(validate=validate.Length(max=36))
-    request_id = fields.String(validate=validate.Length(max=36))
+    batch = fields.String(validate=validate.Length(max=36), metadata=patterns.UUID)
+    request_id = fields.String(validate=validate.Length(max=36), metadata=patterns.UUID)
     from_ = Moment(data_key="from")
     to = Moment()
 
@@ -43,7 +44,7 @@ class FilterArgs(Schema):
 class EventArgs(FilterArgs):
     order = fields.String(load_default="newest", validate=validate.OneOf(["newest", "oldest"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    cursor = fields.String(validate=validate.Length(max=100))
+    cursor = fields.String(validate=validate.Length(max=100), metadata=patterns.CURSOR)
 
 
 def _text(description: str, **kwargs) -> fields.String:
@@ -154,8 +155,15 @@ def _decode_cursor(cursor: str) -> queries.Cursor:
     raise InvalidInput({"cursor": ["This cursor is not one the API gave out."]})
 
 
+EVENTS_RULES = ("`cursor` must be the `next_cursor` of an earlier page, and `from` and `to` moments UTC can hold "
+                "(years 1 to 9999 in UTC); any other is refused with 422 naming it.")
+EXPORT_RULES = ("`from` and `to` must be moments UTC can hold (years 1 to 9999 in UTC); any other is refused with "
+                "422 naming it.")
+
+
 @blp.route("/events")
 class Events(MethodView):
+    @blp.doc(description=EVENTS_RULES)
     @blp.arguments(EventArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, AuditEventPageSchema)
     def get(self, order, limit, cursor=None, **filters):
@@ -169,6 +177,7 @@ class Events(MethodView):
 
 @blp.route("/export.csv")
 class ExportCsv(MethodView):
+    @blp.doc(description=EXPORT_RULES)
     @blp.arguments(FilterArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, {"type": "string"}, content_type="text/csv", headers=DOWNLOAD_HEADERS,
                   description="CSV (RFC 4180, UTF-8), streamed: a heading row of the event fields, then "
@@ -181,6 +190,7 @@ class ExportCsv(MethodView):
 
 @blp.route("/export.jsonl")
 class ExportJsonl(MethodView):
+    @blp.doc(description=EXPORT_RULES)
     @blp.arguments(FilterArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, {"type": "string"}, content_type="application/x-ndjson", headers=DOWNLOAD_HEADERS,
                   description="JSON Lines (UTF-8), streamed: one AuditEvent object per line")

@@ -6,9 +6,12 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from intake import patterns
 from intake.api.blueprint import Blueprint
 from intake.batches import service
+from intake.batches.columns import FIELDS
 from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
+from intake.batches.parsing import MAX_ROWS
 from intake.batches.schemas import PAGE_SIZE, DraftSchema, PageArgs, RowSchema, SubmittedSchema
 from intake.errors import InvalidInput, NotFound, error_response
 from intake.identity import current_caller
@@ -17,6 +20,31 @@ from intake.invites.service import require_requester
 blp = Blueprint("batches", __name__, url_prefix="/api/v1", description="Batch upload of create-account requests")
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BATCH_ID = patterns.id_in_path("batch_id")
+
+# The file part is judged by its content, never its declared type: the document names the two it may hold.
+UPLOAD = {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"],
+               "additionalProperties": False},
+    "encoding": {"file": {"contentType": f"text/csv, {_XLSX}"}},
+}}}
+UPLOAD_RULES = (
+    f"`file` is a CSV file (UTF-8, UTF-16 with a BOM, or Windows-1252) or an Excel workbook (.xlsx) of at most "
+    f"{MAX_FILE_BYTES // (1024 * 1024)} MB, laid out as the template: headings in the first row (every required "
+    f"column present, none twice), then 1 to {MAX_ROWS:,} requests. A file not laid out so, or too costly to "
+    "read, is refused with 422 naming `file`; a file of another kind, whatever its declared type, with 415. "
+    "A row's own problems refuse nothing: the draft lists them for the requester to fix."
+)
+# The cells to change, as text the way a file gives them (a yes/no answer may be a boolean; null
+# empties a cell); any other field is refused. The row is checked again and lists its problems.
+_CELL = {"type": "string", "nullable": True}
+_YES_NO_CELL = {"anyOf": [_CELL, {"type": "boolean"}]}
+ROW_CHANGES = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object",
+    "properties": {name: _YES_NO_CELL if name in ("seed_onboarding", "offshore") else _CELL for name in FIELDS},
+    "additionalProperties": False,
+    "minProperties": 1,
+}}}}
 
 
 @blp.errorhandler(service.TooLarge)
@@ -83,8 +111,7 @@ def template_xlsx():
 
 
 @blp.route("/batches", methods=["POST"])
-@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {
-    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+@blp.doc(requestBody=UPLOAD, description=UPLOAD_RULES)
 @blp.response(201, DraftSchema)
 @blp.alt_response(413, description="The file is larger than 5 MB")
 @blp.alt_response(415, description="Neither a CSV file nor an Excel workbook (.xlsx)")
@@ -110,7 +137,7 @@ def upload():
     return response
 
 
-@blp.route("/batches/<string:batch_id>")
+@blp.route("/batches/<string:batch_id>", parameters=[BATCH_ID])
 class Batch(MethodView):
     @blp.arguments(PageArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, DraftSchema)
@@ -119,9 +146,9 @@ class Batch(MethodView):
         return _draft_page(service.get_draft(batch_id, current_caller()), **page)
 
 
-@blp.route("/batches/<string:batch_id>/rows/<row_number:row>")
+@blp.route("/batches/<string:batch_id>/rows/<row_number:row>", parameters=[BATCH_ID])
 class BatchRowById(MethodView):
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}})
+    @blp.doc(requestBody=ROW_CHANGES)
     @blp.response(200, RowSchema)
     def patch(self, batch_id, row):
         """Change some fields of a row; the row comes back checked again."""
@@ -140,7 +167,7 @@ class BatchRowById(MethodView):
         return "", 204
 
 
-@blp.route("/batches/<string:batch_id>/rows", methods=["DELETE"])
+@blp.route("/batches/<string:batch_id>/rows", methods=["DELETE"], parameters=[BATCH_ID])
 @blp.response(204)
 def reset(batch_id):
     """Remove every row of the draft, to upload again."""
@@ -149,7 +176,9 @@ def reset(batch_id):
     return "", 204
 
 
-@blp.route("/batches/<string:batch_id>/submit", methods=["POST"])
+@blp.route("/batches/<string:batch_id>/submit", methods=["POST"], parameters=[BATCH_ID])
+@blp.doc(description="A draft is submitted whole: while any row has a problem, or none is left, it is refused "
+                     "with 422 naming `batch`, with the rows to fix.")
 @blp.response(201, SubmittedSchema)
 @blp.alt_response(409, description="Already submitted")
 @blp.alt_response(422, description="Rows need attention: {\"errors\": {...}, \"rows\": [rows with errors]}")

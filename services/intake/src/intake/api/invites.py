@@ -5,17 +5,17 @@ import datetime as dt
 
 from flask import current_app, request
 from flask.views import MethodView
-from invite_common.messages import Decision, Method
+from invite_common.messages import Decision, Method, State
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import history, queries
+from intake import history, patterns, queries
 from intake.api.blueprint import Blueprint, requires
 from intake.errors import InvalidInput
 from intake.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema
+from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema, Rule
 from intake.models import InviteRequest
-from intake.validation import Moment
+from intake.validation import Moment, normalise_email
 
 blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Invite requests")
 
@@ -38,15 +38,15 @@ class InviteWithHistorySchema(InviteSchema):
 
 
 class InviteListArgs(Schema):
-    state = fields.String()
-    email = fields.String()
-    requester = fields.String()
+    state = fields.String(validate=validate.OneOf(State.ALL))
+    email = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests inviting this address"})
+    requester = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests made by this address"})
     method = fields.String(validate=validate.OneOf(Method.ALL))
-    batch = fields.String()
+    batch = fields.String(metadata={**patterns.UUID, "description": "only the requests of this batch upload"})
     from_ = Moment(data_key="from")
     to = Moment()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(max=200))
+    cursor = fields.String(validate=validate.Length(max=200), metadata=patterns.CURSOR)
 
 
 class InviteSummarySchema(InviteSchema):
@@ -71,9 +71,30 @@ def dump_invite(invite: InviteRequest, with_history: bool = True) -> dict:
     return data
 
 
+INVITE_ID = patterns.id_in_path("invite_id")
+IDEMPOTENCY_KEY = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "description": "Send the same key again to repeat a submission safely: the request is recorded once.",
+    "schema": {"type": "string", **patterns.PRINTABLE_KEY},
+}
+SUBMIT_RULES = (
+    "The body takes one of four shapes: an email invitation, or an account for a public officer, a vendor "
+    "or an offshore vendor. A few rules need more than the body to check; a request breaking one is refused "
+    "with 422 naming the field: `email` must be a public-officer address (a domain of ORG_EMAIL_DOMAINS or "
+    "one of its subdomains) for an email invitation or a public officer's account, and must not be your own; "
+    "`contact_number` must be a number in use; `username` must not be another account's or another open "
+    "request's; an `Idempotency-Key` already used for a different request is refused. A person with an open "
+    "request or an account already is a 409."
+)
+LIST_RULES = (
+    "`cursor` must be the `next_cursor` of an earlier page, and `from` and `to` moments UTC can hold (years 1 "
+    "to 9999 in UTC); any other is refused with 422 naming it."
+)
+
+
 @blp.route("/invites")
 class Invites(MethodView):
-    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False}])
+    @blp.doc(parameters=[IDEMPOTENCY_KEY], description=SUBMIT_RULES)
     @requires(service.require_requester)
     @blp.arguments(InviteRequestSchema)
     @blp.response(201, InviteWithHistorySchema)
@@ -89,6 +110,7 @@ class Invites(MethodView):
         outcome = service.submit(data, caller, current_app.extensions["outbox"], idempotency_key=key)
         return dump_invite(outcome.invite), 201
 
+    @blp.doc(description=LIST_RULES)
     @blp.arguments(InviteListArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, InvitePageSchema)
     def get(self, limit, cursor=None, **filters):
@@ -107,7 +129,7 @@ class Invites(MethodView):
         return {"items": [dump_invite(r, with_history=False) for r in rows], "next_cursor": next_cursor}
 
 
-@blp.route("/invites/<string:invite_id>")
+@blp.route("/invites/<string:invite_id>", parameters=[INVITE_ID])
 class InviteById(MethodView):
     @blp.response(200, InviteWithHistorySchema)
     def get(self, invite_id):
@@ -121,7 +143,7 @@ class AcceptedSchema(Schema):
     state = fields.String()
 
 
-@blp.route("/invites/<string:invite_id>/cancel", methods=["POST"])
+@blp.route("/invites/<string:invite_id>/cancel", methods=["POST"], parameters=[INVITE_ID])
 @blp.response(202, AcceptedSchema)
 def cancel(invite_id):
     """Cancel your own request while it is still pending."""
@@ -129,7 +151,7 @@ def cancel(invite_id):
     return {"id": invite.id, "status": "cancel accepted", "state": invite.state}, 202
 
 
-@blp.route("/invites/<string:invite_id>/resend", methods=["POST"])
+@blp.route("/invites/<string:invite_id>/resend", methods=["POST"], parameters=[INVITE_ID])
 @blp.response(202, AcceptedSchema)
 @blp.alt_response(409, description="Not emailed yet, or resent less than a day ago")
 def resend(invite_id):
@@ -138,7 +160,7 @@ def resend(invite_id):
     return {"id": invite.id, "status": "resend accepted", "state": invite.state}, 202
 
 
-@blp.route("/invites/<string:invite_id>/approve", methods=["POST"])
+@blp.route("/invites/<string:invite_id>/approve", methods=["POST"], parameters=[INVITE_ID])
 @requires(service.require_approver)
 @blp.arguments(ApproveSchema, required=False)
 @blp.response(202, AcceptedSchema)
@@ -148,7 +170,7 @@ def approve(data, invite_id):
     return {"id": invite.id, "status": "approval accepted", "state": invite.state}, 202
 
 
-@blp.route("/invites/<string:invite_id>/reject", methods=["POST"])
+@blp.route("/invites/<string:invite_id>/reject", methods=["POST"], parameters=[INVITE_ID])
 @requires(service.require_approver)
 @blp.arguments(RejectSchema)
 @blp.response(202, AcceptedSchema)

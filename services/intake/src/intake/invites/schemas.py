@@ -19,6 +19,8 @@ from marshmallow import (
 from flask import current_app, has_app_context
 from invite_common.messages import Decision, Method, UserType
 
+from intake import patterns
+from intake.api.shapes import Shape
 from intake.validation import (
     DEFAULT_ORG_EMAIL_DOMAINS,
     NAME_MAX_LENGTH,
@@ -36,6 +38,7 @@ from intake.validation import (
 # as many as the default decide limit lets through in one window, with room: a bulk of more could
 # never pass RATE_LIMIT_DECIDE (120/minute), so the document would promise what the server refuses
 MAX_BULK_DECISIONS = 100
+BULK_SIZE = f"Give between 1 and {MAX_BULK_DECISIONS} decisions."
 
 # Fields an email invitation leaves to the invitee; giving one is a mistake worth pointing at.
 CREATE_ACCOUNT_ONLY = (
@@ -60,21 +63,24 @@ def _given(data: Mapping[str, Any], name: str) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def _text(label: str, max_length: int, *, multiline: bool = False) -> Callable[[object], str | None]:
-    return partial(clean_text, field_label=label, max_length=max_length, allow_newlines=multiline)
-
-
 class Rule(fields.String):
-    """A text field whose value is checked and normalised by one of intake's validation rules."""
+    """A text field whose value is checked and normalised by one of intake's validation rules,
+    documented by the pattern and lengths of that rule."""
 
-    def __init__(self, rule: Callable[[object], Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, rule: Callable[[object], Any], documented: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(metadata={**documented, **kwargs.pop("metadata", {})}, **kwargs)
         self.rule = rule
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> Any:
         return self.rule(value)
+
+
+def _text(label: str, max_length: int, *, multiline: bool = False, **kwargs: Any) -> Rule:
+    """Free text, as clean_text takes it (line breaks only where the page has a text box)."""
+    rule = partial(clean_text, field_label=label, max_length=max_length, allow_newlines=multiline)
+    return Rule(rule, patterns.text(max_length, multiline=multiline), **kwargs)
 
 
 class EdgeSchema(Schema):
@@ -105,23 +111,38 @@ class InviteRequestSchema(EdgeSchema):
             "invalid": "Choose the method: email_invitation or create_account.",
         },
     )
-    email = Rule(normalise_email, required=True, error_messages={"required": "Enter an email address."})
+    email = Rule(normalise_email, patterns.EMAIL, required=True, error_messages={"required": "Enter an email address."})
     user_type = fields.String(
         validate=validate.OneOf(UserType.ALL, error="Choose the user type: public_officer or vendor."),
         error_messages={"invalid": "Choose the user type: public_officer or vendor."},
     )
-    username = Rule(normalise_username)
-    first_name = Rule(_text("First name", NAME_MAX_LENGTH))
-    last_name = Rule(_text("Last name", NAME_MAX_LENGTH))
-    contact_number = Rule(normalise_phone)
-    organisation = Rule(_text("Organisation", ORGANISATION_MAX_LENGTH))
-    department = Rule(_text("Department", ORGANISATION_MAX_LENGTH))
+    username = Rule(normalise_username, patterns.USERNAME)
+    first_name = _text("First name", NAME_MAX_LENGTH)
+    last_name = _text("Last name", NAME_MAX_LENGTH)
+    contact_number = Rule(normalise_phone, patterns.PHONE)
+    organisation = _text("Organisation", ORGANISATION_MAX_LENGTH)
+    department = _text("Department", ORGANISATION_MAX_LENGTH)
     seed_onboarding = fields.Boolean(error_messages={"invalid": "Choose yes or no."})
     offshore = fields.Boolean(error_messages={"invalid": "Choose yes or no."})
-    reason = Rule(
-        _text("Reason", REASON_MAX_LENGTH, multiline=True),
-        required=True,
-        error_messages={"required": "Enter the reason for this request."},
+    reason = _text(
+        "Reason", REASON_MAX_LENGTH, multiline=True,
+        required=True, error_messages={"required": "Enter the reason for this request."},
+    )
+
+    # What each method and user type asks for, as check_method_rules holds it (DESIGN section 5).
+    shapes = (
+        Shape("Email invitation", {"method": [Method.EMAIL_INVITATION]},
+              required=("method", "email", "seed_onboarding", "reason")),
+        Shape("Account for a public officer", {"method": [Method.CREATE_ACCOUNT], "user_type": [UserType.PUBLIC_OFFICER]},
+              required=("method", "email", *CREATE_ACCOUNT_REQUIRED, "seed_onboarding", "reason"),
+              optional=("department",)),
+        Shape("Account for a vendor", {"method": [Method.CREATE_ACCOUNT], "user_type": [UserType.VENDOR], "offshore": [False]},
+              required=("method", "email", "username", *CREATE_ACCOUNT_REQUIRED, "seed_onboarding", "reason"),
+              optional=("department", "offshore")),
+        Shape("Account for an offshore vendor (SEED onboarding always)",
+              {"method": [Method.CREATE_ACCOUNT], "user_type": [UserType.VENDOR], "offshore": [True], "seed_onboarding": [True]},
+              required=("method", "email", "username", *CREATE_ACCOUNT_REQUIRED, "offshore", "reason"),
+              optional=("department", "seed_onboarding")),
     )
 
     def __init__(self, *, org_domains: Iterable[str] | None = None, **kwargs: Any) -> None:
@@ -261,7 +282,7 @@ class InviteSchema(Schema):
 class ApproveSchema(EdgeSchema):
     """An approval, with an optional comment."""
 
-    comment = Rule(_text("Comment", REASON_MAX_LENGTH, multiline=True))
+    comment = _text("Comment", REASON_MAX_LENGTH, multiline=True)
 
     @post_load
     def with_comment(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -272,19 +293,18 @@ class ApproveSchema(EdgeSchema):
 class RejectSchema(EdgeSchema):
     """A rejection, which always says why."""
 
-    reason = Rule(
-        _text("Reason", REASON_MAX_LENGTH, multiline=True),
-        required=True,
-        error_messages={"required": "Enter the reason for rejecting."},
+    reason = _text(
+        "Reason", REASON_MAX_LENGTH, multiline=True,
+        required=True, error_messages={"required": "Enter the reason for rejecting."},
     )
 
 
 class DecisionItemSchema(EdgeSchema):
     """One decision in a bulk decision: approve with an optional comment, or reject with a reason."""
 
-    id = Rule(
-        _text("Request id", 64), required=True, error_messages={"required": "Give the request id."}
-    )
+    # any text is looked up (an unknown one is that item's 404); the document asks for a request's id
+    id = Rule(partial(clean_text, field_label="Request id", max_length=64), patterns.UUID,
+              required=True, error_messages={"required": "Give the request id."})
     decision = fields.String(
         required=True,
         validate=validate.OneOf(Decision.ALL, error="Choose the decision: approve or reject."),
@@ -293,8 +313,14 @@ class DecisionItemSchema(EdgeSchema):
             "invalid": "Choose the decision: approve or reject.",
         },
     )
-    comment = Rule(_text("Comment", REASON_MAX_LENGTH, multiline=True))
-    reason = Rule(_text("Reason", REASON_MAX_LENGTH, multiline=True))
+    comment = _text("Comment", REASON_MAX_LENGTH, multiline=True)
+    reason = _text("Reason", REASON_MAX_LENGTH, multiline=True)
+
+    # as check_decision_fields holds it
+    shapes = (
+        Shape("Approve", {"decision": [Decision.APPROVE]}, required=("id", "decision"), optional=("comment",)),
+        Shape("Reject", {"decision": [Decision.REJECT]}, required=("id", "decision", "reason")),
+    )
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def check_decision_fields(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:
@@ -330,12 +356,14 @@ class BulkDecisionSchema(EdgeSchema):
         fields.Nested(DecisionItemSchema),
         required=True,
         validate=validate.Length(
-            min=1, max=MAX_BULK_DECISIONS, error=f"Give between 1 and {MAX_BULK_DECISIONS} decisions."
+            min=1, max=MAX_BULK_DECISIONS, error=BULK_SIZE
         ),
         error_messages={
             "required": "Give the list of decisions.",
             "invalid": "Give the decisions as a list.",
         },
+        # a request decided twice is refused (check_each_request_once); the document can say as much of it
+        metadata={"uniqueItems": True},
     )
 
     @validates_schema

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 
 from invite_common.db import utcnow
 
@@ -11,11 +12,16 @@ from intake import history, queries
 from intake.errors import Conflict, Forbidden, NotFound
 from intake.identity import current_caller
 from intake.invites import decision_context, service
+from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, RejectSchema
 from intake.models import BatchDraft, InviteRequest
-from intake.portal import labels
+from intake.portal import forms, labels
 from intake.queries import PER_PAGE
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
+
+# The API's own schemas: a comment or reason is held to the same rules whichever door it comes in by.
+DECISION_SCHEMAS = {"approve": ApproveSchema(), "reject": RejectSchema()}
+BULK_DECISION_SCHEMA = BulkDecisionSchema()
 
 FILTERS = ("method", "user_type", "seed", "requester", "email", "older_than", "batch")
 SEED_CHOICES = {"yes": True, "no": False}
@@ -108,32 +114,30 @@ def index():
 
 @dataclass
 class BulkDecision:
-    """The bulk decision form as posted: the requests selected, each once, and what is wrong with it."""
+    """The bulk decision form as posted: the requests selected, each once, the decisions as the API's
+    schema loads them, and what is wrong with it (the schema's words, on the queue's fields)."""
 
     ids: list[str]
     decision: str
     note: str
+    items: list[dict]
     errors: dict[str, list[str]]
 
 
 def read_bulk_decision() -> BulkDecision:
-    """Read the bulk decision form: the ticked requests, or every one on the page."""
+    """Read the bulk decision form (the ticked requests, or every one on the page) through the API's schema."""
     ids = request.form.getlist("ids")
     if request.form.get("all_on_page") == "yes":
         ids = request.form.getlist("page_ids")
     ids = list(dict.fromkeys(i for i in ids if i))[:PER_PAGE * 4]
     decision = request.form.get("decision", "")
-    note = request.form.get("note", "").strip()
-    errors = {}
-    if not ids:
-        errors["ids"] = ["Select at least one request to decide on."]
-    if decision not in ("approve", "reject"):
-        errors["decision"] = ["Choose Approve selected or Reject selected."]
-    elif decision == "reject" and not note:
-        errors["note"] = ["Give the reason for rejecting: the requester reads it."]
-    elif len(note) > 2000:
-        errors["note"] = ["Keep the comment or reason to 2,000 characters or fewer."]
-    return BulkDecision(ids, decision, note, errors)
+    note = request.form.get("note", "")
+    try:
+        data = BULK_DECISION_SCHEMA.load(forms.bulk_decision_data(ids, decision, note))
+    except ValidationError as exc:
+        return BulkDecision(ids, decision, note, [], forms.bulk_decision_errors(exc.messages))
+    items = [{"id": d["id"], "decision": d["decision"], "note": d["comment"] or d["reason"] or ""} for d in data["decisions"]]
+    return BulkDecision(ids, decision, note, items, {})
 
 
 def decisions_asked() -> int:
@@ -147,11 +151,10 @@ def decide_selected():
     """Approve or reject the selected requests (or all on the page) and show what became of each."""
     values = _filters()
     form = read_bulk_decision()
-    ids, decision, note = form.ids, form.decision, form.note
+    ids, decision = form.ids, form.decision
     if form.errors:
-        return _render_queue(values, form.errors, ids, note, 422)
-    results = service.decide_many([{"id": i, "decision": decision, "note": note} for i in ids],
-                                  current_caller(), current_app.extensions["outbox"])
+        return _render_queue(values, form.errors, ids, form.note, 422)
+    results = service.decide_many(form.items, current_caller(), current_app.extensions["outbox"])
     invites = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_(ids))}
     decided_word = "Approved" if decision == "approve" else "Rejected"
     rows = [
@@ -201,11 +204,11 @@ def detail(invite_id):
 def _decide(invite_id: str, decision: str):
     invite = _invite(invite_id)
     field = "comment" if decision == "approve" else "reason"
-    note = request.form.get(field, "").strip()
-    if decision == "reject" and not note:
-        return _render_detail(invite, {"reason": ["Give the reason for rejecting: the requester reads it."]}, {"reason": note}, 422)
-    if len(note) > 2000:
-        return _render_detail(invite, {field: ["Keep it to 2,000 characters or fewer."]}, {field: note}, 422)
+    typed = request.form.get(field, "")
+    try:
+        note = DECISION_SCHEMAS[decision].load({field: typed})[field] or ""
+    except ValidationError as exc:
+        return _render_detail(invite, forms.plain_errors(exc.messages), {field: typed}, 422)
     try:
         service.decide(invite.id, current_caller(), decision, note, current_app.extensions["outbox"])
     except Forbidden as exc:

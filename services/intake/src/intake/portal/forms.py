@@ -1,4 +1,4 @@
-"""Turn the portal's form posts into the data the invite schema reads, and its errors into plain words."""
+"""Turn the portal's form posts into the data the API's schemas read, and their errors into plain words."""
 from __future__ import annotations
 
 import re
@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from invite_common.messages import Method, UserType
 
 from intake.batches.service import COLUMNS
+from intake.invites.schemas import BULK_SIZE
 
 EMAIL_INVITATION_FIELDS = ("email", "seed_onboarding", "reason")
 # In the order the page asks them, so the error summary lists problems top to bottom.
@@ -24,6 +25,13 @@ CHECKBOXES = ("offshore",)
 PLAIN_WORDS = {
     "Choose the user type: public_officer or vendor.": "Choose whether the person is a public officer or a vendor.",
     "Choose the method: email_invitation or create_account.": "Choose how to invite the person.",
+    "Enter the reason for rejecting.": "Give the reason for rejecting: the requester reads it.",
+}
+# The bulk form's fields are the page's: one note, buttons for the decision, boxes for the requests.
+BULK_DECISION_FIELDS = {"comment": "note", "reason": "note", "decision": "decision", "id": "ids"}
+BULK_WORDS = {
+    "Choose the decision: approve or reject.": "Choose Approve selected or Reject selected.",
+    BULK_SIZE: "Select at least one request to decide on.",
 }
 
 
@@ -56,6 +64,35 @@ def plain_errors(messages: Mapping) -> dict[str, list[str]]:
     for field, found in messages.items():
         items = found if isinstance(found, list) else [found]
         errors[field] = [PLAIN_WORDS.get(str(m), str(m)) for m in items if isinstance(m, str)]
+    return errors
+
+
+def bulk_decision_data(ids: Iterable[str], decision: str, note: str) -> dict:
+    """The bulk decision the queue's form describes, in the shape the API receives: the one note
+    as each request's comment (approve) or reason (reject)."""
+    field = "reason" if decision == "reject" else "comment"
+    return {"decisions": [{"id": i, "decision": decision, field: note} for i in ids]}
+
+
+def bulk_decision_errors(messages: Mapping) -> dict[str, list[str]]:
+    """The bulk schema's errors on the queue's fields; every request carries the same note, so
+    each problem is said once."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, found) -> None:
+        for message in found if isinstance(found, list) else [found]:
+            if isinstance(message, str):
+                worded = BULK_WORDS.get(message, PLAIN_WORDS.get(message, message))
+                if worded not in errors.setdefault(field, []):
+                    errors[field].append(worded)
+
+    decisions = messages.get("decisions", {})
+    if isinstance(decisions, list):
+        add("ids", decisions)
+    else:
+        for item in decisions.values():
+            for name, found in item.items():
+                add(BULK_DECISION_FIELDS.get(name, "note"), found)
     return errors
 
 
