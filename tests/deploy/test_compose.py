@@ -220,3 +220,28 @@ def test_the_roles_script_makes_the_roles_the_urls_log_in_as():
     users = {urlsplit(v).username for k, v in env.items() if k.endswith("DB_URL")}
     assert users == {"intake", "approval", "notifier", "intake_migrator", "approval_migrator", "notifier_migrator"}
     assert users <= made
+
+
+def seconds(duration: str) -> float:
+    """A compose duration such as `30s` or `1m30s`, in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([hms])", duration))
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_container_has_longer_to_stop_than_the_service_gives_itself(name):
+    service = compose()["services"][name]
+    assert seconds(service["stop_grace_period"]) > float(service["environment"]["SHUTDOWN_SECONDS"]) + 5
+
+
+@pytest.mark.parametrize("name", [*SERVICES, "migrate"])
+def test_every_service_can_be_given_the_authorities_tls_ca_file_names(name):
+    service = compose()["services"][name]
+    assert service["environment"]["TLS_CA_FILE"] == "${TLS_CA_FILE:-}"
+    assert "./tls:/etc/invite-users/tls:ro" in service["volumes"]
+    example = (COMPOSE.parent / "compose.env.example").read_text()
+    assert "/etc/invite-users/tls/" in example and "\nTLS_CA_FILE=" in example
+
+
+def test_intake_is_told_the_portals_address_for_the_links_in_emails():
+    assert compose()["services"]["intake"]["environment"]["PORTAL_URL"].startswith("${PORTAL_URL:-")

@@ -138,3 +138,33 @@ def test_no_deployment_is_given_a_migration_role():
     for name, deployment in objects("Deployment").items():
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             assert not [e["name"] for e in container.get("env", []) if "MIGRATION" in e["name"]], name
+
+
+def configmap() -> dict[str, str]:
+    return objects("ConfigMap")["invite-users-config"]["data"]
+
+
+def workloads() -> dict[str, dict]:
+    return objects("Deployment") | objects("Job")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_pod_has_longer_to_stop_than_the_service_gives_itself(name):
+    grace = objects("Deployment")[name]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > float(configmap()["SHUTDOWN_SECONDS"]) + 5
+
+
+@pytest.mark.parametrize("name", [*SERVICES, "invite-users-migrate"])
+def test_every_workload_mounts_the_authorities_tls_ca_file_names(name):
+    generator = yaml.safe_load((K8S / "config" / "kustomization.yaml").read_text())["configMapGenerator"]
+    [trust] = [g for g in generator if g["name"] == "invite-users-trust"]
+    pod = workloads()[name]["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") == trust["name"]]
+    [container] = pod["containers"]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert configmap()["TLS_CA_FILE"] == f"{mount['mountPath']}/{trust['files'][0]}" and mount["readOnly"]
+
+
+def test_the_portal_address_in_emails_is_the_public_https_one():
+    assert configmap()["PORTAL_URL"] == configmap()["OIDC_REDIRECT_URI"].removesuffix("/sign-in/callback")
+    assert configmap()["PORTAL_URL"].startswith("https://")
