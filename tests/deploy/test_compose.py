@@ -245,3 +245,9 @@ def test_every_service_can_be_given_the_authorities_tls_ca_file_names(name):
 
 def test_intake_is_told_the_portals_address_for_the_links_in_emails():
     assert compose()["services"]["intake"]["environment"]["PORTAL_URL"].startswith("${PORTAL_URL:-")
+
+
+def test_the_example_api_audience_is_an_absolute_uri_as_resource_indicators_need():
+    example = dict(line.split("=", 1) for line in (COMPOSE.parent / "compose.env.example").read_text().splitlines()
+                   if "=" in line and not line.startswith("#"))
+    assert urlsplit(example["OIDC_AUDIENCE"]).scheme

@@ -168,3 +168,7 @@ def test_every_workload_mounts_the_authorities_tls_ca_file_names(name):
 def test_the_portal_address_in_emails_is_the_public_https_one():
     assert configmap()["PORTAL_URL"] == configmap()["OIDC_REDIRECT_URI"].removesuffix("/sign-in/callback")
     assert configmap()["PORTAL_URL"].startswith("https://")
+
+
+def test_the_api_audience_is_an_absolute_uri_as_resource_indicators_need():
+    assert urlsplit(configmap()["OIDC_AUDIENCE"]).scheme
