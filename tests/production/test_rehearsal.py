@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
 import requests
+import trustme
 from psycopg2 import errors
 
-from tests.production.conftest import record, rehearse
+from tests.production.rehearsal import rehearse
+from tests.production.timings import record
 from tests.support.deployment import DEPLOY
-from tests.support.mailbox import text_of
+from tests.support.mailbox import free_port, text_of
+from tests.support.release import Process
 from tests.support.traffic import Traffic
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -217,12 +219,41 @@ def test_the_services_wrote_nothing_in_their_working_folders(release):
         assert list(release.processes[service].workdir.iterdir()) == [], service
 
 
+def test_a_service_trusting_other_authorities_never_becomes_ready_on_the_tls_broker(release):
+    """TLS stays TLS: the broker's certificate is checked against TLS_CA_FILE, so a service given
+    another authority's bundle cannot open its broker channel and is not ready."""
+    release.require_started()
+    other = release.root / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    env = dict(release.env["notifier"], TLS_CA_FILE=str(other), NOTIFIER_BIND=f"127.0.0.1:{free_port()}")
+    process = Process("notifier-other-ca", release.workloads["notifier"].command, env, release.root / "work" / "other-ca",
+                      release.root / "logs", ready_url=f"http://{env['NOTIFIER_BIND']}/readyz").start()
+    try:
+        answers = []
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            try:
+                answer = requests.get(process.ready_url, timeout=2)
+                answers.append(answer.status_code)
+                if answer.status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        assert answers and set(answers) == {503}, (answers, process.log()[-2000:])
+        assert "broker" in answer.text
+    finally:
+        status, _ = process.terminate(release.grace_seconds["notifier"])
+    assert status == 0
+
+
 # -- compose's environment ------------------------------------------------------------------------
 
 def test_each_service_becomes_ready_with_composes_environment(release):
     release.require_started()
     started = time.monotonic()
     compose = release.with_compose()
+    assert compose.init.returncode == 0, compose.init.stderr[-4000:]
     assert compose.migration.returncode == 0, compose.migration.stdout[-4000:]
     for service in SERVICES:
         process = compose.processes[service]
