@@ -55,6 +55,14 @@ class PostgresCluster:
         if why_not:
             pytest.skip(why_not)
         self.root = Path(tempfile.mkdtemp(prefix="postgres-"))
+        try:
+            self._make_and_start()
+        except AssertionError:
+            self.stop()  # a cluster that did not come up leaves nothing running or on disk
+            raise
+        return self
+
+    def _make_and_start(self) -> None:
         password_file = self.root / "superuser-password"
         password_file.write_text(self.superuser_password + "\n")
         subprocess.run(["chown", "-R", f"{SYSTEM_USER}:{SYSTEM_USER}", str(self.root)], check=True)
@@ -66,7 +74,6 @@ class PostgresCluster:
                    "-c fsync=off -c max_connections=100 -c shared_buffers=32MB")
         self._as_postgres("pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "server.log"), "-o", options,
                           "-w", "-t", "60", "start")
-        return self
 
     def stop(self) -> None:
         if self.root is None:

@@ -100,7 +100,11 @@ class RabbitNode:
         out = open(self.root / "server.out", "ab")
         self.process = subprocess.Popen(self._as_rabbitmq(env, str(SERVER)), stdout=out, stderr=subprocess.STDOUT,
                                         cwd=self.root, start_new_session=True)
-        self._wait_listening(timeout)
+        try:
+            self._wait_listening(timeout)
+        except AssertionError:
+            self.stop()  # a node that did not come up leaves nothing running or on disk
+            raise
         return self
 
     def stop(self) -> None:
