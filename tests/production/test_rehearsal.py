@@ -219,29 +219,39 @@ def test_the_services_wrote_nothing_in_their_working_folders(release):
         assert list(release.processes[service].workdir.iterdir()) == [], service
 
 
-def test_a_service_trusting_other_authorities_never_becomes_ready_on_the_tls_broker(release):
-    """TLS stays TLS: the broker's certificate is checked against TLS_CA_FILE, so a service given
-    another authority's bundle cannot open its broker channel and is not ready."""
-    release.require_started()
+def other_authority(release) -> dict[str, str]:
     other = release.root / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
-    env = dict(release.env["notifier"], TLS_CA_FILE=str(other), NOTIFIER_BIND=f"127.0.0.1:{free_port()}")
-    process = Process("notifier-other-ca", release.workloads["notifier"].command, env, release.root / "work" / "other-ca",
-                      release.root / "logs", ready_url=f"http://{env['NOTIFIER_BIND']}/readyz").start()
+    return {"TLS_CA_FILE": str(other)}
+
+
+def wrong_password(release) -> dict[str, str]:
+    url = urlsplit(release.env["notifier"]["NOTIFIER_AMQP_URL"])
+    return {"NOTIFIER_AMQP_URL": url._replace(netloc=url.netloc.replace(url.password, "not-the-password")).geturl()}
+
+
+@pytest.mark.parametrize("change", [other_authority, wrong_password], ids=["another-authority", "wrong-password"])
+def test_a_service_that_cannot_open_an_authenticated_tls_channel_to_the_broker_is_never_ready(release, change):
+    """TLS stays TLS and readiness means a broker login: given another authority's bundle (the broker's
+    certificate is checked) or a wrong password, the notifier cannot open its channel and is not ready."""
+    release.require_started()
+    env = dict(release.env["notifier"], NOTIFIER_BIND=f"127.0.0.1:{free_port()}") | change(release)
+    process = Process(f"notifier-{change.__name__}", release.workloads["notifier"].command, env,
+                      release.root / "work" / change.__name__, release.root / "logs",
+                      ready_url=f"http://{env['NOTIFIER_BIND']}/readyz").start()
     try:
-        answers = []
-        deadline = time.monotonic() + 8
+        answers, body = [], ""
+        deadline = time.monotonic() + 6
         while time.monotonic() < deadline:
             try:
                 answer = requests.get(process.ready_url, timeout=2)
                 answers.append(answer.status_code)
-                if answer.status_code == 200:
-                    break
+                body = answer.text
             except requests.RequestException:
                 pass
             time.sleep(0.3)
         assert answers and set(answers) == {503}, (answers, process.log()[-2000:])
-        assert "broker" in answer.text
+        assert "broker" in body
     finally:
         status, _ = process.terminate(release.grace_seconds["notifier"])
     assert status == 0
