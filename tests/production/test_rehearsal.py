@@ -109,6 +109,20 @@ def test_a_service_refuses_to_start_on_a_schema_with_migrations_pending(release)
     assert tables.stdout.strip() == "0"
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_answers_where_its_probes_and_prometheus_look(release, service):
+    """The Deployment's probes and scrape annotations name ports and paths the service serves on."""
+    release.require_started()
+    checks = release.workloads[service].checks
+    assert {"startupProbe", "livenessProbe", "readinessProbe", "prometheus"} <= set(checks)
+    for check, (path, port) in checks.items():
+        local = release.swaps.apply(f"0.0.0.0:{port}")
+        answer = requests.get(f"http://{local}{path}", timeout=5)
+        assert answer.status_code == 200, (check, path, port, answer.text[:300])
+        if check == "prometheus":
+            assert "# TYPE" in answer.text
+
+
 # -- one whole journey in the browser --------------------------------------------------------------
 
 def sign_in(page, email: str) -> None:

@@ -40,6 +40,8 @@ class Workload:
     mounts: dict[str, Path] = field(default_factory=dict)  # path in the container -> local file or folder
     # how long the orchestrator waits after SIGTERM before it kills the process
     grace_seconds: float = 30.0
+    # what the orchestrator and monitoring ask of it: probe or scrape name -> (path, container port)
+    checks: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 # -- the image ---------------------------------------------------------------------------------------
@@ -105,7 +107,21 @@ def _containers(objects: list[dict], mounts_dir: Path) -> dict[str, Workload]:
                     mounts[mount["mountPath"]] = local
             found[o["metadata"]["name"]] = Workload(
                 o["metadata"]["name"], [*container.get("command", []), *container.get("args", [])], env, mounts,
-                float(pod.get("terminationGracePeriodSeconds", 30)))
+                float(pod.get("terminationGracePeriodSeconds", 30)), _checks(o["spec"]["template"], container))
+    return found
+
+
+def _checks(template: dict, container: dict) -> dict[str, tuple[str, int]]:
+    """The container's HTTP probes and its Prometheus scrape annotations, ports as numbers."""
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", []) if "name" in p}
+    found = {}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        get = container.get(probe, {}).get("httpGet")
+        if get:
+            found[probe] = (get["path"], ports.get(get["port"], get["port"]))
+    annotations = template.get("metadata", {}).get("annotations", {})
+    if annotations.get("prometheus.io/scrape") == "true":
+        found["prometheus"] = (annotations.get("prometheus.io/path", "/metrics"), int(annotations["prometheus.io/port"]))
     return found
 
 
