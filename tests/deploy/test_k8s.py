@@ -3,6 +3,7 @@ file listed by a kustomization, and the workloads shaped for replicas and safe r
 from __future__ import annotations
 
 import copy
+from urllib.parse import urlsplit
 
 import kombu
 import kubernetes_validate
@@ -115,3 +116,59 @@ def test_each_service_logs_in_to_the_broker_as_its_own_user_of_the_definitions(n
     assert env["name"] == f"{name.upper()}_AMQP_URL"
     connection = kombu.Connection(secret_example()[env["valueFrom"]["secretKeyRef"]["key"]])
     assert connection.userid == name and connection.virtual_host in broker_grants()[name]
+
+
+def secret_url_user(key: str) -> tuple[str, str]:
+    """The user and database of a database URL in the example Secret."""
+    parts = urlsplit(secret_example()[key])
+    return parts.username, parts.path.lstrip("/")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_migration_job_connects_as_the_services_migration_role_and_names_its_runtime_role(name):
+    [container] = objects("Job")["invite-users-migrate"]["spec"]["template"]["spec"]["containers"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
+    migration, runtime = f"{name.upper()}_MIGRATION_DB_URL", f"{name.upper()}_DB_URL"
+    assert refs[migration] == migration and refs[runtime] == runtime
+    assert secret_url_user(migration) == (f"{name}_migrator", name)
+    assert secret_url_user(runtime) == (name, name)
+
+
+def test_no_deployment_is_given_a_migration_role():
+    for name, deployment in objects("Deployment").items():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            assert not [e["name"] for e in container.get("env", []) if "MIGRATION" in e["name"]], name
+
+
+def configmap() -> dict[str, str]:
+    return objects("ConfigMap")["invite-users-config"]["data"]
+
+
+def workloads() -> dict[str, dict]:
+    return objects("Deployment") | objects("Job")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_pod_has_longer_to_stop_than_the_service_gives_itself(name):
+    grace = objects("Deployment")[name]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > float(configmap()["SHUTDOWN_SECONDS"]) + 5
+
+
+@pytest.mark.parametrize("name", [*SERVICES, "invite-users-migrate"])
+def test_every_workload_mounts_the_authorities_tls_ca_file_names(name):
+    generator = yaml.safe_load((K8S / "config" / "kustomization.yaml").read_text())["configMapGenerator"]
+    [trust] = [g for g in generator if g["name"] == "invite-users-trust"]
+    pod = workloads()[name]["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") == trust["name"]]
+    [container] = pod["containers"]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert configmap()["TLS_CA_FILE"] == f"{mount['mountPath']}/{trust['files'][0]}" and mount["readOnly"]
+
+
+def test_the_portal_address_in_emails_is_the_public_https_one():
+    assert configmap()["PORTAL_URL"] == configmap()["OIDC_REDIRECT_URI"].removesuffix("/sign-in/callback")
+    assert configmap()["PORTAL_URL"].startswith("https://")
+
+
+def test_the_api_audience_is_an_absolute_uri_as_resource_indicators_need():
+    assert urlsplit(configmap()["OIDC_AUDIENCE"]).scheme

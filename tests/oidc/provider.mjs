@@ -13,7 +13,8 @@
 //                   "email" other than its login (the sub), and "email_verified": false, or null to
 //                   leave the claim out (true when not given)
 //   control_token   a secret for POST /test/keys, which replaces the signing keys (key rotation)
-// Once listening it prints one line of JSON, {"issuer": "http://127.0.0.1:<port>"}, on stdout.
+//   tls             optional {cert, key}: PEM files to serve https with, as a production provider does
+// Once listening it prints one line of JSON, {"issuer": "http://127.0.0.1:<port>"} (https with tls), on stdout.
 //
 // The login page accepts any password for a listed user: it is oidc-provider's development
 // interaction, made for exactly this. Never point a real deployment at it.
@@ -21,6 +22,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
 import Provider, { errors } from 'oidc-provider';
 
@@ -107,7 +109,12 @@ function build(issuer, keys) {
 let issuer;
 let current;
 let handle;
-const server = createServer((req, res) => {
+function serve(handler) {
+  if (!config.tls) return createServer(handler);
+  return createTlsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, handler);
+}
+
+const server = serve((req, res) => {
   if (req.method === 'POST' && req.url === '/test/keys') {
     let body = '';
     req.on('data', (chunk) => { body += chunk; });
@@ -127,7 +134,7 @@ const server = createServer((req, res) => {
 });
 
 server.listen(config.port || 0, '127.0.0.1', () => {
-  issuer = `http://127.0.0.1:${server.address().port}`;
+  issuer = `${config.tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
   current = build(issuer, config.keys);
   handle = current.callback();
   process.stdout.write(`${JSON.stringify({ issuer })}\n`);

@@ -3,7 +3,8 @@ tests/oidc/provider.mjs with test users carrying roles.
 
 The tests make the provider's signing keys, so besides taking tokens from the provider (through its
 own authorization code flow, as any client would) they can sign tokens with the provider's own key
-but a wrong issuer, audience or expiry: then only the claim under test is wrong.
+but a wrong issuer, audience or expiry: then only the claim under test is wrong. Given a certificate
+authority's files (tests/support/certificates.py) it serves https, as a production provider does.
 """
 from __future__ import annotations
 
@@ -81,6 +82,14 @@ class OpenIDProvider:
     issuer: str = ""
     audience: str = AUDIENCE
     process: subprocess.Popen | None = None
+    users: dict = field(default_factory=lambda: dict(USERS))
+    # a TestAuthority: serve https with its loopback certificate, and trust only it when calling
+    tls: object | None = None
+
+    @property
+    def verify(self) -> str | bool:
+        """What requests should verify the provider's certificate with."""
+        return str(self.tls.ca_file) if self.tls is not None else True
 
     def start(self) -> "OpenIDProvider":
         config = {
@@ -89,10 +98,12 @@ class OpenIDProvider:
             "client": {"client_id": CLIENT_ID, "client_secret": self.client_secret,
                        "redirect_uris": [self.redirect_uri],
                        "post_logout_redirect_uris": [self.post_logout_redirect_uri]},
-            "audience": AUDIENCE,
-            "users": USERS,
+            "audience": self.audience,
+            "users": self.users,
             "control_token": self.control_token,
         }
+        if self.tls is not None:
+            config["tls"] = {"cert": str(self.tls.cert_file), "key": str(self.tls.key_file)}
         path = self.workdir / "provider.json"
         path.write_text(json.dumps(config))
         log = open(self.workdir / "provider.log", "ab")
@@ -124,7 +135,7 @@ class OpenIDProvider:
             "OIDC_ISSUER": self.issuer,
             "OIDC_CLIENT_ID": CLIENT_ID,
             "OIDC_CLIENT_SECRET": self.client_secret,
-            "OIDC_AUDIENCE": AUDIENCE,
+            "OIDC_AUDIENCE": self.audience,
             "OIDC_REDIRECT_URI": self.redirect_uri,
         }
 
@@ -140,7 +151,7 @@ class OpenIDProvider:
         }).prepare().url
         code = parse_qs(urlsplit(self.log_in(authorize, email)).query)["code"][0]
         assert code, "the provider did not send a code back"
-        token = requests.post(f"{self.issuer}/token", auth=(CLIENT_ID, self.client_secret), timeout=10, data={
+        token = requests.post(f"{self.issuer}/token", auth=(CLIENT_ID, self.client_secret), timeout=10, verify=self.verify, data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
             "code_verifier": verifier, "resource": self.audience,
         })
@@ -151,16 +162,17 @@ class OpenIDProvider:
         """Follow an authorization request through the provider's login form, as a browser would;
         return the address the provider finally sends the browser back to (the redirect URI, with a code)."""
         browser = requests.Session()
-        response = browser.get(authorize_url, allow_redirects=False, timeout=10)
+        # given with each request: a REQUESTS_CA_BUNDLE in the environment would beat the session's
+        response = browser.get(authorize_url, allow_redirects=False, timeout=10, verify=self.verify)
         for _ in range(10):
             location = urljoin(response.url, response.headers.get("Location", ""))
             if location.startswith(self.redirect_uri):
                 return location
             if response.status_code in (302, 303):
-                response = browser.get(location, allow_redirects=False, timeout=10)
+                response = browser.get(location, allow_redirects=False, timeout=10, verify=self.verify)
             elif response.status_code == 200 and 'name="login"' in response.text:
                 response = browser.post(response.url, data={"prompt": "login", "login": email, "password": "any"},
-                                        allow_redirects=False, timeout=10)
+                                        allow_redirects=False, timeout=10, verify=self.verify)
             else:
                 raise AssertionError(f"unexpected answer from the provider: {response.status_code} {response.text[:500]}")
         raise AssertionError("the provider never sent the browser back")
@@ -168,7 +180,7 @@ class OpenIDProvider:
     def rotate_keys(self) -> RSAKey:
         """Give the provider a new signing key (the old one stays published, as in a real rotation)."""
         self.keys = [new_key(), *self.keys]
-        response = requests.post(f"{self.issuer}/test/keys", timeout=10, json={"keys": [k.as_dict(private=True) for k in self.keys]},
+        response = requests.post(f"{self.issuer}/test/keys", timeout=10, verify=self.verify, json={"keys": [k.as_dict(private=True) for k in self.keys]},
                                  headers={"Authorization": f"Bearer {self.control_token}"})
         assert response.status_code == 204, response.text
         return self.keys[0]
@@ -177,8 +189,8 @@ class OpenIDProvider:
     def claims(self, person: str, **overrides) -> dict:
         """Claims like the provider's access tokens carry, with overrides."""
         now = int(time.time())
-        user = USERS[person]
-        claims = {"iss": self.issuer, "aud": AUDIENCE, "sub": person, "email": user.get("email", person),
+        user = self.users[person]
+        claims = {"iss": self.issuer, "aud": self.audience, "sub": person, "email": user.get("email", person),
                   "email_verified": user.get("email_verified", True), "roles": user["roles"],
                   "iat": now, "exp": now + 300, "client_id": CLIENT_ID, "scope": "api", "jti": uuid.uuid4().hex}
         claims.update(overrides)

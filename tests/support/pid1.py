@@ -30,13 +30,13 @@ def unshare_available() -> bool:
 class Pid1:
     """A command running as PID 1 of its own PID namespace."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path):
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, cwd: Path | None = None):
         if not unshare_available():
             pytest.skip("unshare cannot make a PID namespace here (it needs root or user namespaces)")
         self.log = log
         out = open(log, "ab")
         self.outer = subprocess.Popen(["unshare", "--fork", "--pid", "--mount-proc", "--kill-child", *args],
-                                      env=env, stdout=out, stderr=subprocess.STDOUT)
+                                      env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
         self.pid = self._child()
 
     def _child(self) -> int:

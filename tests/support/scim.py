@@ -1,6 +1,8 @@
 """A real SCIM 2.0 server (scim2-server's WSGI application, in memory) on a loopback port.
 
-It serves the RFC 7643 User schema with the enterprise extension, asks for a bearer token, and
+It serves the RFC 7643 User schema with the enterprise extension, asks for a bearer token (any of
+`tokens`, when given: a directory may hand out one for provisioning and a search-only one), over
+TLS when given a server context, and
 can misbehave on request the way a directory in production does: answer slowly (a timeout, or
 a create whose answer is lost after the user was stored), answer 503 or 429 with `Retry-After`
 a number of times, or stop listening and come back on the same port.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import ssl
 import threading
 import time
 
@@ -34,10 +37,11 @@ def _provider():
 class ScimServer:
     """A SCIM server in a thread; `users` is what it holds."""
 
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, *, tokens: tuple[str, ...] = (), tls: ssl.SSLContext | None = None) -> None:
         self.token = token
+        self.tls = tls
         self.storage = InMemoryStorage()
-        self.app = BearerTokenApplication(self.storage, _provider(), bearer_tokens=[token])
+        self.app = BearerTokenApplication(self.storage, _provider(), bearer_tokens=[token, *tokens])
         self.port = free_port()
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -49,7 +53,7 @@ class ScimServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v2"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/v2"
 
     @property
     def users(self) -> list[dict]:
@@ -57,7 +61,7 @@ class ScimServer:
 
     # lifecycle ----------------------------------------------------------------------------------
     def start(self) -> "ScimServer":
-        self._server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True)
+        self._server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True, ssl_context=self.tls)
         threading.Thread(target=self._server.serve_forever, args=(0.05,), name="scim", daemon=True).start()
         return self
 

@@ -9,7 +9,8 @@
 
 Nobody may write to the default exchange, which reaches every queue. `definitions` renders all
 of it, with the whole topology, in RabbitMQ's definitions format: `python -m invite_common.broker_users`
-writes deploy/rabbitmq/definitions.json, loadable with `rabbitmqctl import_definitions`.
+writes deploy/rabbitmq/definitions.json (quorum queues, as the manifests ask), loadable with
+`rabbitmqctl import_definitions`.
 """
 from __future__ import annotations
 
@@ -123,9 +124,16 @@ def _bindings(queue):
     return []
 
 
-def main() -> int:
-    """Print the definitions of the default deployment (no namespace, vhost `/`)."""
-    json.dump(definitions(Topology()), sys.stdout, indent=2)
+def main(argv: list[str] | None = None) -> int:
+    """Print the definitions of the shipped deployment: no namespace, vhost `/`, and quorum queues,
+    as its manifests' AMQP_QUORUM_QUEUES=true asks (`--classic-queues` for AMQP_QUORUM_QUEUES=false)."""
+    args = sys.argv[1:] if argv is None else argv
+    unknown = [a for a in args if a != "--classic-queues"]
+    if unknown:
+        print(f"usage: python -m invite_common.broker_users [--classic-queues]; not understood: {' '.join(unknown)}",
+              file=sys.stderr)
+        return 2
+    json.dump(definitions(Topology(quorum="--classic-queues" not in args)), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
 
