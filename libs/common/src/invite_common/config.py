@@ -213,11 +213,13 @@ def _rate_limits(e) -> tuple[tuple[str, str], ...]:
     ))
 
 
-def load(environ: dict[str, str] | None = None, service: str | None = None) -> Settings:
+def load(environ: dict[str, str] | None = None, service: str | None = None, *, connects: bool = True) -> Settings:
     """Build Settings from `environ` (default: the process environment).
 
     With `service`, its own broker URL (`INTAKE_AMQP_URL`, ...: a broker user per service) wins
-    over `AMQP_URL`.
+    over `AMQP_URL`. `connects=False` reads them for a command that never talks to the broker (the
+    migration step, an operator's command): production's broker rules are then not its business,
+    and it needs no broker password.
     """
     e = os.environ if environ is None else environ
     var = Path(e.get("INVITES_VAR_DIR", "var"))
@@ -228,7 +230,7 @@ def load(environ: dict[str, str] | None = None, service: str | None = None) -> S
 
     check_names(e)
     env = choice("ENV", e.get("ENV"), ENVIRONMENTS, "development")
-    if env == "production":
+    if env == "production" and connects:
         _refuse_guest_login(e, service)
     return Settings(
         env=env,

@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
 
-    settings = config.load(service="approval")
+    # only the service itself talks to the broker; its commands (migrate, ...) never do
+    settings = config.load(service="approval", connects=args.command is None)
     logs.configure("approval", settings.log_level)
     tls.trust(settings)
     from approval import bootstrap, handlers

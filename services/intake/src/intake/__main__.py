@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     audit_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
-    settings = config.load(service="intake")
+    # only the service itself talks to the broker; its commands (migrate, ...) never do
+    settings = config.load(service="intake", connects=args.command is None)
     logs.configure("intake", settings.log_level)
     tls.trust(settings)
     if args.command == "roles":

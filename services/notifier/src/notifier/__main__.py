@@ -12,7 +12,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
-    settings = config.load(service="notifier")
+    # only the service itself talks to the broker; its commands (migrate, ...) never do
+    settings = config.load(service="notifier", connects=args.command is None)
     logs.configure("notifier", settings.log_level)
     tls.trust(settings)
     from notifier import bootstrap
