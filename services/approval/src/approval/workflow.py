@@ -107,6 +107,11 @@ def needs_seed(user_type: str, seed_onboarding: bool, offshore: bool) -> bool:
     return bool(seed_onboarding) or (user_type == UserType.VENDOR and bool(offshore))
 
 
+def waits_for(state: str, step: str) -> bool:
+    """Say whether a request in `state` waits for the automatic `step`: the step's verb leaves from that state."""
+    return state in TRANSITIONS.get(step, {})
+
+
 # The next step: what runs after a decision, after account creation and on an operator's retry.
 def step_after_approval() -> str:
     """Return the step an approved request takes first: creating its account."""
