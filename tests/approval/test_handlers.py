@@ -273,6 +273,19 @@ def test_a_resent_invitation_shows_as_delivered_again(deps):
     assert (last.verb, last.from_state, last.to_state) == ("resend", "emailed", "emailed")
 
 
+def test_the_delivery_of_the_requesters_notice_that_the_invitation_is_out_moves_no_request(deps):
+    # its template's name starts as an invitation's does; it is a notice all the same
+    deps.notify_requester_when_sent = True
+    run(submitted(), deps)
+    approve(deps)
+    advance(deps, "provision")
+    sent = {"request_id": "r1", "smtp_message_id": "<a@x>"}
+    run(message("email.sent", sent | {"template": "invitation", "send_key": "invitation-1"}), deps)
+    run(message("email.sent", sent | {"template": "invitation_sent_notice", "send_key": "sent", "smtp_message_id": "<n@x>"}), deps)
+    assert [t.verb for t in Transition.select().order_by(Transition.seq)] == ["approve", "provision", "mark_emailed"]
+    assert [m["payload"]["verb"] for m in published(deps) if m["type"] == "invite.state_changed"][-1] == "mark_emailed"
+
+
 def test_delivered_notices_without_a_request_are_only_logged(deps):
     digest = {"request_id": "digest-202612010000", "template": "approver_digest", "send_key": "bob", "smtp_message_id": "<d@x>"}
     run(message("email.sent", digest, "digest-202612010000"), deps)

@@ -1,4 +1,9 @@
-"""The invitation email: asked for, asked for again at the requester's wish, and its delivery recorded."""
+"""The invitation email: asked for, asked for again at the requester's wish, and its delivery recorded.
+
+Only an invitation's delivery moves a request (`Template.INVITATIONS`); the delivery of a notice
+(a rejection, an expiry, the requester's notice that the invitation is out, an approvers' digest)
+changes none.
+"""
 from __future__ import annotations
 
 import logging
@@ -60,8 +65,7 @@ def resend(message: Envelope, moves: Moves, enrolment: DeviceEnrolment, activati
 def record_email_sent(message: Envelope, moves: Moves, notify_requester_when_sent: bool) -> None:
     """An invitation went out: the request is done (or, sent again, shows as delivered again)."""
     p = message.payload
-    # notices (rejections, expiries, approvers' digests) change no request; a digest has none
-    if not p["template"].startswith("invitation"):
+    if p["template"] not in Template.INVITATIONS:
         log.info("notice delivered", extra={"template": p["template"]})
         return
     request = records.load_for_update(p["request_id"])
@@ -79,7 +83,7 @@ def record_email_sent(message: Envelope, moves: Moves, notify_requester_when_sen
 def record_email_failed(message: Envelope, moves: Moves) -> None:
     """An invitation could not be delivered: the request fails until an operator retries it."""
     p = message.payload
-    if not p["template"].startswith("invitation"):
+    if p["template"] not in Template.INVITATIONS:
         log.error("notice could not be delivered", extra={"template": p["template"], "error": p["error"]})
         return
     request = records.load_for_update(p["request_id"])
