@@ -11,7 +11,6 @@ import datetime as dt
 
 from invite_common.db import for_update
 from invite_common.errors import TransientError
-from invite_common.messages import State
 from invite_common.statements import Statements
 
 from approval.models import InviteRequest, Transition
@@ -47,12 +46,12 @@ def load_for_update(request_id: str) -> InviteRequest:
     return request
 
 
-def lock_undecided_since(cutoff: dt.datetime) -> list[InviteRequest]:
-    """The requests still waiting for a decision that were submitted before `cutoff`, locked.
+def lock_submitted_before(cutoff: dt.datetime, states: frozenset[str]) -> list[InviteRequest]:
+    """The requests in one of `states` that were submitted before `cutoff`, locked.
 
     Every replica sweeps, and PostgreSQL re-checks the state of a row another one held."""
     return list(for_update(InviteRequest.select().where(
-        (InviteRequest.state == State.SUBMITTED) & (InviteRequest.submitted_at < cutoff)
+        InviteRequest.state.in_(sorted(states)) & (InviteRequest.submitted_at < cutoff)
     )))
 
 

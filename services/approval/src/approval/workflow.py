@@ -36,6 +36,10 @@ TRANSITIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     Verb.RESEND:          {State.EMAILED:         State.EMAILED},
 })
 
+# The states in which a request waits for an approver's decision: those `approve` leaves from.
+# Expiry and a decision given up on ask this, so a new waiting state is a row of the table alone.
+AWAITING_DECISION: frozenset[str] = frozenset(TRANSITIONS[Verb.APPROVE])
+
 # The step that follows account creation when no SEED booking is needed. It is not a
 # transition: `mark_emailed` only happens once the notifier reports the email as sent.
 SEND_INVITATION_EMAIL = "send_invitation_email"

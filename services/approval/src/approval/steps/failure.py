@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from invite_common import messages
-from invite_common.messages import Envelope, State, Verb
+from invite_common.messages import Envelope, Verb
 
 from approval import records, workflow
 from approval.adapters.enrolment import DeviceEnrolment
@@ -19,7 +19,7 @@ def fail_step(message: Envelope, error: Exception, moves: Moves) -> None:
         return
     if message.type == messages.APPROVAL_ADVANCE and request.state in workflow.TRANSITIONS[Verb.FAIL]:
         moves.move(request, Verb.FAIL, actor=SYSTEM, note=f"{p['step']} failed: {error}")
-    elif message.type == messages.APPROVAL_DECIDE and request.state == State.SUBMITTED:
+    elif message.type == messages.APPROVAL_DECIDE and request.state in workflow.AWAITING_DECISION:
         moves.refuse(request.id, p["decision"], p["actor"], f"could not be applied: {error}")
 
 
