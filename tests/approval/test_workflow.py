@@ -54,6 +54,12 @@ def test_the_table_is_exactly_the_designed_lifecycle():
     }
 
 
+def test_a_request_awaits_a_decision_where_an_approver_may_approve_reject_or_let_it_expire():
+    assert workflow.AWAITING_DECISION == {"submitted"}
+    for verb in ("approve", "reject", "expire"):
+        assert set(TRANSITIONS[verb]) == workflow.AWAITING_DECISION
+
+
 def test_every_state_named_in_the_table_is_a_known_state():
     for _verb, source, target in ROWS:
         assert source in STATES

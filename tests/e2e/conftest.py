@@ -64,6 +64,14 @@ def sqlite_system(request, tmp_path, amqp_url, namespace, mailbox):
 
 
 @pytest.fixture
+def notifying_system(request, tmp_path, amqp_url, namespace, mailbox):
+    """All three services on SQLite, emailing each requester once their invitation is out."""
+    s = _make_system(request, tmp_path, amqp_url, namespace, mailbox, NOTIFY_REQUESTER_WHEN_SENT="true")
+    s.start()
+    return s
+
+
+@pytest.fixture
 def broker_proxy(amqp_url):
     """A cuttable link to the broker."""
     parts = urlparse(amqp_url)

@@ -231,7 +231,7 @@ def test_a_tagged_address_is_its_person_for_self_invitation_policy_and_separatio
 
 
 def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_system, mailbox):
-    from approval import bootstrap, handlers
+    from approval import bootstrap
     from approval.db import database
     from approval.models import InviteRequest as ApprovalRequest
 
@@ -241,8 +241,7 @@ def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_sys
     with bound(database, settings.approval_db_url):
         deps = bootstrap.build_dependencies(settings)
         wait_for(lambda: ApprovalRequest.get_or_none(ApprovalRequest.id == invite["id"]), what="approval to know the request")
-        with database.atomic():
-            assert handlers.expire_stale(deps, now=utcnow() + dt.timedelta(days=15)) >= 1
+        assert bootstrap.sweep_expired(deps, now=utcnow() + dt.timedelta(days=15)) >= 1
     final = wait_for_state(system, invite["id"], "expired")
     assert final["history"][-1]["event"] == "expire"
     def notices():

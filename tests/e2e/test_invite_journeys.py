@@ -1,5 +1,8 @@
 """An invite's journey across intake, approval and notifier, as separate processes over real RabbitMQ."""
+import contextlib
+import json
 import re
+import sqlite3
 import threading
 
 from tests.e2e.conftest import wait_for_state
@@ -176,3 +179,36 @@ def test_resending_an_emailed_invitation_sends_it_again_once(system, mailbox):
     assert first["Message-ID"] != second["Message-ID"]  # a new send, not a duplicate of the first
     assert system.call("POST", f"/api/v1/invites/{invite['id']}/resend", REQUESTER).status_code == 409
     assert system.invite(invite["id"], AUDITOR)["state"] == "emailed"
+
+
+def approval_rows(system, sql, *args):
+    """Rows of approval's own SQLite database, read as its service wrote them."""
+    path = system.env["APPROVAL_DB_URL"].removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def test_a_requester_told_the_invitation_is_out_gets_one_notice_and_no_resend_enters_the_history(notifying_system, mailbox):
+    system = notifying_system
+    invite = submit(system, email_invitation("lin@tech.gov.sg"))
+    assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={}).status_code == 202
+    wait_for_state(system, invite["id"], "emailed")
+    wait_for(lambda: mailbox.to(REQUESTER), what="the notice that the invitation is out")
+    # approval has taken in both deliveries, the invitation's and the notice's; whatever it
+    # announced about the request is then in its outbox
+    wait_for(lambda: approval_rows(system, "SELECT COUNT(*) FROM handled_message WHERE consumer = ?",
+                                   "approval.email-outcomes") == [(2,)], what="approval to record both deliveries")
+    announced = [json.loads(body)["payload"] for (body,) in approval_rows(
+        system, "SELECT body FROM outbox_message WHERE correlation_id = ? AND message_type = ?",
+        invite["id"], "invite.state_changed")]
+    moves = sum(1 + len(event.get("then", [])) for event in announced)
+    final = wait_for(lambda: (i := system.invite(invite["id"], AUDITOR)) and len(i["history"]) == 1 + moves and i,
+                     what="the history to hold every move approval announced")
+
+    assert [h["event"] for h in final["history"]] == ["submit", "approve", "provision", "mark_emailed"]
+    assert len(mailbox.to("lin@tech.gov.sg")) == 1
+    [notice] = mailbox.to(REQUESTER)
+    assert "lin@tech.gov.sg" in text_of(notice)
+    verified = wait_for(lambda: (r := system.call("GET", "/api/v1/audit/verify", AUDITOR).json())["unlinked"] == 0 and r,
+                        what="the linker to chain every entry")
+    assert verified["intact"] is True

@@ -32,6 +32,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    data: bytes  # the message as it came over the wire
 
 
 @dataclass
@@ -70,6 +71,7 @@ class RecordingHandler:
                 mail_from=envelope.mail_from,
                 rcpt_tos=list(envelope.rcpt_tos),
                 message=email.message_from_bytes(envelope.original_content, policy=email.policy.default),
+                data=envelope.original_content,
             )
         )
         return "250 2.0.0 OK: queued"

@@ -54,19 +54,28 @@ def mailer_for():
         mailer.close()
 
 
-def test_message_is_multipart_alternative_with_text_then_html(rendered):
-    message = SmtpMailer("smtp://127.0.0.1:1025", MAIL_FROM).build_message("mei@tech.gov.sg", rendered, MESSAGE_ID)
+def delivered(rendered, smtp_server, mailer_for, to="mei@tech.gov.sg"):
+    """The email as the mail server took it from the mailer."""
+    handler = RecordingHandler()
+    mailer_for(f"smtp://127.0.0.1:{smtp_server(handler)}").send(to, rendered, MESSAGE_ID)
+    [received] = handler.received
+    return received
+
+
+def test_message_is_multipart_alternative_with_text_then_html(rendered, smtp_server, mailer_for):
+    message = delivered(rendered, smtp_server, mailer_for).message
 
     assert message.get_content_type() == "multipart/alternative"
     text, html = message.iter_parts()
     assert text.get_content_type() == "text/plain" and text.get_content_charset() == "utf-8"
     assert html.get_content_type() == "text/html" and html.get_content_charset() == "utf-8"
-    assert text.get_content() == rendered.text
-    assert html.get_content() == rendered.html
+    assert text.get_content().replace("\r\n", "\n") == rendered.text
+    assert html.get_content().replace("\r\n", "\n") == rendered.html
 
 
-def test_message_carries_sender_recipient_subject_date_and_message_id(rendered):
-    message = SmtpMailer("smtp://127.0.0.1:1025", MAIL_FROM).build_message("mei@tech.gov.sg", rendered, MESSAGE_ID)
+def test_message_carries_sender_recipient_subject_date_and_message_id(rendered, smtp_server, mailer_for):
+    received = delivered(rendered, smtp_server, mailer_for)
+    message = received.message
 
     assert message["From"] == MAIL_FROM
     assert message["To"] == "mei@tech.gov.sg"
@@ -75,7 +84,7 @@ def test_message_carries_sender_recipient_subject_date_and_message_id(rendered):
     assert message["Auto-Submitted"] == "auto-generated"
     sent_at = email.utils.parsedate_to_datetime(message["Date"])
     assert abs(time.time() - sent_at.timestamp()) < 60
-    assert b"\r\n" in message.as_bytes()  # email.policy.SMTP line endings
+    assert b"\r\n" in received.data and b"\n" not in received.data.replace(b"\r\n", b"")  # SMTP line endings
 
 
 @pytest.mark.parametrize(
@@ -112,10 +121,11 @@ def test_recipient_with_crlf_never_reaches_a_header(to, rendered, smtp_server, m
     assert handler.received == []
 
 
-def test_recipient_domain_is_idna_encoded_in_the_header(rendered):
-    message = SmtpMailer("smtp://127.0.0.1:1025", MAIL_FROM).build_message("Lee@Bücher.Example", rendered, MESSAGE_ID)
+def test_recipient_domain_is_idna_encoded_in_the_header(rendered, smtp_server, mailer_for):
+    received = delivered(rendered, smtp_server, mailer_for, to="Lee@Bücher.Example")
 
-    assert message["To"] == "Lee@xn--bcher-kva.example"
+    assert received.message["To"] == "Lee@xn--bcher-kva.example"
+    assert received.rcpt_tos == ["Lee@xn--bcher-kva.example"]
 
 
 def test_same_request_template_and_send_has_same_message_id():

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from invite_common.errors import PermanentError
+from invite_common.messages import Template
 from notifier.catalog import CATALOG, InvalidContext, UnknownTemplate, validate_context
 from notifier.plaintext import WIDTH, together, wrap
 from notifier.rendering import RenderedEmail, UnsafeSubject, render
@@ -72,6 +73,13 @@ def test_expiry_notice_tells_the_requester_nobody_decided_in_time():
     email = render("expiry_notice", expiry_notice())
     assert email.subject == "Your TechPass request for vendor.lee@example.com has expired"
     assert "within 14 days" in email.text and "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31" in email.html
+
+
+def test_the_catalog_holds_exactly_the_emails_the_message_contract_names():
+    # a template the contract names but the notifier lacks would fail every send of it; one the
+    # notifier has but the contract does not name is sent by no service
+    assert sorted(CATALOG) == sorted(Template.ALL)
+    assert Template.INVITATIONS < set(Template.ALL)
 
 
 @pytest.mark.parametrize("template", sorted(CATALOG))

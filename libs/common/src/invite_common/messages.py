@@ -84,6 +84,23 @@ class Decision:
     RESEND = Verb.RESEND
 
 
+class Template:
+    """The emails there are (`notifier.send_email`'s `template`), named once; the notifier has one of each.
+
+    Only an invitation's delivery moves its request on (to `emailed`, or records a `resend`); a
+    notice tells someone of a move already made, and its delivery changes no request.
+    """
+
+    INVITATION = "invitation"
+    INVITATION_SEED = "invitation_seed"  # an invitation with the SEED enrolment code
+    REJECTION_NOTICE = "rejection_notice"
+    EXPIRY_NOTICE = "expiry_notice"
+    INVITATION_SENT_NOTICE = "invitation_sent_notice"  # to the requester, once their invitation is out
+    APPROVER_DIGEST = "approver_digest"  # sent by intake, about no one request
+    ALL = (INVITATION, INVITATION_SEED, REJECTION_NOTICE, EXPIRY_NOTICE, INVITATION_SENT_NOTICE, APPROVER_DIGEST)
+    INVITATIONS = frozenset({INVITATION, INVITATION_SEED})
+
+
 class Method:
     """How an invitee gets an account."""
 

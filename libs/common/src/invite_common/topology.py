@@ -22,7 +22,8 @@ from kombu import Exchange, Queue, binding
 from invite_common import messages
 from invite_common.messages import MESSAGE_TYPES, MessageType, message_type
 
-# consumer queue -> the message types it handles; the purpose is in the name
+# consumer queue -> the message types it handles; the purpose is in the name. Each service's
+# bootstrap declares its own queues with exactly these types (tests/common holds them equal).
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "approval.workflow": (
         messages.INVITE_SUBMITTED,

@@ -21,8 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = config.load(service="approval", connects=args.command is None)
     logs.configure("approval", settings.log_level)
     tls.trust(settings)
-    from approval import bootstrap, handlers
-    from approval.db import database
+    from approval import bootstrap, workflow
 
     if args.command == "migrate":
         from invite_common import runtime
@@ -34,9 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap.open_database(settings)
         deps = bootstrap.build_dependencies(settings)
         try:
-            with database.atomic():
-                state = handlers.retry_failed(deps, args.request_id, args.operator)
-        except (LookupError, handlers.workflow.InvalidTransition) as exc:
+            state = bootstrap.retry(deps, args.request_id, args.operator)
+        except (LookupError, workflow.InvalidTransition) as exc:
             print(f"cannot retry: {exc}", file=sys.stderr)
             return 1
         print(f"request {args.request_id} resumed in state {state}; the running service will carry on")

@@ -1,6 +1,8 @@
-"""The approval service as declared: its database, its two consumers, the expiry sweep, its adapters."""
+"""The approval service as declared: its database, its two consumers and the step each message
+runs, the expiry sweep, its adapters."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 
@@ -8,20 +10,29 @@ import peewee
 from invite_common import db as dbmod
 from invite_common import messages, metrics, runtime
 from invite_common.config import Settings
-from invite_common.consumer import TwoPhaseHandler
-from invite_common.messages import State
+from invite_common.consumer import Handler, TwoPhaseHandler
+from invite_common.messages import State, Step
 from invite_common.outbox import Outbox
 from invite_common.people import parse_domains
 
-from approval import handlers, policy
+from approval import dispatch, policy
+from approval.dispatch import Automatic, Dependencies
 from approval.adapters.directory import AccountDirectory, LocalDirectory
 from approval.adapters.enrolment import DeviceEnrolment, LocalEnrolment
 from approval.db import database
 from approval.migrations import MIGRATIONS
+from approval.steps import decision, expiry, failure, invitation, provisioning, seed, submission
 
 log = logging.getLogger(__name__)
 
 EXPIRY_SWEEP_SECONDS = 60.0
+
+# approval.advance: the automatic step it names -> what runs it (the workflow says when each is due)
+AUTOMATIC_STEPS = {
+    # the directory is called outside the transaction (it may be a remote SCIM server)
+    Step.PROVISION: Automatic(run=provisioning.provision, prepare=provisioning.create_account),
+    Step.REQUEST_SEED: Automatic(run=seed.book_seed),
+}
 
 
 def open_database(settings: Settings):
@@ -41,14 +52,14 @@ def directory_for(settings: Settings) -> AccountDirectory:
 
 def build_dependencies(
     settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None
-) -> handlers.Dependencies:
-    """The handlers' outbox, adapters, policy and settings; the local adapters unless others are given."""
+) -> Dependencies:
+    """The steps' outbox, adapters, policy and settings; the local adapters unless others are given."""
     try:
         rules = policy.load(settings.approval_policy)
     except policy.PolicyError as exc:
         # a policy that cannot be applied as written must stop the service, not be skipped silently
         raise SystemExit(f"APPROVAL_POLICY: {exc}") from None
-    return handlers.Dependencies(
+    return Dependencies(
         outbox=Outbox(database, runtime.topology_for(settings, "approval")),
         directory=directory or directory_for(settings),
         enrolment=enrolment or LocalEnrolment(settings.seed_enrolment_days),
@@ -60,13 +71,39 @@ def build_dependencies(
     )
 
 
-def sweep_expired(deps: handlers.Dependencies) -> None:
-    """Expire the requests nobody decided on in time."""
+def sweep_expired(deps: Dependencies, now: dt.datetime | None = None) -> int:
+    """Expire the requests nobody decided on in time (by `now`, the clock's unless given); return how many."""
     with database.atomic():
-        count = handlers.expire_stale(deps)
+        count = dispatch.Bound(expiry.expire_stale, deps)(None, now=now)
     if count:
         deps.outbox.notify()
         log.info("expired stale requests", extra={"count": count})
+    return count
+
+
+def retry(deps: Dependencies, request_id: str, operator: str) -> str:
+    """Run a failed request's step again at an operator's word; return the state it resumed in."""
+    with database.atomic():
+        return dispatch.Bound(failure.retry_failed, deps, "request_id", "operator")(None, request_id=request_id,
+                                                                                    operator=operator)
+
+
+def consumers(deps: Dependencies) -> dict[str, dict[str, Handler | TwoPhaseHandler]]:
+    """Each queue approval consumes: message type -> the step that handles it."""
+    on = dispatch.on_message
+    return {
+        "approval.workflow": {
+            messages.INVITE_SUBMITTED: on(submission.record_submission, deps),
+            messages.INVITE_CANCELLED: on(submission.cancel, deps),
+            messages.INVITE_RESEND_REQUESTED: on(invitation.resend, deps),
+            messages.APPROVAL_DECIDE: on(decision.decide, deps),
+            messages.APPROVAL_ADVANCE: dispatch.advance(AUTOMATIC_STEPS, deps),
+        },
+        "approval.email-outcomes": {
+            messages.EMAIL_SENT: on(invitation.record_email_sent, deps),
+            messages.EMAIL_FAILED: on(invitation.record_email_failed, deps),
+        },
+    }
 
 
 def requests_by_state() -> metrics.QueryCollector:
@@ -85,7 +122,6 @@ def requests_by_state() -> metrics.QueryCollector:
 def declare(settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None) -> runtime.Service:
     """The approval service: what it consumes, what it runs in the background, where it answers."""
     deps = build_dependencies(settings, directory, enrolment)
-    on = functools.partial
     return runtime.Service(
         name="approval",
         settings=settings,
@@ -93,25 +129,9 @@ def declare(settings: Settings, directory: AccountDirectory | None = None, enrol
         database=database,
         migrations=MIGRATIONS,
         outbox=deps.outbox,
-        consumers={
-            "approval.workflow": {
-                messages.INVITE_SUBMITTED: on(handlers.record_submission, deps=deps),
-                messages.INVITE_CANCELLED: on(handlers.cancel, deps=deps),
-                messages.INVITE_RESEND_REQUESTED: on(handlers.resend, deps=deps),
-                messages.APPROVAL_DECIDE: on(handlers.decide, deps=deps),
-                # the directory is called outside the transaction (it may be a remote SCIM server)
-                messages.APPROVAL_ADVANCE: TwoPhaseHandler(
-                    prepare=on(handlers.prepare_advance, deps=deps),
-                    commit=on(handlers.commit_advance, deps=deps),
-                ),
-            },
-            "approval.email-outcomes": {
-                messages.EMAIL_SENT: on(handlers.record_email_sent, deps=deps),
-                messages.EMAIL_FAILED: on(handlers.record_email_failed, deps=deps),
-            },
-        },
-        on_give_up=on(handlers.fail_step, deps=deps),
-        tasks=[runtime.Task("expiry", EXPIRY_SWEEP_SECONDS, on(sweep_expired, deps))],
+        consumers=consumers(deps),
+        on_give_up=dispatch.on_give_up(failure.fail_step, deps),
+        tasks=[runtime.Task("expiry", EXPIRY_SWEEP_SECONDS, functools.partial(sweep_expired, deps))],
         bind=settings.approval_bind,
         metrics=[requests_by_state()],
         closers=[deps.directory.close],

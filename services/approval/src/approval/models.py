@@ -6,7 +6,6 @@ import uuid
 import peewee
 
 from invite_common.db import UTCDateTimeField, utcnow
-from invite_common.statements import Statements
 
 from approval.db import BaseModel
 from approval.usernames import USERNAME_MAX
@@ -89,9 +88,3 @@ class SeedEnrolment(BaseModel):
 
     class Meta:
         table_name = "seed_enrolment"
-
-
-# The statements every message runs, built once (see invite_common.statements).
-requests = Statements(InviteRequest)
-transitions = Statements(Transition)
-accounts = Statements(Account)

@@ -36,6 +36,10 @@ TRANSITIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     Verb.RESEND:          {State.EMAILED:         State.EMAILED},
 })
 
+# The states in which a request waits for an approver's decision: those `approve` leaves from.
+# Expiry and a decision given up on ask this, so a new waiting state is a row of the table alone.
+AWAITING_DECISION: frozenset[str] = frozenset(TRANSITIONS[Verb.APPROVE])
+
 # The step that follows account creation when no SEED booking is needed. It is not a
 # transition: `mark_emailed` only happens once the notifier reports the email as sent.
 SEND_INVITATION_EMAIL = "send_invitation_email"
@@ -105,6 +109,11 @@ def needs_seed(user_type: str, seed_onboarding: bool, offshore: bool) -> bool:
         raise ValueError(f"unknown user type {user_type!r}")
     # Offshore vendor devices always reach government systems over the internet.
     return bool(seed_onboarding) or (user_type == UserType.VENDOR and bool(offshore))
+
+
+def waits_for(state: str, step: str) -> bool:
+    """Say whether a request in `state` waits for the automatic `step`: the step's verb leaves from that state."""
+    return state in TRANSITIONS.get(step, {})
 
 
 # The next step: what runs after a decision, after account creation and on an operator's retry.

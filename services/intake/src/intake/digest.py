@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from invite_common.messages import new_message
+from invite_common.messages import Template, new_message
 from invite_common.outbox import Outbox
 
 from intake.db import database
@@ -31,7 +31,7 @@ from intake.portal.labels import METHOD_LABELS
 log = logging.getLogger(__name__)
 
 PRODUCER = "intake"
-TEMPLATE = "approver_digest"
+TEMPLATE = Template.APPROVER_DIGEST
 # the most requests named in each part of one email; the rest are counted
 LISTED = 20
 # remind at least this long before expiry, and never less than two digests ahead

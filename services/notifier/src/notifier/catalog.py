@@ -6,6 +6,7 @@ import datetime as dt
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from invite_common.errors import PermanentError
+from invite_common.messages import Template
 
 _required = validate.Length(min=1)
 
@@ -107,13 +108,14 @@ class ApproverDigestContext(Schema):
     queue_url = fields.Url(required=True, schemes={"https", "http"}, require_tld=False)
 
 
+# one schema for each email the message contract names (Template.ALL), and no other
 CATALOG: dict[str, Schema] = {
-    "invitation": InvitationContext(),
-    "invitation_seed": InvitationSeedContext(),
-    "rejection_notice": RejectionNoticeContext(),
-    "expiry_notice": ExpiryNoticeContext(),
-    "invitation_sent_notice": InvitationSentNoticeContext(),
-    "approver_digest": ApproverDigestContext(),
+    Template.INVITATION: InvitationContext(),
+    Template.INVITATION_SEED: InvitationSeedContext(),
+    Template.REJECTION_NOTICE: RejectionNoticeContext(),
+    Template.EXPIRY_NOTICE: ExpiryNoticeContext(),
+    Template.INVITATION_SENT_NOTICE: InvitationSentNoticeContext(),
+    Template.APPROVER_DIGEST: ApproverDigestContext(),
 }
 
 

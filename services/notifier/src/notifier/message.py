@@ -10,7 +10,6 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 import idna
 
@@ -166,9 +165,3 @@ def compose_bytes(sender: Sender, to: str, rendered: RenderedEmail, message_id: 
     )
     return head + body, text_8bit or html_8bit
 
-
-def compose(sender: Sender, to: str, rendered: RenderedEmail, message_id: str) -> EmailMessage:
-    """The message `compose_bytes` writes, parsed back: for reading its parts and headers."""
-    data, _ = compose_bytes(sender, to, rendered, message_id)
-    # read with plain line ends, as the parts were given; as_bytes() writes CRLF again (SMTP policy)
-    return email.message_from_bytes(data.replace(b"\r\n", b"\n"), _class=EmailMessage, policy=email.policy.SMTP)

@@ -11,9 +11,13 @@ from invite_common.db import utcnow
 from invite_common.errors import PermanentError, TransientError
 from invite_common.messages import UserType
 from invite_common.people import person_key
+from invite_common.statements import Statements
 
-from approval.models import Account, accounts
+from approval.models import Account
 from approval.usernames import derive_username, is_valid_username, numbered
+
+# the account table's statements, built once (see invite_common.statements): every provisioning runs them
+accounts = Statements(Account)
 
 _CANDIDATES_PER_QUERY = 20
 _MAX_INSERT_ATTEMPTS = 20

@@ -255,8 +255,3 @@ def _describe(exc: Exception | None) -> str:
     if isinstance(exc, RequestNetworkException) and exc.__cause__ is not None:
         return f"{type(exc.__cause__).__name__}: {exc.__cause__}" if str(exc.__cause__) else type(exc.__cause__).__name__
     return str(exc)
-
-
-def directory_from(url: str, token: str, timeout: float) -> ScimDirectory:
-    """Build the SCIM directory the settings name."""
-    return ScimDirectory(url, token, timeout=timeout)

@@ -8,11 +8,10 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from invite_common.errors import Outage, PermanentError, TransientError
-from notifier.message import InvalidRecipient, check_recipient, compose, compose_bytes, message_id_for, parse_sender
+from notifier.message import InvalidRecipient, check_recipient, compose_bytes, message_id_for, parse_sender
 from notifier.rendering import RenderedEmail
 
 __all__ = [
@@ -121,10 +120,6 @@ class SmtpMailer:
     def message_id(self, request_id: str, template: str, send_key: str | int) -> str:
         """Return the stable Message-ID for one (request, template, send) under MAIL_FROM's domain."""
         return message_id_for(request_id, template, send_key, self.sender.domain)
-
-    def build_message(self, to: str, rendered: RenderedEmail, message_id: str) -> EmailMessage:
-        """Compose the multipart/alternative (text, then HTML) message for one recipient."""
-        return compose(self.sender, to, rendered, message_id)
 
     def send(self, to: str, rendered: RenderedEmail, message_id: str) -> None:
         """Deliver one email, raising TransientSmtpError to retry or PermanentSmtpError to give up."""
