@@ -1,6 +1,8 @@
 """Throwaway databases for a run, made through tests.support.backing, and counts read from them."""
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,3 +51,19 @@ def count_rows(db: Database, sql: str) -> int:
     finally:
         conn.close()
 
+
+@contextlib.contextmanager
+def throwaway_postgres():
+    """The URL of a new PostgreSQL database, dropped on leaving; None when no server answers.
+
+    The server is BENCH_DATABASE_URL's (an admin URL) when set, else the one the tests use."""
+    admin = os.environ.get("BENCH_DATABASE_URL") or backing.find_postgres().url
+    if not admin:
+        yield None
+        return
+    url = backing.create_postgres_database(admin)
+    try:
+        yield url
+    finally:
+        backing.drop_postgres_database(admin, url)
+        backing.stop_containers()
