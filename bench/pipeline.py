@@ -13,7 +13,7 @@ Phases, run on each database in turn (DESIGN.md section 7):
               (a prefetch's worth published, then one wait; the store hop acks what it handled once
               its republishes are confirmed), and "old", with one confirm round trip per message.
 2. throughput intake, approval and notifier as processes; N email invitations submitted over HTTP by
-              a few client threads while an approver thread approves them in bulk (up to 200 a call);
+              a few client threads while an approver thread approves them in bulk (up to 100 a call);
               from the first submit to the N-th email accepted by the SMTP server.
 3. latency    one invitation every 1/rate s (50/s) for `--seconds`: submit, then approve as soon as the
               201 is back; per invitation, approve 202 -> email and submit -> approve -> email.
@@ -59,7 +59,7 @@ from bench.support.baseline import BaselineResult, run_baseline  # noqa: E402
 from bench.support.cpu import machine_info  # noqa: E402
 from bench.support.databases import make_database  # noqa: E402
 from bench.support.figures import percentile  # noqa: E402
-from bench.support.load import ThroughputResult, run_throughput  # noqa: E402
+from bench.support.load import MAX_BULK, ThroughputResult, run_throughput  # noqa: E402
 from bench.support.loopback import check_loopback  # noqa: E402
 from bench.support.pacing import LatencyResult, run_latency  # noqa: E402
 from bench.support.report import report  # noqa: E402
@@ -90,7 +90,8 @@ def parse_args(argv=None):
                    help="comma-separated databases to run on: sqlite, postgresql (default both, or BENCH_DB)")
     p.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
     p.add_argument("--clients", type=int, default=4, help="submitting client threads in the throughput phase (default 4)")
-    p.add_argument("--chunk", type=int, default=200, help="most approvals per bulk decision call (default 200, the API's limit)")
+    p.add_argument("--chunk", type=int, default=MAX_BULK,
+                   help=f"most approvals per bulk decision call (default {MAX_BULK}, the API's limit)")
     p.add_argument("--prefetch", type=int, default=50, help="prefetch of the baseline's consumers (default 50, as AMQP_PREFETCH)")
     p.add_argument("--phase-timeout", type=float, default=0, help="seconds each phase may take (default: scaled to --n)")
     p.add_argument("--log-level", default="INFO", help="LOG_LEVEL of the services (default INFO, as deployed)")
@@ -104,8 +105,8 @@ def parse_args(argv=None):
     args.dbs = [x.strip() for x in args.db.split(",") if x.strip()]
     if not args.dbs or set(args.dbs) - {"sqlite", "postgresql"}:
         p.error("--db takes sqlite, postgresql or both")
-    if not 1 <= args.chunk <= 200:
-        p.error("--chunk must be 1..200")
+    if not 1 <= args.chunk <= MAX_BULK:
+        p.error(f"--chunk must be 1..{MAX_BULK}")
     if args.n < 1 or args.rate <= 0 or args.scaled_rate <= 0 or args.seconds <= 0 or args.clients < 1:
         p.error("--n, --rate, --scaled-rate, --seconds and --clients must be positive")
     return args

@@ -1,7 +1,7 @@
 """The system's load: invitations submitted and approved over intake's HTTP API, and the saturating phase.
 
 The throughput phase has a few client threads submit N email invitations while an approver thread
-approves them in bulk (up to 200 a call), from the first submit to the N-th email.
+approves them in bulk (up to 100 a call), from the first submit to the N-th email.
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from bench.support.system import system_meter
 # read all of them on each submission, a cost no real requester's submissions have.
 REQUESTERS = [f"requester{k:02d}@tech.gov.sg" for k in range(50)]
 APPROVER = "bob@tech.gov.sg"
+# The most decisions POST /api/v1/approvals/decisions takes in one call (intake's MAX_BULK_DECISIONS).
+MAX_BULK = 100
 
 _local = threading.local()
 
