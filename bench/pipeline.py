@@ -39,7 +39,6 @@ Everything stays on loopback: the broker and PostgreSQL must be local; queues, e
 databases and processes made by the run are removed at the end, also on Ctrl-C.
 """
 from __future__ import annotations
-from __future__ import annotations
 
 import argparse
 import json
@@ -51,6 +50,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+# the repository's root, where bench.support and tests.support are found, whatever folder this runs from
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -62,12 +62,12 @@ from bench.support.figures import percentile  # noqa: E402
 from bench.support.load import MAX_BULK, ThroughputResult, run_throughput  # noqa: E402
 from bench.support.loopback import check_loopback  # noqa: E402
 from bench.support.pacing import LatencyResult, run_latency  # noqa: E402
-from bench.support.report import report  # noqa: E402
 from bench.support.phase import Cleanup, PhaseFailed, say  # noqa: E402
-from bench.support.timed_mailbox import TimedMailbox  # noqa: E402
+from bench.support.report import report  # noqa: E402
 from bench.support.system import (  # noqa: E402
     LossCheck, check_nothing_lost, start_extra_workers, start_system, topology_of, wait_settled,
 )
+from bench.support.timed_mailbox import TimedMailbox  # noqa: E402
 from tests.support import backing  # noqa: E402
 from tests.support.system import SERVICES  # noqa: E402
 
@@ -75,6 +75,7 @@ PHASES = ("baseline", "throughput", "latency", "scaled")
 
 
 def parse_args(argv=None):
+    """The options, checked; `phases` and `dbs` as sets and lists."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1000)),
                    help="messages / invitations for the throughput phases (default 1000, or BENCH_N)")

@@ -1,9 +1,8 @@
 """Percentiles and the lines that print them.
 
-Two ways of taking a percentile are kept, each where its figures were always read: the pipeline's
-nearest rank, and the in-process benchmarks' rounded position (numpy's "nearest"). They agree for
-most sample sizes, but not all (13 runs, say), and a figure should not move because it was printed
-by shared code.
+Two ways of taking a percentile are kept, so that each script's figures compare with its own earlier
+ones: the pipeline's nearest rank, and the in-process benchmarks' rounded position (numpy's
+"nearest"). They agree for most sample sizes, but not for all (13, say).
 """
 from __future__ import annotations
 
