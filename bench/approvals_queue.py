@@ -23,9 +23,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-from batch_upload import _admin, _report, build_app, postgres_admin_url
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.support.databases import throwaway_postgres  # noqa: E402
+from bench.support.figures import report_times  # noqa: E402
+from bench.support.intake_app import build_app  # noqa: E402
 
 WAITING = 10_000
 CLOSED = 5_000
@@ -83,8 +88,6 @@ def measure(name: str, db_url: str, runs: int, without_index: bool) -> dict[str,
     app, db = build_app(db_url)
     fill(WAITING, CLOSED)
     if without_index:
-        from intake.models import InviteRequest
-
         index = next(i for i in db.get_indexes("invite_request") if i.columns == ["state", "created_at", "id"])
         db.execute_sql(f'DROP INDEX "{index.name}"')
     app.config["WTF_CSRF_ENABLED"] = False
@@ -104,7 +107,7 @@ def measure(name: str, db_url: str, runs: int, without_index: bool) -> dict[str,
         "API page by cursor (25)": timed(api, f"/api/v1/approvals?limit=25&cursor={cursor}", runs, headers=headers),
     }
     for label, seconds in figures.items():
-        _report(f"  {label:<26}", seconds)
+        report_times(f"  {label:<26}", seconds)
     db.close()
     return {label: statistics.median(s) * 1000 for label, s in figures.items() if label.startswith("portal")}
 
@@ -119,17 +122,11 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             medians = measure("SQLite", f"sqlite:///{Path(tmp) / 'intake.db'}", args.runs, args.without_index)
     else:
-        admin = postgres_admin_url()
-        if not admin:
-            print("PostgreSQL: skipped (no BENCH_DATABASE_URL / TEST_DATABASE_URL and nothing on 127.0.0.1:5432)")
-            return 0
-        name = f"invites_bench_{uuid.uuid4().hex[:12]}"
-        _admin(admin, f'CREATE DATABASE "{name}"')
-        try:
-            url = urlunparse(urlparse(admin)._replace(path=f"/{name}"))
+        with throwaway_postgres() as url:
+            if not url:
+                print("PostgreSQL: skipped (no BENCH_DATABASE_URL / TEST_DATABASE_URL and nothing on 127.0.0.1:5432)")
+                return 0
             medians = measure("PostgreSQL", url, args.runs, args.without_index)
-        finally:
-            _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     missed = False
     for label, median in medians.items():
         verdict = "ok" if median <= TARGET_MS else "MISSED"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import json
 import os
 import random
@@ -29,16 +28,17 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.support.figures import rounded_rank  # noqa: E402
+from bench.support.history_seed import APPROVERS, seed  # noqa: E402
+from bench.support.intake_app import open_database  # noqa: E402
 
 TARGETS = {"page_p95_ms": 100.0, "export_rows_per_s": 50_000.0, "verify_s": 20.0}
-APPROVERS = [f"approver{i}@tech.gov.sg" for i in range(20)]
-REQUESTERS = [f"officer{i}@agency{i % 40}.gov.sg" for i in range(2000)]
-STATES = ("emailed", "rejected", "emailed", "emailed", "seed_requested", "cancelled")
 
 
 def _rss_kb(field: str = "VmRSS") -> int:
@@ -68,118 +68,6 @@ def _settings(db_url: str, var_dir: str):
 
     return config.load({"INTAKE_DB_URL": db_url, "INVITES_VAR_DIR": var_dir, "ENV": "test",
                         "ROLE_GRANTS": "auditor:auditor@tech.gov.sg"})
-
-
-def _open(db_url: str):
-    from invite_common.db import apply_migrations, connect
-    from intake.db import database
-    from intake.migrations import MIGRATIONS
-
-    db = connect(db_url)
-    database.initialize(db)
-    apply_migrations(db, MIGRATIONS)
-    return db
-
-
-def _csv_buffer(rows) -> io.StringIO:
-    import csv
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(["\\N" if v is None else v for v in row])
-    buffer.seek(0)
-    return buffer
-
-
-def _copy(db, table: str, columns: list[str], rows) -> None:
-    cursor = db.connection().cursor()
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", _csv_buffer(rows))
-
-
-def seed(db, signer, entries: int) -> dict:
-    """Write requests and their chained entries, as the linker would have chained them."""
-    from intake.audit import chain
-
-    rng = random.Random(8)
-    key = signer.pseudonym_key()
-    start = time.perf_counter()
-    now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
-    n_requests = entries // 3 + 1  # fewer are written: the loop stops at `entries`
-    seq, prev, entry_id = 0, chain.GENESIS, 0
-    request_cols = ["id", "method", "email", "user_type", "first_name", "last_name", "contact_number", "organisation",
-                    "department", "seed_onboarding", "offshore", "reason", "requester", "state", "state_seq", "batch_id",
-                    "created_at", "updated_at"]
-    entry_cols = ["id", "request_id", "event", "from_state", "to_state", "actor", "note", "details", "at", "source_seq",
-                  "chain_seq", "salt", "personal_digest", "actor_ref", "prev_hash", "hash"]
-    head_cols = ["seq", "hash", "signed_at", "key_id", "signature"]
-    requests, rows, heads = [], [], []
-    batch_ids = [str(uuid.uuid4()) for _ in range(200)]
-    for r in range(n_requests):
-        if seq >= entries:
-            break
-        rid = str(uuid.uuid4())
-        at = now - dt.timedelta(days=365) + dt.timedelta(seconds=r * 31536000 / n_requests)
-        requester, approver = rng.choice(REQUESTERS), rng.choice(APPROVERS)
-        state = STATES[r % len(STATES)]
-        method = "create_account" if r % 3 else "email_invitation"
-        email = f"invitee{r}.{rng.randrange(10**6)}@{'vendor' if method == 'create_account' else 'tech.gov'}{r % 97}.sg"
-        batch = batch_ids[r % 200] if r % 10 == 0 else None
-        requests.append([rid, method, email, "vendor" if method == "create_account" else "public_officer", "First",
-                         "Last", "+6591234567", "Example Pte Ltd", "", state == "seed_requested", False,
-                         "Reason for the request", requester, state, 4, batch, at.replace(tzinfo=None),
-                         at.replace(tzinfo=None)])
-        steps = [("submit", requester, None, "submitted", "Reason for the request", {"method": method}, None)]
-        if state == "rejected":
-            steps += [("reject", approver, "submitted", "rejected", "Not needed", {}, 1)]
-        elif state == "cancelled":
-            steps += [("cancel_requested", requester, "submitted", None, "", {}, None),
-                      ("cancel", requester, "submitted", "cancelled", "", {}, 1)]
-        else:
-            steps += [("approve", approver, "submitted", "approved", "Welcome", {}, 1),
-                      ("provision", "system", "approved", "account_created", "", {"username": f"user{r}"}, 2)]
-            if state == "seed_requested":
-                steps.append(("request_seed", "system", "account_created", "seed_requested", "",
-                              {"seed_expires_at": (at + dt.timedelta(days=14)).isoformat()}, 3))
-            else:
-                steps.append(("mark_emailed", "notifier", "account_created", "emailed", "",
-                              {"smtp_message_id": f"<{uuid.uuid4().hex}@invites.local>"}, 3))
-        for i, (event, actor, from_state, to_state, note, details, source_seq) in enumerate(steps):
-            if seq >= entries:
-                break
-            entry_id += 1
-            seq += 1
-            when = at + dt.timedelta(minutes=i * 7)
-            public, personal = chain.split_details(json.dumps(details, sort_keys=True))
-            salt = os.urandom(16).hex()
-            digest = chain.personal_digest(salt, actor, note, personal)
-            ref = chain.pseudonym(key, actor)
-            hash_ = chain.entry_hash(seq, prev, entry_id, rid, event, from_state, to_state, when, source_seq, None,
-                                     public, ref, digest)
-            rows.append([entry_id, rid, event, from_state, to_state, actor, note, json.dumps(details, sort_keys=True),
-                         when.replace(tzinfo=None).isoformat(), source_seq, seq, salt, digest, ref, prev, hash_])
-            prev = hash_
-            if seq % 1000 == 0:
-                signed_at = when + dt.timedelta(seconds=30)
-                heads.append([seq, hash_, signed_at.replace(tzinfo=None).isoformat(), signer.key_id,
-                              signer.sign(chain.head_message(seq, hash_, signed_at))])
-        if len(rows) >= 50_000:
-            with db.atomic():
-                _copy(db, "invite_request", request_cols, requests)
-                _copy(db, "history_entry", entry_cols, rows)
-            requests, rows = [], []
-    if seq % 1000:
-        heads.append([seq, prev, now.replace(tzinfo=None).isoformat(), signer.key_id,
-                      signer.sign(chain.head_message(seq, prev, now))])
-    with db.atomic():
-        _copy(db, "invite_request", request_cols, requests)
-        _copy(db, "history_entry", entry_cols, rows)
-        _copy(db, "chain_head", head_cols, heads)
-        db.execute_sql(f"SELECT setval(pg_get_serial_sequence('history_entry', 'id'), {entry_id})")
-    db.execute_sql("ANALYZE")
-    elapsed = time.perf_counter() - start
-    return {"entries": seq, "requests": r + 1, "heads": len(heads), "seconds": round(elapsed, 1),
-            "entries_per_s": round(seq / elapsed)}
 
 
 def link(db, signer, n: int = 20_000) -> dict:
@@ -246,14 +134,9 @@ def pages(db_url: str, var_dir: str, rounds: int = 25) -> dict:
             times.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, response.get_data(as_text=True)
         every += times
-        results[name] = {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(_pct(times, 95), 1)}
-    return {"by_filter": results, "p50_ms": round(statistics.median(every), 1), "p95_ms": round(_pct(every, 95), 1),
-            "p99_ms": round(_pct(every, 99), 1), "requests": len(every)}
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        results[name] = {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(rounded_rank(times, 95), 1)}
+    return {"by_filter": results, "p50_ms": round(statistics.median(every), 1), "p95_ms": round(rounded_rank(every, 95), 1),
+            "p99_ms": round(rounded_rank(every, 99), 1), "requests": len(every)}
 
 
 def export_child(db_url: str, var_dir: str) -> dict:
@@ -263,7 +146,7 @@ def export_child(db_url: str, var_dir: str) -> dict:
     from intake.app import create_app
     from intake.db import database
 
-    _open(db_url)
+    open_database(db_url)
     client = create_app(_settings(db_url, var_dir), Outbox(database, Topology())).test_client()
     rss_start = _rss_kb()
     cpu_start = _cpu_seconds()
@@ -292,7 +175,7 @@ def verify_child(db_url: str, var_dir: str) -> dict:
     from intake.audit import keys
     from intake.audit.verify import verify
 
-    _open(db_url)
+    open_database(db_url)
     cpu_start = _cpu_seconds(children=True)
     start = time.perf_counter()
     result = verify(keys.verify_keys(_settings(db_url, var_dir)))
@@ -341,7 +224,7 @@ def main(argv=None) -> int:
     Path(var_dir).mkdir(exist_ok=True)
     figures = {"machine": f"{os.cpu_count()} cores, shared with other work while this ran"}
     try:
-        db = _open(db_url)
+        db = open_database(db_url)
         signer = keys.load_signer(_settings(db_url, var_dir))
         if not args.reuse:
             print(f"seeding {args.entries:,} entries ...", flush=True)

@@ -18,16 +18,20 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.support.databases import throwaway_postgres  # noqa: E402
+from bench.support.figures import report_times  # noqa: E402
+from bench.support.intake_app import build_app  # noqa: E402
 
 ROWS = 5000
 TARGET_SECONDS = 2.0
@@ -90,50 +94,6 @@ def batch_xlsx(csv_data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def postgres_admin_url() -> str | None:
-    """The PostgreSQL admin URL to make a throwaway database on, or None when there is none."""
-    for name in ("BENCH_DATABASE_URL", "TEST_DATABASE_URL"):
-        if os.environ.get(name):
-            return os.environ[name]
-    return "postgresql://postgres@127.0.0.1:5432/postgres" if _port_open("127.0.0.1", 5432) else None
-
-
-def _admin(admin_url: str, sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql)
-    conn.close()
-
-
-def build_app(db_url: str):
-    """The intake app on a fresh database at db_url, with the batch API registered."""
-    from invite_common import config
-    from invite_common.db import apply_migrations, connect
-    from invite_common.outbox import Outbox
-    from invite_common.topology import Topology
-
-    from intake.app import create_app
-    from intake.db import database
-    from intake.migrations import MIGRATIONS
-
-    db = connect(db_url)
-    database.initialize(db)
-    apply_migrations(db, MIGRATIONS)
-    app = create_app(config.load({}), Outbox(database, Topology()))
-    return app, db
-
-
 def measure(name: str, db_url: str, files: dict[str, bytes], runs: int, submit: bool) -> dict[str, float]:
     """Upload each file `runs` times and read its first review page; print the figures; return upload medians."""
     app, db = build_app(db_url)
@@ -159,8 +119,8 @@ def measure(name: str, db_url: str, files: dict[str, bytes], runs: int, submit: 
                 if page.status_code != 200:
                     raise SystemExit(f"{name}: review page answered {page.status_code}")
             print(f"{name}, {filename}: {body['row_count']} rows, {body['error_count']} with problems, {len(data) / 1024:.0f} KB")
-            _report("  POST /batches (parse+check+store+answer)", uploads)
-            _report("  GET first review page (50 rows)         ", pages)
+            report_times("  POST /batches (parse+check+store+answer)", uploads)
+            report_times("  GET first review page (50 rows)         ", pages)
             medians[filename] = statistics.median(uploads)
         if submit:
             _submit_once(app, headers, files["requests.csv"])
@@ -185,12 +145,6 @@ def _submit_once(app, headers, data) -> None:
         print(f"  submit of {count} rows (one transaction): {time.perf_counter() - started:.2f} s")
 
 
-def _report(label: str, seconds: list[float]) -> None:
-    ordered = sorted(seconds)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    print(f"{label}  median {statistics.median(ordered) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(ordered)})")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="uploads per database (default 5)")
@@ -202,17 +156,11 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         results["SQLite"] = measure("SQLite", f"sqlite:///{Path(tmp) / 'intake.db'}", files, args.runs, args.submit)
-    admin = postgres_admin_url()
-    if admin:
-        name = f"invites_bench_{uuid.uuid4().hex[:12]}"
-        _admin(admin, f'CREATE DATABASE "{name}"')
-        try:
-            url = urlunparse(urlparse(admin)._replace(path=f"/{name}"))
+    with throwaway_postgres() as url:
+        if url:
             results["PostgreSQL"] = measure("PostgreSQL", url, files, args.runs, args.submit)
-        finally:
-            _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        print("PostgreSQL: skipped (no BENCH_DATABASE_URL / TEST_DATABASE_URL and nothing on 127.0.0.1:5432)")
+        else:
+            print("PostgreSQL: skipped (no BENCH_DATABASE_URL / TEST_DATABASE_URL and nothing on 127.0.0.1:5432)")
     missed = False
     for db, medians in results.items():
         for filename, median in medians.items():

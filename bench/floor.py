@@ -31,8 +31,12 @@ import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CLOCK = os.sysconf("SC_CLK_TCK")
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.support.cpu import cpu_seconds  # noqa: E402
+from tests.support.mailbox import free_port  # noqa: E402
 
 BARE_APP = textwrap.dedent('''
     from flask import Flask
@@ -66,19 +70,6 @@ BARE_APP = textwrap.dedent('''
 ''')
 
 BODY = {"method": "email_invitation", "email": "kim@tech.gov.sg", "seed_onboarding": False, "reason": "Joining the platform team"}
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 INTAKE_APP = textwrap.dedent('''

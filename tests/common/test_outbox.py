@@ -4,8 +4,9 @@ import pytest
 from invite_common.broker import Publisher
 from invite_common.db import connect
 from invite_common.messages import decode, new_message
-from invite_common.outbox import Outbox, OutboxRelay, wait_until_published
+from invite_common.outbox import Outbox, OutboxRelay
 from tests.support.broker import drain, queue_depth, wait_for
+from tests.support.outbox import wait_until_published
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from invite_common import config, runtime
 from invite_common.broker import Outgoing, Publisher
 from invite_common.logs import JsonFormatter
 from invite_common.messages import Envelope, decode, new_message
-from invite_common.outbox import wait_until_published
 from notifier import bootstrap
 from notifier.db import database
 from notifier.models import Delivery
@@ -24,6 +23,7 @@ from notifier.rendering import render
 from tests.notifier.conftest import RecordingHandler, free_port
 from tests.support.broker import queue_depth, wait_for
 from tests.support.metrics import names, scrape, value
+from tests.support.outbox import wait_until_published
 
 INVITEE = "mei.ling@tech.gov.sg"
 CONTEXT = {

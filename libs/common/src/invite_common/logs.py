@@ -17,10 +17,6 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("reques
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 @contextlib.contextmanager
 def request_context(request_id: str | None):
     """Tag every log line inside the block with `request_id`."""

@@ -17,7 +17,6 @@ import datetime as dt
 import fcntl
 import logging
 import threading
-import time
 from typing import Callable
 
 import peewee
@@ -266,13 +265,3 @@ class OutboxRelay(threading.Thread):
         self._stopping.set()
         self.outbox.notify()
 
-
-def wait_until_published(outbox: Outbox, timeout: float = 10.0) -> bool:
-    """Block until the outbox is empty (used at shutdown and in tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if outbox.pending_count() == 0:
-            return True
-        outbox.notify()
-        time.sleep(0.05)
-    return False
