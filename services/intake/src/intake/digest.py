@@ -21,9 +21,9 @@ import peewee
 from invite_common.messages import Template, new_message
 from invite_common.outbox import Outbox
 
+from intake import lifecycle, queries
 from intake.db import database
 from intake.identity import Caller
-from intake import queries
 from intake.auth.roles import may_hold
 from intake.models import DigestRun, InviteRequest, RoleGrant
 from intake.portal.labels import METHOD_LABELS
@@ -79,10 +79,10 @@ def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -
             since = last.covered_until if last else now - settings.interval
             if now - since < settings.interval:
                 return None
-            new = queries.waiting().where((InviteRequest.created_at > since) & (InviteRequest.created_at <= now))
+            new = lifecycle.awaiting_decision_query().where((InviteRequest.created_at > since) & (InviteRequest.created_at <= now))
             # a request's reminder moment is (submitted + expiry - remind_before); take those that fell since the last digest
             shift = expiry - settings.remind_before
-            expiring = queries.waiting().where(
+            expiring = lifecycle.awaiting_decision_query().where(
                 (InviteRequest.created_at > since - shift) & (InviteRequest.created_at <= now - shift)
             )
             run = DigestRun.create(covered_from=since, covered_until=now, new_count=new.count(), expiring_count=expiring.count())

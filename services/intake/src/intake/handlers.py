@@ -5,10 +5,10 @@ import datetime as dt
 import logging
 
 from invite_common.db import utcnow
-from invite_common.messages import Envelope, State
+from invite_common.messages import Envelope
 
-from intake import history
-from intake.models import CLOSED_STATES, invite_requests, taken_usernames
+from intake import history, lifecycle
+from intake.models import invite_requests, taken_usernames
 from intake.validation import username_key
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def record_state_change(env: Envelope) -> None:
         invite.state = last["to_state"]
         invite.state_seq = last["seq"]
         invite.pending_action = invite.pending_actor = None
-        if invite.state in CLOSED_STATES:
+        if lifecycle.is_finished(invite.state):
             invite.open_email = None
             invite.open_username_key = None
         invite.updated_at = utcnow()
@@ -73,6 +73,6 @@ def record_refusal(env: Envelope) -> None:
         details={"decision": p["decision"]},
         message_id=env.message_id,
     )
-    if invite.pending_action == p["decision"] and invite.state == State.SUBMITTED:
+    if invite.pending_action == p["decision"] and lifecycle.is_undecided(invite):
         invite.pending_action = invite.pending_actor = None
         invite_requests.save_changes(invite)

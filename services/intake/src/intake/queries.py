@@ -14,23 +14,15 @@ from dataclasses import dataclass
 import peewee
 from marshmallow import ValidationError
 
-from invite_common.messages import State
 from invite_common.people import person_key
 
+from intake import lifecycle
 from intake.errors import InvalidInput
 from intake.identity import Caller
-from intake.models import DRAFT, BatchDraft, BatchRow, HistoryEntry, InviteRequest
+from intake.models import BatchDraft, DraftStatus, BatchRow, HistoryEntry, InviteRequest
 from intake.validation import check_moment
 
 PER_PAGE = 25
-
-# Groups of states a requester thinks in: the overview counts them, the status page filters by them.
-GROUPS: dict[str, tuple[str, ...]] = {
-    "pending": (State.SUBMITTED,),
-    "in_progress": (State.APPROVED, State.ACCOUNT_CREATED, State.SEED_REQUESTED),
-    "emailed": (State.EMAILED,),
-    "attention": (State.FAILED, State.REJECTED),
-}
 
 
 @dataclass
@@ -169,7 +161,7 @@ def counts(requester: str) -> dict[str, int]:
         .group_by(InviteRequest.state)
         .tuples()
     )
-    return {key: sum(by_state.get(s, 0) for s in states) for key, states in GROUPS.items()}
+    return {key: sum(by_state.get(s, 0) for s in states) for key, states in lifecycle.REQUESTER_GROUPS.items()}
 
 
 # The approvers' queue ------------------------------------------------------------------------
@@ -191,11 +183,6 @@ class QueueFilters:
     batch: str = ""
 
 
-def waiting() -> peewee.ModelSelect:
-    """Every request still waiting for a decision (none accepted yet)."""
-    return InviteRequest.select().where((InviteRequest.state == State.SUBMITTED) & InviteRequest.pending_action.is_null())
-
-
 def at_address_of(column: peewee.Field, email: str) -> peewee.Expression:
     """`column` (a stored, normalised address) is one of the person's addresses: `email` with any
     `+tag` or none (invite_common.people.person_key)."""
@@ -210,7 +197,7 @@ def not_involving(query: peewee.ModelSelect, email: str) -> peewee.ModelSelect:
 
 def decidable(caller: Caller) -> peewee.ModelSelect:
     """The waiting requests this approver may decide: not their own, not an invitation of themselves."""
-    return not_involving(waiting(), caller.email)
+    return not_involving(lifecycle.awaiting_decision_query(), caller.email)
 
 
 def approver_queue(caller: Caller, filters: QueueFilters, now: dt.datetime) -> peewee.ModelSelect:
@@ -268,8 +255,6 @@ def earlier_requests(invite: InviteRequest) -> list[InviteRequest]:
     )
 
 
-# What the overview announces: outcomes a requester wants to hear of without opening each request.
-NEWS_STATES = (State.EMAILED, State.REJECTED, State.EXPIRED, State.FAILED)
 NEWS_DAYS = 14
 NEWS_SHOWN = 5
 
@@ -279,7 +264,7 @@ def news(requester: str, now: dt.datetime) -> list[InviteRequest]:
     since = now - dt.timedelta(days=NEWS_DAYS)
     return list(
         own(requester)
-        .where(InviteRequest.state.in_(NEWS_STATES) & (InviteRequest.updated_at >= since))
+        .where(InviteRequest.state.in_(lifecycle.OUTCOMES) & (InviteRequest.updated_at >= since))
         .order_by(InviteRequest.updated_at.desc())
         .limit(NEWS_SHOWN)
     )
@@ -321,7 +306,7 @@ def open_drafts(requester: str, limit: int = 5) -> list[OpenDraft]:
         BatchDraft.select(BatchDraft.id, BatchDraft.filename, BatchDraft.created_at,
                           peewee.fn.COUNT(BatchRow.id).alias("rows"), attention.alias("attention"))
         .join(BatchRow, on=(BatchRow.draft == BatchDraft.id))
-        .where((BatchDraft.requester == requester) & (BatchDraft.status == DRAFT))
+        .where((BatchDraft.requester == requester) & (BatchDraft.status == DraftStatus.OPEN))
         .group_by(BatchDraft.id, BatchDraft.filename, BatchDraft.created_at)
         .order_by(BatchDraft.created_at.desc(), BatchDraft.id)
         .limit(limit)

@@ -7,10 +7,10 @@ import re
 
 from flask import current_app
 from flask.views import MethodView
-from invite_common.messages import Method, State
+from invite_common.messages import Method
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from intake import patterns
+from intake import lifecycle, patterns
 from intake.api.blueprint import Blueprint
 from intake.audit import export, keys, queries
 from intake.audit.verify import verify
@@ -33,7 +33,7 @@ class FilterArgs(Schema):
     requester = fields.String(validate=validate.Length(max=254))
     email = fields.String(validate=validate.Length(max=254))
     approver = fields.String(validate=validate.Length(max=254))
-    state = fields.String(validate=validate.OneOf(State.ALL))
+    state = fields.String(validate=validate.OneOf(lifecycle.STATES))
     method = fields.String(validate=validate.OneOf(Method.ALL))
     batch = fields.String(validate=validate.Length(max=36), metadata=patterns.UUID)
     request_id = fields.String(validate=validate.Length(max=36), metadata=patterns.UUID)
@@ -76,7 +76,7 @@ class AuditEventSchema(Schema):
     requester = _text("who asked; null for events of no request", allow_none=True)
     method = fields.String(required=True, allow_none=True, validate=validate.OneOf(Method.ALL),
                            metadata={"description": "the request's method; null for events of no request"})
-    request_state = fields.String(required=True, allow_none=True, validate=validate.OneOf(State.ALL),
+    request_state = fields.String(required=True, allow_none=True, validate=validate.OneOf(lifecycle.STATES),
                                   metadata={"description": "the request's state now; null for events of no request"})
     batch_id = _text("the batch the request came in; null if none", allow_none=True)
 

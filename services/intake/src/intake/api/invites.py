@@ -5,10 +5,10 @@ import datetime as dt
 
 from flask import current_app, request
 from flask.views import MethodView
-from invite_common.messages import Decision, Method, State
+from invite_common.messages import Decision, Method
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import history, patterns, queries
+from intake import history, lifecycle, patterns, queries
 from intake.api.blueprint import Blueprint, requires
 from intake.errors import InvalidInput
 from intake.identity import current_caller
@@ -38,7 +38,7 @@ class InviteWithHistorySchema(InviteSchema):
 
 
 class InviteListArgs(Schema):
-    state = fields.String(validate=validate.OneOf(State.ALL))
+    state = fields.String(validate=validate.OneOf(lifecycle.STATES))
     email = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests inviting this address"})
     requester = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests made by this address"})
     method = fields.String(validate=validate.OneOf(Method.ALL))

@@ -24,7 +24,7 @@ from intake.errors import Conflict, InvalidInput, NotFound
 from intake.identity import Caller
 from intake.invites import service as invites
 from intake.invites.schemas import vendor_with_officer_address
-from intake.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
+from intake.models import BatchDraft, BatchRow, DraftStatus
 
 __all__ = [
     "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",
@@ -112,14 +112,14 @@ def get_row(draft: BatchDraft, row: int) -> dict:
 def _editable(draft: BatchDraft, caller: Caller) -> None:
     if draft.requester != caller.email:
         raise NotFound(draft.id)
-    if draft.status != DRAFT:
+    if draft.status != DraftStatus.OPEN:
         raise Conflict(ALREADY_SUBMITTED)
 
 
 def _lock(draft: BatchDraft) -> None:
     """Hold the draft until the transaction ends, so edits and a submit of one draft take turns."""
     current = for_update(BatchDraft.select(BatchDraft.status).where(BatchDraft.id == draft.id)).first()
-    if current is None or current.status != DRAFT:
+    if current is None or current.status != DraftStatus.OPEN:
         raise Conflict(ALREADY_SUBMITTED)
 
 
@@ -248,8 +248,8 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
     try:
         with database.atomic():
             claimed = (
-                BatchDraft.update(status=SUBMITTED, submitted_at=utcnow())
-                .where((BatchDraft.id == draft.id) & (BatchDraft.status == DRAFT))
+                BatchDraft.update(status=DraftStatus.SUBMITTED, submitted_at=utcnow())
+                .where((BatchDraft.id == draft.id) & (BatchDraft.status == DraftStatus.OPEN))
                 .execute()
             )
             if not claimed:
@@ -274,7 +274,7 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
         store.record_errors(draft, refreshed, duplicated)
         raise _rows_need_attention(draft) from None
     outbox.notify()
-    draft.status = SUBMITTED
+    draft.status = DraftStatus.SUBMITTED
     return ids
 
 

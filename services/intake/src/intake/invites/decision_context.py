@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from invite_common.db import utcnow
 from invite_common.people import same_person
 
+from intake import lifecycle, queries
 from intake.identity import Caller
-from intake import queries
-from intake.invites import rules
 from intake.models import InviteRequest
 from intake.validation import in_org_domains
 
@@ -34,9 +33,9 @@ def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domain
     if invite.user_type == "vendor" and in_org_domains(domain, org_domains):
         found.append("A vendor with a public-officer address: check this person is not a public officer, "
                      "or that the address was typed correctly.")
-    if any(e.state in rules.ACCOUNT_STATES for e in earlier):
+    if any(lifecycle.holds_account(e.state) for e in earlier):
         found.append("This person already has an account: an earlier request created it.")
-    rejected = sum(1 for e in earlier if e.state == "rejected")
+    rejected = sum(1 for e in earlier if e.state == lifecycle.REJECTED)
     if rejected:
         found.append(f"Requests for this person were rejected {rejected} time{'s' if rejected > 1 else ''} before.")
     if invite.offshore:
@@ -50,11 +49,11 @@ def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days
     """Everything the approver's request page shows around the request itself."""
     now = now or utcnow()
     earlier = queries.earlier_requests(invite)
-    waiting = invite.state == "submitted"
-    expires = queries.expires_at(invite, expiry_days) if waiting else None
+    undecided = lifecycle.is_undecided(invite)
+    expires = queries.expires_at(invite, expiry_days) if undecided else None
     blocked = None
     if same_person(invite.requester, caller.email):
         blocked = "You made this request, so another approver decides on it."
     elif same_person(invite.email, caller.email):
         blocked = "This request invites you, so another approver decides on it."
-    return DecisionContext(earlier, warnings_for(invite, earlier, org_domains, expires, now) if waiting else [], expires, blocked)
+    return DecisionContext(earlier, warnings_for(invite, earlier, org_domains, expires, now) if undecided else [], expires, blocked)

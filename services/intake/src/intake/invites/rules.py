@@ -10,13 +10,10 @@ from collections.abc import Iterable
 
 from invite_common.people import person_key, same_person
 
-from intake import directory
+from intake import directory, lifecycle
 from intake.errors import Conflict, InvalidInput
 from intake.identity import Caller
 from intake.models import InviteRequest, invite_requests
-
-# A request in one of these states has made the invitee's TechPass account.
-ACCOUNT_STATES = ("account_created", "seed_requested", "emailed")
 
 OPEN_REQUEST = "An open request for this email already exists."
 HAS_ACCOUNT = "This person already has a TechPass account: they can sign in with it, no new invitation is needed."
@@ -42,14 +39,14 @@ def check_not_self(email: str, caller: Caller) -> None:
 def check_no_account(email: str, caller: Caller) -> None:
     """Refuse a request for someone who already holds an account made here (409)."""
     def build(param: str, postgres: bool) -> str:
-        states = ", ".join(param for _ in ACCOUNT_STATES)
+        states = ", ".join(param for _ in lifecycle.HOLDS_ACCOUNT)
         # a request the previous version stored during a rollout has no key: its address is compared
         return (f'SELECT "id", "requester" FROM "invite_request" WHERE ("invitee_key" = {param} OR '
                 f'("invitee_key" IS NULL AND "email" = {param})) AND "state" IN ({states}) LIMIT 1')
 
     # built once: every submission asks
     row = invite_requests.execute(invite_requests.sql(("account_held_by_person",), build),
-                                  (person_key(email), email, *ACCOUNT_STATES)).fetchone()
+                                  (person_key(email), email, *lifecycle.HOLDS_ACCOUNT)).fetchone()
     if row is not None:
         held = InviteRequest(id=row[0], requester=row[1])
         raise Conflict(HAS_ACCOUNT, field="email", existing_id=shown_id(caller, held))
@@ -79,7 +76,7 @@ def people_with_accounts(keys: Iterable[str]) -> set[str]:
         # a request the previous version stored during a rollout has no key: its address is compared
         query = InviteRequest.select(InviteRequest.email, InviteRequest.invitee_key).where(
             (InviteRequest.invitee_key.in_(chunk) | (InviteRequest.invitee_key.is_null() & InviteRequest.email.in_(chunk)))
-            & InviteRequest.state.in_(ACCOUNT_STATES)
+            & InviteRequest.state.in_(lifecycle.HOLDS_ACCOUNT)
         )
         found.update(i.invitee_key or i.email for i in query)
     return found

@@ -11,11 +11,11 @@ import peewee
 
 from invite_common.db import for_update, utcnow
 from invite_common import dates, messages
-from invite_common.messages import Decision, State, new_message
+from invite_common.messages import Decision, new_message
 from invite_common.outbox import Outbox
 from invite_common.people import person_key, same_person
 
-from intake import directory, history, quotas
+from intake import directory, history, lifecycle, quotas
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
@@ -97,7 +97,7 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
         offshore=bool(data.get("offshore")),
         reason=data["reason"],
         requester=caller.email,
-        state=State.SUBMITTED,
+        state=lifecycle.SUBMITTED,
         invitee_key=person_key(data["email"]),
         open_email=person_key(data["email"]),
         open_username_key=username_key(data["username"]) if data.get("username") else None,
@@ -110,7 +110,7 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
 def _submitted_entry(invite: InviteRequest) -> dict:
     # the requester's reason is the submission's note, so the history says why as well as who
     return {"request_id": invite.id, "event": "submit", "actor": invite.requester, "at": invite.created_at,
-            "to_state": State.SUBMITTED, "note": invite.reason, "details": {"method": invite.method}}
+            "to_state": lifecycle.SUBMITTED, "note": invite.reason, "details": {"method": invite.method}}
 
 
 def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
@@ -173,7 +173,8 @@ def visible_invite(invite_id: str, caller: Caller) -> InviteRequest:
 
 
 def _claim(invite_id: str, action: str, actor: str) -> None:
-    """Atomically mark a pending request as decided; exactly one of racing claims succeeds."""
+    """Atomically mark a request awaiting a decision (lifecycle.awaiting_decision) as decided; exactly one of
+    racing claims succeeds."""
     st = invite_requests
 
     def build(param: str, postgres: bool) -> str:
@@ -184,7 +185,7 @@ def _claim(invite_id: str, action: str, actor: str) -> None:
         )
 
     now = InviteRequest.updated_at.db_value(utcnow())
-    claimed = st.execute(st.sql(("claim",), build), (action, actor, now, invite_id, State.SUBMITTED)).rowcount
+    claimed = st.execute(st.sql(("claim",), build), (action, actor, now, invite_id, lifecycle.SUBMITTED)).rowcount
     if claimed != 1:
         raise Conflict("This request is no longer pending a decision.")
 
@@ -251,7 +252,7 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
             raise NotFound(invite_id)
         # no history entry here: approval records the cancellation once, as it applies it (or
         # refuses it), as for a decision; the request shows "Being cancelled" meanwhile
-        _claim(invite_id, "cancel", caller.email)
+        _claim(invite_id, Decision.CANCEL, caller.email)
         outbox.add(
             new_message(messages.INVITE_CANCELLED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
         )
@@ -291,7 +292,7 @@ def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         invite = for_update(InviteRequest.select().where(InviteRequest.id == invite_id)).first()
         if invite is None or invite.requester != caller.email:
             raise NotFound(invite_id)
-        if invite.state != State.EMAILED:
+        if not lifecycle.can_resend(invite):
             raise Conflict("Only an invitation that has been sent can be sent again.")
         now = utcnow()
         again = next_resend_at(invite_id)

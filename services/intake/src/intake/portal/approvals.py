@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 
 from invite_common.db import utcnow
 
-from intake import history, queries
+from intake import history, lifecycle, queries
 from intake.errors import Conflict, Forbidden, NotFound
 from intake.identity import current_caller
 from intake.invites import decision_context, service
@@ -185,7 +185,7 @@ def _render_detail(invite: InviteRequest, errors: dict | None = None, values: di
         invite=invite,
         entries=[history.as_dict(e) for e in history.for_request(invite.id)],
         context=context,
-        can_decide=invite.state == "submitted" and invite.pending_action is None and context.blocked_because is None,
+        can_decide=lifecycle.awaiting_decision(invite) and context.blocked_because is None,
         errors=errors or {},
         values=values or {},
         batch=_batch_of(invite.batch_id),

@@ -11,8 +11,9 @@ import json
 from flask import Blueprint, current_app, render_template, request
 
 from invite_common.dates import SINGAPORE_TIME
-from invite_common.messages import Method, State
+from invite_common.messages import Method
 
+from intake import lifecycle
 from intake.audit import export as exporting
 from intake.audit import keys, queries
 from intake.audit.verify import verify
@@ -58,7 +59,7 @@ def _singapore_day(day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
 def read_filters() -> tuple[queries.Filters, dict, dict]:
     """The page's filters from the query string: (filters, values to show in the form, problems)."""
     values = {name: request.args.get(name, "").strip()[:254] for name in TEXT_FILTERS}
-    values["state"] = request.args.get("state", "") if request.args.get("state") in State.ALL else ""
+    values["state"] = request.args.get("state", "") if request.args.get("state") in lifecycle.STATES else ""
     values["method"] = request.args.get("method", "") if request.args.get("method") in Method.ALL else ""
     values["from"], values["to"] = request.args.get("from", "").strip(), request.args.get("to", "").strip()
     problems = {}
@@ -93,7 +94,7 @@ def search():
     page = paginate(queries.requests(filters), page_number(request.args.get("page", "1")))
     return render_template(
         "portal/audit/search.html", page=page, values=values, problems=problems, args=_form_args(values),
-        states=State.ALL, methods=Method.ALL, first_row=(page.number - 1) * 25 + 1,
+        states=lifecycle.STATES, methods=Method.ALL, first_row=(page.number - 1) * 25 + 1,
     ), (422 if problems else 200)
 
 

@@ -8,7 +8,7 @@ from intake import queries
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
 from intake.identity import current_caller
-from intake.models import InviteRequest
+from intake.models import DraftStatus, InviteRequest
 from intake.portal import forms
 
 bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
@@ -139,7 +139,7 @@ def edit_row(batch_id, row):
     """Show one row's fields to correct, and save them (the row is checked again)."""
     draft = _draft(batch_id)
     summary = batches.summary(draft)
-    if summary["status"] != "draft":
+    if summary["status"] != DraftStatus.OPEN:
         return _already_submitted(batch_id)
     current = batches.get_row(draft, row)
     if request.method == "POST":
@@ -182,7 +182,7 @@ def remove_attention(batch_id):
     """Ask to confirm, then remove every row that needs attention at once."""
     draft = _draft(batch_id)
     summary = batches.summary(draft)
-    if summary["status"] != "draft":
+    if summary["status"] != DraftStatus.OPEN:
         return _already_submitted(batch_id)
     if request.method == "GET":
         flagged = [r["row"] for r in batches.rows(draft, errors_only=True, limit=SHOWN_ROW_NUMBERS + 1)]
@@ -204,7 +204,7 @@ def reset(batch_id):
     """Ask to confirm, then remove every row of the draft."""
     draft = _draft(batch_id)
     summary = batches.summary(draft)
-    if summary["status"] != "draft":
+    if summary["status"] != DraftStatus.OPEN:
         return _already_submitted(batch_id)
     if request.method == "GET":
         return render_template("portal/batch/reset.html", summary=summary)
@@ -218,7 +218,7 @@ def submit(batch_id):
     """Send every row as an invite request, all or none."""
     draft = _draft(batch_id)
     # asked only of a batch ready to go: rows that need attention are reported first, by the submit itself
-    ready = draft.status == "draft" and batches.summary(draft)["error_count"] == 0
+    ready = draft.status == DraftStatus.OPEN and batches.summary(draft)["error_count"] == 0
     warned = batches.vendors_at_officer_addresses(draft, _org_domains()) if ready else []
     if warned and request.form.get(forms.CONFIRM_OFFICER_ADDRESS) != "yes":
         flash(f"{_rows_named(warned)} {'asks' if len(warned) == 1 else 'ask'} for a vendor with a public officer "

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from invite_common.db import utcnow
-from invite_common.messages import State
 
-from intake import history, queries
+from intake import history, lifecycle, queries
 from intake.batches import service as batches
 from intake.errors import Conflict, NotFound
 from intake.identity import current_caller
@@ -24,10 +23,6 @@ def own_invite(invite_id: str) -> InviteRequest:
     if invite is None:
         raise NotFound(invite_id)
     return invite
-
-
-def can_cancel(invite: InviteRequest) -> bool:
-    return invite.state == State.SUBMITTED and invite.pending_action is None
 
 
 @bp.get("")
@@ -83,17 +78,17 @@ def detail(invite_id):
         invite=invite,
         entries=details,
         seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
-        can_cancel=can_cancel(invite),
-        can_resend=invite.state == State.EMAILED,
-        expires_at=queries.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if invite.state == State.SUBMITTED else None,
+        can_cancel=lifecycle.awaiting_decision(invite),
+        can_resend=lifecycle.can_resend(invite),
+        expires_at=queries.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if lifecycle.is_undecided(invite) else None,
         resend_after=_resend_after(invite),
-        settling=invite.pending_action is not None,
+        settling=lifecycle.action_in_flight(invite),
     )
 
 
 def _resend_after(invite: InviteRequest):
     """When the once-a-day resend may next be used, while it is still ahead; else None."""
-    if invite.state != State.EMAILED:
+    if not lifecycle.can_resend(invite):
         return None
     again = service.next_resend_at(invite.id)
     return again if again is not None and again > utcnow() else None
@@ -103,7 +98,7 @@ def _resend_after(invite: InviteRequest):
 def cancel(invite_id):
     """Ask the requester to confirm, then cancel their pending request."""
     invite = own_invite(invite_id)
-    if not can_cancel(invite):
+    if not lifecycle.awaiting_decision(invite):
         flash("This request can no longer be cancelled: a decision has been made or is being processed.", "error")
         return redirect(url_for(".detail", invite_id=invite.id))
     if request.method == "GET":
