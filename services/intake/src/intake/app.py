@@ -23,7 +23,7 @@ from invite_common.outbox import Outbox
 
 from intake import directory, headers, limits
 from intake import metrics as http_metrics
-from intake.api.shapes import ShapesPlugin
+from intake.validation.shapes import ShapesPlugin
 from intake.auth import settings as auth_settings
 from intake.auth.oidc import IdentityProvider, ProviderUnavailable
 from intake.auth.sessions import ServerSessionInterface
@@ -34,7 +34,7 @@ from intake.identity import Unauthenticated
 from intake.quotas import QuotaExceeded
 from intake.portal import bp as portal
 from intake.portal import errors as portal_errors
-from intake.validation import parse_org_domains
+from intake.validation.rules import parse_org_domains
 
 log = logging.getLogger(__name__)
 

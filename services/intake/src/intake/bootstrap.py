@@ -21,7 +21,7 @@ from intake.batches import expiry
 from intake.db import database
 from intake.identity import apply_role_grants
 from intake.migrations import MIGRATIONS
-from intake.validation import parse_org_domains
+from intake.validation.rules import parse_org_domains
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from invite_common.messages import Envelope
 
 from intake import history, lifecycle
 from intake.models import invite_requests, taken_usernames
-from intake.validation import username_key
+from intake.validation.rules import username_key
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from intake.auth import roles as role_table
 from intake.auth.email_claim import UnusableEmail, verified_email
 from intake.auth.sessions import SESSION_USER
 from intake.auth.tokens import InvalidToken
-from intake.validation import normalise_email
+from intake.validation.rules import normalise_email
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from intake import lifecycle
 from intake.errors import InvalidInput
 from intake.identity import Caller
 from intake.models import BatchDraft, DraftStatus, BatchRow, HistoryEntry, InviteRequest
-from intake.validation import check_moment
+from intake.validation.rules import check_moment
 
 PER_PAGE = 25
 

@@ -7,14 +7,15 @@ from invite_common.db import utcnow
 from invite_common.messages import Decision, Method, UserType
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import patterns, queries
+from intake import queries
+from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.api.invites import InviteSummarySchema, dump_invite
 from intake.errors import Forbidden
 from intake.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import BulkDecisionSchema, Rule
-from intake.validation import normalise_email
+from intake.validation.rules import normalise_email
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
 

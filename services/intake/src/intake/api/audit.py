@@ -10,13 +10,14 @@ from flask.views import MethodView
 from invite_common.messages import Method
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from intake import lifecycle, patterns
+from intake import lifecycle
+from intake.validation import patterns
 from intake.api.blueprint import Blueprint
 from intake.audit import export, keys, queries
 from intake.audit.verify import verify
 from intake.errors import Forbidden, InvalidInput
 from intake.identity import Caller, current_caller
-from intake.validation import Moment, check_moment
+from intake.validation.rules import Moment, check_moment
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Auditors: history, exports, integrity")
 

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from intake import patterns
+from intake.validation import patterns
 from intake.api.blueprint import Blueprint
 from intake.batches import service
 from intake.batches.columns import FIELDS

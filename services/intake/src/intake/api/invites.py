@@ -8,14 +8,15 @@ from flask.views import MethodView
 from invite_common.messages import Decision, Method
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import history, lifecycle, patterns, queries
+from intake import history, lifecycle, queries
+from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.errors import InvalidInput
 from intake.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema, Rule
 from intake.models import InviteRequest
-from intake.validation import Moment, normalise_email
+from intake.validation.rules import Moment, normalise_email
 
 blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Invite requests")
 

@@ -18,7 +18,7 @@ from invite_common.db import utcnow
 
 from intake import history
 from intake.models import RoleGrant, role_grants
-from intake.validation import in_org_domains, normalise_email
+from intake.validation.rules import in_org_domains, normalise_email
 
 ROLES = ("requester", "approver", "auditor", "admin")
 # The roles a grant or a claim can give; being a requester comes from the email's domain.

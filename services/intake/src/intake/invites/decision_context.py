@@ -10,7 +10,7 @@ from invite_common.people import same_person
 from intake import lifecycle, queries
 from intake.identity import Caller
 from intake.models import InviteRequest
-from intake.validation import in_org_domains
+from intake.validation.rules import in_org_domains
 
 # a request this close to its expiry is flagged, so an approver takes it before it lapses
 EXPIRES_SOON = dt.timedelta(days=2)

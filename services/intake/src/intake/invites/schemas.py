@@ -19,9 +19,9 @@ from marshmallow import (
 from flask import current_app, has_app_context
 from invite_common.messages import Decision, Method, UserType
 
-from intake import patterns
-from intake.api.shapes import Shape
-from intake.validation import (
+from intake.validation import patterns
+from intake.validation.shapes import Shape
+from intake.validation.rules import (
     DEFAULT_ORG_EMAIL_DOMAINS,
     NAME_MAX_LENGTH,
     ORGANISATION_MAX_LENGTH,

@@ -21,7 +21,7 @@ from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.identity import Caller
 from intake.invites import rules
 from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, invite_requests, taken_usernames
-from intake.validation import username_key
+from intake.validation.rules import username_key
 
 PRODUCER = "intake"
 

@@ -8,7 +8,7 @@ from intake.auth import roles
 from intake.db import database
 from intake.errors import Forbidden
 from intake.identity import current_caller
-from intake.validation import normalise_email
+from intake.validation.rules import normalise_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -16,7 +16,7 @@ from intake.auth.oidc import ProviderUnavailable
 from intake.auth.roles import claim_roles
 from intake.models import RoleGrant
 from intake.portal.layout import not_a_requester_message, safe_next
-from intake.validation import normalise_email
+from intake.validation.rules import normalise_email
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from invite_common.messages import Method, State, UserType, Verb
 
 from intake import lifecycle
 from intake.models import InviteRequest
-from intake.validation import REASON_MAX_LENGTH
+from intake.validation.rules import REASON_MAX_LENGTH
 
 STATE_LABELS = {
     State.SUBMITTED: "Waiting for approval",

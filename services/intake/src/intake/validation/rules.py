@@ -174,15 +174,6 @@ def parse_org_domains(raw: str) -> tuple[str, ...]:
     return tuple(domains)
 
 
-def is_public_officer_email(email: str, org_domains: Iterable[str]) -> bool:
-    """Tell whether email belongs to an organisation domain or one of its subdomains."""
-    try:
-        domain = normalise_email(email).rpartition("@")[2]
-    except ValidationError:
-        return False
-    return in_org_domains(domain, org_domains)
-
-
 def in_org_domains(domain: str, org_domains: Iterable[str]) -> bool:
     """Tell whether an already normalised domain is an organisation domain or one of its subdomains."""
     # the rule every service applies (at a label boundary: evilgov.sg is not gov.sg)
