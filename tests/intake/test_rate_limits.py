@@ -161,7 +161,7 @@ def test_only_a_limited_routes_own_requests_are_counted(outbox):
 def deciding_app(outbox, **env):
     """An app whose approvers' grants are in its database, as applying ROLE_GRANTS at start leaves them."""
     from intake.db import database
-    from intake.identity import apply_role_grants
+    from intake.auth.roles import apply_role_grants
 
     env.setdefault("ROLE_GRANTS", "approver:bob@tech.gov.sg")
     app = make_app(outbox, **env)

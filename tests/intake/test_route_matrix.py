@@ -18,7 +18,7 @@ import pytest
 
 from invite_common import config
 from intake.app import create_app
-from intake.identity import SESSION_AUTH_MODE, SESSION_USER
+from intake.auth.identity import SESSION_AUTH_MODE, SESSION_USER
 
 # what is checked here is decided before any query: one database is enough (the default
 # fixtures run every test on SQLite and PostgreSQL)
@@ -120,7 +120,7 @@ def matrix_app(intake_db, outbox):
     grants = ",".join(f"{role}:{email}" for email, roles in CALLERS.values() for role in roles if role != "requester")
     app = create_app(config.load({"ROLE_GRANTS": grants}), outbox)
     from intake.db import database
-    from intake.identity import apply_role_grants
+    from intake.auth.roles import apply_role_grants
 
     with database.atomic():
         apply_role_grants(grants)

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("intake", settings.log_level)
     tls.trust(settings)
     if args.command == "roles":
-        from intake import roles_command
+        from intake.auth import roles_command
 
         return roles_command.run(settings, args)
     if args.command == "audit":

@@ -30,7 +30,7 @@ from intake.auth.sessions import ServerSessionInterface
 from intake.batches.readers import EXCEL_MAX_ROW
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound, error_response
-from intake.identity import Unauthenticated
+from intake.auth.identity import Unauthenticated
 from intake.quotas import QuotaExceeded
 from intake.portal import bp as portal
 from intake.portal import errors as portal_errors

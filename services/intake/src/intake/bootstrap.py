@@ -19,7 +19,7 @@ from intake.audit.keys import Signer, SigningKeyMissing, load_signer
 from intake.audit.tasks import LINK_EVERY, HistoryChainKeeper
 from intake.batches import expiry
 from intake.db import database
-from intake.identity import apply_role_grants
+from intake.auth.roles import apply_role_grants
 from intake.migrations import MIGRATIONS
 from intake.validation.rules import parse_org_domains
 

@@ -23,7 +23,7 @@ from invite_common.outbox import Outbox
 
 from intake import lifecycle, queries
 from intake.db import database
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from intake.auth.roles import may_hold
 from intake.models import DigestRun, InviteRequest, RoleGrant
 from intake.portal.labels import METHOD_LABELS

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from intake.identity import is_portal_route
+from intake.auth.identity import is_portal_route
 from intake.portal.layout import secure_headers
 
 DOCS_PREFIX = "/api/docs"

@@ -36,7 +36,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from intake.api import approvals as api_approvals
 from intake.errors import InvalidInput
-from intake.identity import Unauthenticated, current_caller
+from intake.auth.identity import Unauthenticated, current_caller
 from intake.portal import approvals as portal_approvals
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from invite_common.people import person_key
 
 from intake import lifecycle
 from intake.errors import InvalidInput
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from intake.models import BatchDraft, DraftStatus, BatchRow, HistoryEntry, InviteRequest
 from intake.validation.rules import check_moment
 

@@ -12,7 +12,7 @@ from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.api.invites import InviteSummarySchema, dump_invite
 from intake.errors import Forbidden
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import BulkDecisionSchema, Rule
 from intake.validation.rules import normalise_email

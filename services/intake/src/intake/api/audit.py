@@ -16,7 +16,7 @@ from intake.api.blueprint import Blueprint
 from intake.audit import export, keys, queries
 from intake.audit.verify import verify
 from intake.errors import Forbidden, InvalidInput
-from intake.identity import Caller, current_caller
+from intake.auth.identity import Caller, current_caller
 from intake.validation.rules import Moment, check_moment
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Auditors: history, exports, integrity")

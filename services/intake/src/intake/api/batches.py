@@ -14,7 +14,7 @@ from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
 from intake.batches.parsing import MAX_ROWS
 from intake.batches.schemas import PAGE_SIZE, DraftSchema, PageArgs, RowSchema, SubmittedSchema
 from intake.errors import InvalidInput, NotFound, error_response
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.invites.service import require_requester
 
 blp = Blueprint("batches", __name__, url_prefix="/api/v1", description="Batch upload of create-account requests")

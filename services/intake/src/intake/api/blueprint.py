@@ -9,7 +9,7 @@ from flask_smorest import abort
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
-from intake.identity import Caller, current_caller
+from intake.auth.identity import Caller, current_caller
 
 NOT_AN_OBJECT = "Send the request as a JSON object."
 

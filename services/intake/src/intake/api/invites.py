@@ -12,7 +12,7 @@ from intake import history, lifecycle, queries
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.errors import InvalidInput
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema, Rule
 from intake.models import InviteRequest

@@ -21,7 +21,7 @@ from intake.batches.templates import template_csv, template_xlsx
 from intake.batches.validation import RowChecker, check_open_requests, user_type_of
 from intake.db import database
 from intake.errors import Conflict, InvalidInput, NotFound
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from intake.invites import service as invites
 from intake.invites.schemas import vendor_with_officer_address
 from intake.models import BatchDraft, BatchRow, DraftStatus

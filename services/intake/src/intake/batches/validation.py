@@ -11,7 +11,7 @@ from intake.batches.columns import FIELDS
 from invite_common.messages import Method, UserType
 from invite_common.people import person_key
 
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from intake.invites import rules
 from intake.invites.schemas import InviteRequestSchema
 from intake.models import InviteRequest, TakenUsername

@@ -8,7 +8,7 @@ from invite_common.db import utcnow
 from invite_common.people import same_person
 
 from intake import lifecycle, queries
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from intake.models import InviteRequest
 from intake.validation.rules import in_org_domains
 

@@ -12,7 +12,7 @@ from invite_common.people import person_key, same_person
 
 from intake import directory, lifecycle
 from intake.errors import Conflict, InvalidInput
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from intake.models import InviteRequest, invite_requests
 
 OPEN_REQUEST = "An open request for this email already exists."

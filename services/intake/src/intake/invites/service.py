@@ -18,7 +18,7 @@ from invite_common.people import person_key, same_person
 from intake import directory, history, lifecycle, quotas
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from intake.invites import rules
 from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, invite_requests, taken_usernames
 from intake.validation.rules import username_key

@@ -1,7 +1,7 @@
 """The portal: server-rendered pages to sign in, invite users, follow requests and, for approvers, decide on them."""
 from flask import Blueprint
 
-from intake.identity import PORTAL_BLUEPRINT
+from intake.auth.identity import PORTAL_BLUEPRINT
 
 bp = Blueprint(PORTAL_BLUEPRINT, __name__)
 

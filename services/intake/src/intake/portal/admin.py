@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from intake.auth import roles
 from intake.db import database
 from intake.errors import Forbidden
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.validation.rules import normalise_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

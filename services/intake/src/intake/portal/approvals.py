@@ -10,7 +10,7 @@ from invite_common.db import utcnow
 
 from intake import history, lifecycle, queries
 from intake.errors import Conflict, Forbidden, NotFound
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.invites import decision_context, service
 from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, RejectSchema
 from intake.models import BatchDraft, InviteRequest

@@ -18,7 +18,7 @@ from intake.audit import export as exporting
 from intake.audit import keys, queries
 from intake.audit.verify import verify
 from intake.errors import Forbidden, NotFound
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.models import InviteRequest
 from intake.queries import page_number, paginate
 

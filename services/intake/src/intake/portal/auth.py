@@ -9,7 +9,7 @@ from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
-from intake import identity
+from intake.auth import identity
 from intake.auth import email_claim
 from intake.auth.email_claim import UnusableEmail, verified_email
 from intake.auth.oidc import ProviderUnavailable

@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from intake import queries
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.models import DraftStatus, InviteRequest
 from intake.portal import forms
 

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from intake import errors as domain
 from intake.auth.oidc import ProviderUnavailable
-from intake.identity import Unauthenticated, is_portal_route
+from intake.auth.identity import Unauthenticated, is_portal_route
 from intake.portal.layout import secure_headers
 from intake.quotas import QuotaExceeded
 

@@ -9,7 +9,7 @@ from invite_common.messages import Method
 from marshmallow import ValidationError
 
 from intake.errors import Conflict, InvalidInput
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import VENDOR_OFFICER_ADDRESS, InviteRequestSchema, vendor_with_officer_address
 from intake.models import InviteRequest

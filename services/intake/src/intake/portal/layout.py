@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, has_request_context, redirect, request, session, url_for
 
-from intake import identity
+from intake.auth import identity
 from intake.errors import Forbidden
 
 # The pages anyone may open: signing in, and signing out (also for someone who may not use the portal).

@@ -5,7 +5,7 @@ from flask import Blueprint, render_template
 
 from invite_common.db import utcnow
 
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake import queries
 from intake.portal import labels
 

@@ -7,7 +7,7 @@ from invite_common.db import utcnow
 from intake import history, lifecycle, queries
 from intake.batches import service as batches
 from intake.errors import Conflict, NotFound
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.invites import service
 from intake.models import InviteRequest
 from intake.portal import labels
