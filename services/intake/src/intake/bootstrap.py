@@ -10,7 +10,8 @@ from invite_common.config import Settings
 from invite_common.db import utcnow
 from invite_common.outbox import Outbox
 
-from intake import digest, handlers
+from intake import digest
+from intake.history import consumer
 from intake import metrics as http_metrics
 from intake.auth import settings as auth_settings
 from intake.app import BROKER_DOWN, create_app
@@ -58,8 +59,8 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
         outbox=outbox,
         consumers={
             HISTORY_QUEUE: {
-                messages.INVITE_STATE_CHANGED: handlers.record_state_change,
-                messages.INVITE_DECISION_REFUSED: handlers.record_refusal,
+                messages.INVITE_STATE_CHANGED: consumer.record_state_change,
+                messages.INVITE_DECISION_REFUSED: consumer.record_refusal,
             },
         },
         # only approval's own events, through approval's exchange, enter the history

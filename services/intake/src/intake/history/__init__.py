@@ -1,4 +1,4 @@
-"""The append-only request history that status pages and auditors read.
+"""The append-only request history that status pages and auditors read; `consumer` keeps it from approval's events.
 
 Appending only inserts a row, inside the caller's transaction and without any lock: the entry is
 linked into the tamper-evident chain afterwards, in one order, by the history linker
