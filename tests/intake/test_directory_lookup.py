@@ -9,7 +9,7 @@ import pytest
 
 from invite_common import config
 from intake.app import create_app
-from intake.directory import EMAILS_PER_QUERY
+from intake.invites.directory import EMAILS_PER_QUERY
 from intake.invites import rules
 from intake.models import InviteRequest
 from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes

@@ -7,7 +7,7 @@ import pytest
 from invite_common import config
 from invite_common.db import utcnow
 from intake.app import create_app
-from intake.limits import DEFAULT_LIMITS, LIMITED_ROUTES, actions_of
+from intake.limits.rates import DEFAULT_LIMITS, LIMITED_ROUTES, actions_of
 from intake.models import InviteRequest
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import signed_in

@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "audit":
         return audit_cli.run(args, settings)
 
-    from intake import bootstrap, serving
+    from intake import bootstrap
+    from intake.web import serving
 
     if args.command == "migrate":
         from invite_common import runtime

@@ -21,8 +21,10 @@ from invite_common.logs import request_context
 from invite_common.health import Health, broker_check, database_check
 from invite_common.outbox import Outbox
 
-from intake import directory, headers, limits
-from intake import metrics as http_metrics
+from intake.web import headers
+from intake.limits import rates as limits
+from intake.invites import directory
+from intake.web import metrics as http_metrics
 from intake.validation.shapes import ShapesPlugin
 from intake.auth import settings as auth_settings
 from intake.auth.oidc import IdentityProvider, ProviderUnavailable
@@ -31,7 +33,7 @@ from intake.batches.readers import EXCEL_MAX_ROW
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound, error_response
 from intake.auth.identity import Unauthenticated
-from intake.quotas import QuotaExceeded
+from intake.limits.quotas import QuotaExceeded
 from intake.portal import bp as portal
 from intake.portal import errors as portal_errors
 from intake.validation.rules import parse_org_domains
@@ -92,7 +94,7 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(422, webargs_error)
 
     def http_error(exc: HTTPException):
-        retry_after = getattr(exc, "retry_after", None)  # a rate limit's (intake.limits.TooManyAttempts)
+        retry_after = getattr(exc, "retry_after", None)  # a rate limit's (intake.limits.rates.TooManyAttempts)
         if portal_errors.wants_page():
             response = portal_errors.http_error(exc)
         elif exc.code == 429:

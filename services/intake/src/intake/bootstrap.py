@@ -10,9 +10,9 @@ from invite_common.config import Settings
 from invite_common.db import utcnow
 from invite_common.outbox import Outbox
 
-from intake import digest
+from intake.approvals import digest
 from intake.history import consumer
-from intake import metrics as http_metrics
+from intake.web import metrics as http_metrics
 from intake.auth import settings as auth_settings
 from intake.app import BROKER_DOWN, create_app
 from intake.audit import retention

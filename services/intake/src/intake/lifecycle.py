@@ -9,6 +9,8 @@ tests/intake/test_lifecycle.py holds these answers to approval's table.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import peewee
 
 from invite_common.messages import Decision, State
@@ -79,6 +81,11 @@ def holds_account(state: str) -> bool:
 def is_finished(state: str) -> bool:
     """Tell whether a request in `state` is closed for good."""
     return state in FINISHED
+
+
+def expires_at(invite, expiry_days: int) -> dt.datetime:
+    """When an undecided request expires unless someone decides on it (approval counts from submission)."""
+    return invite.created_at + dt.timedelta(days=expiry_days)
 
 
 def awaiting_decision_query() -> peewee.ModelSelect:

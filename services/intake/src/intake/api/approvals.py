@@ -7,7 +7,8 @@ from invite_common.db import utcnow
 from invite_common.messages import Decision, Method, UserType
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import queries
+from intake import lifecycle
+from intake.approvals import queue
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.api.invites import InviteSummarySchema, dump_invite
@@ -67,11 +68,11 @@ class Queue(MethodView):
         caller = current_caller()
         if not caller.is_approver:
             raise Forbidden("Only public officers holding the approver role can see the approval queue.")
-        query = queries.approver_queue(caller, queries.QueueFilters(**filters), utcnow())
+        query = queue.approver_queue(caller, queue.QueueFilters(**filters), utcnow())
         total = query.count()
-        rows, next_cursor = queries.after_cursor_oldest_first(query, cursor, limit)
+        rows, next_cursor = queue.after_cursor_oldest_first(query, cursor, limit)
         days = current_app.config["REQUEST_EXPIRY_DAYS"]
-        items = [dump_invite(r, with_history=False) | {"expires_at": queries.expires_at(r, days)} for r in rows]
+        items = [dump_invite(r, with_history=False) | {"expires_at": lifecycle.expires_at(r, days)} for r in rows]
         return {"items": items, "total": total, "next_cursor": next_cursor}
 
 

@@ -8,7 +8,8 @@ from flask.views import MethodView
 from invite_common.messages import Decision, Method
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import history, lifecycle, queries
+from intake import history, lifecycle
+from intake.invites import queries
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.errors import InvalidInput

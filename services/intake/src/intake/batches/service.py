@@ -12,7 +12,7 @@ from invite_common.config import Settings
 from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
-from intake import directory
+from intake.invites import directory
 from intake.batches import expiry, isolation, store
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 
 from invite_common.people import person_key, same_person
 
-from intake import directory, lifecycle
+from intake import lifecycle
+from intake.invites import directory
 from intake.errors import Conflict, InvalidInput
 from intake.auth.identity import Caller
 from intake.models import InviteRequest, invite_requests

@@ -15,7 +15,9 @@ from invite_common.messages import Decision, new_message
 from invite_common.outbox import Outbox
 from invite_common.people import person_key, same_person
 
-from intake import directory, history, lifecycle, quotas
+from intake import history, lifecycle
+from intake.limits import quotas
+from intake.invites import directory
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
 from intake.auth.identity import Caller

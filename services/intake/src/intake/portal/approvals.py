@@ -8,14 +8,15 @@ from marshmallow import ValidationError
 
 from invite_common.db import utcnow
 
-from intake import history, lifecycle, queries
+from intake import history, lifecycle
+from intake.approvals import decision_context, queue
 from intake.errors import Conflict, Forbidden, NotFound
 from intake.auth.identity import current_caller
-from intake.invites import decision_context, service
+from intake.invites import service
 from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, RejectSchema
 from intake.models import BatchDraft, InviteRequest
 from intake.portal import forms, labels
-from intake.queries import PER_PAGE
+from intake.portal import paging
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
 
@@ -39,7 +40,7 @@ OUTCOME_WORDS = {
 def waiting_count() -> int:
     """How many requests wait for the signed-in approver, counted once per page (the nav shows it too)."""
     if "approver_waiting" not in g:
-        g.approver_waiting = queries.decidable(current_caller()).count()
+        g.approver_waiting = queue.decidable(current_caller()).count()
     return g.approver_waiting
 
 
@@ -68,8 +69,8 @@ def _filters() -> dict[str, str]:
     return values
 
 
-def _query_filters(values: dict[str, str]) -> queries.QueueFilters:
-    return queries.QueueFilters(
+def _query_filters(values: dict[str, str]) -> queue.QueueFilters:
+    return queue.QueueFilters(
         method=values["method"], user_type=values["user_type"], seed=SEED_CHOICES.get(values["seed"]),
         requester=values["requester"], email=values["email"],
         older_than_days=int(values["older_than"]) if values["older_than"] else None,
@@ -84,8 +85,8 @@ def _batch_of(batch_id: str) -> BatchDraft | None:
 
 def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(), note: str = "", status: int = 200):
     caller = current_caller()
-    query = queries.approver_queue(caller, _query_filters(values), utcnow())
-    page = queries.paginate(query, queries.page_number(request.values.get("page", "1")))
+    query = queue.approver_queue(caller, _query_filters(values), utcnow())
+    page = paging.paginate(query, paging.page_number(request.values.get("page", "1")))
     days = current_app.config["REQUEST_EXPIRY_DAYS"]
     return render_template(
         "portal/approvals/queue.html",
@@ -95,9 +96,9 @@ def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(
         without_batch={k: v for k, v in values.items() if v and k != "batch"},
         filtering=any(values.values()),
         waiting=waiting_count(),
-        expires={i.id: queries.expires_at(i, days) for i in page.items},
+        expires={i.id: lifecycle.expires_at(i, days) for i in page.items},
         now=utcnow(),
-        first_row=(page.number - 1) * PER_PAGE + 1,
+        first_row=(page.number - 1) * paging.PER_PAGE + 1,
         errors=errors or {},
         selected=set(selected),
         note=note,
@@ -129,7 +130,7 @@ def read_bulk_decision() -> BulkDecision:
     ids = request.form.getlist("ids")
     if request.form.get("all_on_page") == "yes":
         ids = request.form.getlist("page_ids")
-    ids = list(dict.fromkeys(i for i in ids if i))[:PER_PAGE * 4]
+    ids = list(dict.fromkeys(i for i in ids if i))[:paging.PER_PAGE * 4]
     decision = request.form.get("decision", "")
     note = request.form.get("note", "")
     try:
@@ -190,7 +191,7 @@ def _render_detail(invite: InviteRequest, errors: dict | None = None, values: di
         values=values or {},
         batch=_batch_of(invite.batch_id),
         batch_total=InviteRequest.select().where(InviteRequest.batch_id == invite.batch_id).count() if invite.batch_id else 0,
-        batch_waiting=(queries.approver_queue(caller, queries.QueueFilters(batch=invite.batch_id), utcnow()).count()
+        batch_waiting=(queue.approver_queue(caller, queue.QueueFilters(batch=invite.batch_id), utcnow()).count()
                        if invite.batch_id else 0),
     ), status
 

@@ -20,7 +20,7 @@ from intake.audit.verify import verify
 from intake.errors import Forbidden, NotFound
 from intake.auth.identity import current_caller
 from intake.models import InviteRequest
-from intake.queries import page_number, paginate
+from intake.portal.paging import page_number, paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

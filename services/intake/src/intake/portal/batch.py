@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from intake import queries
+from intake.batches.store import open_drafts
+from intake.portal.paging import page_number
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
 from intake.auth.identity import current_caller
@@ -48,7 +49,7 @@ def _view_args() -> dict:
     args = {}
     if request.values.get("attention") == "1":
         args["attention"] = "1"
-    page = queries.page_number(request.values.get("page", ""))
+    page = page_number(request.values.get("page", ""))
     if page > 1:
         args["page"] = str(page)
     return args
@@ -57,7 +58,7 @@ def _view_args() -> dict:
 def _upload_page(errors: dict | None = None, status: int = 200):
     return render_template(
         "portal/batch/upload.html", errors=errors or {}, columns=batches.COLUMNS,
-        drafts=queries.open_drafts(current_caller().email),
+        drafts=open_drafts(current_caller().email),
     ), status
 
 
@@ -115,7 +116,7 @@ def review(batch_id):
     attention = request.args.get("attention") == "1"
     total = summary["error_count"] if attention else summary["row_count"]
     pages = max(1, -(-total // PER_PAGE))
-    page = min(max(1, queries.page_number(request.args.get("page", "1"))), pages)
+    page = min(max(1, page_number(request.args.get("page", "1"))), pages)
     rows = batches.rows(draft, errors_only=attention, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
     links = _open_request_links([row["errors"] for row in rows])
     for row, found in zip(rows, links):

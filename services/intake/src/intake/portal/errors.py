@@ -11,7 +11,7 @@ from intake import errors as domain
 from intake.auth.oidc import ProviderUnavailable
 from intake.auth.identity import Unauthenticated, is_portal_route
 from intake.portal.layout import secure_headers
-from intake.quotas import QuotaExceeded
+from intake.limits.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def http_error(exc: HTTPException):
     response = page(status)
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.valid_methods or ())
-    retry_after = getattr(exc, "retry_after", None)  # a rate limit's (intake.limits.TooManyAttempts)
+    retry_after = getattr(exc, "retry_after", None)  # a rate limit's (intake.limits.rates.TooManyAttempts)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response

@@ -6,9 +6,10 @@ import datetime as dt
 import phonenumbers
 
 from invite_common import dates
-from invite_common.messages import Method, State, UserType, Verb
+from invite_common.messages import State, Verb
 
 from intake import lifecycle
+from intake.invites.words import METHOD_LABELS, USER_TYPE_LABELS
 from intake.models import InviteRequest
 from intake.validation.rules import REASON_MAX_LENGTH
 
@@ -75,9 +76,6 @@ SEED_BOOKED_WORDS = {
     State.SEED_REQUESTED: "Booked, code expires {date}",
     State.FAILED: "Booked, code expires {date}",
 }
-
-METHOD_LABELS = {Method.EMAIL_INVITATION: "Email invitation", Method.CREATE_ACCOUNT: "Create account"}
-USER_TYPE_LABELS = {UserType.PUBLIC_OFFICER: "Public officer", UserType.VENDOR: "Vendor"}
 
 EVENT_LABELS = {
     "submit": "Request submitted",

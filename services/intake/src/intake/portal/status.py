@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from invite_common.db import utcnow
 
-from intake import history, lifecycle, queries
+from intake import history, lifecycle
+from intake.invites import queries
+from intake.portal import paging
 from intake.batches import service as batches
 from intake.errors import Conflict, NotFound
 from intake.auth.identity import current_caller
@@ -34,7 +36,7 @@ def index():
         filters["state"] = ""
     if filters["method"] not in labels.METHOD_LABELS:
         filters["method"] = ""
-    number = queries.page_number(request.args.get("page", "1"))
+    number = paging.page_number(request.args.get("page", "1"))
     states = labels.STATE_FILTERS[filters["state"]][1] if filters["state"] else ()
     query = queries.filtered(
         queries.own(current_caller().email),
@@ -42,7 +44,7 @@ def index():
     )
     if filters["batch"]:
         query = queries.in_file_order(query, filters["batch"])
-    page = queries.paginate(query, number)
+    page = paging.paginate(query, number)
     batch_name = None
     if filters["batch"]:
         try:
@@ -57,7 +59,7 @@ def index():
         state_filters=labels.STATE_FILTERS,
         seed_expiries=queries.seed_expiries([i.id for i in page.items]),
         any_requests=queries.own(current_caller().email).exists(),
-        first_row=(page.number - 1) * queries.PER_PAGE + 1,
+        first_row=(page.number - 1) * paging.PER_PAGE + 1,
     )
 
 
@@ -80,7 +82,7 @@ def detail(invite_id):
         seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
         can_cancel=lifecycle.awaiting_decision(invite),
         can_resend=lifecycle.can_resend(invite),
-        expires_at=queries.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if lifecycle.is_undecided(invite) else None,
+        expires_at=lifecycle.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if lifecycle.is_undecided(invite) else None,
         resend_after=_resend_after(invite),
         settling=lifecycle.action_in_flight(invite),
     )

@@ -5,15 +5,30 @@ import datetime as dt
 from dataclasses import dataclass
 
 from invite_common.db import utcnow
-from invite_common.people import same_person
+from invite_common.people import person_key, same_person
 
-from intake import lifecycle, queries
+from intake import lifecycle
 from intake.auth.identity import Caller
 from intake.models import InviteRequest
 from intake.validation.rules import in_org_domains
 
 # a request this close to its expiry is flagged, so an approver takes it before it lapses
 EXPIRES_SOON = dt.timedelta(days=2)
+# the earlier requests for the invitee shown at most
+EARLIER_SHOWN = 10
+
+
+def earlier_requests(invite: InviteRequest) -> list[InviteRequest]:
+    """Other requests for the same invitee (at any of their addresses), newest first (rejected, expired, emailed, ...)."""
+    # a request the previous version stored during a rollout has no key: its address is compared
+    same = (InviteRequest.invitee_key == person_key(invite.email)) | (
+        InviteRequest.invitee_key.is_null() & (InviteRequest.email == invite.email))
+    return list(
+        InviteRequest.select()
+        .where(same & (InviteRequest.id != invite.id))
+        .order_by(InviteRequest.created_at.desc())
+        .limit(EARLIER_SHOWN)
+    )
 
 
 @dataclass(frozen=True)
@@ -48,9 +63,9 @@ def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domain
 def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days: int, now=None) -> DecisionContext:
     """Everything the approver's request page shows around the request itself."""
     now = now or utcnow()
-    earlier = queries.earlier_requests(invite)
+    earlier = earlier_requests(invite)
     undecided = lifecycle.is_undecided(invite)
-    expires = queries.expires_at(invite, expiry_days) if undecided else None
+    expires = lifecycle.expires_at(invite, expiry_days) if undecided else None
     blocked = None
     if same_person(invite.requester, caller.email):
         blocked = "You made this request, so another approver decides on it."
