@@ -114,7 +114,7 @@ def test_the_directory_is_asked_for_the_person_a_tagged_address_reaches(amy, sci
 def test_a_directory_that_cannot_answer_delays_no_request(amy, scim, caplog):
     made_elsewhere(scim, OFFICER["email"])
     scim.answer_busy(1, 503)
-    with caplog.at_level(logging.WARNING, logger="intake.directory"):
+    with caplog.at_level(logging.WARNING, logger="intake.invites.directory"):
         assert amy("POST", "/api/v1/invites", json=OFFICER).status_code == 201
     assert "provisioning will check" in caplog.text
     assert OFFICER["email"] not in caplog.text  # no personal data in the log

@@ -13,8 +13,9 @@ from invite_common.outbox import Outbox
 from intake.approvals import digest
 from intake.history import consumer
 from intake.web import metrics as http_metrics
+from intake.web.health import BROKER_DOWN
 from intake.auth import settings as auth_settings
-from intake.app import BROKER_DOWN, create_app
+from intake.app import create_app
 from intake.audit import retention
 from intake.audit.keys import Signer, SigningKeyMissing, load_signer
 from intake.audit.tasks import LINK_EVERY, HistoryChainKeeper

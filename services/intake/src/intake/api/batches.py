@@ -13,7 +13,7 @@ from intake.batches.columns import FIELDS
 from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
 from intake.batches.parsing import MAX_ROWS
 from intake.batches.schemas import PAGE_SIZE, DraftSchema, PageArgs, RowSchema, SubmittedSchema
-from intake.errors import InvalidInput, NotFound, error_response
+from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 from intake.invites.service import require_requester
 
@@ -45,31 +45,6 @@ ROW_CHANGES = {"required": True, "content": {"application/json": {"schema": {
     "additionalProperties": False,
     "minProperties": 1,
 }}}}
-
-
-@blp.errorhandler(service.TooLarge)
-def _too_large(error):
-    return error_response(413, str(error), {"file": [str(error)]})
-
-
-@blp.errorhandler(service.UnsupportedFile)
-def _unsupported(error):
-    return error_response(415, str(error), {"file": [str(error)]})
-
-
-@blp.errorhandler(NotFound)
-def _not_found(error):
-    return error_response(404, "No such batch, or no such row in it.")
-
-
-@blp.errorhandler(InvalidInput)
-def _invalid(error):
-    # submit's refusal carries the rows to fix beside the per-field errors
-    errors = dict(error.errors)
-    rows = errors.pop("rows", None)
-    if rows is None:
-        return error_response(422, "Some fields need attention.", errors)
-    return error_response(422, errors.get("batch", ["Some rows need attention."])[0], errors, rows=rows)
 
 
 def _draft_page(draft, *, errors_only: bool = False, offset: int = 0, limit: int = PAGE_SIZE):

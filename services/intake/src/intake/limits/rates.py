@@ -34,6 +34,8 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from invite_common.config import Settings
+
 from intake.api import approvals as api_approvals
 from intake.errors import InvalidInput
 from intake.auth.identity import Unauthenticated, current_caller
@@ -200,13 +202,14 @@ def _limited(view, actions: tuple[str, ...], limits: RateLimits, bulk: Bulk | No
     return limited
 
 
-def install(app: Flask, storage_url: str, overrides: tuple[tuple[str, str], ...] = ()) -> RateLimits:
-    """Put the rate limits on the app's routes; call once every route is registered.
+def register_limits(app: Flask, settings: Settings) -> RateLimits:
+    """Put the rate limits on the app's routes, counted in RATE_LIMIT_STORAGE_URL; call once every route is registered.
 
     A route's requests are counted after the blueprint has identified the caller (an unknown
     caller hears 401 first) and before its view acts (a bulk route's count reads the request first)."""
-    limits = RateLimits(storage_url, limits_for(overrides))
+    limits = RateLimits(settings.rate_limit_storage_url, limits_for(settings.rate_limits))
     for endpoint in sorted(set(LIMITED_ROUTES) & set(app.view_functions)):
         app.view_functions[endpoint] = _limited(app.view_functions[endpoint], actions_of(endpoint), limits,
                                                 BULK_ROUTES.get(endpoint))
+    app.extensions["rate_limiter"] = limits
     return limits

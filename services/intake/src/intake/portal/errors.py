@@ -82,7 +82,7 @@ def provider_unavailable(exc: ProviderUnavailable):
                 "Signing in is not possible just now")
 
 
-def install(bp) -> None:
+def register_portal_errors(bp) -> None:
     """Answer every error on the portal's routes with a page."""
     bp.register_error_handler(HTTPException, http_error)
     bp.register_error_handler(domain.NotFound, lambda e: page(404))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from invite_common.config import Settings
+
 from intake.auth.identity import is_portal_route
 from intake.portal.layout import secure_headers
 
@@ -14,8 +16,9 @@ DOCS_PREFIX = "/api/docs"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def install(app: Flask, production: bool) -> None:
+def register_headers(app: Flask, settings: Settings) -> None:
     """Add the API's and the docs' headers to every answer, and HSTS to those sent over HTTPS in production."""
+    production = settings.env == "production"
 
     @app.after_request
     def _headers(response):
