@@ -192,3 +192,22 @@ def test_each_route_lets_in_exactly_the_roles_in_its_line(matrix_app, caller):
             wrong.append(f"{method} {rule} ({who}): {response.status_code}")
         response.close()  # a streamed export ends inside its request, not when collected later
     assert not wrong, f"as {caller}:\n" + "\n".join(wrong)
+
+
+def test_no_route_checks_a_role_twice(matrix_app, monkeypatch):
+    # each entrypoint declares its guard once (auth/guards.py); nothing behind it asks again
+    from intake.auth.guards import Guard
+
+    checked = []
+    check = Guard.check
+    monkeypatch.setattr(Guard, "check", lambda guard, caller: (checked.append(guard.role), check(guard, caller))[1])
+    twice = []
+    for (method, rule), who in sorted(table().items()):
+        if who in ("public", "signed-in", "owner"):
+            continue
+        let_in = next(caller for caller in sorted(CALLERS) if allowed(who, caller))
+        checked.clear()
+        call(matrix_app, method, rule, let_in).close()
+        if len(checked) > 1 or (rule.startswith("/api/") and not checked):
+            twice.append(f"{method} {rule} as {let_in}: {checked}")
+    assert not twice, "routes whose role is not checked exactly once:\n" + "\n".join(twice)

@@ -11,8 +11,8 @@ from intake import lifecycle
 from intake.approvals import queue
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
+from intake.auth import guards
 from intake.api.invites import InviteSummarySchema, dump_invite
-from intake.errors import Forbidden
 from intake.auth.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import BulkDecisionSchema, Rule
@@ -60,14 +60,13 @@ class DecisionResultsSchema(Schema):
 @blp.route("")
 class Queue(MethodView):
     @blp.doc(description="`cursor` must be the `next_cursor` of an earlier page; any other is refused with 422 naming it.")
+    @requires(guards.APPROVAL_QUEUE)
     @blp.arguments(QueueArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, QueueSchema)
     def get(self, limit, cursor=None, **filters):
         """The requests waiting for your decision, oldest first, a page at a time; `total` counts them all
         (requests you made, or that invite you, are not in it: someone else decides those)."""
         caller = current_caller()
-        if not caller.is_approver:
-            raise Forbidden("Only public officers holding the approver role can see the approval queue.")
         query = queue.approver_queue(caller, queue.QueueFilters(**filters), utcnow())
         total = query.count()
         rows, next_cursor = queue.after_cursor_oldest_first(query, cursor, limit)
@@ -88,7 +87,7 @@ def decisions_asked() -> int:
 
 
 @blp.route("/decisions", methods=["POST"])
-@requires(service.require_approver)
+@requires(guards.APPROVER)
 @blp.doc(description="Each request at most once in a list: a list deciding one twice is refused with 422 naming "
                      "`decisions` and the second item's `id`.")
 @blp.arguments(BulkDecisionSchema)
@@ -99,12 +98,9 @@ def decisions_asked() -> int:
 def decide_many(data):
     """Approve or reject many requests at once; each gets the status its single call would give,
     and each counts against the approver's decide rate limit."""
-    caller = current_caller()
-    if not caller.is_approver:
-        raise Forbidden("Only public officers holding the approver role can decide on requests.")
     items = [
         {"id": item["id"], "decision": item["decision"],
          "note": (item.get("comment") if item["decision"] == Decision.APPROVE else item.get("reason")) or ""}
         for item in data["decisions"]
     ]
-    return {"results": service.decide_many(items, caller, current_app.extensions["outbox"])}
+    return {"results": service.decide_many(items, current_caller(), current_app.extensions["outbox"])}

@@ -7,7 +7,8 @@ from marshmallow import RAISE
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from intake.validation import patterns
-from intake.api.blueprint import Blueprint
+from intake.api.blueprint import Blueprint, requires
+from intake.auth import guards
 from intake.batches import service
 from intake.batches.columns import FIELDS
 from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
@@ -15,7 +16,6 @@ from intake.batches.parsing import MAX_ROWS
 from intake.batches.schemas import PAGE_SIZE, DraftSchema, PageArgs, RowSchema, SubmittedSchema
 from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
-from intake.invites.service import require_requester
 
 blp = Blueprint("batches", __name__, url_prefix="/api/v1", description="Batch upload of create-account requests")
 
@@ -62,10 +62,10 @@ def _draft_page(draft, *, errors_only: bool = False, offset: int = 0, limit: int
 
 
 @blp.route("/batches/template.csv")
+@requires(guards.REQUESTER)
 @blp.doc(responses={200: {"description": "The CSV template: the heading row", "content": {"text/csv": {}}}})
 def template_csv():
     """Download the CSV template: the headings, in order, and nothing else."""
-    require_requester(current_caller())
     return Response(
         service.template_csv(),
         mimetype="text/csv",
@@ -74,10 +74,10 @@ def template_csv():
 
 
 @blp.route("/batches/template.xlsx")
+@requires(guards.REQUESTER)
 @blp.doc(responses={200: {"description": "The Excel template, with guidance", "content": {_XLSX: {}}}})
 def template_xlsx():
     """Download the Excel template: the headings on the first sheet, how to fill them in on the second."""
-    require_requester(current_caller())
     return Response(
         service.template_xlsx(),
         mimetype=_XLSX,
@@ -86,6 +86,7 @@ def template_xlsx():
 
 
 @blp.route("/batches", methods=["POST"])
+@requires(guards.REQUESTER)
 @blp.doc(requestBody=UPLOAD, description=UPLOAD_RULES)
 @blp.response(201, DraftSchema)
 @blp.alt_response(413, description="The file is larger than 5 MB")
@@ -94,7 +95,6 @@ def template_xlsx():
 def upload():
     """Upload a CSV or xlsx file of create-account requests; every row is checked and kept as a draft."""
     caller = current_caller()
-    require_requester(caller)
     try:
         sent = request.files.get("file")
     except RequestEntityTooLarge:
@@ -161,5 +161,8 @@ def submit(batch_id):
     """Submit every row as an invite request, all or none."""
     caller = current_caller()
     draft = service.get_draft(batch_id, caller)
+    # after the draft is found: someone else's is not found, whoever asks (only its requester may
+    # submit it, and only while they still are one)
+    guards.REQUESTER.check(caller)
     ids = service.submit_draft(draft, caller, current_app.extensions["outbox"], current_app.config["ORG_DOMAINS"])
     return {"invites": ids}, 201

@@ -12,6 +12,7 @@ from intake import history, lifecycle
 from intake.invites import queries
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
+from intake.auth import guards
 from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 from intake.invites import service
@@ -97,7 +98,7 @@ LIST_RULES = (
 @blp.route("/invites")
 class Invites(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY_KEY], description=SUBMIT_RULES)
-    @requires(service.require_requester)
+    @requires(guards.REQUESTER)
     @blp.arguments(InviteRequestSchema)
     @blp.response(201, InviteWithHistorySchema)
     @blp.alt_response(409, description="An open request for that email exists")
@@ -105,7 +106,6 @@ class Invites(MethodView):
     def post(self, data):
         """Submit an invite request (email invitation or create account)."""
         caller = current_caller()
-        service.require_requester(caller)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
             raise InvalidInput({"Idempotency-Key": ["Use a printable key of at most 200 characters."]})
@@ -163,7 +163,7 @@ def resend(invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/approve", methods=["POST"], parameters=[INVITE_ID])
-@requires(service.require_approver)
+@requires(guards.APPROVER)
 @blp.arguments(ApproveSchema, required=False)
 @blp.response(202, AcceptedSchema)
 def approve(data, invite_id):
@@ -173,7 +173,7 @@ def approve(data, invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/reject", methods=["POST"], parameters=[INVITE_ID])
-@requires(service.require_approver)
+@requires(guards.APPROVER)
 @blp.arguments(RejectSchema)
 @blp.response(202, AcceptedSchema)
 def reject(data, invite_id):

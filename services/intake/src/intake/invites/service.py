@@ -193,8 +193,9 @@ def _claim(invite_id: str, action: str, actor: str) -> None:
 
 
 def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Outbox) -> InviteRequest:
-    """Accept an approver's approve/reject decision on a pending request and send it to approval."""
-    require_approver(caller)
+    """Accept an approver's approve/reject decision on a pending request and send it to approval.
+
+    Only an approver's entrypoint calls it (auth/guards.APPROVER)."""
     with database.atomic():
         invite = invite_requests.get(("id", "requester", "email", "state"), id=invite_id)
         if invite is None:
@@ -260,18 +261,6 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
         )
     outbox.notify()
     return InviteRequest.get_by_id(invite_id)
-
-
-def require_approver(caller: Caller) -> None:
-    """Only public officers holding the approver role may decide on requests (auth/roles.may_hold)."""
-    if not caller.is_approver:
-        raise Forbidden("Only public officers holding the approver role can decide on requests.")
-
-
-def require_requester(caller: Caller) -> None:
-    """Only public officers (org emails) may ask for invites."""
-    if not caller.is_requester:
-        raise Forbidden("Only public officers with an organisation email can request invites.")
 
 
 RESEND_INTERVAL = dt.timedelta(days=1)

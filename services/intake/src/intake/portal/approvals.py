@@ -11,6 +11,7 @@ from invite_common.db import utcnow
 from intake import history, lifecycle
 from intake.approvals import decision_context, queue
 from intake.errors import Conflict, Forbidden, NotFound
+from intake.auth import guards
 from intake.auth.identity import current_caller
 from intake.invites import service
 from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, RejectSchema
@@ -19,6 +20,7 @@ from intake.portal import forms, labels
 from intake.portal import paging
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
+bp.guard = guards.APPROVAL_PAGES
 
 # The API's own schemas: a comment or reason is held to the same rules whichever door it comes in by.
 DECISION_SCHEMAS = {"approve": ApproveSchema(), "reject": RejectSchema()}
@@ -42,13 +44,6 @@ def waiting_count() -> int:
     if "approver_waiting" not in g:
         g.approver_waiting = queue.decidable(current_caller()).count()
     return g.approver_waiting
-
-
-@bp.before_request
-def require_approver():
-    """Only approvers see these pages; everyone else gets the portal's 403 page."""
-    if not current_caller().is_approver:
-        raise Forbidden("Only public officers holding the approver role can open the requests to approve.")
 
 
 def _filters() -> dict[str, str]:

@@ -17,25 +17,19 @@ from intake import lifecycle
 from intake.audit import export as exporting
 from intake.audit import keys, queries
 from intake.audit.verify import verify
-from intake.errors import Forbidden, NotFound
-from intake.auth.identity import current_caller
+from intake.errors import NotFound
+from intake.auth import guards
 from intake.models import InviteRequest
 from intake.portal.paging import page_number, paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp.guard = guards.AUDIT_PAGES
 
 TEXT_FILTERS = ("email", "requester", "approver", "batch")
 # the first Singapore day whose start UTC can hold (1 January of year 1 began in UTC's year 0)
 EARLIEST_DAY = dt.date.min + dt.timedelta(days=1)
 
 
-def require_auditor():
-    """Refuse everyone but auditors, on every page of this area."""
-    if not current_caller().is_auditor:
-        raise Forbidden("Only auditors can open the audit pages.")
-
-
-bp.before_request(require_auditor)
 bp.add_app_template_filter(lambda text: json.loads(text or "{}"), "from_json")
 
 

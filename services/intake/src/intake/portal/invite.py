@@ -42,7 +42,6 @@ def create_account():
 
 
 def _form(method: str):
-    service.require_requester(current_caller())
     fields = forms.FIELDS[method]
     if request.method == "GET":
         return _render(method, forms.typed_values({}, fields), {}, uuid.uuid4().hex)

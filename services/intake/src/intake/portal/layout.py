@@ -1,4 +1,4 @@
-"""Guard every portal page (signed in, a requester) and give the layout what it shows on each page."""
+"""Guard every portal page (signed in, a public officer or an auditor, the area's role) and give the layout what it shows on each page."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -46,8 +46,18 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def require_requester():
-    """Send the signed-out to sign in; refuse people who may not request invites."""
+def area_guard():
+    """The guard the page's area declares beside its blueprint (auth/guards.py), or None."""
+    for name in request.blueprints:
+        guard = getattr(current_app.blueprints.get(name), "guard", None)
+        if guard is not None:
+            return guard
+    return None
+
+
+def guard_page():
+    """Check, once, what the page needs: sign-in, then in the audit area an auditor; anywhere else a
+    public officer (a requester), holding the area's role where it names one."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if identity.session_email() is None:
@@ -55,13 +65,17 @@ def require_requester():
         wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
         return redirect(url_for("portal.auth.sign_in", next=safe_next(wanted)))
     caller = identity.current_caller()
+    guard = area_guard()
     if AUDIT_AREA in request.blueprints:
-        return None  # the audit area admits auditors only, by its own guard
+        guard.check(caller)  # auditors only: an auditor makes no requests
+        return None
     if not caller.is_requester:
         if caller.is_auditor:
             # an auditor's portal is the audit area; requesters' pages have nothing for them
             return redirect(url_for("portal.audit.search"))
         raise Forbidden(not_a_requester_message())
+    if guard is not None:
+        guard.check(caller)
     return None
 
 
@@ -126,6 +140,6 @@ def layout_context() -> dict:
 
 def install(bp) -> None:
     """Guard, dress and decorate every portal page."""
-    bp.before_request(require_requester)
+    bp.before_request(guard_page)
     bp.after_request(secure_headers)
     bp.app_context_processor(layout_context)
