@@ -12,6 +12,7 @@ from intake.approvals import queue
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.auth import guards
+from intake.limits.rates import Bulk, limited
 from intake.api.invites import InviteSummarySchema, dump_invite
 from intake.auth.identity import current_caller
 from intake.invites import service
@@ -87,6 +88,9 @@ def decisions_asked() -> int:
 
 
 @blp.route("/decisions", methods=["POST"])
+@limited("decide", bulk=Bulk(
+    decisions_asked, "decisions",
+    "Give at most {amount:,} decisions at once: that is as many as one person may make in {window}."))
 @requires(guards.APPROVER)
 @blp.doc(description="Each request at most once in a list: a list deciding one twice is refused with 422 naming "
                      "`decisions` and the second item's `id`.")

@@ -9,6 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.auth import guards
+from intake.limits.rates import limited
 from intake.batches import service
 from intake.batches.columns import FIELDS
 from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
@@ -86,6 +87,7 @@ def template_xlsx():
 
 
 @blp.route("/batches", methods=["POST"])
+@limited("upload")
 @requires(guards.REQUESTER)
 @blp.doc(requestBody=UPLOAD, description=UPLOAD_RULES)
 @blp.response(201, DraftSchema)
@@ -152,6 +154,7 @@ def reset(batch_id):
 
 
 @blp.route("/batches/<string:batch_id>/submit", methods=["POST"], parameters=[BATCH_ID])
+@limited("batch_submit")
 @blp.doc(description="A draft is submitted whole: while any row has a problem, or none is left, it is refused "
                      "with 422 naming `batch`, with the rows to fix.")
 @blp.response(201, SubmittedSchema)

@@ -13,6 +13,7 @@ from intake.invites import queries
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.auth import guards
+from intake.limits.rates import limited
 from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 from intake.invites import service
@@ -97,6 +98,7 @@ LIST_RULES = (
 
 @blp.route("/invites")
 class Invites(MethodView):
+    @limited("submit")
     @blp.doc(parameters=[IDEMPOTENCY_KEY], description=SUBMIT_RULES)
     @requires(guards.REQUESTER)
     @blp.arguments(InviteRequestSchema)
@@ -154,6 +156,7 @@ def cancel(invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/resend", methods=["POST"], parameters=[INVITE_ID])
+@limited("resend")
 @blp.response(202, AcceptedSchema)
 @blp.alt_response(409, description="Not emailed yet, or resent less than a day ago")
 def resend(invite_id):
@@ -163,6 +166,7 @@ def resend(invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/approve", methods=["POST"], parameters=[INVITE_ID])
+@limited("decide")
 @requires(guards.APPROVER)
 @blp.arguments(ApproveSchema, required=False)
 @blp.response(202, AcceptedSchema)
@@ -173,6 +177,7 @@ def approve(data, invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/reject", methods=["POST"], parameters=[INVITE_ID])
+@limited("decide")
 @requires(guards.APPROVER)
 @blp.arguments(RejectSchema)
 @blp.response(202, AcceptedSchema)

@@ -13,6 +13,7 @@ from intake.approvals import decision_context, queue
 from intake.errors import Conflict, Forbidden, NotFound
 from intake.auth import guards
 from intake.auth.identity import current_caller
+from intake.limits.rates import Bulk, limited
 from intake.invites import service
 from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, RejectSchema
 from intake.models import BatchDraft, InviteRequest
@@ -143,6 +144,9 @@ def decisions_asked() -> int:
 
 
 @bp.post("/decide")
+@limited("decide", bulk=Bulk(
+    decisions_asked, "ids",
+    "Select at most {amount:,} requests at once: that is as many as one person may decide on in {window}."))
 def decide_selected():
     """Approve or reject the selected requests (or all on the page) and show what became of each."""
     values = _filters()
@@ -222,12 +226,14 @@ def _decide(invite_id: str, decision: str):
 
 
 @bp.post("/<invite_id>/approve")
+@limited("decide")
 def approve(invite_id):
     """Approve a request, with an optional comment."""
     return _decide(invite_id, "approve")
 
 
 @bp.post("/<invite_id>/reject")
+@limited("decide")
 def reject(invite_id):
     """Reject a request, with the reason the requester will read."""
     return _decide(invite_id, "reject")

@@ -9,6 +9,7 @@ from intake.portal.paging import page_number
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
 from intake.auth.identity import current_caller
+from intake.limits.rates import limited
 from intake.models import DraftStatus, InviteRequest
 from intake.portal import forms
 
@@ -69,6 +70,7 @@ def upload():
 
 
 @bp.post("")
+@limited("upload")
 def upload_file():
     """Read the uploaded file into a draft and open its review."""
     sent = request.files.get("file")
@@ -215,6 +217,7 @@ def reset(batch_id):
 
 
 @bp.post("/<batch_id>/submit")
+@limited("batch_submit")
 def submit(batch_id):
     """Send every row as an invite request, all or none."""
     draft = _draft(batch_id)

@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from intake.errors import Conflict, InvalidInput
 from intake.auth.identity import current_caller
+from intake.limits.rates import limited
 from intake.invites import service
 from intake.invites.schemas import VENDOR_OFFICER_ADDRESS, InviteRequestSchema, vendor_with_officer_address
 from intake.models import InviteRequest
@@ -30,12 +31,14 @@ def choose():
 
 
 @bp.route("/email", methods=["GET", "POST"])
+@limited("submit")
 def email_invitation():
     """Show and take the email invitation form (public officers only)."""
     return _form(Method.EMAIL_INVITATION)
 
 
 @bp.route("/account", methods=["GET", "POST"])
+@limited("submit")
 def create_account():
     """Show and take the create-account form (vendors and public officers)."""
     return _form(Method.CREATE_ACCOUNT)

@@ -10,6 +10,7 @@ from intake.portal import paging
 from intake.batches import service as batches
 from intake.errors import Conflict, NotFound
 from intake.auth.identity import current_caller
+from intake.limits.rates import limited
 from intake.invites import service
 from intake.models import InviteRequest
 from intake.portal import labels
@@ -115,6 +116,7 @@ def cancel(invite_id):
 
 
 @bp.post("/<invite_id>/resend")
+@limited("resend")
 def resend(invite_id):
     """Send the invitation email again."""
     invite = own_invite(invite_id)
