@@ -5,7 +5,7 @@ import json
 import pytest
 
 from intake.models import InviteRequest
-from intake.portal.forms import PLAIN_WORDS
+from intake.portal.forms import PLAIN_WORDS, worded
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import field_error, signed_in, text
 from tests.intake.test_approver_rules import emailed
@@ -253,5 +253,5 @@ def test_the_portal_and_the_api_give_the_same_verdict_on_the_same_text(bob, api,
     else:
         assert (api_answer.status_code, page_answer.status_code) == (422, 422)
         message = api_answer.get_json()["errors"][field][0]
-        assert field_error(page_answer.text, field) == "Error: " + PLAIN_WORDS.get(message, message)
+        assert field_error(page_answer.text, field) == "Error: " + worded(message, PLAIN_WORDS)
         assert decisions(outbox) == [] and not_decided(by_api) and not_decided(by_portal)

@@ -14,6 +14,7 @@ from invite_common.people import person_key
 from intake.auth.identity import Caller
 from intake.invites import rules
 from intake.invites.schemas import InviteRequestSchema
+from intake.validation.problems import declare
 from intake.models import InviteRequest, TakenUsername
 
 MAX_CELL_LENGTH = 1000
@@ -22,6 +23,9 @@ _TRUE = frozenset({"yes", "y", "true", "1"})
 _FALSE = frozenset({"no", "n", "false", "0"})
 _BOOLEANS = ("seed_onboarding", "offshore")
 USERNAME_TAKEN = "This TechPass username is already taken; choose another."
+# a cell's own problems, worded beside their column by the portal (portal/forms.py)
+YES_OR_NO = declare("cell.yes_or_no", "Enter yes or no.")
+ALSO_ON_ROWS = declare("row.duplicate", "Also on {rows}.")
 
 
 @dataclass
@@ -83,7 +87,7 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
             if word in _TRUE or word in _FALSE:
                 given[name] = word in _TRUE
             elif word:
-                problems[name] = ["Enter yes or no."]
+                problems[name] = [YES_OR_NO]
         elif name == "user_type":
             word = user_type_of(value)
             given[name] = word if word in UserType.ALL else value
@@ -164,5 +168,5 @@ def describe_duplicates(duplicates: Mapping[str, list[int]]) -> dict[str, list[s
     for name, rows in duplicates.items():
         shown = [str(r) for r in rows[:5]] + ([f"{len(rows) - 5} more"] if len(rows) > 5 else [])
         listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-        messages[name] = [f"Also on row{'s' if len(rows) > 1 else ''} {listed}."]
+        messages[name] = [ALSO_ON_ROWS.format(rows=f"row{'s' if len(rows) > 1 else ''} {listed}")]
     return messages

@@ -20,6 +20,7 @@ from flask import current_app, has_app_context
 from invite_common.messages import Decision, Method, UserType
 
 from intake.validation import patterns
+from intake.validation.problems import declare
 from intake.validation.shapes import Shape
 from intake.validation.rules import (
     DEFAULT_ORG_EMAIL_DOMAINS,
@@ -38,7 +39,12 @@ from intake.validation.rules import (
 # as many as the default decide limit lets through in one window, with room: a bulk of more could
 # never pass RATE_LIMIT_DECIDE (120/minute), so the document would promise what the server refuses
 MAX_BULK_DECISIONS = 100
-BULK_SIZE = f"Give between 1 and {MAX_BULK_DECISIONS} decisions."
+# the messages a page words its own way (portal/forms.py), by their codes
+BULK_SIZE = declare("decisions.count", f"Give between 1 and {MAX_BULK_DECISIONS} decisions.")
+METHOD_CHOICE = declare("method.choice", "Choose the method: email_invitation or create_account.")
+USER_TYPE_CHOICE = declare("user_type.choice", "Choose the user type: public_officer or vendor.")
+REJECTION_REASON = declare("reason.rejection", "Enter the reason for rejecting.")
+DECISION_CHOICE = declare("decision.choice", "Choose the decision: approve or reject.")
 
 # Fields an email invitation leaves to the invitee; giving one is a mistake worth pointing at.
 CREATE_ACCOUNT_ONLY = (
@@ -46,7 +52,7 @@ CREATE_ACCOUNT_ONLY = (
     "organisation", "department", "offshore",
 )
 CREATE_ACCOUNT_REQUIRED = {
-    "user_type": "Choose the user type: public_officer or vendor.",
+    "user_type": USER_TYPE_CHOICE,
     "first_name": "First name is required.",
     "last_name": "Last name is required.",
     "contact_number": "Enter a contact number.",
@@ -105,16 +111,13 @@ class InviteRequestSchema(EdgeSchema):
 
     method = fields.String(
         required=True,
-        validate=validate.OneOf(Method.ALL, error="Choose the method: email_invitation or create_account."),
-        error_messages={
-            "required": "Choose the method: email_invitation or create_account.",
-            "invalid": "Choose the method: email_invitation or create_account.",
-        },
+        validate=validate.OneOf(Method.ALL, error=METHOD_CHOICE),
+        error_messages={"required": METHOD_CHOICE, "invalid": METHOD_CHOICE},
     )
     email = Rule(normalise_email, patterns.EMAIL, required=True, error_messages={"required": "Enter an email address."})
     user_type = fields.String(
-        validate=validate.OneOf(UserType.ALL, error="Choose the user type: public_officer or vendor."),
-        error_messages={"invalid": "Choose the user type: public_officer or vendor."},
+        validate=validate.OneOf(UserType.ALL, error=USER_TYPE_CHOICE),
+        error_messages={"invalid": USER_TYPE_CHOICE},
     )
     username = Rule(normalise_username, patterns.USERNAME)
     first_name = _text("First name", NAME_MAX_LENGTH)
@@ -295,7 +298,7 @@ class RejectSchema(EdgeSchema):
 
     reason = _text(
         "Reason", REASON_MAX_LENGTH, multiline=True,
-        required=True, error_messages={"required": "Enter the reason for rejecting."},
+        required=True, error_messages={"required": REJECTION_REASON},
     )
 
 
@@ -307,11 +310,8 @@ class DecisionItemSchema(EdgeSchema):
               required=True, error_messages={"required": "Give the request id."})
     decision = fields.String(
         required=True,
-        validate=validate.OneOf(Decision.ALL, error="Choose the decision: approve or reject."),
-        error_messages={
-            "required": "Choose the decision: approve or reject.",
-            "invalid": "Choose the decision: approve or reject.",
-        },
+        validate=validate.OneOf(Decision.ALL, error=DECISION_CHOICE),
+        error_messages={"required": DECISION_CHOICE, "invalid": DECISION_CHOICE},
     )
     comment = _text("Comment", REASON_MAX_LENGTH, multiline=True)
     reason = _text("Reason", REASON_MAX_LENGTH, multiline=True)
@@ -330,7 +330,7 @@ class DecisionItemSchema(EdgeSchema):
         errors: dict[str, list[str]] = {}
         if data.get("decision") == Decision.REJECT:
             if not _given(original_data, "reason"):
-                errors["reason"] = ["Enter the reason for rejecting."]
+                errors["reason"] = [REJECTION_REASON]
             if _given(original_data, "comment"):
                 errors["comment"] = ["A rejection takes a reason, not a comment."]
         if data.get("decision") == Decision.APPROVE and _given(original_data, "reason"):
