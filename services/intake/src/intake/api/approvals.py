@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 from invite_common.db import utcnow
-from invite_common.messages import Decision, Method, UserType
+from invite_common.messages import Decision
 from marshmallow import RAISE, Schema, fields, validate
 
 from intake import lifecycle
@@ -16,22 +16,14 @@ from intake.limits.rates import Bulk, limited
 from intake.api.invites import InviteSummarySchema, dump_invite
 from intake.auth.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import BulkDecisionSchema, Rule
-from intake.validation.rules import normalise_email
+from intake.invites.schemas import BulkDecisionSchema
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
 
 
-class QueueArgs(Schema):
-    method = fields.String(validate=validate.OneOf(Method.ALL))
-    user_type = fields.String(validate=validate.OneOf(UserType.ALL))
-    seed = fields.Boolean()
-    requester = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests made by this address"})
-    email = fields.String(validate=validate.Length(max=254),
-                          metadata={"description": "only the requests whose invitee's address contains this"})
-    older_than_days = fields.Integer(validate=validate.Range(min=0, max=3650))
-    batch = fields.String(validate=validate.Length(max=36),
-                          metadata={**patterns.UUID, "description": "only the requests of this batch upload"})
+class QueueArgs(queue.QueueFilterArgs):
+    """The queue's filters, as the portal's page reads them too, and the API's paging."""
+
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200), metadata=patterns.CURSOR)
 

@@ -7,31 +7,21 @@ import re
 
 from flask import current_app
 from flask.views import MethodView
-from invite_common.messages import Method
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from invite_common.messages import Method
 
 from intake import lifecycle
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.auth import guards
 from intake.audit import export, keys, queries
+from intake.audit.filters import FilterArgs, Filters
 from intake.audit.verify import verify
 from intake.errors import InvalidInput
-from intake.validation.rules import Moment, check_moment
+from intake.validation.rules import check_moment
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Auditors: history, exports, integrity")
-
-
-class FilterArgs(Schema):
-    requester = fields.String(validate=validate.Length(max=254))
-    email = fields.String(validate=validate.Length(max=254))
-    approver = fields.String(validate=validate.Length(max=254))
-    state = fields.String(validate=validate.OneOf(lifecycle.STATES))
-    method = fields.String(validate=validate.OneOf(Method.ALL))
-    batch = fields.String(validate=validate.Length(max=36), metadata=patterns.UUID)
-    request_id = fields.String(validate=validate.Length(max=36), metadata=patterns.UUID)
-    from_ = Moment(data_key="from")
-    to = Moment()
 
 
 class EventArgs(FilterArgs):
@@ -163,7 +153,7 @@ class Events(MethodView):
     def get(self, order, limit, cursor=None, **filters):
         """List recorded events matching the filters, newest (or oldest) first, a page at a time."""
         after = _decode_cursor(cursor) if cursor else None
-        items, last = queries.events_page(queries.Filters.of(filters), newest_first=order == "newest",
+        items, last = queries.events_page(Filters.of(filters), newest_first=order == "newest",
                                           after=after, limit=limit)
         return {"items": items, "next_cursor": _encode_cursor(last) if last is not None else None}
 
@@ -178,7 +168,7 @@ class ExportCsv(MethodView):
                               "one row per event; formula-like cells neutralised")
     def get(self, **filters):
         """Export the matching events as CSV, oldest first, safe to open in a spreadsheet."""
-        return export.download(queries.Filters.of(filters), "csv")
+        return export.download(Filters.of(filters), "csv")
 
 
 @blp.route("/export.jsonl")
@@ -190,7 +180,7 @@ class ExportJsonl(MethodView):
                   description="JSON Lines (UTF-8), streamed: one AuditEvent object per line")
     def get(self, **filters):
         """Export the matching events as JSON Lines, oldest first."""
-        return export.download(queries.Filters.of(filters), "jsonl")
+        return export.download(Filters.of(filters), "jsonl")
 
 
 @blp.route("/verify")

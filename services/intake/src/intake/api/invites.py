@@ -17,9 +17,10 @@ from intake.limits.rates import limited
 from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema, Rule
+from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema
 from intake.models import InviteRequest
-from intake.validation.rules import Moment, normalise_email
+from intake.validation.fields import Moment, Rule
+from intake.validation.rules import normalise_email
 
 blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Invite requests")
 

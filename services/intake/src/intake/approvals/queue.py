@@ -10,13 +10,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 import peewee
+from marshmallow import Schema, fields, validate
 
+from invite_common.messages import Method, UserType
 from invite_common.people import person_key
 
 from intake import lifecycle
 from intake.auth.identity import Caller
 from intake.invites.queries import decode_cursor, encode_cursor
 from intake.models import InviteRequest
+from intake.validation import patterns
+from intake.validation.fields import Rule
+from intake.validation.problems import CHOICE, NOT_A_NUMBER, NOT_YES_OR_NO, OUT_OF_RANGE, TOO_LONG
+from intake.validation.rules import normalise_email
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,21 @@ class QueueFilters:
     email: str = ""
     older_than_days: int | None = None
     batch: str = ""
+
+
+class QueueFilterArgs(Schema):
+    """The filters as both front doors read them: GET /api/v1/approvals and the Requests to approve page."""
+
+    method = fields.String(validate=validate.OneOf(Method.ALL, error=CHOICE))
+    user_type = fields.String(validate=validate.OneOf(UserType.ALL, error=CHOICE))
+    seed = fields.Boolean(error_messages={"invalid": NOT_YES_OR_NO})
+    requester = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests made by this address"})
+    email = fields.String(validate=validate.Length(max=254, error=TOO_LONG),
+                          metadata={"description": "only the requests whose invitee's address contains this"})
+    older_than_days = fields.Integer(validate=validate.Range(min=0, max=3650, error=OUT_OF_RANGE),
+                                     error_messages={"invalid": NOT_A_NUMBER})
+    batch = fields.String(validate=validate.Length(max=36, error=TOO_LONG),
+                          metadata={**patterns.UUID, "description": "only the requests of this batch upload"})
 
 
 def at_address_of(column: peewee.Field, email: str) -> peewee.Expression:

@@ -1,7 +1,7 @@
 """Marshmallow schemas for invite requests and approvers' decisions, built on intake's field rules."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
@@ -20,6 +20,7 @@ from flask import current_app, has_app_context
 from invite_common.messages import Decision, Method, UserType
 
 from intake.validation import patterns
+from intake.validation.fields import Rule
 from intake.validation.problems import declare
 from intake.validation.shapes import Shape
 from intake.validation.rules import (
@@ -67,20 +68,6 @@ def _given(data: Mapping[str, Any], name: str) -> bool:
     """Tell whether a field carries a value: null and blank text count as not given."""
     value = data.get(name)
     return value is not None and not (isinstance(value, str) and not value.strip())
-
-
-class Rule(fields.String):
-    """A text field whose value is checked and normalised by one of intake's validation rules,
-    documented by the pattern and lengths of that rule."""
-
-    def __init__(self, rule: Callable[[object], Any], documented: Mapping[str, Any], **kwargs: Any) -> None:
-        super().__init__(metadata={**documented, **kwargs.pop("metadata", {})}, **kwargs)
-        self.rule = rule
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> Any:
-        return self.rule(value)
 
 
 def _text(label: str, max_length: int, *, multiline: bool = False, **kwargs: Any) -> Rule:

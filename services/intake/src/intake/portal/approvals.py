@@ -17,7 +17,7 @@ from intake.limits.rates import Bulk, limited
 from intake.invites import service
 from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, RejectSchema
 from intake.models import BatchDraft, InviteRequest
-from intake.portal import forms, labels
+from intake.portal import forms
 from intake.portal import paging
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
@@ -28,7 +28,10 @@ DECISION_SCHEMAS = {"approve": ApproveSchema(), "reject": RejectSchema()}
 BULK_DECISION_SCHEMA = BulkDecisionSchema()
 
 FILTERS = ("method", "user_type", "seed", "requester", "email", "older_than", "batch")
-SEED_CHOICES = {"yes": True, "no": False}
+# The API's own schema reads the filters; the page names one of them otherwise.
+QUEUE_FILTERS = queue.QueueFilterArgs()
+PAGE_NAMES = {"older_than_days": "older_than"}
+SCHEMA_NAMES = {page: schema for schema, page in PAGE_NAMES.items()}
 REASON_PREVIEW = 80
 
 OUTCOME_WORDS = {
@@ -47,31 +50,31 @@ def waiting_count() -> int:
     return g.approver_waiting
 
 
-def _filters() -> dict[str, str]:
-    """The queue's filters as typed; unknown values are dropped rather than refused, so the page always shows."""
-    values = {name: request.values.get(name, "").strip() for name in FILTERS}
-    if values["method"] not in labels.METHOD_LABELS:
-        values["method"] = ""
-    if values["user_type"] not in labels.USER_TYPE_LABELS:
-        values["user_type"] = ""
-    if values["seed"] not in SEED_CHOICES:
-        values["seed"] = ""
-    if not (values["older_than"].isdigit() and int(values["older_than"]) <= 3650):
-        values["older_than"] = ""
-    values["requester"] = values["requester"][:254]
-    values["email"] = values["email"][:254]
-    if len(values["batch"]) > 36:
-        values["batch"] = ""
-    return values
+@dataclass
+class QueueFilters:
+    """The queue's filters as the page's form sent them: as typed (shown again), as the API's schema
+    loads them, and what is wrong with them, by the page's field. A filter that is wrong is left out
+    and named beside its field; the queue still shows."""
+
+    typed: dict[str, str]
+    loaded: queue.QueueFilters
+    problems: dict[str, list[str]]
+
+    @property
+    def used(self) -> dict[str, str]:
+        """The filters in force, as the page's links carry them on."""
+        return {k: v for k, v in self.typed.items() if v and k not in self.problems}
 
 
-def _query_filters(values: dict[str, str]) -> queue.QueueFilters:
-    return queue.QueueFilters(
-        method=values["method"], user_type=values["user_type"], seed=SEED_CHOICES.get(values["seed"]),
-        requester=values["requester"], email=values["email"],
-        older_than_days=int(values["older_than"]) if values["older_than"] else None,
-        batch=values["batch"],
-    )
+def read_filters() -> QueueFilters:
+    """Read the queue's filters from the query string through the API's schema."""
+    typed = {name: request.values.get(name, "").strip() for name in FILTERS}
+    given = {SCHEMA_NAMES.get(name, name): value for name, value in typed.items() if value}
+    try:
+        loaded, problems = QUEUE_FILTERS.load(given), {}
+    except ValidationError as exc:
+        loaded, problems = exc.valid_data or {}, forms.filter_problems(exc.messages, PAGE_NAMES)
+    return QueueFilters(typed, queue.QueueFilters(**loaded), problems)
 
 
 def _batch_of(batch_id: str) -> BatchDraft | None:
@@ -79,18 +82,19 @@ def _batch_of(batch_id: str) -> BatchDraft | None:
     return BatchDraft.get_or_none(BatchDraft.id == batch_id) if batch_id else None
 
 
-def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(), note: str = "", status: int = 200):
+def _render_queue(filters: QueueFilters, errors: dict | None = None, selected=(), note: str = "", status: int = 200):
     caller = current_caller()
-    query = queue.approver_queue(caller, _query_filters(values), utcnow())
+    query = queue.approver_queue(caller, filters.loaded, utcnow())
     page = paging.paginate(query, paging.page_number(request.values.get("page", "1")))
     days = current_app.config["REQUEST_EXPIRY_DAYS"]
     return render_template(
         "portal/approvals/queue.html",
         page=page,
-        filters=values,
-        filter_args={k: v for k, v in values.items() if v},
-        without_batch={k: v for k, v in values.items() if v and k != "batch"},
-        filtering=any(values.values()),
+        filters=filters.typed,
+        filter_problems=filters.problems,
+        filter_args=filters.used,
+        without_batch={k: v for k, v in filters.used.items() if k != "batch"},
+        filtering=any(filters.typed.values()),
         waiting=waiting_count(),
         expires={i.id: lifecycle.expires_at(i, days) for i in page.items},
         now=utcnow(),
@@ -99,14 +103,15 @@ def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(
         selected=set(selected),
         note=note,
         reason_preview=REASON_PREVIEW,
-        batch=_batch_of(values["batch"]),
+        batch=_batch_of(filters.loaded.batch),
     ), status
 
 
 @bp.get("")
 def index():
     """Show the requests waiting for this approver's decision, oldest first, filtered and a page at a time."""
-    return _render_queue(_filters())
+    filters = read_filters()
+    return _render_queue(filters, status=422 if filters.problems else 200)
 
 
 @dataclass
@@ -149,11 +154,11 @@ def decisions_asked() -> int:
     "Select at most {amount:,} requests at once: that is as many as one person may decide on in {window}."))
 def decide_selected():
     """Approve or reject the selected requests (or all on the page) and show what became of each."""
-    values = _filters()
+    filters = read_filters()
     form = read_bulk_decision()
     ids, decision = form.ids, form.decision
     if form.errors:
-        return _render_queue(values, form.errors, ids, form.note, 422)
+        return _render_queue(filters, form.errors, ids, form.note, 422)
     results = service.decide_many(form.items, current_caller(), current_app.extensions["outbox"])
     invites = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_(ids))}
     decided_word = "Approved" if decision == "approve" else "Rejected"
@@ -164,7 +169,7 @@ def decide_selected():
     ]
     return render_template(
         "portal/approvals/results.html", rows=rows, decision=decision,
-        decided=sum(1 for r in rows if r["decided"]), back_args={k: v for k, v in values.items() if v},
+        decided=sum(1 for r in rows if r["decided"]), back_args=filters.used,
     )
 
 

@@ -9,7 +9,7 @@ from invite_common.messages import Method, UserType
 from intake.batches.service import COLUMNS
 from intake.batches.validation import ALSO_ON_ROWS, YES_OR_NO
 from intake.invites.schemas import BULK_SIZE, DECISION_CHOICE, METHOD_CHOICE, REJECTION_REASON, USER_TYPE_CHOICE
-from intake.validation.problems import code_of
+from intake.validation.problems import CHOICE, NOT_A_NUMBER, NOT_YES_OR_NO, OUT_OF_RANGE, TOO_LONG, code_of
 
 EMAIL_INVITATION_FIELDS = ("email", "seed_onboarding", "reason")
 # In the order the page asks them, so the error summary lists problems top to bottom.
@@ -36,6 +36,22 @@ BULK_WORDS = {
     DECISION_CHOICE.code: "Choose Approve selected or Reject selected.",
     BULK_SIZE.code: "Select at least one request to decide on.",
 }
+
+
+# A list's filters as the API's schemas refuse them, in the page's words.
+FILTER_WORDS = {
+    CHOICE.code: "Choose one of the options in the list.",
+    NOT_YES_OR_NO.code: "Choose one of the options in the list.",
+    TOO_LONG.code: "This is longer than anything it could match; shorten it.",
+    NOT_A_NUMBER.code: "Enter a whole number of days, such as 7.",
+    OUT_OF_RANGE.code: "Enter a number of days from 0 to 3650.",
+}
+
+
+def filter_problems(messages: Mapping, names: Mapping[str, str] = {}) -> dict[str, list[str]]:
+    """A filter schema's errors by the page's field (`names` maps the schema's to the page's), in plain words."""
+    return {names.get(field, field): [worded(m, FILTER_WORDS) for m in found if isinstance(m, str)]
+            for field, found in messages.items() if isinstance(found, list)}
 
 
 def worded(message: str, *words: Mapping[str, str]) -> str:

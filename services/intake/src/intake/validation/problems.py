@@ -43,3 +43,12 @@ def code_of(message: object) -> str | None:
     """The code of a message the schemas gave, also once it was stored as text; None for any other."""
     code = getattr(message, "code", None)
     return code if code is not None else _BY_TEXT.get(message) if isinstance(message, str) else None
+
+
+# marshmallow's own words for the validators the list filters use, declared with codes so a page can
+# word them its way while the API says exactly what it said before
+CHOICE = declare("choice", "Must be one of: {choices}.")
+TOO_LONG = declare("too_long", "Longer than maximum length {max}.")
+OUT_OF_RANGE = declare("range", "Must be greater than or equal to {min} and less than or equal to {max}.")
+NOT_A_NUMBER = declare("integer", "Not a valid integer.")
+NOT_YES_OR_NO = declare("boolean", "Not a valid boolean.")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import idna
 import phonenumbers
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError
 
 from invite_common.messages import UserType
 from invite_common.people import in_domains
@@ -284,13 +284,3 @@ def check_moment(value: dt.datetime) -> dt.datetime:
         return value.astimezone(dt.timezone.utc)
     except (OverflowError, ValueError):
         raise ValidationError("Give a date and time between the years 1 and 9999 in UTC.") from None
-
-
-class Moment(fields.AwareDateTime):
-    """An ISO-8601 date and time (UTC when no offset is given), refused when UTC cannot hold it."""
-
-    def __init__(self, **kwargs):
-        super().__init__(default_timezone=dt.timezone.utc, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return check_moment(super()._deserialize(value, attr, data, **kwargs))
