@@ -4,7 +4,6 @@ from __future__ import annotations
 import peewee
 
 from invite_common.db import UTCDateTimeField, utcnow
-from invite_common.statements import Statements
 
 from intake.db import BaseModel
 
@@ -212,10 +211,3 @@ class DigestRun(BaseModel):
 
     class Meta:
         table_name = "digest_run"
-
-
-# The statements every submission, decision and state event runs, built once (invite_common.statements).
-invite_requests = Statements(InviteRequest)
-history_entries = Statements(HistoryEntry)
-taken_usernames = Statements(TakenUsername)
-role_grants = Statements(RoleGrant)

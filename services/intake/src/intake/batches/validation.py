@@ -7,18 +7,17 @@ from dataclasses import dataclass, field
 
 from marshmallow import ValidationError
 
-from intake.batches.columns import FIELDS
 from invite_common.messages import Method, UserType
 from invite_common.people import person_key
 
 from intake.auth.identity import Caller
+from intake.batches.columns import FIELDS
 from intake.invites import rules
 from intake.invites.schemas import InviteRequestSchema
+from intake.tables import invite_requests
 from intake.validation.problems import declare
-from intake.models import InviteRequest, TakenUsername
 
 MAX_CELL_LENGTH = 1000
-_CHUNK = 500  # bound the IN lists so no database meets its parameter limit
 _TRUE = frozenset({"yes", "y", "true", "1"})
 _FALSE = frozenset({"no", "n", "false", "0"})
 _BOOLEANS = ("seed_onboarding", "offshore")
@@ -102,23 +101,10 @@ def check_open_requests(rows: list[CheckedRow], caller: Caller, in_directory: se
     taken, a few queries for all rows. Emails are compared by person (`amy+x@` is amy)."""
     emails = {r.email_key for r in rows if r.email_key}
     usernames = {r.username_key for r in rows if r.username_key}
-    open_emails = {}
-    for chunk in _chunks(emails):
-        query = InviteRequest.select(InviteRequest.id, InviteRequest.open_email, InviteRequest.requester).where(
-            InviteRequest.open_email.in_(chunk)
-        )
-        open_emails.update({invite.open_email: rules.shown_id(caller, invite) for invite in query})
-    with_accounts = rules.people_with_accounts(emails) | (set(in_directory) & emails)
+    open_emails = {invite.open_email: rules.shown_id(caller, invite) for invite in invite_requests.open_for_people(emails)}
+    with_accounts = invite_requests.people_with_accounts(emails) | (set(in_directory) & emails)
     own = person_key(caller.email)
-    taken = set()
-    for chunk in _chunks(usernames):
-        taken.update(
-            i.open_username_key
-            for i in InviteRequest.select(InviteRequest.open_username_key).where(InviteRequest.open_username_key.in_(chunk))
-        )
-        taken.update(
-            t.username_key for t in TakenUsername.select(TakenUsername.username_key).where(TakenUsername.username_key.in_(chunk))
-        )
+    taken = invite_requests.usernames_in_use(usernames)
     for r in rows:
         if r.email_key == own:
             _add(r, "email", rules.SELF_INVITATION)
@@ -136,12 +122,6 @@ def _add(row: CheckedRow, name: str, message: str) -> None:
     row.errors.setdefault(name, []).append(message)
     row.errors = {n: row.errors[n] for n in FIELDS if n in row.errors}
     row.data = None
-
-
-def _chunks(values: set[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start:start + _CHUNK]
 
 
 def find_duplicates(keys: Iterable[tuple[int, str | None, str | None]]) -> dict[int, dict[str, list[int]]]:
