@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from intake import errors as domain
 from intake.auth.oidc import ProviderUnavailable
 from intake.auth.identity import Unauthenticated, is_portal_route
-from intake.portal.layout import secure_headers
+from intake.web.headers import secure_headers
 from intake.limits.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)

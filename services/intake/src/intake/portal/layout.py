@@ -7,6 +7,7 @@ from flask import current_app, g, has_request_context, redirect, request, sessio
 
 from intake.auth import identity
 from intake.errors import Forbidden
+from intake.web.headers import secure_headers
 
 # The pages anyone may open: signing in, and signing out (also for someone who may not use the portal).
 PUBLIC_ENDPOINTS = frozenset({"portal.auth.sign_in", "portal.auth.sign_out", "portal.auth.start", "portal.auth.callback"})
@@ -28,13 +29,6 @@ APPROVER_NAV = ("portal.approvals.index", "Requests to approve", ("portal.approv
 ROLE_WORDS = {"requester": "Requester", "approver": "Approver", "auditor": "Auditor", "admin": "Administrator"}
 # Shown only to administrators.
 ADMIN_NAV = (("portal.admin.roles_page", "Roles", ("portal.admin",)),)
-
-# Scripts and styles come only from the app's own static folder; nothing inline, nothing third party.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-
 
 def safe_next(target: str | None) -> str | None:
     """Return target if it is a path on this site, so sign-in can never redirect elsewhere."""
@@ -83,26 +77,6 @@ def not_a_requester_message() -> str:
     """Say who the portal is for, naming the organisation's domains."""
     domains = " or ".join(current_app.config["ORG_DOMAINS"])
     return f"Invite Users is for public officers with an email address ending in {domains}."
-
-
-def content_security_policy() -> str:
-    """The portal's policy; with single sign-on, forms may also lead to the provider (sign-in and sign-out
-    forms answer with a redirect there, and browsers hold redirects after a form to its form-action)."""
-    provider = current_app.extensions.get("oidc") if has_request_context() else None
-    if provider is None:
-        return CONTENT_SECURITY_POLICY
-    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {' '.join(provider.origins())}")
-
-
-def secure_headers(response):
-    """Add the headers every portal page carries: no framing, no sniffing, no caching of personal data."""
-    response.headers.setdefault("Content-Security-Policy", content_security_policy())
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    # Pages name invitees and their phone numbers: a shared computer's cache or back button keeps none.
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 def layout_context() -> dict:

@@ -1,19 +1,43 @@
-"""Headers on every answer that is not a portal page: the API's, the API docs', and HSTS in production.
+"""Headers on every answer: a page's (the portal's and the API docs'), the API's, and HSTS in production.
 
-Portal pages get theirs from the portal's layout (`secure_headers`); the docs page is a page
+The portal's pages get theirs as they leave the portal (portal/layout.py); the docs page is a page
 too, so it gets the same policy (its script is a file of ours, not inline).
 """
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, has_request_context, request
 
 from invite_common.config import Settings
 
 from intake.auth.identity import is_portal_route
-from intake.portal.layout import secure_headers
 
+# Scripts and styles come only from the app's own static folder; nothing inline, nothing third party.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 DOCS_PREFIX = "/api/docs"
 HSTS = "max-age=31536000; includeSubDomains"
+
+
+def content_security_policy() -> str:
+    """The portal's policy; with single sign-on, forms may also lead to the provider (sign-in and sign-out
+    forms answer with a redirect there, and browsers hold redirects after a form to its form-action)."""
+    provider = current_app.extensions.get("oidc") if has_request_context() else None
+    if provider is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {' '.join(provider.origins())}")
+
+
+def secure_headers(response):
+    """Add the headers every portal page carries: no framing, no sniffing, no caching of personal data."""
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Pages name invitees and their phone numbers: a shared computer's cache or back button keeps none.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def register_headers(app: Flask, settings: Settings) -> None:
