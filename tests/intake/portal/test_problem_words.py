@@ -9,7 +9,8 @@ import pytest
 from marshmallow import ValidationError
 
 from intake.batches.validation import ALSO_ON_ROWS, YES_OR_NO, describe_duplicates
-from intake.invites.schemas import USER_TYPE_CHOICE, BulkDecisionSchema, InviteRequestSchema, RejectSchema
+from intake.approvals.decisions import BulkDecisionSchema, RejectSchema
+from intake.invites.schemas import USER_TYPE_CHOICE, InviteRequestSchema
 from intake.portal import forms
 from intake.validation.problems import DECLARED, Problem, code_of
 

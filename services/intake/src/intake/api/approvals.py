@@ -16,7 +16,7 @@ from intake.limits.rates import Bulk, limited
 from intake.api.invites import InviteSummarySchema, dump_invite
 from intake.auth.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import BulkDecisionSchema
+from intake.approvals.decisions import BulkDecisionSchema
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
 

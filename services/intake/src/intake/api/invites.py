@@ -17,7 +17,8 @@ from intake.limits.rates import limited
 from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema
+from intake.approvals.decisions import ApproveSchema, RejectSchema
+from intake.invites.schemas import InviteRequestSchema, InviteSchema
 from intake.models import InviteRequest
 from intake.validation.fields import Moment, Rule
 from intake.validation.rules import normalise_email

@@ -15,7 +15,7 @@ from intake.auth import guards
 from intake.auth.identity import current_caller
 from intake.limits.rates import Bulk, limited
 from intake.invites import service
-from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, RejectSchema
+from intake.approvals.decisions import ApproveSchema, BulkDecisionSchema, RejectSchema
 from intake.models import BatchDraft, InviteRequest
 from intake.portal import forms
 from intake.portal import paging

@@ -8,7 +8,8 @@ from invite_common.messages import Method, UserType
 
 from intake.batches.service import COLUMNS
 from intake.batches.validation import ALSO_ON_ROWS, YES_OR_NO
-from intake.invites.schemas import BULK_SIZE, DECISION_CHOICE, METHOD_CHOICE, REJECTION_REASON, USER_TYPE_CHOICE
+from intake.approvals.decisions import BULK_SIZE, DECISION_CHOICE, REJECTION_REASON
+from intake.invites.schemas import METHOD_CHOICE, USER_TYPE_CHOICE
 from intake.validation.problems import CHOICE, NOT_A_NUMBER, NOT_YES_OR_NO, OUT_OF_RANGE, TOO_LONG, code_of
 
 EMAIL_INVITATION_FIELDS = ("email", "seed_onboarding", "reason")
