@@ -62,6 +62,7 @@ def test_intake_knows_every_state_approval_knows():
 def test_decisions_cancellations_and_expiry_leave_only_from_a_new_request():
     for verb in (Verb.APPROVE, Verb.REJECT, Verb.CANCEL, Verb.EXPIRE):
         assert set(workflow.TRANSITIONS[verb]) == {lifecycle.SUBMITTED}, verb
+    assert workflow.AWAITING_DECISION == {lifecycle.SUBMITTED}
 
 
 def test_finished_requests_are_approvals_terminal_ones():
