@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from invite_common.db import utcnow
+from invite_common.messages import UserType
 from invite_common.people import person_key, same_person
 
 from intake import lifecycle
@@ -45,7 +46,7 @@ def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domain
     """Plain-words warnings about a request an approver is about to decide."""
     found = []
     domain = invite.email.rpartition("@")[2]
-    if invite.user_type == "vendor" and in_org_domains(domain, org_domains):
+    if invite.user_type == UserType.VENDOR and in_org_domains(domain, org_domains):
         found.append("A vendor with a public-officer address: check this person is not a public officer, "
                      "or that the address was typed correctly.")
     if any(lifecycle.holds_account(e.state) for e in earlier):
