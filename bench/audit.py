@@ -98,7 +98,7 @@ def pages(db_url: str, var_dir: str, rounds: int = 25) -> dict:
     from invite_common.topology import Topology
     from intake.app import create_app
     from intake.db import database
-    from intake.identity import apply_role_grants
+    from intake.auth.roles import apply_role_grants
 
     settings = _settings(db_url, var_dir)
     with database.atomic():

@@ -132,7 +132,7 @@ def measure(name: str, db_url: str, files: dict[str, bytes], runs: int, submit: 
 def _submit_once(app, headers, data) -> None:
     """Time submitting the valid rows of one batch (informational: no target)."""
     from intake.batches import service
-    from intake.identity import caller_for
+    from intake.auth.identity import caller_for
 
     with app.test_request_context(headers=headers):
         caller = caller_for(REQUESTER)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from approval.usernames import derive_username, is_valid_username, numbered
-from intake.validation import vendor_username_problem
+from intake.validation.rules import vendor_username_problem
 
 
 @pytest.mark.parametrize("email,expected", [

@@ -2,7 +2,7 @@
 import pytest
 
 from bench import pipeline
-from intake.invites.schemas import MAX_BULK_DECISIONS
+from intake.approvals.decisions import MAX_BULK_DECISIONS
 
 
 def test_a_bulk_approval_of_the_throughput_phase_holds_no_more_decisions_than_the_api_takes():

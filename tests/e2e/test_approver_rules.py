@@ -86,7 +86,7 @@ def quiet_system(tmp_path_factory, amqp_url, mailbox):
 
 
 def test_the_digest_and_its_expiry_reminder_reach_each_approver_once(quiet_system, mailbox):
-    from intake import digest
+    from intake.approvals import digest
     from intake.db import database
     from intake.models import InviteRequest
     from invite_common.outbox import Outbox

@@ -23,7 +23,7 @@ from invite_common.topology import Topology
 from intake.app import create_app
 from intake.batches.columns import FIELDS
 from intake.db import database
-from intake.identity import apply_role_grants
+from intake.auth.roles import apply_role_grants
 from intake.migrations import MIGRATIONS
 
 EXAMPLES = int(os.environ.get("API_CONTRACT_EXAMPLES", "6"))

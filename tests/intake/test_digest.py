@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from intake import digest
+from intake.approvals import digest
 from intake.db import database
 from intake.models import DigestRun, InviteRequest
 from tests.intake.conftest import as_user

@@ -9,7 +9,7 @@ import pytest
 
 from invite_common import config
 from intake.app import create_app
-from intake.directory import EMAILS_PER_QUERY
+from intake.invites.directory import EMAILS_PER_QUERY
 from intake.invites import rules
 from intake.models import InviteRequest
 from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes
@@ -114,7 +114,7 @@ def test_the_directory_is_asked_for_the_person_a_tagged_address_reaches(amy, sci
 def test_a_directory_that_cannot_answer_delays_no_request(amy, scim, caplog):
     made_elsewhere(scim, OFFICER["email"])
     scim.answer_busy(1, 503)
-    with caplog.at_level(logging.WARNING, logger="intake.directory"):
+    with caplog.at_level(logging.WARNING, logger="intake.invites.directory"):
         assert amy("POST", "/api/v1/invites", json=OFFICER).status_code == 201
     assert "provisioning will check" in caplog.text
     assert OFFICER["email"] not in caplog.text  # no personal data in the log

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from intake import patterns
-from intake.validation import clean_text, normalise_email, normalise_phone, normalise_username
+from intake.validation import patterns
+from intake.validation.rules import clean_text, normalise_email, normalise_phone, normalise_username
 
 NUMBER_NOT_IN_USE = "Enter a valid Singapore number"
 RULES = {

@@ -4,7 +4,8 @@ import datetime as dt
 import pytest
 
 from invite_common.messages import new_message
-from intake import handlers, history
+from intake import history
+from intake.history import consumer
 from intake.db import database
 from intake.models import HistoryEntry, InviteRequest, TakenUsername
 from tests.intake.conftest import as_user
@@ -28,7 +29,7 @@ def invite(client):
 
 def apply(env):
     with database.atomic():
-        handlers.record_state_change(env)
+        consumer.record_state_change(env)
 
 
 def test_state_changes_move_the_request_and_are_recorded_once(invite):

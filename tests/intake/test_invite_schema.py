@@ -7,14 +7,8 @@ from datetime import datetime, timezone
 import pytest
 from marshmallow import ValidationError
 
-from intake.invites.schemas import (
-    ApproveSchema,
-    BulkDecisionSchema,
-    DecisionItemSchema,
-    InviteRequestSchema,
-    InviteSchema,
-    RejectSchema,
-)
+from intake.approvals.decisions import ApproveSchema, BulkDecisionSchema, DecisionItemSchema, RejectSchema
+from intake.invites.schemas import InviteRequestSchema, InviteSchema
 
 OUTPUT_KEYS = {
     "method", "email", "user_type", "username", "first_name", "last_name", "contact_number",

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import pytest
 
 from invite_common import metrics
-from intake.metrics import COLLECTORS
+from intake.web.metrics import COLLECTORS
 from tests.intake.conftest import as_user
 from tests.support import metrics as scraping
 

@@ -7,7 +7,7 @@ import pytest
 from invite_common import config
 from invite_common.db import utcnow
 from intake.app import create_app
-from intake.limits import DEFAULT_LIMITS, LIMITED_ROUTES, actions_of
+from intake.limits.rates import DEFAULT_LIMITS, limited, limited_routes
 from intake.models import InviteRequest
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import signed_in
@@ -31,9 +31,13 @@ def make_app(outbox, **env):
     return app
 
 
-def test_every_rate_limited_route_exists(app):
-    assert set(LIMITED_ROUTES) <= set(app.view_functions), set(LIMITED_ROUTES) - set(app.view_functions)
-    assert {a for endpoint in LIMITED_ROUTES for a in actions_of(endpoint)} == set(DEFAULT_LIMITS)
+def test_every_rate_limited_action_is_counted_by_a_route_that_declares_it(app):
+    routes = limited_routes(app)
+    assert {a for actions in routes.values() for a in actions} == set(DEFAULT_LIMITS)
+    # submitting counts the same through either door
+    assert routes["invites.Invites"] == routes["portal.invite.email_invitation"] == ("submit",)
+    with pytest.raises(ValueError, match="submits"):
+        limited("submits")
 
 
 def test_a_burst_of_200_submissions_by_one_user_meets_the_limit_with_the_defaults(client):
@@ -161,7 +165,7 @@ def test_only_a_limited_routes_own_requests_are_counted(outbox):
 def deciding_app(outbox, **env):
     """An app whose approvers' grants are in its database, as applying ROLE_GRANTS at start leaves them."""
     from intake.db import database
-    from intake.identity import apply_role_grants
+    from intake.auth.roles import apply_role_grants
 
     env.setdefault("ROLE_GRANTS", "approver:bob@tech.gov.sg")
     app = make_app(outbox, **env)
@@ -252,6 +256,6 @@ def test_every_deciding_route_of_the_api_and_the_portal_counts_against_the_decid
         # an app of its own per route: each starts with a whole budget of one decision
         app = deciding_app(outbox, RATE_LIMIT_DECIDE="1/minute", ROLE_GRANTS="approver:apu@tech.gov.sg")
         first, second = (call(app, method, rule, "approver") for _ in range(2))
-        if actions_of(endpoint) != ("decide",) or first.status_code == 429 or second.status_code != 429:
+        if limited_routes(app).get(endpoint) != ("decide",) or first.status_code == 429 or second.status_code != 429:
             unlimited.append(f"{method} {rule}: {first.status_code}, then {second.status_code}")
     assert not unlimited, "deciding routes not counted as decide:\n" + "\n".join(unlimited)

@@ -18,7 +18,7 @@ import pytest
 
 from invite_common import config
 from intake.app import create_app
-from intake.identity import SESSION_AUTH_MODE, SESSION_USER
+from intake.auth.identity import SESSION_AUTH_MODE, SESSION_USER
 
 # what is checked here is decided before any query: one database is enough (the default
 # fixtures run every test on SQLite and PostgreSQL)
@@ -120,7 +120,7 @@ def matrix_app(intake_db, outbox):
     grants = ",".join(f"{role}:{email}" for email, roles in CALLERS.values() for role in roles if role != "requester")
     app = create_app(config.load({"ROLE_GRANTS": grants}), outbox)
     from intake.db import database
-    from intake.identity import apply_role_grants
+    from intake.auth.roles import apply_role_grants
 
     with database.atomic():
         apply_role_grants(grants)
@@ -192,3 +192,22 @@ def test_each_route_lets_in_exactly_the_roles_in_its_line(matrix_app, caller):
             wrong.append(f"{method} {rule} ({who}): {response.status_code}")
         response.close()  # a streamed export ends inside its request, not when collected later
     assert not wrong, f"as {caller}:\n" + "\n".join(wrong)
+
+
+def test_no_route_checks_a_role_twice(matrix_app, monkeypatch):
+    # each entrypoint declares its guard once (auth/guards.py); nothing behind it asks again
+    from intake.auth.guards import Guard
+
+    checked = []
+    check = Guard.check
+    monkeypatch.setattr(Guard, "check", lambda guard, caller: (checked.append(guard.role), check(guard, caller))[1])
+    twice = []
+    for (method, rule), who in sorted(table().items()):
+        if who in ("public", "signed-in", "owner"):
+            continue
+        let_in = next(caller for caller in sorted(CALLERS) if allowed(who, caller))
+        checked.clear()
+        call(matrix_app, method, rule, let_in).close()
+        if len(checked) > 1 or (rule.startswith("/api/") and not checked):
+            twice.append(f"{method} {rule} as {let_in}: {checked}")
+    assert not twice, "routes whose role is not checked exactly once:\n" + "\n".join(twice)

@@ -63,7 +63,7 @@ def test_one_account_per_person_whatever_the_tag(amy, client):
 
 
 def test_an_approver_sees_earlier_requests_for_the_same_person_at_another_address(amy):
-    from intake import queries
+    from intake.approvals import decision_context
     from tests.intake.test_history import apply, changed
 
     old = amy("POST", "/api/v1/invites", json=OFFICER).get_json()
@@ -71,7 +71,7 @@ def test_an_approver_sees_earlier_requests_for_the_same_person_at_another_addres
     tagged = amy("POST", "/api/v1/invites", json=OFFICER | {"email": "jane+2@tech.gov.sg"}).get_json()
     amy("POST", "/api/v1/invites", json=OFFICER | {"email": "janet@tech.gov.sg"})
     with database.atomic():
-        earlier = queries.earlier_requests(InviteRequest.get_by_id(tagged["id"]))
+        earlier = decision_context.earlier_requests(InviteRequest.get_by_id(tagged["id"]))
     assert [e.id for e in earlier] == [old["id"]]
 
 
@@ -96,7 +96,7 @@ def test_batch_rows_compare_people_with_each_other_and_with_open_requests(amy, c
     assert (kim, new) == ("kim+2@tech.gov.sg", "new@tech.gov.sg")
     listed = amy("GET", "/api/v1/invites", query_string={"batch": draft["id"]}).get_json()["items"]
     assert sorted(i["email"] for i in listed) == ["kim+2@tech.gov.sg", "new@tech.gov.sg"]
-    from intake import queries
+    from intake.invites import queries
 
     with database.atomic():
         in_order = queries.in_file_order(queries.filtered(InviteRequest.select(), batch=draft["id"]), draft["id"])

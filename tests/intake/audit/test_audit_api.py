@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 
 from invite_common.messages import new_message
-from intake import handlers
+from intake.history import consumer
 from intake.audit import chain
 from intake.db import database
 from intake.models import HistoryEntry
@@ -34,7 +34,7 @@ def changed(request_id, seq, from_state, to_state, verb, actor="system", note=""
 
 def apply(env):
     with database.atomic():
-        handlers.record_state_change(env)
+        consumer.record_state_change(env)
 
 
 @pytest.fixture

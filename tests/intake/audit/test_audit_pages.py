@@ -58,6 +58,19 @@ def test_dates_are_singapore_days_and_a_bad_date_is_named(client, carol):
     assert bad.status_code == 422 and "Enter a date like 2027-01-31." in bad.get_data(as_text=True)
 
 
+def test_a_search_filter_the_apis_schema_refuses_is_named_beside_its_field_and_left_out(client, carol):
+    submit(client, "kept", 2)
+    answer = carol.get("/audit", query_string={"state": "lost", "email": "x" * 255, "requester": "amy@tech.gov.sg"})
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert field_error(page, "filter-state") == "Error: Choose one of the options in the list."
+    assert field_error(page, "filter-email") == "Error: This is longer than anything it could match; shorten it."
+    assert "kept0@tech.gov.sg" in page and "kept1@tech.gov.sg" in page
+    # the API says what it always said of the same filter
+    api = as_user(client, "carol@tech.gov.sg")("GET", "/api/v1/audit/events", query_string={"state": "lost"})
+    assert api.status_code == 422 and api.get_json()["errors"]["state"][0].startswith("Must be one of: submitted,")
+
+
 def test_the_timeline_shows_every_entry_and_an_unknown_request_is_not_found(client, carol):
     [request_id] = submit(client, "tim")
     page = text(carol.get(f"/audit/requests/{request_id}").get_data(as_text=True))

@@ -7,7 +7,7 @@ import pytest
 
 from intake.batches import service
 from intake.batches.columns import FIELDS
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from tests.intake.batches.conftest import HEADINGS, OFFICER_ROW, VENDOR_ROW, csv_bytes, upload, xlsx_bytes
 
 AMY = Caller("amy@tech.gov.sg", frozenset({"requester"}))

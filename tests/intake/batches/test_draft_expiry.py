@@ -7,7 +7,7 @@ from invite_common.db import utcnow
 from intake.app import create_app
 from intake import bootstrap
 from intake.batches.expiry import delete_expired_drafts
-from intake.models import SUBMITTED, BatchDraft, BatchRow
+from intake.models import BatchDraft, BatchRow, DraftStatus
 from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes, upload
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import signed_in
@@ -37,7 +37,7 @@ def test_a_draft_older_than_seven_days_is_not_shown_and_is_deleted_with_its_rows
 
 def test_a_submitted_batch_is_kept_however_old(amy):
     draft = new_draft(amy)
-    BatchDraft.update(status=SUBMITTED).where(BatchDraft.id == draft).execute()
+    BatchDraft.update(status=DraftStatus.SUBMITTED).where(BatchDraft.id == draft).execute()
     age(draft, 400)
     assert delete_expired_drafts(7) == 0
     assert BatchDraft.get_or_none(BatchDraft.id == draft) is not None

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from intake.models import InviteRequest
-from intake.portal.forms import PLAIN_WORDS
+from intake.portal.forms import PLAIN_WORDS, worded
 from tests.intake.conftest import as_user
 from tests.intake.portal.conftest import field_error, signed_in, text
 from tests.intake.test_approver_rules import emailed
@@ -55,6 +55,28 @@ def test_the_queue_lists_oldest_first_with_expiry_and_filters(bob, api, client):
     filtered = bob.get("/approvals", query_string={"seed": "yes"}).text
     assert "second@tech.gov.sg" in filtered and "first@tech.gov.sg" not in filtered
     assert "Showing 1 to 1 of 1 matching request" in text(filtered)
+
+
+def test_a_queue_filter_the_apis_schema_refuses_is_named_beside_its_field_and_left_out(bob, api, client):
+    submit(api, "first@tech.gov.sg")
+    submit(api, "second@tech.gov.sg", seed_onboarding=True)
+    answer = bob.get("/approvals", query_string={"older_than": "a week", "requester": "amy", "method": "fax",
+                                                 "seed": "yes"})
+    assert answer.status_code == 422
+    assert field_error(answer.text, "filter-older_than") == "Error: Enter a whole number of days, such as 7."
+    assert field_error(answer.text, "filter-requester") == "Error: The email address must contain exactly one @ sign."
+    assert field_error(answer.text, "filter-method") == "Error: Choose one of the options in the list."
+    # the queue still shows, narrowed by the filters that are right
+    assert "second@tech.gov.sg" in answer.text and "first@tech.gov.sg" not in answer.text
+    assert 'value="a week"' in answer.text
+    # the page and the API hold a filter to one rule: what one refuses, the other does
+    by_api = as_user(client, "bob@tech.gov.sg")("GET", "/api/v1/approvals", query_string={"older_than_days": 3651})
+    assert by_api.status_code == 422 and by_api.get_json()["errors"] == {
+        "older_than_days": ["Must be greater than or equal to 0 and less than or equal to 3650."]}
+    by_page = bob.get("/approvals", query_string={"older_than": 3651})
+    assert by_page.status_code == 422
+    assert field_error(by_page.text, "filter-older_than") == "Error: Enter a number of days from 0 to 3650."
+    assert bob.get("/approvals", query_string={"older_than": 0, "requester": "AMY@tech.gov.sg"}).status_code == 200
 
 
 def test_the_queue_has_numbered_pages_of_25(bob, api):
@@ -253,5 +275,5 @@ def test_the_portal_and_the_api_give_the_same_verdict_on_the_same_text(bob, api,
     else:
         assert (api_answer.status_code, page_answer.status_code) == (422, 422)
         message = api_answer.get_json()["errors"][field][0]
-        assert field_error(page_answer.text, field) == "Error: " + PLAIN_WORDS.get(message, message)
+        assert field_error(page_answer.text, field) == "Error: " + worded(message, PLAIN_WORDS)
         assert decisions(outbox) == [] and not_decided(by_api) and not_decided(by_portal)

@@ -33,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("intake", settings.log_level)
     tls.trust(settings)
     if args.command == "roles":
-        from intake import roles_command
+        from intake.auth import roles_command
 
         return roles_command.run(settings, args)
     if args.command == "audit":
         return audit_cli.run(args, settings)
 
-    from intake import bootstrap, serving
+    from intake import bootstrap
+    from intake.web import serving
 
     if args.command == "migrate":
         from invite_common import runtime

@@ -10,18 +10,20 @@ from invite_common.config import Settings
 from invite_common.db import utcnow
 from invite_common.outbox import Outbox
 
-from intake import digest, handlers
-from intake import metrics as http_metrics
+from intake.approvals import digest
+from intake.history import consumer
+from intake.web import metrics as http_metrics
+from intake.web.health import BROKER_DOWN
 from intake.auth import settings as auth_settings
-from intake.app import BROKER_DOWN, create_app
+from intake.app import create_app
 from intake.audit import retention
 from intake.audit.keys import Signer, SigningKeyMissing, load_signer
 from intake.audit.tasks import LINK_EVERY, HistoryChainKeeper
 from intake.batches import expiry
 from intake.db import database
-from intake.identity import apply_role_grants
+from intake.auth.roles import apply_role_grants
 from intake.migrations import MIGRATIONS
-from intake.validation import parse_org_domains
+from intake.validation.rules import parse_org_domains
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,8 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
         outbox=outbox,
         consumers={
             HISTORY_QUEUE: {
-                messages.INVITE_STATE_CHANGED: handlers.record_state_change,
-                messages.INVITE_DECISION_REFUSED: handlers.record_refusal,
+                messages.INVITE_STATE_CHANGED: consumer.record_state_change,
+                messages.INVITE_DECISION_REFUSED: consumer.record_refusal,
             },
         },
         # only approval's own events, through approval's exchange, enter the history

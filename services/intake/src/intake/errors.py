@@ -1,7 +1,5 @@
-"""Domain outcomes that the API maps to HTTP statuses, and the one JSON body an API error has."""
+"""Domain outcomes, raised wherever they are found: the API answers each in api/errors.py, the portal in portal/errors.py."""
 from __future__ import annotations
-
-from flask import Response, jsonify
 
 
 class NotFound(Exception):
@@ -28,11 +26,3 @@ class InvalidInput(Exception):
         super().__init__(str(errors))
         self.errors = errors
 
-
-def error_response(status: int, message: str, errors: dict | None = None, **extra) -> tuple[Response, int]:
-    """The API's error body: `{"status", "message", "errors": {field: [message]}, ...}`."""
-    body = {"status": status, "message": message}
-    if errors is not None:
-        body["errors"] = errors
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return jsonify(body), status

@@ -4,13 +4,8 @@ from __future__ import annotations
 import peewee
 
 from invite_common.db import UTCDateTimeField, utcnow
-from invite_common.messages import State
-from invite_common.statements import Statements
 
 from intake.db import BaseModel
-
-# A request is open until it reaches one of these; an open request blocks another for its email.
-CLOSED_STATES = State.CLOSED
 
 
 class InviteRequest(BaseModel):
@@ -30,7 +25,8 @@ class InviteRequest(BaseModel):
     offshore = peewee.BooleanField(default=False)
     reason = peewee.TextField()
     requester = peewee.CharField(max_length=254)
-    state = peewee.CharField(max_length=32, index=True, default=State.SUBMITTED)
+    # as approval last reported it (intake.lifecycle asks every question about it)
+    state = peewee.CharField(max_length=32, index=True)
     # the last approval event applied, so a late or replayed event cannot move state backwards
     state_seq = peewee.IntegerField(default=0)
     # set (to the actor) when a decision or cancellation was accepted and sent to approval;
@@ -141,9 +137,12 @@ class IdempotencyKey(BaseModel):
         primary_key = peewee.CompositeKey("requester", "key")
 
 
-# A batch draft's own statuses (not a request's states)
-DRAFT = "draft"
-SUBMITTED = "submitted"
+class DraftStatus:
+    """A batch draft's own status, as the batch API shows it (not a request's state): open to
+    review and edit, then submitted whole."""
+
+    OPEN = "draft"
+    SUBMITTED = "submitted"
 
 
 class BatchDraft(BaseModel):
@@ -155,7 +154,7 @@ class BatchDraft(BaseModel):
     filename = peewee.CharField(max_length=255)
     created_at = UTCDateTimeField(default=utcnow)
     submitted_at = UTCDateTimeField(null=True)
-    status = peewee.CharField(max_length=16, default=DRAFT)
+    status = peewee.CharField(max_length=16, default=DraftStatus.OPEN)
     unknown_columns = peewee.TextField(default="[]")
 
     class Meta:
@@ -212,10 +211,3 @@ class DigestRun(BaseModel):
 
     class Meta:
         table_name = "digest_run"
-
-
-# The statements every submission, decision and state event runs, built once (invite_common.statements).
-invite_requests = Statements(InviteRequest)
-history_entries = Statements(HistoryEntry)
-taken_usernames = Statements(TakenUsername)
-role_grants = Statements(RoleGrant)

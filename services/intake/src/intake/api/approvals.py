@@ -4,31 +4,26 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 from invite_common.db import utcnow
-from invite_common.messages import Decision, Method, UserType
+from invite_common.messages import Decision
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import patterns, queries
+from intake import lifecycle
+from intake.approvals import queue
+from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
+from intake.auth import guards
+from intake.limits.rates import Bulk, limited
 from intake.api.invites import InviteSummarySchema, dump_invite
-from intake.errors import Forbidden
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import BulkDecisionSchema, Rule
-from intake.validation import normalise_email
+from intake.approvals.decisions import BulkDecisionSchema
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="Approver's queue")
 
 
-class QueueArgs(Schema):
-    method = fields.String(validate=validate.OneOf(Method.ALL))
-    user_type = fields.String(validate=validate.OneOf(UserType.ALL))
-    seed = fields.Boolean()
-    requester = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests made by this address"})
-    email = fields.String(validate=validate.Length(max=254),
-                          metadata={"description": "only the requests whose invitee's address contains this"})
-    older_than_days = fields.Integer(validate=validate.Range(min=0, max=3650))
-    batch = fields.String(validate=validate.Length(max=36),
-                          metadata={**patterns.UUID, "description": "only the requests of this batch upload"})
+class QueueArgs(queue.QueueFilterArgs):
+    """The queue's filters, as the portal's page reads them too, and the API's paging."""
+
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200), metadata=patterns.CURSOR)
 
@@ -58,19 +53,18 @@ class DecisionResultsSchema(Schema):
 @blp.route("")
 class Queue(MethodView):
     @blp.doc(description="`cursor` must be the `next_cursor` of an earlier page; any other is refused with 422 naming it.")
+    @requires(guards.APPROVAL_QUEUE)
     @blp.arguments(QueueArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, QueueSchema)
     def get(self, limit, cursor=None, **filters):
         """The requests waiting for your decision, oldest first, a page at a time; `total` counts them all
         (requests you made, or that invite you, are not in it: someone else decides those)."""
         caller = current_caller()
-        if not caller.is_approver:
-            raise Forbidden("Only public officers holding the approver role can see the approval queue.")
-        query = queries.approver_queue(caller, queries.QueueFilters(**filters), utcnow())
+        query = queue.approver_queue(caller, queue.QueueFilters(**filters), utcnow())
         total = query.count()
-        rows, next_cursor = queries.after_cursor_oldest_first(query, cursor, limit)
+        rows, next_cursor = queue.after_cursor_oldest_first(query, cursor, limit)
         days = current_app.config["REQUEST_EXPIRY_DAYS"]
-        items = [dump_invite(r, with_history=False) | {"expires_at": queries.expires_at(r, days)} for r in rows]
+        items = [dump_invite(r, with_history=False) | {"expires_at": lifecycle.expires_at(r, days)} for r in rows]
         return {"items": items, "total": total, "next_cursor": next_cursor}
 
 
@@ -86,7 +80,10 @@ def decisions_asked() -> int:
 
 
 @blp.route("/decisions", methods=["POST"])
-@requires(service.require_approver)
+@limited("decide", bulk=Bulk(
+    decisions_asked, "decisions",
+    "Give at most {amount:,} decisions at once: that is as many as one person may make in {window}."))
+@requires(guards.APPROVER)
 @blp.doc(description="Each request at most once in a list: a list deciding one twice is refused with 422 naming "
                      "`decisions` and the second item's `id`.")
 @blp.arguments(BulkDecisionSchema)
@@ -97,12 +94,9 @@ def decisions_asked() -> int:
 def decide_many(data):
     """Approve or reject many requests at once; each gets the status its single call would give,
     and each counts against the approver's decide rate limit."""
-    caller = current_caller()
-    if not caller.is_approver:
-        raise Forbidden("Only public officers holding the approver role can decide on requests.")
     items = [
         {"id": item["id"], "decision": item["decision"],
          "note": (item.get("comment") if item["decision"] == Decision.APPROVE else item.get("reason")) or ""}
         for item in data["decisions"]
     ]
-    return {"results": service.decide_many(items, caller, current_app.extensions["outbox"])}
+    return {"results": service.decide_many(items, current_caller(), current_app.extensions["outbox"])}

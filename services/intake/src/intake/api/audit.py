@@ -7,38 +7,21 @@ import re
 
 from flask import current_app
 from flask.views import MethodView
-from invite_common.messages import Method, State
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from intake import patterns
-from intake.api.blueprint import Blueprint
+from invite_common.messages import Method
+
+from intake import lifecycle
+from intake.validation import patterns
+from intake.api.blueprint import Blueprint, requires
+from intake.auth import guards
 from intake.audit import export, keys, queries
+from intake.audit.filters import FilterArgs, Filters
 from intake.audit.verify import verify
-from intake.errors import Forbidden, InvalidInput
-from intake.identity import Caller, current_caller
-from intake.validation import Moment, check_moment
+from intake.errors import InvalidInput
+from intake.validation.rules import check_moment
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Auditors: history, exports, integrity")
-
-
-def require_auditor() -> Caller:
-    """The caller, if an auditor; everyone else is refused (403)."""
-    caller = current_caller()
-    if not caller.is_auditor:
-        raise Forbidden("Only auditors can read the audit history.")
-    return caller
-
-
-class FilterArgs(Schema):
-    requester = fields.String(validate=validate.Length(max=254))
-    email = fields.String(validate=validate.Length(max=254))
-    approver = fields.String(validate=validate.Length(max=254))
-    state = fields.String(validate=validate.OneOf(State.ALL))
-    method = fields.String(validate=validate.OneOf(Method.ALL))
-    batch = fields.String(validate=validate.Length(max=36), metadata=patterns.UUID)
-    request_id = fields.String(validate=validate.Length(max=36), metadata=patterns.UUID)
-    from_ = Moment(data_key="from")
-    to = Moment()
 
 
 class EventArgs(FilterArgs):
@@ -76,7 +59,7 @@ class AuditEventSchema(Schema):
     requester = _text("who asked; null for events of no request", allow_none=True)
     method = fields.String(required=True, allow_none=True, validate=validate.OneOf(Method.ALL),
                            metadata={"description": "the request's method; null for events of no request"})
-    request_state = fields.String(required=True, allow_none=True, validate=validate.OneOf(State.ALL),
+    request_state = fields.String(required=True, allow_none=True, validate=validate.OneOf(lifecycle.STATES),
                                   metadata={"description": "the request's state now; null for events of no request"})
     batch_id = _text("the batch the request came in; null if none", allow_none=True)
 
@@ -164,13 +147,13 @@ EXPORT_RULES = ("`from` and `to` must be moments UTC can hold (years 1 to 9999 i
 @blp.route("/events")
 class Events(MethodView):
     @blp.doc(description=EVENTS_RULES)
+    @requires(guards.AUDITOR)
     @blp.arguments(EventArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, AuditEventPageSchema)
     def get(self, order, limit, cursor=None, **filters):
         """List recorded events matching the filters, newest (or oldest) first, a page at a time."""
-        require_auditor()
         after = _decode_cursor(cursor) if cursor else None
-        items, last = queries.events_page(queries.Filters.of(filters), newest_first=order == "newest",
+        items, last = queries.events_page(Filters.of(filters), newest_first=order == "newest",
                                           after=after, limit=limit)
         return {"items": items, "next_cursor": _encode_cursor(last) if last is not None else None}
 
@@ -178,32 +161,32 @@ class Events(MethodView):
 @blp.route("/export.csv")
 class ExportCsv(MethodView):
     @blp.doc(description=EXPORT_RULES)
+    @requires(guards.AUDITOR)
     @blp.arguments(FilterArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, {"type": "string"}, content_type="text/csv", headers=DOWNLOAD_HEADERS,
                   description="CSV (RFC 4180, UTF-8), streamed: a heading row of the event fields, then "
                               "one row per event; formula-like cells neutralised")
     def get(self, **filters):
         """Export the matching events as CSV, oldest first, safe to open in a spreadsheet."""
-        require_auditor()
-        return export.download(queries.Filters.of(filters), "csv")
+        return export.download(Filters.of(filters), "csv")
 
 
 @blp.route("/export.jsonl")
 class ExportJsonl(MethodView):
     @blp.doc(description=EXPORT_RULES)
+    @requires(guards.AUDITOR)
     @blp.arguments(FilterArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, {"type": "string"}, content_type="application/x-ndjson", headers=DOWNLOAD_HEADERS,
                   description="JSON Lines (UTF-8), streamed: one AuditEvent object per line")
     def get(self, **filters):
         """Export the matching events as JSON Lines, oldest first."""
-        require_auditor()
-        return export.download(queries.Filters.of(filters), "jsonl")
+        return export.download(Filters.of(filters), "jsonl")
 
 
 @blp.route("/verify")
 class Verify(MethodView):
+    @requires(guards.AUDITOR)
     @blp.response(200, VerificationSchema)
     def get(self):
         """Verify the whole history chain and its signed heads; name the first bad entry."""
-        require_auditor()
         return verify(keys.verify_keys(current_app.extensions["settings"])).as_dict()

@@ -6,16 +6,17 @@ from flask.views import MethodView
 from marshmallow import RAISE
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from intake import patterns
-from intake.api.blueprint import Blueprint
+from intake.validation import patterns
+from intake.api.blueprint import Blueprint, requires
+from intake.auth import guards
+from intake.limits.rates import limited
 from intake.batches import service
 from intake.batches.columns import FIELDS
 from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
 from intake.batches.parsing import MAX_ROWS
 from intake.batches.schemas import PAGE_SIZE, DraftSchema, PageArgs, RowSchema, SubmittedSchema
-from intake.errors import InvalidInput, NotFound, error_response
-from intake.identity import current_caller
-from intake.invites.service import require_requester
+from intake.errors import InvalidInput
+from intake.auth.identity import current_caller
 
 blp = Blueprint("batches", __name__, url_prefix="/api/v1", description="Batch upload of create-account requests")
 
@@ -47,31 +48,6 @@ ROW_CHANGES = {"required": True, "content": {"application/json": {"schema": {
 }}}}
 
 
-@blp.errorhandler(service.TooLarge)
-def _too_large(error):
-    return error_response(413, str(error), {"file": [str(error)]})
-
-
-@blp.errorhandler(service.UnsupportedFile)
-def _unsupported(error):
-    return error_response(415, str(error), {"file": [str(error)]})
-
-
-@blp.errorhandler(NotFound)
-def _not_found(error):
-    return error_response(404, "No such batch, or no such row in it.")
-
-
-@blp.errorhandler(InvalidInput)
-def _invalid(error):
-    # submit's refusal carries the rows to fix beside the per-field errors
-    errors = dict(error.errors)
-    rows = errors.pop("rows", None)
-    if rows is None:
-        return error_response(422, "Some fields need attention.", errors)
-    return error_response(422, errors.get("batch", ["Some rows need attention."])[0], errors, rows=rows)
-
-
 def _draft_page(draft, *, errors_only: bool = False, offset: int = 0, limit: int = PAGE_SIZE):
     """The draft's summary and one page of its rows, as JSON (built directly: a page can be large)."""
     body = service.summary(draft)
@@ -87,10 +63,10 @@ def _draft_page(draft, *, errors_only: bool = False, offset: int = 0, limit: int
 
 
 @blp.route("/batches/template.csv")
+@requires(guards.REQUESTER)
 @blp.doc(responses={200: {"description": "The CSV template: the heading row", "content": {"text/csv": {}}}})
 def template_csv():
     """Download the CSV template: the headings, in order, and nothing else."""
-    require_requester(current_caller())
     return Response(
         service.template_csv(),
         mimetype="text/csv",
@@ -99,10 +75,10 @@ def template_csv():
 
 
 @blp.route("/batches/template.xlsx")
+@requires(guards.REQUESTER)
 @blp.doc(responses={200: {"description": "The Excel template, with guidance", "content": {_XLSX: {}}}})
 def template_xlsx():
     """Download the Excel template: the headings on the first sheet, how to fill them in on the second."""
-    require_requester(current_caller())
     return Response(
         service.template_xlsx(),
         mimetype=_XLSX,
@@ -111,6 +87,8 @@ def template_xlsx():
 
 
 @blp.route("/batches", methods=["POST"])
+@limited("upload")
+@requires(guards.REQUESTER)
 @blp.doc(requestBody=UPLOAD, description=UPLOAD_RULES)
 @blp.response(201, DraftSchema)
 @blp.alt_response(413, description="The file is larger than 5 MB")
@@ -119,7 +97,6 @@ def template_xlsx():
 def upload():
     """Upload a CSV or xlsx file of create-account requests; every row is checked and kept as a draft."""
     caller = current_caller()
-    require_requester(caller)
     try:
         sent = request.files.get("file")
     except RequestEntityTooLarge:
@@ -177,6 +154,7 @@ def reset(batch_id):
 
 
 @blp.route("/batches/<string:batch_id>/submit", methods=["POST"], parameters=[BATCH_ID])
+@limited("batch_submit")
 @blp.doc(description="A draft is submitted whole: while any row has a problem, or none is left, it is refused "
                      "with 422 naming `batch`, with the rows to fix.")
 @blp.response(201, SubmittedSchema)
@@ -186,5 +164,8 @@ def submit(batch_id):
     """Submit every row as an invite request, all or none."""
     caller = current_caller()
     draft = service.get_draft(batch_id, caller)
+    # after the draft is found: someone else's is not found, whoever asks (only its requester may
+    # submit it, and only while they still are one)
+    guards.REQUESTER.check(caller)
     ids = service.submit_draft(draft, caller, current_app.extensions["outbox"], current_app.config["ORG_DOMAINS"])
     return {"invites": ids}, 201

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable
-
 import flask_smorest
 from flask_smorest import abort
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
-from intake.identity import Caller, current_caller
+from intake.auth.guards import Guard
+from intake.auth.identity import current_caller
 
 NOT_AN_OBJECT = "Send the request as a JSON object."
 
@@ -50,14 +49,15 @@ def _identify_caller() -> None:
     current_caller()
 
 
-def requires(check: Callable[[Caller], None]):
-    """Run `check` on the caller before the body is read: someone who may not act here hears 403,
-    not what was wrong with a body they should not have sent. Put it under `@blp.route`."""
+def requires(guard: Guard):
+    """The route's guard (auth/guards.py), checked before the body or query is read: someone who may
+    not act here hears 403, not what was wrong with what they should not have sent. Put it under
+    `@blp.route`, or first on a MethodView's method."""
 
     def decorate(view):
         @functools.wraps(view)
         def guarded(*args, **kwargs):
-            check(current_caller())
+            guard.check(current_caller())
             return view(*args, **kwargs)
 
         return guarded

@@ -5,17 +5,23 @@ import datetime as dt
 
 from flask import current_app, request
 from flask.views import MethodView
-from invite_common.messages import Decision, Method, State
+from invite_common.messages import Decision, Method
 from marshmallow import RAISE, Schema, fields, validate
 
-from intake import history, patterns, queries
+from intake import history, lifecycle
+from intake.invites import queries
+from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
+from intake.auth import guards
+from intake.limits.rates import limited
 from intake.errors import InvalidInput
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
 from intake.invites import service
-from intake.invites.schemas import ApproveSchema, InviteRequestSchema, InviteSchema, RejectSchema, Rule
+from intake.approvals.decisions import ApproveSchema, RejectSchema
+from intake.invites.schemas import InviteRequestSchema, InviteSchema
 from intake.models import InviteRequest
-from intake.validation import Moment, normalise_email
+from intake.validation.fields import Moment, Rule
+from intake.validation.rules import normalise_email
 
 blp = Blueprint("invites", __name__, url_prefix="/api/v1", description="Invite requests")
 
@@ -38,7 +44,7 @@ class InviteWithHistorySchema(InviteSchema):
 
 
 class InviteListArgs(Schema):
-    state = fields.String(validate=validate.OneOf(State.ALL))
+    state = fields.String(validate=validate.OneOf(lifecycle.STATES))
     email = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests inviting this address"})
     requester = Rule(normalise_email, patterns.EMAIL, metadata={"description": "only the requests made by this address"})
     method = fields.String(validate=validate.OneOf(Method.ALL))
@@ -94,8 +100,9 @@ LIST_RULES = (
 
 @blp.route("/invites")
 class Invites(MethodView):
+    @limited("submit")
     @blp.doc(parameters=[IDEMPOTENCY_KEY], description=SUBMIT_RULES)
-    @requires(service.require_requester)
+    @requires(guards.REQUESTER)
     @blp.arguments(InviteRequestSchema)
     @blp.response(201, InviteWithHistorySchema)
     @blp.alt_response(409, description="An open request for that email exists")
@@ -103,7 +110,6 @@ class Invites(MethodView):
     def post(self, data):
         """Submit an invite request (email invitation or create account)."""
         caller = current_caller()
-        service.require_requester(caller)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
             raise InvalidInput({"Idempotency-Key": ["Use a printable key of at most 200 characters."]})
@@ -152,6 +158,7 @@ def cancel(invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/resend", methods=["POST"], parameters=[INVITE_ID])
+@limited("resend")
 @blp.response(202, AcceptedSchema)
 @blp.alt_response(409, description="Not emailed yet, or resent less than a day ago")
 def resend(invite_id):
@@ -161,7 +168,8 @@ def resend(invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/approve", methods=["POST"], parameters=[INVITE_ID])
-@requires(service.require_approver)
+@limited("decide")
+@requires(guards.APPROVER)
 @blp.arguments(ApproveSchema, required=False)
 @blp.response(202, AcceptedSchema)
 def approve(data, invite_id):
@@ -171,7 +179,8 @@ def approve(data, invite_id):
 
 
 @blp.route("/invites/<string:invite_id>/reject", methods=["POST"], parameters=[INVITE_ID])
-@requires(service.require_approver)
+@limited("decide")
+@requires(guards.APPROVER)
 @blp.arguments(RejectSchema)
 @blp.response(202, AcceptedSchema)
 def reject(data, invite_id):

@@ -15,7 +15,8 @@ from typing import Iterable, Iterator
 from flask import Response, stream_with_context
 
 from intake.audit.chain import utc_iso
-from intake.audit.queries import EVENT_FIELDS, Filters, iter_event_rows
+from intake.audit.filters import Filters
+from intake.audit.queries import EVENT_FIELDS, iter_event_rows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = "".join(FORMULA_STARTS)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, fields
 from typing import Iterator
 
 import peewee
 from invite_common.messages import Decision
 
 from intake.audit.chain import raw_rows, utc_iso
+from intake.audit.filters import Filters
 from intake.models import HistoryEntry, InviteRequest
 
 # the entries that record an approver's decision (asked for in intake, applied by approval)
@@ -29,35 +29,6 @@ EVENT_COLUMNS = (
 )
 EVENT_FIELDS = ("id", "position", "at", "request_id", "event", "from_state", "to_state", "actor", "note", "details",
                 "hash", "invitee_email", "requester", "method", "request_state", "batch_id")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The auditor's filters; empty values filter nothing."""
-
-    requester: str = ""
-    email: str = ""
-    approver: str = ""
-    state: str = ""
-    method: str = ""
-    batch: str = ""
-    request_id: str = ""
-    from_: dt.datetime | None = None
-    to: dt.datetime | None = None
-
-    @classmethod
-    def of(cls, values: dict) -> "Filters":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names and v not in (None, "")})
-
-    def query_args(self) -> dict:
-        """The filters as URL query arguments (dates as ISO 8601), for links and export buttons."""
-        args = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value:
-                args["from" if f.name == "from_" else f.name] = value.isoformat() if isinstance(value, dt.datetime) else value
-        return args
 
 
 def _lower(value: str) -> str:

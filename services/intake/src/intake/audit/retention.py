@@ -19,12 +19,12 @@ import peewee
 from invite_common.db import utcnow
 from invite_common.outbox import outbox_model
 
-from intake import history
+from intake import history, lifecycle
 from intake.audit import chain
 from intake.audit.keys import Signer
 from intake.audit.verify import ERASURE_EVENT
 from intake.db import database
-from intake.models import CLOSED_STATES, SUBMITTED, BatchDraft, BatchRow, HistoryEntry, IdempotencyKey, InviteRequest
+from intake.models import BatchDraft, BatchRow, DraftStatus, HistoryEntry, IdempotencyKey, InviteRequest
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def due(days: int, now: dt.datetime) -> peewee.ModelSelect:
     cutoff = now - dt.timedelta(days=days)
     unlinked = HistoryEntry.select(HistoryEntry.request_id).where(HistoryEntry.chain_seq.is_null())
     return (InviteRequest.select()
-            .where(InviteRequest.state.in_(sorted(CLOSED_STATES)) & (InviteRequest.updated_at < cutoff)
+            .where(InviteRequest.state.in_(sorted(lifecycle.FINISHED)) & (InviteRequest.updated_at < cutoff)
                    & InviteRequest.erased_at.is_null() & InviteRequest.id.not_in(unlinked))
             .order_by(InviteRequest.updated_at))
 
@@ -90,7 +90,7 @@ def _delete_copies(cutoff: dt.datetime) -> None:
     outbox = outbox_model(database)
     outbox.delete().where(outbox.published_at.is_null(False) & (outbox.published_at < cutoff)).execute()
     IdempotencyKey.delete().where(IdempotencyKey.created_at < cutoff).execute()
-    old_drafts = BatchDraft.select(BatchDraft.id).where((BatchDraft.status == SUBMITTED) & (BatchDraft.submitted_at < cutoff))
+    old_drafts = BatchDraft.select(BatchDraft.id).where((BatchDraft.status == DraftStatus.SUBMITTED) & (BatchDraft.submitted_at < cutoff))
     BatchRow.delete().where(BatchRow.draft.in_(old_drafts)).execute()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError
 
-from intake.validation import normalise_email
+from intake.validation.rules import normalise_email
 
 # Why the claims name nobody; each a fixed text (a bearer token's reason goes into WWW-Authenticate).
 NO_EMAIL = "The token does not name a person (no email claim)."

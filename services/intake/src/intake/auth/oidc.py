@@ -113,3 +113,9 @@ class IdentityProvider:
         if not isinstance(document, dict):
             raise ProviderUnavailable(f"{url} did not answer a JSON object")
         return document
+
+
+def register_identity_provider(app: Flask, settings: Settings) -> None:
+    """With AUTH_MODE=oidc, give the app its identity provider: the portal's sign-in and the API's token checks."""
+    if settings.auth_mode == "oidc":
+        app.extensions["oidc"] = IdentityProvider(settings, app)

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from invite_common.db import utcnow
+from invite_common.statements import Statements
 
 from intake import history
-from intake.models import RoleGrant, role_grants
-from intake.validation import in_org_domains, normalise_email
+from intake.models import RoleGrant
+from intake.validation.rules import in_org_domains, normalise_email
+
+# asked on every request: a statement built once (the query builder cost more than the query)
+_grants = Statements(RoleGrant)
 
 ROLES = ("requester", "approver", "auditor", "admin")
 # The roles a grant or a claim can give; being a requester comes from the email's domain.
@@ -139,8 +143,7 @@ def claim_roles(claims: dict, claim: str) -> frozenset[str]:
 def roles_for(email: str, org_domains: tuple[str, ...], asserted: Iterable[str] = ()) -> frozenset[str]:
     """A person's roles: requester by email domain, plus the table's grants and the provider's claim
     that the person can use (`may_hold`)."""
-    # asked on every request: a statement built once (the query builder cost more than the query)
-    roles = {g.role for g in role_grants.all(("role",), order_by="role", email=email)}
+    roles = {g.role for g in _grants.all(("role",), order_by="role", email=email)}
     roles.update(r for r in asserted if r in GRANTABLE)
     roles = {r for r in roles if may_hold(r, email, org_domains)}
     if in_org_domains(email.rpartition("@")[2], org_domains):

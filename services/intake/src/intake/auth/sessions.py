@@ -24,11 +24,12 @@ import threading
 import time
 
 import peewee
-from flask import g
+from flask import Flask, g
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
+from invite_common.config import Settings
 from invite_common.db import utcnow
 
 from intake.models import PortalSession
@@ -176,3 +177,20 @@ class ServerSessionInterface(SessionInterface):
 def _email(session: ServerSession) -> str | None:
     value = session.get(SESSION_USER)
     return value if isinstance(value, str) else None
+
+
+def register_sessions(app: Flask, settings: Settings) -> None:
+    """Keep the portal's sessions in the database, under a cookie made as the settings say."""
+    production = settings.env == "production"
+    app.config.update(
+        # the portal's session cookie: out of scripts' reach, not sent on cross-site posts, HTTPS-only in
+        # production, where the __Host- prefix also keeps it to this exact host. Lax, not Strict: the
+        # provider's redirect back after sign-in is a cross-site navigation that must carry it.
+        SESSION_COOKIE_NAME="__Host-session" if production else "session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+    )
+    app.session_interface = ServerSessionInterface(
+        idle=dt.timedelta(minutes=settings.session_idle_minutes), lifetime=dt.timedelta(hours=settings.session_max_hours)
+    )

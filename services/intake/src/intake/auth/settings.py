@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from invite_common.config import ConfigError, Settings
 
 from intake.auth.roles import GrantError, check_may_hold, parse_role_grants
-from intake.validation import parse_org_domains
+from intake.validation.rules import parse_org_domains
 
 MIN_SECRET_BYTES = 32
 # Words that example files and tutorials put where a secret belongs.

@@ -10,7 +10,7 @@ import logging
 
 from invite_common.db import utcnow
 
-from intake.models import DRAFT, BatchDraft, BatchRow
+from intake.models import BatchDraft, BatchRow, DraftStatus
 from intake.db import database
 
 log = logging.getLogger(__name__)
@@ -26,17 +26,17 @@ def expiry_cutoff(days: float, now: dt.datetime | None = None) -> dt.datetime:
 
 def is_expired(draft: BatchDraft, days: float, now: dt.datetime | None = None) -> bool:
     """Tell whether a draft, not yet submitted, is past its expiry."""
-    return draft.status == DRAFT and draft.created_at < expiry_cutoff(days, now)
+    return draft.status == DraftStatus.OPEN and draft.created_at < expiry_cutoff(days, now)
 
 
 def delete_expired_drafts(days: float, now: dt.datetime | None = None) -> int:
     """Delete every draft not submitted within `days`, with its rows; return how many went."""
     cutoff = expiry_cutoff(days, now)
-    expired = BatchDraft.select(BatchDraft.id).where((BatchDraft.status == DRAFT) & (BatchDraft.created_at < cutoff))
+    expired = BatchDraft.select(BatchDraft.id).where((BatchDraft.status == DraftStatus.OPEN) & (BatchDraft.created_at < cutoff))
     with database.atomic():
         # rows first: SQLite enforces the foreign key's cascade only when told to
         BatchRow.delete().where(BatchRow.draft.in_(expired)).execute()
-        deleted = BatchDraft.delete().where((BatchDraft.status == DRAFT) & (BatchDraft.created_at < cutoff)).execute()
+        deleted = BatchDraft.delete().where((BatchDraft.status == DraftStatus.OPEN) & (BatchDraft.created_at < cutoff)).execute()
     return deleted
 
 

@@ -56,7 +56,7 @@ def parse_within(data: bytes, filename: str = "", budget: float = DEFAULT_BUDGET
         receiving.close()
     if kind == "parsed":
         return value
-    if kind == "failed":
+    if kind == "crashed":
         raise RuntimeError(f"reading an upload failed unexpectedly: {value}")
     raise value
 
@@ -73,6 +73,6 @@ def _parse_in_child(data: bytes, filename: str, sending, budget: float) -> None:
     except MemoryError:
         outcome = ("refused", BadFile(TOO_COSTLY))
     except Exception:  # a fault of ours: the parent reports it as one, with where it happened
-        outcome = ("failed", traceback.format_exc(limit=-3))
+        outcome = ("crashed", traceback.format_exc(limit=-3))
     sending.send(outcome)
     sending.close()

@@ -12,7 +12,7 @@ from invite_common.config import Settings
 from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
-from intake import directory
+from intake.invites import directory
 from intake.batches import expiry, isolation, store
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
@@ -21,10 +21,10 @@ from intake.batches.templates import template_csv, template_xlsx
 from intake.batches.validation import RowChecker, check_open_requests, user_type_of
 from intake.db import database
 from intake.errors import Conflict, InvalidInput, NotFound
-from intake.identity import Caller
+from intake.auth.identity import Caller
 from intake.invites import service as invites
 from intake.invites.schemas import vendor_with_officer_address
-from intake.models import DRAFT, SUBMITTED, BatchDraft, BatchRow
+from intake.models import BatchDraft, BatchRow, DraftStatus
 
 __all__ = [
     "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",
@@ -47,7 +47,6 @@ def create_draft(
     data: bytes, filename: str, caller: Caller, org_domains, *, parse_seconds: float = isolation.DEFAULT_BUDGET
 ) -> BatchDraft:
     """Read an uploaded file (within `parse_seconds`), check every row and keep it all as a draft for its requester to review."""
-    invites.require_requester(caller)
     try:
         parsed = isolation.parse_within(data, filename or "", parse_seconds)
     except BadFile as error:
@@ -112,14 +111,14 @@ def get_row(draft: BatchDraft, row: int) -> dict:
 def _editable(draft: BatchDraft, caller: Caller) -> None:
     if draft.requester != caller.email:
         raise NotFound(draft.id)
-    if draft.status != DRAFT:
+    if draft.status != DraftStatus.OPEN:
         raise Conflict(ALREADY_SUBMITTED)
 
 
 def _lock(draft: BatchDraft) -> None:
     """Hold the draft until the transaction ends, so edits and a submit of one draft take turns."""
     current = for_update(BatchDraft.select(BatchDraft.status).where(BatchDraft.id == draft.id)).first()
-    if current is None or current.status != DRAFT:
+    if current is None or current.status != DraftStatus.OPEN:
         raise Conflict(ALREADY_SUBMITTED)
 
 
@@ -232,7 +231,6 @@ RACED = "Another request for one of these emails or usernames was made just now.
 
 def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains) -> list[str]:
     """Turn every row into an invite request, all or none; return the new requests' ids in row order."""
-    invites.require_requester(caller)
     _editable(draft, caller)
     if not store.counts(draft)[0]:
         raise InvalidInput({"batch": [NO_ROWS], "rows": []})
@@ -248,8 +246,8 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
     try:
         with database.atomic():
             claimed = (
-                BatchDraft.update(status=SUBMITTED, submitted_at=utcnow())
-                .where((BatchDraft.id == draft.id) & (BatchDraft.status == DRAFT))
+                BatchDraft.update(status=DraftStatus.SUBMITTED, submitted_at=utcnow())
+                .where((BatchDraft.id == draft.id) & (BatchDraft.status == DraftStatus.OPEN))
                 .execute()
             )
             if not claimed:
@@ -274,7 +272,7 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
         store.record_errors(draft, refreshed, duplicated)
         raise _rows_need_attention(draft) from None
     outbox.notify()
-    draft.status = SUBMITTED
+    draft.status = DraftStatus.SUBMITTED
     return ids
 
 

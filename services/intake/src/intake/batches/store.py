@@ -1,15 +1,19 @@
 """Keep drafts and their rows in intake's database, and read them back as the API shows them."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
+
+import peewee
 
 from invite_common.db import utcnow
 
 from intake.batches.columns import FIELDS
 from intake.batches.validation import CheckedRow, describe_duplicates, find_duplicates
 from intake.db import database
-from intake.models import BatchDraft, BatchRow
+from intake.models import BatchDraft, BatchRow, DraftStatus
 
 _INSERT_CHUNK = 200
 
@@ -119,3 +123,29 @@ def record_errors(draft: BatchDraft, errors_by_row: dict[int, dict[str, list[str
             BatchRow.update(errors=dumps(errors), has_errors=bool(errors) or row in duplicated).where(
                 (BatchRow.draft == draft.id) & (BatchRow.row == row)
             ).execute()
+
+
+@dataclass
+class OpenDraft:
+    """A batch its requester has not submitted yet, with how many rows it has and how many need attention."""
+
+    id: str
+    filename: str
+    created_at: dt.datetime
+    rows: int
+    attention: int
+
+
+def open_drafts(requester: str, limit: int = 5) -> list[OpenDraft]:
+    """The requester's batches not yet submitted that still have rows, newest first."""
+    attention = peewee.fn.SUM(peewee.Case(None, [(BatchRow.has_errors == True, 1)], 0))  # noqa: E712
+    query = (
+        BatchDraft.select(BatchDraft.id, BatchDraft.filename, BatchDraft.created_at,
+                          peewee.fn.COUNT(BatchRow.id).alias("rows"), attention.alias("attention"))
+        .join(BatchRow, on=(BatchRow.draft == BatchDraft.id))
+        .where((BatchDraft.requester == requester) & (BatchDraft.status == DraftStatus.OPEN))
+        .group_by(BatchDraft.id, BatchDraft.filename, BatchDraft.created_at)
+        .order_by(BatchDraft.created_at.desc(), BatchDraft.id)
+        .limit(limit)
+    )
+    return [OpenDraft(d.id, d.filename, d.created_at, d.rows, int(d.attention or 0)) for d in query.objects()]

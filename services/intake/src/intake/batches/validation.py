@@ -7,21 +7,24 @@ from dataclasses import dataclass, field
 
 from marshmallow import ValidationError
 
-from intake.batches.columns import FIELDS
 from invite_common.messages import Method, UserType
 from invite_common.people import person_key
 
-from intake.identity import Caller
+from intake.auth.identity import Caller
+from intake.batches.columns import FIELDS
 from intake.invites import rules
 from intake.invites.schemas import InviteRequestSchema
-from intake.models import InviteRequest, TakenUsername
+from intake.tables import invite_requests
+from intake.validation.problems import declare
 
 MAX_CELL_LENGTH = 1000
-_CHUNK = 500  # bound the IN lists so no database meets its parameter limit
 _TRUE = frozenset({"yes", "y", "true", "1"})
 _FALSE = frozenset({"no", "n", "false", "0"})
 _BOOLEANS = ("seed_onboarding", "offshore")
 USERNAME_TAKEN = "This TechPass username is already taken; choose another."
+# a cell's own problems, worded beside their column by the portal (portal/forms.py)
+YES_OR_NO = declare("cell.yes_or_no", "Enter yes or no.")
+ALSO_ON_ROWS = declare("row.duplicate", "Also on {rows}.")
 
 
 @dataclass
@@ -83,7 +86,7 @@ def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]
             if word in _TRUE or word in _FALSE:
                 given[name] = word in _TRUE
             elif word:
-                problems[name] = ["Enter yes or no."]
+                problems[name] = [YES_OR_NO]
         elif name == "user_type":
             word = user_type_of(value)
             given[name] = word if word in UserType.ALL else value
@@ -98,23 +101,10 @@ def check_open_requests(rows: list[CheckedRow], caller: Caller, in_directory: se
     taken, a few queries for all rows. Emails are compared by person (`amy+x@` is amy)."""
     emails = {r.email_key for r in rows if r.email_key}
     usernames = {r.username_key for r in rows if r.username_key}
-    open_emails = {}
-    for chunk in _chunks(emails):
-        query = InviteRequest.select(InviteRequest.id, InviteRequest.open_email, InviteRequest.requester).where(
-            InviteRequest.open_email.in_(chunk)
-        )
-        open_emails.update({invite.open_email: rules.shown_id(caller, invite) for invite in query})
-    with_accounts = rules.people_with_accounts(emails) | (set(in_directory) & emails)
+    open_emails = {invite.open_email: rules.shown_id(caller, invite) for invite in invite_requests.open_for_people(emails)}
+    with_accounts = invite_requests.people_with_accounts(emails) | (set(in_directory) & emails)
     own = person_key(caller.email)
-    taken = set()
-    for chunk in _chunks(usernames):
-        taken.update(
-            i.open_username_key
-            for i in InviteRequest.select(InviteRequest.open_username_key).where(InviteRequest.open_username_key.in_(chunk))
-        )
-        taken.update(
-            t.username_key for t in TakenUsername.select(TakenUsername.username_key).where(TakenUsername.username_key.in_(chunk))
-        )
+    taken = invite_requests.usernames_in_use(usernames)
     for r in rows:
         if r.email_key == own:
             _add(r, "email", rules.SELF_INVITATION)
@@ -132,12 +122,6 @@ def _add(row: CheckedRow, name: str, message: str) -> None:
     row.errors.setdefault(name, []).append(message)
     row.errors = {n: row.errors[n] for n in FIELDS if n in row.errors}
     row.data = None
-
-
-def _chunks(values: set[str]) -> Iterable[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start:start + _CHUNK]
 
 
 def find_duplicates(keys: Iterable[tuple[int, str | None, str | None]]) -> dict[int, dict[str, list[int]]]:
@@ -164,5 +148,5 @@ def describe_duplicates(duplicates: Mapping[str, list[int]]) -> dict[str, list[s
     for name, rows in duplicates.items():
         shown = [str(r) for r in rows[:5]] + ([f"{len(rows) - 5} more"] if len(rows) > 5 else [])
         listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-        messages[name] = [f"Also on row{'s' if len(rows) > 1 else ''} {listed}."]
+        messages[name] = [ALSO_ON_ROWS.format(rows=f"row{'s' if len(rows) > 1 else ''} {listed}")]
     return messages

@@ -6,17 +6,13 @@ about another requester's request (its id) is said only to someone who may open 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from invite_common.people import person_key, same_person
 
-from intake import directory
+from intake.auth.identity import Caller
 from intake.errors import Conflict, InvalidInput
-from intake.identity import Caller
-from intake.models import InviteRequest, invite_requests
-
-# A request in one of these states has made the invitee's TechPass account.
-ACCOUNT_STATES = ("account_created", "seed_requested", "emailed")
+from intake.invites import directory
+from intake.models import InviteRequest
+from intake.tables import invite_requests
 
 OPEN_REQUEST = "An open request for this email already exists."
 HAS_ACCOUNT = "This person already has a TechPass account: they can sign in with it, no new invitation is needed."
@@ -41,17 +37,8 @@ def check_not_self(email: str, caller: Caller) -> None:
 
 def check_no_account(email: str, caller: Caller) -> None:
     """Refuse a request for someone who already holds an account made here (409)."""
-    def build(param: str, postgres: bool) -> str:
-        states = ", ".join(param for _ in ACCOUNT_STATES)
-        # a request the previous version stored during a rollout has no key: its address is compared
-        return (f'SELECT "id", "requester" FROM "invite_request" WHERE ("invitee_key" = {param} OR '
-                f'("invitee_key" IS NULL AND "email" = {param})) AND "state" IN ({states}) LIMIT 1')
-
-    # built once: every submission asks
-    row = invite_requests.execute(invite_requests.sql(("account_held_by_person",), build),
-                                  (person_key(email), email, *ACCOUNT_STATES)).fetchone()
-    if row is not None:
-        held = InviteRequest(id=row[0], requester=row[1])
+    held = invite_requests.account_holder(person_key(email), email)
+    if held is not None:
         raise Conflict(HAS_ACCOUNT, field="email", existing_id=shown_id(caller, held))
 
 
@@ -63,23 +50,6 @@ def check_not_in_directory(email: str) -> None:
 
 def check_no_open_request(email: str, caller: Caller) -> None:
     """Refuse a second open request for the same person (409)."""
-    # SQL built once: every submission asks
-    existing = invite_requests.get(("id", "requester"), open_email=person_key(email))
+    existing = invite_requests.open_for_person(person_key(email))
     if existing is not None:
         raise Conflict(OPEN_REQUEST, field="email", existing_id=shown_id(caller, existing))
-
-
-def people_with_accounts(keys: Iterable[str]) -> set[str]:
-    """Which of these person keys already hold an account made here, in one query per 500 (the
-    directory's own accounts are asked for separately, outside any transaction)."""
-    ordered = sorted(set(keys))
-    found: set[str] = set()
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start:start + 500]
-        # a request the previous version stored during a rollout has no key: its address is compared
-        query = InviteRequest.select(InviteRequest.email, InviteRequest.invitee_key).where(
-            (InviteRequest.invitee_key.in_(chunk) | (InviteRequest.invitee_key.is_null() & InviteRequest.email.in_(chunk)))
-            & InviteRequest.state.in_(ACCOUNT_STATES)
-        )
-        found.update(i.invitee_key or i.email for i in query)
-    return found

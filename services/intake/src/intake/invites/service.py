@@ -9,19 +9,21 @@ from dataclasses import dataclass
 
 import peewee
 
-from invite_common.db import for_update, utcnow
+from invite_common.db import utcnow
 from invite_common import dates, messages
-from invite_common.messages import Decision, State, new_message
+from invite_common.messages import Decision, new_message
 from invite_common.outbox import Outbox
 from invite_common.people import person_key, same_person
 
-from intake import directory, history, quotas
+from intake import history, lifecycle
+from intake.auth.identity import Caller
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
-from intake.identity import Caller
-from intake.invites import rules
-from intake.models import HistoryEntry, IdempotencyKey, InviteRequest, invite_requests, taken_usernames
-from intake.validation import username_key
+from intake.invites import directory, rules
+from intake.limits import quotas
+from intake.models import InviteRequest
+from intake.tables import idempotency_keys, invite_requests
+from intake.validation.rules import username_key
 
 PRODUCER = "intake"
 
@@ -42,7 +44,7 @@ def _check_open_duplicates(data: dict, caller: Caller) -> None:
     rules.check_no_account(data["email"], caller)
     if data.get("username"):
         key = username_key(data["username"])
-        if invite_requests.exists(open_username_key=key) or taken_usernames.exists(username_key=key):
+        if invite_requests.username_in_use(key):
             raise InvalidInput({"username": ["This TechPass username is already taken; choose another."]})
 
 
@@ -56,16 +58,16 @@ def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str |
     try:
         with database.atomic():
             if idempotency_key:
-                seen = IdempotencyKey.get_or_none(requester=caller.email, key=idempotency_key)
+                seen = idempotency_keys.find(caller.email, idempotency_key)
                 if seen:
                     if seen.fingerprint != fingerprint:
                         raise InvalidInput({"Idempotency-Key": ["This key was already used for a different request."]})
-                    return Submission(InviteRequest.get_by_id(seen.request_id), replayed=True)
+                    return Submission(invite_requests.get(seen.request_id), replayed=True)
             quotas.check(caller.email, 1)
             _check_open_duplicates(data, caller)
             invite = _create(data, caller, batch_id)
             if idempotency_key:
-                IdempotencyKey.create(requester=caller.email, key=idempotency_key, fingerprint=fingerprint, request_id=invite.id)
+                idempotency_keys.record(caller.email, idempotency_key, fingerprint, invite.id)
             _announce_submission(invite, outbox)
     except peewee.IntegrityError:
         # a concurrent submission for the same email or username won the race
@@ -77,8 +79,7 @@ def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str |
 
 def _replayed(caller: Caller, idempotency_key: str | None) -> bool:
     """Whether this submission repeats one already recorded (its answer is the first one's)."""
-    return bool(idempotency_key) and IdempotencyKey.select().where(
-        (IdempotencyKey.requester == caller.email) & (IdempotencyKey.key == idempotency_key)).exists()
+    return bool(idempotency_key) and idempotency_keys.exists(caller.email, idempotency_key)
 
 
 def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> InviteRequest:
@@ -97,7 +98,7 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
         offshore=bool(data.get("offshore")),
         reason=data["reason"],
         requester=caller.email,
-        state=State.SUBMITTED,
+        state=lifecycle.SUBMITTED,
         invitee_key=person_key(data["email"]),
         open_email=person_key(data["email"]),
         open_username_key=username_key(data["username"]) if data.get("username") else None,
@@ -110,12 +111,12 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
 def _submitted_entry(invite: InviteRequest) -> dict:
     # the requester's reason is the submission's note, so the history says why as well as who
     return {"request_id": invite.id, "event": "submit", "actor": invite.requester, "at": invite.created_at,
-            "to_state": State.SUBMITTED, "note": invite.reason, "details": {"method": invite.method}}
+            "to_state": lifecycle.SUBMITTED, "note": invite.reason, "details": {"method": invite.method}}
 
 
 def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
     invite = _new_invite(data, caller, batch_id, utcnow())
-    invite_requests.insert(invite.__data__)
+    invite_requests.insert(invite)
     history.append(**_submitted_entry(invite))
     return invite
 
@@ -128,7 +129,7 @@ def submit_many(rows: list[dict], caller: Caller, outbox: Outbox, *, batch_id: s
     quotas.check(caller.email, len(rows))
     now = utcnow()
     invites = [_new_invite(data, caller, batch_id, now) for data in rows]
-    InviteRequest.bulk_create(invites, batch_size=500)
+    invite_requests.insert_many(invites)
     history.append_many([_submitted_entry(i) for i in invites])
     outbox.add_many([_submission_message(i) for i in invites])
     return [i.id for i in invites]
@@ -166,34 +167,24 @@ def _submission_message(invite: InviteRequest):
 
 def visible_invite(invite_id: str, caller: Caller) -> InviteRequest:
     """Return the invite if the caller may see it: its requester, an approver or an auditor."""
-    invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
+    invite = invite_requests.get(invite_id)
     if invite is None or not rules.may_open(caller, invite):
         raise NotFound(invite_id)
     return invite
 
 
 def _claim(invite_id: str, action: str, actor: str) -> None:
-    """Atomically mark a pending request as decided; exactly one of racing claims succeeds."""
-    st = invite_requests
-
-    def build(param: str, postgres: bool) -> str:
-        return (
-            f'UPDATE "{st.table}" SET {st.column("pending_action")} = {param}, {st.column("pending_actor")} = {param}, '
-            f'{st.column("updated_at")} = {param} WHERE {st.column("id")} = {param} AND {st.column("state")} = {param} '
-            f'AND {st.column("pending_action")} IS NULL'
-        )
-
-    now = InviteRequest.updated_at.db_value(utcnow())
-    claimed = st.execute(st.sql(("claim",), build), (action, actor, now, invite_id, State.SUBMITTED)).rowcount
-    if claimed != 1:
+    """Take the request for this decision or cancellation; exactly one of racing claims succeeds."""
+    if not invite_requests.claim(invite_id, action, actor):
         raise Conflict("This request is no longer pending a decision.")
 
 
 def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Outbox) -> InviteRequest:
-    """Accept an approver's approve/reject decision on a pending request and send it to approval."""
-    require_approver(caller)
+    """Accept an approver's approve/reject decision on a pending request and send it to approval.
+
+    Only an approver's entrypoint calls it (auth/guards.APPROVER)."""
     with database.atomic():
-        invite = invite_requests.get(("id", "requester", "email", "state"), id=invite_id)
+        invite = invite_requests.get_to_decide(invite_id)
         if invite is None:
             raise NotFound(invite_id)
         check_may_decide(invite, caller)
@@ -244,61 +235,46 @@ def decide_many(items: list[dict], caller: Caller, outbox: Outbox) -> list[dict]
 def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
     """Withdraw the caller's own pending request."""
     with database.atomic():
-        invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
+        invite = invite_requests.get(invite_id)
         if invite is None or invite.requester != caller.email:
             if invite is not None and (caller.is_approver or caller.is_auditor):
                 raise Forbidden("Only the requester can cancel a request.")
             raise NotFound(invite_id)
         # no history entry here: approval records the cancellation once, as it applies it (or
         # refuses it), as for a decision; the request shows "Being cancelled" meanwhile
-        _claim(invite_id, "cancel", caller.email)
+        _claim(invite_id, Decision.CANCEL, caller.email)
         outbox.add(
             new_message(messages.INVITE_CANCELLED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
         )
     outbox.notify()
-    return InviteRequest.get_by_id(invite_id)
-
-
-def require_approver(caller: Caller) -> None:
-    """Only public officers holding the approver role may decide on requests (auth/roles.may_hold)."""
-    if not caller.is_approver:
-        raise Forbidden("Only public officers holding the approver role can decide on requests.")
-
-
-def require_requester(caller: Caller) -> None:
-    """Only public officers (org emails) may ask for invites."""
-    if not caller.is_requester:
-        raise Forbidden("Only public officers with an organisation email can request invites.")
+    return invite_requests.get(invite_id)
 
 
 RESEND_INTERVAL = dt.timedelta(days=1)
+# the history's entry of a requester's resend (approval's own, once delivered, is `resend`)
+RESEND_REQUESTED = "resend_requested"
 
 
 def next_resend_at(invite_id: str) -> dt.datetime | None:
     """When the invitation may next be sent again (a day after the last resend), or None if never resent."""
-    last = (
-        HistoryEntry.select(HistoryEntry.at)
-        .where((HistoryEntry.request_id == invite_id) & (HistoryEntry.event == "resend_requested"))
-        .order_by(HistoryEntry.id.desc())
-        .first()
-    )
-    return None if last is None else last.at + RESEND_INTERVAL
+    last = history.last_recorded(invite_id, RESEND_REQUESTED)
+    return None if last is None else last + RESEND_INTERVAL
 
 
 def resend(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
     """Ask approval to send the caller's emailed invitation again, at most once a day."""
     with database.atomic():
-        invite = for_update(InviteRequest.select().where(InviteRequest.id == invite_id)).first()
+        invite = invite_requests.get_locked(invite_id)
         if invite is None or invite.requester != caller.email:
             raise NotFound(invite_id)
-        if invite.state != State.EMAILED:
+        if not lifecycle.can_resend(invite):
             raise Conflict("Only an invitation that has been sent can be sent again.")
         now = utcnow()
         again = next_resend_at(invite_id)
         if again is not None and now < again:
             raise Conflict("This invitation was resent less than a day ago. "
                            f"You can resend it again after {dates.date_and_time(again, long=True)}.")
-        history.append(invite_id, "resend_requested", actor=caller.email, at=now, from_state=invite.state, to_state=invite.state)
+        history.append(invite_id, RESEND_REQUESTED, actor=caller.email, at=now, from_state=invite.state, to_state=invite.state)
         outbox.add(
             new_message(messages.INVITE_RESEND_REQUESTED, {"request_id": invite_id, "actor": caller.email}, correlation_id=invite_id, producer=PRODUCER)
         )

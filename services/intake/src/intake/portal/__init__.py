@@ -1,7 +1,7 @@
 """The portal: server-rendered pages to sign in, invite users, follow requests and, for approvers, decide on them."""
-from flask import Blueprint
+from flask import Blueprint, Flask
 
-from intake.identity import PORTAL_BLUEPRINT
+from intake.auth.identity import PORTAL_BLUEPRINT
 
 bp = Blueprint(PORTAL_BLUEPRINT, __name__)
 
@@ -11,7 +11,14 @@ from intake.portal import admin, approvals, audit, auth, batch, errors, invite, 
 for _area in (auth, overview, invite, batch, status, approvals, admin, audit):
     bp.register_blueprint(_area.bp)
 layout.install(bp)
-errors.install(bp)
+errors.register_portal_errors(bp)
 labels.register(bp)
 
-__all__ = ["bp"]
+
+
+def register_portal(app: Flask) -> None:
+    """Serve the portal's pages."""
+    app.register_blueprint(bp)
+
+
+__all__ = ["bp", "register_portal"]

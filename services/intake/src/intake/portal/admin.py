@@ -6,11 +6,12 @@ from marshmallow import ValidationError
 
 from intake.auth import roles
 from intake.db import database
-from intake.errors import Forbidden
-from intake.identity import current_caller
-from intake.validation import normalise_email
+from intake.auth import guards
+from intake.auth.identity import current_caller
+from intake.validation.rules import normalise_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.guard = guards.ADMIN_PAGES
 
 ROLE_LABELS = {"approver": "Approver", "auditor": "Auditor", "admin": "Administrator"}
 ROLE_HINTS = {
@@ -23,13 +24,6 @@ ROLE_HINTS = {
 def _with_article(role: str) -> str:
     label = ROLE_LABELS[role].lower()
     return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
-
-
-@bp.before_request
-def require_admin():
-    """Refuse everyone but administrators, on every page and form of this area."""
-    if not current_caller().is_admin:
-        raise Forbidden("Only administrators can manage roles.")
 
 
 def _page(values: dict, errors: dict, status: int = 200):

@@ -8,23 +8,30 @@ from marshmallow import ValidationError
 
 from invite_common.db import utcnow
 
-from intake import history, queries
+from intake import history, lifecycle
+from intake.approvals import decision_context, queue
 from intake.errors import Conflict, Forbidden, NotFound
-from intake.identity import current_caller
-from intake.invites import decision_context, service
-from intake.invites.schemas import ApproveSchema, BulkDecisionSchema, RejectSchema
+from intake.auth import guards
+from intake.auth.identity import current_caller
+from intake.limits.rates import Bulk, limited
+from intake.invites import service
+from intake.approvals.decisions import ApproveSchema, BulkDecisionSchema, RejectSchema
 from intake.models import BatchDraft, InviteRequest
-from intake.portal import forms, labels
-from intake.queries import PER_PAGE
+from intake.portal import forms
+from intake.portal import paging
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
+bp.guard = guards.APPROVAL_PAGES
 
 # The API's own schemas: a comment or reason is held to the same rules whichever door it comes in by.
 DECISION_SCHEMAS = {"approve": ApproveSchema(), "reject": RejectSchema()}
 BULK_DECISION_SCHEMA = BulkDecisionSchema()
 
 FILTERS = ("method", "user_type", "seed", "requester", "email", "older_than", "batch")
-SEED_CHOICES = {"yes": True, "no": False}
+# The API's own schema reads the filters; the page names one of them otherwise.
+QUEUE_FILTERS = queue.QueueFilterArgs()
+PAGE_NAMES = {"older_than_days": "older_than"}
+SCHEMA_NAMES = {page: schema for schema, page in PAGE_NAMES.items()}
 REASON_PREVIEW = 80
 
 OUTCOME_WORDS = {
@@ -39,42 +46,35 @@ OUTCOME_WORDS = {
 def waiting_count() -> int:
     """How many requests wait for the signed-in approver, counted once per page (the nav shows it too)."""
     if "approver_waiting" not in g:
-        g.approver_waiting = queries.decidable(current_caller()).count()
+        g.approver_waiting = queue.decidable(current_caller()).count()
     return g.approver_waiting
 
 
-@bp.before_request
-def require_approver():
-    """Only approvers see these pages; everyone else gets the portal's 403 page."""
-    if not current_caller().is_approver:
-        raise Forbidden("Only public officers holding the approver role can open the requests to approve.")
+@dataclass
+class QueueFilters:
+    """The queue's filters as the page's form sent them: as typed (shown again), as the API's schema
+    loads them, and what is wrong with them, by the page's field. A filter that is wrong is left out
+    and named beside its field; the queue still shows."""
+
+    typed: dict[str, str]
+    loaded: queue.QueueFilters
+    problems: dict[str, list[str]]
+
+    @property
+    def used(self) -> dict[str, str]:
+        """The filters in force, as the page's links carry them on."""
+        return {k: v for k, v in self.typed.items() if v and k not in self.problems}
 
 
-def _filters() -> dict[str, str]:
-    """The queue's filters as typed; unknown values are dropped rather than refused, so the page always shows."""
-    values = {name: request.values.get(name, "").strip() for name in FILTERS}
-    if values["method"] not in labels.METHOD_LABELS:
-        values["method"] = ""
-    if values["user_type"] not in labels.USER_TYPE_LABELS:
-        values["user_type"] = ""
-    if values["seed"] not in SEED_CHOICES:
-        values["seed"] = ""
-    if not (values["older_than"].isdigit() and int(values["older_than"]) <= 3650):
-        values["older_than"] = ""
-    values["requester"] = values["requester"][:254]
-    values["email"] = values["email"][:254]
-    if len(values["batch"]) > 36:
-        values["batch"] = ""
-    return values
-
-
-def _query_filters(values: dict[str, str]) -> queries.QueueFilters:
-    return queries.QueueFilters(
-        method=values["method"], user_type=values["user_type"], seed=SEED_CHOICES.get(values["seed"]),
-        requester=values["requester"], email=values["email"],
-        older_than_days=int(values["older_than"]) if values["older_than"] else None,
-        batch=values["batch"],
-    )
+def read_filters() -> QueueFilters:
+    """Read the queue's filters from the query string through the API's schema."""
+    typed = {name: request.values.get(name, "").strip() for name in FILTERS}
+    given = {SCHEMA_NAMES.get(name, name): value for name, value in typed.items() if value}
+    try:
+        loaded, problems = QUEUE_FILTERS.load(given), {}
+    except ValidationError as exc:
+        loaded, problems = exc.valid_data or {}, forms.filter_problems(exc.messages, PAGE_NAMES)
+    return QueueFilters(typed, queue.QueueFilters(**loaded), problems)
 
 
 def _batch_of(batch_id: str) -> BatchDraft | None:
@@ -82,34 +82,36 @@ def _batch_of(batch_id: str) -> BatchDraft | None:
     return BatchDraft.get_or_none(BatchDraft.id == batch_id) if batch_id else None
 
 
-def _render_queue(values: dict[str, str], errors: dict | None = None, selected=(), note: str = "", status: int = 200):
+def _render_queue(filters: QueueFilters, errors: dict | None = None, selected=(), note: str = "", status: int = 200):
     caller = current_caller()
-    query = queries.approver_queue(caller, _query_filters(values), utcnow())
-    page = queries.paginate(query, queries.page_number(request.values.get("page", "1")))
+    query = queue.approver_queue(caller, filters.loaded, utcnow())
+    page = paging.paginate(query, paging.page_number(request.values.get("page", "1")))
     days = current_app.config["REQUEST_EXPIRY_DAYS"]
     return render_template(
         "portal/approvals/queue.html",
         page=page,
-        filters=values,
-        filter_args={k: v for k, v in values.items() if v},
-        without_batch={k: v for k, v in values.items() if v and k != "batch"},
-        filtering=any(values.values()),
+        filters=filters.typed,
+        filter_problems=filters.problems,
+        filter_args=filters.used,
+        without_batch={k: v for k, v in filters.used.items() if k != "batch"},
+        filtering=any(filters.typed.values()),
         waiting=waiting_count(),
-        expires={i.id: queries.expires_at(i, days) for i in page.items},
+        expires={i.id: lifecycle.expires_at(i, days) for i in page.items},
         now=utcnow(),
-        first_row=(page.number - 1) * PER_PAGE + 1,
+        first_row=(page.number - 1) * paging.PER_PAGE + 1,
         errors=errors or {},
         selected=set(selected),
         note=note,
         reason_preview=REASON_PREVIEW,
-        batch=_batch_of(values["batch"]),
+        batch=_batch_of(filters.loaded.batch),
     ), status
 
 
 @bp.get("")
 def index():
     """Show the requests waiting for this approver's decision, oldest first, filtered and a page at a time."""
-    return _render_queue(_filters())
+    filters = read_filters()
+    return _render_queue(filters, status=422 if filters.problems else 200)
 
 
 @dataclass
@@ -129,7 +131,7 @@ def read_bulk_decision() -> BulkDecision:
     ids = request.form.getlist("ids")
     if request.form.get("all_on_page") == "yes":
         ids = request.form.getlist("page_ids")
-    ids = list(dict.fromkeys(i for i in ids if i))[:PER_PAGE * 4]
+    ids = list(dict.fromkeys(i for i in ids if i))[:paging.PER_PAGE * 4]
     decision = request.form.get("decision", "")
     note = request.form.get("note", "")
     try:
@@ -147,13 +149,16 @@ def decisions_asked() -> int:
 
 
 @bp.post("/decide")
+@limited("decide", bulk=Bulk(
+    decisions_asked, "ids",
+    "Select at most {amount:,} requests at once: that is as many as one person may decide on in {window}."))
 def decide_selected():
     """Approve or reject the selected requests (or all on the page) and show what became of each."""
-    values = _filters()
+    filters = read_filters()
     form = read_bulk_decision()
     ids, decision = form.ids, form.decision
     if form.errors:
-        return _render_queue(values, form.errors, ids, form.note, 422)
+        return _render_queue(filters, form.errors, ids, form.note, 422)
     results = service.decide_many(form.items, current_caller(), current_app.extensions["outbox"])
     invites = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_(ids))}
     decided_word = "Approved" if decision == "approve" else "Rejected"
@@ -164,7 +169,7 @@ def decide_selected():
     ]
     return render_template(
         "portal/approvals/results.html", rows=rows, decision=decision,
-        decided=sum(1 for r in rows if r["decided"]), back_args={k: v for k, v in values.items() if v},
+        decided=sum(1 for r in rows if r["decided"]), back_args=filters.used,
     )
 
 
@@ -185,12 +190,12 @@ def _render_detail(invite: InviteRequest, errors: dict | None = None, values: di
         invite=invite,
         entries=[history.as_dict(e) for e in history.for_request(invite.id)],
         context=context,
-        can_decide=invite.state == "submitted" and invite.pending_action is None and context.blocked_because is None,
+        can_decide=lifecycle.awaiting_decision(invite) and context.blocked_because is None,
         errors=errors or {},
         values=values or {},
         batch=_batch_of(invite.batch_id),
         batch_total=InviteRequest.select().where(InviteRequest.batch_id == invite.batch_id).count() if invite.batch_id else 0,
-        batch_waiting=(queries.approver_queue(caller, queries.QueueFilters(batch=invite.batch_id), utcnow()).count()
+        batch_waiting=(queue.approver_queue(caller, queue.QueueFilters(batch=invite.batch_id), utcnow()).count()
                        if invite.batch_id else 0),
     ), status
 
@@ -226,12 +231,14 @@ def _decide(invite_id: str, decision: str):
 
 
 @bp.post("/<invite_id>/approve")
+@limited("decide")
 def approve(invite_id):
     """Approve a request, with an optional comment."""
     return _decide(invite_id, "approve")
 
 
 @bp.post("/<invite_id>/reject")
+@limited("decide")
 def reject(invite_id):
     """Reject a request, with the reason the requester will read."""
     return _decide(invite_id, "reject")

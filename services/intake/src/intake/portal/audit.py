@@ -9,32 +9,30 @@ import datetime as dt
 import json
 
 from flask import Blueprint, current_app, render_template, request
+from marshmallow import ValidationError, fields
 
 from invite_common.dates import SINGAPORE_TIME
-from invite_common.messages import Method, State
+from invite_common.messages import Method
 
+from intake import lifecycle
 from intake.audit import export as exporting
 from intake.audit import keys, queries
+from intake.audit.filters import FilterArgs, Filters
 from intake.audit.verify import verify
-from intake.errors import Forbidden, NotFound
-from intake.identity import current_caller
+from intake.errors import NotFound
+from intake.auth import guards
 from intake.models import InviteRequest
-from intake.queries import page_number, paginate
+from intake.portal import forms
+from intake.portal.paging import PER_PAGE, page_number, paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp.guard = guards.AUDIT_PAGES
 
-TEXT_FILTERS = ("email", "requester", "approver", "batch")
+FIELDS = ("email", "requester", "approver", "batch", "state", "method", "from", "to")
 # the first Singapore day whose start UTC can hold (1 January of year 1 began in UTC's year 0)
 EARLIEST_DAY = dt.date.min + dt.timedelta(days=1)
 
 
-def require_auditor():
-    """Refuse everyone but auditors, on every page of this area."""
-    if not current_caller().is_auditor:
-        raise Forbidden("Only auditors can open the audit pages.")
-
-
-bp.before_request(require_auditor)
 bp.add_app_template_filter(lambda text: json.loads(text or "{}"), "from_json")
 
 
@@ -55,13 +53,25 @@ def _singapore_day(day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
     return start, start + dt.timedelta(days=1)
 
 
-def read_filters() -> tuple[queries.Filters, dict, dict]:
-    """The page's filters from the query string: (filters, values to show in the form, problems)."""
-    values = {name: request.args.get(name, "").strip()[:254] for name in TEXT_FILTERS}
-    values["state"] = request.args.get("state", "") if request.args.get("state") in State.ALL else ""
-    values["method"] = request.args.get("method", "") if request.args.get("method") in Method.ALL else ""
-    values["from"], values["to"] = request.args.get("from", "").strip(), request.args.get("to", "").strip()
-    problems = {}
+class SearchArgs(FilterArgs):
+    """The page's filters: the API's (audit/filters.py), with days, read below, in place of its moments."""
+
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+
+
+SEARCH_ARGS = SearchArgs()
+
+
+def read_filters() -> tuple[Filters, dict, dict]:
+    """The page's filters from the query string: (filters, values to show in the form, problems).
+
+    A filter that is wrong is left out and named beside its field; the search still shows."""
+    values = {name: request.args.get(name, "").strip() for name in FIELDS}
+    try:
+        loaded, problems = SEARCH_ARGS.load({k: v for k, v in values.items() if v}), {}
+    except ValidationError as exc:
+        loaded, problems = exc.valid_data or {}, forms.filter_problems(exc.messages)
     start, end = _day(values["from"]), _day(values["to"])
     days = {}
     for name, day in (("from", start), ("to", end)):
@@ -74,16 +84,15 @@ def read_filters() -> tuple[queries.Filters, dict, dict]:
     if start and end and end < start:
         problems["to"] = ["The end date must be on or after the start date."]
     # Dates are Singapore days: from the start of the first to the end of the last.
-    from_ = days["from"][0] if start and not problems else None
-    to = days["to"][1] if end and not problems else None
-    filters = queries.Filters(email=values["email"], requester=values["requester"], approver=values["approver"],
-                              batch=values["batch"], state=values["state"], method=values["method"],
-                              from_=from_, to=to)
-    return filters, values, problems
+    dates_wrong = "from" in problems or "to" in problems
+    loaded["from_"] = days["from"][0] if start and not dates_wrong else None
+    loaded["to"] = days["to"][1] if end and not dates_wrong else None
+    return Filters.of(loaded), values, problems
 
 
-def _form_args(values: dict) -> dict:
-    return {k: v for k, v in values.items() if v}
+def _form_args(values: dict, problems: dict) -> dict:
+    """The filters in force, as the page's links carry them on."""
+    return {k: v for k, v in values.items() if v and k not in problems}
 
 
 @bp.get("")
@@ -92,8 +101,8 @@ def search():
     filters, values, problems = read_filters()
     page = paginate(queries.requests(filters), page_number(request.args.get("page", "1")))
     return render_template(
-        "portal/audit/search.html", page=page, values=values, problems=problems, args=_form_args(values),
-        states=State.ALL, methods=Method.ALL, first_row=(page.number - 1) * 25 + 1,
+        "portal/audit/search.html", page=page, values=values, problems=problems, args=_form_args(values, problems),
+        states=lifecycle.STATES, methods=Method.ALL, first_row=(page.number - 1) * PER_PAGE + 1,
     ), (422 if problems else 200)
 
 

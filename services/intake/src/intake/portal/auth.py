@@ -9,14 +9,15 @@ from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
-from intake import identity
+from intake.auth import identity
 from intake.auth import email_claim
 from intake.auth.email_claim import UnusableEmail, verified_email
 from intake.auth.oidc import ProviderUnavailable
 from intake.auth.roles import claim_roles
+from intake.limits.rates import limited
 from intake.models import RoleGrant
 from intake.portal.layout import not_a_requester_message, safe_next
-from intake.validation import normalise_email
+from intake.validation.rules import normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def _sso_page(problem: str | None = None, status: int = 200):
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limited("sign_in", "sign_in_per_address")
 def sign_in():
     """Show the sign-in page: single sign-on, or in development the sample users; sign in the chosen one."""
     if current_app.config["AUTH_MODE"] == "oidc":
@@ -86,6 +88,7 @@ def sign_in():
 
 
 @bp.get("/sign-in/start")
+@limited("sign_in_redirects")
 def start():
     """Send the person to the provider to sign in (authorization code flow with PKCE, state and nonce)."""
     if current_app.config["AUTH_MODE"] != "oidc":
@@ -97,6 +100,7 @@ def start():
 
 
 @bp.get("/sign-in/callback")
+@limited("sign_in_redirects")
 def callback():
     """Finish signing in when the provider sends the person back with a code."""
     if current_app.config["AUTH_MODE"] != "oidc":

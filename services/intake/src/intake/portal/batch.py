@@ -4,11 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from intake import queries
+from intake.batches.store import open_drafts
+from intake.portal.paging import page_number
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
-from intake.identity import current_caller
-from intake.models import InviteRequest
+from intake.auth.identity import current_caller
+from intake.limits.rates import limited
+from intake.models import DraftStatus, InviteRequest
 from intake.portal import forms
 
 bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
@@ -48,7 +50,7 @@ def _view_args() -> dict:
     args = {}
     if request.values.get("attention") == "1":
         args["attention"] = "1"
-    page = queries.page_number(request.values.get("page", ""))
+    page = page_number(request.values.get("page", ""))
     if page > 1:
         args["page"] = str(page)
     return args
@@ -57,7 +59,7 @@ def _view_args() -> dict:
 def _upload_page(errors: dict | None = None, status: int = 200):
     return render_template(
         "portal/batch/upload.html", errors=errors or {}, columns=batches.COLUMNS,
-        drafts=queries.open_drafts(current_caller().email),
+        drafts=open_drafts(current_caller().email),
     ), status
 
 
@@ -68,6 +70,7 @@ def upload():
 
 
 @bp.post("")
+@limited("upload")
 def upload_file():
     """Read the uploaded file into a draft and open its review."""
     sent = request.files.get("file")
@@ -115,7 +118,7 @@ def review(batch_id):
     attention = request.args.get("attention") == "1"
     total = summary["error_count"] if attention else summary["row_count"]
     pages = max(1, -(-total // PER_PAGE))
-    page = min(max(1, queries.page_number(request.args.get("page", "1"))), pages)
+    page = min(max(1, page_number(request.args.get("page", "1"))), pages)
     rows = batches.rows(draft, errors_only=attention, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
     links = _open_request_links([row["errors"] for row in rows])
     for row, found in zip(rows, links):
@@ -139,7 +142,7 @@ def edit_row(batch_id, row):
     """Show one row's fields to correct, and save them (the row is checked again)."""
     draft = _draft(batch_id)
     summary = batches.summary(draft)
-    if summary["status"] != "draft":
+    if summary["status"] != DraftStatus.OPEN:
         return _already_submitted(batch_id)
     current = batches.get_row(draft, row)
     if request.method == "POST":
@@ -182,7 +185,7 @@ def remove_attention(batch_id):
     """Ask to confirm, then remove every row that needs attention at once."""
     draft = _draft(batch_id)
     summary = batches.summary(draft)
-    if summary["status"] != "draft":
+    if summary["status"] != DraftStatus.OPEN:
         return _already_submitted(batch_id)
     if request.method == "GET":
         flagged = [r["row"] for r in batches.rows(draft, errors_only=True, limit=SHOWN_ROW_NUMBERS + 1)]
@@ -204,7 +207,7 @@ def reset(batch_id):
     """Ask to confirm, then remove every row of the draft."""
     draft = _draft(batch_id)
     summary = batches.summary(draft)
-    if summary["status"] != "draft":
+    if summary["status"] != DraftStatus.OPEN:
         return _already_submitted(batch_id)
     if request.method == "GET":
         return render_template("portal/batch/reset.html", summary=summary)
@@ -214,11 +217,12 @@ def reset(batch_id):
 
 
 @bp.post("/<batch_id>/submit")
+@limited("batch_submit")
 def submit(batch_id):
     """Send every row as an invite request, all or none."""
     draft = _draft(batch_id)
     # asked only of a batch ready to go: rows that need attention are reported first, by the submit itself
-    ready = draft.status == "draft" and batches.summary(draft)["error_count"] == 0
+    ready = draft.status == DraftStatus.OPEN and batches.summary(draft)["error_count"] == 0
     warned = batches.vendors_at_officer_addresses(draft, _org_domains()) if ready else []
     if warned and request.form.get(forms.CONFIRM_OFFICER_ADDRESS) != "yes":
         flash(f"{_rows_named(warned)} {'asks' if len(warned) == 1 else 'ask'} for a vendor with a public officer "

@@ -9,9 +9,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from intake import errors as domain
 from intake.auth.oidc import ProviderUnavailable
-from intake.identity import Unauthenticated, is_portal_route
-from intake.portal.layout import secure_headers
-from intake.quotas import QuotaExceeded
+from intake.auth.identity import Unauthenticated, is_portal_route
+from intake.web.headers import secure_headers
+from intake.limits.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def http_error(exc: HTTPException):
     response = page(status)
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.valid_methods or ())
-    retry_after = getattr(exc, "retry_after", None)  # a rate limit's (intake.limits.TooManyAttempts)
+    retry_after = getattr(exc, "retry_after", None)  # a rate limit's (intake.limits.rates.TooManyAttempts)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response
@@ -82,7 +82,7 @@ def provider_unavailable(exc: ProviderUnavailable):
                 "Signing in is not possible just now")
 
 
-def install(bp) -> None:
+def register_portal_errors(bp) -> None:
     """Answer every error on the portal's routes with a page."""
     bp.register_error_handler(HTTPException, http_error)
     bp.register_error_handler(domain.NotFound, lambda e: page(404))

@@ -7,7 +7,10 @@ from collections.abc import Iterable, Mapping
 from invite_common.messages import Method, UserType
 
 from intake.batches.service import COLUMNS
-from intake.invites.schemas import BULK_SIZE
+from intake.batches.validation import ALSO_ON_ROWS, YES_OR_NO
+from intake.approvals.decisions import BULK_SIZE, DECISION_CHOICE, REJECTION_REASON
+from intake.invites.schemas import METHOD_CHOICE, USER_TYPE_CHOICE
+from intake.validation.problems import CHOICE, NOT_A_NUMBER, NOT_YES_OR_NO, OUT_OF_RANGE, TOO_LONG, code_of
 
 EMAIL_INVITATION_FIELDS = ("email", "seed_onboarding", "reason")
 # In the order the page asks them, so the error summary lists problems top to bottom.
@@ -22,17 +25,43 @@ CONFIRM_OFFICER_ADDRESS = "confirm_officer_address"
 CHECKBOXES = ("offshore",)
 
 # The schema speaks to API clients in wire values; on a page the same rule reads better in words.
+# Keyed by the problems' codes (validation/problems.py), so the schema's words may change freely.
 PLAIN_WORDS = {
-    "Choose the user type: public_officer or vendor.": "Choose whether the person is a public officer or a vendor.",
-    "Choose the method: email_invitation or create_account.": "Choose how to invite the person.",
-    "Enter the reason for rejecting.": "Give the reason for rejecting: the requester reads it.",
+    USER_TYPE_CHOICE.code: "Choose whether the person is a public officer or a vendor.",
+    METHOD_CHOICE.code: "Choose how to invite the person.",
+    REJECTION_REASON.code: "Give the reason for rejecting: the requester reads it.",
 }
 # The bulk form's fields are the page's: one note, buttons for the decision, boxes for the requests.
 BULK_DECISION_FIELDS = {"comment": "note", "reason": "note", "decision": "decision", "id": "ids"}
 BULK_WORDS = {
-    "Choose the decision: approve or reject.": "Choose Approve selected or Reject selected.",
-    BULK_SIZE: "Select at least one request to decide on.",
+    DECISION_CHOICE.code: "Choose Approve selected or Reject selected.",
+    BULK_SIZE.code: "Select at least one request to decide on.",
 }
+
+
+# A list's filters as the API's schemas refuse them, in the page's words.
+FILTER_WORDS = {
+    CHOICE.code: "Choose one of the options in the list.",
+    NOT_YES_OR_NO.code: "Choose one of the options in the list.",
+    TOO_LONG.code: "This is longer than anything it could match; shorten it.",
+    NOT_A_NUMBER.code: "Enter a whole number of days, such as 7.",
+    OUT_OF_RANGE.code: "Enter a number of days from 0 to 3650.",
+}
+
+
+def filter_problems(messages: Mapping, names: Mapping[str, str] = {}) -> dict[str, list[str]]:
+    """A filter schema's errors by the page's field (`names` maps the schema's to the page's), in plain words."""
+    return {names.get(field, field): [worded(m, FILTER_WORDS) for m in found if isinstance(m, str)]
+            for field, found in messages.items() if isinstance(found, list)}
+
+
+def worded(message: str, *words: Mapping[str, str]) -> str:
+    """The page's words for a schema's message: the first of `words` that words its code, else the message."""
+    code = code_of(message)
+    for table in words:
+        if code in table:
+            return table[code]
+    return message
 
 
 def typed_values(form: Mapping[str, str], fields: Iterable[str]) -> dict[str, str]:
@@ -63,7 +92,7 @@ def plain_errors(messages: Mapping) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for field, found in messages.items():
         items = found if isinstance(found, list) else [found]
-        errors[field] = [PLAIN_WORDS.get(str(m), str(m)) for m in items if isinstance(m, str)]
+        errors[field] = [worded(m, PLAIN_WORDS) for m in items if isinstance(m, str)]
     return errors
 
 
@@ -82,9 +111,9 @@ def bulk_decision_errors(messages: Mapping) -> dict[str, list[str]]:
     def add(field: str, found) -> None:
         for message in found if isinstance(found, list) else [found]:
             if isinstance(message, str):
-                worded = BULK_WORDS.get(message, PLAIN_WORDS.get(message, message))
-                if worded not in errors.setdefault(field, []):
-                    errors[field].append(worded)
+                words = worded(message, BULK_WORDS, PLAIN_WORDS)
+                if words not in errors.setdefault(field, []):
+                    errors[field].append(words)
 
     decisions = messages.get("decisions", {})
     if isinstance(decisions, list):
@@ -129,26 +158,27 @@ def open_request_ids(errors: Mapping[str, list[str]]) -> dict[str, str]:
 def row_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """A batch row's errors, reworded where a message leans on its cell to be understood."""
     labels = dict(COLUMNS)
-    worded = {}
+    reworded = {}
     for name, messages in errors.items():
-        worded[name] = [_row_message(name, labels.get(name, name), m) for m in messages]
-    return worded
+        reworded[name] = [_row_message(name, labels.get(name, name), m) for m in messages]
+    return reworded
 
 
 def _row_message(name: str, label: str, message: str) -> str:
     clash = _OPEN_REQUEST.fullmatch(message)
     if clash:
         return clash.group(1) + "."
-    if message == "Enter yes or no.":
+    code = code_of(message)
+    if code == YES_OR_NO.code:
         return {"seed_onboarding": "Say whether SEED onboarding is required: yes or no.",
                 "offshore": "Say whether the vendor is offshore: yes or no."}.get(name, f"{label}: enter yes or no.")
-    if message.startswith("Also on row"):
+    if code == ALSO_ON_ROWS.code:
         # "Also on row 7." beside a cell; on its own it needs to say what is repeated.
         first = label.split()[0]
         # "Email address" reads as "the same email address"; a name such as "TechPass" keeps its capitals.
         noun = label[0].lower() + label[1:] if first[1:].islower() else label
         return f"The same {noun} is {message[0].lower() + message[1:]}"
-    return PLAIN_WORDS.get(message, message)
+    return worded(message, PLAIN_WORDS)
 
 
 def row_values(cells: Mapping[str, str]) -> dict[str, str]:

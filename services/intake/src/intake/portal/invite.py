@@ -9,7 +9,8 @@ from invite_common.messages import Method
 from marshmallow import ValidationError
 
 from intake.errors import Conflict, InvalidInput
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
+from intake.limits.rates import limited
 from intake.invites import service
 from intake.invites.schemas import VENDOR_OFFICER_ADDRESS, InviteRequestSchema, vendor_with_officer_address
 from intake.models import InviteRequest
@@ -30,19 +31,20 @@ def choose():
 
 
 @bp.route("/email", methods=["GET", "POST"])
+@limited("submit")
 def email_invitation():
     """Show and take the email invitation form (public officers only)."""
     return _form(Method.EMAIL_INVITATION)
 
 
 @bp.route("/account", methods=["GET", "POST"])
+@limited("submit")
 def create_account():
     """Show and take the create-account form (vendors and public officers)."""
     return _form(Method.CREATE_ACCOUNT)
 
 
 def _form(method: str):
-    service.require_requester(current_caller())
     fields = forms.FIELDS[method]
     if request.method == "GET":
         return _render(method, forms.typed_values({}, fields), {}, uuid.uuid4().hex)

@@ -6,11 +6,12 @@ import datetime as dt
 import phonenumbers
 
 from invite_common import dates
-from invite_common.messages import Method, State, UserType, Verb
+from invite_common.messages import State, Verb
 
-from intake import queries
+from intake import lifecycle
+from intake.invites.words import METHOD_LABELS, USER_TYPE_LABELS
 from intake.models import InviteRequest
-from intake.validation import REASON_MAX_LENGTH
+from intake.validation.rules import REASON_MAX_LENGTH
 
 STATE_LABELS = {
     State.SUBMITTED: "Waiting for approval",
@@ -41,21 +42,40 @@ STATE_TONES = {
 GROUP_LABELS = {
     "pending": "Waiting for approval",
     "in_progress": "In progress",
-    "emailed": "Invitation sent",
+    lifecycle.SENT: "Invitation sent",
     "attention": "Rejected or needs attention",
 }
-GROUPS = {key: (GROUP_LABELS[key], states) for key, states in queries.GROUPS.items()}
+GROUPS = {key: (GROUP_LABELS[key], states) for key, states in lifecycle.REQUESTER_GROUPS.items()}
 
 # What the status page's state filter offers: every state, then the overview's groups of several.
 STATE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     state: (label, (state,)) for state, label in STATE_LABELS.items()
 } | {
-    "in_progress": ("In progress (approved, account created or SEED booked)", queries.GROUPS["in_progress"]),
-    "attention": ("Rejected or needs attention", queries.GROUPS["attention"]),
+    "in_progress": ("In progress (approved, account created or SEED booked)", lifecycle.REQUESTER_GROUPS["in_progress"]),
+    "attention": ("Rejected or needs attention", lifecycle.REQUESTER_GROUPS["attention"]),
 }
 
-METHOD_LABELS = {Method.EMAIL_INVITATION: "Email invitation", Method.CREATE_ACCOUNT: "Create account"}
-USER_TYPE_LABELS = {UserType.PUBLIC_OFFICER: "Public officer", UserType.VENDOR: "Vendor"}
+# How the overview's news about a request begins, by its outcome (the invitee's address follows).
+NEWS_WORDS = {
+    State.EMAILED: "The invitation was sent to",
+    State.REJECTED: "An approver rejected your request for",
+    State.EXPIRED: "Nobody decided in time: your request expired for",
+}
+NEWS_OTHERWISE = "A step could not be completed for"
+
+# Where the invitee's SEED onboarding stands, by the request's state, in the requester's words; once
+# a booking's code is known, it is named with its expiry (also after a later step failed).
+SEED_WORDS = {
+    State.SUBMITTED: "Pending approval",
+    State.APPROVED: "To be booked once the account exists",
+    State.ACCOUNT_CREATED: "To be booked once the account exists",
+    State.SEED_REQUESTED: "Booked",
+    State.EMAILED: "Sent with invitation",
+}
+SEED_BOOKED_WORDS = {
+    State.SEED_REQUESTED: "Booked, code expires {date}",
+    State.FAILED: "Booked, code expires {date}",
+}
 
 EVENT_LABELS = {
     "submit": "Request submitted",
@@ -136,24 +156,25 @@ def seed_status(invite: InviteRequest, expires_at: dt.datetime | str | None = No
     """Say where the invitee's SEED onboarding stands, in the requester's words."""
     if not invite.seed_onboarding:
         return "Not needed"
-    if invite.state == State.SUBMITTED:
-        return "Pending approval"
-    if invite.state in (State.APPROVED, State.ACCOUNT_CREATED):
-        return "To be booked once the account exists"
-    if invite.state == State.SEED_REQUESTED:
-        return f"Booked, code expires {when(expires_at, with_time=False)}" if expires_at else "Booked"
-    if invite.state == State.EMAILED:
-        return "Sent with invitation"
-    if invite.state == State.FAILED and expires_at:
-        return f"Booked, code expires {when(expires_at, with_time=False)}"
-    return "—"
+    if expires_at and invite.state in SEED_BOOKED_WORDS:
+        return SEED_BOOKED_WORDS[invite.state].format(date=when(expires_at, with_time=False))
+    return SEED_WORDS.get(invite.state, "—")
+
+
+def news_words(state: str) -> str:
+    """How the overview's news about a request in `state` begins."""
+    return NEWS_WORDS.get(state, NEWS_OTHERWISE)
 
 
 def register(blueprint) -> None:
-    """Make these words available to every portal template (error pages included)."""
-    for name, func in (("when", when), ("iso", iso), ("state_label", state_label),
+    """Make these words, and the lifecycle's questions, available to every portal template (error pages included)."""
+    for name, func in (("when", when), ("iso", iso), ("state_label", state_label), ("news_words", news_words),
                        ("event_label", event_label), ("actor_label", actor_label), ("phone", phone)):
         blueprint.add_app_template_filter(func, name)
+    # the lifecycle's questions, as tests: `{% if invite is being_cancelled %}`
+    for name, question in (("undecided", lifecycle.is_undecided), ("action_in_flight", lifecycle.action_in_flight),
+                           ("being_cancelled", lifecycle.being_cancelled)):
+        blueprint.add_app_template_test(question, name)
     blueprint.add_app_template_global(seed_status, "seed_status")
     blueprint.add_app_template_global(page_numbers, "page_numbers")
     blueprint.add_app_template_global(REASON_MAX_LENGTH, "REASON_MAX_LENGTH")

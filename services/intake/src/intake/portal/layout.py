@@ -1,12 +1,13 @@
-"""Guard every portal page (signed in, a requester) and give the layout what it shows on each page."""
+"""Guard every portal page (signed in, a public officer or an auditor, the area's role) and give the layout what it shows on each page."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import current_app, g, has_request_context, redirect, request, session, url_for
 
-from intake import identity
+from intake.auth import identity
 from intake.errors import Forbidden
+from intake.web.headers import secure_headers
 
 # The pages anyone may open: signing in, and signing out (also for someone who may not use the portal).
 PUBLIC_ENDPOINTS = frozenset({"portal.auth.sign_in", "portal.auth.sign_out", "portal.auth.start", "portal.auth.callback"})
@@ -29,13 +30,6 @@ ROLE_WORDS = {"requester": "Requester", "approver": "Approver", "auditor": "Audi
 # Shown only to administrators.
 ADMIN_NAV = (("portal.admin.roles_page", "Roles", ("portal.admin",)),)
 
-# Scripts and styles come only from the app's own static folder; nothing inline, nothing third party.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-
-
 def safe_next(target: str | None) -> str | None:
     """Return target if it is a path on this site, so sign-in can never redirect elsewhere."""
     if not target or "\\" in target:
@@ -46,8 +40,18 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def require_requester():
-    """Send the signed-out to sign in; refuse people who may not request invites."""
+def area_guard():
+    """The guard the page's area declares beside its blueprint (auth/guards.py), or None."""
+    for name in request.blueprints:
+        guard = getattr(current_app.blueprints.get(name), "guard", None)
+        if guard is not None:
+            return guard
+    return None
+
+
+def guard_page():
+    """Check, once, what the page needs: sign-in, then in the audit area an auditor; anywhere else a
+    public officer (a requester), holding the area's role where it names one."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if identity.session_email() is None:
@@ -55,13 +59,17 @@ def require_requester():
         wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
         return redirect(url_for("portal.auth.sign_in", next=safe_next(wanted)))
     caller = identity.current_caller()
+    guard = area_guard()
     if AUDIT_AREA in request.blueprints:
-        return None  # the audit area admits auditors only, by its own guard
+        guard.check(caller)  # auditors only: an auditor makes no requests
+        return None
     if not caller.is_requester:
         if caller.is_auditor:
             # an auditor's portal is the audit area; requesters' pages have nothing for them
             return redirect(url_for("portal.audit.search"))
         raise Forbidden(not_a_requester_message())
+    if guard is not None:
+        guard.check(caller)
     return None
 
 
@@ -69,26 +77,6 @@ def not_a_requester_message() -> str:
     """Say who the portal is for, naming the organisation's domains."""
     domains = " or ".join(current_app.config["ORG_DOMAINS"])
     return f"Invite Users is for public officers with an email address ending in {domains}."
-
-
-def content_security_policy() -> str:
-    """The portal's policy; with single sign-on, forms may also lead to the provider (sign-in and sign-out
-    forms answer with a redirect there, and browsers hold redirects after a form to its form-action)."""
-    provider = current_app.extensions.get("oidc") if has_request_context() else None
-    if provider is None:
-        return CONTENT_SECURITY_POLICY
-    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {' '.join(provider.origins())}")
-
-
-def secure_headers(response):
-    """Add the headers every portal page carries: no framing, no sniffing, no caching of personal data."""
-    response.headers.setdefault("Content-Security-Policy", content_security_policy())
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    # Pages name invitees and their phone numbers: a shared computer's cache or back button keeps none.
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 def layout_context() -> dict:
@@ -126,6 +114,6 @@ def layout_context() -> dict:
 
 def install(bp) -> None:
     """Guard, dress and decorate every portal page."""
-    bp.before_request(require_requester)
+    bp.before_request(guard_page)
     bp.after_request(secure_headers)
     bp.app_context_processor(layout_context)

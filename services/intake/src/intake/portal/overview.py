@@ -5,8 +5,9 @@ from flask import Blueprint, render_template
 
 from invite_common.db import utcnow
 
-from intake.identity import current_caller
-from intake import queries
+from intake.auth.identity import current_caller
+from intake.batches.store import open_drafts
+from intake.invites import queries
 from intake.portal import labels
 
 bp = Blueprint("overview", __name__)
@@ -26,5 +27,5 @@ def show():
         recent=recent,
         seed_expiries=queries.seed_expiries([r.id for r in recent]),
         news=queries.news(caller.email, utcnow()),
-        drafts=queries.open_drafts(caller.email),
+        drafts=open_drafts(caller.email),
     )

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from invite_common.db import utcnow
-from invite_common.messages import State
 
-from intake import history, queries
+from intake import history, lifecycle
+from intake.invites import queries
+from intake.portal import paging
 from intake.batches import service as batches
 from intake.errors import Conflict, NotFound
-from intake.identity import current_caller
+from intake.auth.identity import current_caller
+from intake.limits.rates import limited
 from intake.invites import service
 from intake.models import InviteRequest
 from intake.portal import labels
@@ -26,10 +28,6 @@ def own_invite(invite_id: str) -> InviteRequest:
     return invite
 
 
-def can_cancel(invite: InviteRequest) -> bool:
-    return invite.state == State.SUBMITTED and invite.pending_action is None
-
-
 @bp.get("")
 def index():
     """Show the requester's requests, newest first, filtered and a page at a time."""
@@ -39,7 +37,7 @@ def index():
         filters["state"] = ""
     if filters["method"] not in labels.METHOD_LABELS:
         filters["method"] = ""
-    number = queries.page_number(request.args.get("page", "1"))
+    number = paging.page_number(request.args.get("page", "1"))
     states = labels.STATE_FILTERS[filters["state"]][1] if filters["state"] else ()
     query = queries.filtered(
         queries.own(current_caller().email),
@@ -47,7 +45,7 @@ def index():
     )
     if filters["batch"]:
         query = queries.in_file_order(query, filters["batch"])
-    page = queries.paginate(query, number)
+    page = paging.paginate(query, number)
     batch_name = None
     if filters["batch"]:
         try:
@@ -62,7 +60,7 @@ def index():
         state_filters=labels.STATE_FILTERS,
         seed_expiries=queries.seed_expiries([i.id for i in page.items]),
         any_requests=queries.own(current_caller().email).exists(),
-        first_row=(page.number - 1) * queries.PER_PAGE + 1,
+        first_row=(page.number - 1) * paging.PER_PAGE + 1,
     )
 
 
@@ -83,17 +81,17 @@ def detail(invite_id):
         invite=invite,
         entries=details,
         seed_text=labels.seed_status(invite, queries.seed_expiries([invite.id]).get(invite.id)),
-        can_cancel=can_cancel(invite),
-        can_resend=invite.state == State.EMAILED,
-        expires_at=queries.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if invite.state == State.SUBMITTED else None,
+        can_cancel=lifecycle.awaiting_decision(invite),
+        can_resend=lifecycle.can_resend(invite),
+        expires_at=lifecycle.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if lifecycle.is_undecided(invite) else None,
         resend_after=_resend_after(invite),
-        settling=invite.pending_action is not None,
+        settling=lifecycle.action_in_flight(invite),
     )
 
 
 def _resend_after(invite: InviteRequest):
     """When the once-a-day resend may next be used, while it is still ahead; else None."""
-    if invite.state != State.EMAILED:
+    if not lifecycle.can_resend(invite):
         return None
     again = service.next_resend_at(invite.id)
     return again if again is not None and again > utcnow() else None
@@ -103,7 +101,7 @@ def _resend_after(invite: InviteRequest):
 def cancel(invite_id):
     """Ask the requester to confirm, then cancel their pending request."""
     invite = own_invite(invite_id)
-    if not can_cancel(invite):
+    if not lifecycle.awaiting_decision(invite):
         flash("This request can no longer be cancelled: a decision has been made or is being processed.", "error")
         return redirect(url_for(".detail", invite_id=invite.id))
     if request.method == "GET":
@@ -118,6 +116,7 @@ def cancel(invite_id):
 
 
 @bp.post("/<invite_id>/resend")
+@limited("resend")
 def resend(invite_id):
     """Send the invitation email again."""
     invite = own_invite(invite_id)

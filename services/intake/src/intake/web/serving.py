@@ -19,6 +19,8 @@ from waitress.server import create_server
 from invite_common.config import Settings, parse_bind
 from invite_common.runtime import RunningService
 
+from intake.web.config import MAX_BODY_BYTES
+
 log = logging.getLogger("intake")
 
 LOOP_SECONDS = 0.2
@@ -85,8 +87,6 @@ def server_limits(settings) -> dict:
     loop uses poll(), not waitress's default select(): select() cannot watch a descriptor past
     1023 and ends the process when a connection gets one (containers allow far more open files).
     """
-    from intake.app import MAX_BODY_BYTES
-
     limits = {
         "max_request_body_size": MAX_BODY_BYTES + 64 * 1024,  # room for the multipart envelope
         "channel_timeout": settings.http_channel_timeout,

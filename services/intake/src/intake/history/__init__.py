@@ -1,4 +1,4 @@
-"""The append-only request history that status pages and auditors read.
+"""The append-only request history that status pages and auditors read; `consumer` keeps it from approval's events.
 
 Appending only inserts a row, inside the caller's transaction and without any lock: the entry is
 linked into the tamper-evident chain afterwards, in one order, by the history linker
@@ -9,7 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from intake.models import HistoryEntry, history_entries
+from invite_common.statements import Statements
+
+from intake.models import HistoryEntry
+
+# SQL built once: every submission and state event appends (invite_common.statements)
+_entries = Statements(HistoryEntry)
 
 
 def _row(request_id: str, event: str, *, actor: str, at: dt.datetime, from_state: str | None = None,
@@ -33,13 +38,13 @@ def append(request_id: str, event: str, **fields) -> None:
     """Append one entry; call inside the transaction of the change it records.
 
     Fields: actor, at, and optionally from_state, to_state, note, details, source_seq, message_id."""
-    history_entries.insert(_row(request_id, event, **fields))  # SQL built once (invite_common.statements)
+    _entries.insert(_row(request_id, event, **fields))
 
 
 def append_if_new(request_id: str, event: str, **fields) -> bool:
     """Append an entry of approval's unless the history already holds that move (the unique
     request id and source_seq say so); True when it was new. One statement for the look and the write."""
-    return history_entries.insert(_row(request_id, event, **fields), ignore=True) == 1
+    return _entries.insert(_row(request_id, event, **fields), ignore=True) == 1
 
 
 def append_many(entries: list[dict]) -> None:
@@ -49,9 +54,17 @@ def append_many(entries: list[dict]) -> None:
         HistoryEntry.insert_many(rows[start:start + 500]).execute()
 
 
+def last_recorded(request_id: str, event: str) -> dt.datetime | None:
+    """When the request's latest entry of `event` was recorded, or None."""
+    last = (HistoryEntry.select(HistoryEntry.at)
+            .where((HistoryEntry.request_id == request_id) & (HistoryEntry.event == event))
+            .order_by(HistoryEntry.id.desc()).first())
+    return None if last is None else last.at
+
+
 def for_request(request_id: str) -> list[HistoryEntry]:
     """A request's history in the order it was recorded."""
-    return history_entries.all(order_by="id", request_id=request_id)
+    return _entries.all(order_by="id", request_id=request_id)
 
 
 def as_dict(entry: HistoryEntry) -> dict:

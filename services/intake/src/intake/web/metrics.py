@@ -17,7 +17,7 @@ UNMATCHED = "<unmatched>"
 COLLECTORS = (metrics.HTTP_REQUESTS, metrics.HTTP_LATENCY)
 
 
-def instrument(app: Flask) -> None:
+def register_metrics(app: Flask) -> None:
     """Count and time each request of `app`."""
 
     @app.before_request

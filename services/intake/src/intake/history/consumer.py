@@ -5,24 +5,20 @@ import datetime as dt
 import logging
 
 from invite_common.db import utcnow
-from invite_common.messages import Envelope, State
+from invite_common.messages import Envelope
 
-from intake import history
-from intake.models import CLOSED_STATES, invite_requests, taken_usernames
-from intake.validation import username_key
+from intake import history, lifecycle
+from intake.tables import invite_requests
+from intake.validation.rules import username_key
 
 log = logging.getLogger(__name__)
-
-# what a state event reads and may change of a request
-_STATE_COLUMNS = ("id", "state", "state_seq", "pending_action", "pending_actor", "open_email", "open_username_key", "updated_at")
-
 
 def record_state_change(env: Envelope) -> None:
     """Append the transition (and those that followed it in the same event) to the history and
     move the request's state forward."""
     p = env.payload
     request_id = p["request_id"]
-    invite = invite_requests.get(_STATE_COLUMNS, lock=True, id=request_id)
+    invite = invite_requests.get_to_change_state(request_id)
     if invite is None:
         log.error("state change for a request intake does not know")
         return
@@ -45,7 +41,7 @@ def record_state_change(env: Envelope) -> None:
         invite.state = last["to_state"]
         invite.state_seq = last["seq"]
         invite.pending_action = invite.pending_actor = None
-        if invite.state in CLOSED_STATES:
+        if lifecycle.is_finished(invite.state):
             invite.open_email = None
             invite.open_username_key = None
         invite.updated_at = utcnow()
@@ -53,13 +49,13 @@ def record_state_change(env: Envelope) -> None:
     for s in new:
         username = (s.get("details") or {}).get("username")
         if username:
-            taken_usernames.insert({"username_key": username_key(username), "request_id": request_id}, ignore=True)
+            invite_requests.record_username(username_key(username), request_id)
 
 
 def record_refusal(env: Envelope) -> None:
     """Approval could not apply a decision intake accepted: record why and reopen the request for decisions."""
     p = env.payload
-    invite = invite_requests.get(_STATE_COLUMNS, lock=True, id=p["request_id"])
+    invite = invite_requests.get_to_change_state(p["request_id"])
     if invite is None:
         return
     history.append(
@@ -73,6 +69,6 @@ def record_refusal(env: Envelope) -> None:
         details={"decision": p["decision"]},
         message_id=env.message_id,
     )
-    if invite.pending_action == p["decision"] and invite.state == State.SUBMITTED:
+    if invite.pending_action == p["decision"] and lifecycle.is_undecided(invite):
         invite.pending_action = invite.pending_actor = None
         invite_requests.save_changes(invite)

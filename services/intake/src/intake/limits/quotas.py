@@ -24,7 +24,7 @@ from invite_common.config import Settings
 from invite_common.db import utcnow
 
 from intake.db import database
-from intake.models import InviteRequest, invite_requests
+from intake.tables import invite_requests
 
 DAY = dt.timedelta(days=1)
 
@@ -47,18 +47,6 @@ def _limits() -> tuple[int, int]:
     return settings.open_requests_per_requester, settings.requests_per_day_per_requester
 
 
-def _count_sql(name: str, condition: str) -> str:
-    # built once: every submission asks, and peewee's builder costs more than the count itself
-    def build(param: str, postgres: bool) -> str:
-        return f'SELECT COUNT(*) FROM "invite_request" WHERE "requester" = {param} AND {condition.format(param=param)}'
-
-    return invite_requests.sql(("quota", name), build)
-
-
-def _count(name: str, condition: str, *params) -> int:
-    return invite_requests.execute(_count_sql(name, condition), params).fetchone()[0]
-
-
 def _requester_key(requester: str) -> int:
     # 32 bits of a stable hash: two requesters sharing one only take turns, nothing is miscounted
     return int.from_bytes(hashlib.blake2b(requester.encode(), digest_size=4).digest(), "big", signed=True)
@@ -68,14 +56,7 @@ def _take_turn(requester: str) -> None:
     """Wait until no other transaction is counting or adding this requester's requests (PostgreSQL)."""
     if not database.in_transaction():
         raise RuntimeError("quotas.check runs inside the transaction that adds the requests")
-    sql = invite_requests.sql(("quota", "lock"), _lock_sql)
-    if sql:
-        invite_requests.execute(sql, (QUOTA_LOCK, _requester_key(requester)))
-
-
-def _lock_sql(param: str, postgres: bool) -> str:
-    # nothing to run on SQLite: the transaction has held the database's write lock since it began
-    return f"SELECT pg_advisory_xact_lock({param}, {param})" if postgres else ""
+    invite_requests.wait_for_turn(QUOTA_LOCK, _requester_key(requester))
 
 
 def check(requester: str, adding: int) -> None:
@@ -86,19 +67,17 @@ def check(requester: str, adding: int) -> None:
     requester with created_at)."""
     _take_turn(requester)
     max_open, max_per_day = _limits()
-    open_now = _count("open", '"open_email" IS NOT NULL', requester)
+    open_now = invite_requests.count_open(requester)
     if open_now + adding > max_open:
         raise QuotaExceeded(
             f"You have {open_now:,} open requests and may have at most {max_open:,}. "
             "Wait for decisions on them, or cancel some, before making more."
         )
     since = utcnow() - DAY
-    made = _count("today", '"created_at" >= {param}', requester, InviteRequest.created_at.db_value(since))
+    made = invite_requests.count_made_since(requester, since)
     if made + adding > max_per_day:
-        oldest = (InviteRequest.select(InviteRequest.created_at)
-                  .where((InviteRequest.requester == requester) & (InviteRequest.created_at >= since))
-                  .order_by(InviteRequest.created_at).first())
-        wait = int((oldest.created_at + DAY - utcnow()).total_seconds()) + 1 if oldest else None
+        oldest = invite_requests.first_made_since(requester, since)
+        wait = int((oldest + DAY - utcnow()).total_seconds()) + 1 if oldest else None
         raise QuotaExceeded(
             f"You made {made:,} requests in the last 24 hours and may make at most {max_per_day:,} a day. "
             "Try again later.",

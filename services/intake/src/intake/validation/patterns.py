@@ -1,4 +1,4 @@
-"""The field rules of validation.py as the API's OpenAPI document states them: patterns and lengths.
+"""The field rules of rules.py as the API's OpenAPI document states them: patterns and lengths.
 
 Each pattern admits only values its rule accepts, so a request the document allows is not refused
 for the shape of a field; a rule no pattern can hold (a number in use, an officer's domain) is
@@ -13,7 +13,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable
 
-from intake.validation import (
+from intake.validation.rules import (
     EMAIL_MAX_LENGTH,
     HIDDEN_CATEGORIES,
     JOINERS,
@@ -94,7 +94,7 @@ EMAIL = {
     "example": "jane.tan@tech.gov.sg",
 }
 
-# only vendors choose a username, and a vendor's starts with v- (intake.validation.vendor_username_problem)
+# only vendors choose a username, and a vendor's starts with v- (rules.vendor_username_problem)
 USERNAME = {
     "pattern": (
         f"^(?!.*\\.\\.)[vV]-[A-Za-z0-9_ .-]{{{max(0, USERNAME_MIN_LENGTH - 3)},{USERNAME_MAX_LENGTH - 3}}}[A-Za-z0-9]$"

@@ -11,7 +11,7 @@ from invite_common.db import open_database
 from intake.auth import roles
 from intake.db import database
 from intake.migrations import MIGRATIONS
-from intake.validation import normalise_email, parse_org_domains
+from intake.validation.rules import normalise_email, parse_org_domains
 
 
 def run(settings: Settings, args) -> int:

@@ -21,12 +21,13 @@ import peewee
 from invite_common.messages import Template, new_message
 from invite_common.outbox import Outbox
 
+from intake import lifecycle
+from intake.approvals import queue
 from intake.db import database
-from intake.identity import Caller
-from intake import queries
+from intake.auth.identity import Caller
 from intake.auth.roles import may_hold
 from intake.models import DigestRun, InviteRequest, RoleGrant
-from intake.portal.labels import METHOD_LABELS
+from intake.invites.words import METHOD_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def _item(invite: InviteRequest, expiry_days: int) -> dict:
         "invitee_email": invite.email,
         "requester": invite.requester,
         "method": METHOD_LABELS.get(invite.method, invite.method),
-        "expires_at": queries.expires_at(invite, expiry_days).isoformat(),
+        "expires_at": lifecycle.expires_at(invite, expiry_days).isoformat(),
     }
 
 
@@ -79,10 +80,10 @@ def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -
             since = last.covered_until if last else now - settings.interval
             if now - since < settings.interval:
                 return None
-            new = queries.waiting().where((InviteRequest.created_at > since) & (InviteRequest.created_at <= now))
+            new = lifecycle.awaiting_decision_query().where((InviteRequest.created_at > since) & (InviteRequest.created_at <= now))
             # a request's reminder moment is (submitted + expiry - remind_before); take those that fell since the last digest
             shift = expiry - settings.remind_before
-            expiring = queries.waiting().where(
+            expiring = lifecycle.awaiting_decision_query().where(
                 (InviteRequest.created_at > since - shift) & (InviteRequest.created_at <= now - shift)
             )
             run = DigestRun.create(covered_from=since, covered_until=now, new_count=new.count(), expiring_count=expiring.count())
@@ -104,8 +105,8 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
     for email in _approvers(settings.org_domains):
         # each approver hears only of requests they may decide: not their own, not invitations of them
         approver = Caller(email=email, roles=frozenset({"approver"}))
-        mine_new = queries.not_involving(new, email)
-        mine_expiring = queries.not_involving(expiring, email)
+        mine_new = queue.not_involving(new, email)
+        mine_expiring = queue.not_involving(expiring, email)
         new_count, expiring_count = mine_new.count(), mine_expiring.count()
         if not (new_count or expiring_count):
             continue
@@ -115,7 +116,7 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
             "new_count": new_count,
             "expiring": [_item(i, settings.expiry_days) for i in mine_expiring.order_by(*order).limit(LISTED)],
             "expiring_count": expiring_count,
-            "waiting_count": queries.decidable(approver).count(),
+            "waiting_count": queue.decidable(approver).count(),
             "queue_url": settings.queue_url,
         }
         payload = {

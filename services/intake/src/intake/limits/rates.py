@@ -1,8 +1,9 @@
 """Per-user rate limits on the actions that cost the most or invite abuse, kept where every replica sees them.
 
-The tables below are the whole policy: which routes count as which action, and how many actions
-a request of a bulk route counts as. Each action has one budget per person, shared by the API and
-the portal (submitting through either counts once). Every route that decides on requests counts
+`DEFAULT_LIMITS` below is the whole policy's budgets; each route says where it is declared which
+actions it counts as (`@limited("submit")`), and a bulk route how many actions one of its requests
+asks for. Each action has one budget per person, shared by the API and the portal (submitting
+through either counts once). Every route that decides on requests counts
 as `decide`, and a bulk decision counts once per decision it asks for: approving 100 requests at
 once is 100 decisions, whether made one by one or together, through the API or the portal; a bulk
 its route refuses as it stands (no reason for rejecting) counts once. A bulk larger than what is
@@ -17,7 +18,10 @@ Retry-After: a JSON body on the API, a page on the portal.
 
 The `limits` library counts (a moving window, in memory or in Redis). Only a limited route's
 own requests are counted, in a wrapper around its view: a Flask extension for this resolved
-every request's limits twice, a third of a submission's CPU outside the database.
+every request's limits twice, a third of a submission's CPU outside the database. The wrapper is
+put directly under the route's `@route`, so a request is counted after the blueprint has
+identified its caller (an unknown caller hears 401 first) and before the route's guard and its
+schema (a bulk route's count reads the request first).
 """
 from __future__ import annotations
 
@@ -28,16 +32,16 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from intake.api import approvals as api_approvals
+from invite_common.config import Settings
+
 from intake.errors import InvalidInput
-from intake.identity import Unauthenticated, current_caller
-from intake.portal import approvals as portal_approvals
+from intake.auth.identity import Unauthenticated, current_caller
 
 log = logging.getLogger(__name__)
 
@@ -57,27 +61,6 @@ DEFAULT_LIMITS = {
     "sign_in_redirects": "30/minute;300/hour",
 }
 
-# endpoint -> the action(s) its requests count as
-LIMITED_ROUTES = {
-    "invites.Invites": "submit",
-    "portal.invite.email_invitation": "submit",
-    "portal.invite.create_account": "submit",
-    "batches.upload": "upload",
-    "portal.batch.upload_file": "upload",
-    "batches.submit": "batch_submit",
-    "portal.batch.submit": "batch_submit",
-    "invites.resend": "resend",
-    "portal.status.resend": "resend",
-    "invites.approve": "decide",
-    "invites.reject": "decide",
-    "approvals.decide_many": "decide",
-    "portal.approvals.approve": "decide",
-    "portal.approvals.reject": "decide",
-    "portal.approvals.decide_selected": "decide",
-    "portal.auth.sign_in": ("sign_in", "sign_in_per_address"),
-    "portal.auth.start": "sign_in_redirects",
-    "portal.auth.callback": "sign_in_redirects",
-}
 # the methods an action counts; POST when not named
 METHODS = {"sign_in_redirects": ("GET",)}
 
@@ -90,17 +73,6 @@ class Bulk:
     asked: Callable[[], int]
     field: str
     too_many: str
-
-
-# endpoint -> how many actions one of its requests counts as (one when not named)
-BULK_ROUTES = {
-    "approvals.decide_many": Bulk(
-        api_approvals.decisions_asked, "decisions",
-        "Give at most {amount:,} decisions at once: that is as many as one person may make in {window}."),
-    "portal.approvals.decide_selected": Bulk(
-        portal_approvals.decisions_asked, "ids",
-        "Select at most {amount:,} requests at once: that is as many as one person may decide on in {window}."),
-}
 
 
 class TooManyAttempts(TooManyRequests):
@@ -151,11 +123,6 @@ def _signing_in_as() -> str:
 KEYS = {"sign_in": _signing_in_as, "sign_in_per_address": _address, "sign_in_redirects": _address}
 
 
-def actions_of(endpoint: str) -> tuple[str, ...]:
-    named = LIMITED_ROUTES.get(endpoint, ())
-    return named if isinstance(named, tuple) else (named,)
-
-
 class RateLimits:
     """The limits in force, counted in the storage every replica shares."""
 
@@ -185,28 +152,48 @@ class RateLimits:
             raise TooManyAttempts(retry_after=max(1, math.ceil(reset_at - time.time())))
 
 
-def _limited(view, actions: tuple[str, ...], limits: RateLimits, bulk: Bulk | None):
-    @functools.wraps(view)
-    def limited(*args, **kwargs):
-        for action in actions:
-            if request.method in METHODS.get(action, ("POST",)):
-                try:
-                    limits.count(action, KEYS.get(action, _who)(), bulk.asked() if bulk else 1)
-                except MoreThanALimitAllows as exc:
-                    # only a bulk can ask for more than one at once
-                    raise InvalidInput({bulk.field: [bulk.too_many.format(amount=exc.amount, window=exc.window)]}) from None
-        return view(*args, **kwargs)
+def limited(*actions: str, bulk: Bulk | None = None):
+    """Count each request of the route against the budgets of `actions` (one request each, or as
+    many as `bulk` says it asks for). Put it directly under the route's `@route`."""
+    unknown = set(actions) - set(DEFAULT_LIMITS)
+    if unknown:
+        raise ValueError(f"no rate-limited action is named {', '.join(sorted(unknown))}")
 
-    return limited
+    def decorate(view):
+        @functools.wraps(view)
+        def counted(*args, **kwargs):
+            limits: RateLimits = current_app.extensions["rate_limiter"]
+            for action in actions:
+                if request.method in METHODS.get(action, ("POST",)):
+                    try:
+                        limits.count(action, KEYS.get(action, _who)(), bulk.asked() if bulk else 1)
+                    except MoreThanALimitAllows as exc:
+                        # only a bulk can ask for more than one at once
+                        raise InvalidInput({bulk.field: [bulk.too_many.format(amount=exc.amount, window=exc.window)]}) from None
+            return view(*args, **kwargs)
+
+        counted.rate_limited = actions
+        return counted
+
+    return decorate
 
 
-def install(app: Flask, storage_url: str, overrides: tuple[tuple[str, str], ...] = ()) -> RateLimits:
-    """Put the rate limits on the app's routes; call once every route is registered.
+def limited_routes(app: Flask) -> dict[str, tuple[str, ...]]:
+    """Every endpoint of `app` that counts against rate limits, with the actions it counts as."""
+    found = {}
+    for endpoint, view in app.view_functions.items():
+        actions = getattr(view, "rate_limited", ())
+        # a class of views (flask-smorest's MethodView) declares them on its methods
+        view_class = getattr(view, "view_class", None)
+        for method in getattr(view_class, "methods", None) or ():
+            actions += getattr(getattr(view_class, method.lower(), None), "rate_limited", ())
+        if actions:
+            found[endpoint] = actions
+    return found
 
-    A route's requests are counted after the blueprint has identified the caller (an unknown
-    caller hears 401 first) and before its view acts (a bulk route's count reads the request first)."""
-    limits = RateLimits(storage_url, limits_for(overrides))
-    for endpoint in sorted(set(LIMITED_ROUTES) & set(app.view_functions)):
-        app.view_functions[endpoint] = _limited(app.view_functions[endpoint], actions_of(endpoint), limits,
-                                                BULK_ROUTES.get(endpoint))
+
+def register_limits(app: Flask, settings: Settings) -> RateLimits:
+    """Count the routes' rate limits in RATE_LIMIT_STORAGE_URL, with RATE_LIMIT_<ACTION> in place of a default."""
+    limits = RateLimits(settings.rate_limit_storage_url, limits_for(settings.rate_limits))
+    app.extensions["rate_limiter"] = limits
     return limits

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import idna
 import phonenumbers
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError
 
 from invite_common.messages import UserType
 from invite_common.people import in_domains
@@ -174,15 +174,6 @@ def parse_org_domains(raw: str) -> tuple[str, ...]:
     return tuple(domains)
 
 
-def is_public_officer_email(email: str, org_domains: Iterable[str]) -> bool:
-    """Tell whether email belongs to an organisation domain or one of its subdomains."""
-    try:
-        domain = normalise_email(email).rpartition("@")[2]
-    except ValidationError:
-        return False
-    return in_org_domains(domain, org_domains)
-
-
 def in_org_domains(domain: str, org_domains: Iterable[str]) -> bool:
     """Tell whether an already normalised domain is an organisation domain or one of its subdomains."""
     # the rule every service applies (at a label boundary: evilgov.sg is not gov.sg)
@@ -293,13 +284,3 @@ def check_moment(value: dt.datetime) -> dt.datetime:
         return value.astimezone(dt.timezone.utc)
     except (OverflowError, ValueError):
         raise ValidationError("Give a date and time between the years 1 and 9999 in UTC.") from None
-
-
-class Moment(fields.AwareDateTime):
-    """An ISO-8601 date and time (UTC when no offset is given), refused when UTC cannot hold it."""
-
-    def __init__(self, **kwargs):
-        super().__init__(default_timezone=dt.timezone.utc, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return check_moment(super()._deserialize(value, attr, data, **kwargs))

@@ -5,16 +5,31 @@ import datetime as dt
 from dataclasses import dataclass
 
 from invite_common.db import utcnow
-from invite_common.people import same_person
+from invite_common.messages import UserType
+from invite_common.people import person_key, same_person
 
-from intake.identity import Caller
-from intake import queries
-from intake.invites import rules
+from intake import lifecycle
+from intake.auth.identity import Caller
 from intake.models import InviteRequest
-from intake.validation import in_org_domains
+from intake.validation.rules import in_org_domains
 
 # a request this close to its expiry is flagged, so an approver takes it before it lapses
 EXPIRES_SOON = dt.timedelta(days=2)
+# the earlier requests for the invitee shown at most
+EARLIER_SHOWN = 10
+
+
+def earlier_requests(invite: InviteRequest) -> list[InviteRequest]:
+    """Other requests for the same invitee (at any of their addresses), newest first (rejected, expired, emailed, ...)."""
+    # a request the previous version stored during a rollout has no key: its address is compared
+    same = (InviteRequest.invitee_key == person_key(invite.email)) | (
+        InviteRequest.invitee_key.is_null() & (InviteRequest.email == invite.email))
+    return list(
+        InviteRequest.select()
+        .where(same & (InviteRequest.id != invite.id))
+        .order_by(InviteRequest.created_at.desc())
+        .limit(EARLIER_SHOWN)
+    )
 
 
 @dataclass(frozen=True)
@@ -31,12 +46,12 @@ def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domain
     """Plain-words warnings about a request an approver is about to decide."""
     found = []
     domain = invite.email.rpartition("@")[2]
-    if invite.user_type == "vendor" and in_org_domains(domain, org_domains):
+    if invite.user_type == UserType.VENDOR and in_org_domains(domain, org_domains):
         found.append("A vendor with a public-officer address: check this person is not a public officer, "
                      "or that the address was typed correctly.")
-    if any(e.state in rules.ACCOUNT_STATES for e in earlier):
+    if any(lifecycle.holds_account(e.state) for e in earlier):
         found.append("This person already has an account: an earlier request created it.")
-    rejected = sum(1 for e in earlier if e.state == "rejected")
+    rejected = sum(1 for e in earlier if e.state == lifecycle.REJECTED)
     if rejected:
         found.append(f"Requests for this person were rejected {rejected} time{'s' if rejected > 1 else ''} before.")
     if invite.offshore:
@@ -49,12 +64,12 @@ def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domain
 def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days: int, now=None) -> DecisionContext:
     """Everything the approver's request page shows around the request itself."""
     now = now or utcnow()
-    earlier = queries.earlier_requests(invite)
-    waiting = invite.state == "submitted"
-    expires = queries.expires_at(invite, expiry_days) if waiting else None
+    earlier = earlier_requests(invite)
+    undecided = lifecycle.is_undecided(invite)
+    expires = lifecycle.expires_at(invite, expiry_days) if undecided else None
     blocked = None
     if same_person(invite.requester, caller.email):
         blocked = "You made this request, so another approver decides on it."
     elif same_person(invite.email, caller.email):
         blocked = "This request invites you, so another approver decides on it."
-    return DecisionContext(earlier, warnings_for(invite, earlier, org_domains, expires, now) if waiting else [], expires, blocked)
+    return DecisionContext(earlier, warnings_for(invite, earlier, org_domains, expires, now) if undecided else [], expires, blocked)

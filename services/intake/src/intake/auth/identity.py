@@ -12,7 +12,7 @@ from intake.auth import roles as role_table
 from intake.auth.email_claim import UnusableEmail, verified_email
 from intake.auth.sessions import SESSION_USER
 from intake.auth.tokens import InvalidToken
-from intake.validation import normalise_email
+from intake.validation.rules import normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +78,9 @@ class Unauthenticated(Exception):
         return value
 
 
-def apply_role_grants(raw: str) -> role_table.GrantChanges:
-    """Make the role table what ROLE_GRANTS says (see intake.auth.roles)."""
-    return role_table.apply_role_grants(raw)
-
-
-def roles_for(email: str, org_domains: tuple[str, ...], asserted=()) -> frozenset[str]:
-    """A person's roles (see intake.auth.roles)."""
-    return role_table.roles_for(email, org_domains, asserted)
-
-
 def caller_for(email: str, asserted=()) -> Caller:
     """Build the Caller for an already authenticated email, with the roles its provider asserted."""
-    return Caller(email=email, roles=roles_for(email, current_app.config["ORG_DOMAINS"], asserted))
+    return Caller(email=email, roles=role_table.roles_for(email, current_app.config["ORG_DOMAINS"], asserted))
 
 
 def sign_in_session(email: str, *, claim_roles=(), id_token: str | None = None) -> None:

@@ -1,0 +1,93 @@
+"""A request's lifecycle as intake asks about it: every question about a request's state, answered here once.
+
+Approval owns the lifecycle (`approval.workflow`: the states and the verbs between them); intake
+reads the states approval reports (invite_common.messages.State) and adds one thing of its own: a
+decision or cancellation accepted here and sent to approval but not yet applied there, held in the
+request's `pending_action` until approval's next event about it. Pages, the API, claims, the digest,
+the history consumer, the rules, the quotas and retention ask here instead of naming states;
+tests/intake/test_lifecycle.py holds these answers to approval's table.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee
+
+from invite_common.messages import Decision, State
+
+from intake.models import InviteRequest
+
+STATES: tuple[str, ...] = State.ALL
+
+# A new request, until an approver decides, its requester cancels it or it expires: the only
+# state decisions and cancellations leave from, and the only one that expires.
+SUBMITTED = State.SUBMITTED
+# Approved, the invitation not sent yet: approval is creating the account, booking SEED, emailing.
+IN_FLIGHT: tuple[str, ...] = (State.APPROVED, State.ACCOUNT_CREATED, State.SEED_REQUESTED)
+# The invitee's TechPass account exists, made by this request: nobody is invited twice.
+HOLDS_ACCOUNT: tuple[str, ...] = (State.ACCOUNT_CREATED, State.SEED_REQUESTED, State.EMAILED)
+# Closed for good: the request no longer holds its invitee's address or username. `failed` is not
+# among them: an operator's retry brings it back to life.
+FINISHED: frozenset[str] = State.CLOSED
+# The invitation went out: the requester may have it sent again.
+SENT = State.EMAILED
+REJECTED = State.REJECTED
+FAILED = State.FAILED
+# What a requester wants to hear of without opening each request, and what needs their attention.
+OUTCOMES: tuple[str, ...] = (State.EMAILED, State.REJECTED, State.EXPIRED, State.FAILED)
+NEEDS_ATTENTION: tuple[str, ...] = (State.FAILED, State.REJECTED)
+
+# The groups of states a requester thinks in: the overview counts them, the status page filters by them.
+REQUESTER_GROUPS: dict[str, tuple[str, ...]] = {
+    "pending": (SUBMITTED,),
+    "in_progress": IN_FLIGHT,
+    SENT: (SENT,),
+    "attention": NEEDS_ATTENTION,
+}
+
+
+def is_undecided(invite) -> bool:
+    """Tell whether approval has not yet decided the request (a decision may be on its way)."""
+    return invite.state == SUBMITTED
+
+
+def awaiting_decision(invite) -> bool:
+    """Tell whether the request waits for a decision: undecided, and none accepted here yet.
+
+    Only such a request can be decided or cancelled (claims take it in one statement, `invites.store`)."""
+    return invite.state == SUBMITTED and invite.pending_action is None
+
+
+def action_in_flight(invite) -> bool:
+    """Tell whether a decision or cancellation accepted here is on its way to approval."""
+    return invite.pending_action is not None
+
+
+def being_cancelled(invite) -> bool:
+    """Tell whether the requester's cancellation is on its way to approval."""
+    return invite.pending_action == Decision.CANCEL
+
+
+def can_resend(invite) -> bool:
+    """Tell whether the invitation may be sent again: only one that was sent."""
+    return invite.state == SENT
+
+
+def holds_account(state: str) -> bool:
+    """Tell whether a request in `state` made its invitee's account."""
+    return state in HOLDS_ACCOUNT
+
+
+def is_finished(state: str) -> bool:
+    """Tell whether a request in `state` is closed for good."""
+    return state in FINISHED
+
+
+def expires_at(invite, expiry_days: int) -> dt.datetime:
+    """When an undecided request expires unless someone decides on it (approval counts from submission)."""
+    return invite.created_at + dt.timedelta(days=expiry_days)
+
+
+def awaiting_decision_query() -> peewee.ModelSelect:
+    """Every request waiting for a decision (none accepted yet), as `awaiting_decision` says."""
+    return InviteRequest.select().where((InviteRequest.state == SUBMITTED) & InviteRequest.pending_action.is_null())
