@@ -20,6 +20,8 @@ The machine is shared: other work running at the same time shows in the figures.
 from __future__ import annotations
 
 import argparse
+
+from intake import settings as intake_settings
 import datetime as dt
 import json
 import os
@@ -66,7 +68,7 @@ def _cpu_seconds(children: bool = False) -> float:
 def _settings(db_url: str, var_dir: str):
     from invite_common import config
 
-    return config.load({"INTAKE_DB_URL": db_url, "INVITES_VAR_DIR": var_dir, "ENV": "test",
+    return intake_settings.load({"INTAKE_DB_URL": db_url, "INVITES_VAR_DIR": var_dir, "ENV": "test",
                         "ROLE_GRANTS": "auditor:auditor@tech.gov.sg"})
 
 

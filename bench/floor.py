@@ -23,6 +23,8 @@ requests are the least an invite's HTTP half can cost with this stack.
 from __future__ import annotations
 
 import argparse
+
+from intake import settings as intake_settings
 import os
 import subprocess
 import sys
@@ -88,7 +90,7 @@ INTAKE_APP = textwrap.dedent('''
     db = connect(f"sqlite:///{folder}/intake.db")
     database.initialize(db)
     apply_migrations(db, MIGRATIONS)
-    settings = config.load({
+    settings = intake_settings.load({
         "ROLE_GRANTS": "approver:bob@tech.gov.sg", "INVITES_VAR_DIR": f"{folder}/var",
         # one requester and one approver at full speed, as in pipeline.py
         "RATE_LIMIT_SUBMIT": "1000000/second", "RATE_LIMIT_DECIDE": "1000000/second",

@@ -16,12 +16,12 @@ def open_database(db_url: str):
 
 def build_app(db_url: str):
     """The intake app on a fresh database at db_url, with the batch API registered; returns (app, database)."""
-    from invite_common import config
+    from intake import settings as intake_settings
     from invite_common.outbox import Outbox
     from invite_common.topology import Topology
     from intake.app import create_app
     from intake.db import database
 
     db = open_database(db_url)
-    app = create_app(config.load({}), Outbox(database, Topology()))
+    app = create_app(intake_settings.load({}), Outbox(database, Topology()))
     return app, db

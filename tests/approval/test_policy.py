@@ -8,7 +8,7 @@ import pytest
 
 from approval.bootstrap import build_dependencies
 from approval.policy import PolicyError, load, parse
-from invite_common import config
+from approval import settings as approval_settings
 
 
 def request(**changes):
@@ -58,4 +58,4 @@ def test_the_service_refuses_to_start_with_a_broken_policy(tmp_path):
     broken = tmp_path / "policy.toml"
     broken.write_text("[[rules]]\nname = 'all'\n")
     with pytest.raises(SystemExit, match="APPROVAL_POLICY"):
-        build_dependencies(config.load({"APPROVAL_POLICY": str(broken)}))
+        build_dependencies(approval_settings.load({"APPROVAL_POLICY": str(broken)}))

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from invite_common.errors import PermanentError, TransientError
+from approval import settings as approval_settings
 
 from approval.adapters.directory import AccountExists, DirectoryUnavailable, InvalidUsername, UsernameTaken
 from approval.adapters.scim import ScimDirectory, retry_after_seconds
@@ -193,8 +194,8 @@ def test_the_directory_url_chooses_the_scim_directory_and_its_absence_the_local_
     from approval.bootstrap import directory_for
     from approval.adapters.directory import LocalDirectory
 
-    chosen = directory_for(config.load({"DIRECTORY_URL": server.url, "DIRECTORY_TOKEN": server.token}))
+    chosen = directory_for(approval_settings.load({"DIRECTORY_URL": server.url, "DIRECTORY_TOKEN": server.token}))
     assert isinstance(chosen, ScimDirectory)
     assert officer(chosen).username == "jane.tan"
     chosen.close()
-    assert isinstance(directory_for(config.load({})), LocalDirectory)
+    assert isinstance(directory_for(approval_settings.load({})), LocalDirectory)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.browser.conftest import APPROVER, SECOND_APPROVER
 from tests.browser.pages import Page, expect, history_titles, reload_until, sign_in, submit_by_api, wait_for_state
 from tests.browser.test_screenshots import SCREENSHOTS, shoot
@@ -150,7 +152,15 @@ def test_at_390px_rows_are_cards_and_the_pages_fit(page, system):
     sign_in(page, APPROVER)
     open_queue(page, requester)
     first_row = page.get_by_role("table").get_by_role("row").nth(1)
-    # a card: the cells stack, each with its label
+    # a card: the cells stack, each with its label (waited for: on a busy machine the page is drawn
+    # once before its stylesheet has been applied)
+    try:
+        page.wait_for_function(
+            "([width]) => { const row = document.querySelectorAll('table tr')[1];"
+            " const box = row && row.getBoundingClientRect(); return box && box.width <= width && box.height > 200; }",
+            arg=[NARROW["width"]], timeout=10_000)
+    except PlaywrightTimeout:
+        pass
     box = first_row.bounding_box()
     assert box["width"] <= NARROW["width"] and box["height"] > 200, box
     no_sideways_scroll(page)

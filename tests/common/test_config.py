@@ -1,4 +1,7 @@
-"""ENV and AUTH_MODE are read strictly: trimmed, any case, and anything unknown stops every service at start."""
+"""Settings are read from one table per service: ENV and every choice read strictly (trimmed, any
+case), every bad value a ConfigError naming its variable, production's broker rules judged on the URL
+each service connects with, and the tables writing the documentation's settings tables."""
+import importlib
 import subprocess
 import sys
 
@@ -7,7 +10,16 @@ import pytest
 from invite_common import config
 from invite_common.config import ConfigError
 
+SERVICES = ("intake", "approval", "notifier")
 BROKER = {"AMQP_URL": "amqps://invites:s3cret@mq.internal:5671/invites"}
+
+
+def load(service: str, environ: dict, **kwargs):
+    return importlib.import_module(f"{service}.settings").load(environ, **kwargs)
+
+
+def rows_of(service: str) -> list[config.Setting]:
+    return [*config.common_rows(service), *importlib.import_module(f"{service}.settings").ROWS]
 
 
 @pytest.mark.parametrize("raw, read", [
@@ -15,58 +27,98 @@ BROKER = {"AMQP_URL": "amqps://invites:s3cret@mq.internal:5671/invites"}
     ("Development", "development"), ("test ", "test"), ("", "development"),
 ])
 def test_env_is_read_case_insensitively_and_trimmed(raw, read):
-    assert config.load({"ENV": raw} | BROKER).env == read
+    assert load("notifier", {"ENV": raw} | BROKER).env == read
 
 
 @pytest.mark.parametrize("raw", ["prod", "Prod", "staging", "dev", "develop", "testing", "live", "production1", "pro duction"])
 def test_an_unknown_env_refuses_to_start_naming_the_value(raw):
     with pytest.raises(ConfigError) as refused:
-        config.load({"ENV": raw})
+        load("approval", {"ENV": raw})
     assert f"ENV={raw!r}" in str(refused.value) and "development, test, production" in str(refused.value)
 
 
 @pytest.mark.parametrize("raw, read", [("OIDC", "oidc"), (" oidc ", "oidc"), ("Dev", "dev"), ("", "dev")])
 def test_auth_mode_is_read_case_insensitively_and_trimmed(raw, read):
-    assert config.load({"AUTH_MODE": raw}).auth_mode == read
+    assert load("intake", {"AUTH_MODE": raw}).auth_mode == read
 
 
 @pytest.mark.parametrize("raw", ["sso", "oauth", "openid", "development", "none", "o1dc"])
 def test_an_unknown_auth_mode_refuses_to_start(raw):
     with pytest.raises(ConfigError, match="AUTH_MODE"):
-        config.load({"AUTH_MODE": raw})
+        load("intake", {"AUTH_MODE": raw})
 
 
+@pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize("environ", [
     {},
     {"AMQP_URL": "amqp://guest:guest@rabbitmq.internal:5672//"},
     {"AMQP_URL": "amqp://GUEST:secret@rabbitmq.internal:5672//"},
     {"AMQP_URL": "amqp://rabbitmq.internal:5672//"},
-    BROKER | {"APPROVAL_AMQP_URL": "amqp://guest:guest@rabbitmq.internal//"},
-], ids=["default", "guest", "GUEST", "no user", "a service's own URL"])
-def test_production_refuses_the_brokers_guest_login(environ):
+], ids=["default", "guest", "GUEST", "no user"])
+def test_production_refuses_the_brokers_guest_login(service, environ):
     with pytest.raises(ConfigError, match="guest"):
-        config.load({"ENV": "production"} | environ)
+        load(service, {"ENV": "production"} | environ)
 
 
-@pytest.mark.parametrize("service", ["intake", "approval", "notifier"])
+@pytest.mark.parametrize("service", SERVICES)
 def test_production_judges_each_service_by_the_broker_url_it_connects_with(service):
     own = f"{service.upper()}_AMQP_URL"
-    settings = config.load({"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"}, service=service)
-    assert settings.amqp_url == f"amqps://{service}:s3cret@mq.internal:5671/"
+    settings = load(service, {"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"})
+    assert settings.amqp_url == f"amqps://{service}:s3cret@mq.internal:5671/" and settings.own_broker_user
     # another service's guest URL is not this one's business; its own guest URL is
-    others = {f"{o.upper()}_AMQP_URL": "amqp://guest:guest@mq.internal//" for o in ("intake", "approval", "notifier") if o != service}
-    config.load({"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"} | others, service=service)
+    others = {f"{o.upper()}_AMQP_URL": "amqp://guest:guest@mq.internal//" for o in SERVICES if o != service}
+    load(service, {"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"} | others)
     with pytest.raises(ConfigError, match=own):
-        config.load({"ENV": "production", own: "amqp://guest:guest@mq.internal//", "AMQP_URL": BROKER["AMQP_URL"]}, service=service)
+        load(service, {"ENV": "production", own: "amqp://guest:guest@mq.internal//"} | BROKER)
     with pytest.raises(ConfigError, match="AMQP_URL"):
-        config.load({"ENV": "production"}, service=service)
+        load(service, {"ENV": "production"})
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_command_that_never_connects_to_the_broker_needs_no_broker_login(service):
+    assert load(service, {"ENV": "production"}, connects=False).env == "production"
 
 
 def test_development_keeps_the_local_guest_broker():
-    assert config.load({}).amqp_url == "amqp://guest:guest@127.0.0.1:5672//"
+    settings = load("approval", {})
+    assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672//" and not settings.own_broker_user
 
 
-@pytest.mark.parametrize("service", ["approval", "notifier", "intake"])
+# a value each parser refuses, per variable: every one is named in the refusal
+BAD_VALUES = {
+    "AMQP_PREFETCH": "lots", "RETRY_DELAYS": "1,soon", "SHUTDOWN_SECONDS": "0", "MESSAGE_LOG_DAYS": "-1",
+    "AMQP_QUORUM_QUEUES": "maybe", "LOG_LEVEL": "loud", "APPROVAL_BIND": "approval.internal", "REQUEST_EXPIRY_DAYS": "two weeks",
+    "SEED_ENROLMENT_DAYS": "0", "DIRECTORY_TIMEOUT": "ten", "NOTIFY_REQUESTER_WHEN_SENT": "sometimes",
+    "DIRECTORY_URL": "ldap://directory",
+}
+
+
+@pytest.mark.parametrize("variable, raw", sorted(BAD_VALUES.items()))
+def test_every_bad_value_is_a_config_error_naming_its_variable(variable, raw):
+    with pytest.raises(ConfigError) as refused:
+        load("approval", {variable: raw})
+    assert str(refused.value).startswith(f"configuration error: {variable}")
+
+
+@pytest.mark.parametrize("variable, raw", [
+    ("SMTP_URL", "mail.internal:25"), ("SMTP_TIMEOUT", "-1"), ("NOTIFIER_BIND", "localhost:99999"),
+])
+def test_the_notifiers_bad_values_are_named_too(variable, raw):
+    with pytest.raises(ConfigError, match=variable):
+        load("notifier", {variable: raw})
+
+
+@pytest.mark.parametrize("variable, raw", [
+    ("SESSION_IDLE_MINUTES", "0"), ("HTTP_CONNECTION_LIMIT", "many"), ("API_DOCS", "perhaps"),
+    ("RATE_LIMIT_SUBMIT", "thirty a minute"), ("RATE_LIMIT_LUNCH", "1/minute"), ("PORTAL_URL", "invites.gov.sg"),
+    ("INTAKE_METRICS_BIND", "metrics"), ("RETENTION_DAYS", "-3"),
+])
+def test_intakes_bad_values_are_named_too(variable, raw):
+    with pytest.raises(ConfigError, match=variable):
+        load("intake", {variable: raw})
+
+
+@pytest.mark.parametrize("service", SERVICES)
 def test_every_service_stops_at_start_with_a_clear_message(service, tmp_path):
     done = subprocess.run([sys.executable, "-m", service], env={"ENV": "prod", "PATH": "/usr/bin:/bin",
                           "INVITES_VAR_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60)
@@ -81,12 +133,28 @@ def test_every_service_stops_at_start_with_a_clear_message(service, tmp_path):
 ])
 def test_a_misspelt_sign_in_variable_refuses_to_start_naming_the_right_one(name, meant):
     with pytest.raises(ConfigError) as refused:
-        config.load({name: "x"})
+        load("intake", {name: "x"})
     assert str(refused.value) == f"configuration error: {name} is not a setting; did you mean {meant}?"
 
 
 def test_an_unknown_oidc_variable_refuses_to_start_and_unrelated_names_pass():
     with pytest.raises(ConfigError, match="OIDC_TENANT is not a setting; the OIDC_ settings are OIDC_ISSUER"):
-        config.load({"OIDC_TENANT": "x"})
+        load("intake", {"OIDC_TENANT": "x"})
     # names merely near other products' settings are left alone (desktop sessions set SESSION_MANAGER)
-    config.load({"SESSION_MANAGER": "local/host", "SECRET_KEY_FILE": "/run/secrets/key", "ENVIRONMENT": "x"})
+    load("intake", {"SESSION_MANAGER": "local/host", "SECRET_KEY_FILE": "/run/secrets/key", "ENVIRONMENT": "x"})
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_default_is_written_once_and_read_by_its_own_parser(service):
+    settings = load(service, {})
+    for row in rows_of(service):
+        if row.attribute in ("shared_amqp_url",) or row.variable.endswith(config.FAMILY):
+            continue
+        assert hasattr(settings, row.attribute), row.variable
+    assert {row.name(service) for row in rows_of(service)}.isdisjoint({""})
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_variable_is_one_row_of_its_services_table(service):
+    names = [row.name(service) for row in rows_of(service)]
+    assert len(names) == len(set(names))

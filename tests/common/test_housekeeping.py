@@ -3,7 +3,9 @@ import datetime as dt
 
 import pytest
 
-from invite_common import config, housekeeping
+from invite_common import housekeeping
+from invite_common.config import ConfigError
+from notifier import settings as notifier_settings
 from invite_common.consumer import handled_message_model
 from invite_common.db import connect, utcnow
 from invite_common.outbox import outbox_model
@@ -48,10 +50,10 @@ def test_rows_published_and_ids_handled_before_the_cutoff_go_and_everything_else
 
 
 def test_message_log_days_defaults_to_a_week_and_zero_switches_the_trim_off():
-    assert config.load({}).message_log_days == 7
-    assert config.load({"MESSAGE_LOG_DAYS": "0"}).message_log_days == 0
-    with pytest.raises(ValueError, match="MESSAGE_LOG_DAYS"):
-        config.load({"MESSAGE_LOG_DAYS": "-1"})
+    assert notifier_settings.load({}).message_log_days == 7
+    assert notifier_settings.load({"MESSAGE_LOG_DAYS": "0"}).message_log_days == 0
+    with pytest.raises(ConfigError, match="MESSAGE_LOG_DAYS"):
+        notifier_settings.load({"MESSAGE_LOG_DAYS": "-1"})
 
 
 def test_a_recent_handled_id_still_marks_a_redelivered_copy_after_a_trim(tables):

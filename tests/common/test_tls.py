@@ -16,8 +16,9 @@ from invite_common import broker
 
 HTTPS_CLIENT = """
 import sys, requests
-from invite_common import config, tls
-tls.trust(config.load())
+from invite_common import tls
+from notifier import settings
+tls.trust(settings.load())
 try:
     requests.get(sys.argv[1], timeout=5)
 except requests.exceptions.SSLError:

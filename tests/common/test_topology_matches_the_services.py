@@ -7,14 +7,13 @@ import importlib
 
 import pytest
 
-from invite_common import config
 from invite_common.topology import CONSUMERS, SERVICES, owner
 
 
 def consumers_declared_by(service: str, tmp_path) -> dict[str, set[str]]:
     """Queue -> message types, as `service`'s bootstrap declares its consumers."""
     bootstrap = importlib.import_module(f"{service}.bootstrap")
-    settings = config.load({"INVITES_VAR_DIR": str(tmp_path)}, service=service)
+    settings = importlib.import_module(f"{service}.settings").load({"INVITES_VAR_DIR": str(tmp_path)})
     return {queue: set(handlers) for queue, handlers in bootstrap.declare(settings).consumers.items()}
 
 

@@ -4,7 +4,7 @@ another type stops every service at start, so the file and the manifests must ag
 from __future__ import annotations
 
 import pytest
-from invite_common import config
+from approval import settings as approval_settings
 from invite_common.broker_users import definitions as derived_definitions
 from invite_common.topology import Topology
 
@@ -33,7 +33,7 @@ def queue_settings() -> dict[str, dict[str, str]]:
 
 def declared_queues(settings: dict[str, str]) -> list[dict]:
     """The queues a service started with these settings declares, in the definitions' format."""
-    read = config.load(settings)
+    read = approval_settings.load(settings)
     topology = Topology(read.amqp_namespace, read.amqp_quorum_queues, read.retry_delays)
     return derived_definitions(topology)["queues"]
 
@@ -45,7 +45,7 @@ def test_the_definitions_declare_every_queue_as_the_manifests_services_do(where,
 
 def test_both_manifests_ask_for_quorum_queues_and_the_definitions_give_every_queue_that_type():
     for where, settings in queue_settings().items():
-        assert config.load(settings).amqp_quorum_queues, where
+        assert approval_settings.load(settings).amqp_quorum_queues, where
     assert {q["arguments"].get("x-queue-type") for q in definitions()["queues"]} == {"quorum"}
 
 

@@ -14,7 +14,8 @@ import uuid
 
 import pytest
 
-from invite_common import config
+from approval import settings as approval_settings
+from intake import settings as intake_settings
 from invite_common.broker import Outgoing, Publisher
 from invite_common.db import connect, utcnow
 from invite_common.messages import new_message
@@ -95,9 +96,9 @@ def test_the_digest_and_its_expiry_reminder_reach_each_approver_once(quiet_syste
     fresh = submit(system, "fresh.one@tech.gov.sg")
     old = submit(system, "old.one@tech.gov.sg")
     now = utcnow() + dt.timedelta(minutes=30)  # the first digest covers the hour before it
-    settings = config.load(system.env)
+    settings = intake_settings.load(system.env)
     digests = digest.DigestSettings(dt.timedelta(hours=1), 14, f"{settings.portal_url}/approvals")
-    with bound(database, settings.intake_db_url):
+    with bound(database, settings.db_url):
         with database.atomic():
             # submitted so long ago that its reminder (a day before it expires) falls in this digest
             InviteRequest.update(created_at=now - dt.timedelta(days=13, minutes=10)).where(InviteRequest.id == old["id"]).execute()
@@ -148,8 +149,7 @@ def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, mail
     assert "already has a TechPass account" in again["message"] and "existing_id" not in again
 
     # an account the directory holds though no request here made it: provisioning finds it by email
-    settings = config.load(system.env)
-    with bound(database, settings.approval_db_url):
+    with bound(database, approval_settings.load(system.env).db_url):
         with database.atomic():
             LocalDirectory().create_account("made-elsewhere", None, "ken.ong@tech.gov.sg", "Ken", "Ong", "public_officer")
     ken = submit(system, "ken.ong@tech.gov.sg")
@@ -161,7 +161,7 @@ def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, mail
 
 def put_on_the_broker(system, type_name, payload):
     """A message published straight to the broker, as a sender other than intake (or an older intake) could."""
-    settings = config.load(system.env)
+    settings = intake_settings.load(system.env)
     publisher = Publisher(settings.amqp_url, digest_topology(settings))
     forged = new_message(type_name, payload, correlation_id=payload["request_id"], producer="someone")
     try:
@@ -212,8 +212,7 @@ def test_a_tagged_address_is_its_person_for_self_invitation_policy_and_separatio
         "request_id": request_id, "method": "email_invitation", "requester": "lee@auto.gov.sg",
         "email": "lee+x@auto.gov.sg", "user_type": "public_officer", "seed_onboarding": False,
         "submitted_at": utcnow().isoformat()})
-    settings = config.load(system.env)
-    with bound(database, settings.approval_db_url):
+    with bound(database, approval_settings.load(system.env).db_url):
         rejected = wait_for(lambda: ApprovalRequest.get_or_none(
             (ApprovalRequest.id == request_id) & (ApprovalRequest.state != "submitted")), what="approval's answer")
         assert rejected.state == "rejected"
@@ -237,8 +236,8 @@ def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_sys
 
     system = quiet_system
     invite = submit(system, "slow.one@tech.gov.sg")
-    settings = config.load(system.env)
-    with bound(database, settings.approval_db_url):
+    settings = approval_settings.load(system.env)
+    with bound(database, settings.db_url):
         deps = bootstrap.build_dependencies(settings)
         wait_for(lambda: ApprovalRequest.get_or_none(ApprovalRequest.id == invite["id"]), what="approval to know the request")
         assert bootstrap.sweep_expired(deps, now=utcnow() + dt.timedelta(days=15)) >= 1

@@ -1,7 +1,7 @@
 """Intake on a real database (SQLite and PostgreSQL), its app driven through Flask's test client."""
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from invite_common.db import apply_migrations, connect
 from invite_common.outbox import Outbox
 from invite_common.topology import Topology
@@ -30,7 +30,7 @@ def outbox(intake_db):
 @pytest.fixture
 def app(intake_db, outbox, tmp_path):
     # INVITES_VAR_DIR: the history's development signing key is made under the test's own folder
-    settings = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:dana@tech.gov.sg,auditor:carol@tech.gov.sg",
+    settings = intake_settings.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:dana@tech.gov.sg,auditor:carol@tech.gov.sg",
                             "INVITES_VAR_DIR": str(tmp_path / "var")})
     # the grants as table rows, without the history entries that applying ROLE_GRANTS at start writes,
     # so a test's history holds only what the test did

@@ -16,7 +16,7 @@ from schemathesis.hooks import HookDispatcher, HookScope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from invite_common import config
+from intake import settings as intake_settings
 from invite_common.db import apply_migrations, connect
 from invite_common.outbox import Outbox
 from invite_common.topology import Topology
@@ -31,7 +31,7 @@ ROLES = {"requester": "amy@tech.gov.sg", "approver": "bob@tech.gov.sg", "auditor
 # Whether a request the document allows is accepted is the test of its own below, which tells a
 # refusal for a rule the operation states from a fault; every other check runs here.
 BUSINESS_RULES = [checks.positive_data_acceptance]
-SETTINGS = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,auditor:carol@tech.gov.sg"})
+SETTINGS = intake_settings.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,auditor:carol@tech.gov.sg"})
 # the app is bound to a database only through `database`, which each test points at its own
 APP = create_app(SETTINGS, Outbox(database, Topology()))
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from intake.app import create_app
 from intake.invites.directory import EMAILS_PER_QUERY
 from intake.invites import rules
@@ -19,7 +19,7 @@ OFFICER = {"method": "email_invitation", "email": "jo.lee@tech.gov.sg", "seed_on
 
 @pytest.fixture
 def client(intake_db, outbox, tmp_path, scim):
-    settings = config.load({"INVITES_VAR_DIR": str(tmp_path / "var"), "DIRECTORY_URL": scim.url,
+    settings = intake_settings.load({"INVITES_VAR_DIR": str(tmp_path / "var"), "DIRECTORY_URL": scim.url,
                             "DIRECTORY_TOKEN": scim.token, "DIRECTORY_LOOKUP_TIMEOUT": "0.5"})
     return create_app(settings, outbox).test_client()
 

@@ -3,7 +3,7 @@ interactive docs in production unless API_DOCS turns them on."""
 import pytest
 import requests
 
-from invite_common import config
+from intake import settings as intake_settings
 from intake.app import create_app
 from tests.intake.portal.test_sign_in import PRODUCTION
 from tests.intake.test_http_server import start_intake
@@ -21,17 +21,17 @@ def statuses(app, paths) -> list[int]:
 
 
 def test_production_serves_no_api_document_nor_docs(outbox):
-    assert statuses(create_app(config.load(PRODUCTION), outbox), DOCS) == [404, 404, 404]
+    assert statuses(create_app(intake_settings.load(PRODUCTION), outbox), DOCS) == [404, 404, 404]
 
 
 def test_api_docs_turns_them_on_in_production(outbox):
-    assert statuses(create_app(config.load(PRODUCTION | {"API_DOCS": "true"}), outbox), DOCS) == [200, 200, 200]
+    assert statuses(create_app(intake_settings.load(PRODUCTION | {"API_DOCS": "true"}), outbox), DOCS) == [200, 200, 200]
 
 
 @pytest.mark.parametrize("env", ["development", "test"])
 def test_development_and_tests_serve_them_unless_api_docs_turns_them_off(outbox, env):
-    assert statuses(create_app(config.load({"ENV": env}), outbox), DOCS) == [200, 200, 200]
-    assert statuses(create_app(config.load({"ENV": env, "API_DOCS": "false"}), outbox), DOCS) == [404, 404, 404]
+    assert statuses(create_app(intake_settings.load({"ENV": env}), outbox), DOCS) == [200, 200, 200]
+    assert statuses(create_app(intake_settings.load({"ENV": env, "API_DOCS": "false"}), outbox), DOCS) == [404, 404, 404]
 
 
 def test_the_portals_port_serves_no_metrics(client):

@@ -2,7 +2,7 @@
 HSTS over HTTPS in production, and a 405 says which methods are allowed."""
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from intake.app import create_app
 from tests.intake.conftest import as_user
 from tests.intake.portal.test_sign_in import PRODUCTION
@@ -46,7 +46,7 @@ def test_the_api_docs_page_has_the_portals_content_policy_and_no_inline_script(c
     ("development", "https://invites.example", False),
 ])
 def test_hsts_is_sent_over_https_in_production_only(outbox, env, base, expected):
-    app = create_app(config.load(PRODUCTION if env == "production" else {"ENV": env}), outbox)
+    app = create_app(intake_settings.load(PRODUCTION if env == "production" else {"ENV": env}), outbox)
     for path in ("/api/v1/invites", "/sign-in", "/healthz"):
         response = app.test_client().get(path, base_url=base, headers={"X-Dev-User": "amy@tech.gov.sg"})
         assert ("Strict-Transport-Security" in response.headers) is expected, path

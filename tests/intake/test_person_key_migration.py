@@ -2,7 +2,7 @@
 import datetime as dt
 import json
 
-from invite_common import config
+from intake import settings as intake_settings
 from invite_common.db import apply_migrations, connect
 from invite_common.outbox import Outbox
 from invite_common.topology import Topology
@@ -66,7 +66,7 @@ def test_requests_and_batch_rows_stored_before_are_keyed_by_person(db_url, tmp_p
 
         with database.atomic():
             RoleGrant.create(role="approver", email="dana@tech.gov.sg")  # an approver is told which request clashes
-        settings = config.load({"INVITES_VAR_DIR": str(tmp_path / "var")})
+        settings = intake_settings.load({"INVITES_VAR_DIR": str(tmp_path / "var")})
         dana = as_user(create_app(settings, Outbox(database, Topology())).test_client(), "dana@tech.gov.sg")
         body = {"method": "email_invitation", "seed_onboarding": False, "reason": "New joiner"}
         for email, status, existing in (("kim+c@tech.gov.sg", 409, "kim-a"), ("lee@tech.gov.sg", 409, "lee"),

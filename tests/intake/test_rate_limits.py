@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
+from invite_common.config import ConfigError
 from invite_common.db import utcnow
 from intake.app import create_app
 from intake.limits.rates import DEFAULT_LIMITS, limited, limited_routes
@@ -26,7 +27,7 @@ def invite(n: int) -> dict:
 
 
 def make_app(outbox, **env):
-    app = create_app(config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg"} | env), outbox)
+    app = create_app(intake_settings.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg"} | env), outbox)
     app.config["WTF_CSRF_ENABLED"] = False
     return app
 
@@ -60,7 +61,7 @@ def test_a_limit_is_configurable_per_action(outbox):
 
 
 def test_an_unknown_action_in_the_settings_is_refused_at_start(outbox):
-    with pytest.raises(ValueError, match="RATE_LIMIT_SUBMITS"):
+    with pytest.raises(ConfigError, match="RATE_LIMIT_SUBMITS names no rate-limited action"):
         make_app(outbox, RATE_LIMIT_SUBMITS="1/minute")
 
 

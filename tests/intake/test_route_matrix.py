@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from intake.app import create_app
 from intake.auth.identity import SESSION_AUTH_MODE, SESSION_USER
 
@@ -118,7 +118,7 @@ def table() -> dict[tuple[str, str], str]:
 @pytest.fixture
 def matrix_app(intake_db, outbox):
     grants = ",".join(f"{role}:{email}" for email, roles in CALLERS.values() for role in roles if role != "requester")
-    app = create_app(config.load({"ROLE_GRANTS": grants}), outbox)
+    app = create_app(intake_settings.load({"ROLE_GRANTS": grants}), outbox)
     from intake.db import database
     from intake.auth.roles import apply_role_grants
 

@@ -12,6 +12,7 @@ import pytest
 from kombu import Connection
 
 from invite_common import config, runtime
+from notifier import settings as notifier_settings
 from invite_common.broker import Outgoing, Publisher
 from invite_common.logs import JsonFormatter
 from invite_common.messages import Envelope, decode, new_message
@@ -95,7 +96,7 @@ def start_notifier(amqp_url, topology, db_url, tmp_path, smtp_server):
     def start(handler: RecordingHandler | None = None):
         handler = handler or RecordingHandler()
         port = smtp_server(handler)
-        settings = config.load({
+        settings = notifier_settings.load({
             "AMQP_URL": amqp_url,
             "AMQP_NAMESPACE": topology.namespace,
             "RETRY_DELAYS": ",".join(str(d) for d in topology.retry_delays),
@@ -240,7 +241,7 @@ def test_an_unknown_template_announces_a_permanent_failure_and_sends_nothing(amq
 
 def test_health_endpoints_report_readiness_and_prometheus_metrics(amqp_url, topology, events, start_notifier):
     service, smtp = start_notifier()
-    base = f"http://{service.settings.notifier_bind}"
+    base = f"http://{service.settings.bind}"
     # the counters belong to the process, which other tests share: compare with before
     before = scrape(f"{base}/metrics")
     publish(amqp_url, topology, send_command(), send_command(request_id="req-2", template="welcome_pack"))

@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from intake import history
 from intake.audit import chain, keys
 from intake.db import database
@@ -12,7 +12,7 @@ from intake.db import database
 @pytest.fixture
 def settings(tmp_path):
     # the same folder as the app fixture's settings, so both use one development key
-    return config.load({"INVITES_VAR_DIR": str(tmp_path / "var"), "ENV": "test"})
+    return intake_settings.load({"INVITES_VAR_DIR": str(tmp_path / "var"), "ENV": "test"})
 
 
 @pytest.fixture

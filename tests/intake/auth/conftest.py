@@ -1,7 +1,7 @@
 """Intake against a real OpenID Connect provider (oidc-provider, see tests/support/oidc.py), on SQLite and PostgreSQL."""
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from intake.app import create_app
 from tests.support.oidc import OpenIDProvider, skip_unless_available
 
@@ -20,7 +20,7 @@ def provider(tmp_path_factory):
 @pytest.fixture
 def oidc_app(intake_db, outbox, provider):
     """Intake in oidc mode, pointed at the provider, with no grants in its role table."""
-    return create_app(config.load({"ENV": "test", **provider.settings()}), outbox)
+    return create_app(intake_settings.load({"ENV": "test", **provider.settings()}), outbox)
 
 
 @pytest.fixture

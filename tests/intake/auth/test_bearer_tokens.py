@@ -1,5 +1,7 @@
 """The API takes its caller from the provider's JWT access tokens, and refuses every token it must not trust."""
 import base64
+
+from intake import settings as intake_settings
 import json
 import time
 
@@ -156,7 +158,7 @@ def test_a_token_without_email_verified_is_refused_unless_the_provider_verifies_
     assert refused.status_code == 401, refused.text
     assert "no email_verified claim" in refused.headers["WWW-Authenticate"]
 
-    trusting = create_app(config.load({"ENV": "test", **provider.settings(), "OIDC_EMAIL_ALWAYS_VERIFIED": "true"}),
+    trusting = create_app(intake_settings.load({"ENV": "test", **provider.settings(), "OIDC_EMAIL_ALWAYS_VERIFIED": "true"}),
                           outbox).test_client()
     headers = {"Authorization": f"Bearer {unchecked}"}
     assert trusting.get("/api/v1/approvals", headers=headers).status_code == 200

@@ -1,6 +1,8 @@
 """Roles: ROLE_GRANTS as the whole list, the provider's roles claim added to the table's grants, the
 `python -m intake roles` command, and every change recorded in the history auditors read."""
 import json
+
+from intake import settings as intake_settings
 import os
 import subprocess
 import sys
@@ -50,7 +52,7 @@ def _chained_and_intact(tmp_path) -> bool:
     from intake.audit import chain, keys
     from intake.audit.verify import verify
 
-    settings = config.load({"INVITES_VAR_DIR": str(tmp_path / "var")})
+    settings = intake_settings.load({"INVITES_VAR_DIR": str(tmp_path / "var")})
     signer = keys.load_signer(settings)
     chain.link_pending(signer)
     chain.sign_head(signer)
@@ -113,13 +115,13 @@ def test_approver_cannot_be_granted_to_an_address_outside_the_organisation_at_st
     from invite_common.config import ConfigError
     from intake.auth import settings as auth_settings
 
-    outside = config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:vic@vendor.example.com"})
+    outside = intake_settings.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,approver:vic@vendor.example.com"})
     with pytest.raises(ConfigError) as refused:
         auth_settings.check(outside)
     assert "ROLE_GRANTS entry approver:vic@vendor.example.com" in str(refused.value)
     assert "only public officers can be approvers, and vic@vendor.example.com is not an address ending in gov.sg" in str(
         refused.value)
-    auth_settings.check(config.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,auditor:vic@vendor.example.com"}))
+    auth_settings.check(intake_settings.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,auditor:vic@vendor.example.com"}))
 
 
 def run_roles(db_url, *args):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from invite_common.config import ConfigError
 from intake.auth import settings as auth_settings
 
@@ -24,12 +24,12 @@ def example_secret_key() -> str:
 
 def refusal(environ: dict) -> str:
     with pytest.raises(ConfigError) as refused:
-        auth_settings.check(config.load(environ))
+        auth_settings.check(intake_settings.load(environ))
     return str(refused.value)
 
 
 def test_a_complete_production_configuration_starts():
-    auth_settings.check(config.load(PRODUCTION))
+    auth_settings.check(intake_settings.load(PRODUCTION))
 
 
 @pytest.mark.parametrize("key, problem", [
@@ -89,7 +89,7 @@ def test_a_malformed_role_grants_refuses_to_start(grants):
     ({"ENV": "test", **OIDC}, False), (PRODUCTION, False),
 ])
 def test_the_development_identity_works_only_in_development_and_test(environ, allowed):
-    assert auth_settings.dev_identity_allowed(config.load(environ)) is allowed
+    assert auth_settings.dev_identity_allowed(intake_settings.load(environ)) is allowed
 
 
 @pytest.mark.parametrize("environ, message", [

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from intake.app import create_app
 from tests.intake.auth.conftest import REDIRECT_URI
 from tests.support.mailbox import free_port
@@ -85,7 +85,7 @@ def test_signing_out_ends_the_session_here_and_sends_the_person_to_the_provider_
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_while_the_provider_is_away_sign_in_and_the_api_answer_503(intake_db, outbox, provider):
     away = provider.settings() | {"OIDC_ISSUER": f"http://127.0.0.1:{free_port()}"}
-    client = create_app(config.load({"ENV": "test", **away}), outbox).test_client()
+    client = create_app(intake_settings.load({"ENV": "test", **away}), outbox).test_client()
     page = client.get("/sign-in/start")
     assert page.status_code == 503 and "cannot be reached" in page.text
     api = client.get("/api/v1/invites", headers={"Authorization": f"Bearer {provider.sign(provider.claims('amy@tech.gov.sg'))}"})
@@ -106,7 +106,7 @@ def test_signing_in_without_email_verified_is_refused_unless_the_provider_verifi
     assert refused.status_code == 403 and "does not say that your email address is verified" in refused.text
     assert client.get("/status").status_code == 302
 
-    trusting = create_app(config.load({"ENV": "test", **provider.settings(), "OIDC_EMAIL_ALWAYS_VERIFIED": "true"}),
+    trusting = create_app(intake_settings.load({"ENV": "test", **provider.settings(), "OIDC_EMAIL_ALWAYS_VERIFIED": "true"}),
                           outbox)
     trusting.config["WTF_CSRF_ENABLED"] = False
     client = trusting.test_client()

@@ -2,7 +2,7 @@
 import datetime as dt
 
 
-from invite_common import config
+from intake import settings as intake_settings
 from invite_common.db import utcnow
 from intake.app import create_app
 from intake import bootstrap
@@ -44,7 +44,7 @@ def test_a_submitted_batch_is_kept_however_old(amy):
 
 
 def test_the_expiry_is_configurable(intake_db, outbox):
-    app = create_app(config.load({"DRAFT_EXPIRY_DAYS": "1"}), outbox)
+    app = create_app(intake_settings.load({"DRAFT_EXPIRY_DAYS": "1"}), outbox)
     app.config["WTF_CSRF_ENABLED"] = False
     amy = as_user(app.test_client(), "amy@tech.gov.sg")
     draft = new_draft(amy)
@@ -57,7 +57,7 @@ def test_the_expiry_is_configurable(intake_db, outbox):
 def test_the_intake_service_deletes_expired_drafts_as_a_background_task(amy):
     draft = new_draft(amy)
     age(draft, 8)
-    task = next(t for t in bootstrap.declare(config.load({})).tasks if t.name == "draft-expiry")
+    task = next(t for t in bootstrap.declare(intake_settings.load({})).tasks if t.name == "draft-expiry")
     assert task.every <= 3600
     task.run()
     assert BatchDraft.get_or_none(BatchDraft.id == draft) is None

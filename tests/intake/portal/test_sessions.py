@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from invite_common import config
+from intake import settings as intake_settings
 from invite_common.db import utcnow
 from intake.app import create_app
 from intake.auth.sessions import token_id
@@ -97,7 +97,7 @@ def test_a_session_in_use_is_kept_alive_until_its_absolute_lifetime(amy):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_limits_come_from_the_environment(intake_db, outbox):
-    app = create_app(config.load({"SESSION_IDLE_MINUTES": "5", "SESSION_MAX_HOURS": "1"}), outbox)
+    app = create_app(intake_settings.load({"SESSION_IDLE_MINUTES": "5", "SESSION_MAX_HOURS": "1"}), outbox)
     assert app.session_interface.idle == dt.timedelta(minutes=5)
     assert app.session_interface.lifetime == dt.timedelta(hours=1)
 

@@ -1,5 +1,5 @@
 """Signing in and out of the portal, and what a session may and may not authenticate."""
-from invite_common import config
+from intake import settings as intake_settings
 from intake.app import create_app
 from intake.auth.sessions import ServerSession
 from tests.intake.portal.conftest import field_error, signed_in, title
@@ -56,7 +56,7 @@ PRODUCTION = OIDC | {"ENV": "production", "SECRET_KEY": "k3Yp9-Qm2vXz7Lw4Rt8Nb6H
 
 
 def test_oidc_mode_offers_single_sign_on_and_no_email_box(intake_db, outbox):
-    app = create_app(config.load(PRODUCTION), outbox)
+    app = create_app(intake_settings.load(PRODUCTION), outbox)
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["SESSION_COOKIE_NAME"] == "__Host-session"
     client = app.test_client()
     page = client.get("/sign-in?next=/status")
@@ -76,7 +76,7 @@ def test_oidc_mode_offers_single_sign_on_and_no_email_box(intake_db, outbox):
 
 def test_a_dev_session_stops_working_when_the_service_runs_in_oidc_mode(portal_app, intake_db, outbox):
     client = signed_in(portal_app.test_client(), "amy@tech.gov.sg")
-    oidc_app = create_app(config.load(OIDC), outbox)
+    oidc_app = create_app(intake_settings.load(OIDC), outbox)
     other = oidc_app.test_client()
     other.set_cookie("session", client.get_cookie("session").value)
     assert other.get("/status").status_code == 302

@@ -1,25 +1,24 @@
-"""Configuration read from environment variables, with the defaults of the external contract."""
+"""Settings read from environment variables, each declared once as a row of a table.
+
+A row says everything about one setting: its variable, its default as an operator would write it,
+the parser that turns the text into a value (refusing a bad one with a ConfigError that names the
+variable) and what it means. This module holds the rows every service reads (the environment, the
+broker, its database, logging, stopping) and the rows two services share; each service declares
+its own table beside its code (`<service>/settings.py`) and `load`s it with these. The same tables
+write the settings tables of docs/architecture.md, so what is documented is what is read.
+"""
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
-AUTH_MODES = ("dev", "oidc")
-# Broker URLs a service may read; each is checked for the broker's well-known guest login.
-AMQP_URL_VARIABLES = ("AMQP_URL", "INTAKE_AMQP_URL", "APPROVAL_AMQP_URL", "NOTIFIER_AMQP_URL")
-
-
-# Variables of the sign-in settings: one spelt wrong would silently fall back to a default, so an
-# OIDC_ name that is not one of them, or a near miss of any of them, AUTH_MODE or SECRET_KEY, is refused.
-SIGN_IN_VARIABLES = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_AUDIENCE", "OIDC_ROLES_CLAIM",
-                     "OIDC_REDIRECT_URI", "OIDC_SCOPES", "OIDC_EMAIL_ALWAYS_VERIFIED", "SESSION_IDLE_MINUTES",
-                     "SESSION_MAX_HOURS")
-# SESSION_ is not claimed whole: desktop sessions set SESSION_MANAGER.
-SIGN_IN_PREFIX = "OIDC_"
-NEAR_MISS_OF = ("AUTH_MODE", "SECRET_KEY")
+AMQP_DEFAULT = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 class ConfigError(SystemExit):
@@ -32,46 +31,285 @@ class ConfigError(SystemExit):
         super().__init__(f"configuration error: {message}")
 
 
-def _bool(raw: str) -> bool:
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+# --- parsers: (variable, text) -> value, or ConfigError naming the variable -------------------
+
+Parser = Callable[[str, str], Any]
 
 
-def _floats(raw: str) -> tuple[float, ...]:
-    return tuple(float(x) for x in raw.split(",") if x.strip())
+def text(variable: str, raw: str) -> str:
+    """Any text, kept as written."""
+    return raw
 
 
-def check_names(environ) -> None:
-    """Refuse a misspelt sign-in variable, naming the one that was probably meant."""
-    import difflib
-
-    known = SIGN_IN_VARIABLES + NEAR_MISS_OF
-    for name in environ:
-        if name in known:
-            continue
-        meant = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
-        if meant:
-            raise ConfigError(f"{name} is not a setting; did you mean {meant[0]}?")
-        if name.startswith(SIGN_IN_PREFIX):
-            others = ", ".join(v for v in SIGN_IN_VARIABLES if v.startswith(SIGN_IN_PREFIX))
-            raise ConfigError(f"{name} is not a setting; the OIDC_ settings are {others}")
+def stripped(variable: str, raw: str) -> str:
+    """Text without the spaces around it (addresses, names)."""
+    return raw.strip()
 
 
-def _positive_int(name: str, raw: str) -> int:
+def boolean(variable: str, raw: str) -> bool:
+    """true/false, yes/no, on/off, 1/0, in any case."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{variable}={raw!r} is not true or false")
+
+
+def choice(*allowed: str) -> Parser:
+    """One of `allowed`, read case-insensitively and trimmed."""
+
+    def parse(variable: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ConfigError(f"{variable}={raw!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def whole(minimum: int = 0) -> Parser:
+    """A whole number, at least `minimum`."""
+
+    def parse(variable: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{variable}={raw!r} is not a whole number") from None
+        if value < minimum:
+            raise ConfigError(f"{variable}={raw!r} must be {minimum} or more")
+        return value
+
+    return parse
+
+
+def seconds(variable: str, raw: str) -> float:
+    """A number of seconds (or days, minutes: the row says), more than 0."""
     try:
-        value = int(raw.strip())
+        value = float(raw.strip())
     except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r} is not a positive whole number")
+        raise ConfigError(f"{variable}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ConfigError(f"{variable}={raw!r} must be more than 0")
     return value
 
 
-def choice(name: str, raw: str | None, allowed: tuple[str, ...], default: str) -> str:
-    """Read a setting with a fixed set of values, case-insensitively and trimmed; refuse anything else."""
-    value = (raw or "").strip().lower() or default
-    if value not in allowed:
-        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(allowed)}")
+def numbers(variable: str, raw: str) -> tuple[float, ...]:
+    """Numbers of seconds separated by commas, each more than 0."""
+    return tuple(seconds(variable, part) for part in raw.split(",") if part.strip())
+
+
+def bind(variable: str, raw: str) -> str:
+    """`host:port` (an IPv6 host in brackets)."""
+    try:
+        _, port = parse_bind(raw)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise ConfigError(f"{variable}={raw!r} is not host:port")
+    return raw.strip()
+
+
+def log_level(variable: str, raw: str) -> str:
+    """A logging level's name: DEBUG, INFO, WARNING or ERROR, in any case."""
+    value = raw.strip().upper()
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"{variable}={raw!r} is not one of DEBUG, INFO, WARNING, ERROR")
     return value
+
+
+def url(*schemes: str) -> Parser:
+    """A URL with one of `schemes` (empty text stays empty: unset)."""
+
+    def parse(variable: str, raw: str) -> str:
+        value = raw.strip()
+        if value and urlsplit(value).scheme not in schemes:
+            raise ConfigError(f"{variable} must be a {' or '.join(s + '://' for s in schemes)} URL")
+        return value
+
+    return parse
+
+
+# --- rows and tables --------------------------------------------------------------------------
+
+Default = str | Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its variable, default (text, or made from the values read before it), parser and meaning."""
+
+    variable: str  # `{SERVICE}` stands for the service's name in capitals
+    default: Default
+    parse: Parser
+    description: str
+    field: str = ""  # the attribute; the variable in lower case (without `{SERVICE}_`) when empty
+    shown_default: str = ""  # how the documentation words a default that is made, not written
+    empty_is_value: bool = False  # set but empty means empty, not the default
+
+    def name(self, service: str) -> str:
+        return self.variable.replace("{SERVICE}", service.upper())
+
+    @property
+    def attribute(self) -> str:
+        return self.field or self.variable.replace("{SERVICE}_", "").lower()
+
+
+FAMILY = "<ACTION>"
+
+
+def read(rows: Sequence[Setting], environ: Mapping[str, str], service: str) -> dict[str, Any]:
+    """Each row's value, in order (a made default may use the values read before it).
+
+    A row whose variable ends in `<ACTION>` stands for a family (`RATE_LIMIT_SUBMIT`, ...): its
+    parser gets the set members as `(action, text)` pairs, with the other rows' variables left out."""
+    values: dict[str, Any] = {}
+    named = {row.name(service) for row in rows}
+    for row in rows:
+        if row.variable.endswith(FAMILY):
+            prefix = row.variable[:-len(FAMILY)]
+            members = tuple(sorted((variable[len(prefix):].lower(), raw) for variable, raw in environ.items()
+                                   if variable.startswith(prefix) and variable not in named and raw))
+            values[row.attribute] = row.parse(row.variable, members)
+            continue
+        raw = environ.get(row.name(service))
+        if raw is None or (raw == "" and not row.empty_is_value):
+            raw = row.default(values) if callable(row.default) else row.default
+        values[row.attribute] = row.parse(row.name(service), raw)
+    return values
+
+
+class Settings:
+    """A service's settings: one attribute per row of its table (made by `settings_type`), the
+    service's name, and whether it connects as a broker user of its own."""
+
+    service: str
+    own_broker_user: bool
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def settings_type(name: str, service: str, rows: Sequence[Setting]) -> type[Settings]:
+    """A frozen dataclass with one field per row (the common ones and `rows`), `service` and `own_broker_user`."""
+    rows = [*common_rows(service), *rows]
+    fields = [("service", str), ("own_broker_user", bool)] + [
+        (row.attribute, Any) for row in rows if row.attribute != "shared_amqp_url"]
+    return dataclasses.make_dataclass(name, fields, bases=(Settings,), frozen=True)
+
+
+def refuse_near_misses(environ: Mapping[str, str], known: Sequence[str], prefixes: Sequence[str] = ()) -> None:
+    """Refuse a variable spelt almost like a known one, or an unknown one under a prefix a table owns:
+    spelt wrong, a setting would silently fall back to its default."""
+    for variable in environ:
+        if variable in known:
+            continue
+        meant = difflib.get_close_matches(variable, known, n=1, cutoff=0.85)
+        if meant:
+            raise ConfigError(f"{variable} is not a setting; did you mean {meant[0]}?")
+        for prefix in prefixes:
+            if variable.startswith(prefix):
+                others = ", ".join(v for v in known if v.startswith(prefix))
+                raise ConfigError(f"{variable} is not a setting; the {prefix} settings are {others}")
+
+
+def markdown(rows: Sequence[Setting], service: str) -> str:
+    """The rows as the documentation's table: variable, default, meaning."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for row in rows:
+        default = row.shown_default or (row.default if isinstance(row.default, str) else "")
+        shown = f"`{default}`" if default else "(unset)"
+        lines.append(f"| `{row.name(service)}` | {shown} | {row.description} |")
+    return "\n".join(lines) + "\n"
+
+
+# --- what every service reads ------------------------------------------------------------------
+
+def common_rows(service: str) -> list[Setting]:
+    """The rows every service reads: the environment, the broker, its database and bind, logging, stopping."""
+    return [
+        Setting("ENV", "development", choice(*ENVIRONMENTS),
+                "`development`, `test` or `production`, in any case; any other value stops every service at start"),
+        Setting("INVITES_VAR_DIR", "var", text, "where development's SQLite files and generated keys go",
+                field="var_dir"),
+        Setting("AMQP_URL", AMQP_DEFAULT, text, "the broker, for a service that has no URL of its own",
+                field="shared_amqp_url"),
+        Setting("{SERVICE}_AMQP_URL", lambda v: v["shared_amqp_url"], text,
+                "this service's own broker user (see `deploy/rabbitmq/definitions.json`)",
+                field="amqp_url", shown_default="AMQP_URL"),
+        Setting("AMQP_NAMESPACE", "", text,
+                "prefixes every exchange and queue name, so deployments (or test runs) can share a broker"),
+        Setting("AMQP_QUORUM_QUEUES", "false", boolean,
+                "declare quorum queues (a RabbitMQ cluster); set it before the first start"),
+        Setting("AMQP_PREFETCH", "50", whole(1), "messages a consumer holds unacknowledged at once"),
+        Setting("RETRY_DELAYS", "1,5,30", numbers,
+                "seconds between retries of a transient failure; their count bounds the retries"),
+        Setting("{SERVICE}_DB_URL", lambda v: f"sqlite:///{Path(v['var_dir']) / (service + '.db')}", text,
+                "this service's database: `sqlite:///path` or `postgresql://user:password@host:5432/db`",
+                field="db_url", shown_default=f"sqlite:///var/{service}.db"),
+        Setting("{SERVICE}_MIGRATION_DB_URL", "", text,
+                "the role `python -m <service> migrate` connects as (it owns the schema); empty: the service's own",
+                field="migration_db_url"),
+        Setting("{SERVICE}_BIND", DEFAULT_BINDS[service], bind,
+                "where the service listens" + (" (portal and API)" if service == "intake" else
+                                              " (`/healthz`, `/readyz`, `/metrics`)"),
+                field="bind"),
+        Setting("TLS_CA_FILE", "", text,
+                "the certificate authorities (PEM bundle) every outgoing TLS connection trusts, instead of the system's"),
+        Setting("LOG_LEVEL", "INFO", log_level, "how much the service logs: `DEBUG`, `INFO`, `WARNING` or `ERROR`"),
+        Setting("SHUTDOWN_SECONDS", "20", seconds,
+                "how long a service asked to stop may take to finish its work; keep it below the grace period"),
+        Setting("MESSAGE_LOG_DAYS", "7", whole(0),
+                "handled message ids and published outbox rows are deleted after this many days (0 keeps them)"),
+    ]
+
+
+DEFAULT_BINDS = {"intake": "127.0.0.1:8080", "approval": "127.0.0.1:8081", "notifier": "127.0.0.1:8082"}
+
+def domains(variable: str, raw: str) -> str:
+    """Domains separated by commas, at least one (kept as written; invite_common.people reads them)."""
+    import re
+
+    from invite_common.people import parse_domains
+
+    label = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+    try:
+        found = parse_domains(raw)
+    except (ValueError, UnicodeError):
+        found = ()
+        bad = raw
+    else:
+        bad = next((d for d in found if len(d.split(".")) < 2 or not all(label.fullmatch(p) for p in d.split("."))), None)
+    if bad is not None:
+        raise ConfigError(f"{variable}: {bad!r} is not a domain such as gov.sg")
+    if not found:
+        raise ConfigError(f"{variable} must name at least one domain")
+    return raw.strip()
+
+
+# Rows two services read: declared once here, listed in both services' tables.
+ORG_EMAIL_DOMAINS = Setting("ORG_EMAIL_DOMAINS", "gov.sg", domains,
+                            "public-officer domains, comma-separated; a domain covers its subdomains (the same on every service)")
+REQUEST_EXPIRY_DAYS = Setting("REQUEST_EXPIRY_DAYS", "14", whole(1), "days a request waits for a decision before it expires")
+DIRECTORY_URL = Setting("DIRECTORY_URL", "", url("https", "http"),
+                        "a SCIM 2.0 directory where accounts are made; the local directory when unset")
+ACTIVATION_URL = Setting("ACTIVATION_URL", "https://techpass.invites.local/activate", stripped,
+                         "the TechPass activation address in invitation emails")
+
+
+def load(service: str, rows: Sequence[Setting], settings_class: type[Settings],
+         environ: Mapping[str, str] | None = None, *, connects: bool = True) -> Settings:
+    """Read `service`'s settings (the common rows, then `rows`) from `environ` (default: the process's).
+
+    `connects=False` reads them for a command that never talks to the broker (the migration step,
+    an operator's command): production's broker rules are then not its business."""
+    environ = os.environ if environ is None else environ
+    values = read([*common_rows(service), *rows], environ, service)
+    if values["env"] == "production" and connects:
+        refuse_guest_login(environ, service)
+    values.pop("shared_amqp_url")
+    own = bool(environ.get(f"{service.upper()}_AMQP_URL"))
+    return settings_class(service=service, own_broker_user=own, **values)
 
 
 def uses_guest_login(amqp_url: str) -> bool:
@@ -80,265 +318,22 @@ def uses_guest_login(amqp_url: str) -> bool:
     return (parts.username or "guest").lower() == "guest"
 
 
-def parse_bind(raw: str) -> tuple[str, int]:
-    """Split `host:port` (IPv6 hosts in brackets) into its parts."""
-    host, _, port = raw.rpartition(":")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Every knob the services read; built from the environment by `load`."""
-
-    env: str = "development"
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672//"
-    # Prefixes every exchange and queue name so several deployments (or test runs) can share a
-    # broker without seeing each other's messages; empty in normal use.
-    amqp_namespace: str = ""
-    amqp_quorum_queues: bool = False
-    amqp_prefetch: int = 50
-    # Delays between consumer retries of a transient failure; their count bounds the retries.
-    retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
-    intake_db_url: str = ""
-    approval_db_url: str = ""
-    notifier_db_url: str = ""
-    # the role `python -m <service> migrate` connects as (it owns the schema); empty: the service's own
-    intake_migration_db_url: str = ""
-    approval_migration_db_url: str = ""
-    notifier_migration_db_url: str = ""
-    # the certificate authorities (PEM bundle) outgoing TLS trusts instead of the system's (invite_common.tls)
-    tls_ca_file: str = ""
-    smtp_url: str = "smtp://127.0.0.1:1025"
-    smtp_timeout: float = 10.0
-    mail_from: str = "TechPass Invites <no-reply@invites.local>"
-    intake_bind: str = "127.0.0.1:8080"
-    approval_bind: str = "127.0.0.1:8081"
-    notifier_bind: str = "127.0.0.1:8082"
-    # intake's /metrics (and a second /healthz and /readyz) on a listener of their own, away from
-    # the portal's public port; the workers serve theirs on their own small ports above
-    intake_metrics_bind: str = "127.0.0.1:8083"
-    # the interactive API docs and the OpenAPI document; on unless ENV=production (see `load`)
-    api_docs: bool = True
-    org_email_domains: str = "gov.sg"
-    auth_mode: str = "dev"
-    role_grants: str = ""
-    secret_key: str = ""
-    # Production sign-in (AUTH_MODE=oidc): the provider, this app's registration there, the API's
-    # audience, and the claim that carries roles (empty: roles come from the role table alone).
-    oidc_issuer: str = ""
-    oidc_client_id: str = ""
-    oidc_client_secret: str = ""
-    oidc_audience: str = ""
-    oidc_roles_claim: str = "roles"
-    oidc_redirect_uri: str = ""
-    oidc_scopes: str = "openid email profile"
-    # Only a provider that verifies every address it issues (a workforce directory, say) may leave
-    # `email_verified` out of its tokens; otherwise a token without the claim names nobody.
-    oidc_email_always_verified: bool = False
-    # A portal session ends after this long unused, and in any case this long after sign-in.
-    session_idle_minutes: int = 30
-    session_max_hours: int = 12
-    activation_url: str = "https://techpass.invites.local/activate"
-    request_expiry_days: int = 14
-    seed_enrolment_days: int = 14
-    # how often approvers get the digest of new and soon-expiring requests
-    approver_digest_minutes: int = 60
-    # the auto-approval rules file (TOML or JSON); unset: every request waits for an approver
-    approval_policy: str = ""
-    # where people open the portal; links in emails point here
-    portal_url: str = "http://127.0.0.1:8080"
-    # the portal always tells requesters an invitation was sent; this adds an email to them
-    notify_requester_when_sent: bool = False
-    # A SCIM 2.0 directory (base URL ending in /v2 or the like) and its bearer token; unset means
-    # accounts live in approval's own database (the local directory).
-    directory_url: str = ""
-    directory_token: str = ""
-    directory_timeout: float = 10.0
-    # intake asks the directory for existing accounts while a person waits: a shorter wait, after
-    # which the request is accepted and provisioning's own look decides
-    directory_lookup_timeout: float = 3.0
-    # intake only searches: give it a token that can do no more (falls back to DIRECTORY_TOKEN)
-    directory_lookup_token: str = ""
-    log_level: str = "INFO"
-    # each service's own broker user; empty means AMQP_URL (see `amqp_url_for`)
-    intake_amqp_url: str = ""
-    approval_amqp_url: str = ""
-    notifier_amqp_url: str = ""
-    # abuse limits of intake: shared rate-limit storage (in-memory when empty), per-user rates, quotas
-    rate_limit_storage_url: str = ""
-    rate_limits: tuple[tuple[str, str], ...] = ()
-    open_requests_per_requester: int = 5000
-    requests_per_day_per_requester: int = 5000
-    # batch drafts not submitted are deleted after this many days; an upload's reading budget (CPU seconds)
-    draft_expiry_days: float = 7.0
-    upload_parse_seconds: float = 1.5
-    # the HTTP server's own limits (waitress)
-    http_channel_timeout: int = 30
-    http_connection_limit: int = 1000
-    # The reverse proxy (ingress, load balancer) in front of intake: its address, or "*" for
-    # whatever connects, and how many proxies the request passed. Only then are X-Forwarded-For
-    # and -Proto believed, so rate limits count the person's address, not the proxy's.
-    trusted_proxy: str = ""
-    trusted_proxy_count: int = 1
-
-    # The Ed25519 private key (PEM file) that signs the history's chain head; in development and
-    # tests one is generated under var/ when unset, production refuses to start without it.
-    audit_signing_key: str = ""
-    # Extra public keys (PEM files, comma-separated) the verifier accepts, e.g. keys rotated out.
-    audit_verify_keys: str = ""
-    # Erase personal data of requests closed longer ago than this many days; 0 leaves it alone.
-    retention_days: int = 0
-    # Delete handled message ids and published outbox rows older than this many days (hourly);
-    # 0 keeps them forever.
-    message_log_days: int = 7
-    var_dir: str = "var"
-    # how long a stopping service may take to finish its work (below the orchestrator's grace period)
-    shutdown_seconds: float = 20.0
-
-    def migration_db_url_for(self, service: str) -> str:
-        """The database URL `python -m <service> migrate` connects with; empty means the service's own."""
-        return getattr(self, f"{service}_migration_db_url")
-
-    def amqp_url_for(self, service: str) -> str:
-        """The broker URL `service` connects with: its own user's URL, else AMQP_URL."""
-        return getattr(self, f"{service}_amqp_url") or self.amqp_url
-
-
-def _rate_limits(e) -> tuple[tuple[str, str], ...]:
-    """`RATE_LIMIT_<ACTION>` overrides, e.g. RATE_LIMIT_SUBMIT="30/minute;300/day"."""
-    prefix = "RATE_LIMIT_"
-    return tuple(sorted(
-        (name[len(prefix):].lower(), value) for name, value in e.items()
-        if name.startswith(prefix) and name != "RATE_LIMIT_STORAGE_URL" and value
-    ))
-
-
-def load(environ: dict[str, str] | None = None, service: str | None = None, *, connects: bool = True) -> Settings:
-    """Build Settings from `environ` (default: the process environment).
-
-    With `service`, its own broker URL (`INTAKE_AMQP_URL`, ...: a broker user per service) wins
-    over `AMQP_URL`. `connects=False` reads them for a command that never talks to the broker (the
-    migration step, an operator's command): production's broker rules are then not its business,
-    and it needs no broker password.
-    """
-    e = os.environ if environ is None else environ
-    var = Path(e.get("INVITES_VAR_DIR", "var"))
-
-    def get(name: str, default: str) -> str:
-        value = e.get(name)
-        return default if value is None or value == "" else value
-
-    check_names(e)
-    env = choice("ENV", e.get("ENV"), ENVIRONMENTS, "development")
-    if env == "production" and connects:
-        _refuse_guest_login(e, service)
-    return Settings(
-        env=env,
-        amqp_url=get(f"{service.upper()}_AMQP_URL", get("AMQP_URL", Settings.amqp_url)) if service
-        else get("AMQP_URL", Settings.amqp_url),
-        amqp_namespace=get("AMQP_NAMESPACE", ""),
-        amqp_quorum_queues=_bool(get("AMQP_QUORUM_QUEUES", "false")),
-        amqp_prefetch=int(get("AMQP_PREFETCH", "50")),
-        retry_delays=_floats(get("RETRY_DELAYS", "1,5,30")),
-        intake_db_url=get("INTAKE_DB_URL", f"sqlite:///{var / 'intake.db'}"),
-        approval_db_url=get("APPROVAL_DB_URL", f"sqlite:///{var / 'approval.db'}"),
-        notifier_db_url=get("NOTIFIER_DB_URL", f"sqlite:///{var / 'notifier.db'}"),
-        intake_migration_db_url=get("INTAKE_MIGRATION_DB_URL", ""),
-        approval_migration_db_url=get("APPROVAL_MIGRATION_DB_URL", ""),
-        notifier_migration_db_url=get("NOTIFIER_MIGRATION_DB_URL", ""),
-        tls_ca_file=get("TLS_CA_FILE", ""),
-        smtp_url=get("SMTP_URL", Settings.smtp_url),
-        smtp_timeout=float(get("SMTP_TIMEOUT", "10")),
-        mail_from=get("MAIL_FROM", Settings.mail_from),
-        intake_bind=get("INTAKE_BIND", Settings.intake_bind),
-        approval_bind=get("APPROVAL_BIND", Settings.approval_bind),
-        notifier_bind=get("NOTIFIER_BIND", Settings.notifier_bind),
-        intake_metrics_bind=get("INTAKE_METRICS_BIND", Settings.intake_metrics_bind),
-        api_docs=_bool(get("API_DOCS", "false" if env == "production" else "true")),
-        org_email_domains=get("ORG_EMAIL_DOMAINS", "gov.sg"),
-        auth_mode=choice("AUTH_MODE", e.get("AUTH_MODE"), AUTH_MODES, "dev"),
-        role_grants=get("ROLE_GRANTS", ""),
-        secret_key=get("SECRET_KEY", ""),
-        oidc_issuer=get("OIDC_ISSUER", "").strip(),
-        oidc_client_id=get("OIDC_CLIENT_ID", "").strip(),
-        oidc_client_secret=get("OIDC_CLIENT_SECRET", ""),
-        oidc_audience=get("OIDC_AUDIENCE", "").strip(),
-        # set but empty turns the claim off, so only the role table grants roles
-        oidc_roles_claim=e["OIDC_ROLES_CLAIM"].strip() if "OIDC_ROLES_CLAIM" in e else Settings.oidc_roles_claim,
-        oidc_redirect_uri=get("OIDC_REDIRECT_URI", "").strip(),
-        oidc_scopes=get("OIDC_SCOPES", Settings.oidc_scopes),
-        oidc_email_always_verified=_bool(get("OIDC_EMAIL_ALWAYS_VERIFIED", "false")),
-        session_idle_minutes=_positive_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES", "30")),
-        session_max_hours=_positive_int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS", "12")),
-        activation_url=get("ACTIVATION_URL", Settings.activation_url),
-        request_expiry_days=int(get("REQUEST_EXPIRY_DAYS", "14")),
-        seed_enrolment_days=int(get("SEED_ENROLMENT_DAYS", "14")),
-        approver_digest_minutes=int(get("APPROVER_DIGEST_MINUTES", "60")),
-        approval_policy=get("APPROVAL_POLICY", ""),
-        portal_url=get("PORTAL_URL", Settings.portal_url).rstrip("/"),
-        notify_requester_when_sent=_bool(get("NOTIFY_REQUESTER_WHEN_SENT", "false")),
-        directory_url=get("DIRECTORY_URL", ""),
-        directory_token=get("DIRECTORY_TOKEN", ""),
-        directory_timeout=float(get("DIRECTORY_TIMEOUT", "10")),
-        directory_lookup_timeout=float(get("DIRECTORY_LOOKUP_TIMEOUT", "3")),
-        directory_lookup_token=get("DIRECTORY_LOOKUP_TOKEN", "") or get("DIRECTORY_TOKEN", ""),
-        log_level=get("LOG_LEVEL", "INFO"),
-        intake_amqp_url=get("INTAKE_AMQP_URL", ""),
-        approval_amqp_url=get("APPROVAL_AMQP_URL", ""),
-        notifier_amqp_url=get("NOTIFIER_AMQP_URL", ""),
-        rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", ""),
-        rate_limits=_rate_limits(e),
-        open_requests_per_requester=int(get("OPEN_REQUESTS_PER_REQUESTER", "5000")),
-        requests_per_day_per_requester=int(get("REQUESTS_PER_DAY_PER_REQUESTER", "5000")),
-        draft_expiry_days=float(get("DRAFT_EXPIRY_DAYS", "7")),
-        upload_parse_seconds=float(get("UPLOAD_PARSE_SECONDS", "1.5")),
-        http_channel_timeout=int(get("HTTP_CHANNEL_TIMEOUT", "30")),
-        http_connection_limit=int(get("HTTP_CONNECTION_LIMIT", "1000")),
-        trusted_proxy=get("TRUSTED_PROXY", ""),
-        trusted_proxy_count=int(get("TRUSTED_PROXY_COUNT", "1")),
-        audit_signing_key=get("AUDIT_SIGNING_KEY", ""),
-        audit_verify_keys=get("AUDIT_VERIFY_KEYS", ""),
-        retention_days=int(get("RETENTION_DAYS", "0")),
-        message_log_days=_at_least_zero("MESSAGE_LOG_DAYS", get("MESSAGE_LOG_DAYS", "7")),
-        var_dir=str(var),
-        shutdown_seconds=_positive_float("SHUTDOWN_SECONDS", get("SHUTDOWN_SECONDS", "20")),
-    )
-
-
-def _refuse_guest_login(e, service: str | None) -> None:
+def refuse_guest_login(environ: Mapping[str, str], service: str) -> None:
     """Refuse, in production, a broker URL that logs in as RabbitMQ's guest.
 
     A service is judged by the URL it connects with (its own `<SERVICE>_AMQP_URL`, else
     `AMQP_URL`, whose default is the guest login): a deployment that gives each service its own
-    user never needs AMQP_URL. Without a service (a tool reading the settings), every URL that is
-    set is judged, and AMQP_URL's default when none is."""
-    if service:
-        own = f"{service.upper()}_AMQP_URL"
-        judged = [own] if e.get(own) else ["AMQP_URL"]
-    else:
-        judged = [name for name in AMQP_URL_VARIABLES if e.get(name)] or ["AMQP_URL"]
-    for name in judged:
-        # AMQP_URL unset means the default, which is the guest login
-        url = e.get(name) or Settings.amqp_url
-        if uses_guest_login(url):
-            raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
+    user never needs AMQP_URL."""
+    own = f"{service.upper()}_AMQP_URL"
+    name = own if environ.get(own) else "AMQP_URL"
+    if uses_guest_login(environ.get(name) or AMQP_DEFAULT):
+        raise ConfigError(f"{name} logs in as the broker's guest user, which ENV=production refuses")
 
 
-def _positive_float(name: str, raw: str) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise ConfigError(f"{name}={raw!r} is not a positive number of seconds")
-    return value
-
-
-def _at_least_zero(name: str, raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError(f"{name} must be 0 or more")
-    return value
+def parse_bind(raw: str) -> tuple[str, int]:
+    """Split `host:port` (IPv6 hosts in brackets) into its parts."""
+    host, _, port = raw.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def ensure_sqlite_dir(url: str) -> None:

@@ -28,9 +28,11 @@ def service_of_first_process(cmdline: Path = Path("/proc/1/cmdline")) -> str | N
     return None
 
 
-def healthz_url(service: str, settings: config.Settings) -> str:
-    """Return the loopback `/healthz` address of `service` under `settings`."""
-    _, port = parse_bind(getattr(settings, f"{service}_bind"))
+def healthz_url(service: str, environ=None) -> str:
+    """Return the loopback `/healthz` address of `service` under the environment's settings."""
+    import os
+
+    _, port = parse_bind(config.read(config.common_rows(service), os.environ if environ is None else environ, service)["bind"])
     return f"http://127.0.0.1:{port}/healthz"
 
 
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: python -m invite_common.probe [{'|'.join(SERVICES)}]", file=sys.stderr)
         return 2
     try:
-        with urllib.request.urlopen(healthz_url(service, config.load(service=service)), timeout=3) as response:
+        with urllib.request.urlopen(healthz_url(service), timeout=3) as response:
             return 0 if response.status == 200 else 1
     except OSError as exc:
         print(f"{service} not healthy: {exc}", file=sys.stderr)

@@ -193,7 +193,7 @@ def migrate(service: Service) -> int:
 
     from invite_common.config import ensure_sqlite_dir
 
-    url = service.settings.migration_db_url_for(service.name) or service.db_url
+    url = service.settings.migration_db_url or service.db_url
     ensure_sqlite_dir(url)
     db = dbmod.connect(url)
     try:
@@ -212,7 +212,7 @@ def check_topology(service: Service) -> None:
     does not answer now only delays the work: the consumers declare again when they connect."""
     from invite_common.broker import connection
 
-    conn = connection(service.settings.amqp_url_for(service.name), connect_timeout=3)
+    conn = connection(service.settings.amqp_url, connect_timeout=3)
     try:
         conn.ensure_connection(max_retries=0)
         service.outbox.topology.declare(conn.channel())
@@ -239,7 +239,7 @@ def start(service: Service) -> RunningService:
         queue: MessageConsumer(
             queue=queue,
             handlers=handlers,
-            amqp_url=settings.amqp_url_for(service.name),
+            amqp_url=settings.amqp_url,
             topology=service.outbox.topology,
             database=service.database,
             outbox=service.outbox,
@@ -249,12 +249,12 @@ def start(service: Service) -> RunningService:
         )
         for queue, handlers in service.consumers.items()
     }
-    running = RunningService(service, OutboxRelay(service.outbox, settings.amqp_url_for(service.name)), consumers)
+    running = RunningService(service, OutboxRelay(service.outbox, settings.amqp_url), consumers)
     running.relay.on_fatal = running.report_fatal
     for consumer in consumers.values():
         consumer.on_fatal = running.report_fatal
     running.health = Health(
-        {"database": database_check(service.database), "broker": broker_check(settings.amqp_url_for(service.name))}
+        {"database": database_check(service.database), "broker": broker_check(settings.amqp_url)}
         | service.checks,
         degraded=dict(service.degraded), dead=running.dead_loops, stopping=running.stopping,
     )

@@ -183,7 +183,7 @@ class Topology:
 
 def for_service(settings, service: str) -> Topology:
     """The topology as `service` uses it: limited to its own names when it has a broker user of its own."""
-    own_user = bool(getattr(settings, f"{service}_amqp_url", ""))
+    own_user = settings.own_broker_user
     return Topology(
         settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays, service=service if own_user else ""
     )

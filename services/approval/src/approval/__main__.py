@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from invite_common import config, logs, tls
+from invite_common import logs, tls
+
+from approval import settings as approval_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # only the service itself talks to the broker; its commands (migrate, ...) never do
-    settings = config.load(service="approval", connects=args.command is None)
+    settings = approval_settings.load(connects=args.command is None)
     logs.configure("approval", settings.log_level)
     tls.trust(settings)
     from approval import bootstrap, workflow

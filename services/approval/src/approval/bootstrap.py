@@ -37,7 +37,7 @@ AUTOMATIC_STEPS = {
 
 def open_database(settings: Settings):
     """Bind approval's models to APPROVAL_DB_URL and bring its schema up to date."""
-    return dbmod.open_database(settings.approval_db_url, database, MIGRATIONS, migrate=settings.env != "production",
+    return dbmod.open_database(settings.db_url, database, MIGRATIONS, migrate=settings.env != "production",
                                service="approval")
 
 
@@ -125,14 +125,14 @@ def declare(settings: Settings, directory: AccountDirectory | None = None, enrol
     return runtime.Service(
         name="approval",
         settings=settings,
-        db_url=settings.approval_db_url,
+        db_url=settings.db_url,
         database=database,
         migrations=MIGRATIONS,
         outbox=deps.outbox,
         consumers=consumers(deps),
         on_give_up=dispatch.on_give_up(failure.fail_step, deps),
         tasks=[runtime.Task("expiry", EXPIRY_SWEEP_SECONDS, functools.partial(sweep_expired, deps))],
-        bind=settings.approval_bind,
+        bind=settings.bind,
         metrics=[requests_by_state()],
         closers=[deps.directory.close],
     )

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from invite_common import config, logs, tls
+from invite_common import logs, tls
+
+from intake import settings as intake_settings
 
 
 
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # only the service itself talks to the broker; its commands (migrate, ...) never do
-    settings = config.load(service="intake", connects=args.command is None)
+    settings = intake_settings.load(connects=args.command is None)
     logs.configure("intake", settings.log_level)
     tls.trust(settings)
     if args.command == "roles":

@@ -54,7 +54,7 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
     return runtime.Service(
         name="intake",
         settings=settings,
-        db_url=settings.intake_db_url,
+        db_url=settings.db_url,
         database=database,
         migrations=MIGRATIONS,
         outbox=outbox,

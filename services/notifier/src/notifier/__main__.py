@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from invite_common import config, logs, tls
+from invite_common import logs, tls
+
+from notifier import settings as notifier_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
     # only the service itself talks to the broker; its commands (migrate, ...) never do
-    settings = config.load(service="notifier", connects=args.command is None)
+    settings = notifier_settings.load(connects=args.command is None)
     logs.configure("notifier", settings.log_level)
     tls.trust(settings)
     from notifier import bootstrap

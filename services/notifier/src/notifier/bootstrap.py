@@ -51,7 +51,7 @@ def declare(settings: Settings) -> runtime.Service:
     return runtime.Service(
         name="notifier",
         settings=settings,
-        db_url=settings.notifier_db_url,
+        db_url=settings.db_url,
         database=database,
         migrations=MIGRATIONS,
         outbox=deps.outbox,
@@ -68,7 +68,7 @@ def declare(settings: Settings) -> runtime.Service:
         prefetch=max(1, min(settings.amqp_prefetch, MAX_PREFETCH)),
         # SMTP is left out of readiness: while it is down the service still takes commands and
         # retries their sends, which is better than being restarted by an orchestrator
-        bind=settings.notifier_bind,
+        bind=settings.bind,
         metrics=[delivery_log(database), *email_counters()],
         startup=[rendering.compile_templates],
         # after the consumer thread ended, so no send is cut off halfway

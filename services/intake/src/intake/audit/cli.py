@@ -31,7 +31,7 @@ def run(args, settings: Settings) -> int:
     if args.audit_command == "public-key":
         print(keys.public_pem(keys.load_signer(settings).public), end="")
         return 0
-    open_database(settings.intake_db_url, database, MIGRATIONS, migrate=settings.env != "production", service="intake")
+    open_database(settings.db_url, database, MIGRATIONS, migrate=settings.env != "production", service="intake")
     if args.audit_command == "verify":
         from intake.audit.verify import summary, verify
 

@@ -16,7 +16,7 @@ from intake.validation.rules import normalise_email, parse_org_domains
 
 def run(settings: Settings, args) -> int:
     """Carry out one roles command; return the process's exit status."""
-    open_database(settings.intake_db_url, database, MIGRATIONS, migrate=settings.env != "production", service="intake")
+    open_database(settings.db_url, database, MIGRATIONS, migrate=settings.env != "production", service="intake")
     if args.action == "list":
         for grant in roles.all_grants():
             print(f"{grant.email}\t{grant.role}\t{grant.granted_by}\t{grant.granted_at.isoformat(timespec='seconds')}")

@@ -8,7 +8,7 @@ from functools import reduce
 import peewee
 from flask import current_app, has_app_context
 
-from invite_common.config import Settings
+from intake.settings import DEFAULTS
 from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
@@ -75,7 +75,7 @@ def _expiry_days() -> float:
     # the running app's setting; the default outside one (scripts, the sweeper's own tests)
     if has_app_context() and "settings" in current_app.extensions:
         return current_app.extensions["settings"].draft_expiry_days
-    return Settings.draft_expiry_days
+    return DEFAULTS.draft_expiry_days
 
 
 def summary(draft: BatchDraft) -> dict:

@@ -20,7 +20,7 @@ import hashlib
 
 from flask import current_app, has_app_context
 
-from invite_common.config import Settings
+from intake.settings import DEFAULTS
 from invite_common.db import utcnow
 
 from intake.db import database
@@ -43,7 +43,7 @@ class QuotaExceeded(Exception):
 
 def _limits() -> tuple[int, int]:
     settings = current_app.extensions.get("settings") if has_app_context() else None
-    settings = settings or Settings()
+    settings = settings or DEFAULTS
     return settings.open_requests_per_requester, settings.requests_per_day_per_requester
 
 

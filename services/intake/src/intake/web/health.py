@@ -14,7 +14,7 @@ BROKER_DOWN = "broker unavailable, requests held in the outbox"
 
 def intake_health(settings: Settings) -> Health:
     """Intake's health when no running service supplies it (the app alone, in tests)."""
-    return Health({"database": database_check(database), "broker": broker_check(settings.amqp_url_for("intake"))},
+    return Health({"database": database_check(database), "broker": broker_check(settings.amqp_url)},
                   degraded={"broker": BROKER_DOWN})
 
 

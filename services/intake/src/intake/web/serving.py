@@ -30,7 +30,7 @@ WORKERS_SHARE_SECONDS = 3.0
 
 def serve(running: RunningService, settings: Settings) -> int:
     """Serve the portal and API until asked to stop, then stop gracefully; return the exit status."""
-    host, port = parse_bind(settings.intake_bind)
+    host, port = parse_bind(settings.bind)
     server = create_server(running.app, host=host, port=port, threads=8, ident="intake", **server_limits(settings))
     requested = running.stop_requested
     signalled: list[int] = []
@@ -41,7 +41,7 @@ def serve(running: RunningService, settings: Settings) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    log.info("intake listening", extra={"bind": settings.intake_bind})
+    log.info("intake listening", extra={"bind": settings.bind})
     while not requested.is_set():
         wasyncore.loop(timeout=LOOP_SECONDS, map=server._map, use_poll=True, count=1)
     started = time.monotonic()
