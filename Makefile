@@ -23,7 +23,7 @@ OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 SLOW_TESTS  := tests/replicas tests/production
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: help setup browser node production-tools run demo-provider test test-replicas test-production fuzz bench clean distclean
+.PHONY: docs help setup browser node production-tools run demo-provider test test-replicas test-production fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
@@ -34,6 +34,7 @@ help:
 	@echo "make test-production  the production rehearsal: the shipped manifests' environments, ENV=production, TLS everywhere (about a minute)"
 	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
 	@echo "make bench      run the scripts in bench/"
+	@echo "make docs       write the generated tables of docs/architecture.md (settings, lifecycle, messages, routes)"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
 setup: $(STAMP) browser $(OIDC_STAMP)
@@ -152,6 +153,9 @@ bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no bench/*.py scripts: nothing to run"; exit 0; fi; \
 	for f in "$${scripts[@]}"; do echo "== $$f"; $(VPY) "$$f" || exit $$?; done
+
+docs: setup
+	$(VPY) docs/architecture.py
 
 clean:
 	rm -rf var .pytest_cache test-results build
