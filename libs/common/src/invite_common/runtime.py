@@ -280,27 +280,28 @@ def start(service: Service) -> RunningService:
     return running
 
 
-def run_until_signalled(service: str, bind: str, stop: Callable[[], None], running: RunningService | None = None) -> int:
-    """Block until the process is asked to stop (SIGINT, SIGTERM), then call `stop`; return the exit status.
+def stop_on_signals(requested: threading.Event) -> list[int]:
+    """Make SIGINT and SIGTERM set `requested`; return the list each signal received is added to.
 
     The handlers are what make a stop graceful, and they matter most as a container's first
     process: PID 1 of a namespace ignores any signal it has no handler for, so without them a
     rollout's SIGTERM would be ignored until the kill at the end of the grace period. A second
-    signal changes nothing: the stop is already bounded by SHUTDOWN_SECONDS. A fatal error the
-    service found (`RunningService.report_fatal`) stops it too, with status 1 and one line."""
-    named = logging.getLogger(service)
-    done = running.stop_requested if running is not None else threading.Event()
+    signal changes nothing: the stop is already bounded by SHUTDOWN_SECONDS."""
     signalled: list[int] = []
 
     def on_signal(signum, _frame) -> None:
         signalled.append(signum)
-        done.set()
+        requested.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    named.info(f"{service} started", extra={"bind": bind})
-    while not done.wait(1.0):
-        pass
+    return signalled
+
+
+def stop_and_report(service: str, running: RunningService | None, signalled: list[int], stop: Callable[[], None]) -> int:
+    """Stop (`stop`), saying why and how long it took; return the exit status: 1 with one line for
+    a fatal error the service found (`RunningService.report_fatal`), 0 for a signal."""
+    named = logging.getLogger(service)
     fatal = running.fatal if running is not None and not signalled else None
     named.info(f"{service} stopping", extra={"reason": "fatal error" if fatal else "signal"})
     started = time.monotonic()
@@ -310,3 +311,14 @@ def run_until_signalled(service: str, bind: str, stop: Callable[[], None], runni
         print(f"configuration error: {fatal}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_until_signalled(service: str, bind: str, stop: Callable[[], None], running: RunningService | None = None) -> int:
+    """Block until the process is asked to stop (SIGINT, SIGTERM, or a fatal error the service
+    found), then call `stop`; return the exit status (see `stop_and_report`)."""
+    done = running.stop_requested if running is not None else threading.Event()
+    signalled = stop_on_signals(done)
+    logging.getLogger(service).info(f"{service} started", extra={"bind": bind})
+    while not done.wait(1.0):
+        pass
+    return stop_and_report(service, running, signalled, stop)

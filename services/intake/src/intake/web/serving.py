@@ -9,13 +9,12 @@ signals it has no handler for) it was killed at the end of every rollout's grace
 from __future__ import annotations
 
 import logging
-import signal
-import sys
 import time
 
 from waitress import wasyncore
 from waitress.server import create_server
 
+from invite_common import runtime
 from invite_common.config import Settings, parse_bind
 from invite_common.runtime import RunningService
 
@@ -33,30 +32,18 @@ def serve(running: RunningService, settings: Settings) -> int:
     host, port = parse_bind(settings.bind)
     server = create_server(running.app, host=host, port=port, threads=8, ident="intake", **server_limits(settings))
     requested = running.stop_requested
-    signalled: list[int] = []
-
-    def on_signal(signum, _frame) -> None:
-        signalled.append(signum)
-        requested.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
+    signalled = runtime.stop_on_signals(requested)
     log.info("intake listening", extra={"bind": settings.bind})
     while not requested.is_set():
         wasyncore.loop(timeout=LOOP_SECONDS, map=server._map, use_poll=True, count=1)
-    started = time.monotonic()
-    deadline = started + settings.shutdown_seconds
-    fatal = running.fatal if not signalled else None
-    log.info("intake stopping", extra={"reason": "fatal error" if fatal else "signal"})
-    running.stopping.set()  # not ready from now on
-    _drain(server, deadline - WORKERS_SHARE_SECONDS)
-    running.stop(timeout=max(1.0, deadline - time.monotonic()))
-    log.info("intake stopped", extra={"seconds": round(time.monotonic() - started, 2)})
-    if fatal:
-        print(f"configuration error: {fatal}", file=sys.stderr)
-        return 1
-    return 0
+    deadline = time.monotonic() + settings.shutdown_seconds
 
+    def stop() -> None:
+        running.stopping.set()  # not ready from now on
+        _drain(server, deadline - WORKERS_SHARE_SECONDS)
+        running.stop(timeout=max(1.0, deadline - time.monotonic()))
+
+    return runtime.stop_and_report("intake", running, signalled, stop)
 
 def _drain(server, until: float) -> None:
     """Stop accepting, then keep serving the open connections until none has work left or `until`."""
