@@ -23,8 +23,6 @@ requests are the least an invite's HTTP half can cost with this stack.
 from __future__ import annotations
 
 import argparse
-
-from intake import settings as intake_settings
 import os
 import subprocess
 import sys
@@ -76,7 +74,8 @@ BODY = {"method": "email_invitation", "email": "kim@tech.gov.sg", "seed_onboardi
 
 INTAKE_APP = textwrap.dedent('''
     import os
-    from invite_common import config, logs
+    from invite_common import logs
+    from intake import settings as intake_settings
     from invite_common.db import apply_migrations, connect
     from invite_common.outbox import Outbox
     from invite_common.topology import Topology
