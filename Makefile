@@ -23,13 +23,14 @@ OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 SLOW_TESTS  := tests/replicas tests/production
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: docs help setup browser node production-tools run demo-provider test test-replicas test-production fuzz bench clean distclean
+.PHONY: docs help setup browser node production-tools run demo-provider test test-fast test-replicas test-production fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
 	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
 	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
 	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
+	@echo "make test-fast  the unit tests alone: no database, broker or browser (under a minute)"
 	@echo "make test-replicas  two replicas of each worker, 500 requests, one replica of each killed (a few minutes)"
 	@echo "make test-production  the production rehearsal: the shipped manifests' environments, ENV=production, TLS everywhere (about a minute)"
 	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
@@ -106,6 +107,10 @@ demo-provider: setup
 
 test: setup
 	$(VPY) -m pytest $(TESTS) -q $(TEST_SKIP) $(PYTEST_ARGS)
+
+# The unit tests (tests/conftest.py gives every test its kind from the fixtures it uses).
+test-fast: $(STAMP)
+	$(VPY) -m pytest tests/ -q -m unit $(addprefix --ignore=,$(SLOW_TESTS)) -p no:cacheprovider $(PYTEST_ARGS)
 
 test-replicas: setup
 	$(VPY) -m pytest tests/replicas -q -s $(PYTEST_ARGS)

@@ -66,7 +66,6 @@ def _cpu_seconds(children: bool = False) -> float:
 
 
 def _settings(db_url: str, var_dir: str):
-    from invite_common import config
 
     return intake_settings.load({"INTAKE_DB_URL": db_url, "INVITES_VAR_DIR": var_dir, "ENV": "test",
                         "ROLE_GRANTS": "auditor:auditor@tech.gov.sg"})

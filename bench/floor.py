@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.support.cpu import cpu_seconds  # noqa: E402
-from tests.support.mailbox import free_port  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 BARE_APP = textwrap.dedent('''
     from flask import Flask

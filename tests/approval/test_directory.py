@@ -14,6 +14,8 @@ from approval.adapters.directory import (
 from approval.models import Account
 from approval.usernames import is_valid_username
 
+pytestmark = pytest.mark.both_databases("usernames are unique by index and looked up case-insensitively")
+
 
 def officer(directory: AccountDirectory, email: str, request_id: str | None = None,
             first_name: str = "Jane", last_name: str = "Tan"):

@@ -14,6 +14,8 @@ from approval.adapters.enrolment import (
 )
 from approval.models import SeedEnrolment
 
+pytestmark = pytest.mark.both_databases("one booking per request and unique codes are unique constraints")
+
 CODE = re.compile(r"SEED-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
 
 

@@ -16,8 +16,8 @@ def run_cli(db_url, *args):
     return subprocess.run([sys.executable, "-m", "approval", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_operator_retry_resumes_a_failed_request_and_records_who_did_it(tmp_path):
-    url = f"sqlite:///{tmp_path / 'approval.db'}"
+def test_operator_retry_resumes_a_failed_request_and_records_who_did_it(db_url):
+    url = db_url
     db = open_database(url, database, MIGRATIONS)
     now = dt.datetime.now(dt.timezone.utc)
     InviteRequest.create(

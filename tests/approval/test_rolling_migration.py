@@ -4,6 +4,9 @@ from __future__ import annotations
 from invite_common.db import apply_migrations
 
 from approval.migrations import MIGRATIONS
+import pytest
+
+pytestmark = pytest.mark.both_databases("migrations are DDL, which the two run differently")
 
 
 def test_the_previous_version_keeps_working_while_the_new_columns_are_added(db_url):

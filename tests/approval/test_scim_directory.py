@@ -189,7 +189,6 @@ def test_retry_after_reads_seconds_and_http_dates():
 
 
 def test_the_directory_url_chooses_the_scim_directory_and_its_absence_the_local_one(server):
-    from invite_common import config
 
     from approval.bootstrap import directory_for
     from approval.adapters.directory import LocalDirectory

@@ -15,7 +15,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed; 
 
 from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
-from tests.browser.conftest import APPROVER  # noqa: E402
+from tests.browser.people import APPROVER  # noqa: E402
 from tests.support.system import RunningSystem  # noqa: E402
 
 # How long a request may take to move on after an approver's decision (the services are local).

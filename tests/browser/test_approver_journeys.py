@@ -10,7 +10,7 @@ import uuid
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import APPROVER, SECOND_APPROVER
+from tests.browser.people import APPROVER, SECOND_APPROVER
 from tests.browser.pages import Page, expect, history_titles, reload_until, sign_in, submit_by_api, wait_for_state
 from tests.browser.test_screenshots import SCREENSHOTS, shoot
 
@@ -27,10 +27,12 @@ def fresh_requester() -> str:
 
 def open_queue(page: Page, requester: str | None = None) -> None:
     """Go to the queue from the navigation, narrowed to one requester's requests when given."""
-    menu = page.get_by_role("button", name="Menu")
-    if menu.count() and menu.is_visible():  # a phone shows the navigation behind its menu button
-        menu.click()
-    page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Requests to approve").click()
+    link = page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Requests to approve")
+    # the page's script, which makes the menu link a button, has run once the page has loaded
+    page.wait_for_load_state("load")
+    if not link.is_visible():  # a phone shows the navigation behind its menu button
+        page.get_by_role("button", name="Menu").click()
+    link.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Requests to approve")
     if requester:
         page.get_by_label("Requester email").fill(requester)
@@ -41,12 +43,12 @@ def queue_emails(page: Page) -> list[str]:
     return page.get_by_role("table").get_by_role("link").all_inner_texts()
 
 
-def test_an_approver_filters_the_queue_approves_one_with_a_comment_and_rejects_one_with_a_reason(page, system):
+def test_an_approver_filters_the_queue_approves_one_with_a_comment_and_rejects_one_with_a_reason(page, browser_system):
     requester = fresh_requester()
     tag = uuid.uuid4().hex[:6]
-    first = submit_by_api(system, requester, officer(f"ann.{tag}@tech.gov.sg", "Runs the payroll migration"))
-    second = submit_by_api(system, requester, officer(f"ben.{tag}@tech.gov.sg", "Needs SEED for a laptop", seed=True))
-    submit_by_api(system, requester, officer(f"cai.{tag}@tech.gov.sg"))
+    first = submit_by_api(browser_system, requester, officer(f"ann.{tag}@tech.gov.sg", "Runs the payroll migration"))
+    second = submit_by_api(browser_system, requester, officer(f"ben.{tag}@tech.gov.sg", "Needs SEED for a laptop", seed=True))
+    submit_by_api(browser_system, requester, officer(f"cai.{tag}@tech.gov.sg"))
 
     sign_in(page, APPROVER)
     expect(page.get_by_text("Requester, Approver")).to_be_visible()
@@ -70,7 +72,7 @@ def test_an_approver_filters_the_queue_approves_one_with_a_comment_and_rejects_o
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.get_by_text(f"You approved the request for ann.{tag}@tech.gov.sg")).to_be_visible()
     expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
-    wait_for_state(system, first, "emailed")
+    wait_for_state(browser_system, first, "emailed")
     page.reload()
     assert history_titles(page) == ["Request submitted", "Approved", "TechPass account created", "Invitation emailed"]
     expect(page.get_by_role("list", name="History")).to_contain_text("Welcome to the team")
@@ -85,10 +87,10 @@ def test_an_approver_filters_the_queue_approves_one_with_a_comment_and_rejects_o
     reload_until(page, page.get_by_role("list", name="History").get_by_role("heading", level=3).last, "Rejected")
 
 
-def test_an_approver_decides_a_page_in_bulk_and_sees_what_became_of_each(page, system):
+def test_an_approver_decides_a_page_in_bulk_and_sees_what_became_of_each(page, browser_system):
     requester = fresh_requester()
     tag = uuid.uuid4().hex[:6]
-    ids = [submit_by_api(system, requester, officer(f"{name}.{tag}@tech.gov.sg")) for name in ("dee", "eli", "fay")]
+    ids = [submit_by_api(browser_system, requester, officer(f"{name}.{tag}@tech.gov.sg")) for name in ("dee", "eli", "fay")]
 
     sign_in(page, APPROVER)
     open_queue(page, requester)
@@ -96,7 +98,7 @@ def test_an_approver_decides_a_page_in_bulk_and_sees_what_became_of_each(page, s
     for checkbox in page.get_by_role("table").get_by_role("checkbox").all():
         expect(checkbox).to_be_checked()
     # a colleague decides one of them while the page is open
-    taken = system.call("POST", f"/api/v1/invites/{ids[1]}/approve", SECOND_APPROVER, json={"comment": "Mine"})
+    taken = browser_system.call("POST", f"/api/v1/invites/{ids[1]}/approve", SECOND_APPROVER, json={"comment": "Mine"})
     assert taken.status_code == 202
     page.get_by_label("Comment, or the reason for rejecting").fill("Approved for the platform team")
     page.get_by_role("button", name="Approve selected").click()
@@ -110,14 +112,14 @@ def test_an_approver_decides_a_page_in_bulk_and_sees_what_became_of_each(page, s
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shoot(page, "approvals-bulk-results")
     for invite_id in ids:
-        wait_for_state(system, invite_id, "emailed")
+        wait_for_state(browser_system, invite_id, "emailed")
 
 
-def test_an_approver_never_sees_controls_on_their_own_request_or_invitation(page, system):
+def test_an_approver_never_sees_controls_on_their_own_request_or_invitation(page, browser_system):
     tag = uuid.uuid4().hex[:6]
-    own = submit_by_api(system, APPROVER, officer(f"gus.{tag}@tech.gov.sg"))
+    own = submit_by_api(browser_system, APPROVER, officer(f"gus.{tag}@tech.gov.sg"))
     # someone asks for an account for the approver (an address of theirs at another agency)
-    invites_approver = submit_by_api(system, fresh_requester(), officer(APPROVER))
+    invites_approver = submit_by_api(browser_system, fresh_requester(), officer(APPROVER))
 
     sign_in(page, APPROVER)
     open_queue(page, APPROVER)
@@ -138,16 +140,16 @@ def no_sideways_scroll(page: Page) -> None:
     assert width <= NARROW["width"], f"the page is {width}px wide at {NARROW['width']}px"
 
 
-def test_at_390px_rows_are_cards_and_the_pages_fit(page, system):
+def test_at_390px_rows_are_cards_and_the_pages_fit(page, browser_system):
     requester = fresh_requester()
     tag = uuid.uuid4().hex[:6]
-    target = submit_by_api(system, requester, {
+    target = submit_by_api(browser_system, requester, {
         "method": "create_account", "email": f"victor.{tag}@tech.gov.sg", "user_type": "vendor", "username": f"v-victor{tag}",
         "first_name": "Victor", "last_name": "Tan", "contact_number": "+65 9123 4567", "organisation": "Example Pte Ltd",
         "seed_onboarding": True, "reason": "Builds the payments service; a long reason to see how it wraps on a phone",
     })
     for name in ("hana", "ivan.the.longest.name.in.the.team"):
-        submit_by_api(system, requester, officer(f"{name}.{tag}@tech.gov.sg"))
+        submit_by_api(browser_system, requester, officer(f"{name}.{tag}@tech.gov.sg"))
     page.set_viewport_size(NARROW)
     sign_in(page, APPROVER)
     open_queue(page, requester)
@@ -185,11 +187,11 @@ def test_at_390px_rows_are_cards_and_the_pages_fit(page, system):
     shoot(page, "invite-status-long-address-390")
 
 
-def test_screenshots_of_the_approver_pages_at_full_width(page, system):
+def test_screenshots_of_the_approver_pages_at_full_width(page, browser_system):
     requester = "siti.n@tech.gov.sg"  # not the sample requester, whose overview is pictured too
     tag = uuid.uuid4().hex[:6]
-    shown = submit_by_api(system, requester, officer(f"nora.{tag}@tech.gov.sg", "Data analyst for the transport project", seed=True))
-    submit_by_api(system, "kumar.s@tech.gov.sg", officer(f"omar.{tag}@tech.gov.sg", "Joining the platform team"))
+    shown = submit_by_api(browser_system, requester, officer(f"nora.{tag}@tech.gov.sg", "Data analyst for the transport project", seed=True))
+    submit_by_api(browser_system, "kumar.s@tech.gov.sg", officer(f"omar.{tag}@tech.gov.sg", "Joining the platform team"))
     sign_in(page, APPROVER)
     open_queue(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -221,7 +223,7 @@ def test_at_390px_the_batch_review_table_leaves_room_for_the_fields_and_nothing_
     shoot(page, "batch-review-row-check-390")
 
 
-def test_an_approver_goes_from_a_request_to_the_rest_of_its_batch_and_approves_them_together(page, system):
+def test_an_approver_goes_from_a_request_to_the_rest_of_its_batch_and_approves_them_together(page, browser_system):
     import requests
 
     from tests.browser.test_screenshots import BATCH_HEADINGS
@@ -233,10 +235,10 @@ def test_an_approver_goes_from_a_request_to_the_rest_of_its_batch_and_approves_t
     rows = [{"email": f"{name}.{tag}@tech.gov.sg", "user_type": "Public officer", "first_name": name.title(),
              "last_name": "Tan", "contact_number": "+65 9123 4567", "organisation": "GovTech",
              "seed_onboarding": "no", "reason": "Joining the data team"} for name in ("gus", "hana", "ivan")]
-    upload = requests.post(f"{system.base}/api/v1/batches", headers={"X-Dev-User": requester}, timeout=10,
+    upload = requests.post(f"{browser_system.base}/api/v1/batches", headers={"X-Dev-User": requester}, timeout=10,
                            files={"file": ("data-team.csv", filled_in(BATCH_HEADINGS, rows), "text/csv")})
     assert upload.status_code == 201, upload.text
-    submitted = system.call("POST", f"/api/v1/batches/{upload.json()['id']}/submit", requester)
+    submitted = browser_system.call("POST", f"/api/v1/batches/{upload.json()['id']}/submit", requester)
     assert submitted.status_code == 201, submitted.text
 
     sign_in(page, APPROVER)

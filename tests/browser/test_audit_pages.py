@@ -31,19 +31,19 @@ def sign_in_as_auditor(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit history")
 
 
-def test_auditor_finds_reads_exports_and_checks_a_request(page, system):
+def test_auditor_finds_reads_exports_and_checks_a_request(page, browser_system):
     tag = uuid.uuid4().hex[:6]
-    vendor = submit_by_api(system, REQUESTER, {
+    vendor = submit_by_api(browser_system, REQUESTER, {
         "method": "create_account", "email": f"vic.{tag}@vendor.example.com", "user_type": "vendor",
         "username": f"v-vic{tag}", "first_name": "Vic", "last_name": "Lim", "contact_number": "+65 9123 4567",
         "organisation": "Example Pte Ltd", "seed_onboarding": True,
         "reason": "=HYPERLINK(\"http://evil.example\",\"Builds the payments service\")"})
-    other = submit_by_api(system, REQUESTER, {"method": "email_invitation", "email": f"ken.{tag}@tech.gov.sg",
+    other = submit_by_api(browser_system, REQUESTER, {"method": "email_invitation", "email": f"ken.{tag}@tech.gov.sg",
                                               "seed_onboarding": False, "reason": "Analyst"})
-    approve(system, vendor, "Vendor contract signed")
-    reject(system, other, "Already has an account")
-    wait_for_state(system, vendor, "emailed")
-    wait_for_state(system, other, "rejected")
+    approve(browser_system, vendor, "Vendor contract signed")
+    reject(browser_system, other, "Already has an account")
+    wait_for_state(browser_system, vendor, "emailed")
+    wait_for_state(browser_system, other, "rejected")
 
     sign_in_as_auditor(page)
     expect(page.get_by_role("link", name="Invite users", exact=True)).to_have_count(0)  # nothing that changes anything
@@ -83,7 +83,7 @@ def test_auditor_finds_reads_exports_and_checks_a_request(page, system):
     shoot_both_widths(page, "audit-integrity")
 
     # someone edits one stored history value by hand: the check names that entry
-    db = sqlite3.connect(system.env["INTAKE_DB_URL"].split(":///", 1)[1])
+    db = sqlite3.connect(browser_system.env["INTAKE_DB_URL"].split(":///", 1)[1])
     try:
         entry_id, note = db.execute("SELECT id, note FROM history_entry WHERE request_id = ? AND event = 'approve'",
                                     (vendor,)).fetchone()
@@ -101,7 +101,7 @@ def test_auditor_finds_reads_exports_and_checks_a_request(page, system):
     expect(page.locator("#integrity-result")).to_contain_text("Intact,")
 
 
-def test_requesters_and_approvers_cannot_open_the_audit_pages(page, system):
+def test_requesters_and_approvers_cannot_open_the_audit_pages(page, browser_system):
     for email in (REQUESTER, "bob@tech.gov.sg"):
         page.context.clear_cookies()
         page.goto("/sign-in")

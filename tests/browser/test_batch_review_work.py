@@ -99,11 +99,11 @@ def test_a_submitted_batch_lists_its_requests_in_the_files_row_order(page):
     shoot_both(page, "batch-requests-in-file-order")
 
 
-def test_problems_name_a_damaged_workbook_and_link_an_open_request_only_for_its_own_requester(page, system):
+def test_problems_name_a_damaged_workbook_and_link_an_open_request_only_for_its_own_requester(page, browser_system):
     requester = "grace.lee@tech.gov.sg"
-    own = submit_by_api(system, requester, {"method": "email_invitation", "email": "own.open@tech.gov.sg",
+    own = submit_by_api(browser_system, requester, {"method": "email_invitation", "email": "own.open@tech.gov.sg",
                                             "seed_onboarding": False, "reason": "Joining"})
-    submit_by_api(system, "someone.else@tech.gov.sg", {"method": "email_invitation", "email": "their.open@tech.gov.sg",
+    submit_by_api(browser_system, "someone.else@tech.gov.sg", {"method": "email_invitation", "email": "their.open@tech.gov.sg",
                                                        "seed_onboarding": False, "reason": "Joining"})
     sign_in(page, requester)
     open_batch_upload(page)

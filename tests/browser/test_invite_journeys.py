@@ -21,7 +21,7 @@ def open_invite_users(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Invite users")
 
 
-def test_email_invitation_waits_for_approval_then_shows_invitation_sent_with_its_history(page, system):
+def test_email_invitation_waits_for_approval_then_shows_invitation_sent_with_its_history(page, browser_system):
     sign_in(page, "nora.lee@tech.gov.sg")
     open_invite_users(page)
     page.get_by_role("link", name="Email invitation").click()
@@ -38,7 +38,7 @@ def test_email_invitation_waits_for_approval_then_shows_invitation_sent_with_its
     expect(detail_value(page, "SEED")).to_have_text("Not needed")
     assert history_titles(page) == ["Request submitted"]
 
-    approve(system, request_id_from_url(page), comment="Welcome to the team")
+    approve(browser_system, request_id_from_url(page), comment="Welcome to the team")
     reload_until(page, detail_value(page, "TechPass state"), "Invitation sent")
 
     expect(page.get_by_role("button", name="Cancel request")).to_have_count(0)
@@ -59,7 +59,7 @@ def test_email_invitation_waits_for_approval_then_shows_invitation_sent_with_its
     reload_until(page, page.get_by_role("list", name="History").get_by_role("heading", level=3).last, "Invitation sent again")
 
 
-def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_and_ends_invited(page, system):
+def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_and_ends_invited(page, browser_system):
     sign_in(page, "omar.rahman@tech.gov.sg")
     open_invite_users(page)
     page.get_by_role("link", name="Create account").click()
@@ -106,7 +106,7 @@ def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_
     expect(detail_value(page, "TechPass username")).to_have_text("v-weiling.chua")
     expect(detail_value(page, "Contact number")).to_have_text("+65 9123 4567")
 
-    approve(system, request_id_from_url(page))
+    approve(browser_system, request_id_from_url(page))
     page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Invite status").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Invite status")
     reload_until(page, status_cell(page, "wei.ling@acme-vendor.com", "TechPass state"), "Invitation sent")
@@ -119,9 +119,9 @@ def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_
     expect(page.get_by_text(re.compile(r"^SEED enrolment code expires "))).to_be_visible()
 
 
-def test_cancelling_a_pending_request_asks_to_confirm_then_shows_cancelled(page, system):
+def test_cancelling_a_pending_request_asks_to_confirm_then_shows_cancelled(page, browser_system):
     requester = "priya.nair@tech.gov.sg"
-    submit_by_api(system, requester, {
+    submit_by_api(browser_system, requester, {
         "method": "email_invitation", "email": "hui.min@tech.gov.sg", "seed_onboarding": False,
         "reason": "Joining the analytics team",
     })

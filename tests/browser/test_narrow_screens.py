@@ -2,7 +2,7 @@
 on a wide screen the navigation is always shown."""
 import pytest
 
-from tests.browser.conftest import ACTION_TIMEOUT_MS
+from tests.support.chromium import ACTION_TIMEOUT_MS
 from tests.browser.pages import Page, expect, sign_in
 from tests.browser.screens import shoot, shoot_both
 
@@ -52,8 +52,8 @@ def test_the_menu_opens_and_closes_the_navigation_on_a_phone(page: Page):
 
 
 @pytest.fixture
-def page_without_javascript(browser, system):
-    ctx = browser.new_context(base_url=system.base, viewport=PHONE, locale="en-SG", timezone_id="Asia/Singapore",
+def page_without_javascript(browser, browser_system):
+    ctx = browser.new_context(base_url=browser_system.base, viewport=PHONE, locale="en-SG", timezone_id="Asia/Singapore",
                               java_script_enabled=False)
     ctx.set_default_timeout(ACTION_TIMEOUT_MS)
     yield ctx.new_page()

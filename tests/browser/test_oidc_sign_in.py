@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browser.conftest import VIEWPORT
+from tests.support.chromium import VIEWPORT
 from tests.browser.pages import Page, expect
 from tests.support.oidc import OpenIDProvider, skip_unless_available
 from tests.support.system import RunningSystem, system_env
@@ -24,12 +24,12 @@ NARROW = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def oidc_intake(tmp_path_factory, amqp_url, namespace, mailbox):
+def oidc_intake(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox):
     """Intake alone, in oidc mode, and the provider it trusts; ROLE_GRANTS grants the usual approvers."""
     skip_unless_available()
     root = tmp_path_factory.mktemp("oidc-system")
-    env = system_env(amqp_url=amqp_url, namespace=namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in
-                     ("intake", "approval", "notifier")}, smtp_url=mailbox.url, var_dir=root / "var", ENV="test")
+    env = system_env(amqp_url=amqp_url, namespace=browser_namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in
+                     ("intake", "approval", "notifier")}, smtp_url=browser_mailbox.url, var_dir=root / "var", ENV="test")
     base = f"http://{env['INTAKE_BIND']}"
     provider = OpenIDProvider(root, f"{base}/sign-in/callback", f"{base}/sign-in").start()
     env.update(provider.settings())

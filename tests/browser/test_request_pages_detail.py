@@ -18,21 +18,21 @@ def email_invitation(email: str) -> dict:
     return {"method": "email_invitation", "email": email, "seed_onboarding": False, "reason": "Joining the platform team"}
 
 
-def submit_batch_by_api(system, requester: str, rows: list[dict]) -> None:
+def submit_batch_by_api(browser_system, requester: str, rows: list[dict]) -> None:
     headings = list(rows[0])
     data = filled_in(headings, rows)
-    uploaded = requests.post(f"{system.base}/api/v1/batches", headers={"X-Dev-User": requester},
+    uploaded = requests.post(f"{browser_system.base}/api/v1/batches", headers={"X-Dev-User": requester},
                              files={"file": ("many.csv", data, "text/csv")}, timeout=10)
     assert uploaded.status_code == 201, uploaded.text
-    submitted = system.call("POST", f"/api/v1/batches/{uploaded.json()['id']}/submit", requester)
+    submitted = browser_system.call("POST", f"/api/v1/batches/{uploaded.json()['id']}/submit", requester)
     assert submitted.status_code == 201, submitted.text
 
 
-def test_after_a_resend_the_button_says_when_it_can_next_be_used(page: Page, system):
+def test_after_a_resend_the_button_says_when_it_can_next_be_used(page: Page, browser_system):
     requester = "hafiz.r@tech.gov.sg"
-    invite_id = submit_by_api(system, requester, email_invitation("resent.once@tech.gov.sg"))
-    approve(system, invite_id)
-    wait_for_state(system, invite_id, "emailed")
+    invite_id = submit_by_api(browser_system, requester, email_invitation("resent.once@tech.gov.sg"))
+    approve(browser_system, invite_id)
+    wait_for_state(browser_system, invite_id, "emailed")
     sign_in(page, requester)
     page.goto(f"/status/{invite_id}")
 
@@ -48,13 +48,13 @@ def test_after_a_resend_the_button_says_when_it_can_next_be_used(page: Page, sys
     shoot_both(page, "request-resend-limit")
 
 
-def test_a_confirmed_cancellation_shows_itself_then_the_final_state_without_a_reload(page: Page, system):
+def test_a_confirmed_cancellation_shows_itself_then_the_final_state_without_a_reload(page: Page, browser_system):
     requester = "chen.yi@tech.gov.sg"
-    invite_id = submit_by_api(system, requester, email_invitation("to.cancel@tech.gov.sg"))
+    invite_id = submit_by_api(browser_system, requester, email_invitation("to.cancel@tech.gov.sg"))
     sign_in(page, requester)
     page.goto(f"/status/{invite_id}")
     # With the workflow away for a moment, the cancellation waits in the broker: the page must say so.
-    system.stop("approval")
+    browser_system.stop("approval")
     try:
         page.get_by_role("button", name="Cancel request").click()
         page.get_by_role("button", name="Yes, cancel this request").click()
@@ -64,7 +64,7 @@ def test_a_confirmed_cancellation_shows_itself_then_the_final_state_without_a_re
         page.evaluate("window.stillTheSamePage = true")
         shoot_both(page, "request-being-cancelled")
     finally:
-        system.start("approval")
+        browser_system.start("approval")
 
     expect(detail_value(page, "TechPass state")).to_have_text("Cancelled", timeout=20_000)
     assert page.evaluate("window.stillTheSamePage === true")  # updated in place, not reloaded
@@ -73,17 +73,17 @@ def test_a_confirmed_cancellation_shows_itself_then_the_final_state_without_a_re
     shoot_both(page, "request-cancelled")
 
 
-def test_times_name_singapore_time_lists_show_the_time_and_numbers_read_internationally(page: Page, system):
+def test_times_name_singapore_time_lists_show_the_time_and_numbers_read_internationally(page: Page, browser_system):
     requester = "priya.n@tech.gov.sg"
     vendor = {"method": "create_account", "email": "sam.wong@vendor.example.com", "user_type": "vendor",
               "username": "v-sam.wong", "first_name": "Sam", "last_name": "Wong", "contact_number": "+6591234567",
               "organisation": "Vendor Pte Ltd", "seed_onboarding": False, "reason": "Builds the booking service"}
-    invite_id = submit_by_api(system, requester, vendor)
+    invite_id = submit_by_api(browser_system, requester, vendor)
     # enough requests for a second page of the list (25 a page), sent as one batch
     rows = [{"email": f"officer{n:02d}@tech.gov.sg", "user_type": "public_officer", "first_name": "Officer",
              "last_name": str(n), "contact_number": "9123 4567", "organisation": "GovTech", "seed_onboarding": "no",
              "reason": "Joining"} for n in range(25)]
-    submit_batch_by_api(system, requester, rows)
+    submit_batch_by_api(browser_system, requester, rows)
     sign_in(page, requester)
 
     recent = page.get_by_role("table")

@@ -46,17 +46,17 @@ def officer(email: str, reason: str, seed: bool = False) -> dict:
     return {"method": "email_invitation", "email": email, "seed_onboarding": seed, "reason": reason}
 
 
-def requests_in_several_states(system) -> str:
+def requests_in_several_states(browser_system) -> str:
     """Give the sample requester requests that were sent, rejected and are waiting; return the vendor's id."""
-    emailed = submit_by_api(system, REQUESTER, officer("jane.tan@tech.gov.sg", "Joining the platform team"))
-    vendor = submit_by_api(system, REQUESTER, VENDOR)
-    rejected = submit_by_api(system, REQUESTER, officer("ken.ong@tech.gov.sg", "Needs access to the build servers"))
-    approve(system, emailed, "Welcome aboard")
-    approve(system, vendor, "Approved for the payments project")
-    reject(system, rejected, "Already has a TechPass account")
-    submit_by_api(system, REQUESTER, officer("mei.ling.ng@tech.gov.sg", "Data analyst for the transport project", seed=True))
+    emailed = submit_by_api(browser_system, REQUESTER, officer("jane.tan@tech.gov.sg", "Joining the platform team"))
+    vendor = submit_by_api(browser_system, REQUESTER, VENDOR)
+    rejected = submit_by_api(browser_system, REQUESTER, officer("ken.ong@tech.gov.sg", "Needs access to the build servers"))
+    approve(browser_system, emailed, "Welcome aboard")
+    approve(browser_system, vendor, "Approved for the payments project")
+    reject(browser_system, rejected, "Already has a TechPass account")
+    submit_by_api(browser_system, REQUESTER, officer("mei.ling.ng@tech.gov.sg", "Data analyst for the transport project", seed=True))
     for invite_id, state in ((emailed, "emailed"), (vendor, "emailed"), (rejected, "rejected")):
-        wait_for_state(system, invite_id, state)
+        wait_for_state(browser_system, invite_id, state)
     return vendor
 
 
@@ -68,9 +68,9 @@ def shoot_wide_and_narrow(page, name: str) -> None:
     page.set_viewport_size({"width": WIDE, "height": 900})
 
 
-def test_screenshots_of_the_main_pages(page, system):
+def test_screenshots_of_the_main_pages(page, browser_system):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    vendor = requests_in_several_states(system)
+    vendor = requests_in_several_states(browser_system)
 
     page.goto("/sign-in")
     shoot_wide_and_narrow(page, "sign-in")

@@ -4,30 +4,24 @@ import pytest
 
 from invite_common.broker import Outgoing, Publisher
 from invite_common.consumer import MessageConsumer, start_consumer_thread
-from invite_common.db import connect
 from invite_common.errors import PermanentError, TransientError
 from invite_common.messages import new_message
 from tests.support.broker import drain, queue_depth, wait_for
 
+pytestmark = pytest.mark.both_databases("idempotency rests on a unique constraint and the ack on the commit")
+
 QUEUE = "intake.history"
 
 
-@pytest.fixture
-def database(db_url):
-    db = connect(db_url)
-    yield db
-    db.close()
-
-
-def make_effect_table(database):
+def make_effect_table(peewee_db):
     class Effect(peewee.Model):
         request_id = peewee.CharField()
 
         class Meta:
-            database = None
+            peewee_db = None
 
-    Effect._meta.set_database(database)
-    database.create_tables([Effect])
+    Effect._meta.set_database(peewee_db)
+    peewee_db.create_tables([Effect])
     return Effect
 
 
@@ -40,16 +34,16 @@ def refused(request_id: str):
     )
 
 
-def run_consumer(amqp_url, topology, database, handler, on_give_up=None):
+def run_consumer(amqp_url, topology, peewee_db, handler, on_give_up=None):
     consumer = MessageConsumer(
         queue=QUEUE,
         handlers={"invite.decision_refused": handler},
         amqp_url=amqp_url,
         topology=topology,
-        database=database,
+        database=peewee_db,
         on_give_up=on_give_up,
     )
-    database.create_tables([consumer.handled_model])
+    peewee_db.create_tables([consumer.handled_model])
     thread = start_consumer_thread(consumer)
     assert consumer.ready.wait(10)
     return consumer, thread
@@ -66,9 +60,9 @@ def publish(amqp_url, topology, *envelopes):
     publisher.close()
 
 
-def test_the_same_message_delivered_twice_changes_nothing_the_second_time(amqp_url, topology, database):
-    Effect = make_effect_table(database)
-    consumer, thread = run_consumer(amqp_url, topology, database, lambda env: Effect.create(request_id=env.payload["request_id"]))
+def test_the_same_message_delivered_twice_changes_nothing_the_second_time(amqp_url, topology, peewee_db):
+    Effect = make_effect_table(peewee_db)
+    consumer, thread = run_consumer(amqp_url, topology, peewee_db, lambda env: Effect.create(request_id=env.payload["request_id"]))
     message = refused("r1")
     publish(amqp_url, topology, message, message)
     wait_for(lambda: consumer.stats.handled + consumer.stats.duplicates == 2, what="both deliveries")
@@ -77,9 +71,9 @@ def test_the_same_message_delivered_twice_changes_nothing_the_second_time(amqp_u
     assert consumer.stats.duplicates == 1
 
 
-def test_malformed_message_is_dead_lettered_while_the_next_good_one_is_processed(amqp_url, topology, database):
-    Effect = make_effect_table(database)
-    consumer, thread = run_consumer(amqp_url, topology, database, lambda env: Effect.create(request_id=env.payload["request_id"]))
+def test_malformed_message_is_dead_lettered_while_the_next_good_one_is_processed(amqp_url, topology, peewee_db):
+    Effect = make_effect_table(peewee_db)
+    consumer, thread = run_consumer(amqp_url, topology, peewee_db, lambda env: Effect.create(request_id=env.payload["request_id"]))
     exchange = topology.exchange_for_type("invite.decision_refused").name
     bad = Outgoing(message_id="bad-1", exchange=exchange, routing_key="invite.decision_refused", body="{not json", correlation_id="x", type="invite.decision_refused")
     wrong_payload = refused("r9").__class__(**{**refused("r9").__dict__, "payload": {"request_id": "r9"}})
@@ -93,8 +87,8 @@ def test_malformed_message_is_dead_lettered_while_the_next_good_one_is_processed
     assert len(dead) == 2
 
 
-def test_transient_failure_is_retried_with_backoff_and_then_succeeds(amqp_url, topology, database):
-    Effect = make_effect_table(database)
+def test_transient_failure_is_retried_with_backoff_and_then_succeeds(amqp_url, topology, peewee_db):
+    Effect = make_effect_table(peewee_db)
     calls = []
 
     def flaky(env):
@@ -103,7 +97,7 @@ def test_transient_failure_is_retried_with_backoff_and_then_succeeds(amqp_url, t
             raise TransientError("directory timed out")
         Effect.create(request_id=env.payload["request_id"])
 
-    consumer, thread = run_consumer(amqp_url, topology, database, flaky)
+    consumer, thread = run_consumer(amqp_url, topology, peewee_db, flaky)
     publish(amqp_url, topology, refused("r1"))
     wait_for(lambda: consumer.stats.handled == 1, what="success after retries")
     stop(consumer, thread)
@@ -111,8 +105,8 @@ def test_transient_failure_is_retried_with_backoff_and_then_succeeds(amqp_url, t
     assert Effect.select().count() == 1
 
 
-def test_retries_are_bounded_and_the_failure_is_recorded_before_dead_lettering(amqp_url, topology, database):
-    Effect = make_effect_table(database)
+def test_retries_are_bounded_and_the_failure_is_recorded_before_dead_lettering(amqp_url, topology, peewee_db):
+    Effect = make_effect_table(peewee_db)
     given_up = []
 
     def always_down(env):
@@ -123,7 +117,7 @@ def test_retries_are_bounded_and_the_failure_is_recorded_before_dead_lettering(a
         given_up.append((env.payload["request_id"], str(exc)))
         Effect.create(request_id="failure-recorded")
 
-    consumer, thread = run_consumer(amqp_url, topology, database, always_down, on_give_up)
+    consumer, thread = run_consumer(amqp_url, topology, peewee_db, always_down, on_give_up)
     publish(amqp_url, topology, refused("r1"))
     wait_for(lambda: consumer.stats.dead_lettered == 1, what="giving up")
     stop(consumer, thread)
@@ -133,13 +127,13 @@ def test_retries_are_bounded_and_the_failure_is_recorded_before_dead_lettering(a
     assert queue_depth(amqp_url, topology.name(QUEUE) + ".dlq") == 1
 
 
-def test_permanent_error_is_dead_lettered_without_retry(amqp_url, topology, database):
-    make_effect_table(database)
+def test_permanent_error_is_dead_lettered_without_retry(amqp_url, topology, peewee_db):
+    make_effect_table(peewee_db)
 
     def refuses(env):
         raise PermanentError("can never work")
 
-    consumer, thread = run_consumer(amqp_url, topology, database, refuses)
+    consumer, thread = run_consumer(amqp_url, topology, peewee_db, refuses)
     publish(amqp_url, topology, refused("r1"))
     wait_for(lambda: consumer.stats.dead_lettered == 1, what="dead-lettering")
     stop(consumer, thread)

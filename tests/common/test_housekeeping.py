@@ -10,6 +10,8 @@ from invite_common.consumer import handled_message_model
 from invite_common.db import connect, utcnow
 from invite_common.outbox import outbox_model
 
+pytestmark = pytest.mark.both_databases("trimming is date arithmetic and deletes in SQL")
+
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
 
 

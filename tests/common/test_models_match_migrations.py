@@ -12,6 +12,8 @@ import pytest
 
 from invite_common.db import apply_migrations, connect
 
+pytestmark = pytest.mark.both_databases("each dialect's schema is compared with the models")
+
 SERVICES = ("intake", "approval", "notifier")
 
 

@@ -8,32 +8,27 @@ from invite_common.outbox import Outbox, OutboxRelay
 from tests.support.broker import drain, queue_depth, wait_for
 from tests.support.outbox import wait_until_published
 
-
-@pytest.fixture
-def database(db_url):
-    db = connect(db_url)
-    yield db
-    db.close()
+pytestmark = pytest.mark.both_databases("the outbox is claimed by row locks (SKIP LOCKED on PostgreSQL)")
 
 
 def cancelled(n: int):
     return new_message("invite.cancelled", {"request_id": f"r{n}", "actor": "a@gov.sg"}, correlation_id=f"r{n}", producer="intake")
 
 
-def test_message_written_in_a_rolled_back_transaction_is_never_published(database, topology, amqp_url):
-    outbox = Outbox(database, topology)
-    database.create_tables([outbox.model])
+def test_message_written_in_a_rolled_back_transaction_is_never_published(peewee_db, topology, amqp_url):
+    outbox = Outbox(peewee_db, topology)
+    peewee_db.create_tables([outbox.model])
     with pytest.raises(RuntimeError):
-        with database.atomic():
+        with peewee_db.atomic():
             outbox.add(cancelled(1))
             raise RuntimeError("the change failed")
     assert outbox.pending_count() == 0
 
 
-def test_relay_publishes_pending_messages_in_order_and_marks_them_sent(database, topology, amqp_url):
-    outbox = Outbox(database, topology)
-    database.create_tables([outbox.model])
-    with database.atomic():
+def test_relay_publishes_pending_messages_in_order_and_marks_them_sent(peewee_db, topology, amqp_url):
+    outbox = Outbox(peewee_db, topology)
+    peewee_db.create_tables([outbox.model])
+    with peewee_db.atomic():
         for n in range(250):
             outbox.add(cancelled(n))
     publisher = Publisher(amqp_url, topology)
@@ -45,10 +40,10 @@ def test_relay_publishes_pending_messages_in_order_and_marks_them_sent(database,
     assert [b.payload["request_id"] for b in bodies] == [f"r{n}" for n in range(250)]
 
 
-def test_messages_wait_while_the_broker_is_unreachable_then_flow(database, topology, amqp_url):
-    outbox = Outbox(database, topology)
-    database.create_tables([outbox.model])
-    with database.atomic():
+def test_messages_wait_while_the_broker_is_unreachable_then_flow(peewee_db, topology, amqp_url):
+    outbox = Outbox(peewee_db, topology)
+    peewee_db.create_tables([outbox.model])
+    with peewee_db.atomic():
         outbox.add(cancelled(1))
     down = OutboxRelay(outbox, "amqp://guest:guest@127.0.0.1:1//", poll_interval=0.05, max_backoff=0.1)
     down.start()

@@ -5,7 +5,7 @@ import pytest
 
 from invite_common.db import PostgresDatabase, connect
 
-pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+pytestmark = pytest.mark.postgresql_only("what is tested here is how PostgreSQL runs transactions")
 
 
 @pytest.fixture

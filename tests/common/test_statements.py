@@ -7,6 +7,8 @@ import pytest
 from invite_common.db import UTCDateTimeField, connect
 from invite_common.statements import Statements
 
+pytestmark = pytest.mark.both_databases("the statements are SQL written for both dialects")
+
 
 @pytest.fixture
 def Invite(db_url):
@@ -63,7 +65,7 @@ def test_save_changes_writes_only_the_fields_changed_since_the_read(Invite):
     assert [i.id for i in rows.all(("id",), order_by="id", state="elsewhere")] == ["r1"]
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.postgresql_only("prepared statements are PostgreSQL's")
 def test_on_postgresql_each_statement_is_prepared_once_per_connection_and_outlives_a_rollback(Invite):
     rows = Statements(Invite)
     db = Invite._meta.database

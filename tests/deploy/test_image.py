@@ -124,7 +124,7 @@ def test_the_probe_finds_the_service_the_container_runs(tmp_path):
 
 
 def test_the_probe_reports_a_service_that_does_not_answer(monkeypatch):
-    from tests.support.mailbox import free_port
+    from tests.support.ports import free_port
 
     monkeypatch.setenv("NOTIFIER_BIND", f"127.0.0.1:{free_port()}")
     assert probe.main(["notifier"]) == 1

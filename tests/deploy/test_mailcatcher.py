@@ -15,15 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "mailcatcher.py"
 HOSTILE_SUBJECT = 'Invitation <script>alert("x")</script> & <b>bold</b>'
 BODY_MARKER = "the-body-never-goes-to-the-log"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Catcher:

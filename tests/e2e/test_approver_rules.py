@@ -20,10 +20,9 @@ from invite_common.broker import Outgoing, Publisher
 from invite_common.db import connect, utcnow
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.e2e.conftest import RETRY_DELAYS, wait_for_state
+from tests.support.system import RETRY_DELAYS, RunningSystem, SERVICES, system_env, wait_for_state
 from tests.support.broker import delete_namespace, wait_for
 from tests.support.mailbox import Mailbox, text_of
-from tests.support.system import SERVICES, RunningSystem, system_env
 
 REQUESTER = "amy@tech.gov.sg"
 APPROVER = "bob@tech.gov.sg"
@@ -60,21 +59,21 @@ invitee_domains = ["auto.gov.sg"]
 
 
 @pytest.fixture(scope="module")
-def mailbox():
+def rules_mailbox():
     box = Mailbox().start()
     yield box
     box.stop()
 
 
 @pytest.fixture(scope="module")
-def quiet_system(tmp_path_factory, amqp_url, mailbox):
+def quiet_system(tmp_path_factory, amqp_url, rules_mailbox):
     """The services on SQLite with an auto-approval policy and no digest of their own: the test sends it."""
     root = tmp_path_factory.mktemp("approver-rules")
     (root / "policy.toml").write_text(POLICY)
     namespace = f"e{uuid.uuid4().hex[:10]}"
     env = system_env(
         amqp_url=amqp_url, namespace=namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in SERVICES},
-        smtp_url=mailbox.url, var_dir=root / "var", RETRY_DELAYS=",".join(str(d) for d in RETRY_DELAYS),
+        smtp_url=rules_mailbox.url, var_dir=root / "var",
         APPROVER_DIGEST_MINUTES="0", APPROVAL_POLICY=str(root / "policy.toml"),
     )
     system = RunningSystem(env=env, logs=root)
@@ -86,7 +85,7 @@ def quiet_system(tmp_path_factory, amqp_url, mailbox):
         delete_namespace(amqp_url, Topology(namespace=namespace, retry_delays=RETRY_DELAYS))
 
 
-def test_the_digest_and_its_expiry_reminder_reach_each_approver_once(quiet_system, mailbox):
+def test_the_digest_and_its_expiry_reminder_reach_each_approver_once(quiet_system, rules_mailbox):
     from intake.approvals import digest
     from intake.db import database
     from intake.models import InviteRequest
@@ -108,12 +107,12 @@ def test_the_digest_and_its_expiry_reminder_reach_each_approver_once(quiet_syste
         assert digest.send_digest(outbox, digests, now=now + dt.timedelta(minutes=10)) is None
 
     for approver in (APPROVER, "dana@tech.gov.sg"):
-        [email] = wait_for(lambda: mailbox.to(approver), what=f"the digest to {approver}")
+        [email] = wait_for(lambda: rules_mailbox.to(approver), what=f"the digest to {approver}")
         assert email["Subject"].endswith("waiting for approval (1 expiring soon)")
         body = text_of(email)
         assert body.index("old.one@tech.gov.sg") < body.index("NEW SINCE") < body.index("fresh.one@tech.gov.sg")
         assert "/approvals" in body
-    assert not [m for m in mailbox.to(REQUESTER) if "waiting for approval" in m["Subject"]]
+    assert not [m for m in rules_mailbox.to(REQUESTER) if "waiting for approval" in m["Subject"]]
     # the requests themselves are untouched, and approval took the notices' outcomes in its stride
     assert system.invite(fresh["id"], AUDITOR)["state"] == "submitted"
     assert "giving up" not in system.log("approval")
@@ -125,7 +124,7 @@ def digest_topology(settings):
     return Topology(settings.amqp_namespace, settings.amqp_quorum_queues, settings.retry_delays)
 
 
-def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(quiet_system, mailbox):
+def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(quiet_system, rules_mailbox):
     system = quiet_system
     same = submit(system, "mei.lin@auto.gov.sg", user="lee@auto.gov.sg")
     other = submit(system, "raj.kumar@auto.gov.sg")  # amy is at tech.gov.sg: not her own agency
@@ -133,11 +132,11 @@ def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(quie
     approve = next(h for h in final["history"] if h["event"] == "approve")
     assert approve["actor"] == "policy" and approve["details"] == {"policy": "Own agency officers"}
     assert [h["event"] for h in final["history"]] == ["submit", "approve", "provision", "mark_emailed"]
-    wait_for(lambda: mailbox.to("mei.lin@auto.gov.sg"), what="the invitation")
+    wait_for(lambda: rules_mailbox.to("mei.lin@auto.gov.sg"), what="the invitation")
     assert system.invite(other["id"], AUDITOR)["state"] == "submitted"
 
 
-def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, mailbox):
+def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, rules_mailbox):
     from approval.db import database
     from approval.adapters.directory import LocalDirectory
 
@@ -156,7 +155,7 @@ def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, mail
     system.call("POST", f"/api/v1/invites/{ken['id']}/approve", APPROVER, json={})
     failed = wait_for_state(system, ken["id"], "failed")
     assert "already has a TechPass account" in failed["history"][-1]["note"]
-    assert mailbox.to("ken.ong@tech.gov.sg") == [] and len(mailbox.to("jane.tan@tech.gov.sg")) == 1
+    assert rules_mailbox.to("ken.ong@tech.gov.sg") == [] and len(rules_mailbox.to("jane.tan@tech.gov.sg")) == 1
 
 
 def put_on_the_broker(system, type_name, payload):
@@ -196,7 +195,7 @@ def test_a_decision_put_on_the_broker_by_someone_outside_the_organisation_is_ref
     assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
 
 
-def test_a_tagged_address_is_its_person_for_self_invitation_policy_and_separation_of_duties(quiet_system, mailbox):
+def test_a_tagged_address_is_its_person_for_self_invitation_policy_and_separation_of_duties(quiet_system, rules_mailbox):
     # lee+x@auto.gov.sg reaches lee: the policy (own agency officers) would otherwise approve and email it
     from approval.db import database
     from approval.models import InviteRequest as ApprovalRequest
@@ -226,10 +225,10 @@ def test_a_tagged_address_is_its_person_for_self_invitation_policy_and_separatio
     [entry] = wait_for(lambda: refusals(system, invite["id"]), what="the refusal in the history")
     assert entry["note"] == "an approver cannot decide on an invitation of themselves"
     assert system.invite(invite["id"], AUDITOR)["state"] == "submitted"
-    assert mailbox.to("lee+x@auto.gov.sg") == [] and mailbox.to("bob+x@tech.gov.sg") == []
+    assert rules_mailbox.to("lee+x@auto.gov.sg") == [] and rules_mailbox.to("bob+x@tech.gov.sg") == []
 
 
-def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_system, mailbox):
+def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_system, rules_mailbox):
     from approval import bootstrap
     from approval.db import database
     from approval.models import InviteRequest as ApprovalRequest
@@ -244,6 +243,6 @@ def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_sys
     final = wait_for_state(system, invite["id"], "expired")
     assert final["history"][-1]["event"] == "expire"
     def notices():
-        return [m for m in mailbox.to(REQUESTER) if m["Subject"] == "Your TechPass request for slow.one@tech.gov.sg has expired"]
+        return [m for m in rules_mailbox.to(REQUESTER) if m["Subject"] == "Your TechPass request for slow.one@tech.gov.sg has expired"]
 
     assert len(wait_for(notices, what="the expiry notice")) == 1

@@ -9,7 +9,7 @@ from kombu import Connection, Producer
 
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.e2e.conftest import RETRY_DELAYS, wait_for_state
+from tests.support.system import RETRY_DELAYS, wait_for_state
 from tests.support.broker import queue_depth, wait_for
 
 REQUESTER, APPROVER, AUDITOR = "amy@tech.gov.sg", "bob@tech.gov.sg", "carol@tech.gov.sg"
@@ -41,8 +41,8 @@ def page_text(markup: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
 
 
-def test_the_auditor_sees_the_exact_timeline_of_a_request_and_the_chain_verifies(sqlite_system, mailbox):
-    system = sqlite_system
+def test_the_auditor_sees_the_exact_timeline_of_a_request_and_the_chain_verifies(system, mailbox):
+    system = system
     invite = system.call("POST", "/api/v1/invites", REQUESTER, json=VENDOR).json()
     assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER,
                        json={"comment": "Vendor contract signed"}).status_code == 202
@@ -87,8 +87,8 @@ def test_the_auditor_sees_the_exact_timeline_of_a_request_and_the_chain_verifies
     assert f"Intact, {len(recorded)} entries checked" in integrity
 
 
-def test_history_takes_only_approvals_events_and_each_once(sqlite_system):
-    system = sqlite_system
+def test_history_takes_only_approvals_events_and_each_once(system):
+    system = system
     invite = system.call("POST", "/api/v1/invites", REQUESTER, json={
         "method": "email_invitation", "email": "ann@tech.gov.sg", "seed_onboarding": False, "reason": "Analyst"}).json()
     topology = Topology(system.env["AMQP_NAMESPACE"], retry_delays=RETRY_DELAYS)

@@ -10,9 +10,8 @@ import pytest
 from invite_common.broker import Outgoing, Publisher, PublishError
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.e2e.conftest import wait_for_state
+from tests.support.system import RunningSystem, system_env, wait_for_state
 from tests.support.broker import wait_for
-from tests.support.system import RunningSystem, system_env
 
 REQUESTER, APPROVER = "amy@tech.gov.sg", "bob@tech.gov.sg"
 

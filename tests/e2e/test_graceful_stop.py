@@ -17,28 +17,20 @@ import requests
 from kombu import Connection
 
 from invite_common.topology import Topology
-from tests.e2e.conftest import RETRY_DELAYS, wait_for_state
+from tests.support.system import RETRY_DELAYS, SERVICES, RunningSystem, system_env, wait_for_ok, wait_for_state
 from tests.support.broker import delete_namespace
 from tests.support.metrics import scrape, value
-from tests.support.mailbox import free_port
+from tests.support.ports import free_port
 from tests.support.pid1 import Pid1
-from tests.support.system import SERVICES, RunningSystem, system_env
 
 SHUTDOWN_SECONDS = 8
 GRACE_SECONDS = 10
 REQUESTER, APPROVER = "amy@tech.gov.sg", "bob@tech.gov.sg"
 
 
-def ready(bind: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://{bind}/readyz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{bind} not ready after {timeout}s")
+def target_log(tmp_path, service: str, run: str):
+    """The end of the log of the service started as PID 1 for `run`, read when a wait fails."""
+    return lambda: (tmp_path / f"{service}-{run}.log").read_text(errors="replace")[-3000:]
 
 
 def bind_of(system: RunningSystem, service: str) -> str:
@@ -92,7 +84,7 @@ def stop_system(request, tmp_path, amqp_url, mailbox):
     namespace = f"g{int(time.time() * 1000) % 10**9}"
     env = system_env(amqp_url=amqp_url, namespace=namespace,
                      db_urls={s: f"sqlite:///{tmp_path / (s + '.db')}" for s in SERVICES},
-                     smtp_url=mailbox.url, var_dir=tmp_path / "var", RETRY_DELAYS=",".join(map(str, RETRY_DELAYS)),
+                     smtp_url=mailbox.url, var_dir=tmp_path / "var",
                      SHUTDOWN_SECONDS=str(SHUTDOWN_SECONDS), RATE_LIMIT_SUBMIT="10000/minute",
                      RATE_LIMIT_DECIDE="10000/minute", APPROVER_DIGEST_MINUTES="0")
     system = RunningSystem(env=env, logs=tmp_path)
@@ -108,7 +100,7 @@ def test_a_service_as_pid_1_stops_on_sigterm_while_invitations_flow_losing_and_d
     system.start(*[s for s in SERVICES if s != service])
     target = Pid1([sys.executable, "-m", service], system.env, tmp_path / f"{service}-pid1.log")
     try:
-        ready(bind_of(system, service))
+        wait_for_ok(f"http://{bind_of(system, service)}/readyz", log=target_log(tmp_path, service, "pid1"))
         assert target.namespace_pid() == 1
         traffic = Traffic(system)
         traffic.start()
@@ -142,14 +134,7 @@ def test_a_service_stops_within_seconds_while_its_broker_is_down(service, stop_s
     target = Pid1([sys.executable, "-m", service], system.env, tmp_path / f"{service}-down.log")
     try:
         health = system.env["INTAKE_METRICS_BIND"] if service == "intake" else bind_of(system, service)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"http://{health}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                assert time.monotonic() < deadline, (tmp_path / f"{service}-down.log").read_text()[-2000:]
-                time.sleep(0.1)
+        wait_for_ok(f"http://{health}/healthz", log=target_log(tmp_path, service, "down"))
         time.sleep(1.5)  # in the middle of its reconnection waits
         target.signal(signal.SIGTERM)
         asked = time.monotonic()
@@ -165,7 +150,7 @@ def test_intake_answers_the_request_in_flight_and_refuses_new_connections_while_
     system = stop_system
     target = Pid1([sys.executable, "-m", "intake"], system.env, tmp_path / "intake-drain.log")
     try:
-        ready(system.env["INTAKE_BIND"])
+        wait_for_ok(f"http://{system.env['INTAKE_BIND']}/readyz", log=target_log(tmp_path, "intake", "drain"))
         host, port = system.env["INTAKE_BIND"].split(":")
         body = (b'{"method": "email_invitation", "email": "late.joiner@tech.gov.sg", '
                 b'"seed_onboarding": false, "reason": "Joining"}')

@@ -6,7 +6,7 @@ import pytest
 from invite_common.broker import Outgoing, Publisher
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.e2e.conftest import RETRY_DELAYS, _make_system, wait_for_state
+from tests.support.system import RETRY_DELAYS, make_system, wait_for_state
 from tests.support.broker import wait_for
 
 REQUESTER = "amy@tech.gov.sg"
@@ -34,9 +34,9 @@ def test_request_accepted_while_the_broker_is_unreachable_flows_once_it_is_back(
     assert len(mailbox.to("nora@tech.gov.sg")) == 1
 
 
-def test_smtp_refusing_temporarily_is_retried_and_one_email_arrives(sqlite_system, mailbox):
+def test_smtp_refusing_temporarily_is_retried_and_one_email_arrives(system, mailbox):
     mailbox.refuse_next(2)
-    system = sqlite_system
+    system = system
     invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("omar@tech.gov.sg")).json()["id"]
     system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={})
     wait_for_state(system, invite_id, "emailed", timeout=30)
@@ -44,8 +44,8 @@ def test_smtp_refusing_temporarily_is_retried_and_one_email_arrives(sqlite_syste
     assert len(mailbox.to("omar@tech.gov.sg")) == 1
 
 
-def test_mail_server_outage_delays_the_invitation_without_failing_it(sqlite_system, mailbox):
-    system = sqlite_system
+def test_mail_server_outage_delays_the_invitation_without_failing_it(system, mailbox):
+    system = system
     mailbox.go_down()
     invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("una@tech.gov.sg")).json()["id"]
     system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={})
@@ -58,8 +58,8 @@ def test_mail_server_outage_delays_the_invitation_without_failing_it(sqlite_syst
     assert len(mailbox.to("una@tech.gov.sg")) == 1
 
 
-def test_decision_message_sent_straight_to_approval_by_the_requester_is_refused(sqlite_system, amqp_url, namespace, mailbox):
-    system = sqlite_system
+def test_decision_message_sent_straight_to_approval_by_the_requester_is_refused(system, amqp_url, namespace, mailbox):
+    system = system
     invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("pia@tech.gov.sg")).json()["id"]
     topology = Topology(namespace=namespace, retry_delays=RETRY_DELAYS)
     forged = new_message(
@@ -84,8 +84,8 @@ def test_decision_message_sent_straight_to_approval_by_the_requester_is_refused(
     assert mailbox.messages == []
 
 
-def test_the_same_decision_delivered_twice_emails_once(sqlite_system, amqp_url, namespace, mailbox):
-    system = sqlite_system
+def test_the_same_decision_delivered_twice_emails_once(system, amqp_url, namespace, mailbox):
+    system = system
     invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("quinn@tech.gov.sg")).json()["id"]
     topology = Topology(namespace=namespace, retry_delays=RETRY_DELAYS)
     decision = new_message(
@@ -103,11 +103,11 @@ def test_the_same_decision_delivered_twice_emails_once(sqlite_system, amqp_url, 
     assert [h["event"] for h in final["history"]].count("approve") == 1
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_two_notifiers_given_the_same_send_command_at_once_send_one_email(request, tmp_path, amqp_url, namespace, mailbox, kind):
+@pytest.mark.both_databases("one sender per message holds by a row lock, which the two databases take differently")
+def test_two_notifiers_given_the_same_send_command_at_once_send_one_email(request, tmp_path, amqp_url, namespace, mailbox, db_kind):
     # a command published twice (a relay that published, then crashed before marking it) reaches two
     # notifier processes at the same moment, while the mail server takes its time over each message
-    system = _make_system(request, tmp_path, amqp_url, namespace, mailbox, kind)
+    system = make_system(request, tmp_path, amqp_url, namespace, mailbox, db_kind)
     system.start("notifier")
     second = system.start_replica("notifier", 2)
     system.wait_ready(second)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import _make_system, wait_for_state
+from tests.support.system import make_system, wait_for_state
 from tests.support.broker import wait_for
 from tests.support.metrics import names, scrape, value
 from tests.deploy.manifests import DEPLOY
@@ -32,7 +32,7 @@ VENDOR = {
 
 @pytest.fixture
 def scim_system(request, tmp_path, amqp_url, namespace, mailbox, scim):
-    system = _make_system(request, tmp_path, amqp_url, namespace, mailbox, "postgresql",
+    system = make_system(request, tmp_path, amqp_url, namespace, mailbox, "postgresql",
                           DIRECTORY_URL=scim.url, DIRECTORY_TOKEN=scim.token, DIRECTORY_TIMEOUT="2")
     system.start()
     return system

@@ -10,6 +10,7 @@ from intake.db import database
 from intake.auth.roles import parse_role_grants
 from intake.models import RoleGrant
 from intake.migrations import MIGRATIONS
+from tests.support.callers import as_user
 
 
 @pytest.fixture
@@ -43,16 +44,6 @@ def app(intake_db, outbox, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def as_user(client, email):
-    """Return a caller function sending requests as `email` (dev identity)."""
-
-    def call(method, path, **kwargs):
-        headers = kwargs.pop("headers", {}) | {"X-Dev-User": email}
-        return client.open(path, method=method, headers=headers, **kwargs)
-
-    return call
 
 
 @pytest.fixture

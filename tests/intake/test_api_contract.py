@@ -57,8 +57,8 @@ OPERATIONS = [
 
 
 @pytest.fixture
-def contract_db(tmp_path):
-    db = connect(f"sqlite:///{tmp_path / 'contract.db'}")
+def contract_db(db_url):
+    db = connect(db_url)
     database.initialize(db)
     apply_migrations(db, MIGRATIONS)
     with database.atomic():

@@ -7,8 +7,11 @@ import pytest
 
 from intake.db import database
 from intake.models import InviteRequest
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
 from tests.intake.test_history import apply, changed
+
+# why the database matters to the tests marked with it
+SQL = "the queue's cursors and filters, and the open-request lookup, are SQL"
 
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 
@@ -73,6 +76,7 @@ def emailed(invite_id):
     apply(changed(invite_id, 3, "account_created", "emailed", "mark_emailed"))
 
 
+@pytest.mark.both_databases(SQL)
 def test_someone_who_already_has_an_account_is_refused_at_submit(amy, client):
     invite = amy("POST", "/api/v1/invites", json=OFFICER).get_json()
     emailed(invite["id"])
@@ -85,6 +89,7 @@ def test_someone_who_already_has_an_account_is_refused_at_submit(amy, client):
     assert other.status_code == 409 and "existing_id" not in other.get_json()
 
 
+@pytest.mark.both_databases(SQL)
 def test_a_closed_request_without_an_account_does_not_block_a_new_one(amy):
     invite = amy("POST", "/api/v1/invites", json=OFFICER).get_json()
     apply(changed(invite["id"], 1, "submitted", "rejected", "reject"))
@@ -99,6 +104,7 @@ def test_the_open_request_conflict_names_the_request_only_to_who_may_open_it(amy
     assert approver.status_code == 409 and approver.get_json()["existing_id"] == first["id"]
 
 
+@pytest.mark.both_databases(SQL)
 def test_the_queue_pages_by_cursor_with_a_total_and_each_expiry(amy, client, bob):
     ids = [amy("POST", "/api/v1/invites", json=OFFICER | {"email": f"p{n}@tech.gov.sg"}).get_json()["id"] for n in range(5)]
     seen, cursor, total = [], None, None
@@ -115,6 +121,7 @@ def test_the_queue_pages_by_cursor_with_a_total_and_each_expiry(amy, client, bob
     assert seen == ids and total == 5
 
 
+@pytest.mark.both_databases(SQL)
 def test_the_queue_filters_like_the_page(amy, client, bob):
     dana = as_user(client, "dana@tech.gov.sg")
     amy("POST", "/api/v1/invites", json=OFFICER | {"email": "seed.one@tech.gov.sg", "seed_onboarding": True})
@@ -148,7 +155,7 @@ def test_a_bad_queue_argument_is_a_422_naming_it(bob, args, field):
 
 
 def test_batch_rows_follow_the_same_rules(amy, client):
-    from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes
+    from tests.support.spreadsheets import OFFICER_ROW, csv_bytes
 
     held = amy("POST", "/api/v1/invites", json=OFFICER | {"email": "held@tech.gov.sg"}).get_json()
     emailed(held["id"])

@@ -3,13 +3,10 @@ import base64
 
 import pytest
 
-from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes, upload
+from tests.support.spreadsheets import OFFICER_ROW, csv_bytes, upload
 
 # what is checked here is decided before any query: one database is enough (the default
 # fixtures run every test on SQLite and PostgreSQL)
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -72,7 +69,7 @@ def test_a_portal_row_number_beyond_64_bits_is_not_found(portal_amy):
 
 @pytest.fixture
 def portal_amy(app):
-    from tests.intake.portal.conftest import signed_in
+    from tests.support.callers import signed_in
 
     app.config["WTF_CSRF_ENABLED"] = False
     return signed_in(app.test_client(), "amy@tech.gov.sg")

@@ -7,7 +7,9 @@ import pytest
 from intake.approvals import digest
 from intake.db import database
 from intake.models import DigestRun, InviteRequest
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
+
+pytestmark = pytest.mark.both_databases("the digest selects by date arithmetic in SQL")
 
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 HOUR = dt.timedelta(hours=1)

@@ -10,7 +10,6 @@ from tests.intake.test_http_server import start_intake
 from tests.support.metrics import scrape
 
 # what is checked here is decided before any query: one database is enough
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 DOCS = ("/api/docs", "/api/openapi.json", "/api/docs/static/swagger-ui.css")
 

@@ -4,14 +4,11 @@ import pytest
 
 from intake import settings as intake_settings
 from intake.app import create_app
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
 from tests.intake.portal.test_sign_in import PRODUCTION
 
 # what is checked here is decided before any query: one database is enough (the default
 # fixtures run every test on SQLite and PostgreSQL)
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
 API_ANSWERS = [
     ("GET", "/api/v1/invites", {"X-Dev-User": "amy@tech.gov.sg"}, 200),
     ("GET", "/api/v1/invites", {}, 401),

@@ -8,7 +8,9 @@ from intake import history
 from intake.history import consumer
 from intake.db import database
 from intake.models import HistoryEntry, InviteRequest, TakenUsername
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
+
+pytestmark = pytest.mark.both_databases("history is appended idempotently by unique source sequence")
 
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 

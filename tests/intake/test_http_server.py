@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from invite_common.topology import Topology
-from tests.intake.batches.conftest import HEADINGS
+from tests.support.spreadsheets import HEADINGS
 from tests.intake.batches.test_upload_costs import workbook
 from tests.support.broker import delete_namespace
 from tests.support.system import RunningSystem, system_env

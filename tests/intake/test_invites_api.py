@@ -5,7 +5,10 @@ import threading
 import pytest
 
 from intake.models import InviteRequest
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
+
+# why the database matters to the tests marked with it
+SQL = "claims, unique open requests, cursors and address filters are SQL"
 
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 VENDOR = {
@@ -53,6 +56,7 @@ def test_someone_outside_the_organisation_cannot_request(client):
     assert response.status_code == 403
 
 
+@pytest.mark.both_databases(SQL)
 def test_idempotency_key_replays_the_first_answer(amy, outbox):
     first = amy("POST", "/api/v1/invites", json=OFFICER, headers={"Idempotency-Key": "k-1"})
     again = amy("POST", "/api/v1/invites", json=OFFICER, headers={"Idempotency-Key": "k-1"})
@@ -63,6 +67,7 @@ def test_idempotency_key_replays_the_first_answer(amy, outbox):
     assert other.status_code == 422 and "Idempotency-Key" in other.get_json()["errors"]
 
 
+@pytest.mark.both_databases(SQL)
 def test_second_open_request_for_an_email_is_409_with_the_existing_id(amy):
     first = amy("POST", "/api/v1/invites", json=OFFICER).get_json()
     response = amy("POST", "/api/v1/invites", json=OFFICER | {"email": "JANE@tech.gov.sg"})
@@ -111,6 +116,7 @@ def test_second_decision_on_the_same_request_is_409(amy, bob, client, outbox):
     assert len(decisions) == 1 and decisions[0]["payload"]["actor"] == "bob@tech.gov.sg"
 
 
+@pytest.mark.both_databases(SQL)
 def test_concurrent_decisions_let_exactly_one_in(app, amy):
     invite = amy("POST", "/api/v1/invites", json=OFFICER).get_json()
     barrier, statuses = threading.Barrier(4), []
@@ -149,6 +155,7 @@ def test_requesters_see_only_their_own_requests(amy, client):
     assert carol("GET", f"/api/v1/invites/{invite['id']}").status_code == 200
 
 
+@pytest.mark.both_databases(SQL)
 def test_list_is_paginated_by_cursor_and_filters_are_checked(amy):
     for n in range(5):
         amy("POST", "/api/v1/invites", json=OFFICER | {"email": f"p{n}@tech.gov.sg"})
@@ -169,6 +176,7 @@ def test_a_list_filter_the_document_does_not_allow_is_a_422_naming_it(amy, args,
     assert response.status_code == 422 and field in response.get_json()["errors"]
 
 
+@pytest.mark.both_databases(SQL)
 def test_the_address_filters_match_an_address_however_it_is_written(amy):
     amy("POST", "/api/v1/invites", json=OFFICER | {"email": "p0@tech.gov.sg"})
     assert len(amy("GET", "/api/v1/invites", query_string={"email": "P0@Tech.Gov.SG"}).get_json()["items"]) == 1
@@ -187,6 +195,7 @@ def test_bulk_decisions_give_each_item_its_single_call_status(amy, bob, client):
     assert [r["status"] for r in response.get_json()["results"]] == [202, 403, 404]
 
 
+@pytest.mark.both_databases(SQL)
 def test_approval_queue_is_oldest_first_and_excludes_own_and_decided(amy, bob, client):
     ids = [amy("POST", "/api/v1/invites", json=OFFICER | {"email": f"q{n}@tech.gov.sg"}).get_json()["id"] for n in range(3)]
     bob("POST", "/api/v1/invites", json=OFFICER | {"email": "own@tech.gov.sg"})

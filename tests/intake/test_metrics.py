@@ -11,7 +11,7 @@ import pytest
 
 from invite_common import metrics
 from intake.web.metrics import COLLECTORS
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
 from tests.support import metrics as scraping
 
 INVITE = {"method": "email_invitation", "email": "jane.tan@tech.gov.sg", "seed_onboarding": False, "reason": "Joining"}

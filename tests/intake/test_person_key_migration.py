@@ -10,7 +10,10 @@ from intake.app import create_app
 from intake.db import database
 from intake.migrations import MIGRATIONS
 from intake.models import BatchDraft, BatchRow, InviteRequest, RoleGrant
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
+import pytest
+
+pytestmark = pytest.mark.both_databases("a migration backfills in SQL")
 
 BEFORE_PERSON_KEYS = 6  # the migrations applied before it
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)

@@ -12,10 +12,12 @@ import pytest
 import requests
 
 from invite_common.topology import Topology
-from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes
+from tests.support.spreadsheets import OFFICER_ROW, csv_bytes
 from tests.support import backing
 from tests.support.broker import delete_namespace
 from tests.support.system import RunningSystem, system_env
+
+pytestmark = pytest.mark.both_databases("quotas hold by a per-requester lock that only PostgreSQL takes")
 
 OPEN_QUOTA = 10
 

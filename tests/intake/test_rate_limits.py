@@ -10,14 +10,10 @@ from invite_common.db import utcnow
 from intake.app import create_app
 from intake.limits.rates import DEFAULT_LIMITS, limited, limited_routes
 from intake.models import InviteRequest
-from tests.intake.conftest import as_user
-from tests.intake.portal.conftest import signed_in
+from tests.support.callers import as_user, signed_in
 
 # what is checked here is decided before any query: one database is enough (the default
 # fixtures run every test on SQLite and PostgreSQL)
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -127,7 +123,7 @@ def test_requests_per_day_per_requester_are_bounded_and_say_when_to_come_back(ou
 
 
 def test_a_batch_larger_than_the_quota_left_is_refused_whole(outbox):
-    from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes, upload
+    from tests.support.spreadsheets import OFFICER_ROW, csv_bytes, upload
 
     amy = as_user(make_app(outbox, REQUESTS_PER_DAY_PER_REQUESTER="2").test_client(), "amy@tech.gov.sg")
     rows = [OFFICER_ROW | {"email": f"p{n}@tech.gov.sg"} for n in range(3)]

@@ -22,9 +22,6 @@ from intake.auth.identity import SESSION_AUTH_MODE, SESSION_USER
 
 # what is checked here is decided before any query: one database is enough (the default
 # fixtures run every test on SQLite and PostgreSQL)
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
 ROUTES = """
 GET     /                                                   requester
 GET     /admin/roles                                        admin

@@ -5,7 +5,7 @@ import io
 
 from intake.db import database
 from intake.models import InviteRequest
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
 from tests.intake.test_approver_rules import OFFICER, decisions, emailed
 
 SELF = ["You cannot invite yourself. Ask a colleague to request your account."]
@@ -76,7 +76,7 @@ def test_an_approver_sees_earlier_requests_for_the_same_person_at_another_addres
 
 
 def test_batch_rows_compare_people_with_each_other_and_with_open_requests(amy, client):
-    from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes
+    from tests.support.spreadsheets import OFFICER_ROW, csv_bytes
 
     as_user(client, "zed@tech.gov.sg")("POST", "/api/v1/invites", json=OFFICER | {"email": "open@tech.gov.sg"})
     rows = [OFFICER_ROW | {"email": e} for e in (

@@ -11,7 +11,9 @@ from notifier import handlers
 from notifier.db import database
 from notifier.models import Delivery
 from notifier.adapters.mailer import SmtpMailer
-from tests.notifier.conftest import RecordingHandler
+from tests.support.smtp_recorder import RecordingHandler
+
+pytestmark = pytest.mark.both_databases("a message is sent once by a unique constraint")
 
 CONTEXT = {
     "request_id": "req-1",
@@ -32,7 +34,7 @@ def command(send_key="invitation-1", **payload):
 
 
 @pytest.fixture
-def deps(notifier_db, smtp_server):
+def notifier_deps(notifier_db, smtp_server):
     smtp = RecordingHandler()
     port = smtp_server(smtp)
     mailer = SmtpMailer(f"smtp://127.0.0.1:{port}", "TechPass Invites <no-reply@invites.local>", timeout=5)
@@ -40,57 +42,57 @@ def deps(notifier_db, smtp_server):
     mailer.close()
 
 
-def test_a_send_whose_outcome_was_not_committed_is_not_mailed_again(deps):
-    deps, smtp = deps
+def test_a_send_whose_outcome_was_not_committed_is_not_mailed_again(notifier_deps):
+    notifier_deps, smtp = notifier_deps
     env = command()
-    first = handlers.send_email(env, deps)  # then the commit fails: the database went away
-    again = handlers.send_email(env, deps)
+    first = handlers.send_email(env, notifier_deps)  # then the commit fails: the database went away
+    again = handlers.send_email(env, notifier_deps)
 
     assert again == first and len(smtp.received) == 1
     with database.atomic():
-        handlers.record_email_sent(env, again, deps)
-    assert handlers.send_email(env, deps) is handlers.ALREADY_SENT
-    assert len(smtp.received) == 1 and deps.accepted == {}
-    assert [r.message_type for r in deps.outbox.pending()] == ["email.sent"]
+        handlers.record_email_sent(env, again, notifier_deps)
+    assert handlers.send_email(env, notifier_deps) is handlers.ALREADY_SENT
+    assert len(smtp.received) == 1 and notifier_deps.accepted == {}
+    assert [r.message_type for r in notifier_deps.outbox.pending()] == ["email.sent"]
 
 
-def test_a_failure_after_the_server_took_the_email_is_recorded_as_sent(deps):
-    deps, smtp = deps
+def test_a_failure_after_the_server_took_the_email_is_recorded_as_sent(notifier_deps):
+    notifier_deps, smtp = notifier_deps
     env = command()
-    accepted = handlers.send_email(env, deps)
+    accepted = handlers.send_email(env, notifier_deps)
     with database.atomic():
-        handlers.record_email_failed(env, RuntimeError("the commit kept failing"), deps)
+        handlers.record_email_failed(env, RuntimeError("the commit kept failing"), notifier_deps)
 
     delivery = Delivery.get()
     assert (delivery.status, delivery.smtp_message_id) == ("sent", accepted.smtp_message_id)
-    assert [r.message_type for r in deps.outbox.pending()] == ["email.sent"]
+    assert [r.message_type for r in notifier_deps.outbox.pending()] == ["email.sent"]
 
 
-def test_a_send_key_too_long_to_record_is_refused_before_any_email(deps):
-    deps, smtp = deps
+def test_a_send_key_too_long_to_record_is_refused_before_any_email(notifier_deps):
+    notifier_deps, smtp = notifier_deps
     with pytest.raises(PermanentError):
-        handlers.send_email(command(send_key="k" * 500), deps)
+        handlers.send_email(command(send_key="k" * 500), notifier_deps)
     assert smtp.received == []
 
 
-def test_a_failed_send_put_back_in_its_queue_is_sent_and_counts_two_attempts(deps):
-    deps, smtp = deps
+def test_a_failed_send_put_back_in_its_queue_is_sent_and_counts_two_attempts(notifier_deps):
+    notifier_deps, smtp = notifier_deps
     env = command()
     with database.atomic():
-        handlers.record_email_failed(env, TransientError("SMTP 451 at DATA: try again later"), deps)
-    outcome = handlers.send_email(env, deps)  # an operator moved the dead-lettered command back
+        handlers.record_email_failed(env, TransientError("SMTP 451 at DATA: try again later"), notifier_deps)
+    outcome = handlers.send_email(env, notifier_deps)  # an operator moved the dead-lettered command back
     with database.atomic():
-        handlers.record_email_sent(env, outcome, deps)
+        handlers.record_email_sent(env, outcome, notifier_deps)
 
     delivery = Delivery.get()
     assert (delivery.status, delivery.attempts, delivery.error) == ("sent", 2, "")
-    assert [r.message_type for r in deps.outbox.pending()] == ["email.failed", "email.sent"]
+    assert [r.message_type for r in notifier_deps.outbox.pending()] == ["email.failed", "email.sent"]
     assert len(smtp.received) == 1
 
 
-def test_giving_up_on_another_message_type_records_nothing(deps):
-    deps, smtp = deps
+def test_giving_up_on_another_message_type_records_nothing(notifier_deps):
+    notifier_deps, smtp = notifier_deps
     other = new_message("invite.cancelled", {"request_id": "req-1", "actor": "a@gov.sg"}, correlation_id="req-1", producer="intake")
     with database.atomic():
-        handlers.record_email_failed(other, PermanentError("x"), deps)
-    assert Delivery.select().count() == 0 and deps.outbox.pending() == []
+        handlers.record_email_failed(other, PermanentError("x"), notifier_deps)
+    assert Delivery.select().count() == 0 and notifier_deps.outbox.pending() == []

@@ -19,7 +19,8 @@ from notifier.adapters.mailer import (
     parse_smtp_url,
 )
 from notifier.rendering import render
-from tests.notifier.conftest import RecordingHandler, free_port
+from tests.support.smtp_recorder import RecordingHandler
+from tests.support.ports import free_port
 
 MAIL_FROM = "TechPass Invites <no-reply@invites.local>"
 MESSAGE_ID = message_id_for("req-1", "invitation", "1", "invites.local")

@@ -7,6 +7,9 @@ import time
 
 from invite_common.db import connect
 from notifier.sending import SendLocks
+import pytest
+
+pytestmark = pytest.mark.both_databases("one sender per message holds by a row lock")
 
 KEY = ("req-1", "invitation", "invitation-1")
 

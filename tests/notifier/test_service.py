@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from kombu import Connection
 
-from invite_common import config, runtime
+from invite_common import runtime
 from notifier import settings as notifier_settings
 from invite_common.broker import Outgoing, Publisher
 from invite_common.logs import JsonFormatter
@@ -21,10 +21,13 @@ from notifier.db import database
 from notifier.models import Delivery
 from notifier.adapters.mailer import message_id_for
 from notifier.rendering import render
-from tests.notifier.conftest import RecordingHandler, free_port
+from tests.support.smtp_recorder import RecordingHandler
+from tests.support.ports import free_port
 from tests.support.broker import queue_depth, wait_for
 from tests.support.metrics import names, scrape, value
 from tests.support.outbox import wait_until_published
+
+pytestmark = pytest.mark.both_databases("the message log is trimmed by date in SQL")
 
 INVITEE = "mei.ling@tech.gov.sg"
 CONTEXT = {

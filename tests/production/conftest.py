@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.production.timings import TIMINGS
-
-SERVICES = ("intake", "approval", "notifier")
-
+from tests.support.chromium import CONTEXT_OPTIONS, launched
 
 def pytest_terminal_summary(terminalreporter):
     if not TIMINGS:
@@ -26,32 +24,19 @@ def pytest_terminal_summary(terminalreporter):
 # -- the browser ---------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def browser(release):
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.skip(f"playwright is not installed ({exc}); run `make setup`")
-    driver = sync_playwright().start()
+def rehearsal_browser(release):
     # Chromium trusts the rehearsal's certificate by its key alone, not the test CA for everything
-    args = [*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={release.authority.spki_hash()}"]
-    launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-    yield launched
-    launched.close()
-    driver.stop()
+    with launched(f"--ignore-certificate-errors-spki-list={release.authority.spki_hash()}") as chromium:
+        yield chromium
 
 
 @pytest.fixture
-def new_page(browser, release, request):
+def new_page(rehearsal_browser, release, request):
     """Pages in browser contexts of their own (each a different person), on the portal's public address."""
-    from tests.browser.conftest import VIEWPORT
-
     contexts = []
 
     def make():
-        context = browser.new_context(base_url=release.ingress.url, viewport=VIEWPORT, locale="en-SG",
-                                      timezone_id="Asia/Singapore")
+        context = rehearsal_browser.new_context(base_url=release.ingress.url, **CONTEXT_OPTIONS)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

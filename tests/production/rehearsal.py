@@ -23,7 +23,8 @@ from tests.support.certificates import TestAuthority, make_authority
 from tests.support.compose_file import compose_workloads, read_compose
 from tests.support.deployment import DEPLOY, Workload, render_kubernetes
 from tests.support.ingress import Ingress
-from tests.support.mailbox import Mailbox, free_port
+from tests.support.mailbox import Mailbox
+from tests.support.ports import free_port
 from tests.support.postgres_cluster import PostgresCluster
 from tests.support.rabbitmq_node import RabbitNode
 from tests.support.release import Process, Swaps, fill_in, local_environment, settings_of, signing_key

@@ -30,7 +30,8 @@ from psycopg2 import errors
 from tests.production.rehearsal import rehearse
 from tests.production.timings import record
 from tests.support.deployment import DEPLOY
-from tests.support.mailbox import free_port, text_of
+from tests.support.ports import free_port
+from tests.support.mailbox import text_of
 from tests.support.release import Process
 from tests.support.traffic import Traffic
 

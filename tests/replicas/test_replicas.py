@@ -41,7 +41,7 @@ def databases(postgres_admin_url):
 
 
 @pytest.fixture
-def system(tmp_path, amqp_url, databases, mailbox, scim):
+def replica_system(tmp_path, amqp_url, databases, mailbox, scim):
     namespace = f"r{uuid.uuid4().hex[:10]}"
     env = system_env(
         amqp_url=amqp_url, namespace=namespace, db_urls=databases, smtp_url=mailbox.url,
@@ -63,13 +63,13 @@ def count(db_url: str, sql: str) -> int:
         return cur.fetchone()[0]
 
 
-def submit_all(system: RunningSystem) -> list[str]:
+def submit_all(replica_system: RunningSystem) -> list[str]:
     session = requests.Session()
 
     def submit(n: int) -> str:
         body = {"method": "email_invitation", "email": f"invitee{n:04d}@tech.gov.sg",
                 "seed_onboarding": n % 5 == 0, "reason": "Joining the platform team"}
-        response = session.post(f"{system.base}/api/v1/invites", json=body, headers={"X-Dev-User": REQUESTER}, timeout=30)
+        response = session.post(f"{replica_system.base}/api/v1/invites", json=body, headers={"X-Dev-User": REQUESTER}, timeout=30)
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
@@ -77,45 +77,45 @@ def submit_all(system: RunningSystem) -> list[str]:
         return list(pool.map(submit, range(REQUESTS)))
 
 
-def approve_all(system: RunningSystem, ids: list[str]) -> None:
+def approve_all(replica_system: RunningSystem, ids: list[str]) -> None:
     for start in range(0, len(ids), 100):
         decisions = [{"id": i, "decision": "approve", "comment": "ok"} for i in ids[start:start + 100]]
-        response = requests.post(f"{system.base}/api/v1/approvals/decisions", json={"decisions": decisions},
+        response = requests.post(f"{replica_system.base}/api/v1/approvals/decisions", json={"decisions": decisions},
                                  headers={"X-Dev-User": APPROVER}, timeout=60)
         assert response.status_code == 200, response.text
         assert {r["status"] for r in response.json()["results"]} == {202}
 
 
-def wait_until(predicate, timeout: float, what: str, system: RunningSystem) -> None:
+def wait_until(predicate, timeout: float, what: str, replica_system: RunningSystem) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.5)
-    logs = "\n".join(f"--- {name}\n{system.log(name)[-2000:]}" for name in sorted(system.procs))
+    logs = "\n".join(f"--- {name}\n{replica_system.log(name)[-2000:]}" for name in sorted(replica_system.procs))
     raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
 def test_two_replicas_of_each_worker_deliver_every_request_once_though_one_of_each_is_killed(
-        system, databases, mailbox, scim):
-    system.start("intake")
-    workers = [system.start_replica(service, n) for service in ("approval", "notifier") for n in (1, 2)]
+        replica_system, databases, mailbox, scim):
+    replica_system.start("intake")
+    workers = [replica_system.start_replica(service, n) for service in ("approval", "notifier") for n in (1, 2)]
     for name in workers:
-        system.wait_ready(name, timeout=60)
+        replica_system.wait_ready(name, timeout=60)
 
     started = time.monotonic()
-    ids = submit_all(system)
-    approve_all(system, ids)
+    ids = submit_all(replica_system)
+    approve_all(replica_system, ids)
 
-    wait_until(lambda: len(mailbox.messages) >= KILL_AFTER_EMAILS, 180, "the first invitations", system)
-    system.kill("approval-1")
-    system.kill("notifier-1")
+    wait_until(lambda: len(mailbox.messages) >= KILL_AFTER_EMAILS, 180, "the first invitations", replica_system)
+    replica_system.kill("approval-1")
+    replica_system.kill("notifier-1")
     in_flight = REQUESTS - count(databases["approval"], "SELECT count(*) FROM invite_request WHERE state = 'emailed'")
     assert in_flight > 0, "everything was done before the replicas were killed: the test proved nothing"
 
     emailed = "SELECT count(*) FROM invite_request WHERE state = 'emailed'"
-    wait_until(lambda: count(databases["approval"], emailed) == REQUESTS, 300, "every request emailed", system)
-    wait_until(lambda: count(databases["intake"], emailed) == REQUESTS, 60, "intake to hear of every email", system)
+    wait_until(lambda: count(databases["approval"], emailed) == REQUESTS, 300, "every request emailed", replica_system)
+    wait_until(lambda: count(databases["intake"], emailed) == REQUESTS, 60, "intake to hear of every email", replica_system)
     elapsed = time.monotonic() - started
     print(f"{REQUESTS} requests emailed in {elapsed:.1f}s; {in_flight} were not yet emailed at the kill")
 
@@ -140,4 +140,4 @@ def test_two_replicas_of_each_worker_deliver_every_request_once_though_one_of_ea
 
     # the survivors are still healthy
     for name in ("approval-2", "notifier-2"):
-        assert requests.get(f"http://{system.binds[name]}/readyz", timeout=5).status_code == 200
+        assert requests.get(f"http://{replica_system.binds[name]}/readyz", timeout=5).status_code == 200

@@ -14,7 +14,7 @@ import threading
 from werkzeug.middleware.http_proxy import ProxyMiddleware
 from werkzeug.serving import make_server
 
-from tests.support.mailbox import free_port
+from tests.support.ports import free_port
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

@@ -10,7 +10,6 @@ import asyncio
 import email
 import email.policy
 import secrets
-import socket
 import ssl
 import threading
 import time
@@ -18,6 +17,8 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from tests.support.ports import free_port
 
 # the longest line, CRLF included, that RFC 5321 lets a server be sent (aiosmtpd's own default is 1,001)
 LINE_LIMIT = 1000
@@ -34,12 +35,6 @@ class StrictController(Controller):
 
     def factory(self):
         return StrictSMTP(self.handler, **self.SMTP_kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Mailbox:

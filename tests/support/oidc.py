@@ -29,6 +29,8 @@ FOLDER = Path(__file__).resolve().parents[1] / "oidc"
 SCRIPT = FOLDER / "provider.mjs"
 
 CLIENT_ID = "invite-users"
+# where the tests' intake (in process) says the provider sends its sign-ins back
+REDIRECT_URI = "http://127.0.0.1:5999/sign-in/callback"
 AUDIENCE = "https://invites.test/api"
 USERS = {
     "amy@tech.gov.sg": {"name": "Amy Requester", "roles": []},

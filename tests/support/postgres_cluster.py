@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mailbox import free_port
+from tests.support.ports import free_port
 
 SYSTEM_USER = "postgres"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from tests.support.mailbox import free_port
+from tests.support.ports import free_port
 
 
 class CuttableProxy:

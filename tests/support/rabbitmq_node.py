@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.certificates import TestAuthority
-from tests.support.mailbox import free_port
+from tests.support.ports import free_port
 
 SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 CTL = Path("/usr/lib/rabbitmq/bin/rabbitmqctl")

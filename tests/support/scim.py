@@ -21,7 +21,7 @@ from scim2_server.utils import load_default_provider
 from werkzeug.serving import make_server
 from werkzeug.test import Client
 
-from tests.support.mailbox import free_port
+from tests.support.ports import free_port
 
 TOKEN = "scim-test-token"
 

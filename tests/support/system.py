@@ -6,14 +6,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
-from tests.support.mailbox import free_port
+from tests.support.ports import free_port
 
 SERVICES = ("intake", "approval", "notifier")
+# short retry delays, so a test sees a message retried and dead-lettered in seconds
+RETRY_DELAYS = (0.2, 0.4, 0.8)
 
 
 @dataclass
@@ -57,18 +60,12 @@ class RunningSystem:
 
     def wait_ready(self, name: str, timeout: float = 30.0) -> None:
         bind = self.binds.get(name) or self.env[f"{name.upper()}_BIND"]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def exited() -> str | None:
             proc = self.procs[name]
-            if proc.poll() is not None:
-                raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-3000:]}")
-            try:
-                if requests.get(f"http://{bind}/readyz", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"{name} not ready after {timeout}s:\n{self.log(name)[-3000:]}")
+            return None if proc.poll() is None else f"{name} exited with {proc.returncode}"
+
+        wait_for_ok(f"http://{bind}/readyz", timeout, gone=exited, log=lambda: self.log(name)[-3000:])
 
     def stop(self, *names: str) -> None:
         # every process is asked first, then waited for: they stop side by side
@@ -94,6 +91,38 @@ class RunningSystem:
     def invite(self, invite_id: str, user: str) -> dict:
         return self.call("GET", f"/api/v1/invites/{invite_id}", user).json()
 
+    def wait_for_state(self, invite_id: str, state: str, user: str = "carol@tech.gov.sg", timeout: float = 20.0) -> dict:
+        """The request once it is in `state` (read by the auditor carol), or a failure with the services' logs."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.invite(invite_id, user)
+            if last.get("state") == state:
+                return last
+            time.sleep(0.1)
+        raise AssertionError(
+            f"request {invite_id} never reached {state}; last seen: {last}\n"
+            + "\n".join(f"--- {n}\n{self.log(n)[-2500:]}" for n in SERVICES)
+        )
+
+
+def wait_for_ok(url: str, timeout: float = 30.0, *, gone: Callable[[], str | None] = lambda: None,
+                log: Callable[[], str] = lambda: "") -> None:
+    """Wait until GET `url` answers 200; fail at once when `gone` says why it never will (a process
+    that exited), or after `timeout`, with the end of `log`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        why = gone()
+        if why:
+            raise AssertionError(f"{why}:\n{log()}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer 200 within {timeout}s:\n{log()}")
+
 
 def system_env(*, amqp_url: str, namespace: str, db_urls: dict[str, str], smtp_url: str, var_dir: Path, **extra) -> dict[str, str]:
     """The environment of one test system: its own broker namespace, databases, ports and mailbox."""
@@ -101,7 +130,7 @@ def system_env(*, amqp_url: str, namespace: str, db_urls: dict[str, str], smtp_u
     env.update(
         AMQP_URL=amqp_url,
         AMQP_NAMESPACE=namespace,
-        RETRY_DELAYS="0.2,0.4,0.8",
+        RETRY_DELAYS=",".join(str(d) for d in RETRY_DELAYS),
         INTAKE_DB_URL=db_urls["intake"],
         APPROVAL_DB_URL=db_urls["approval"],
         NOTIFIER_DB_URL=db_urls["notifier"],
@@ -118,3 +147,28 @@ def system_env(*, amqp_url: str, namespace: str, db_urls: dict[str, str], smtp_u
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def wait_for_state(system: RunningSystem, invite_id: str, state: str, user: str = "carol@tech.gov.sg", timeout: float = 20.0) -> dict:
+    """`system.wait_for_state`, as a function."""
+    return system.wait_for_state(invite_id, state, user, timeout)
+
+
+def databases(kind: str, tmp_path: Path, request) -> dict[str, str]:
+    """Each service's database: SQLite files under tmp_path, or PostgreSQL databases from the pool,
+    given back when the test ends."""
+    if kind == "sqlite":
+        return {s: f"sqlite:///{tmp_path / (s + '.db')}" for s in SERVICES}
+    pool = request.getfixturevalue("postgres_databases")
+    urls = {s: pool.acquire() for s in SERVICES}
+    request.addfinalizer(lambda: [pool.release(u) for u in urls.values()])
+    return urls
+
+
+def make_system(request, tmp_path: Path, amqp_url: str, namespace: str, mailbox, kind: str = "sqlite", **extra) -> RunningSystem:
+    """A system of the test's own (not started), stopped when the test ends; `extra` are settings."""
+    env = system_env(amqp_url=amqp_url, namespace=namespace, db_urls=databases(kind, tmp_path, request),
+                     smtp_url=mailbox.url, var_dir=tmp_path / "var", **extra)
+    system = RunningSystem(env=env, logs=tmp_path)
+    request.addfinalizer(system.stop)
+    return system

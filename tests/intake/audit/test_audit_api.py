@@ -13,7 +13,7 @@ from intake.history import consumer
 from intake.audit import chain
 from intake.db import database
 from intake.models import HistoryEntry
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
 
 FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+2", "-3", "@SUM(A1)", "\tTabbed", "\rReturn"]
 
@@ -35,12 +35,6 @@ def changed(request_id, seq, from_state, to_state, verb, actor="system", note=""
 def apply(env):
     with database.atomic():
         consumer.record_state_change(env)
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    """The queries are plain SQL on both databases; SQLite keeps this module quick (the bench runs PostgreSQL)."""
-    return f"sqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture

@@ -7,14 +7,8 @@ import io
 import pytest
 
 from intake.models import HistoryEntry, InviteRequest
-from tests.intake.conftest import as_user
-from tests.intake.portal.conftest import field_error, signed_in, text
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    """Page behaviour does not depend on the database: SQLite is enough."""
-    return f"sqlite:///{tmp_path / 'test.db'}"
+from tests.support.callers import as_user, signed_in
+from tests.support.portal_html import field_error, text
 
 
 @pytest.fixture
@@ -116,4 +110,3 @@ def test_a_page_number_that_is_not_a_plain_number_shows_a_page(client, carol, nu
     response = carol.get("/audit", query_string={"page": number})
     assert response.status_code == 200
     assert "Showing 1 to 2 of 2 requests" in text(response.get_data(as_text=True))
-

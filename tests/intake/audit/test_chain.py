@@ -5,14 +5,8 @@ import pytest
 from intake.audit import chain, keys
 from intake.audit.verify import verify
 from intake.models import ChainHead, HistoryEntry
-from tests.intake.audit.conftest import record, sample_history
+from tests.support.history_entries import record, sample_history
 from tests.intake.audit.test_tampering import TAMPERING, _insert, _truncate
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    """These behaviours do not depend on the database: SQLite is enough (test_tampering runs on both)."""
-    return f"sqlite:///{tmp_path / 'test.db'}"
 
 
 def position(n):

@@ -10,13 +10,7 @@ from invite_common.messages import new_message
 from invite_common.topology import Topology
 from intake.audit.tasks import HistoryChainKeeper
 from intake.models import ChainHead, HistoryEntry
-from tests.intake.audit.conftest import record
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    """SQLite is enough here: the linking itself is tested on both databases elsewhere."""
-    return f"sqlite:///{tmp_path / 'test.db'}"
+from tests.support.history_entries import record
 
 
 def test_the_keeper_chains_new_entries_signs_a_head_at_once_and_again_when_stopping(intake_db, signer):
@@ -75,7 +69,7 @@ def _cli(*args, env):
 def test_the_verify_command_says_intact_then_names_the_changed_entry(intake_db, signer, db_url, tmp_path):
     import os
 
-    from tests.intake.audit.conftest import sample_history
+    from tests.support.history_entries import sample_history
 
     sample_history(signer)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTAKE_", "AUDIT_"))} | {

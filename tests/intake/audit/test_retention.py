@@ -11,7 +11,10 @@ from intake.audit.verify import ERASURE_EVENT, verify
 from intake.db import database
 from intake.models import HistoryEntry, InviteRequest
 from tests.intake.audit.test_audit_api import apply, changed
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
+import pytest
+
+pytestmark = pytest.mark.both_databases("retention deletes by date in SQL")
 
 VENDOR = {
     "method": "create_account", "email": "zebulon.quixote@vendor-erasable.com", "user_type": "vendor",

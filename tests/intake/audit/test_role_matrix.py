@@ -6,8 +6,7 @@ import io
 import pytest
 
 from intake.models import BatchDraft, BatchRow, HistoryEntry, InviteRequest
-from tests.intake.conftest import as_user
-from tests.intake.portal.conftest import signed_in
+from tests.support.callers import as_user, signed_in
 
 AUDITOR, REQUESTER, APPROVER = "carol@tech.gov.sg", "amy@tech.gov.sg", "bob@tech.gov.sg"
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -15,12 +14,6 @@ CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 OPEN_TO_ALL = {"portal.auth.sign_in", "portal.auth.sign_out"}
 CSV = (b"email,user_type,username,first_name,last_name,contact_number,organisation,department,seed_onboarding,offshore,reason\r\n"
        b"li@tech.gov.sg,public_officer,,Li,Na,91234567,GovTech,,no,no,Joining\r\n")
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    """Role checks do not depend on the database: SQLite is enough."""
-    return f"sqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ from intake.audit import chain, keys
 from intake.audit.verify import verify
 from intake.db import database
 from intake.models import ChainHead, HistoryEntry
-from tests.intake.audit.conftest import record, sample_history
+from tests.support.history_entries import record, sample_history
+import pytest
+
+pytestmark = pytest.mark.both_databases("the chain is verified over rows as each database returns them")
 
 
 def position(n):

@@ -3,9 +3,7 @@ import pytest
 
 from intake import settings as intake_settings
 from intake.app import create_app
-from tests.support.oidc import OpenIDProvider, skip_unless_available
-
-REDIRECT_URI = "http://127.0.0.1:5999/sign-in/callback"
+from tests.support.oidc import REDIRECT_URI, OpenIDProvider, skip_unless_available
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +22,7 @@ def oidc_app(intake_db, outbox, provider):
 
 
 @pytest.fixture
-def api(oidc_app):
+def bearer_api(oidc_app):
     """Call the API with a bearer token (or none)."""
     client = oidc_app.test_client()
 

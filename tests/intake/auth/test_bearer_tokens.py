@@ -15,26 +15,26 @@ INVITE = {"method": "email_invitation", "email": "jane.tan@tech.gov.sg", "seed_o
           "reason": "Joining the platform team"}
 
 
-def test_tokens_from_the_provider_work_for_the_roles_they_carry(api, provider):
+def test_tokens_from_the_provider_work_for_the_roles_they_carry(bearer_api, provider):
     amy, bob, carol = (provider.api_token(u) for u in ("amy@tech.gov.sg", "bob@tech.gov.sg", "carol@tech.gov.sg"))
-    created = api("POST", "/api/v1/invites", amy, json=INVITE)
+    created = bearer_api("POST", "/api/v1/invites", amy, json=INVITE)
     assert created.status_code == 201, created.text
     assert created.json["requester"] == "amy@tech.gov.sg"
 
-    assert api("GET", "/api/v1/approvals", amy).status_code == 403
-    queue = api("GET", "/api/v1/approvals", bob)
+    assert bearer_api("GET", "/api/v1/approvals", amy).status_code == 403
+    queue = bearer_api("GET", "/api/v1/approvals", bob)
     assert queue.status_code == 200 and [i["id"] for i in queue.json["items"]] == [created.json["id"]]
-    assert api("GET", f"/api/v1/invites/{created.json['id']}", carol).status_code == 200
-    assert api("POST", f"/api/v1/invites/{created.json['id']}/approve", carol, json={}).status_code == 403
+    assert bearer_api("GET", f"/api/v1/invites/{created.json['id']}", carol).status_code == 200
+    assert bearer_api("POST", f"/api/v1/invites/{created.json['id']}/approve", carol, json={}).status_code == 403
 
 
-def test_a_provider_token_and_no_dev_header_or_cookie_is_what_the_api_takes(api, provider):
-    missing = api("GET", "/api/v1/invites")
+def test_a_provider_token_and_no_dev_header_or_cookie_is_what_the_api_takes(bearer_api, provider):
+    missing = bearer_api("GET", "/api/v1/invites")
     assert missing.status_code == 401
     assert missing.headers["WWW-Authenticate"] == 'Bearer realm="invite-users"'
-    assert api("GET", "/api/v1/invites", headers={"X-Dev-User": "amy@tech.gov.sg"}).status_code == 401
-    assert api("GET", "/api/v1/invites", headers={"Authorization": "Basic YW15OmFueQ=="}).status_code == 401
-    assert api("GET", "/api/v1/invites", provider.api_token("amy@tech.gov.sg")).status_code == 200
+    assert bearer_api("GET", "/api/v1/invites", headers={"X-Dev-User": "amy@tech.gov.sg"}).status_code == 401
+    assert bearer_api("GET", "/api/v1/invites", headers={"Authorization": "Basic YW15OmFueQ=="}).status_code == 401
+    assert bearer_api("GET", "/api/v1/invites", provider.api_token("amy@tech.gov.sg")).status_code == 200
 
 
 def _unsigned(claims: dict) -> str:
@@ -79,47 +79,44 @@ def _tampered(token: str) -> str:
 
 
 # What is refused here never reaches the database: one database is enough for these.
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
-def test_a_token_failing_any_check_gets_401_with_a_bearer_challenge(api, provider, case):
+def test_a_token_failing_any_check_gets_401_with_a_bearer_challenge(bearer_api, provider, case):
     reason, make = REFUSALS[case]
-    response = api("GET", "/api/v1/approvals", make(provider))
+    response = bearer_api("GET", "/api/v1/approvals", make(provider))
     assert response.status_code == 401, response.text
     challenge = response.headers["WWW-Authenticate"]
     assert challenge.startswith('Bearer realm="invite-users", error="invalid_token", error_description="')
     assert reason in challenge and reason in response.json["message"]
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_the_same_claims_signed_properly_are_accepted(api, provider):
+def test_the_same_claims_signed_properly_are_accepted(bearer_api, provider):
     # the refusals above fail for the one thing each changes, not for how the tests sign
-    assert api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"))).status_code == 200
+    assert bearer_api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"))).status_code == 200
     within_leeway = provider.claims("bob@tech.gov.sg", exp=int(time.time()) - 5)
-    assert api("GET", "/api/v1/approvals", provider.sign(within_leeway)).status_code == 200
+    assert bearer_api("GET", "/api/v1/approvals", provider.sign(within_leeway)).status_code == 200
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_unknown_kids_refetch_the_key_set_at_most_once_per_interval(oidc_app, api, provider):
+def test_unknown_kids_refetch_the_key_set_at_most_once_per_interval(oidc_app, bearer_api, provider):
     keys = oidc_app.extensions["oidc"].verifier.keys
-    assert api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"))).status_code == 200
+    assert bearer_api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"))).status_code == 200
     assert keys.fetches == 1
     for _ in range(5):
-        assert api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"), new_key())).status_code == 401
+        assert bearer_api("GET", "/api/v1/approvals", provider.sign(provider.claims("bob@tech.gov.sg"), new_key())).status_code == 401
     assert keys.fetches == 1
 
 
-def test_rotating_the_providers_keys_keeps_new_tokens_working(oidc_app, api, provider):
+def test_rotating_the_providers_keys_keeps_new_tokens_working(oidc_app, bearer_api, provider):
     keys = oidc_app.extensions["oidc"].verifier.keys
     keys.refetch_every = 0.5  # seconds; production waits longer between refetches
     before = provider.api_token("bob@tech.gov.sg")
-    assert api("GET", "/api/v1/approvals", before).status_code == 200
+    assert bearer_api("GET", "/api/v1/approvals", before).status_code == 200
 
     new = provider.rotate_keys()
     time.sleep(keys.refetch_every)
     after = provider.api_token("bob@tech.gov.sg")
     assert json.loads(base64.urlsafe_b64decode(after.split(".")[0] + "==="))["kid"] == new.kid
-    assert api("GET", "/api/v1/approvals", after).status_code == 200
-    assert api("GET", "/api/v1/approvals", before).status_code == 200  # the old key is still published
+    assert bearer_api("GET", "/api/v1/approvals", after).status_code == 200
+    assert bearer_api("GET", "/api/v1/approvals", before).status_code == 200  # the old key is still published
     assert keys.fetches == 2
     assert AUDIENCE in json.loads(base64.urlsafe_b64decode(after.split(".")[1] + "==="))["aud"]
 
@@ -133,28 +130,27 @@ def _grant_approver(email):
         RoleGrant.create(role="approver", email=email)
 
 
-def test_a_token_whose_email_is_not_verified_is_refused(api, provider):
+def test_a_token_whose_email_is_not_verified_is_refused(bearer_api, provider):
     # another account at the provider giving bob's address, unverified: it must not get bob's grant
     _grant_approver("bob@tech.gov.sg")
     unverified = provider.api_token("bob.unverified")
-    refused = api("GET", "/api/v1/approvals", unverified)
+    refused = bearer_api("GET", "/api/v1/approvals", unverified)
     assert refused.status_code == 401, refused.text
     assert 'error_description="The token\'s email address is not verified' in refused.headers["WWW-Authenticate"]
-    assert api("POST", "/api/v1/invites", unverified, json=INVITE).status_code == 401
+    assert bearer_api("POST", "/api/v1/invites", unverified, json=INVITE).status_code == 401
     for said in ("false", "False", "no", 0, None, "", [True]):
         token = provider.sign(provider.claims("bob@tech.gov.sg", email_verified=said) | {"email_verified": said})
-        assert api("GET", "/api/v1/approvals", token).status_code == 401, said
-    assert api("GET", "/api/v1/approvals", provider.api_token("bob@tech.gov.sg")).status_code == 200
+        assert bearer_api("GET", "/api/v1/approvals", token).status_code == 401, said
+    assert bearer_api("GET", "/api/v1/approvals", provider.api_token("bob@tech.gov.sg")).status_code == 200
 
 
 def test_a_token_without_email_verified_is_refused_unless_the_provider_verifies_every_address(
-        api, provider, intake_db, outbox):
-    from invite_common import config
+        bearer_api, provider, intake_db, outbox):
     from intake.app import create_app
 
     _grant_approver("bob@tech.gov.sg")
     unchecked = provider.api_token("bob.unchecked")
-    refused = api("GET", "/api/v1/approvals", unchecked)
+    refused = bearer_api("GET", "/api/v1/approvals", unchecked)
     assert refused.status_code == 401, refused.text
     assert "no email_verified claim" in refused.headers["WWW-Authenticate"]
 
@@ -167,21 +163,21 @@ def test_a_token_without_email_verified_is_refused_unless_the_provider_verifies_
     assert trusting.get("/api/v1/approvals", headers=unverified).status_code == 401
 
 
-def test_a_vendor_holding_the_approver_role_cannot_decide_through_the_api(api, provider):
+def test_a_vendor_holding_the_approver_role_cannot_decide_through_the_api(bearer_api, provider):
     # vic@vendor.example.com: approver by the provider's roles claim; val: by a grant in the role table
-    created = api("POST", "/api/v1/invites", provider.api_token("amy@tech.gov.sg"), json=INVITE)
+    created = bearer_api("POST", "/api/v1/invites", provider.api_token("amy@tech.gov.sg"), json=INVITE)
     assert created.status_code == 201, created.text
     invite = created.json["id"]
     _grant_approver("val@vendor.example.com")
     by_claim = provider.api_token("vic@vendor.example.com")
     by_grant = provider.sign(provider.claims("vic@vendor.example.com", sub="val", email="val@vendor.example.com", roles=[]))
     for token in (by_claim, by_grant):
-        assert api("GET", "/api/v1/approvals", token).status_code == 403
-        refused = api("POST", f"/api/v1/invites/{invite}/approve", token, json={})
+        assert bearer_api("GET", "/api/v1/approvals", token).status_code == 403
+        refused = bearer_api("POST", f"/api/v1/invites/{invite}/approve", token, json={})
         assert refused.status_code == 403, refused.text
         assert refused.json["message"] == "Only public officers holding the approver role can decide on requests."
-        bulk = api("POST", "/api/v1/approvals/decisions", token, json={"decisions": [{"id": invite, "decision": "approve"}]})
+        bulk = bearer_api("POST", "/api/v1/approvals/decisions", token, json={"decisions": [{"id": invite, "decision": "approve"}]})
         assert bulk.status_code == 403
-        assert api("GET", f"/api/v1/invites/{invite}", token).status_code == 404
-    assert api("GET", f"/api/v1/invites/{invite}", provider.api_token("carol@tech.gov.sg")).json["pending_decision"] is None
-    assert api("POST", f"/api/v1/invites/{invite}/approve", provider.api_token("bob@tech.gov.sg"), json={}).status_code == 202
+        assert bearer_api("GET", f"/api/v1/invites/{invite}", token).status_code == 404
+    assert bearer_api("GET", f"/api/v1/invites/{invite}", provider.api_token("carol@tech.gov.sg")).json["pending_decision"] is None
+    assert bearer_api("POST", f"/api/v1/invites/{invite}/approve", provider.api_token("bob@tech.gov.sg"), json={}).status_code == 202

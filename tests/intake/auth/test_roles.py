@@ -48,7 +48,6 @@ def test_role_grants_is_the_whole_list_granting_and_revoking_at_start(intake_db,
 
 def _chained_and_intact(tmp_path) -> bool:
     """Link the history as the running service would, then verify it."""
-    from invite_common import config
     from intake.audit import chain, keys
     from intake.audit.verify import verify
 
@@ -111,7 +110,6 @@ def test_only_a_public_officer_is_an_approver_whatever_a_grant_or_the_providers_
 
 
 def test_approver_cannot_be_granted_to_an_address_outside_the_organisation_at_start(intake_db, tmp_path):
-    from invite_common import config
     from invite_common.config import ConfigError
     from intake.auth import settings as auth_settings
 

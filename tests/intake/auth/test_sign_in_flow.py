@@ -6,8 +6,8 @@ import pytest
 
 from intake import settings as intake_settings
 from intake.app import create_app
-from tests.intake.auth.conftest import REDIRECT_URI
-from tests.support.mailbox import free_port
+from tests.support.oidc import REDIRECT_URI
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -61,7 +61,6 @@ def test_someone_outside_the_organisation_is_not_let_in(portal, provider):
     assert client.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_refusal_from_the_provider_is_shown_on_the_sign_in_page(portal):
     page = portal.test_client().get("/sign-in/callback?error=access_denied&state=whatever")
     assert page.status_code == 400 and "Signing in did not finish. Try again." in page.text
@@ -82,7 +81,6 @@ def test_signing_out_ends_the_session_here_and_sends_the_person_to_the_provider_
     assert replay.get("/status").status_code == 302
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_while_the_provider_is_away_sign_in_and_the_api_answer_503(intake_db, outbox, provider):
     away = provider.settings() | {"OIDC_ISSUER": f"http://127.0.0.1:{free_port()}"}
     client = create_app(intake_settings.load({"ENV": "test", **away}), outbox).test_client()

@@ -8,7 +8,7 @@ import pytest
 from intake.batches import service
 from intake.batches.columns import FIELDS
 from intake.auth.identity import Caller
-from tests.intake.batches.conftest import HEADINGS, OFFICER_ROW, VENDOR_ROW, csv_bytes, upload, xlsx_bytes
+from tests.support.spreadsheets import HEADINGS, OFFICER_ROW, VENDOR_ROW, csv_bytes, upload, xlsx_bytes
 
 AMY = Caller("amy@tech.gov.sg", frozenset({"requester"}))
 
@@ -277,7 +277,7 @@ def test_the_file_name_is_kept_only_as_display_text(intake_db):
 
 
 def test_only_public_officers_may_upload(client):
-    from tests.intake.conftest import as_user
+    from tests.support.callers import as_user
 
     assert upload(as_user(client, "eve@example.com"), csv_bytes([OFFICER_ROW])).status_code == 403
     assert client.post("/api/v1/batches").status_code == 401

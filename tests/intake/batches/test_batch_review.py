@@ -2,8 +2,8 @@
 import pytest
 
 from intake.models import TakenUsername
-from tests.intake.batches.conftest import HEADINGS, OFFICER_ROW, VENDOR_ROW, csv_bytes, upload
-from tests.intake.conftest import as_user
+from tests.support.spreadsheets import HEADINGS, OFFICER_ROW, VENDOR_ROW, csv_bytes, upload
+from tests.support.callers import as_user
 
 
 def draft_of(user, rows):

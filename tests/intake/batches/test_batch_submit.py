@@ -3,7 +3,10 @@ import json
 
 from intake.batches import service
 from intake.models import HistoryEntry, InviteRequest
-from tests.intake.batches.conftest import OFFICER_ROW, VENDOR_ROW, csv_bytes, upload
+from tests.support.spreadsheets import OFFICER_ROW, VENDOR_ROW, csv_bytes, upload
+import pytest
+
+pytestmark = pytest.mark.both_databases("a batch is many inserts in one transaction, counted against the quota")
 
 ROWS = [OFFICER_ROW, VENDOR_ROW, OFFICER_ROW | {"email": "ken@tech.gov.sg", "first_name": "Ken"}]
 
@@ -101,7 +104,7 @@ def test_a_submitted_batch_can_no_longer_be_changed(amy):
 def test_two_submits_at_once_let_exactly_one_in(app, amy, outbox):
     import threading
 
-    from tests.intake.conftest import as_user
+    from tests.support.callers import as_user
 
     draft = draft_of(amy)
     barrier, statuses = threading.Barrier(2), []

@@ -8,9 +8,11 @@ from intake.app import create_app
 from intake import bootstrap
 from intake.batches.expiry import delete_expired_drafts
 from intake.models import BatchDraft, BatchRow, DraftStatus
-from tests.intake.batches.conftest import OFFICER_ROW, csv_bytes, upload
-from tests.intake.conftest import as_user
-from tests.intake.portal.conftest import signed_in
+from tests.support.spreadsheets import OFFICER_ROW, csv_bytes, upload
+from tests.support.callers import as_user, signed_in
+import pytest
+
+pytestmark = pytest.mark.both_databases("drafts expire by date arithmetic in SQL")
 
 
 def age(draft_id: str, days: float) -> None:

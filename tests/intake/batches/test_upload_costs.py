@@ -7,7 +7,7 @@ import pytest
 
 from intake.batches.filetypes import BadFile, TooLarge, UnsupportedFile
 from intake.batches.parsing import MAX_COLUMNS, MAX_ROWS, parse
-from tests.intake.batches.conftest import HEADINGS, OFFICER_ROW, csv_bytes
+from tests.support.spreadsheets import HEADINGS, OFFICER_ROW, csv_bytes
 
 BUDGET = 2.0
 

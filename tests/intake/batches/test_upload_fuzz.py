@@ -82,7 +82,7 @@ def workbooks(draw) -> bytes:
 @st.composite
 def damaged_workbooks(draw) -> bytes:
     """A real workbook from openpyxl, then some of its bytes changed, or one of its parts replaced."""
-    from tests.intake.batches.conftest import HEADINGS, OFFICER_ROW, xlsx_bytes
+    from tests.support.spreadsheets import HEADINGS, OFFICER_ROW, xlsx_bytes
 
     printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=40)
     data = bytearray(xlsx_bytes([OFFICER_ROW, draw(st.lists(printable, max_size=11))], HEADINGS))

@@ -5,7 +5,8 @@ import pytest
 
 from intake.auth.roles import ROLE_HISTORY_KEY
 from intake.models import HistoryEntry, RoleGrant
-from tests.intake.portal.conftest import banner, field_error, headings, signed_in, text
+from tests.support.portal_html import banner, field_error, headings, text
+from tests.support.callers import signed_in
 
 
 @pytest.fixture
@@ -20,12 +21,12 @@ def recorded() -> list[tuple[str, str, str]]:
     return [(e.event, e.note, e.actor) for e in entries]
 
 
-def test_only_administrators_open_the_roles_page_or_post_to_it(amy, portal_app):
-    assert amy.get("/admin/roles").status_code == 403
-    assert amy.post("/admin/roles", data={"email": "amy@tech.gov.sg", "role": "admin"}).status_code == 403
-    assert amy.post("/admin/roles/revoke", data={"email": "bob@tech.gov.sg", "role": "approver"}).status_code == 403
+def test_only_administrators_open_the_roles_page_or_post_to_it(amy_session, portal_app):
+    assert amy_session.get("/admin/roles").status_code == 403
+    assert amy_session.post("/admin/roles", data={"email": "amy@tech.gov.sg", "role": "admin"}).status_code == 403
+    assert amy_session.post("/admin/roles/revoke", data={"email": "bob@tech.gov.sg", "role": "approver"}).status_code == 403
     assert RoleGrant.get_or_none(email="amy@tech.gov.sg") is None and recorded() == []
-    assert 'href="/admin/roles"' not in amy.get("/").text
+    assert 'href="/admin/roles"' not in amy_session.get("/").text
     assert portal_app.test_client().get("/admin/roles").headers["Location"] == "/sign-in?next=/admin/roles"
 
 

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from intake.models import InviteRequest
-from tests.intake.conftest import as_user
+from tests.support.callers import as_user
 
 FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "New joiner"}
 

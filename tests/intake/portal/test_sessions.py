@@ -3,14 +3,13 @@ absolute lifetime end a session wherever its cookie is."""
 import datetime as dt
 import re
 
-import pytest
 
 from intake import settings as intake_settings
 from invite_common.db import utcnow
 from intake.app import create_app
 from intake.auth.sessions import token_id
 from intake.models import PortalSession
-from tests.intake.portal.conftest import signed_in
+from tests.support.callers import signed_in
 
 
 def cookie(client) -> str:
@@ -21,12 +20,12 @@ def row_of(client) -> PortalSession | None:
     return PortalSession.get_or_none(PortalSession.id == token_id(cookie(client)))
 
 
-def test_the_cookie_is_an_opaque_token_and_the_session_is_kept_on_the_server(amy):
-    token = cookie(amy)
+def test_the_cookie_is_an_opaque_token_and_the_session_is_kept_on_the_server(amy_session):
+    token = cookie(amy_session)
     assert "amy" not in token and len(token) >= 40
-    row = row_of(amy)
+    row = row_of(amy_session)
     assert row.email == "amy@tech.gov.sg" and row.id != token
-    assert amy.get("/").status_code == 200
+    assert amy_session.get("/").status_code == 200
 
 
 def test_signing_in_starts_a_new_session_under_a_new_token(portal_app):
@@ -72,45 +71,43 @@ def test_an_altered_anonymous_cookie_is_not_believed(portal_app):
     assert forged.get("/status").status_code == 302  # signed in is only ever a row on the server
 
 
-def test_after_sign_out_the_old_cookie_is_worth_nothing(amy, portal_app):
-    old = cookie(amy)
-    amy.post("/sign-out")
+def test_after_sign_out_the_old_cookie_is_worth_nothing(amy_session, portal_app):
+    old = cookie(amy_session)
+    amy_session.post("/sign-out")
     assert PortalSession.get_or_none(PortalSession.id == token_id(old)) is None
     replay = portal_app.test_client()
     replay.set_cookie("session", old)
     assert replay.get("/status").status_code == 302
 
 
-def test_a_session_unused_for_longer_than_the_idle_limit_ends(amy):
+def test_a_session_unused_for_longer_than_the_idle_limit_ends(amy_session):
     PortalSession.update(last_seen_at=utcnow() - dt.timedelta(minutes=31)).execute()
-    assert amy.get("/status").status_code == 302
+    assert amy_session.get("/status").status_code == 302
     assert PortalSession.select().where(PortalSession.email == "amy@tech.gov.sg").count() == 0
 
 
-def test_a_session_in_use_is_kept_alive_until_its_absolute_lifetime(amy):
+def test_a_session_in_use_is_kept_alive_until_its_absolute_lifetime(amy_session):
     PortalSession.update(last_seen_at=utcnow() - dt.timedelta(minutes=20)).execute()
-    assert amy.get("/status").status_code == 200
-    assert utcnow() - row_of(amy).last_seen_at < dt.timedelta(seconds=30)
+    assert amy_session.get("/status").status_code == 200
+    assert utcnow() - row_of(amy_session).last_seen_at < dt.timedelta(seconds=30)
     PortalSession.update(created_at=utcnow() - dt.timedelta(hours=12, minutes=1)).execute()
-    assert amy.get("/status").status_code == 302
+    assert amy_session.get("/status").status_code == 302
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_limits_come_from_the_environment(intake_db, outbox):
     app = create_app(intake_settings.load({"SESSION_IDLE_MINUTES": "5", "SESSION_MAX_HOURS": "1"}), outbox)
     assert app.session_interface.idle == dt.timedelta(minutes=5)
     assert app.session_interface.lifetime == dt.timedelta(hours=1)
 
 
-def test_api_calls_neither_read_nor_write_sessions(amy):
+def test_api_calls_neither_read_nor_write_sessions(amy_session):
     sessions = PortalSession.select().count()
-    response = amy.get("/api/v1/invites")
+    response = amy_session.get("/api/v1/invites")
     assert response.status_code == 401 and "Set-Cookie" not in response.headers
     assert PortalSession.select().count() == sessions
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_session_store_that_cannot_be_read_is_answered_with_the_error_page(amy, intake_db):
+def test_a_session_store_that_cannot_be_read_is_answered_with_the_error_page(amy_session, intake_db):
     intake_db.execute_sql("ALTER TABLE portal_session RENAME TO portal_session_away")
-    page = amy.get("/status")
+    page = amy_session.get("/status")
     assert page.status_code == 500 and "Nothing you sent was lost" in page.text

@@ -2,7 +2,8 @@
 from intake import settings as intake_settings
 from intake.app import create_app
 from intake.auth.sessions import ServerSession
-from tests.intake.portal.conftest import field_error, signed_in, title
+from tests.support.portal_html import field_error, title
+from tests.support.callers import signed_in
 
 
 def test_signed_out_visitor_is_sent_to_sign_in_and_back_after(portal_app):
@@ -33,11 +34,11 @@ def test_sign_in_refuses_a_bad_address_and_someone_outside_the_organisation(port
     assert client.get("/").status_code == 302
 
 
-def test_sign_out_ends_the_session(amy):
-    response = amy.post("/sign-out")
+def test_sign_out_ends_the_session(amy_session):
+    response = amy_session.post("/sign-out")
     assert response.headers["Location"] == "/sign-in"
-    assert "You have signed out." in amy.get("/sign-in").text
-    assert amy.get("/status").status_code == 302
+    assert "You have signed out." in amy_session.get("/sign-in").text
+    assert amy_session.get("/status").status_code == 302
 
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(portal_app):
@@ -46,8 +47,8 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(portal_app):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_a_portal_session_does_not_authenticate_api_calls(amy):
-    assert amy.get("/api/v1/invites").status_code == 401
+def test_a_portal_session_does_not_authenticate_api_calls(amy_session):
+    assert amy_session.get("/api/v1/invites").status_code == 401
 
 
 OIDC = {"AUTH_MODE": "oidc", "OIDC_ISSUER": "https://id.example.gov.sg", "OIDC_CLIENT_ID": "invite-users",

@@ -1,4 +1,7 @@
-"""Batch upload on a real database (SQLite and PostgreSQL), driven through the API as a requester would."""
+"""Batch files as a requester makes them (CSV from a spreadsheet, a workbook's first sheet), with one
+officer's and one vendor's row, and the upload of one to the API."""
+from __future__ import annotations
+
 import csv
 import io
 
