@@ -19,18 +19,21 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 OIDC_DIR    := tests/oidc
 OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 
-# Slow suites have targets of their own; `make test` leaves them out unless TESTS names them.
-SLOW_TESTS  := tests/replicas tests/production
+# The suites that run the services as processes have targets of their own (each a few minutes);
+# `make test` leaves them out unless TESTS names them, and .ci/run runs every one.
+SLOW_TESTS  := tests/browser tests/e2e tests/replicas tests/production
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: docs help setup browser node production-tools run demo-provider test test-fast test-replicas test-production fuzz bench clean distclean
+.PHONY: docs help setup browser node production-tools run demo-provider test test-fast test-browser test-e2e test-replicas test-production fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
 	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
 	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
-	@echo "make test       run the tests (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
+	@echo "make test       run the tests but the suites below (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
 	@echo "make test-fast  the unit tests alone: no database, broker or browser (under a minute)"
+	@echo "make test-browser  the portal in headless Chromium against the services as processes (a few minutes)"
+	@echo "make test-e2e   the three services as processes: journeys, reliability, graceful stop (a few minutes)"
 	@echo "make test-replicas  two replicas of each worker, 500 requests, one replica of each killed (a few minutes)"
 	@echo "make test-production  the production rehearsal: the shipped manifests' environments, ENV=production, TLS everywhere (about a minute)"
 	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
@@ -111,6 +114,12 @@ test: setup
 # The unit tests (tests/conftest.py gives every test its kind from the fixtures it uses).
 test-fast: $(STAMP)
 	$(VPY) -m pytest tests/ -q -m unit $(addprefix --ignore=,$(SLOW_TESTS)) -p no:cacheprovider $(PYTEST_ARGS)
+
+test-browser: setup
+	$(VPY) -m pytest tests/browser -q $(PYTEST_ARGS)
+
+test-e2e: setup
+	$(VPY) -m pytest tests/e2e -q $(PYTEST_ARGS)
 
 test-replicas: setup
 	$(VPY) -m pytest tests/replicas -q -s $(PYTEST_ARGS)

@@ -105,10 +105,7 @@ def test_a_service_as_pid_1_stops_on_sigterm_while_invitations_flow_losing_and_d
         traffic = Traffic(system)
         traffic.start()
         time.sleep(2.0)
-        target.signal(signal.SIGTERM)
-        asked = time.monotonic()
-        status = target.wait(GRACE_SECONDS + 5)
-        stopped_in = time.monotonic() - asked
+        status, stopped_in = target.stop_timed(GRACE_SECONDS + 5)
     finally:
         target.kill()
     log = (tmp_path / f"{service}-pid1.log").read_text(errors="replace")
@@ -136,10 +133,7 @@ def test_a_service_stops_within_seconds_while_its_broker_is_down(service, stop_s
         health = system.env["INTAKE_METRICS_BIND"] if service == "intake" else bind_of(system, service)
         wait_for_ok(f"http://{health}/healthz", log=target_log(tmp_path, service, "down"))
         time.sleep(1.5)  # in the middle of its reconnection waits
-        target.signal(signal.SIGTERM)
-        asked = time.monotonic()
-        status = target.wait(GRACE_SECONDS + 5)
-        stopped_in = time.monotonic() - asked
+        status, stopped_in = target.stop_timed(GRACE_SECONDS + 5)
     finally:
         target.kill()
     assert status == 0

@@ -83,18 +83,7 @@ def test_every_answer_is_documented_and_none_is_a_server_error(operation, contra
 # Explicit cases at the edges the generated requests rarely reach: dates that UTC cannot hold once
 # their offset is applied, and cursors that were never given out. Each runs on SQLite and on
 # PostgreSQL, which refuse different things (a NUL in text, an integer past 64 bits).
-
-@pytest.fixture
-def edge_db(db_url):
-    db = connect(db_url)
-    database.initialize(db)
-    apply_migrations(db, MIGRATIONS)
-    with database.atomic():
-        apply_role_grants(SETTINGS.role_grants)
-    yield db
-    db.close()
-    database.initialize(None)
-
+EDGES = "SQLite and PostgreSQL refuse different values (a NUL in text, an integer past 64 bits)"
 
 def ask(role, path, **query):
     """GET `path` as `role` with `query`; the whole body is read (an export streams it)."""
@@ -117,19 +106,21 @@ AT_THE_EDGES = ["0001-01-01T00:00:00Z", "0001-01-01T14:00:00+14:00",
                 "9999-12-31T23:59:59.999999Z", "9999-12-31T09:59:59.999999-14:00"]
 
 
+@pytest.mark.both_databases(EDGES)
 @pytest.mark.parametrize("moment", BEYOND_THE_CALENDAR)
 @pytest.mark.parametrize("name", ["from", "to"])
 @pytest.mark.parametrize("role, path", DATE_ROUTES)
-def test_a_date_utc_cannot_hold_is_refused_naming_the_field(edge_db, role, path, name, moment):
+def test_a_date_utc_cannot_hold_is_refused_naming_the_field(contract_db, role, path, name, moment):
     response = ask(role, path, **{name: moment})
     assert response.status_code == 422, response.get_data(as_text=True)[:300]
     assert list(response.get_json()["errors"]) == [name]
 
 
+@pytest.mark.both_databases(EDGES)
 @pytest.mark.parametrize("moment", AT_THE_EDGES)
 @pytest.mark.parametrize("name", ["from", "to"])
 @pytest.mark.parametrize("role, path", DATE_ROUTES)
-def test_the_first_and_last_moments_utc_holds_are_answered(edge_db, role, path, name, moment):
+def test_the_first_and_last_moments_utc_holds_are_answered(contract_db, role, path, name, moment):
     assert ask(role, path, **{name: moment}).status_code == 200
 
 
@@ -151,18 +142,20 @@ TAMPERED_CURSORS = {
 }
 
 
+@pytest.mark.both_databases(EDGES)
 @pytest.mark.parametrize("tampering", TAMPERED_CURSORS)
 @pytest.mark.parametrize("role, path, own_id", CURSOR_ROUTES)
-def test_a_cursor_the_api_did_not_give_out_is_refused_naming_the_field(edge_db, role, path, own_id, tampering):
+def test_a_cursor_the_api_did_not_give_out_is_refused_naming_the_field(contract_db, role, path, own_id, tampering):
     other_id = next(i for _, _, i in CURSOR_ROUTES if i != own_id)
     response = ask(role, path, cursor=TAMPERED_CURSORS[tampering](own_id, other_id))
     assert response.status_code == 422, response.get_data(as_text=True)[:300]
     assert list(response.get_json()["errors"]) == ["cursor"]
 
 
+@pytest.mark.both_databases(EDGES)
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00"])
 @pytest.mark.parametrize("role, path, own_id", CURSOR_ROUTES)
-def test_a_cursor_at_the_first_or_last_moment_utc_holds_is_answered(edge_db, role, path, own_id, moment):
+def test_a_cursor_at_the_first_or_last_moment_utc_holds_is_answered(contract_db, role, path, own_id, moment):
     assert ask(role, path, cursor=cursor_of(f"{moment}|{own_id}")).status_code == 200
 
 

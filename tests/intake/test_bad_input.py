@@ -5,8 +5,6 @@ import pytest
 
 from tests.support.spreadsheets import OFFICER_ROW, csv_bytes, upload
 
-# what is checked here is decided before any query: one database is enough (the default
-# fixtures run every test on SQLite and PostgreSQL)
 
 DEEP = "[" * 100_000 + "]" * 100_000
 

@@ -7,8 +7,6 @@ from intake.app import create_app
 from tests.support.callers import as_user
 from tests.intake.portal.test_sign_in import PRODUCTION
 
-# what is checked here is decided before any query: one database is enough (the default
-# fixtures run every test on SQLite and PostgreSQL)
 API_ANSWERS = [
     ("GET", "/api/v1/invites", {"X-Dev-User": "amy@tech.gov.sg"}, 200),
     ("GET", "/api/v1/invites", {}, 401),

@@ -12,8 +12,6 @@ from intake.limits.rates import DEFAULT_LIMITS, limited, limited_routes
 from intake.models import InviteRequest
 from tests.support.callers import as_user, signed_in
 
-# what is checked here is decided before any query: one database is enough (the default
-# fixtures run every test on SQLite and PostgreSQL)
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

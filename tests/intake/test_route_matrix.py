@@ -20,8 +20,6 @@ from intake import settings as intake_settings
 from intake.app import create_app
 from intake.auth.identity import SESSION_AUTH_MODE, SESSION_USER
 
-# what is checked here is decided before any query: one database is enough (the default
-# fixtures run every test on SQLite and PostgreSQL)
 ROUTES = """
 GET     /                                                   requester
 GET     /admin/roles                                        admin

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 import ssl
-import threading
 
 from werkzeug.middleware.http_proxy import ProxyMiddleware
-from werkzeug.serving import make_server
 
 from tests.support.ports import free_port
+from tests.support.wsgi_server import serve, shut
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -49,12 +48,9 @@ class Ingress:
         return f"https://127.0.0.1:{self.port}"
 
     def start(self) -> "Ingress":
-        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True, ssl_context=self.tls)
-        threading.Thread(target=self._server.serve_forever, args=(0.1,), name="ingress", daemon=True).start()
+        self._server = serve(self.app, self.port, self.tls, "ingress")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut(self._server)
+        self._server = None

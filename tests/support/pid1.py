@@ -68,6 +68,13 @@ class Pid1:
         """The process's exit status (unshare exits with it), waiting at most `timeout` seconds."""
         return self.outer.wait(timeout)
 
+    def stop_timed(self, timeout: float) -> tuple[int, float]:
+        """Send SIGTERM and wait: the exit status and the seconds from the signal to the exit."""
+        self.signal(signal.SIGTERM)
+        asked = time.monotonic()
+        status = self.wait(timeout)
+        return status, time.monotonic() - asked
+
     def kill(self) -> None:
         if self.outer.poll() is None:
             try:

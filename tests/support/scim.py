@@ -18,10 +18,10 @@ import time
 from scim2_server.memory import InMemoryStorage
 from scim2_server.testserver.application import BearerTokenApplication
 from scim2_server.utils import load_default_provider
-from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 from tests.support.ports import free_port
+from tests.support.wsgi_server import serve, shut
 
 TOKEN = "scim-test-token"
 
@@ -61,15 +61,12 @@ class ScimServer:
 
     # lifecycle ----------------------------------------------------------------------------------
     def start(self) -> "ScimServer":
-        self._server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True, ssl_context=self.tls)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="scim", daemon=True).start()
+        self._server = serve(self._wsgi, self.port, self.tls, "scim", poll=0.05)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut(self._server)
+        self._server = None
 
     go_down = stop
 

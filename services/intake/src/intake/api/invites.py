@@ -35,7 +35,7 @@ class HistoryEntrySchema(Schema):
     note = fields.String()
     details = fields.Dict()
     at = fields.String()
-    hash = fields.String()
+    hash = fields.String(allow_none=True, metadata={"description": "the entry's chain hash; null until linked"})
 
 
 class InviteWithHistorySchema(InviteSchema):

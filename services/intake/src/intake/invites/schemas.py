@@ -209,7 +209,8 @@ class InviteSchema(Schema):
     method = fields.String(dump_only=True)
     email = fields.String(dump_only=True)
     user_type = fields.String(dump_only=True)
-    username = fields.String(dump_only=True)
+    # null until approval gives one: an officer's account is named from their address when it is made
+    username = fields.String(dump_only=True, allow_none=True)
     first_name = fields.String(dump_only=True)
     last_name = fields.String(dump_only=True)
     contact_number = fields.String(dump_only=True)
