@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from invite_common.messages import Method, UserType
+from invite_common.messages import UserType
 
 from intake.batches.service import COLUMNS
 from intake.batches.validation import ALSO_ON_ROWS, YES_OR_NO
@@ -12,13 +12,6 @@ from intake.approvals.decisions import BULK_SIZE, DECISION_CHOICE, REJECTION_REA
 from intake.invites.schemas import METHOD_CHOICE, USER_TYPE_CHOICE
 from intake.validation.problems import CHOICE, NOT_A_NUMBER, NOT_YES_OR_NO, OUT_OF_RANGE, TOO_LONG, code_of
 
-EMAIL_INVITATION_FIELDS = ("email", "seed_onboarding", "reason")
-# In the order the page asks them, so the error summary lists problems top to bottom.
-CREATE_ACCOUNT_FIELDS = (
-    "email", "user_type", "username", "offshore", "first_name", "last_name", "contact_number",
-    "organisation", "department", "seed_onboarding", "reason",
-)
-FIELDS = {Method.EMAIL_INVITATION: EMAIL_INVITATION_FIELDS, Method.CREATE_ACCOUNT: CREATE_ACCOUNT_FIELDS}
 YES_NO = {"yes": True, "no": False}
 # The box a requester ticks to send a vendor's request with a public-officer address (never sent on).
 CONFIRM_OFFICER_ADDRESS = "confirm_officer_address"
@@ -69,10 +62,10 @@ def typed_values(form: Mapping[str, str], fields: Iterable[str]) -> dict[str, st
     return {name: form.get(name, "") for name in fields}
 
 
-def invite_data(method: str, values: Mapping[str, str]) -> dict:
-    """The invite request a form's values describe, in the shape the API receives."""
+def invite_data(method: str, values: Mapping[str, str], fields: Iterable[str]) -> dict:
+    """The invite request a form's values (of `fields`) describe, in the shape the API receives."""
     data: dict = {"method": method}
-    for name in FIELDS[method]:
+    for name in fields:
         value = values.get(name, "")
         if name == "seed_onboarding":
             # An unanswered question is left out, so the schema says it is required (not "no").

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from invite_common.messages import Method
@@ -18,7 +19,31 @@ from intake.portal import forms
 
 bp = Blueprint("invite", __name__, url_prefix="/invite")
 
-TEMPLATES = {Method.EMAIL_INVITATION: "portal/invite/email.html", Method.CREATE_ACCOUNT: "portal/invite/account.html"}
+
+
+@dataclass(frozen=True)
+class InviteForm:
+    """One way to invite a person from the portal, said once: the page's view and template, the fields
+    it asks in the order it asks them (so the error summary lists problems top to bottom), and the
+    card that offers it. A new method is its schema, its label (invites/words.py), a row here with
+    its view below, and its template."""
+
+    method: str
+    view: str
+    template: str
+    fields: tuple[str, ...]
+    when_to_use: str
+
+
+FORMS = {form.method: form for form in (
+    InviteForm(Method.EMAIL_INVITATION, "portal.invite.email_invitation", "portal/invite/email.html",
+               ("email", "seed_onboarding", "reason"),
+               "a public officer with a government email address. They set up their own account from the email."),
+    InviteForm(Method.CREATE_ACCOUNT, "portal.invite.create_account", "portal/invite/account.html",
+               ("email", "user_type", "username", "offshore", "first_name", "last_name", "contact_number",
+                "organisation", "department", "seed_onboarding", "reason"),
+               "a vendor, or a public officer whose account you set up with their details."),
+)}
 # Each form carries a key made when it was shown: a double-click or a resent POST is recorded once.
 _SUBMISSION_KEY = re.compile(r"[0-9a-f]{32}")
 ALREADY_SENT = "This form was already sent with other details. Open the form again to make a new request."
@@ -45,7 +70,7 @@ def create_account():
 
 
 def _form(method: str):
-    fields = forms.FIELDS[method]
+    fields = FORMS[method].fields
     if request.method == "GET":
         return _render(method, forms.typed_values({}, fields), {}, uuid.uuid4().hex)
     values = forms.typed_values(request.form, fields)
@@ -54,7 +79,7 @@ def _form(method: str):
     key = key if _SUBMISSION_KEY.fullmatch(key) else uuid.uuid4().hex
     errors, existing_id = {}, None
     try:
-        data = InviteRequestSchema(org_domains=current_app.config["ORG_DOMAINS"]).load(forms.invite_data(method, values))
+        data = InviteRequestSchema(org_domains=current_app.config["ORG_DOMAINS"]).load(forms.invite_data(method, values, fields))
         if vendor_with_officer_address(data, current_app.config["ORG_DOMAINS"]) and not confirmed:
             # Nothing is wrong with the form, but nothing is sent until the requester says they checked.
             return _render(method, values, {}, key, warn_officer_address=True)
@@ -85,13 +110,19 @@ def _render(method: str, values: dict, errors: dict, key: str, existing_id: str 
             warn_officer_address: bool = False):
     confirmed = request.form.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
     return render_template(
-        TEMPLATES[method],
+        FORMS[method].template,
         warn_officer_address=warn_officer_address or confirmed,
         officer_address_confirmed=confirmed,
         officer_address_warning=VENDOR_OFFICER_ADDRESS,
         values=values,
         errors=errors,
-        error_order=forms.FIELDS[method],
+        error_order=FORMS[method].fields,
         submission_key=key,
         existing_url=url_for("portal.status.detail", invite_id=existing_id) if existing_id else None,
     )
+
+
+@bp.app_context_processor
+def invite_forms() -> dict:
+    """The ways to invite, for the cards that offer them (the overview and the invite page)."""
+    return {"INVITE_FORMS": tuple(FORMS.values())}
