@@ -8,7 +8,8 @@ from intake import settings as intake_settings
 from invite_common.config import ConfigError
 from invite_common.db import utcnow
 from intake.app import create_app
-from intake.limits.rates import DEFAULT_LIMITS, limited, limited_routes
+from intake.limits.rates import limited, limited_routes
+from intake.settings import DEFAULT_LIMITS
 from intake.models import InviteRequest
 from tests.support.callers import as_user, signed_in
 

@@ -17,13 +17,27 @@ def _portal_url(variable: str, raw: str) -> str:
     return config.url("https", "http")(variable, raw).rstrip("/")
 
 
+# The rate-limited actions and their budgets, which intake/limits/rates.py counts: action -> limits in
+# the `limits` library's notation; RATE_LIMIT_<ACTION> overrides one (e.g. RATE_LIMIT_SUBMIT).
+DEFAULT_LIMITS = {
+    "submit": "30/minute;300/day",
+    "upload": "10/minute;100/day",
+    "batch_submit": "10/minute;100/day",
+    "resend": "10/minute;50/day",
+    "decide": "120/minute;3000/day",
+    # per address and email signed in as; and per address, whatever the emails tried
+    "sign_in": "10/minute;100/hour",
+    "sign_in_per_address": "60/minute;1000/hour",
+    # single sign-on: the trips to the provider and back (GETs), per address
+    "sign_in_redirects": "30/minute;300/hour",
+}
+
+
 def _rate_limits(variable: str, members: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    # the actions and the notation are the limits module's; a wrong one is named at start
+    # an action not above, or a limit the `limits` library cannot read, is named at start
     if not members:
         return members
     from limits import parse_many
-
-    from intake.limits.rates import DEFAULT_LIMITS
 
     for action, value in members:
         name = f"RATE_LIMIT_{action.upper()}"

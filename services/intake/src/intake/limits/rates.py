@@ -1,6 +1,6 @@
 """Per-user rate limits on the actions that cost the most or invite abuse, kept where every replica sees them.
 
-`DEFAULT_LIMITS` below is the whole policy's budgets; each route says where it is declared which
+`DEFAULT_LIMITS` (in intake's settings, beside the RATE_LIMIT_<ACTION> rows that override them) is the whole policy's budgets; each route says where it is declared which
 actions it counts as (`@limited("submit")`), and a bulk route how many actions one of its requests
 asks for. Each action has one budget per person, shared by the API and the portal (submitting
 through either counts once). Every route that decides on requests counts
@@ -41,25 +41,13 @@ from werkzeug.exceptions import TooManyRequests
 from invite_common.config import Settings
 
 from intake.errors import InvalidInput
+from intake.settings import DEFAULT_LIMITS
 from intake.auth.identity import Unauthenticated, current_caller
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "invites"
 
-# action -> limits (the `limits` library's notation; RATE_LIMIT_<ACTION> overrides one, e.g. RATE_LIMIT_SUBMIT)
-DEFAULT_LIMITS = {
-    "submit": "30/minute;300/day",
-    "upload": "10/minute;100/day",
-    "batch_submit": "10/minute;100/day",
-    "resend": "10/minute;50/day",
-    "decide": "120/minute;3000/day",
-    # per address and email signed in as; and per address, whatever the emails tried
-    "sign_in": "10/minute;100/hour",
-    "sign_in_per_address": "60/minute;1000/hour",
-    # single sign-on: the trips to the provider and back (GETs), per address
-    "sign_in_redirects": "30/minute;300/hour",
-}
 
 # the methods an action counts; POST when not named
 METHODS = {"sign_in_redirects": ("GET",)}
