@@ -8,7 +8,7 @@ The rules of the suite (tests/test_suite_rules.py holds the tree to them):
   rehearsal's journey), `e2e` (the services as processes: tests/e2e, tests/replicas, tests/production),
   `broker` (RabbitMQ: the amqp_url fixture, through any other), `db` (a database: db_url, db_kind or
   PostgreSQL's own fixtures), and `unit` for none of those. `make test-fast` runs the unit tests alone,
-  and a unit test that reaches for the broker or PostgreSQL fails.
+  and a unit test that reaches for the broker, PostgreSQL or an SQLite database fails.
 - A database test runs on SQLite unless its database matters: then it is marked
   `both_databases("why")` (on the test or the module) and runs on SQLite and on PostgreSQL. The
   database matters where SQL does the work: migrations, locks and claims, unique constraints, the
@@ -26,7 +26,6 @@ import pytest
 
 from tests.support import backing
 
-KINDS = ("browser", "e2e", "broker", "db", "unit")
 DATABASES = ("sqlite", "postgresql")
 PROCESS_SUITES = ("e2e", "replicas", "production")
 BROWSER_FIXTURES = {"browser", "page", "context", "rehearsal_browser", "new_page"}
@@ -87,17 +86,27 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(autouse=True)
 def _unit_tests_stay_off_the_servers(request, monkeypatch):
-    """A unit test that connects to the broker or PostgreSQL fails, so `make test-fast` stays what it says."""
+    """A unit test that connects to the broker or PostgreSQL, or opens an SQLite database, fails, so
+    `make test-fast` stays what it says (tests/test_unit_guard.py proves each refusal)."""
     if request.node.get_closest_marker("unit") is None:
         return
+    import peewee
+    import psycopg2
+
+    def refuse(what: str):
+        raise AssertionError(f"a unit test opened {what}: take the db_url or amqp_url fixture, which mark it")
+
     connect = socket.socket.connect
 
     def guarded(sock, address):
         if isinstance(address, tuple) and len(address) >= 2 and address[1] in SERVER_PORTS:
-            raise AssertionError(f"a unit test connected to {address}: use the db_url or amqp_url fixture, which mark it")
+            refuse(f"a connection to {address}")
         return connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    # libpq opens its own sockets, out of Python's sight
+    monkeypatch.setattr(psycopg2, "connect", lambda *args, **kwargs: refuse("PostgreSQL"))
+    monkeypatch.setattr(peewee.SqliteDatabase, "_connect", lambda self, *args, **kwargs: refuse(f"SQLite ({self.database})"))
 
 
 @pytest.fixture(scope="session")
