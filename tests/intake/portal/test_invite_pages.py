@@ -2,7 +2,7 @@
 import json
 
 from intake.models import InviteRequest
-from tests.support.portal_html import banner, checked_value, field_error, input_value, summary_links, textarea_value, title
+from tests.support.portal_html import banner, checked_value, field_error, input_value, summary_links, text, textarea_value, title
 
 EMAIL_FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining the platform team"}
 VENDOR_FORM = {
@@ -115,3 +115,12 @@ def test_an_officer_or_a_vendor_at_a_company_address_is_not_warned(amy_session):
     officer = {k: v for k, v in VENDOR_FORM.items() if k not in ("username", "offshore")}
     assert amy_session.post("/invite/account", data=officer | {"email": "tan@tech.gov.sg", "user_type": "public_officer",
                                                         "seed_onboarding": "no"}).status_code == 302
+
+
+def test_the_invite_page_and_the_overview_offer_every_method_with_when_to_use_it(amy_session):
+    for path in ("/invite", "/"):
+        page = amy_session.get(path).text
+        for label, href in (("Email invitation", "/invite/email"), ("Create account", "/invite/account"),
+                            ("Batch upload", "/invite/batch")):
+            assert f'href="{href}">{label}</a>' in page, (path, label)
+        assert text(page).count("When to use:") == 3, path

@@ -44,6 +44,8 @@ FORMS = {form.method: form for form in (
                 "organisation", "department", "seed_onboarding", "reason"),
                "a vendor, or a public officer whose account you set up with their details."),
 )}
+# the cards that offer them (on the overview and the invite page) are a macro: a global reaches it
+bp.add_app_template_global(tuple(FORMS.values()), "INVITE_FORMS")
 # Each form carries a key made when it was shown: a double-click or a resent POST is recorded once.
 _SUBMISSION_KEY = re.compile(r"[0-9a-f]{32}")
 ALREADY_SENT = "This form was already sent with other details. Open the form again to make a new request."
@@ -120,9 +122,3 @@ def _render(method: str, values: dict, errors: dict, key: str, existing_id: str 
         submission_key=key,
         existing_url=url_for("portal.status.detail", invite_id=existing_id) if existing_id else None,
     )
-
-
-@bp.app_context_processor
-def invite_forms() -> dict:
-    """The ways to invite, for the cards that offer them (the overview and the invite page)."""
-    return {"INVITE_FORMS": tuple(FORMS.values())}
