@@ -27,8 +27,8 @@ TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW
 .PHONY: docs help setup browser node production-tools run demo-provider test test-fast test-browser test-e2e test-replicas test-production fuzz bench clean distclean
 
 help:
-	@echo "make setup      create .venv and install the pinned packages and the project (idempotent)"
-	@echo "make run        start the services and the mail catcher (http://127.0.0.1:1080)"
+	@echo "make setup      create .venv, install the pinned packages and the project, and what the tests need (Chromium, npm packages)"
+	@echo "make run        ask the broker, then start the services and the mail catcher (http://127.0.0.1:1080)"
 	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
 	@echo "make test       run the tests but the suites below (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
 	@echo "make test-fast  the unit tests alone: no database, broker or browser (under a minute)"
@@ -99,7 +99,11 @@ node:
 # A local run has someone to approve, someone to audit and someone to manage roles, unless ROLE_GRANTS says otherwise.
 DEV_ROLE_GRANTS := approver:bob@tech.gov.sg,auditor:carol@tech.gov.sg,admin:ada@tech.gov.sg
 
-run: setup
+# The services need only the Python packages (Chromium and the npm packages are the tests'), and a
+# broker: deploy/broker_check.py asks it first, starts a local one that is installed but stopped, or
+# says what to do.
+run: $(STAMP)
+	@$(VPY) deploy/broker_check.py
 	@mkdir -p var/mail
 	ROLE_GRANTS="$${ROLE_GRANTS:-$(DEV_ROLE_GRANTS)}" \
 	PYTHONUNBUFFERED=1 $(VENV)/bin/honcho -f deploy/Procfile start
