@@ -18,6 +18,7 @@ import sys
 import time
 from urllib.parse import urlparse
 
+from amqp.exceptions import AccessRefused
 from kombu import Connection
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672//"
@@ -31,10 +32,9 @@ def problem_with(url: str) -> str | None:
         with Connection(url, connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=1)
             conn.channel()
-    except Exception as exc:  # kombu raises the transport's own errors: any of them means not usable
-        text = str(exc) or exc.__class__.__name__
-        if "ACCESS_REFUSED" in text or "403" in text or "auth" in text.lower():
-            return "login refused"
+    except AccessRefused:
+        return "login refused"
+    except Exception:  # kombu raises the transport's own errors: any other means no usable broker there
         return "not answering"
     return None
 

@@ -83,17 +83,6 @@ def submit_by_api(system: RunningSystem, requester: str, body: dict) -> str:
     return response.json()["id"]
 
 
-def wait_for_state(system: RunningSystem, invite_id: str, state: str, timeout: float = SETTLE_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = system.invite(invite_id, "carol@tech.gov.sg").get("state")
-        if last == state:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"request {invite_id} never reached {state}; last seen {last}")
-
-
 def status_cell(page: Page, email: str, column: str) -> Locator:
     """The cell under `column` in the status table's row for `email`."""
     headers = [h.strip() for h in page.get_by_role("columnheader").all_inner_texts()]

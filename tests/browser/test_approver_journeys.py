@@ -11,7 +11,7 @@ import uuid
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.people import APPROVER, SECOND_APPROVER
-from tests.browser.pages import Page, expect, history_titles, reload_until, sign_in, submit_by_api, wait_for_state
+from tests.browser.pages import Page, expect, history_titles, reload_until, sign_in, submit_by_api
 from tests.browser.test_screenshots import SCREENSHOTS, shoot
 
 NARROW = {"width": 390, "height": 844}
@@ -72,7 +72,7 @@ def test_an_approver_filters_the_queue_approves_one_with_a_comment_and_rejects_o
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.get_by_text(f"You approved the request for ann.{tag}@tech.gov.sg")).to_be_visible()
     expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
-    wait_for_state(browser_system, first, "emailed")
+    browser_system.wait_for_state(first, "emailed")
     page.reload()
     assert history_titles(page) == ["Request submitted", "Approved", "TechPass account created", "Invitation emailed"]
     expect(page.get_by_role("list", name="History")).to_contain_text("Welcome to the team")
@@ -112,7 +112,7 @@ def test_an_approver_decides_a_page_in_bulk_and_sees_what_became_of_each(page, b
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shoot(page, "approvals-bulk-results")
     for invite_id in ids:
-        wait_for_state(browser_system, invite_id, "emailed")
+        browser_system.wait_for_state(invite_id, "emailed")
 
 
 def test_an_approver_never_sees_controls_on_their_own_request_or_invitation(page, browser_system):

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import uuid
 
-from tests.browser.pages import Page, approve, expect, reject, submit_by_api, wait_for_state
+from tests.browser.pages import Page, approve, expect, reject, submit_by_api
 from tests.browser.test_screenshots import SCREENSHOTS
 
 AUDITOR = "carol@tech.gov.sg"
@@ -42,8 +42,8 @@ def test_auditor_finds_reads_exports_and_checks_a_request(page, browser_system):
                                               "seed_onboarding": False, "reason": "Analyst"})
     approve(browser_system, vendor, "Vendor contract signed")
     reject(browser_system, other, "Already has an account")
-    wait_for_state(browser_system, vendor, "emailed")
-    wait_for_state(browser_system, other, "rejected")
+    browser_system.wait_for_state(vendor, "emailed")
+    browser_system.wait_for_state(other, "rejected")
 
     sign_in_as_auditor(page)
     expect(page.get_by_role("link", name="Invite users", exact=True)).to_have_count(0)  # nothing that changes anything

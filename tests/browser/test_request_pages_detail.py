@@ -6,7 +6,7 @@ import re
 import requests
 
 from tests.browser.pages import (
-    Page, approve, detail_value, expect, filled_in, history_titles, sign_in, submit_by_api, wait_for_state,
+    Page, approve, detail_value, expect, filled_in, history_titles, sign_in, submit_by_api,
 )
 from tests.browser.screens import shoot_both
 
@@ -32,7 +32,7 @@ def test_after_a_resend_the_button_says_when_it_can_next_be_used(page: Page, bro
     requester = "hafiz.r@tech.gov.sg"
     invite_id = submit_by_api(browser_system, requester, email_invitation("resent.once@tech.gov.sg"))
     approve(browser_system, invite_id)
-    wait_for_state(browser_system, invite_id, "emailed")
+    browser_system.wait_for_state(invite_id, "emailed")
     sign_in(page, requester)
     page.goto(f"/status/{invite_id}")
 

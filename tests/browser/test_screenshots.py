@@ -6,7 +6,7 @@ docs/screenshots/ only with SCREENSHOTS=update, so an ordinary test run leaves t
 The sample requester amy@tech.gov.sg has requests that were sent, rejected and are waiting, so the
 pages show what a requester normally sees. File names are stable.
 """
-from tests.browser.pages import approve, expect, filled_in, reject, sign_in, submit_by_api, wait_for_state
+from tests.browser.pages import approve, expect, filled_in, reject, sign_in, submit_by_api
 from tests.browser.screens import NARROW, SCREENSHOTS, UPDATING, WIDE, shoot
 
 NAMES = (
@@ -56,7 +56,7 @@ def requests_in_several_states(browser_system) -> str:
     reject(browser_system, rejected, "Already has a TechPass account")
     submit_by_api(browser_system, REQUESTER, officer("mei.ling.ng@tech.gov.sg", "Data analyst for the transport project", seed=True))
     for invite_id, state in ((emailed, "emailed"), (vendor, "emailed"), (rejected, "rejected")):
-        wait_for_state(browser_system, invite_id, state)
+        browser_system.wait_for_state(invite_id, state)
     return vendor
 
 

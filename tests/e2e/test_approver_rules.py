@@ -20,7 +20,7 @@ from invite_common.broker import Outgoing, Publisher
 from invite_common.db import connect, utcnow
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.support.system import RETRY_DELAYS, RunningSystem, SERVICES, system_env, wait_for_state
+from tests.support.system import RETRY_DELAYS, RunningSystem, SERVICES, system_env
 from tests.support.broker import delete_namespace, wait_for
 from tests.support.mailbox import Mailbox, text_of
 
@@ -128,7 +128,7 @@ def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(quie
     system = quiet_system
     same = submit(system, "mei.lin@auto.gov.sg", user="lee@auto.gov.sg")
     other = submit(system, "raj.kumar@auto.gov.sg")  # amy is at tech.gov.sg: not her own agency
-    final = wait_for_state(system, same["id"], "emailed")
+    final = system.wait_for_state(same["id"], "emailed")
     approve = next(h for h in final["history"] if h["event"] == "approve")
     assert approve["actor"] == "policy" and approve["details"] == {"policy": "Own agency officers"}
     assert [h["event"] for h in final["history"]] == ["submit", "approve", "provision", "mark_emailed"]
@@ -143,7 +143,7 @@ def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, rule
     system = quiet_system
     first = submit(system, "jane.tan@tech.gov.sg")
     assert system.call("POST", f"/api/v1/invites/{first['id']}/approve", APPROVER, json={}).status_code == 202
-    wait_for_state(system, first["id"], "emailed")
+    system.wait_for_state(first["id"], "emailed")
     again = submit(system, "Jane.Tan@tech.gov.sg", user="zed@tech.gov.sg", expect=409)
     assert "already has a TechPass account" in again["message"] and "existing_id" not in again
 
@@ -153,7 +153,7 @@ def test_one_account_per_person_at_submit_and_at_provisioning(quiet_system, rule
             LocalDirectory().create_account("made-elsewhere", None, "ken.ong@tech.gov.sg", "Ken", "Ong", "public_officer")
     ken = submit(system, "ken.ong@tech.gov.sg")
     system.call("POST", f"/api/v1/invites/{ken['id']}/approve", APPROVER, json={})
-    failed = wait_for_state(system, ken["id"], "failed")
+    failed = system.wait_for_state(ken["id"], "failed")
     assert "already has a TechPass account" in failed["history"][-1]["note"]
     assert rules_mailbox.to("ken.ong@tech.gov.sg") == [] and len(rules_mailbox.to("jane.tan@tech.gov.sg")) == 1
 
@@ -240,7 +240,7 @@ def test_an_expired_request_is_shown_expired_and_its_requester_emailed(quiet_sys
         deps = bootstrap.build_dependencies(settings)
         wait_for(lambda: ApprovalRequest.get_or_none(ApprovalRequest.id == invite["id"]), what="approval to know the request")
         assert bootstrap.sweep_expired(deps, now=utcnow() + dt.timedelta(days=15)) >= 1
-    final = wait_for_state(system, invite["id"], "expired")
+    final = system.wait_for_state(invite["id"], "expired")
     assert final["history"][-1]["event"] == "expire"
     def notices():
         return [m for m in rules_mailbox.to(REQUESTER) if m["Subject"] == "Your TechPass request for slow.one@tech.gov.sg has expired"]

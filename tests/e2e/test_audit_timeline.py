@@ -9,7 +9,7 @@ from kombu import Connection, Producer
 
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.support.system import RETRY_DELAYS, wait_for_state
+from tests.support.system import RETRY_DELAYS
 from tests.support.broker import queue_depth, wait_for
 
 REQUESTER, APPROVER, AUDITOR = "amy@tech.gov.sg", "bob@tech.gov.sg", "carol@tech.gov.sg"
@@ -46,11 +46,11 @@ def test_the_auditor_sees_the_exact_timeline_of_a_request_and_the_chain_verifies
     invite = system.call("POST", "/api/v1/invites", REQUESTER, json=VENDOR).json()
     assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER,
                        json={"comment": "Vendor contract signed"}).status_code == 202
-    wait_for_state(system, invite["id"], "emailed")
+    system.wait_for_state(invite["id"], "emailed")
     rejected = system.call("POST", "/api/v1/invites", REQUESTER, json={
         "method": "email_invitation", "email": "ken.ong@tech.gov.sg", "seed_onboarding": False, "reason": "Analyst"}).json()
     system.call("POST", f"/api/v1/invites/{rejected['id']}/reject", APPROVER, json={"reason": "Already has an account"})
-    wait_for_state(system, rejected["id"], "rejected")
+    system.wait_for_state(rejected["id"], "rejected")
 
     events = audit_events(system, request_id=invite["id"])
     assert [(e["event"], e["actor"], e["from_state"], e["to_state"], e["note"]) for e in events] == [

@@ -10,7 +10,7 @@ import pytest
 from invite_common.broker import Outgoing, Publisher, PublishError
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.support.system import RunningSystem, system_env, wait_for_state
+from tests.support.system import RunningSystem, system_env
 from tests.support.broker import wait_for
 
 REQUESTER, APPROVER = "amy@tech.gov.sg", "bob@tech.gov.sg"
@@ -50,7 +50,7 @@ def test_services_as_their_own_users_carry_a_request_through_and_refuse_forgerie
         "method": "email_invitation", "email": email, "seed_onboarding": False, "reason": "Joining"}).json()
     sent = submit("jane.tan@tech.gov.sg")
     assert system.call("POST", f"/api/v1/invites/{sent['id']}/approve", APPROVER, json={}).status_code == 202
-    wait_for_state(system, sent["id"], "emailed")
+    system.wait_for_state(sent["id"], "emailed")
     wait_for(lambda: mailbox.to("jane.tan@tech.gov.sg"), what="the invitation")
 
     pending = submit("li.wei@tech.gov.sg")

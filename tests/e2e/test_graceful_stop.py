@@ -17,7 +17,7 @@ import requests
 from kombu import Connection
 
 from invite_common.topology import Topology
-from tests.support.system import RETRY_DELAYS, SERVICES, RunningSystem, system_env, wait_for_ok, wait_for_state
+from tests.support.system import RETRY_DELAYS, SERVICES, RunningSystem, system_env, wait_for_ok
 from tests.support.broker import delete_namespace
 from tests.support.metrics import scrape, value
 from tests.support.ports import free_port
@@ -118,7 +118,7 @@ def test_a_service_as_pid_1_stops_on_sigterm_while_invitations_flow_losing_and_d
     traffic.join(15)
     assert len(traffic.approved) >= 3, "too little traffic to judge"
     for invite_id in traffic.approved:
-        wait_for_state(system, invite_id, "emailed", timeout=40)
+        system.wait_for_state(invite_id, "emailed", timeout=40)
     for invite_id in traffic.approved:
         assert len(mailbox.to(traffic.accepted[invite_id])) == 1, traffic.accepted[invite_id]
 

@@ -5,7 +5,6 @@ import re
 import sqlite3
 import threading
 
-from tests.support.system import wait_for_state
 from tests.support.broker import wait_for
 from tests.support.mailbox import html_of, text_of
 import pytest
@@ -36,7 +35,7 @@ def test_approved_email_invitation_sends_exactly_one_invitation_and_ends_emailed
     response = system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={"comment": "Welcome aboard"})
     assert response.status_code == 202
 
-    final = wait_for_state(system, invite["id"], "emailed")
+    final = system.wait_for_state(invite["id"], "emailed")
     wait_for(lambda: mailbox.to("jane.tan@tech.gov.sg"), what="the invitation")
     messages = mailbox.to("jane.tan@tech.gov.sg")
     assert len(messages) == 1
@@ -77,7 +76,7 @@ def test_create_account_with_seed_emails_the_enrolment_code_after_seed_requested
     invite = submit(system, body)
     assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={}).status_code == 202
 
-    final = wait_for_state(system, invite["id"], "emailed")
+    final = system.wait_for_state(invite["id"], "emailed")
     states = [h["to_state"] for h in final["history"] if h["to_state"]]
     assert states == ["submitted", "approved", "account_created", "seed_requested", "emailed"]
     seed_entry = next(h for h in final["history"] if h["to_state"] == "seed_requested")
@@ -97,7 +96,7 @@ def test_rejection_sends_the_requester_a_notice_with_the_reason(system, mailbox)
     response = system.call("POST", f"/api/v1/invites/{invite['id']}/reject", APPROVER, json={"reason": "Already has an account"})
     assert response.status_code == 202
 
-    final = wait_for_state(system, invite["id"], "rejected")
+    final = system.wait_for_state(invite["id"], "rejected")
     wait_for(lambda: mailbox.to(REQUESTER), what="the rejection notice")
     [notice] = mailbox.to(REQUESTER)
     assert "ken.ong@tech.gov.sg" in notice["Subject"] and "rejected" in notice["Subject"]
@@ -116,7 +115,7 @@ def test_a_rejection_with_a_1000_character_reason_reaches_the_requester_whole(sy
     response = system.call("POST", f"/api/v1/invites/{invite['id']}/reject", APPROVER, json={"reason": reason})
     assert response.status_code == 202
 
-    wait_for_state(system, invite["id"], "rejected")
+    system.wait_for_state(invite["id"], "rejected")
     wait_for(lambda: mailbox.to(REQUESTER), what="the rejection notice")
     [notice] = mailbox.to(REQUESTER)
     assert " ".join(reason.split()) in " ".join(text_of(notice).split())
@@ -139,7 +138,7 @@ def test_requester_approving_their_own_request_gets_403_and_nothing_changes(syst
     assert [h["event"] for h in after["history"]] == ["submit"]
     # and another approver can still decide on it
     assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", "dana@tech.gov.sg", json={}).status_code == 202
-    wait_for_state(system, invite["id"], "emailed")
+    system.wait_for_state(invite["id"], "emailed")
 
 
 def test_two_concurrent_decisions_exactly_one_is_accepted(system, mailbox):
@@ -172,7 +171,7 @@ def test_open_request_for_the_same_email_is_refused_with_409(system):
 def test_resending_an_emailed_invitation_sends_it_again_once(system, mailbox):
     invite = submit(system, email_invitation("tess@tech.gov.sg"))
     system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={})
-    wait_for_state(system, invite["id"], "emailed")
+    system.wait_for_state(invite["id"], "emailed")
     wait_for(lambda: mailbox.to("tess@tech.gov.sg"), what="the first invitation")
 
     assert system.call("POST", f"/api/v1/invites/{invite['id']}/resend", REQUESTER).status_code == 202
@@ -195,7 +194,7 @@ def test_a_requester_told_the_invitation_is_out_gets_one_notice_and_no_resend_en
     system = notifying_system
     invite = submit(system, email_invitation("lin@tech.gov.sg"))
     assert system.call("POST", f"/api/v1/invites/{invite['id']}/approve", APPROVER, json={}).status_code == 202
-    wait_for_state(system, invite["id"], "emailed")
+    system.wait_for_state(invite["id"], "emailed")
     wait_for(lambda: mailbox.to(REQUESTER), what="the notice that the invitation is out")
     # approval has taken in both deliveries, the invitation's and the notice's; whatever it
     # announced about the request is then in its outbox

@@ -6,7 +6,7 @@ import pytest
 from invite_common.broker import Outgoing, Publisher
 from invite_common.messages import new_message
 from invite_common.topology import Topology
-from tests.support.system import RETRY_DELAYS, make_system, wait_for_state
+from tests.support.system import RETRY_DELAYS, make_system
 from tests.support.broker import wait_for
 
 REQUESTER = "amy@tech.gov.sg"
@@ -30,7 +30,7 @@ def test_request_accepted_while_the_broker_is_unreachable_flows_once_it_is_back(
     assert mailbox.messages == []
 
     broker_proxy.restore()
-    wait_for_state(system, invite_id, "emailed", timeout=30)
+    system.wait_for_state(invite_id, "emailed", timeout=30)
     assert len(mailbox.to("nora@tech.gov.sg")) == 1
 
 
@@ -39,7 +39,7 @@ def test_smtp_refusing_temporarily_is_retried_and_one_email_arrives(system, mail
     system = system
     invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("omar@tech.gov.sg")).json()["id"]
     system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={})
-    wait_for_state(system, invite_id, "emailed", timeout=30)
+    system.wait_for_state(invite_id, "emailed", timeout=30)
     assert mailbox.refused == 2
     assert len(mailbox.to("omar@tech.gov.sg")) == 1
 
@@ -49,12 +49,12 @@ def test_mail_server_outage_delays_the_invitation_without_failing_it(system, mai
     mailbox.go_down()
     invite_id = system.call("POST", "/api/v1/invites", REQUESTER, json=email_invitation("una@tech.gov.sg")).json()["id"]
     system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={})
-    wait_for_state(system, invite_id, "account_created")
+    system.wait_for_state(invite_id, "account_created")
     # longer than all the retry delays together: an outage must not use them up
     time.sleep(sum(RETRY_DELAYS) + 2)
     assert system.invite(invite_id, AUDITOR)["state"] == "account_created"
     mailbox.come_back()
-    wait_for_state(system, invite_id, "emailed", timeout=30)
+    system.wait_for_state(invite_id, "emailed", timeout=30)
     assert len(mailbox.to("una@tech.gov.sg")) == 1
 
 
@@ -97,7 +97,7 @@ def test_the_same_decision_delivered_twice_emails_once(system, amqp_url, namespa
     publisher = Publisher(amqp_url, topology)
     publisher.publish([Outgoing.from_envelope(decision, topology)] * 2)
     publisher.close()
-    final = wait_for_state(system, invite_id, "emailed")
+    final = system.wait_for_state(invite_id, "emailed")
     time.sleep(1.0)
     assert len(mailbox.to("quinn@tech.gov.sg")) == 1
     assert [h["event"] for h in final["history"]].count("approve") == 1

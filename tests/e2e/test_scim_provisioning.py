@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support.system import make_system, wait_for_state
+from tests.support.system import make_system
 from tests.support.broker import wait_for
 from tests.support.metrics import names, scrape, value
 from tests.deploy.manifests import DEPLOY
@@ -50,7 +50,7 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
         scim_system, scim, mailbox):
     # One system for every journey: starting the three services is what costs here.
     invite_id = submit_and_approve(scim_system, VENDOR)
-    final = wait_for_state(scim_system, invite_id, "emailed")
+    final = scim_system.wait_for_state(invite_id, "emailed")
     [user] = scim.users
     assert scim.creates() == 1
     assert (user["userName"], user["externalId"]) == ("v-vic.lim", invite_id)
@@ -74,7 +74,7 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
     taken = response.json()["id"]
     scim.add_user({"userName": "maxn", "emails": [{"value": "max@vendor.example.com"}]})
     assert scim_system.call("POST", f"/api/v1/invites/{taken}/approve", APPROVER, json={}).status_code == 202
-    failure = next(h for h in wait_for_state(scim_system, taken, "failed")["history"] if h["to_state"] == "failed")
+    failure = next(h for h in scim_system.wait_for_state(taken, "failed")["history"] if h["to_state"] == "failed")
     assert "already holds an account for this email" in failure["note"]
 
     # the directory is down for a while: the request is still accepted (intake could not look),
@@ -83,7 +83,7 @@ def test_approved_requests_are_provisioned_once_in_the_directory_and_refused_for
     later = submit_and_approve(scim_system, VENDOR | {"email": "kim@vendor.example.com", "username": "v-kim.tan"})
     wait_for(lambda: "directory not answering" in scim_system.log("approval"), what="a failed attempt")
     scim.come_back()
-    wait_for_state(scim_system, later, "emailed")
+    scim_system.wait_for_state(later, "emailed")
     assert sorted(u["userName"] for u in scim.users) == ["jlee", "maxn", "v-kim.tan", "v-vic.lim"]
     assert scim.creates() == 2  # v-vic.lim and v-kim.tan; jlee and maxn were made by another client
 

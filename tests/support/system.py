@@ -149,10 +149,6 @@ def system_env(*, amqp_url: str, namespace: str, db_urls: dict[str, str], smtp_u
     return env
 
 
-def wait_for_state(system: RunningSystem, invite_id: str, state: str, user: str = "carol@tech.gov.sg", timeout: float = 20.0) -> dict:
-    """`system.wait_for_state`, as a function."""
-    return system.wait_for_state(invite_id, state, user, timeout)
-
 
 def databases(kind: str, tmp_path: Path, request) -> dict[str, str]:
     """Each service's database: SQLite files under tmp_path, or PostgreSQL databases from the pool,

@@ -60,13 +60,18 @@ def _text(value: object, message: str) -> str:
     return value
 
 
+def _typed_line(value: object, noun: str) -> str:
+    """Return the one line typed for `noun`, trimmed; refuse it when it is not text or holds line breaks
+    or hidden characters. Checked before trimming: a trailing CR/LF is a header-injection attempt, not a typo."""
+    text = _text(value, f"Enter the {noun} as text.")
+    if _has_hidden_characters(text):
+        raise ValidationError(f"The {noun} must not contain line breaks or hidden characters.")
+    return text.strip()
+
+
 def normalise_email(value: object) -> str:
     """Return the address lower-cased with an ASCII (IDNA) domain, or refuse it."""
-    text = _text(value, "Enter the email address as text.")
-    # Checked before trimming: a trailing CR/LF is a header-injection attempt, not a typo.
-    if _has_hidden_characters(text):
-        raise ValidationError("The email address must not contain line breaks or hidden characters.")
-    text = text.strip()
+    text = _typed_line(value, "email address")
     if not text:
         raise ValidationError("Enter an email address.")
     if "<" in text or ">" in text:
@@ -182,10 +187,7 @@ def in_org_domains(domain: str, org_domains: Iterable[str]) -> bool:
 
 def normalise_username(value: object) -> str:
     """Return a TechPass username trimmed (case kept), or refuse it."""
-    text = _text(value, "Enter the username as text.")
-    if _has_hidden_characters(text):
-        raise ValidationError("The username must not contain line breaks or hidden characters.")
-    text = text.strip()
+    text = _typed_line(value, "username")
     if not USERNAME_MIN_LENGTH <= len(text) <= USERNAME_MAX_LENGTH:
         raise ValidationError(
             f"The username must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters long."
@@ -221,10 +223,7 @@ def username_key(value: object) -> str:
 
 def normalise_phone(value: object) -> str:
     """Return a contact number in E.164 form (+6591234567); Singapore is assumed without a leading +."""
-    text = _text(value, "Enter the contact number as text.")
-    if _has_hidden_characters(text):
-        raise ValidationError("The contact number must not contain line breaks or hidden characters.")
-    text = text.strip()
+    text = _typed_line(value, "contact number")
     if not text:
         raise ValidationError("Enter a contact number.")
     # Letters (vanity numbers, "ext.") and long input are refused before phonenumbers sees them.
