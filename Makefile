@@ -24,11 +24,12 @@ OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 SLOW_TESTS  := tests/browser tests/e2e tests/replicas tests/production
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: docs help setup browser node production-tools run demo-provider test test-fast test-browser test-e2e test-replicas test-production fuzz bench clean distclean
+.PHONY: docs help setup browser node production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv, install the pinned packages and the project, and what the tests need (Chromium, npm packages)"
 	@echo "make run        ask the broker, then start the services and the mail catcher (http://127.0.0.1:1080)"
+	@echo "make deps      with a container engine: RabbitMQ, PostgreSQL, Redis and a mail catcher for development (deploy/dev/compose.yaml)"
 	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
 	@echo "make test       run the tests but the suites below (a subset: TESTS=tests/deploy; extra pytest options: PYTEST_ARGS='-k name')"
 	@echo "make test-fast  the unit tests alone: no database, broker or browser (under a minute)"
@@ -107,6 +108,14 @@ run: $(STAMP)
 	@mkdir -p var/mail
 	ROLE_GRANTS="$${ROLE_GRANTS:-$(DEV_ROLE_GRANTS)}" \
 	PYTHONUNBUFFERED=1 $(VENV)/bin/honcho -f deploy/Procfile start
+
+# The development dependencies in containers, on the ports the defaults and the tests use, for a
+# machine that has a container engine rather than these installed.
+deps:
+	@if ! command -v docker >/dev/null 2>&1; then \
+		echo "error: docker is not installed; install RabbitMQ instead: sudo apt-get install -y rabbitmq-server" >&2; exit 1; \
+	fi
+	docker compose -f deploy/dev/compose.yaml up -d --wait
 
 # A local OpenID provider (tests/oidc/demo.json: users amy, bob, carol, ada @tech.gov.sg, any password).
 demo-provider: setup

@@ -81,6 +81,7 @@ def main() -> int:
         return 0 if start_local(server, url) else 1
     print(f"Nothing answers as RabbitMQ at {where}. The services need it to run.\n"
           "  On Debian or Ubuntu:  sudo apt-get install -y rabbitmq-server   (it starts on 127.0.0.1:5672)\n"
+          "  With a container engine:  make deps   (RabbitMQ, PostgreSQL, Redis and a mail catcher)\n"
           "  Elsewhere: https://www.rabbitmq.com/docs/download, or set AMQP_URL to a broker you have.\n"
           "Then run make run again.")
     return 1

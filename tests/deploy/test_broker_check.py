@@ -51,6 +51,7 @@ def test_no_broker_is_said_with_the_install_line_and_nothing_is_started(amqp_url
     assert done.returncode == 1
     assert f"Nothing answers as RabbitMQ at 127.0.0.1:{port}" in done.stdout
     assert "sudo apt-get install -y rabbitmq-server" in done.stdout
+    assert "make deps" in done.stdout
     assert not marker.exists()  # a broker elsewhere than a local install listens is not this machine's to start
 
 
