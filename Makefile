@@ -24,10 +24,10 @@ OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 SLOW_TESTS  := tests/browser tests/e2e tests/replicas tests/production
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: docs help setup browser node production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production fuzz bench clean distclean
+.PHONY: docs help setup browser node monitoring-tools production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production fuzz bench clean distclean
 
 help:
-	@echo "make setup      create .venv, install the pinned packages and the project, and what the tests need (Chromium, npm packages)"
+	@echo "make setup      create .venv, install the pinned packages and the project, and what the tests need (Chromium, npm packages, promtool and amtool)"
 	@echo "make run        ask the broker, then start the services and the mail catcher (http://127.0.0.1:1080)"
 	@echo "make deps      with a container engine: RabbitMQ, PostgreSQL, Redis and a mail catcher for development (deploy/dev/compose.yaml)"
 	@echo "make demo-provider  run the test OpenID provider on http://127.0.0.1:8090 to try single sign-on (README)"
@@ -42,7 +42,7 @@ help:
 	@echo "make docs       write the generated tables of docs/architecture.md (settings, lifecycle, messages, routes)"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
-setup: $(STAMP) browser $(OIDC_STAMP)
+setup: $(STAMP) browser monitoring-tools $(OIDC_STAMP)
 
 $(VPY):
 	@if [ -z "$(PYTHON)" ]; then echo "error: neither python3.11 nor python3 is on PATH" >&2; exit 1; fi
@@ -70,6 +70,35 @@ browser:
 	echo "installing Debian's chromium (needed by the browser tests)"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium < /dev/null
+
+# The alert rules' tests run Prometheus's promtool and Alertmanager's amtool (tests/deploy). They come
+# from Debian's prometheus and prometheus-alertmanager packages, unpacked into .venv/bin rather than
+# installed: installing them would also start a Prometheus server on port 9090 and an Alertmanager on
+# 9093 as system services, which nothing here needs and which would take the ports compose publishes.
+# `apt-get download` needs no root; only a machine that has never read its package lists needs an update.
+monitoring-tools: $(STAMP)
+	@for pair in promtool:prometheus amtool:prometheus-alertmanager; do \
+		tool=$${pair%%:*}; package=$${pair#*:}; \
+		if [ -x $(VENV)/bin/$$tool ] || command -v $$tool >/dev/null 2>&1; then continue; fi; \
+		if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then \
+			echo "note: $$tool is missing and apt-get is not available; install $$tool to run the alert rules' tests"; \
+			continue; \
+		fi; \
+		dir=$$(mktemp -d); \
+		if ! (cd $$dir && apt-get download -qq $$package >/dev/null 2>&1); then \
+			if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq; \
+			elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get update -qq; fi; \
+			(cd $$dir && apt-get download -qq $$package >/dev/null 2>&1); \
+		fi; \
+		if ls $$dir/$${package}_*.deb >/dev/null 2>&1; then \
+			echo "unpacking $$tool from Debian's $$package into $(VENV)/bin (needed by the alert rules' tests)"; \
+			dpkg-deb --fsys-tarfile $$dir/$${package}_*.deb | tar -x -C $$dir ./usr/bin/$$tool && \
+				install -m 755 $$dir/usr/bin/$$tool $(VENV)/bin/$$tool; \
+		else \
+			echo "note: $$tool is missing and Debian's $$package could not be downloaded; the alert rules' tests will be skipped"; \
+		fi; \
+		rm -rf $$dir; \
+	done
 
 # The sign-in tests run a real OpenID Connect provider (oidc-provider, from npm) from tests/oidc,
 # installed exactly as its package-lock.json says.

@@ -119,6 +119,28 @@ def requests_by_state() -> metrics.QueryCollector:
     return metrics.QueryCollector(database, "invites_requests", "Invite requests by workflow state.", ["state"], counts)
 
 
+def oldest_request_by_state() -> metrics.QueryCollector:
+    """How long the oldest request in each open state has been in it, read from approval's database when scraped.
+
+    Most states are left within seconds by an automatic step or the notifier's report; a request
+    that stays in one (a message lost, a consumer gone) is seen here, as a count alone cannot show it."""
+    from approval.models import InviteRequest
+
+    open_states = [state for state in State.ALL if state not in State.CLOSED]
+
+    def ages():
+        query = (InviteRequest.select(InviteRequest.state, peewee.fn.MIN(InviteRequest.updated_at))
+                 .where(InviteRequest.state.in_(open_states)).group_by(InviteRequest.state))
+        entered = {state: InviteRequest.updated_at.python_value(at) for state, at in query.tuples()}
+        now = dbmod.utcnow()
+        # every open state is reported, 0 when none waits in it, so an alert resolves when it empties
+        return [((state,), (now - entered[state]).total_seconds() if state in entered else 0.0) for state in open_states]
+
+    return metrics.QueryCollector(
+        database, "invites_request_oldest_age_seconds",
+        "How long the oldest request in each open workflow state has been in it (0 when none is).", ["state"], ages)
+
+
 def declare(settings: Settings, directory: AccountDirectory | None = None, enrolment: DeviceEnrolment | None = None) -> runtime.Service:
     """The approval service: what it consumes, what it runs in the background, where it answers."""
     deps = build_dependencies(settings, directory, enrolment)
@@ -133,7 +155,7 @@ def declare(settings: Settings, directory: AccountDirectory | None = None, enrol
         on_give_up=dispatch.on_give_up(failure.fail_step, deps),
         tasks=[runtime.Task("expiry", EXPIRY_SWEEP_SECONDS, functools.partial(sweep_expired, deps))],
         bind=settings.bind,
-        metrics=[requests_by_state()],
+        metrics=[requests_by_state(), oldest_request_by_state()],
         closers=[deps.directory.close],
     )
 

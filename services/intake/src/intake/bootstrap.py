@@ -16,9 +16,10 @@ from intake.web import metrics as http_metrics
 from intake.web.health import BROKER_DOWN
 from intake.auth import settings as auth_settings
 from intake.app import create_app
-from intake.audit import retention
+from intake.audit import keys, retention
+from intake.audit import metrics as chain_metrics
 from intake.audit.keys import Signer, SigningKeyMissing, load_signer
-from intake.audit.tasks import LINK_EVERY, HistoryChainKeeper
+from intake.audit.tasks import LINK_EVERY, VERIFY_CHECK_EVERY, ChainVerifier, HistoryChainKeeper
 from intake.batches import expiry
 from intake.db import database
 from intake.auth.roles import apply_role_grants
@@ -33,12 +34,15 @@ RETENTION_EVERY = 3600.0
 
 def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service:
     """The intake service: role grants at start, the history consumer, and (given the history's
-    signing key) the chain keeper and retention as background tasks; its metrics on a listener of
-    their own (the web app, served apart, answers health on the portal's port too)."""
-    tasks, closers = [], []
+    signing key) the chain keeper, its verifier and retention as background tasks; its metrics on a
+    listener of their own (the web app, served apart, answers health on the portal's port too)."""
+    tasks, closers, collectors = [], [], [*http_metrics.COLLECTORS, *chain_metrics.chain_lag()]
     if signer is not None:
         keeper = HistoryChainKeeper(signer)
         tasks.append(runtime.Task("history-linker", LINK_EVERY, keeper.run_once))
+        verifier = ChainVerifier(keys.verify_keys(settings))
+        tasks.append(runtime.Task("history-verifier", VERIFY_CHECK_EVERY, verifier.run_once))
+        collectors.append(chain_metrics.VerificationCollector(verifier))
         # once the consumer has stopped: chain what it recorded and sign the last head
         closers.append(keeper.finish)
         if settings.retention_days > 0:
@@ -72,7 +76,7 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
         closers=closers,
         bind=settings.intake_metrics_bind,
         degraded={"broker": BROKER_DOWN},
-        metrics=http_metrics.COLLECTORS,
+        metrics=collectors,
     )
 
 

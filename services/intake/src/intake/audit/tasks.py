@@ -4,7 +4,11 @@
 - The chain head is signed as soon as the chain moved and then at most every HEAD_INTERVAL
   seconds, so while entries arrive a signed head is never more than a minute behind; it is signed
   once more on a clean stop. Every head is also logged, a copy kept apart from the database.
-- A database outage only delays both: the step fails, the connection is dropped, the next step
+- The verifier walks the whole chain and its heads every VERIFY_EVERY seconds (the first time a
+  minute after start), as `python -m intake audit verify` does, and keeps the outcome for
+  /metrics: a chain changed behind the service's back raises an alert within the hour instead of
+  waiting for the next audit.
+- A database outage only delays them: the step fails, the connection is dropped, the next step
   tries again.
 """
 from __future__ import annotations
@@ -13,9 +17,11 @@ import logging
 import time
 
 import peewee
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from intake.audit import chain
 from intake.audit.keys import Signer
+from intake.audit.verify import summary, verify
 from intake.db import database
 
 log = logging.getLogger(__name__)
@@ -23,6 +29,10 @@ log = logging.getLogger(__name__)
 HEAD_INTERVAL = 30.0
 LINK_EVERY = 0.5
 MAX_BATCHES_PER_PASS = 20
+# The walk reads every entry (seconds for a million, see bench/audit.py), so it runs hourly; each
+# replica walks on its own, which keeps the outcome it serves its own.
+VERIFY_EVERY = 3600.0
+VERIFY_CHECK_EVERY = 60.0
 
 
 class HistoryChainKeeper:
@@ -81,3 +91,47 @@ class HistoryChainKeeper:
             log.info("history head signed", extra={"position": head.seq, "hash": head.hash, "signature": head.signature})
         return head is not None
 
+
+
+class ChainVerifier:
+    """Walks the whole history chain now and then and keeps what it found, for /metrics."""
+
+    def __init__(self, keys: dict[str, Ed25519PublicKey], *, every: float = VERIFY_EVERY):
+        self.keys = keys
+        self.every = every
+        # wall-clock times, as Prometheus reads them; before the first walk the age counts from
+        # the start, so a walk that never completes is noticed as well as one that fails
+        self.started_at = time.time()
+        self.verified_at: float | None = None
+        self.intact: bool | None = None
+
+    def run_once(self) -> None:
+        """Walk the chain if the last walk is older than `every`; keep whether it was intact."""
+        if self.verified_at is not None and time.time() - self.verified_at < self.every:
+            return
+        try:
+            # one process: this runs on a thread of a threaded service, which must not fork
+            result = verify(self.keys, workers=1)
+            if not result.intact:
+                # a walk reads the erasures first and the entries after: retention erasing a request
+                # in between looks like an erasure nobody recorded. A second walk settles it; a real
+                # change stays.
+                log.warning("history chain walk found a problem, walking again", extra={"summary": summary(result)})
+                result = verify(self.keys, workers=1)
+        except peewee.PeeweeException as exc:
+            log.warning("history verifier cannot reach the database, will retry", extra={"error": exc.__class__.__name__})
+            try:
+                database.close()
+            except Exception:
+                pass
+            return
+        self.intact, self.verified_at = result.intact, time.time()
+        if result.intact:
+            log.info("history chain verified", extra={"checked": result.checked, "unsigned": result.unsigned})
+        else:
+            # the summary names the entry and the problem; the entry's actor (an email) stays out of the log
+            log.error("history chain NOT intact", extra={"summary": summary(result)})
+
+    def age(self) -> float:
+        """Seconds since the last completed walk, or since the start before the first."""
+        return time.time() - (self.verified_at if self.verified_at is not None else self.started_at)
