@@ -74,11 +74,16 @@ def redacted(url: str) -> str:
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
 
 
-def run(args: list[str], url: str, **kwargs) -> str:
-    uri, env = connection(url)
-    done = subprocess.run([*args, "--no-password", f"--dbname={uri}"], env=env, capture_output=True, text=True, **kwargs)
+def run(args: list[str], url: str | None = None) -> str:
+    """Run a PostgreSQL client tool on the database of `url` (none: the tool alone); return its output."""
+    uri, env = connection(url) if url else ("", dict(os.environ))
+    try:
+        done = subprocess.run([*args, *(["--no-password", f"--dbname={uri}"] if url else [])], env=env,
+                              capture_output=True, text=True)
+    except FileNotFoundError:
+        raise Refused(f"{args[0]} is not installed: PostgreSQL's client tools are needed") from None
     if done.returncode != 0:
-        raise Refused(f"{args[0]} on {redacted(url)} failed: {done.stderr.strip()}")
+        raise Refused(f"{args[0]} on {redacted(url or '')} failed: {done.stderr.strip()}")
     return done.stdout
 
 
@@ -106,10 +111,16 @@ def sha256(path: Path) -> str:
 def key_id(pem_file: str) -> str:
     """The id intake gives an Ed25519 key (the first 16 hex digits of SHA-256 over the raw public
     key: intake.audit.keys.key_id), from its private or public PEM file."""
-    text = Path(pem_file).read_text()
+    try:
+        text = Path(pem_file).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Refused(f"{pem_file} cannot be read: {exc.__class__.__name__}") from None
     public_in = [] if "PRIVATE KEY" in text else ["-pubin"]
-    done = subprocess.run(["openssl", "pkey", *public_in, "-in", pem_file, "-pubout", "-outform", "DER"],
-                          capture_output=True)
+    try:
+        done = subprocess.run(["openssl", "pkey", *public_in, "-in", pem_file, "-pubout", "-outform", "DER"],
+                              capture_output=True)
+    except FileNotFoundError:
+        raise Refused("openssl is not installed: it reads the signing key") from None
     # an Ed25519 SubjectPublicKeyInfo is 44 bytes: 12 of algorithm, then the 32 of the key
     if done.returncode != 0 or len(done.stdout) != 44 or b"\x2b\x65\x70" not in done.stdout[:12]:
         raise Refused(f"{pem_file} is not an Ed25519 key in PEM")
@@ -138,13 +149,14 @@ def audit_heads(url: str) -> dict:
 def backup(target: Path, public_key: str | None) -> dict:
     """Dump the three databases into `target` (new or empty) and write its manifest last."""
     urls = {s: os.environ.get(f"{s.upper()}_MIGRATION_DB_URL") or env_url(f"{s.upper()}_DB_URL") for s in SERVICES}
+    given = key_id(public_key) if public_key else None
     if target.exists() and any(target.iterdir()):
         raise Refused(f"{target} is not empty: back up into a new directory")
     # the dumps hold personal data: readable by this user only
     os.umask(0o077)
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
     manifest = {"format": FORMAT, "started_at": utc_now(), "databases": {}, "audit": None,
-                "pg_dump": subprocess.run(["pg_dump", "--version"], capture_output=True, text=True).stdout.strip()}
+                "pg_dump": run(["pg_dump", "--version"]).strip()}
     for service, url in urls.items():
         file = target / f"{service}.dump"
         began = utc_now()
@@ -159,7 +171,6 @@ def backup(target: Path, public_key: str | None) -> dict:
             manifest["audit"] = audit_heads(url)
     audit = manifest["audit"]
     if public_key:
-        given = key_id(public_key)
         head = audit["last_head"]
         if head and head["key_id"] != given:
             raise Refused(f"{public_key} (key id {given}) did not sign the chain's last head (key id "

@@ -95,6 +95,12 @@ def test_a_restored_backup_holds_every_request_email_and_an_intact_chain_and_run
     was = {invite_id: seen(before, invite_id) for invite_id in requests}
     listed = before.call("GET", "/api/v1/invites", AUDITOR).json()["items"]
 
+    # a public key that did not sign the chain is refused, so a wrong escrow copy shows at once
+    wrong_key = command([str(BACKUP), "backup", str(tmp_path / "wrong"), "--public-key", str(signing_keys["other"])],
+                        source.env(), tmp_path)
+    assert wrong_key.returncode == 2 and "did not sign the chain's last head" in wrong_key.stderr
+    assert not (tmp_path / "wrong" / "manifest.json").exists()
+
     # the backup is taken while the services run
     backup_dir = tmp_path / "backup"
     made = command([str(BACKUP), "backup", str(backup_dir), "--public-key", str(signing_keys["public"])],
