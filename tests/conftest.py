@@ -5,10 +5,11 @@ stand in for things outside a service's boundary.
 The rules of the suite (tests/test_suite_rules.py holds the tree to them):
 
 - Every test gets its kind from what it uses, never by hand: `browser` (Chromium: tests/browser, the
-  rehearsal's journey), `e2e` (the services as processes: tests/e2e, tests/replicas, tests/production),
-  `broker` (RabbitMQ: the amqp_url fixture, through any other), `db` (a database: db_url, db_kind or
-  PostgreSQL's own fixtures), and `unit` for none of those. `make test-fast` runs the unit tests alone,
-  and a unit test that reaches for the broker, PostgreSQL or an SQLite database fails.
+  rehearsal's journey), `e2e` (the services as processes: tests/e2e, tests/replicas, tests/production,
+  tests/restore), `broker` (RabbitMQ: the amqp_url fixture, through any other), `db` (a database:
+  db_url, db_kind or PostgreSQL's own fixtures), and `unit` for none of those. `make test-fast` runs
+  the unit tests alone, and a unit test that reaches for the broker, PostgreSQL or an SQLite database
+  fails.
 - A database test runs on SQLite unless its database matters: then it is marked
   `both_databases("why")` (on the test or the module) and runs on SQLite and on PostgreSQL. The
   database matters where SQL does the work: migrations, locks and claims, unique constraints, the
@@ -27,7 +28,7 @@ import pytest
 from tests.support import backing
 
 DATABASES = ("sqlite", "postgresql")
-PROCESS_SUITES = ("e2e", "replicas", "production")
+PROCESS_SUITES = ("e2e", "replicas", "production", "restore")
 BROWSER_FIXTURES = {"browser", "page", "context", "rehearsal_browser", "new_page"}
 BROKER_FIXTURES = {"amqp_url", "broker_vhost", "topology"}
 DB_FIXTURES = {"db_url", "db_kind", "postgres_admin_url", "postgres_databases"}

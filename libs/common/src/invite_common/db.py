@@ -168,15 +168,18 @@ class SchemaNotReady(SystemExit):
 
 def open_database(url: str, proxy: peewee.DatabaseProxy, migrations: Sequence["Migration"], *,
                   migrate: bool = True, service: str = "the service") -> peewee.Database:
-    """Connect to a service's database and bind its models' proxy to it; apply its migrations, or,
-    with `migrate=False` (production), only check that none is pending (SchemaNotReady)."""
+    """Connect to a service's database and bind its models' proxy to it; apply the migrations it
+    lacks, or, with `migrate=False` (production), only check that none is pending (SchemaNotReady)."""
     from invite_common.config import ensure_sqlite_dir
 
     ensure_sqlite_dir(url)
     db = connect(url)
     proxy.initialize(db)
     if migrate:
-        apply_migrations(db, migrations)
+        # only when something is pending: a schema already up to date is not touched, so a role
+        # that may not create tables (the runtime role of deploy/postgres/roles.sql) starts too
+        if pending_migrations(db, migrations):
+            apply_migrations(db, migrations)
     else:
         missing = pending_migrations(db, migrations)
         db.close()
