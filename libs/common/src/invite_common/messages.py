@@ -99,9 +99,11 @@ class Template:
     INVITATION_SEED = "invitation_seed"  # an invitation with the SEED enrolment code
     REJECTION_NOTICE = "rejection_notice"
     EXPIRY_NOTICE = "expiry_notice"
+    CLOSURE_NOTICE = "closure_notice"  # to the requester, when an operator closes their failed request
     INVITATION_SENT_NOTICE = "invitation_sent_notice"  # to the requester, once their invitation is out
     APPROVER_DIGEST = "approver_digest"  # sent by intake, about no one request
-    ALL = (INVITATION, INVITATION_SEED, REJECTION_NOTICE, EXPIRY_NOTICE, INVITATION_SENT_NOTICE, APPROVER_DIGEST)
+    ALL = (INVITATION, INVITATION_SEED, REJECTION_NOTICE, EXPIRY_NOTICE, CLOSURE_NOTICE, INVITATION_SENT_NOTICE,
+           APPROVER_DIGEST)
     INVITATIONS = frozenset({INVITATION, INVITATION_SEED})
 
 
