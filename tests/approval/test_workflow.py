@@ -21,22 +21,24 @@ ALLOWED = {
     "approved": {"provision", "fail"},
     "account_created": {"request_seed", "mark_emailed", "fail"},
     "seed_requested": {"mark_emailed", "fail"},
-    "failed": {"retry"},
+    "failed": {"retry", "close"},
     "rejected": set(),
     "cancelled": set(),
     "expired": set(),
+    "closed": set(),
     # sent again at the requester's wish, an emailed invitation stays emailed
     "emailed": {"resend"},
 }
-VERBS = ("approve", "reject", "cancel", "expire", "provision", "request_seed", "mark_emailed", "fail", "retry", "resend")
+VERBS = ("approve", "reject", "cancel", "expire", "provision", "request_seed", "mark_emailed", "fail", "retry", "close",
+         "resend")
 
 
 def test_the_table_is_exactly_the_designed_lifecycle():
     assert STATES == (
         "submitted", "approved", "rejected", "cancelled", "expired",
-        "account_created", "seed_requested", "emailed", "failed",
+        "account_created", "seed_requested", "emailed", "failed", "closed",
     )
-    assert TERMINAL == {"rejected", "cancelled", "expired", "emailed"}
+    assert TERMINAL == {"rejected", "cancelled", "expired", "emailed", "closed"}
     assert {(verb, source, target) for verb, source, target in ROWS} == {
         ("approve", "submitted", "approved"),
         ("reject", "submitted", "rejected"),
@@ -50,6 +52,7 @@ def test_the_table_is_exactly_the_designed_lifecycle():
         ("fail", "account_created", "failed"),
         ("fail", "seed_requested", "failed"),
         ("retry", "failed", FAILED_FROM),
+        ("close", "failed", "closed"),
         ("resend", "emailed", "emailed"),
     }
 
@@ -111,9 +114,46 @@ def test_a_requester_cannot_invite_themselves():
     workflow.check_not_self_invitation("amy@tech.gov.sg", "jane@tech.gov.sg")
 
 
-def test_failed_accepts_only_retry():
+def test_failed_accepts_only_an_operators_retry_or_close():
     allowed = [verb for verb in TRANSITIONS if State.FAILED in TRANSITIONS[verb]]
-    assert allowed == [Verb.RETRY]
+    assert allowed == [Verb.RETRY, Verb.CLOSE]
+
+
+def test_a_failed_request_can_be_closed_and_a_closed_one_is_final():
+    assert next_state(State.FAILED, Verb.CLOSE) == State.CLOSED
+    assert State.CLOSED in TERMINAL
+    for verb in TRANSITIONS:
+        with pytest.raises(InvalidTransition):
+            next_state(State.CLOSED, verb, failed_from=State.APPROVED)
+
+
+@pytest.mark.parametrize("state", [s for s in STATES if s != State.FAILED])
+def test_closing_anything_but_a_failed_request_is_refused(state):
+    with pytest.raises(InvalidTransition, match=f"cannot close a request that is {state}"):
+        next_state(state, Verb.CLOSE)
+
+
+def test_a_closing_reason_is_kept_trimmed():
+    assert workflow.check_closing_reason("  The invitee already has an account.  ") == "The invitee already has an account."
+
+
+@pytest.mark.parametrize("reason", [
+    "", "   ", None,
+    "x" * (workflow.CLOSING_REASON_MAX + 1),
+    "first line\nsecond line",
+    "tab\there",
+    "bell\x07",
+    "\x9bC1 control",
+    "looks fine \u202egnp.exe",  # right-to-left override: shown reversed
+])
+def test_a_closing_reason_must_be_plain_text_a_requester_can_read(reason):
+    with pytest.raises(workflow.InvalidReason):
+        workflow.check_closing_reason(reason)
+
+
+def test_a_closing_reason_may_be_any_script_up_to_its_limit():
+    reason = "申请人已离职；" + "é" * (workflow.CLOSING_REASON_MAX - 7)
+    assert workflow.check_closing_reason(reason) == reason
 
 
 @pytest.mark.parametrize("failed_from", FAILABLE)

@@ -15,11 +15,11 @@ pytestmark = pytest.mark.both_databases("history is appended idempotently by uni
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 
 
-def changed(request_id, seq, from_state, to_state, verb, details=None):
+def changed(request_id, seq, from_state, to_state, verb, details=None, actor="system", note=""):
     return new_message(
         "invite.state_changed",
         {"request_id": request_id, "seq": seq, "from_state": from_state, "to_state": to_state, "verb": verb,
-         "actor": "system", "note": "", "changed_at": dt.datetime.now(dt.timezone.utc).isoformat(), "details": details or {}},
+         "actor": actor, "note": note, "changed_at": dt.datetime.now(dt.timezone.utc).isoformat(), "details": details or {}},
         correlation_id=request_id, producer="approval",
     )
 
@@ -79,6 +79,24 @@ def test_closing_a_request_frees_its_email_for_a_new_one(invite, client):
     apply(changed(invite["id"], 1, "submitted", "rejected", "reject"))
     again = as_user(client, "amy@tech.gov.sg")("POST", "/api/v1/invites", json=OFFICER)
     assert again.status_code == 201
+
+
+def test_a_failed_request_an_operator_closes_shows_why_and_frees_its_email(invite, client):
+    amy = as_user(client, "amy@tech.gov.sg")
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))
+    apply(changed(invite["id"], 2, "approved", "failed", "fail", note="provision failed: the invitee already has an account"))
+    assert amy("POST", "/api/v1/invites", json=OFFICER).status_code == 409  # failed still holds the address
+    reason = "Jane already holds a TechPass account; she can sign in with it."
+    apply(changed(invite["id"], 3, "failed", "closed", "close", actor="ops@tech.gov.sg", note=reason))
+
+    shown = amy("GET", f"/api/v1/invites/{invite['id']}").get_json()
+    assert shown["state"] == "closed"
+    closing = shown["history"][-1]
+    assert (closing["event"], closing["from_state"], closing["to_state"], closing["actor"], closing["note"]) == (
+        "close", "failed", "closed", "ops@tech.gov.sg", reason)
+    listed = amy("GET", "/api/v1/invites?state=closed").get_json()["items"]
+    assert [i["id"] for i in listed] == [invite["id"]]
+    assert amy("POST", "/api/v1/invites", json=OFFICER).status_code == 201
 
 
 def test_resend_is_allowed_once_a_day_and_only_when_emailed(invite, client, outbox):

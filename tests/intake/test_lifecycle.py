@@ -100,10 +100,25 @@ def test_only_a_sent_invitation_is_sent_again():
 def test_the_outcomes_a_requester_hears_of_are_where_a_request_ends_or_stops():
     ends = {workflow.TRANSITIONS[v][lifecycle.SUBMITTED] for v in (Verb.REJECT, Verb.EXPIRE)}
     stops = set(workflow.TRANSITIONS[Verb.FAIL].values())
+    given_up = set(workflow.TRANSITIONS[Verb.CLOSE].values())
     sent = set(workflow.TRANSITIONS[Verb.MARK_EMAILED].values())
-    assert set(lifecycle.OUTCOMES) == ends | stops | sent
+    assert set(lifecycle.OUTCOMES) == ends | stops | given_up | sent
     assert set(lifecycle.NEEDS_ATTENTION) == {lifecycle.REJECTED, lifecycle.FAILED} == \
         {workflow.TRANSITIONS[Verb.REJECT][lifecycle.SUBMITTED]} | stops
+
+
+def test_a_closed_request_is_finished_and_frees_its_invitee_for_a_new_request():
+    closed = workflow.TRANSITIONS[Verb.CLOSE][lifecycle.FAILED]
+    assert closed == lifecycle.CLOSED
+    assert lifecycle.is_finished(closed) and not lifecycle.holds_account(closed)
+    assert closed not in lifecycle.NEEDS_ATTENTION and closed not in lifecycle.IN_FLIGHT
+
+
+def test_a_closed_requests_reason_is_its_closing_entrys_note():
+    entries = [{"to_state": lifecycle.FAILED, "note": "provision failed: taken"},
+               {"to_state": lifecycle.CLOSED, "note": "The invitee already has an account."}]
+    assert lifecycle.closed_because(Request(lifecycle.CLOSED), entries) == "The invitee already has an account."
+    assert lifecycle.closed_because(Request(lifecycle.FAILED), entries[:1]) is None
 
 
 def test_a_requesters_groups_never_share_a_state():

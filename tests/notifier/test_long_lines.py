@@ -75,7 +75,7 @@ def _flat(text: str) -> str:
 
 
 TEMPLATES = ["rejection_notice", "invitation", "invitation_seed", "approver_digest", "expiry_notice",
-             "invitation_sent_notice"]
+             "closure_notice", "invitation_sent_notice"]
 
 
 @pytest.fixture

@@ -43,6 +43,16 @@ def expiry_notice(**changes) -> dict:
             "expiry_days": 14, **changes}
 
 
+def _flat(text: str) -> str:
+    # plain text is wrapped at spaces: compare words, not line breaks
+    return " ".join(text.split())
+
+
+def closure_notice(**changes) -> dict:
+    return {"request_id": "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31", "invitee_email": "vendor.lee@example.com",
+            "reason": "Vendor Lee already holds a TechPass account; ask them to sign in with it.", **changes}
+
+
 def approver_digest(**changes) -> dict:
     item = {"invitee_email": "jane.tan@tech.gov.sg", "requester": "amy@tech.gov.sg", "method": "Email invitation",
             "expires_at": "2026-12-10T15:59:00Z"}
@@ -55,7 +65,7 @@ def invitation_sent_notice(**changes) -> dict:
 
 
 CONTEXTS = {"invitation": invitation, "invitation_seed": invitation_seed, "rejection_notice": rejection_notice,
-            "expiry_notice": expiry_notice, "approver_digest": approver_digest,
+            "expiry_notice": expiry_notice, "closure_notice": closure_notice, "approver_digest": approver_digest,
             "invitation_sent_notice": invitation_sent_notice}
 
 
@@ -149,6 +159,25 @@ def test_rejection_notice_tells_the_requester_who_rejected_which_request_and_why
         assert "The project this access was for has ended." in body
         assert "approver.ong@tech.gov.sg" in body
         assert "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31" in body
+
+
+def test_closure_notice_tells_the_requester_which_request_was_closed_and_why():
+    email = render("closure_notice", closure_notice())
+
+    assert email.subject == "Your TechPass request for vendor.lee@example.com was closed"
+    for body in (email.text, email.html):
+        assert "vendor.lee@example.com" in body
+        assert "already holds a TechPass account" in _flat(body)
+        assert "5f0c2a9e-6d1b-4a7e-9a55-2f4e0c1d7b31" in body
+    assert "already holds" not in email.subject  # the reason stays in the bodies, out of every header
+
+
+def test_html_body_escapes_markup_in_a_closing_reason():
+    email = render("closure_notice", closure_notice(reason='<img src=x onerror="alert(1)"> & <b>done</b>'))
+
+    assert "<img" not in email.html and "<b>done</b>" not in email.html
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; &lt;b&gt;done&lt;/b&gt;" in email.html
+    assert '<img src=x onerror="alert(1)"> & <b>done</b>' in _flat(email.text)
 
 
 def test_html_body_escapes_markup_in_names():

@@ -69,6 +69,28 @@ def test_detail_shows_the_request_and_its_history_as_a_timeline(amy_session):
     assert "Cancel request" not in page
 
 
+def test_a_closed_request_shows_closed_and_the_operators_reason_as_text(amy_session):
+    invite_id = invite_for(amy_session, "jane@tech.gov.sg")
+    move(invite_id, "approved", "approve", 1)
+    move(invite_id, "failed", "fail", 2)
+    reason = 'Jane already has an account <script>alert("x")</script> & signs in with it.'
+    invite = InviteRequest.get_by_id(invite_id)
+    history.append(invite_id, "close", actor="ops@tech.gov.sg", at=utcnow(), from_state="failed", to_state="closed",
+                   note=reason, source_seq=3)
+    InviteRequest.update(state="closed", state_seq=3).where(InviteRequest.id == invite.id).execute()
+
+    page = amy_session.get(f"/status/{invite_id}").text
+    panel = text(page.split('class="status-panel"')[1].split("</dl>")[0])
+    assert "Closed" in panel and f"Why it was closed {reason}" in panel
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; signs" in page
+    timeline = text(page.split('<ol class="timeline"')[1])
+    assert "Closed by an operator" in timeline and "by ops@tech.gov.sg" in timeline and reason in timeline
+    listed = amy_session.get("/status?state=closed").text
+    assert rows(listed) == ["jane@tech.gov.sg"] and "Closed" in text(listed)
+    assert "A step could not be completed and your request was closed for" in text(amy_session.get("/").text)
+
+
 def test_cancel_asks_for_confirmation_then_cancels(amy_session, outbox):
     invite_id = invite_for(amy_session, "jane@tech.gov.sg")
     confirm = amy_session.get(f"/status/{invite_id}/cancel")

@@ -43,9 +43,11 @@ class State:
     SEED_REQUESTED = "seed_requested"
     EMAILED = "emailed"
     FAILED = "failed"
-    ALL = (SUBMITTED, APPROVED, REJECTED, CANCELLED, EXPIRED, ACCOUNT_CREATED, SEED_REQUESTED, EMAILED, FAILED)
-    # closed for good: `failed` is absent because an operator's retry brings it back to life
-    CLOSED = frozenset({REJECTED, CANCELLED, EXPIRED, EMAILED})
+    # a failed request an operator closed with a reason, instead of retrying it
+    CLOSED = "closed"
+    ALL = (SUBMITTED, APPROVED, REJECTED, CANCELLED, EXPIRED, ACCOUNT_CREATED, SEED_REQUESTED, EMAILED, FAILED, CLOSED)
+    # over for good: `failed` is absent because an operator's retry brings it back to life
+    FINAL = frozenset({REJECTED, CANCELLED, EXPIRED, EMAILED, CLOSED})
 
 
 class Verb:
@@ -60,9 +62,11 @@ class Verb:
     MARK_EMAILED = "mark_emailed"
     FAIL = "fail"
     RETRY = "retry"
+    # an operator gives a failed request up, with a reason, instead of retrying it
+    CLOSE = "close"
     # an emailed invitation delivered again (the state stays emailed)
     RESEND = "resend"
-    ALL = (APPROVE, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY, RESEND)
+    ALL = (APPROVE, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY, CLOSE, RESEND)
 
 
 class Step:
@@ -95,9 +99,11 @@ class Template:
     INVITATION_SEED = "invitation_seed"  # an invitation with the SEED enrolment code
     REJECTION_NOTICE = "rejection_notice"
     EXPIRY_NOTICE = "expiry_notice"
+    CLOSURE_NOTICE = "closure_notice"  # to the requester, when an operator closes their failed request
     INVITATION_SENT_NOTICE = "invitation_sent_notice"  # to the requester, once their invitation is out
     APPROVER_DIGEST = "approver_digest"  # sent by intake, about no one request
-    ALL = (INVITATION, INVITATION_SEED, REJECTION_NOTICE, EXPIRY_NOTICE, INVITATION_SENT_NOTICE, APPROVER_DIGEST)
+    ALL = (INVITATION, INVITATION_SEED, REJECTION_NOTICE, EXPIRY_NOTICE, CLOSURE_NOTICE, INVITATION_SENT_NOTICE,
+           APPROVER_DIGEST)
     INVITATIONS = frozenset({INVITATION, INVITATION_SEED})
 
 

@@ -1,5 +1,6 @@
 """Run the approval worker (`python -m approval`), retry a failed request (`python -m approval retry ID`),
-or bring its schema up to date (`python -m approval migrate`)."""
+close one for good (`python -m approval close ID --reason ...`), or bring its schema up to date
+(`python -m approval migrate`)."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     retry = sub.add_parser("retry", help="run a failed request's step again")
     retry.add_argument("request_id")
     retry.add_argument("--operator", required=True, help="your email, recorded in the request's history")
+    close = sub.add_parser("close", help="close a failed request that nothing can complete, telling its requester why")
+    close.add_argument("request_id")
+    close.add_argument("--reason", required=True, help="why, in words the requester reads (portal and email), one line")
+    close.add_argument("--operator", required=True, help="your email, recorded in the request's history")
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     args = parser.parse_args(argv)
 
@@ -40,6 +45,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cannot retry: {exc}", file=sys.stderr)
             return 1
         print(f"request {args.request_id} resumed in state {state}; the running service will carry on")
+        return 0
+    if args.command == "close":
+        if not args.operator.strip():
+            print("cannot close: --operator needs your email", file=sys.stderr)
+            return 1
+        bootstrap.open_database(settings)
+        deps = bootstrap.build_dependencies(settings)
+        try:
+            closed = bootstrap.close(deps, args.request_id, args.operator.strip(), args.reason)
+        except (LookupError, workflow.InvalidTransition, workflow.InvalidReason) as exc:
+            print(f"cannot close: {exc}", file=sys.stderr)
+            return 1
+        if not closed:
+            print(f"request {args.request_id} is already closed; nothing changed")
+            return 0
+        print(f"request {args.request_id} closed; its requester will be told why")
         return 0
 
     return bootstrap.start(settings).run_until_signalled()

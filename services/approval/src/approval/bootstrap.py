@@ -88,6 +88,13 @@ def retry(deps: Dependencies, request_id: str, operator: str) -> str:
                                                                                     operator=operator)
 
 
+def close(deps: Dependencies, request_id: str, operator: str, reason: str) -> bool:
+    """Close a failed request at an operator's word, with the reason its requester is shown; False if closed already."""
+    with database.atomic():
+        return dispatch.Bound(failure.close_failed, deps, "request_id", "operator", "reason")(
+            None, request_id=request_id, operator=operator, reason=reason)
+
+
 def consumers(deps: Dependencies) -> dict[str, dict[str, Handler | TwoPhaseHandler]]:
     """Each queue approval consumes: message type -> the step that handles it."""
     on = dispatch.on_message

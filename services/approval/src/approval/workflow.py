@@ -1,6 +1,7 @@
 """The request lifecycle, declared once as data: states, the verbs between them, and the policy checks."""
 from __future__ import annotations
 
+import unicodedata
 from types import MappingProxyType
 from typing import Mapping
 
@@ -11,9 +12,10 @@ from invite_common.people import is_public_officer, same_person
 # The states and verbs are wire values, named in the message contracts; this table gives them meaning.
 STATES: tuple[str, ...] = State.ALL
 
-# `failed` is deliberately absent: an operator's retry brings it back to life. A terminal
-# request never leaves its state (an emailed one may be `resend`, which keeps it emailed).
-TERMINAL: frozenset[str] = State.CLOSED
+# `failed` is deliberately absent: an operator's retry brings it back to life, or their `close`
+# ends it. A terminal request never leaves its state (an emailed one may be `resend`, which keeps
+# it emailed).
+TERMINAL: frozenset[str] = State.FINAL
 
 # Placeholder target of `retry`: the state the request failed from, known only per request.
 FAILED_FROM = "<failed from>"
@@ -32,6 +34,8 @@ TRANSITIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
                            State.ACCOUNT_CREATED: State.FAILED,
                            State.SEED_REQUESTED:  State.FAILED},
     Verb.RETRY:           {State.FAILED:          FAILED_FROM},
+    # nothing left to retry (the invitee already has an account, say): an operator ends it with a reason
+    Verb.CLOSE:           {State.FAILED:          State.CLOSED},
     # a sent invitation delivered again stays sent; recorded so the history shows the delivery
     Verb.RESEND:          {State.EMAILED:         State.EMAILED},
 })
@@ -45,8 +49,18 @@ AWAITING_DECISION: frozenset[str] = frozenset(TRANSITIONS[Verb.APPROVE])
 SEND_INVITATION_EMAIL = "send_invitation_email"
 
 
+# An operator's reason for closing a request is shown to its requester, on the portal and in an email.
+CLOSING_REASON_MAX = 1000
+# Unicode's embedding, override and isolate controls: they reorder the text around them on screen.
+_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 class InvalidTransition(PermanentError):
     """The verb is not allowed from the request's current state (late, duplicate or out-of-order)."""
+
+
+class InvalidReason(PermanentError):
+    """A reason that cannot be shown to a requester as given: empty, too long, or with control characters."""
 
 
 class SeparationOfDutiesViolation(PermanentError):
@@ -76,6 +90,21 @@ def next_state(current: str, verb: str, *, failed_from: str | None = None) -> st
             raise InvalidTransition(f"cannot retry a request that failed from {failed_from!r}")
         return failed_from
     return target
+
+
+def check_closing_reason(reason: str) -> str:
+    """Return the operator's reason for closing a request, trimmed, or raise InvalidReason.
+
+    The requester reads it on the portal and in an email: a control character (a line break
+    included: it is one sentence for one request) or a direction override could disguise it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidReason("a closed request needs a reason its requester can read")
+    if len(reason) > CLOSING_REASON_MAX:
+        raise InvalidReason(f"the reason is {len(reason)} characters long; at most {CLOSING_REASON_MAX}")
+    if any(unicodedata.category(c) == "Cc" or c in _DIRECTION_CONTROLS for c in reason):
+        raise InvalidReason("the reason contains control characters; write it as plain text on one line")
+    return reason
 
 
 def check_public_officer(actor: str, org_domains: tuple[str, ...]) -> None:

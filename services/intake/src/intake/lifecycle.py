@@ -26,15 +26,17 @@ SUBMITTED = State.SUBMITTED
 IN_FLIGHT: tuple[str, ...] = (State.APPROVED, State.ACCOUNT_CREATED, State.SEED_REQUESTED)
 # The invitee's TechPass account exists, made by this request: nobody is invited twice.
 HOLDS_ACCOUNT: tuple[str, ...] = (State.ACCOUNT_CREATED, State.SEED_REQUESTED, State.EMAILED)
-# Closed for good: the request no longer holds its invitee's address or username. `failed` is not
-# among them: an operator's retry brings it back to life.
-FINISHED: frozenset[str] = State.CLOSED
+# Over for good: the request no longer holds its invitee's address or username. `failed` is not
+# among them: an operator's retry brings it back to life (or their close makes it `closed`).
+FINISHED: frozenset[str] = State.FINAL
 # The invitation went out: the requester may have it sent again.
 SENT = State.EMAILED
 REJECTED = State.REJECTED
 FAILED = State.FAILED
+# A failed request an operator gave up on: its history's closing entry says why.
+CLOSED = State.CLOSED
 # What a requester wants to hear of without opening each request, and what needs their attention.
-OUTCOMES: tuple[str, ...] = (State.EMAILED, State.REJECTED, State.EXPIRED, State.FAILED)
+OUTCOMES: tuple[str, ...] = (State.EMAILED, State.REJECTED, State.EXPIRED, State.FAILED, State.CLOSED)
 NEEDS_ATTENTION: tuple[str, ...] = (State.FAILED, State.REJECTED)
 
 # The groups of states a requester thinks in: the overview counts them, the status page filters by them.
@@ -81,6 +83,13 @@ def holds_account(state: str) -> bool:
 def is_finished(state: str) -> bool:
     """Tell whether a request in `state` is closed for good."""
     return state in FINISHED
+
+
+def closed_because(invite, entries: list[dict]) -> str | None:
+    """Why an operator closed the request (the note of its history's closing entry), or None unless it is closed."""
+    if invite.state != CLOSED:
+        return None
+    return next((e["note"] for e in reversed(entries) if e["to_state"] == CLOSED), None)
 
 
 def expires_at(invite, expiry_days: int) -> dt.datetime:

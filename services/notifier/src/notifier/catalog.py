@@ -71,6 +71,17 @@ class ExpiryNoticeContext(Schema):
     expiry_days = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
+class ClosureNoticeContext(Schema):
+    """What a requester is told when an operator closes their failed request, and why."""
+
+    class Meta:
+        unknown = RAISE
+
+    request_id = fields.String(required=True, validate=_required)
+    invitee_email = fields.String(required=True, validate=_required)
+    reason = fields.String(required=True, validate=_required)
+
+
 class InvitationSentNoticeContext(Schema):
     """What a requester is told, if they asked for emails, once the invitation is out."""
 
@@ -114,6 +125,7 @@ CATALOG: dict[str, Schema] = {
     Template.INVITATION_SEED: InvitationSeedContext(),
     Template.REJECTION_NOTICE: RejectionNoticeContext(),
     Template.EXPIRY_NOTICE: ExpiryNoticeContext(),
+    Template.CLOSURE_NOTICE: ClosureNoticeContext(),
     Template.INVITATION_SENT_NOTICE: InvitationSentNoticeContext(),
     Template.APPROVER_DIGEST: ApproverDigestContext(),
 }

@@ -23,6 +23,7 @@ STATE_LABELS = {
     State.CANCELLED: "Cancelled",
     State.EXPIRED: "Expired",
     State.FAILED: "Needs attention",
+    State.CLOSED: "Closed",
 }
 
 # The tag colour groups a state with its kind; the label, not the colour, carries the meaning.
@@ -34,8 +35,9 @@ STATE_TONES = {
     State.EMAILED: "done",
     State.REJECTED: "attention",
     State.FAILED: "attention",
-    State.CANCELLED: "closed",
-    State.EXPIRED: "closed",
+    State.CANCELLED: "ended",
+    State.EXPIRED: "ended",
+    State.CLOSED: "ended",
 }
 
 # The overview's groups of states, in the words a requester would use.
@@ -60,6 +62,7 @@ NEWS_WORDS = {
     State.EMAILED: "The invitation was sent to",
     State.REJECTED: "An approver rejected your request for",
     State.EXPIRED: "Nobody decided in time: your request expired for",
+    State.CLOSED: "A step could not be completed and your request was closed for",
 }
 NEWS_OTHERWISE = "A step could not be completed for"
 
@@ -93,6 +96,7 @@ EVENT_LABELS = {
     Verb.MARK_EMAILED: "Invitation emailed",
     Verb.FAIL: "A step could not be completed",
     Verb.RETRY: "Tried again by an operator",
+    Verb.CLOSE: "Closed by an operator",
     "resend_requested": "Asked to send the invitation again",
     Verb.RESEND: "Invitation sent again",
     "role_granted": "Role granted",

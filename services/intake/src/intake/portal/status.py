@@ -86,6 +86,7 @@ def detail(invite_id):
         expires_at=lifecycle.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if lifecycle.is_undecided(invite) else None,
         resend_after=_resend_after(invite),
         settling=lifecycle.action_in_flight(invite),
+        closed_because=lifecycle.closed_because(invite, details),
     )
 
 
