@@ -7,6 +7,9 @@ from invite_common.messages import new_message
 from intake import history
 from intake.history import consumer
 from intake.db import database
+from intake.invites import rules
+from intake.tables import invite_requests
+from invite_common.people import person_key
 from intake.models import HistoryEntry, InviteRequest, TakenUsername
 from tests.support.callers import as_user
 
@@ -97,6 +100,18 @@ def test_a_failed_request_an_operator_closes_shows_why_and_frees_its_email(invit
     listed = amy("GET", "/api/v1/invites?state=closed").get_json()["items"]
     assert [i["id"] for i in listed] == [invite["id"]]
     assert amy("POST", "/api/v1/invites", json=OFFICER).status_code == 201
+
+
+def test_a_request_closed_after_its_account_was_made_still_counts_as_the_persons_account(invite, client):
+    amy = as_user(client, "amy@tech.gov.sg")
+    apply(changed(invite["id"], 1, "submitted", "approved", "approve"))
+    apply(changed(invite["id"], 2, "approved", "account_created", "provision", details={"username": "jane.tan"}))
+    apply(changed(invite["id"], 3, "account_created", "failed", "fail", note="email failed: the relay refused it"))
+    apply(changed(invite["id"], 4, "failed", "closed", "close", actor="ops@tech.gov.sg", note="Told Jane by phone."))
+    again = amy("POST", "/api/v1/invites", json=OFFICER)
+    # the closed request no longer holds the address, but the account it made exists
+    assert again.status_code == 409 and again.get_json()["message"] == rules.HAS_ACCOUNT
+    assert invite_requests.people_with_accounts([person_key(OFFICER["email"])]) == {person_key(OFFICER["email"])}
 
 
 def test_resend_is_allowed_once_a_day_and_only_when_emailed(invite, client, outbox):

@@ -26,6 +26,9 @@ SUBMITTED = State.SUBMITTED
 IN_FLIGHT: tuple[str, ...] = (State.APPROVED, State.ACCOUNT_CREATED, State.SEED_REQUESTED)
 # The invitee's TechPass account exists, made by this request: nobody is invited twice.
 HOLDS_ACCOUNT: tuple[str, ...] = (State.ACCOUNT_CREATED, State.SEED_REQUESTED, State.EMAILED)
+# Ended without the invitation, possibly after the account was made (SEED booking or the email
+# failed): such a request made the account if its history passed through one of HOLDS_ACCOUNT.
+MAY_HAVE_MADE_ACCOUNT: tuple[str, ...] = (State.FAILED, State.CLOSED)
 # Over for good: the request no longer holds its invitee's address or username. `failed` is not
 # among them: an operator's retry brings it back to life (or their close makes it `closed`).
 FINISHED: frozenset[str] = State.FINAL

@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-import peewee
+from peewee import fn
 
 from invite_common.db import for_update, utcnow
 from invite_common.statements import Statements
 
 from intake import lifecycle
-from intake.models import InviteRequest, TakenUsername
+from intake.models import HistoryEntry, InviteRequest, TakenUsername
 
 _requests = Statements(InviteRequest)
 _usernames = Statements(TakenUsername)
@@ -98,24 +98,32 @@ def open_for_people(keys: Iterable[str]) -> list[InviteRequest]:
 def account_holder(key: str, email: str) -> InviteRequest | None:
     """The request (its id and requester) that made the person's account, by their person key, or None."""
     def build(param: str, postgres: bool) -> str:
-        states = ", ".join(param for _ in lifecycle.HOLDS_ACCOUNT)
-        # a request the previous version stored during a rollout has no key: its address is compared
+        holds = ", ".join(param for _ in lifecycle.HOLDS_ACCOUNT)
+        ended = ", ".join(param for _ in lifecycle.MAY_HAVE_MADE_ACCOUNT)
+        # a request the previous version stored during a rollout has no key: its address is compared;
+        # one that failed or was closed after making the account says so in its history
         return (f'SELECT "id", "requester" FROM "invite_request" WHERE ("invitee_key" = {param} OR '
-                f'("invitee_key" IS NULL AND "email" = {param})) AND "state" IN ({states}) LIMIT 1')
+                f'("invitee_key" IS NULL AND "email" = {param})) AND ("state" IN ({holds}) OR ("state" IN ({ended}) '
+                f'AND EXISTS (SELECT 1 FROM "history_entry" WHERE "history_entry"."request_id" = "invite_request"."id" '
+                f'AND "history_entry"."to_state" IN ({holds})))) LIMIT 1')
 
     row = _requests.execute(_requests.sql(("account_held_by_person",), build),
-                            (key, email, *lifecycle.HOLDS_ACCOUNT)).fetchone()
+                            (key, email, *lifecycle.HOLDS_ACCOUNT, *lifecycle.MAY_HAVE_MADE_ACCOUNT,
+                             *lifecycle.HOLDS_ACCOUNT)).fetchone()
     return None if row is None else InviteRequest(id=row[0], requester=row[1])
 
 
 def people_with_accounts(keys: Iterable[str]) -> set[str]:
     """Which of these person keys hold an account made by a request here."""
+    made = HistoryEntry.select(HistoryEntry.id).where(
+        (HistoryEntry.request_id == InviteRequest.id) & HistoryEntry.to_state.in_(lifecycle.HOLDS_ACCOUNT))
     found: set[str] = set()
     for chunk in _chunks(keys):
         # a request the previous version stored during a rollout has no key: its address is compared
         query = InviteRequest.select(InviteRequest.email, InviteRequest.invitee_key).where(
             (InviteRequest.invitee_key.in_(chunk) | (InviteRequest.invitee_key.is_null() & InviteRequest.email.in_(chunk)))
-            & InviteRequest.state.in_(lifecycle.HOLDS_ACCOUNT)
+            & (InviteRequest.state.in_(lifecycle.HOLDS_ACCOUNT)
+               | (InviteRequest.state.in_(lifecycle.MAY_HAVE_MADE_ACCOUNT) & fn.EXISTS(made)))
         )
         found.update(i.invitee_key or i.email for i in query)
     return found
