@@ -118,7 +118,21 @@ def load(environ: Mapping[str, str] | None = None, *, connects: bool = True) -> 
 
     environ = os.environ if environ is None else environ
     config.refuse_near_misses(environ, SIGN_IN_VARIABLES, prefixes=("OIDC_",))
-    return config.load("intake", ROWS, IntakeSettings, environ, connects=connects)
+    settings = config.load("intake", ROWS, IntakeSettings, environ, connects=connects)
+    if settings.env == "production" and connects:
+        refuse_a_private_portal_url(environ, settings.portal_url)
+    return settings
+
+
+def refuse_a_private_portal_url(environ: Mapping[str, str], portal_url: str) -> None:
+    """Refuse, in production, a PORTAL_URL left unset or not https: the links in every email point
+    there, and the default (http://127.0.0.1:8080) would send invitees to their own machine."""
+    config.require_in_production(environ, "PORTAL_URL",
+                                 "the portal's public https address, e.g. https://invites.example.gov.sg "
+                                 "(the links in emails point there)")
+    if not portal_url.startswith("https://"):
+        raise ConfigError("PORTAL_URL must be an https:// address when ENV=production (the portal's public "
+                          "address behind its TLS proxy; the links in emails point there)")
 
 
 # every setting at its default: what code outside a running app (a script, a sweeper's test) reads
