@@ -17,6 +17,22 @@ def _portal_url(variable: str, raw: str) -> str:
     return config.url("https", "http")(variable, raw).rstrip("/")
 
 
+def _proxies(variable: str, raw: str) -> str:
+    # addresses and ranges (checked here, read by intake.web.serving), or `*` alone
+    from ipaddress import ip_network
+
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if items == ["*"] or not items:
+        return ",".join(items)
+    for item in items:
+        try:
+            ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"{variable}: {item!r} is not an address or range such as 10.244.0.0/16 "
+                              "(or `*` alone for any peer)") from None
+    return ",".join(items)
+
+
 # The rate-limited actions and their budgets, which intake/limits/rates.py counts: action -> limits in
 # the `limits` library's notation; RATE_LIMIT_<ACTION> overrides one (e.g. RATE_LIMIT_SUBMIT).
 DEFAULT_LIMITS = {
@@ -94,8 +110,9 @@ ROWS = [
     Setting("UPLOAD_PARSE_SECONDS", "1.5", seconds, "CPU seconds reading one uploaded file may take"),
     Setting("HTTP_CHANNEL_TIMEOUT", "30", whole(1), "seconds an idle client connection is kept"),
     Setting("HTTP_CONNECTION_LIMIT", "1000", whole(1), "client connections held at once"),
-    Setting("TRUSTED_PROXY", "", stripped,
-            "the reverse proxy whose X-Forwarded-For and -Proto are believed (its address, or `*`)"),
+    Setting("TRUSTED_PROXY", "", _proxies,
+            "the reverse proxies whose X-Forwarded-For and -Proto are believed: addresses or ranges "
+            "(`10.244.0.0/16`), comma-separated, or `*` for any peer"),
     Setting("TRUSTED_PROXY_COUNT", "1", whole(1), "how many proxies a request passes"),
     Setting("AUDIT_SIGNING_KEY", "", text,
             "the Ed25519 private key (PEM file) that signs the history's chain head; generated under var/ outside production"),
