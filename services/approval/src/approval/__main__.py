@@ -1,5 +1,5 @@
 """Run the approval worker (`python -m approval`), retry a failed request (`python -m approval retry ID`),
-or bring its schema up to date (`python -m approval migrate`)."""
+bring its schema up to date (`python -m approval migrate`) or wait until it is (`wait-for-schema`)."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     retry.add_argument("request_id")
     retry.add_argument("--operator", required=True, help="your email, recorded in the request's history")
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    wait = sub.add_parser("wait-for-schema", help="wait until the migration step has brought the schema up to "
+                                                  "date, then exit (a pod's init container)")
+    wait.add_argument("--timeout", type=float, default=600, help="seconds to wait before giving up [600]")
     args = parser.parse_args(argv)
 
     # only the service itself talks to the broker; its commands (migrate, ...) never do
@@ -25,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     tls.trust(settings)
     from approval import bootstrap, workflow
 
+    if args.command == "wait-for-schema":
+        from invite_common import runtime
+
+        return runtime.wait_for_schema(bootstrap.declare(settings), args.timeout)
     if args.command == "migrate":
         from invite_common import runtime
 
