@@ -54,10 +54,10 @@ def test_kubernetes_workloads_get_their_configmap_and_secret_values_and_mounted_
     secrets = (K8S / "config" / "secrets.env.example").read_text().replace("CHANGE-ME", "s3cret")
     workloads = render_kubernetes(tmp_path, {"secrets.env": secrets, "audit-signing-key.pem": "the key",
                                              "ca-bundle.pem": "the authorities"})
-    assert set(workloads) == {*SERVICES, "invite-users-migrate"}
+    assert set(workloads) == {*SERVICES, "invite-users-migrate", "redis"}
     intake = workloads["intake"]
     assert intake.env["INTAKE_AMQP_URL"] == "amqps://intake:s3cret@rabbitmq.internal:5671/"
     assert intake.env["ENV"] == "production" and "APPROVAL_DB_URL" not in intake.env
     assert in_container(intake.env["AUDIT_SIGNING_KEY"], intake.mounts).read_text() == "the key"
-    for workload in workloads.values():
-        assert in_container(workload.env["TLS_CA_FILE"], workload.mounts).read_text() == "the authorities"
+    for name in (*SERVICES, "invite-users-migrate"):
+        assert in_container(workloads[name].env["TLS_CA_FILE"], workloads[name].mounts).read_text() == "the authorities"
