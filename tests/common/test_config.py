@@ -1,6 +1,7 @@
 """Settings are read from one table per service: ENV and every choice read strictly (trimmed, any
 case), every bad value a ConfigError naming its variable, production's broker rules judged on the URL
-each service connects with, and the tables writing the documentation's settings tables."""
+each service connects with, production's portal address and mail relay set explicitly and over TLS,
+and the tables writing the documentation's settings tables."""
 import importlib
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from invite_common.config import ConfigError
 
 SERVICES = ("intake", "approval", "notifier")
 BROKER = {"AMQP_URL": "amqps://invites:s3cret@mq.internal:5671/invites"}
+# what production asks of each service besides the broker: intake's public address, the notifier's relay over TLS
+RUNNING = {"PORTAL_URL": "https://invites.example.gov.sg", "SMTP_URL": "smtps://invites:pa55word@smtp.internal:465"}
 
 
 def load(service: str, environ: dict, **kwargs):
@@ -27,7 +30,7 @@ def rows_of(service: str) -> list[config.Setting]:
     ("Development", "development"), ("test ", "test"), ("", "development"),
 ])
 def test_env_is_read_case_insensitively_and_trimmed(raw, read):
-    assert load("notifier", {"ENV": raw} | BROKER).env == read
+    assert load("notifier", {"ENV": raw} | BROKER | RUNNING).env == read
 
 
 @pytest.mark.parametrize("raw", ["prod", "Prod", "staging", "dev", "develop", "testing", "live", "production1", "pro duction"])
@@ -63,11 +66,11 @@ def test_production_refuses_the_brokers_guest_login(service, environ):
 @pytest.mark.parametrize("service", SERVICES)
 def test_production_judges_each_service_by_the_broker_url_it_connects_with(service):
     own = f"{service.upper()}_AMQP_URL"
-    settings = load(service, {"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"})
+    settings = load(service, {"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"} | RUNNING)
     assert settings.amqp_url == f"amqps://{service}:s3cret@mq.internal:5671/" and settings.own_broker_user
     # another service's guest URL is not this one's business; its own guest URL is
     others = {f"{o.upper()}_AMQP_URL": "amqp://guest:guest@mq.internal//" for o in SERVICES if o != service}
-    load(service, {"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"} | others)
+    load(service, {"ENV": "production", own: f"amqps://{service}:s3cret@mq.internal:5671/"} | others | RUNNING)
     with pytest.raises(ConfigError, match=own):
         load(service, {"ENV": "production", own: "amqp://guest:guest@mq.internal//"} | BROKER)
     with pytest.raises(ConfigError, match="AMQP_URL"):
@@ -77,6 +80,50 @@ def test_production_judges_each_service_by_the_broker_url_it_connects_with(servi
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_command_that_never_connects_to_the_broker_needs_no_broker_login(service):
     assert load(service, {"ENV": "production"}, connects=False).env == "production"
+
+
+@pytest.mark.parametrize("environ, refusal", [
+    ({}, "PORTAL_URL is not set; ENV=production needs the portal's public https address"),
+    ({"PORTAL_URL": " "}, "PORTAL_URL is not set"),
+    ({"PORTAL_URL": "http://invites.example.gov.sg"}, "PORTAL_URL must be an https:// address when ENV=production"),
+    ({"PORTAL_URL": "http://127.0.0.1:8080"}, "PORTAL_URL must be an https:// address"),
+], ids=["unset", "blank", "plain-http", "the-development-default-written-out"])
+def test_production_refuses_a_portal_address_the_emails_links_cannot_use(environ, refusal):
+    with pytest.raises(ConfigError) as refused:
+        load("intake", {"ENV": "production"} | BROKER | environ)
+    assert str(refused.value).startswith(f"configuration error: {refusal}")
+
+
+SMTP_PASSWORD = "pa55-do-not-print"
+
+
+@pytest.mark.parametrize("environ, refusal", [
+    ({}, "SMTP_URL is not set; ENV=production needs the mail relay over TLS: smtps://"),
+    ({"SMTP_URL": f"smtp://invites:{SMTP_PASSWORD}@smtp.internal:587"}, "SMTP_URL does not use TLS"),
+    ({"SMTP_URL": f"smtp://invites:{SMTP_PASSWORD}@smtp.internal:587?starttls=false"}, "SMTP_URL does not use TLS"),
+    ({"SMTP_URL": "smtp://127.0.0.1:1025"}, "SMTP_URL does not use TLS"),
+], ids=["unset", "plain", "starttls-false", "the-mail-catcher-written-out"])
+def test_production_refuses_a_mail_relay_without_tls_and_never_prints_its_password(environ, refusal):
+    with pytest.raises(ConfigError) as refused:
+        load("notifier", {"ENV": "production"} | BROKER | environ)
+    assert str(refused.value).startswith(f"configuration error: {refusal}")
+    assert SMTP_PASSWORD not in str(refused.value)
+
+
+@pytest.mark.parametrize("smtp_url", ["smtps://invites:s3cret@smtp.internal:465", "smtps://smtp.internal",
+                                      "smtp://invites:s3cret@smtp.internal:587?starttls=true",
+                                      "smtp://smtp.internal:587?starttls=TRUE"])
+def test_production_takes_a_relay_over_implicit_tls_or_starttls(smtp_url):
+    assert load("notifier", {"ENV": "production", "SMTP_URL": smtp_url} | BROKER).smtp_url == smtp_url
+
+
+@pytest.mark.parametrize("service", ["intake", "notifier"])
+def test_outside_production_the_portal_and_relay_keep_their_local_defaults(service):
+    settings = load(service, {"ENV": "test"})
+    if service == "intake":
+        assert settings.portal_url == "http://127.0.0.1:8080"
+    else:
+        assert settings.smtp_url == "smtp://127.0.0.1:1025"
 
 
 def test_development_keeps_the_local_guest_broker():

@@ -45,3 +45,27 @@ def test_probes_within_seconds_share_one_check():
     for thread in threads:
         thread.join()
     assert len(calls) == 1
+
+
+def test_the_workers_health_server_logs_no_probe_or_scrape(caplog, capfd):
+    """The workers' port is asked by the kubelet and Prometheus every few seconds: nothing is logged for it,
+    neither through logging nor on stderr, where the standard library's HTTP server writes a line per request."""
+    import logging
+    import urllib.request
+
+    from invite_common.health import serve_health
+    from tests.support.ports import free_port
+
+    bind = f"127.0.0.1:{free_port()}"
+    caplog.set_level(logging.DEBUG)
+    server = serve_health(bind, Health({}), lambda: b"# TYPE up gauge\n")
+    try:
+        caplog.clear()
+        for path in ("/healthz", "/readyz", "/metrics"):
+            with urllib.request.urlopen(f"http://{bind}{path}", timeout=5) as answer:
+                assert answer.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert caplog.records == []
+    assert capfd.readouterr().err == ""

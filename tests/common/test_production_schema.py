@@ -49,7 +49,8 @@ def roles(postgres_admin_url):
     admin.close()
 
 
-PRODUCTION = {"ENV": "production", "AMQP_URL": "amqp://invites:s3cret@127.0.0.1:1//"}
+PRODUCTION = {"ENV": "production", "AMQP_URL": "amqp://invites:s3cret@127.0.0.1:1//",
+              "PORTAL_URL": "https://invites.example.gov.sg", "SMTP_URL": "smtps://invites:s3cret@127.0.0.1:1"}
 
 
 def production(service: str, tmp_path) -> dict[str, str]:

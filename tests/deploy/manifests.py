@@ -43,6 +43,31 @@ def k8s_objects() -> list[tuple[Path, dict]]:
     return [(path, doc) for path in manifest_files() for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """NAME=value lines as kustomize's generators read them: the rest of the line as is, no quotes removed."""
+    lines = path.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def generated_configmaps() -> dict[str, dict[str, str]]:
+    """The ConfigMaps the config kustomization generates from env files (its settings), by name."""
+    config = K8S / "config"
+    found = {}
+    for generator in yaml.safe_load((config / "kustomization.yaml").read_text()).get("configMapGenerator", []):
+        data: dict[str, str] = {}
+        for env_file in generator.get("envs", []):
+            data |= read_env_file(config / env_file)
+        if data:
+            found[generator["name"]] = data
+    return found
+
+
+def pod_containers(doc: dict) -> list[dict]:
+    """A workload's containers, its init containers first."""
+    pod = doc["spec"]["template"]["spec"]
+    return [*pod.get("initContainers", []), *pod["containers"]]
+
+
 def generated_secret_keys() -> set[str]:
     """The keys of the Secret the config kustomization generates, read from its example file."""
     lines = (K8S / "config" / "secrets.env.example").read_text().splitlines()
@@ -62,14 +87,14 @@ def compose_env() -> dict[str, set[str]]:
 
 def k8s_env() -> dict[str, set[str]]:
     """The variables the Kubernetes workloads set, per workload: its own and its ConfigMap's."""
-    configmaps = {doc["metadata"]["name"]: set(doc["data"]) for _, doc in k8s_objects() if doc["kind"] == "ConfigMap"}
+    configmaps = {name: set(data) for name, data in generated_configmaps().items()}
     out = {}
     for _, doc in k8s_objects():
         if doc["kind"] not in ("Deployment", "Job"):
             continue
-        for container in doc["spec"]["template"]["spec"]["containers"]:
+        for container in pod_containers(doc):
             names = {e["name"] for e in container.get("env", [])}
             for source in container.get("envFrom", []):
                 names |= configmaps[source["configMapRef"]["name"]]
-            out[doc["metadata"]["name"]] = names
+            out.setdefault(doc["metadata"]["name"], set()).update(names)
     return out

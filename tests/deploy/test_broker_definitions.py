@@ -8,7 +8,7 @@ from approval import settings as approval_settings
 from invite_common.broker_users import definitions as derived_definitions
 from invite_common.topology import Topology
 
-from tests.deploy.manifests import SERVICES, compose, definitions, k8s_objects
+from tests.deploy.manifests import SERVICES, compose, definitions, generated_configmaps, k8s_objects
 
 # the settings that decide how a service declares its queues
 QUEUE_SETTINGS = ("AMQP_QUORUM_QUEUES", "RETRY_DELAYS", "AMQP_NAMESPACE")
@@ -17,7 +17,7 @@ QUEUE_SETTINGS = ("AMQP_QUORUM_QUEUES", "RETRY_DELAYS", "AMQP_NAMESPACE")
 def queue_settings() -> dict[str, dict[str, str]]:
     """The queue settings each deployment gives each service, by "<manifest>:<service>"."""
     found = {}
-    configmaps = {doc["metadata"]["name"]: doc["data"] for _, doc in k8s_objects() if doc["kind"] == "ConfigMap"}
+    configmaps = generated_configmaps()
     deployments = {doc["metadata"]["name"]: doc for _, doc in k8s_objects() if doc["kind"] == "Deployment"}
     for name in SERVICES:
         [container] = deployments[name]["spec"]["template"]["spec"]["containers"]

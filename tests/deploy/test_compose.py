@@ -33,7 +33,7 @@ def test_each_worker_runs_two_replicas(worker):
     assert compose()["services"][worker]["deploy"]["replicas"] == 2
 
 
-@pytest.mark.parametrize("name", [*SERVICES, "rabbitmq", "postgres", "mail"])
+@pytest.mark.parametrize("name", [*SERVICES, "rabbitmq", "postgres", "mail", "redis"])
 def test_every_long_running_service_has_a_health_check(name):
     assert compose()["services"][name]["healthcheck"]["test"][0] == "CMD"
 
@@ -243,8 +243,38 @@ def test_every_service_can_be_given_the_authorities_tls_ca_file_names(name):
     assert "/etc/invite-users/tls/" in example and "\nTLS_CA_FILE=" in example
 
 
-def test_intake_is_told_the_portals_address_for_the_links_in_emails():
-    assert compose()["services"]["intake"]["environment"]["PORTAL_URL"].startswith("${PORTAL_URL:-")
+def example_env() -> dict[str, str]:
+    return dict(line.split("=", 1) for line in (COMPOSE.parent / "compose.env.example").read_text().splitlines()
+                if "=" in line and not line.startswith("#"))
+
+
+def test_intake_must_be_told_the_portals_address_for_the_links_in_emails():
+    """No default: production refuses one that is not the public https address, so compose asks for it."""
+    assert compose()["services"]["intake"]["environment"]["PORTAL_URL"].startswith("${PORTAL_URL:?")
+    assert example_env()["PORTAL_URL"].startswith("https://")
+
+
+def test_the_notifier_must_be_told_a_relay_and_the_example_names_one_over_tls():
+    assert compose()["services"]["notifier"]["environment"]["SMTP_URL"].startswith("${SMTP_URL:?")
+    smtp = urlsplit(example_env()["SMTP_URL"])
+    assert smtp.scheme == "smtps" or "starttls=true" in smtp.query
+
+
+def test_the_mail_catcher_only_starts_when_asked_for_and_nothing_waits_for_it():
+    spec = compose()
+    assert spec["services"]["mail"]["profiles"] == ["try-out"]
+    assert not [name for name, service in spec["services"].items() if "mail" in (service.get("depends_on") or {})]
+
+
+def test_intake_counts_its_limits_in_the_redis_service_it_waits_for():
+    spec = compose()
+    intake = spec["services"]["intake"]
+    url = urlsplit(intake["environment"]["RATE_LIMIT_STORAGE_URL"])
+    assert url.scheme == "redis" and url.hostname in spec["services"]
+    assert intake["depends_on"][url.hostname] == {"condition": "service_healthy"}
+    redis = spec["services"][url.hostname]
+    assert redis["healthcheck"]["test"][0] == "CMD" and "ports" not in redis
+    assert redis["command"][redis["command"].index("--save") + 1] == ""  # counters only: nothing on disk
 
 
 def test_the_example_api_audience_is_an_absolute_uri_as_resource_indicators_need():

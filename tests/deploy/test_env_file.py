@@ -3,6 +3,7 @@ its file never names, so a misspelt one would leave a setting at its default wit
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ def test_a_misspelt_variable_is_refused_naming_the_one_it_was_meant_to_be(tmp_pa
 
 
 def test_a_value_left_at_change_me_is_refused(tmp_path):
-    env = filled_in(tmp_path, lambda text: text.replace("SMTP_URL=smtp://mail:1025", "SMTP_URL=CHANGE-ME"))
+    env = filled_in(tmp_path, lambda text: re.sub(r"(?m)^SMTP_URL=.*$", "SMTP_URL=CHANGE-ME", text))
     done = run(env)
     assert done.returncode == 1 and "SMTP_URL still reads CHANGE-ME" in done.stdout
 

@@ -13,12 +13,12 @@ import sys
 import pytest
 import trustme
 
-from tests.deploy.manifests import SERVICES, k8s_objects
+from tests.deploy.manifests import SERVICES, generated_configmaps, k8s_objects
 
 
 def job_environment(tmp_path) -> dict[str, str]:
     """The Job container's variables, with local stand-ins for the databases and the mounted CA bundle."""
-    configmaps = {doc["metadata"]["name"]: doc["data"] for _, doc in k8s_objects() if doc["kind"] == "ConfigMap"}
+    configmaps = generated_configmaps()
     [job] = [doc for _, doc in k8s_objects() if doc["kind"] == "Job"]
     [container] = job["spec"]["template"]["spec"]["containers"]
     env = {}
@@ -42,3 +42,22 @@ def test_the_migrate_command_runs_in_production_with_only_what_the_migration_job
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "schema up to date" in done.stdout
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_deployments_init_container_waits_until_the_migration_job_has_run(service, tmp_path):
+    """Its command as shipped, with the Deployment's database and settings: refused (naming what is
+    pending) before the Job has run, through at once afterwards; it changes nothing itself."""
+    [deployment] = [doc for _, doc in k8s_objects() if doc["kind"] == "Deployment" and doc["metadata"]["name"] == service]
+    [wait] = deployment["spec"]["template"]["spec"]["initContainers"]
+    env = job_environment(tmp_path) | {"PATH": "/usr/bin:/bin", "INVITES_VAR_DIR": str(tmp_path / "var")}
+    for source in wait["envFrom"]:
+        assert source["configMapRef"]["name"] == "invite-users-config"
+    command = [sys.executable, *wait["command"][1:], "--timeout", "1"]
+    before = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert before.returncode == 1 and "migrations 1 (" in before.stderr and "are pending" in before.stderr, before
+    migrated = subprocess.run([sys.executable, "-m", service, "migrate"], env=env, capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    after = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert after.returncode == 0 and f"{service} schema up to date" in after.stdout, after

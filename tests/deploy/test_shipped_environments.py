@@ -54,10 +54,30 @@ def test_kubernetes_workloads_get_their_configmap_and_secret_values_and_mounted_
     secrets = (K8S / "config" / "secrets.env.example").read_text().replace("CHANGE-ME", "s3cret")
     workloads = render_kubernetes(tmp_path, {"secrets.env": secrets, "audit-signing-key.pem": "the key",
                                              "ca-bundle.pem": "the authorities"})
-    assert set(workloads) == {*SERVICES, "invite-users-migrate"}
+    assert set(workloads) == {*SERVICES, "invite-users-migrate", "redis"}
     intake = workloads["intake"]
     assert intake.env["INTAKE_AMQP_URL"] == "amqps://intake:s3cret@rabbitmq.internal:5671/"
     assert intake.env["ENV"] == "production" and "APPROVAL_DB_URL" not in intake.env
     assert in_container(intake.env["AUDIT_SIGNING_KEY"], intake.mounts).read_text() == "the key"
-    for workload in workloads.values():
-        assert in_container(workload.env["TLS_CA_FILE"], workload.mounts).read_text() == "the authorities"
+    for name in (*SERVICES, "invite-users-migrate"):
+        assert in_container(workloads[name].env["TLS_CA_FILE"], workloads[name].mounts).read_text() == "the authorities"
+
+
+def shipped_production_settings() -> dict[str, dict[str, str]]:
+    """PORTAL_URL and SMTP_URL as each shipped production environment gives them."""
+    from tests.deploy.manifests import generated_configmaps, read_env_file
+
+    k8s = generated_configmaps()["invite-users-config"] | read_env_file(K8S / "config" / "secrets.env.example")
+    compose = read_env_file(DEPLOY / "compose.env.example")
+    systemd = read_env_file(DEPLOY / "systemd" / "intake.env.example") | read_env_file(DEPLOY / "systemd" / "notifier.env.example")
+    return {"k8s": k8s, "compose": compose, "systemd": systemd}
+
+
+@pytest.mark.parametrize("where", ["k8s", "compose", "systemd"])
+def test_every_shipped_production_environment_passes_productions_portal_and_relay_rules(where):
+    from intake.settings import refuse_a_private_portal_url
+    from notifier.settings import refuse_a_relay_without_tls
+
+    env = shipped_production_settings()[where]
+    refuse_a_private_portal_url(env, env["PORTAL_URL"])
+    refuse_a_relay_without_tls(env, env["SMTP_URL"])

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support import oidc, postgres_cluster, rabbitmq_node
+from tests.support import oidc, postgres_cluster, rabbitmq_node, redis_server
 from tests.support.certificates import TestAuthority
 from tests.support.deployment import DEPLOY, kubectl
 from tests.support.mailbox import Mailbox
@@ -79,4 +79,5 @@ def why_not_available() -> str | None:
     if not os.access("/usr/bin/chromium", os.X_OK):
         return "/usr/bin/chromium is missing: `make setup` installs Debian's chromium"
     return (rabbitmq_node.why_not_available() or postgres_cluster.why_not_available() or oidc.why_not_available()
+            or redis_server.why_not_available()
             or (None if shutil.which("nsenter") else "nsenter is missing (util-linux)"))

@@ -27,6 +27,7 @@ from tests.support.mailbox import Mailbox
 from tests.support.ports import free_port
 from tests.support.postgres_cluster import PostgresCluster
 from tests.support.rabbitmq_node import RabbitNode
+from tests.support.redis_server import RedisServer
 from tests.support.release import Process, Swaps, fill_in, local_environment, settings_of, signing_key
 from tests.support.scim import ScimServer
 
@@ -49,6 +50,7 @@ class Release:
     postgres: PostgresCluster
     rabbit: RabbitNode
     relay: Mailbox
+    redis: RedisServer
     directory: ScimServer
     provider: oidc.OpenIDProvider
     ingress: Ingress
@@ -59,7 +61,6 @@ class Release:
     processes: dict[str, Process] = field(default_factory=dict)
     migration: subprocess.CompletedProcess | None = None
     compose: Deployment | None = None
-    mail: Mailbox | None = None
     table: tuple = ()
     local: dict[str, int] = field(default_factory=dict)  # part -> its loopback port
     _tokens: dict[str, str] = field(default_factory=dict)
@@ -145,11 +146,13 @@ def rehearse(table: tuple[tuple[str, str, str], ...]):
         start_broker(rabbit, [workloads[s].env[f"{s.upper()}_AMQP_URL"] for s in SERVICES])
         relay = relay_for(authority, workloads["notifier"].env["SMTP_URL"]).start()
         parts.append(relay)
+        redis = RedisServer().start()
+        parts.append(redis)
         directory = ScimServer(given["DIRECTORY_TOKEN"], tokens=(given["DIRECTORY_LOOKUP_TOKEN"],),
                                tls=authority.server_context()).start()
         parts.append(directory)
         local = {"postgres": postgres.port, "rabbitmq-tls": rabbit.tls_port, "rabbitmq": rabbit.amqp_port,
-                 "relay": relay.port, "directory": directory.port, "intake-http": free_port(),
+                 "relay": relay.port, "redis": redis.port, "directory": directory.port, "intake-http": free_port(),
                  "intake-metrics": free_port(), "approval-http": free_port(), "notifier-http": free_port()}
         ingress = Ingress(f"http://127.0.0.1:{local['intake-http']}", authority.server_context()).start()
         parts.append(ingress)
@@ -168,7 +171,7 @@ def rehearse(table: tuple[tuple[str, str, str], ...]):
         local["provider"] = urlsplit(provider.issuer).port
         swaps = swaps_for(table, local)
 
-        found = Release(root, authority, postgres, rabbit, relay, directory, provider, ingress, swaps, workloads,
+        found = Release(root, authority, postgres, rabbit, relay, redis, directory, provider, ingress, swaps, workloads,
                         started, table=table, local=local)
         home = root / "home"
         home.mkdir()
@@ -194,8 +197,6 @@ def rehearse(table: tuple[tuple[str, str, str], ...]):
             for group in (found.processes, (found.compose or Deployment()).processes):
                 for process in group.values():
                     process.kill()
-            if found.mail is not None:
-                found.mail.stop()
         for part in reversed(parts):
             try:
                 part.stop()
@@ -205,8 +206,13 @@ def rehearse(table: tuple[tuple[str, str, str], ...]):
 
 
 def swaps_for(table: tuple[tuple[str, str, str], ...], local: dict[str, int]) -> Swaps:
-    """The table's shipped addresses, each to the loopback port of the part that serves it here."""
-    return Swaps({shipped: f"127.0.0.1:{local[part]}" for shipped, part, _ in table if part in local})
+    """The table's shipped addresses, each to the loopback port of the part that serves it here (an
+    address range, to the loopback range the parts connect from)."""
+    return Swaps({shipped: LOOPBACK if part == "loopback" else f"127.0.0.1:{local[part]}"
+                  for shipped, part, _ in table if part in local or part == "loopback"})
+
+
+LOOPBACK = "127.0.0.0/8"
 
 
 def start_compose(release: Release) -> Deployment:
@@ -214,8 +220,10 @@ def start_compose(release: Release) -> Deployment:
     compose's passwords (as its rabbitmq-users service and postgres init do), migrate, then the services."""
     project = release.root / "compose" / "deploy"
     shutil.copytree(DEPLOY, project, ignore=shutil.ignore_patterns("k8s"))
+    # the operator's relay and login, as the Kubernetes secrets give them
     dotenv = fill_in((DEPLOY / "compose.env.example").read_text(),
-                     {"TLS_CA_FILE": "/etc/invite-users/tls/ca-bundle.pem"})
+                     {"TLS_CA_FILE": "/etc/invite-users/tls/ca-bundle.pem",
+                      "SMTP_URL": release.workloads["notifier"].env["SMTP_URL"]})
     (project / ".env").write_text(dotenv)
     (project / "secrets").mkdir()
     (project / "secrets" / "audit-signing-key.pem").write_bytes(signing_key())
@@ -225,8 +233,6 @@ def start_compose(release: Release) -> Deployment:
 
     variables = {k: v or "" for k, v in dotenv_values(project / ".env").items()}
     workloads = compose_workloads(project, variables)
-    release.mail = Mailbox().start()
-    release.local["mail"] = release.mail.port
     swaps = swaps_for(release.table, release.local)
     home = release.root / "compose" / "home"
     home.mkdir()

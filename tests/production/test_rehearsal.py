@@ -10,10 +10,10 @@ example. Only what SWAPS lists differs from production.
 Real parts: a RabbitMQ node of this run's own, over TLS, holding the shipped definitions.json and the
 users' passwords from the secrets; a PostgreSQL cluster of its own with password authentication and
 the roles of deploy/postgres/roles.sql; the OpenID provider of tests/oidc over https; a SCIM directory
-over https with bearer tokens; an SMTP relay over implicit TLS with a login; a TLS terminator in front
-of intake, as the ingress; Chromium. The migration Job runs first, exactly as shipped; then one
-journey from sign-in to the invitee's email and the auditor's integrity check; then each service
-gets SIGTERM as PID 1 of its own PID namespace while requests flow; then compose's environment.
+over https with bearer tokens; an SMTP relay over implicit TLS with a login; Redis for intake's
+limits; a TLS terminator in front of intake, as the ingress; Chromium. The migration Job runs first, exactly as shipped; then one
+journey from sign-in to the invitee's email and the auditor's integrity check; production's refusal
+of a missing portal address or a relay without TLS; then each service gets SIGTERM as PID 1 of its own PID namespace while requests flow; then compose's environment.
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ SWAPS = (
     ("invites.example.gov.sg",   "ingress",    "a TLS terminator in front of intake, as the ingress"),
     ("postgres:5432",            "postgres",   "compose's database service"),
     ("rabbitmq:5672",            "rabbitmq",   "compose's broker service: the same node's plain listener"),
-    ("mail:1025",                "mail",       "compose's mail catcher: aiosmtpd"),
+    ("redis:6379",               "redis",      "redis-server, nothing on disk (k8s's Service and compose's)"),
+    ("10.244.0.0/16",            "loopback",   "TRUSTED_PROXY: the ingress here connects from loopback, not a pod range"),
     ("0.0.0.0:8080",             "intake-http", "loopback ports of this run"),
     ("0.0.0.0:8083",             "intake-metrics", ""),
     ("0.0.0.0:8081",             "approval-http", ""),
@@ -183,6 +184,44 @@ def test_a_request_goes_from_sign_in_through_approval_to_the_invitees_email_and_
     record("journey: sign-in to the auditor's intact chain", time.monotonic() - started)
 
 
+def test_intake_counts_each_persons_actions_in_the_shipped_redis(release):
+    """RATE_LIMIT_STORAGE_URL as shipped: the counts every intake replica shares are kept in Redis,
+    under the address the ingress forwarded (believed from TRUSTED_PROXY's range)."""
+    release.require_started()
+    answer = requests.get(f"{release.ingress.url}/sign-in/start", allow_redirects=False, timeout=10,
+                          verify=str(release.authority.ca_file))
+    assert answer.status_code == 302, answer.text[:300]
+    keys = [key.decode() for key in release.redis.client().keys("*")]
+    assert any("sign_in_redirects" in key and "addr:127.0.0.1" in key for key in keys), keys
+
+
+# -- production's refusals --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("service, change, refusal", [
+    ("intake", {"PORTAL_URL": None}, "configuration error: PORTAL_URL is not set"),
+    ("intake", {"PORTAL_URL": "http://invites.example.gov.sg"}, "configuration error: PORTAL_URL must be an https://"),
+    ("notifier", {"SMTP_URL": None}, "configuration error: SMTP_URL is not set"),
+    ("notifier", {"SMTP_URL": "smtp://invites:{password}@smtp.internal:25"}, "configuration error: SMTP_URL does not use TLS"),
+    ("notifier", {"SMTP_URL": "smtp://invites:{password}@smtp.internal:587?starttls=false"},
+     "configuration error: SMTP_URL does not use TLS"),
+], ids=["intake-no-portal-url", "intake-http-portal-url", "notifier-no-smtp-url", "notifier-plain-smtp",
+        "notifier-starttls-false"])
+def test_production_will_not_start_without_the_portals_address_or_a_relay_over_tls(release, service, change, refusal):
+    """The shipped environment with one setting taken away or made unsafe: the service exits at once,
+    its one line naming the setting, and the relay's password appears nowhere in what it printed."""
+    password = urlsplit(release.env["notifier"]["SMTP_URL"]).password
+    env = dict(release.env[service], **{f"{service.upper()}_BIND": f"127.0.0.1:{free_port()}"})
+    for name, value in change.items():
+        if value is None:
+            env.pop(name)
+        else:
+            env[name] = value.format(password=password)
+    done = release.run_once(f"{service}-refused-{uuid.uuid4().hex[:6]}", release.workloads[service].command, env,
+                            timeout=60)
+    assert done.returncode != 0 and refusal in done.stdout, done.stdout[-2000:]
+    assert password not in done.stdout
+
+
 # -- SIGTERM while requests flow --------------------------------------------------------------------
 
 def test_each_service_stops_on_sigterm_as_pid_1_within_its_grace_period_while_requests_flow(release):
@@ -295,7 +334,7 @@ def test_each_service_becomes_ready_with_composes_environment(release):
 def test_the_swaps_name_only_addresses_the_shipped_files_use():
     shipped = "".join(p.read_text() for p in [DEPLOY / "compose.yaml", DEPLOY / "compose.env.example",
                                              *(DEPLOY / "k8s").rglob("*.yaml"), DEPLOY / "k8s/config/secrets.env.example",
-                                             DEPLOY / "Dockerfile"])
+                                             DEPLOY / "k8s/config/settings.env", DEPLOY / "Dockerfile"])
     missing = [address for address, _, _ in SWAPS if address not in shipped and address != "directory.internal"]
     assert missing == []
 

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[3]
 GOOD_KEY = "q0Yc8-Lm3ZpR7tWv2XbN9sKd4HgJ6fAe1UiO5"
 OIDC = {"AUTH_MODE": "oidc", "OIDC_ISSUER": "https://id.example.gov.sg", "OIDC_CLIENT_ID": "invite-users",
         "OIDC_CLIENT_SECRET": "from-the-provider", "OIDC_AUDIENCE": "https://invites.example.gov.sg/api"}
-PRODUCTION = OIDC | {"ENV": "production", "SECRET_KEY": GOOD_KEY, "AMQP_URL": "amqps://invites:s3cret@mq.internal/invites"}
+PRODUCTION = OIDC | {"ENV": "production", "SECRET_KEY": GOOD_KEY, "AMQP_URL": "amqps://invites:s3cret@mq.internal/invites",
+                     "PORTAL_URL": "https://invites.example.gov.sg"}
 
 
 def example_secret_key() -> str:

@@ -53,7 +53,8 @@ def test_a_portal_session_does_not_authenticate_api_calls(amy_session):
 
 OIDC = {"AUTH_MODE": "oidc", "OIDC_ISSUER": "https://id.example.gov.sg", "OIDC_CLIENT_ID": "invite-users",
         "OIDC_CLIENT_SECRET": "not-used-here", "OIDC_AUDIENCE": "invite-users-api"}
-PRODUCTION = OIDC | {"ENV": "production", "SECRET_KEY": "k3Yp9-Qm2vXz7Lw4Rt8Nb6Hc1Jd5Fg0Ps-Ue", "AMQP_URL": "amqps://invites:s3cret@mq.internal:5671/invites"}
+PRODUCTION = OIDC | {"ENV": "production", "SECRET_KEY": "k3Yp9-Qm2vXz7Lw4Rt8Nb6Hc1Jd5Fg0Ps-Ue", "AMQP_URL": "amqps://invites:s3cret@mq.internal:5671/invites",
+                     "PORTAL_URL": "https://invites.example.gov.sg"}
 
 
 def test_oidc_mode_offers_single_sign_on_and_no_email_box(intake_db, outbox):

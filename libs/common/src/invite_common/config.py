@@ -302,7 +302,8 @@ def load(service: str, rows: Sequence[Setting], settings_class: type[Settings],
     """Read `service`'s settings (the common rows, then `rows`) from `environ` (default: the process's).
 
     `connects=False` reads them for a command that never talks to the broker (the migration step,
-    an operator's command): production's broker rules are then not its business."""
+    an operator's command): production's rules for the running service (the broker login here, the
+    portal's address and the mail relay in the services' own `load`) are then not its business."""
     environ = os.environ if environ is None else environ
     values = read([*common_rows(service), *rows], environ, service)
     if values["env"] == "production" and connects:
@@ -310,6 +311,15 @@ def load(service: str, rows: Sequence[Setting], settings_class: type[Settings],
     values.pop("shared_amqp_url")
     own = bool(environ.get(f"{service.upper()}_AMQP_URL"))
     return settings_class(service=service, own_broker_user=own, **values)
+
+
+def require_in_production(environ: Mapping[str, str], variable: str, needs: str) -> str:
+    """Return the variable's text, refusing it unset or empty: in production its development
+    default (a loopback address) would be wrong without a word. `needs` says what to set it to."""
+    raw = (environ.get(variable) or "").strip()
+    if not raw:
+        raise ConfigError(f"{variable} is not set; ENV=production needs {needs}")
+    return raw
 
 
 def uses_guest_login(amqp_url: str) -> bool:

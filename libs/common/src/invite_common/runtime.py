@@ -206,6 +206,40 @@ def migrate(service: Service) -> int:
         db.close()
 
 
+def wait_for_schema(service: Service, timeout: float, interval: float = 2.0) -> int:
+    """Wait until the migration step has brought the service's schema up to date; return the exit status.
+
+    A pod's init container runs it, so a rollout's new pods wait for the migration Job however the
+    two were applied, while the old pods keep serving; it reads as the service's own role and changes
+    nothing. A database that cannot be reached yet is waited for too. 0 once no migration is pending;
+    1 at the timeout, naming what still is (the pod then restarts and waits again)."""
+    from invite_common.config import ensure_sqlite_dir
+
+    ensure_sqlite_dir(service.db_url)
+    deadline = time.monotonic() + timeout
+    said = None
+    while True:
+        try:
+            db = dbmod.connect(service.db_url)
+            try:
+                pending = dbmod.pending_migrations(db, service.migrations)
+            finally:
+                db.close()
+            why = str(dbmod.SchemaNotReady(service.name, pending).code) if pending else None
+        except peewee.OperationalError as exc:
+            why = f"{service.name}'s database cannot be reached yet ({exc.__class__.__name__})"
+        if why is None:
+            print(f"{service.name} schema up to date")
+            return 0
+        if why != said:
+            print(f"waiting: {why}", flush=True)
+            said = why
+        if time.monotonic() >= deadline:
+            print(f"gave up after {timeout:g} s: {why}", file=sys.stderr)
+            return 1
+        time.sleep(interval)
+
+
 def check_topology(service: Service) -> None:
     """Stop at start when the broker holds one of the service's queues with other arguments than
     these settings declare (a classic queue where quorum ones are asked for, say). A broker that

@@ -1,6 +1,6 @@
 """Run the approval worker (`python -m approval`), retry a failed request (`python -m approval retry ID`),
-close one for good (`python -m approval close ID --reason ...`), or bring its schema up to date
-(`python -m approval migrate`)."""
+close one for good (`python -m approval close ID --reason ...`), bring its schema up to date
+(`python -m approval migrate`) or wait until it is (`wait-for-schema`)."""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     close.add_argument("--reason", required=True, help="why, in words the requester reads (portal and email), one line")
     close.add_argument("--operator", required=True, help="your email, recorded in the request's history")
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    wait = sub.add_parser("wait-for-schema", help="wait until the migration step has brought the schema up to "
+                                                  "date, then exit (a pod's init container)")
+    wait.add_argument("--timeout", type=float, default=600, help="seconds to wait before giving up [600]")
     args = parser.parse_args(argv)
 
     # only the service itself talks to the broker; its commands (migrate, ...) never do
@@ -30,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     tls.trust(settings)
     from approval import bootstrap, workflow
 
+    if args.command == "wait-for-schema":
+        from invite_common import runtime
+
+        return runtime.wait_for_schema(bootstrap.declare(settings), args.timeout)
     if args.command == "migrate":
         from invite_common import runtime
 

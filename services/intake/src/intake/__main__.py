@@ -1,6 +1,6 @@
 """Run the intake service (`python -m intake`): the portal and the JSON API on INTAKE_BIND; manage
 roles (`python -m intake roles list|grant|revoke`); only bring intake's database schema up to date
-(`python -m intake migrate`); or an operator's audit command (`python -m intake audit verify|public-key|erase`)."""
+(`python -m intake migrate`) or wait until it is (`python -m intake wait-for-schema`); or an operator's audit command (`python -m intake audit verify|public-key|erase`)."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         one.add_argument("email")
         one.add_argument("--operator", required=True, help="your email, recorded in the history auditors read")
     sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    wait = sub.add_parser("wait-for-schema", help="wait until the migration step has brought the schema up to "
+                                                  "date, then exit (a pod's init container)")
+    wait.add_argument("--timeout", type=float, default=600, help="seconds to wait before giving up [600]")
 
     from intake.audit import cli as audit_cli
 
@@ -44,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     from intake import bootstrap
     from intake.web import serving
 
+    if args.command == "wait-for-schema":
+        from invite_common import runtime
+
+        return runtime.wait_for_schema(bootstrap.declare(settings), args.timeout)
     if args.command == "migrate":
         from invite_common import runtime
 

@@ -17,6 +17,22 @@ def _portal_url(variable: str, raw: str) -> str:
     return config.url("https", "http")(variable, raw).rstrip("/")
 
 
+def _proxies(variable: str, raw: str) -> str:
+    # addresses and ranges (checked here, read by intake.web.serving), or `*` alone
+    from ipaddress import ip_network
+
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if items == ["*"] or not items:
+        return ",".join(items)
+    for item in items:
+        try:
+            ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"{variable}: {item!r} is not an address or range such as 10.244.0.0/16 "
+                              "(or `*` alone for any peer)") from None
+    return ",".join(items)
+
+
 # The rate-limited actions and their budgets, which intake/limits/rates.py counts: action -> limits in
 # the `limits` library's notation; RATE_LIMIT_<ACTION> overrides one (e.g. RATE_LIMIT_SUBMIT).
 DEFAULT_LIMITS = {
@@ -94,8 +110,9 @@ ROWS = [
     Setting("UPLOAD_PARSE_SECONDS", "1.5", seconds, "CPU seconds reading one uploaded file may take"),
     Setting("HTTP_CHANNEL_TIMEOUT", "30", whole(1), "seconds an idle client connection is kept"),
     Setting("HTTP_CONNECTION_LIMIT", "1000", whole(1), "client connections held at once"),
-    Setting("TRUSTED_PROXY", "", stripped,
-            "the reverse proxy whose X-Forwarded-For and -Proto are believed (its address, or `*`)"),
+    Setting("TRUSTED_PROXY", "", _proxies,
+            "the reverse proxies whose X-Forwarded-For and -Proto are believed: addresses or ranges "
+            "(`10.244.0.0/16`), comma-separated, or `*` for any peer"),
     Setting("TRUSTED_PROXY_COUNT", "1", whole(1), "how many proxies a request passes"),
     Setting("AUDIT_SIGNING_KEY", "", text,
             "the Ed25519 private key (PEM file) that signs the history's chain head; generated under var/ outside production"),
@@ -118,7 +135,21 @@ def load(environ: Mapping[str, str] | None = None, *, connects: bool = True) -> 
 
     environ = os.environ if environ is None else environ
     config.refuse_near_misses(environ, SIGN_IN_VARIABLES, prefixes=("OIDC_",))
-    return config.load("intake", ROWS, IntakeSettings, environ, connects=connects)
+    settings = config.load("intake", ROWS, IntakeSettings, environ, connects=connects)
+    if settings.env == "production" and connects:
+        refuse_a_private_portal_url(environ, settings.portal_url)
+    return settings
+
+
+def refuse_a_private_portal_url(environ: Mapping[str, str], portal_url: str) -> None:
+    """Refuse, in production, a PORTAL_URL left unset or not https: the links in every email point
+    there, and the default (http://127.0.0.1:8080) would send invitees to their own machine."""
+    config.require_in_production(environ, "PORTAL_URL",
+                                 "the portal's public https address, e.g. https://invites.example.gov.sg "
+                                 "(the links in emails point there)")
+    if not portal_url.startswith("https://"):
+        raise ConfigError("PORTAL_URL must be an https:// address when ENV=production (the portal's public "
+                          "address behind its TLS proxy; the links in emails point there)")
 
 
 # every setting at its default: what code outside a running app (a script, a sweeper's test) reads

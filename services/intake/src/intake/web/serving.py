@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from waitress import wasyncore
+from waitress.proxy_headers import proxy_headers_middleware
 from waitress.server import create_server
 
 from invite_common import runtime
@@ -30,7 +32,8 @@ WORKERS_SHARE_SECONDS = 3.0
 def serve(running: RunningService, settings: Settings) -> int:
     """Serve the portal and API until asked to stop, then stop gracefully; return the exit status."""
     host, port = parse_bind(settings.bind)
-    server = create_server(running.app, host=host, port=port, threads=8, ident="intake", **server_limits(settings))
+    server = create_server(behind_proxies(running.app, settings), host=host, port=port, threads=8, ident="intake",
+                           **server_limits(settings))
     requested = running.stop_requested
     signalled = runtime.stop_on_signals(requested)
     log.info("intake listening", extra={"bind": settings.bind})
@@ -80,22 +83,51 @@ def server_limits(settings) -> dict:
         "connection_limit": settings.http_connection_limit,
         "cleanup_interval": max(1, min(30, settings.http_channel_timeout // 2)),
         "asyncore_use_poll": True,
+        # behind_proxies decides whose forwarded headers are believed and clears everyone else's
+        "clear_untrusted_proxy_headers": False,
     }
-    return limits | proxy_settings(settings)
+    return limits
 
 
-def proxy_settings(settings) -> dict:
-    """Believe the forwarded client address and scheme only from the proxy TRUSTED_PROXY names.
+FORWARDED = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}
+
+
+def behind_proxies(app, settings):
+    """Believe the forwarded client address and scheme only from the proxies TRUSTED_PROXY names.
 
     Behind an ingress every connection comes from the ingress: without this, the per-address
     sign-in limits would count everyone together. From anyone else the headers are dropped, so a
-    client cannot choose the address it is counted under.
+    client cannot choose the address it is counted under. waitress itself trusts one address or
+    everyone (`*`); an ingress controller's pods change addresses within the cluster's pod range, so
+    the range is checked here and waitress's own reading of the headers does the rest.
     """
+    untrusted = proxy_headers_middleware(app, trusted_proxy=None, clear_untrusted=True)
     if not settings.trusted_proxy:
-        return {}
-    return {
-        "trusted_proxy": settings.trusted_proxy,
-        "trusted_proxy_count": settings.trusted_proxy_count,
-        "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
-        "clear_untrusted_proxy_headers": True,
-    }
+        return untrusted
+    trusted = proxy_headers_middleware(app, trusted_proxy="*", trusted_proxy_count=settings.trusted_proxy_count,
+                                       trusted_proxy_headers=FORWARDED, clear_untrusted=True)
+    networks = proxy_networks(settings.trusted_proxy)
+
+    def choose(environ, start_response):
+        believed = networks is None or is_within(environ.get("REMOTE_ADDR", ""), networks)
+        return (trusted if believed else untrusted)(environ, start_response)
+
+    return choose
+
+
+def proxy_networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...] | None:
+    """TRUSTED_PROXY's addresses and ranges (None for `*`: every peer), as intake.settings checked them."""
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if items == ["*"]:
+        return None
+    return tuple(ip_network(item, strict=False) for item in items)
+
+
+def is_within(peer: str, networks) -> bool:
+    try:
+        address = ip_address(peer)
+    except ValueError:  # a unix socket, or no peer at all
+        return False
+    if getattr(address, "ipv4_mapped", None):
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
