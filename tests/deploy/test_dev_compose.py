@@ -59,7 +59,7 @@ def test_images_are_pinned_and_the_same_as_production_compose_runs():
     for name, service in services.items():
         tag = service["image"].rpartition(":")[2]
         assert re.match(r"v?\d+(\.\d+)+", tag), f"{name}: {service['image']} names no exact version"
-    for name in ("rabbitmq", "postgres", "mail"):
+    for name in ("rabbitmq", "postgres", "redis", "mail"):
         assert services[name]["image"] == production[name]["image"], name
 
 

@@ -117,6 +117,8 @@ def test_invented_http_methods_are_counted_as_one_label_and_the_exposition_stays
     finally:
         cleanup()
     assert b"INVENTED" not in body
+    # served by the process as declared (intake.bootstrap), not only counted
+    assert b"invites_rate_limits_lapsed_total 0.0" in body
     methods = {dict(labels).get("method") for name, labels in samples if name == "invites_http_requests_total"}
     assert methods <= {"GET", "other"}, methods
     invented = sum(v for (name, labels), v in samples.items()

@@ -151,6 +151,16 @@ def test_the_limits_lapse_while_their_storage_cannot_be_reached(outbox, caplog):
     assert "rate-limit storage unavailable; limits lapse" in caplog.text
 
 
+def test_each_request_let_through_uncounted_is_counted_for_the_alert(outbox):
+    from intake.limits.rates import LAPSED
+
+    before = LAPSED._value.get()
+    amy = as_user(make_app(outbox, RATE_LIMIT_STORAGE_URL="redis://127.0.0.1:1/0").test_client(), "amy@tech.gov.sg")
+    assert [amy("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(2)] == [201, 201]
+    # InvitesRateLimitsLapsed (deploy/alerts.yml) fires on it; intake serves it (tests/intake/test_metrics.py)
+    assert LAPSED._value.get() - before == 2
+
+
 def test_only_a_limited_routes_own_requests_are_counted(outbox):
     # reading the list is not an action with a budget; submitting through the same route is
     amy = as_user(make_app(outbox, RATE_LIMIT_SUBMIT="2/minute").test_client(), "amy@tech.gov.sg")

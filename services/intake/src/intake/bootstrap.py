@@ -21,6 +21,7 @@ from intake.audit import metrics as chain_metrics
 from intake.audit.keys import Signer, SigningKeyMissing, load_signer
 from intake.audit.tasks import LINK_EVERY, VERIFY_CHECK_EVERY, ChainVerifier, HistoryChainKeeper
 from intake.batches import expiry
+from intake.limits import rates
 from intake.db import database
 from intake.auth.roles import apply_role_grants
 from intake.migrations import MIGRATIONS
@@ -36,7 +37,7 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
     """The intake service: role grants at start, the history consumer, and (given the history's
     signing key) the chain keeper, its verifier and retention as background tasks; its metrics on a
     listener of their own (the web app, served apart, answers health on the portal's port too)."""
-    tasks, closers, collectors = [], [], [*http_metrics.COLLECTORS, *chain_metrics.chain_lag()]
+    tasks, closers, collectors = [], [], [*http_metrics.COLLECTORS, rates.LAPSED, *chain_metrics.chain_lag()]
     if signer is not None:
         keeper = HistoryChainKeeper(signer)
         tasks.append(runtime.Task("history-linker", LINK_EVERY, keeper.run_once))

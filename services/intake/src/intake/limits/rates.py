@@ -34,6 +34,7 @@ from typing import Callable
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
+from prometheus_client import Counter
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
@@ -45,6 +46,12 @@ from intake.settings import DEFAULT_LIMITS
 from intake.auth.identity import Unauthenticated, current_caller
 
 log = logging.getLogger(__name__)
+
+# Each request let through uncounted while the storage is away: an alert, since the limits are what
+# keeps a flood from stopping intake, and a lapse is otherwise only a log line per request.
+LAPSED = Counter("invites_rate_limits_lapsed",
+                 "Limited requests let through uncounted because the rate-limit storage could not be reached.",
+                 registry=None)
 
 KEY_PREFIX = "invites"
 
@@ -136,6 +143,7 @@ class RateLimits:
                 reset_at = self.window.get_window_stats(item, KEY_PREFIX, action, who).reset_time
             except Exception as exc:  # noqa: BLE001 - whatever the storage's client raises
                 log.warning("rate-limit storage unavailable; limits lapse", extra={"error": type(exc).__name__})
+                LAPSED.inc()
                 return
             raise TooManyAttempts(retry_after=max(1, math.ceil(reset_at - time.time())))
 
