@@ -41,7 +41,7 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
     if signer is not None:
         keeper = HistoryChainKeeper(signer)
         tasks.append(runtime.Task("history-linker", LINK_EVERY, keeper.run_once))
-        verifier = ChainVerifier(keys.verify_keys(settings))
+        verifier = ChainVerifier(keys.verify_keys(settings), settings.db_url)
         tasks.append(runtime.Task("history-verifier", VERIFY_CHECK_EVERY, verifier.run_once))
         collectors.append(chain_metrics.VerificationCollector(verifier))
         # once the consumer has stopped: chain what it recorded and sign the last head

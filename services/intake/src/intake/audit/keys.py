@@ -113,6 +113,14 @@ def load_public_key(path: str) -> Ed25519PublicKey:
     return key
 
 
+def load_public_pem(text: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from its PEM text (as public_pem writes it)."""
+    key = serialization.load_pem_public_key(text.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        raise SigningKeyMissing("not an Ed25519 public key")
+    return key
+
+
 def verify_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
     """The public keys a verifier trusts, by key id: those in AUDIT_VERIFY_KEYS and the signing key's own."""
     keys = [load_public_key(p.strip()) for p in settings.audit_verify_keys.split(",") if p.strip()]

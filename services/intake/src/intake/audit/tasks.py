@@ -14,13 +14,17 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable
 
 import peewee
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from intake.audit import chain
-from intake.audit.keys import Signer
+from intake.audit.keys import Signer, public_pem
 from intake.audit.verify import summary, verify
 from intake.db import database
 
@@ -93,44 +97,69 @@ class HistoryChainKeeper:
 
 
 
-class ChainVerifier:
-    """Walks the whole history chain now and then and keeps what it found, for /metrics."""
+def walk_apart(db_url: str, public_pems: list[str]) -> dict:
+    """Walk the whole chain in this process (a fresh one, made for the walk): its verdict as a dict.
 
-    def __init__(self, keys: dict[str, Ed25519PublicKey], *, every: float = VERIFY_EVERY):
-        self.keys = keys
+    Run through ProcessPoolExecutor with the spawn start method, so it takes nothing from the service
+    but the database's URL and the public keys."""
+    from invite_common.db import connect
+
+    from intake.audit.keys import key_id, load_public_pem
+
+    keys = {key_id(k): k for k in map(load_public_pem, public_pems)}
+    db = connect(db_url)
+    database.initialize(db)
+    try:
+        result = verify(keys, workers=1)
+    finally:
+        db.close()
+    return {"intact": result.intact, "checked": result.checked, "unsigned": result.unsigned, "summary": summary(result)}
+
+
+class ChainVerifier:
+    """Walks the whole history chain now and then and keeps what it found, for /metrics.
+
+    The walk runs in a process of its own: walking a million entries is tens of seconds of CPU, which
+    on one of intake's threads would hold the interpreter's lock from the portal's requests. The
+    process is spawned, not forked (intake has threads; a fork would copy their locks mid-use)."""
+
+    def __init__(self, keys: dict[str, Ed25519PublicKey], db_url: str, *, every: float = VERIFY_EVERY,
+                 walk: Callable[[str, list[str]], dict] = walk_apart):
+        self.public_pems = [public_pem(k) for k in keys.values()]
+        self.db_url = db_url
         self.every = every
+        self.walk = walk
         # wall-clock times, as Prometheus reads them; before the first walk the age counts from
         # the start, so a walk that never completes is noticed as well as one that fails
         self.started_at = time.time()
         self.verified_at: float | None = None
         self.intact: bool | None = None
 
+    def _walk(self) -> dict:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(self.walk, self.db_url, self.public_pems).result()
+
     def run_once(self) -> None:
         """Walk the chain if the last walk is older than `every`; keep whether it was intact."""
         if self.verified_at is not None and time.time() - self.verified_at < self.every:
             return
         try:
-            # one process: this runs on a thread of a threaded service, which must not fork
-            result = verify(self.keys, workers=1)
-            if not result.intact:
+            result = self._walk()
+            if not result["intact"]:
                 # a walk reads the erasures first and the entries after: retention erasing a request
                 # in between looks like an erasure nobody recorded. A second walk settles it; a real
                 # change stays.
-                log.warning("history chain walk found a problem, walking again", extra={"summary": summary(result)})
-                result = verify(self.keys, workers=1)
-        except peewee.PeeweeException as exc:
-            log.warning("history verifier cannot reach the database, will retry", extra={"error": exc.__class__.__name__})
-            try:
-                database.close()
-            except Exception:
-                pass
+                log.warning("history chain walk found a problem, walking again", extra={"summary": result["summary"]})
+                result = self._walk()
+        except (peewee.PeeweeException, BrokenProcessPool, OSError) as exc:
+            log.warning("history verifier could not walk the chain, will retry", extra={"error": exc.__class__.__name__})
             return
-        self.intact, self.verified_at = result.intact, time.time()
-        if result.intact:
-            log.info("history chain verified", extra={"checked": result.checked, "unsigned": result.unsigned})
+        self.intact, self.verified_at = result["intact"], time.time()
+        if result["intact"]:
+            log.info("history chain verified", extra={"checked": result["checked"], "unsigned": result["unsigned"]})
         else:
             # the summary names the entry and the problem; the entry's actor (an email) stays out of the log
-            log.error("history chain NOT intact", extra={"summary": summary(result)})
+            log.error("history chain NOT intact", extra={"summary": result["summary"]})
 
     def age(self) -> float:
         """Seconds since the last completed walk, or since the start before the first."""
