@@ -133,7 +133,7 @@ def oldest_request_by_state() -> metrics.QueryCollector:
     that stays in one (a message lost, a consumer gone) is seen here, as a count alone cannot show it."""
     from approval.models import InviteRequest
 
-    open_states = [state for state in State.ALL if state not in State.CLOSED]
+    open_states = [state for state in State.ALL if state not in State.FINAL]
 
     def ages():
         query = (InviteRequest.select(InviteRequest.state, peewee.fn.MIN(InviteRequest.updated_at))
