@@ -205,3 +205,31 @@ def test_every_default_is_written_once_and_read_by_its_own_parser(service):
 def test_each_variable_is_one_row_of_its_services_table(service):
     names = [row.name(service) for row in rows_of(service)]
     assert len(names) == len(set(names))
+
+
+CLUSTER = "amqps://intake:s3cret@mq-0.internal:5671/;amqps://intake:s3cret@mq-1.internal:5671/;amqps://intake:s3cret@mq-2.internal:5671/"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_broker_url_may_list_a_clusters_nodes_separated_by_semicolons(service):
+    spaced = CLUSTER.replace(";", " ; ") + ";"
+    assert load(service, {"AMQP_URL": spaced}).amqp_url == CLUSTER
+
+
+@pytest.mark.parametrize("raw, said", [
+    ("amqps://intake:s3cret@mq-0.internal:5671/;amqp://intake:s3cret@mq-1.internal:5672/", "mixes amqp:// and amqps://"),
+    ("amqps://intake:s3cret@mq-0.internal:5671/;redis://mq-1.internal/", "node 2 of 2 is not an amqp:// or amqps://"),
+    ("amqps://intake:s3cret@mq-0.internal:5671/;amqps://intake:s3cret@:5671/", "node 2 of 2 is not an amqp:// or amqps://"),
+    ("amqps://intake:s3cret@mq-0.internal:port/", "node 1 of 1 has a port that is not a number"),
+    (" ; ", "is empty"),
+], ids=["tls-and-plain", "another-scheme", "no-host", "bad-port", "empty"])
+def test_a_broker_url_that_cannot_be_connected_to_stops_the_service_without_showing_the_password(raw, said):
+    with pytest.raises(ConfigError, match=said) as refused:
+        load("approval", {"AMQP_URL": raw})
+    assert "s3cret" not in str(refused.value)
+
+
+def test_production_refuses_a_guest_login_on_any_node_of_the_cluster():
+    guest_last = CLUSTER.rsplit(";", 1)[0] + ";amqps://guest:guest@mq-2.internal:5671/"
+    with pytest.raises(ConfigError, match="guest"):
+        load("notifier", {"ENV": "production", "NOTIFIER_AMQP_URL": guest_last} | BROKER)

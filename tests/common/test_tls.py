@@ -29,11 +29,11 @@ else:
 
 
 @contextmanager
-def tls_server(cert: trustme.LeafCert, answer: bytes = b""):
+def tls_server(cert: trustme.LeafCert, answer: bytes = b"", host: str = "127.0.0.1"):
     """A TLS server on a loopback port: it completes the handshake, sends `answer` and closes."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
-    listener = socket.create_server(("127.0.0.1", 0))
+    listener = socket.create_server((host, 0))
     stop = threading.Event()
 
     def serve():
@@ -106,3 +106,23 @@ def test_the_broker_must_show_a_trusted_certificate_for_the_host_connected_to(tm
 
 def test_a_plain_broker_url_uses_no_tls():
     assert broker.connection("amqp://invites:s3cret@127.0.0.1:5672//").ssl is False
+
+
+def test_a_node_failed_over_to_is_checked_under_its_own_name(tmp_path, monkeypatch):
+    """The first node is away; the second shows a certificate for its own name only. kombu alone
+    would check it against the first node's name, which it kept from the attempt before."""
+    from tests.support.ports import free_port
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    with tls_server(ca.issue_cert("127.0.0.2"), host="127.0.0.2") as port:
+        conn = broker.connection(f"amqps://invites:s3cret@127.0.0.1:{free_port()}//;amqps://invites:s3cret@127.0.0.2:{port}//")
+        try:
+            with pytest.raises(Exception) as failed:
+                broker.connect(conn)
+        finally:
+            conn.release()
+    assert conn.hostname == "127.0.0.2"
+    # the handshake with the second node passed; the AMQP exchange after it met the server's silence
+    assert not isinstance(failed.value, ssl.SSLError) and not isinstance(failed.value.__cause__, ssl.SSLError), repr(failed.value)

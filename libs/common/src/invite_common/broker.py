@@ -17,11 +17,36 @@ log = logging.getLogger(__name__)
 PERSISTENT = 2
 
 
+class BrokerConnection(Connection):
+    """kombu's connection, with each node of a cluster checked under its own name over TLS.
+
+    kombu writes the name of the first host it connects to into the TLS options, and every node
+    it fails over to later shares those options: the second node's certificate would then be
+    checked against the first node's name, and refused. Each switch of node starts afresh.
+    """
+
+    def _init_params(self, **params):
+        if isinstance(params.get("ssl"), dict):
+            params["ssl"] = dict(params["ssl"], server_hostname=None)
+        super()._init_params(**params)
+
+
 def connection(amqp_url: str, connect_timeout: float = 5) -> Connection:
     """A kombu connection with a connect timeout, so an unreachable broker fails fast and is retried;
-    over TLS (`amqps://`) the broker's certificate and host name are checked."""
-    return Connection(amqp_url, connect_timeout=connect_timeout, transport_options={"confirm_publish": False},
-                      ssl=tls.broker_ssl(amqp_url))
+    over TLS (`amqps://`) the broker's certificate and host name are checked.
+
+    `amqp_url` may list a cluster's nodes separated by `;`: kombu connects to the first that
+    answers, and when a connection is lost the next attempt starts with the node after it."""
+    return BrokerConnection(amqp_url, connect_timeout=connect_timeout, transport_options={"confirm_publish": False},
+                            ssl=tls.broker_ssl(amqp_url))
+
+
+def connect(conn: Connection) -> None:
+    """Connect `conn` trying each node once, without waiting between them; raise if none answers.
+
+    kombu's `ensure_connection(max_retries=0)` tries only the node it is on: a probe or a publisher
+    would then fail for as long as the first node of a cluster is away, though the others answer."""
+    conn.ensure_connection(max_retries=max(len(conn.alt) - 1, 0))
 
 
 @dataclass(frozen=True)
@@ -85,7 +110,7 @@ class Publisher:
         self.close()
         conn = connection(self._url)
         try:
-            conn.ensure_connection(max_retries=1)
+            connect(conn)
             channel = conn.channel()
             self._topology.declare(channel)
             channel.confirm_select()

@@ -56,6 +56,27 @@ def boolean(variable: str, raw: str) -> bool:
     raise ConfigError(f"{variable}={raw!r} is not true or false")
 
 
+def broker_url(variable: str, raw: str) -> str:
+    """One broker URL, or a cluster's nodes as URLs separated by `;` (tried in turn, the next when one
+    is away). Every node must be `amqp://` or every node `amqps://`: a list mixing them would fall
+    back to plain text without a word when the TLS nodes are down. The message never shows a URL,
+    which holds a password."""
+    nodes = [node.strip() for node in raw.split(";") if node.strip()]
+    if not nodes:
+        raise ConfigError(f"{variable} is empty; give the broker's URL (amqp:// or amqps://)")
+    for number, node in enumerate(nodes, 1):
+        parts = urlsplit(node)
+        try:
+            parts.port
+        except ValueError:
+            raise ConfigError(f"{variable}: node {number} of {len(nodes)} has a port that is not a number") from None
+        if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+            raise ConfigError(f"{variable}: node {number} of {len(nodes)} is not an amqp:// or amqps:// URL with a host")
+    if len({urlsplit(node).scheme for node in nodes}) > 1:
+        raise ConfigError(f"{variable} mixes amqp:// and amqps:// nodes; list every node with TLS (amqps://) or none")
+    return ";".join(nodes)
+
+
 def choice(*allowed: str) -> Parser:
     """One of `allowed`, read case-insensitively and trimmed."""
 
@@ -232,10 +253,11 @@ def common_rows(service: str) -> list[Setting]:
                 "`development`, `test` or `production`, in any case; any other value stops every service at start"),
         Setting("INVITES_VAR_DIR", "var", text, "where development's SQLite files and generated keys go",
                 field="var_dir"),
-        Setting("AMQP_URL", AMQP_DEFAULT, text, "the broker, for a service that has no URL of its own",
+        Setting("AMQP_URL", AMQP_DEFAULT, broker_url,
+                "the broker, for a service that has no URL of its own; a cluster's nodes as URLs separated by `;`",
                 field="shared_amqp_url"),
-        Setting("{SERVICE}_AMQP_URL", lambda v: v["shared_amqp_url"], text,
-                "this service's own broker user (see `deploy/rabbitmq/definitions.json`)",
+        Setting("{SERVICE}_AMQP_URL", lambda v: v["shared_amqp_url"], broker_url,
+                "this service's own broker user (see `deploy/rabbitmq/definitions.json`), in the same form",
                 field="amqp_url", shown_default="AMQP_URL"),
         Setting("AMQP_NAMESPACE", "", text,
                 "prefixes every exchange and queue name, so deployments (or test runs) can share a broker"),
@@ -323,9 +345,10 @@ def require_in_production(environ: Mapping[str, str], variable: str, needs: str)
 
 
 def uses_guest_login(amqp_url: str) -> bool:
-    """Tell whether a broker URL logs in as RabbitMQ's guest (also when it names no user: kombu's default)."""
-    parts = urlsplit(amqp_url)
-    return (parts.username or "guest").lower() == "guest"
+    """Tell whether a broker URL (any node of a `;`-separated list) logs in as RabbitMQ's guest
+    (also when it names no user: kombu's default)."""
+    return any((urlsplit(node.strip()).username or "guest").lower() == "guest"
+               for node in amqp_url.split(";") if node.strip())
 
 
 def refuse_guest_login(environ: Mapping[str, str], service: str) -> None:

@@ -179,6 +179,14 @@ class MessageConsumer(ConsumerMixin):
             pass  # the first message meets the outage and waits for it like any other
         self.ready.set()
 
+    def consume(self, *args, **kwargs):
+        # however consuming ends (a node of the cluster stopping, say), this consumer is not ready
+        # until it consumes again, on this node or the next
+        try:
+            yield from super().consume(*args, **kwargs)
+        finally:
+            self.ready.clear()
+
     def on_connection_error(self, exc, interval):
         self.ready.clear()
         log.warning("broker connection lost, reconnecting", extra={"error": str(exc), "in_seconds": interval})

@@ -39,20 +39,32 @@ def database_check(database) -> Check:
     return check
 
 
-def broker_check(amqp_url: str) -> Check:
+def broker_check(amqp_url: str, consumers: Iterable = ()) -> Check:
     """A readiness check that logs in to the broker as the service and opens a channel: a wrong
-    password, a missing vhost or a refused permission fail it, not only an unreachable host."""
-    from invite_common.broker import connection
+    password, a missing vhost or a refused permission fail it, not only an unreachable host. One
+    attempt at each node of a cluster: a probe must answer quickly, and one node away is no outage.
+
+    It fails too while one of `consumers` (anything with a `ready` event and a `queue_name`) is not
+    consuming: a worker whose connection was lost with a node takes no work until it is back on
+    another, and says so rather than looking ready."""
+    from invite_common.broker import connect, connection
 
     def check() -> None:
+        idle = [c.queue_name for c in consumers if not c.ready.is_set()]
+        if idle:
+            raise BrokerNotConsuming(f"not consuming from {', '.join(sorted(idle))}")
         conn = connection(amqp_url, connect_timeout=2)
         try:
-            conn.ensure_connection(max_retries=0)  # one attempt: a probe must answer quickly
+            connect(conn)
             conn.channel().close()
         finally:
             conn.release()
 
     return check
+
+
+class BrokerNotConsuming(Exception):
+    """A consumer of the process has no connection to the broker at the moment."""
 
 
 class CachedCheck:

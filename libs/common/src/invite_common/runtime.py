@@ -244,11 +244,11 @@ def check_topology(service: Service) -> None:
     """Stop at start when the broker holds one of the service's queues with other arguments than
     these settings declare (a classic queue where quorum ones are asked for, say). A broker that
     does not answer now only delays the work: the consumers declare again when they connect."""
-    from invite_common.broker import connection
+    from invite_common.broker import connect, connection
 
     conn = connection(service.settings.amqp_url, connect_timeout=3)
     try:
-        conn.ensure_connection(max_retries=0)
+        connect(conn)
         service.outbox.topology.declare(conn.channel())
     except TopologyMismatch as exc:
         raise ConfigError(str(exc)) from None
@@ -288,7 +288,7 @@ def start(service: Service) -> RunningService:
     for consumer in consumers.values():
         consumer.on_fatal = running.report_fatal
     running.health = Health(
-        {"database": database_check(service.database), "broker": broker_check(settings.amqp_url)}
+        {"database": database_check(service.database), "broker": broker_check(settings.amqp_url, consumers.values())}
         | service.checks,
         degraded=dict(service.degraded), dead=running.dead_loops, stopping=running.stopping,
     )
