@@ -88,6 +88,10 @@ class RabbitNode:
         subprocess.run(["chown", "-R", f"{SYSTEM_USER}:{SYSTEM_USER}", str(self.root)], check=True)
         self.root.chmod(0o755)
         cookie.chmod(0o400)
+        self._launch(timeout)
+        return self
+
+    def _launch(self, timeout: float) -> None:
         env = self._env() | {
             "RABBITMQ_NODENAME": self.node,
             "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq.conf"),
@@ -105,7 +109,6 @@ class RabbitNode:
         except AssertionError:
             self.stop()  # a node that did not come up leaves nothing running or on disk
             raise
-        return self
 
     def stop(self) -> None:
         """Halt the node (its CLI first, a kill if that fails) and delete its folder."""
@@ -119,6 +122,20 @@ class RabbitNode:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+
+    def crash(self) -> None:
+        """End the node's Erlang VM at once (SIGKILL), as a failed machine would; its data stays for `restart`."""
+        os.killpg(self.process.pid, 9)
+        self.process.wait(20)
+
+    def halt(self) -> None:
+        """Stop the node as an operator would for maintenance (`rabbitmqctl stop`), keeping its data."""
+        self.ctl("stop", timeout=60)
+        self.process.wait(30)
+
+    def restart(self, timeout: float = 90.0) -> None:
+        """Boot the node again on its own data after `crash` or `halt`: a cluster member rejoins by itself."""
+        self._launch(timeout)
 
     def log(self) -> str:
         if self.root is None:

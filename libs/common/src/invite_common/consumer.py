@@ -152,6 +152,7 @@ class MessageConsumer(ConsumerMixin):
         self.handled = Statements(self.handled_model)
         self.stats = ConsumerStats(queue)
         self.ready = threading.Event()
+        self._lost_at: float | None = None  # when consuming last ended other than by a stop
         # told when the consumer meets what no retry mends (its queue declared differently on the broker)
         self.on_fatal: Callable[[Exception], None] | None = None
 
@@ -178,6 +179,11 @@ class MessageConsumer(ConsumerMixin):
         except (peewee.OperationalError, peewee.InterfaceError):
             pass  # the first message meets the outage and waits for it like any other
         self.ready.set()
+        if self._lost_at is not None:
+            # the other half of "connection lost": how long the queue went unread, for whoever reads the log
+            log.warning("consuming again", extra={"queue": self.queue_name, "host": connection.host,
+                                                  "after_seconds": round(time.monotonic() - self._lost_at, 2)})
+            self._lost_at = None
 
     def consume(self, *args, **kwargs):
         # however consuming ends (a node of the cluster stopping, say), this consumer is not ready
@@ -186,6 +192,8 @@ class MessageConsumer(ConsumerMixin):
             yield from super().consume(*args, **kwargs)
         finally:
             self.ready.clear()
+            if not self.should_stop:
+                self._lost_at = time.monotonic()
 
     def on_connection_error(self, exc, interval):
         self.ready.clear()

@@ -17,6 +17,7 @@ import datetime as dt
 import fcntl
 import logging
 import threading
+import time
 from typing import Callable
 
 import peewee
@@ -227,6 +228,7 @@ class OutboxRelay(threading.Thread):
 
     def run(self) -> None:
         backoff = 0.1
+        failing_since: float | None = None  # when publishing first failed, while it still fails
         try:
             # the broker and the database connections, opened before the first commit needs them
             self.publisher.open()
@@ -239,6 +241,10 @@ class OutboxRelay(threading.Thread):
                 sent = self.outbox.relay_once(self.publisher, self.batch)
                 self.published += sent
                 metrics.OUTBOX_PUBLISHED.inc(sent)
+                if failing_since is not None:
+                    log.warning("outbox relay publishing again",
+                                extra={"after_seconds": round(time.monotonic() - failing_since, 2)})
+                    failing_since = None
                 self.healthy = True
                 backoff = 0.1
                 if sent < self.batch:
@@ -251,6 +257,7 @@ class OutboxRelay(threading.Thread):
                 break
             except PublishError as exc:
                 self.healthy = False
+                failing_since = failing_since or time.monotonic()
                 log.warning("outbox relay cannot publish, will retry", extra={"error": str(exc), "backoff": backoff})
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
