@@ -11,7 +11,7 @@ from intake.app import create_app
 from intake.auth.roles import ROLE_HISTORY_KEY
 from intake.db import database
 from intake.models import HistoryEntry, InviteRequest, RoleGrant
-from tests.support.portal_html import banner, field_error, headings, text, title
+from tests.support.portal_html import banner, field_error, headings, text
 from tests.support.callers import signed_in
 
 
