@@ -122,6 +122,16 @@ def test_approver_cannot_be_granted_to_an_address_outside_the_organisation_at_st
     auth_settings.check(intake_settings.load({"ROLE_GRANTS": "approver:bob@tech.gov.sg,auditor:vic@vendor.example.com"}))
 
 
+def test_only_the_auditor_role_may_be_held_outside_the_organisation(intake_db):
+    assert [r for r in roles.GRANTABLE if roles.may_hold(r, "vic@vendor.example.com", ORG)] == ["auditor"]
+    assert all(roles.may_hold(r, "eve@tech.gov.sg", ORG) for r in roles.GRANTABLE)
+    with database.atomic():
+        RoleGrant.create(role="admin", email="val@vendor.example.com")  # granted before grants were checked
+    assert roles.roles_for("val@vendor.example.com", ORG) == frozenset()
+    with pytest.raises(roles.GrantError, match="only public officers can be administrators"):
+        roles.check_may_hold("admin", "val@vendor.example.com", ORG)
+
+
 def run_roles(db_url, *args):
     env = dict(os.environ, INTAKE_DB_URL=db_url, LOG_LEVEL="WARNING", ENV="development", ROLE_GRANTS="")
     return subprocess.run([sys.executable, "-m", "intake", "roles", *args], env=env, capture_output=True, text=True,

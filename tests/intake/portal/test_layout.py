@@ -1,6 +1,7 @@
 """What every portal page shares: a title, one h1, the sidebar with the current page, error pages."""
 import pytest
 
+from tests.support.callers import signed_in
 from tests.support.portal_html import headings, title
 
 
@@ -33,3 +34,33 @@ def test_pages_forbid_framing_and_caching(amy_session):
     response = amy_session.get("/status")
     assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def _links(page: str) -> list[str]:
+    """The links the error page's own content offers (inside its narrow column)."""
+    import re
+
+    body = page[page.index('<div class="narrow">'):]
+    return re.findall(r'<a href="([^"]+)">', body)
+
+
+def test_an_auditors_not_found_page_offers_the_audit_pages_not_a_requesters(portal_app):
+    carol = signed_in(portal_app.test_client(), "carol@tech.gov.sg")
+    page = carol.get("/no-such-page")
+    assert page.status_code == 404
+    assert _links(page.text) == ["/audit", "/audit/integrity"]
+
+
+def test_a_requesters_not_found_page_offers_their_own_pages(amy_session):
+    assert _links(amy_session.get("/no-such-page").text) == ["/", "/invite", "/status"]
+
+
+def test_a_forbidden_page_offers_the_pages_the_person_may_open(amy_session):
+    page = amy_session.get("/admin/roles")
+    assert page.status_code == 403 and "/admin/roles" not in _links(page.text)
+    assert _links(page.text) == ["/", "/invite", "/status"]
+
+
+def test_a_signed_out_visitors_not_found_page_offers_sign_in(portal_app):
+    page = portal_app.test_client().get("/no-such-page")
+    assert page.status_code == 404 and _links(page.text) == ["/sign-in"]

@@ -7,7 +7,9 @@ revoking it here does not take it away; it must be removed at the provider. Ever
 organisation email is a requester; no grant or claim is needed for that.
 
 Who may approve is one rule (`may_hold`): a public officer (an address in ORG_EMAIL_DOMAINS) holding
-the approver role. A grant or claim of it to anyone else gives nothing, and granting it is refused.
+the approver role. The same goes for administrators, whose pages are the portal's and so a public
+officer's. A grant or claim of either to anyone else gives nothing, and granting it is refused. Only
+the auditor role may be held from outside the organisation: external auditors exist.
 """
 from __future__ import annotations
 
@@ -44,16 +46,31 @@ class GrantChanges:
     revoked: tuple[tuple[str, str], ...] = ()
 
 
+# The one role a person outside the organisation may hold.
+OUTSIDE_ORG_ROLE = "auditor"
+_HOLDERS = {"approver": "approvers", "admin": "administrators", "auditor": "auditors"}
+
+
+def in_org(email: str, org_domains: Iterable[str]) -> bool:
+    """Tell whether an address is a public officer's (ends in one of ORG_EMAIL_DOMAINS)."""
+    return in_org_domains(email.rpartition("@")[2], org_domains)
+
+
 def may_hold(role: str, email: str, org_domains: Iterable[str]) -> bool:
-    """Tell whether a person can use a role: approving is for public officers only."""
-    return role != "approver" or in_org_domains(email.rpartition("@")[2], org_domains)
+    """Tell whether a person can use a role: approving and administering are for public officers only."""
+    return role == OUTSIDE_ORG_ROLE or in_org(email, org_domains)
 
 
 def check_may_hold(role: str, email: str, org_domains: Iterable[str]) -> None:
-    """Refuse a grant its holder could never use (approver to an address outside the organisation)."""
+    """Refuse a grant its holder could never use (approver or administrator outside the organisation)."""
     if not may_hold(role, email, org_domains):
-        raise GrantError(f"only public officers can be approvers, and {email} is not an address ending in "
-                         f"{' or '.join(org_domains)}")
+        raise GrantError(f"only public officers can be {_HOLDERS.get(role, role)}, and {email} is not an address "
+                         f"ending in {' or '.join(org_domains)}")
+
+
+def from_role_grants(raw: str) -> frozenset[tuple[str, str]]:
+    """The (role, email) grants ROLE_GRANTS sets back at every start; empty when it is unset."""
+    return frozenset(parse_role_grants(raw))
 
 
 def check_role(role: str) -> str:
