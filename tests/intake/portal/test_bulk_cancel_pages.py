@@ -3,19 +3,10 @@ confirm, and read what became of each."""
 import json
 import re
 
-import pytest
-
 from intake.models import InviteRequest
 from tests.intake.portal.test_batch_pages import GOOD, upload
 from tests.intake.portal.test_status_pages import invite_for, move
-from tests.support.callers import signed_in
 from tests.support.portal_html import banner, headings, summary_links, text
-
-
-@pytest.fixture
-def bob_session(portal_app):
-    """The approver bob@tech.gov.sg, deciding on amy's requests."""
-    return signed_in(portal_app.test_client(), "bob@tech.gov.sg")
 
 
 def checkboxes(page: str) -> dict[str, str]:
@@ -35,12 +26,12 @@ def result_rows(page: str) -> list[tuple[str, str]]:
         r'<td data-label="Invitee"[^>]*>(.*?)</td>.*?<td data-label="Result">(.*?)</td>', page, re.S)]
 
 
-def test_only_requests_that_can_still_be_cancelled_have_a_checkbox_labelled_with_the_invitee(amy_session, bob_session):
+def test_only_requests_that_can_still_be_cancelled_have_a_checkbox_labelled_with_the_invitee(amy_session, bob):
     waiting = invite_for(amy_session, "p1@tech.gov.sg")
     approved = invite_for(amy_session, "p2@tech.gov.sg")
     move(approved, "approved", "approve", 1)
     being_decided = invite_for(amy_session, "p3@tech.gov.sg")
-    bob_session.post(f"/approvals/{being_decided}/reject", data={"reason": "Not needed"})
+    assert bob("POST", f"/api/v1/invites/{being_decided}/reject", json={"reason": "Not needed"}).status_code == 202
     page = amy_session.get("/status").text
     assert checkboxes(page) == {waiting: "Select the request for p1@tech.gov.sg to cancel"}
     assert "Cancel selected requests" in page
@@ -57,9 +48,11 @@ def test_a_page_with_nothing_to_cancel_offers_no_checkboxes(amy_session):
 
 def test_ticking_then_confirming_cancels_each_and_says_so(amy_session, outbox):
     first, second, kept = (invite_for(amy_session, f"p{n}@tech.gov.sg") for n in range(3))
-    confirm = amy_session.get("/status/cancellations", query_string={"ids": [first, second]})
+    confirm = amy_session.get("/status/cancellations", query_string={"ids": [first, second], "state": "submitted"})
     assert confirm.status_code == 200
     assert headings(confirm.text) == ["Cancel 2 requests?"]
+    # "No, keep them" goes back to the page as it was filtered
+    assert '<a class="button button--secondary" href="/status?state=submitted">No, keep them</a>' in confirm.text
     listed = text(confirm.text).partition("The requests to cancel")[2]
     assert "p0@tech.gov.sg Email invitation Waiting for approval" in listed
     assert "p1@tech.gov.sg Email invitation Waiting for approval" in listed and "p2@tech.gov.sg" not in listed

@@ -189,6 +189,11 @@ def _batch_name(batch_id: str) -> str:
     return batches.summary(batches.get_draft(batch_id, current_caller()))["filename"]
 
 
+def _back_args() -> dict[str, str]:
+    """The status page's filters and page the requester ticked on, to go back to."""
+    return {name: request.args[name] for name in (*FILTERS, "page") if request.args.get(name, "").strip()}
+
+
 @bp.get("/cancellations")
 def confirm_cancellations():
     """Ask the requester to confirm cancelling the requests they ticked, or a batch's pending ones."""
@@ -199,21 +204,22 @@ def confirm_cancellations():
         pending = [i for i in every if lifecycle.awaiting_decision(i)]
         return render_template("portal/status/cancel_many.html", invites=pending[:SHOWN_REQUESTS],
                                count=len(pending), others=len(every) - len(pending), batch_id=batch_id,
-                               batch_name=name, ids=[])
+                               batch_name=name, ids=[], back_args={"batch": batch_id})
     ids, errors = _chosen_ids()
     if errors:
         return _index_page(errors, ids, 422)
     invites = _own(ids)
     return render_template("portal/status/cancel_many.html", invites=invites, count=len(invites), others=0,
-                           batch_id=batch_id, batch_name=None, ids=ids)
+                           batch_id="", batch_name=None, ids=ids, back_args=_back_args())
 
 
 @bp.post("/cancellations")
 def cancel_many():
     """Cancel the confirmed requests (or every pending one of a batch) and show what became of each."""
     batch_id = request.form.get("batch", "").strip()
+    back_args = _back_args()
     if request.form.get("all_pending") == "yes" and batch_id:
-        name = _batch_name(batch_id)
+        name, back_args = _batch_name(batch_id), {"batch": batch_id}
         # every request of the batch, in its file's order: those decided since the confirmation are
         # named with what became of them instead of being left out
         invites = {i.id: i for i in _batch_requests(batch_id)}
@@ -227,5 +233,5 @@ def cancel_many():
     results = service.cancel_many(ids, current_caller(), current_app.extensions["outbox"])
     rows = [{"id": r["id"], "invite": invites.get(r["id"]), "accepted": r["outcome"] == service.CANCEL_ACCEPTED,
              "words": RESULT_WORDS.get(r["outcome"], r["error"])} for r in results]
-    return render_template("portal/status/cancel_results.html", rows=rows, batch_id=batch_id, batch_name=name,
+    return render_template("portal/status/cancel_results.html", rows=rows, batch_name=name, back_args=back_args,
                            accepted=sum(1 for r in rows if r["accepted"]))
