@@ -144,7 +144,7 @@ def test_cancelling_a_batch_confirms_its_pending_requests_then_says_what_became_
     move(ids[0], "approved", "approve", 1)
     confirm = amy_session.get("/status/cancellations", query_string={"batch": batch_id, "all_pending": "yes"})
     assert headings(confirm.text) == ["Cancel all 3 pending requests?"]
-    assert "The other 1 request of this batch has already been decided" in text(confirm.text)
+    assert "The batch's other request has already been decided" in text(confirm.text)
     assert "people.csv" in confirm.text
     done = amy_session.post("/status/cancellations", data={"batch": batch_id, "all_pending": "yes"})
     assert banner(done.text).startswith("3 of 4 requests were cancelled.")
