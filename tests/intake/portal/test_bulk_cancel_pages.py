@@ -161,3 +161,19 @@ def test_another_requesters_batch_cannot_be_cancelled(amy_session, zed_session, 
     assert zed_session.get("/status/cancellations", query_string={"batch": batch_id, "all_pending": "yes"}).status_code == 404
     assert zed_session.post("/status/cancellations", data={"batch": batch_id, "all_pending": "yes"}).status_code == 404
     assert cancelled_messages(outbox) == []
+
+
+def test_confirming_needs_the_forms_csrf_token(portal_app, outbox):
+    from tests.intake.portal.test_csrf import token
+
+    portal_app.config["WTF_CSRF_ENABLED"] = True
+    client = portal_app.test_client()
+    client.post("/sign-in", data={"email": "amy@tech.gov.sg", "csrf_token": token(client.get("/sign-in").text)})
+    invite_id = client.post("/invite/email", data={
+        "email": "p1@tech.gov.sg", "seed_onboarding": "no", "reason": "New joiner",
+        "csrf_token": token(client.get("/invite/email").text)}).headers["Location"].rsplit("/", 1)[1]
+    confirm = client.get("/status/cancellations", query_string={"ids": [invite_id]}).text
+    assert client.post("/status/cancellations", data={"ids": [invite_id]}).status_code == 400
+    assert cancelled_messages(outbox) == []
+    done = client.post("/status/cancellations", data={"ids": [invite_id], "csrf_token": token(confirm)})
+    assert done.status_code == 200 and cancelled_messages(outbox) == [invite_id]

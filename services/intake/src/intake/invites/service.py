@@ -271,8 +271,16 @@ def cancel_many(invite_ids: list[str], caller: Caller, outbox: Outbox) -> list[d
     NOT_THE_REQUESTER) and the refusal's words. Asking again changes nothing: a request whose
     cancellation was accepted is ALREADY_CANCELLED."""
     results = []
+    known = invite_requests.get_many(invite_ids)
     for invite_id in invite_ids:
         result = {"id": invite_id, "status": 202, "outcome": CANCEL_ACCEPTED, "error": None}
+        seen = known.get(invite_id)
+        if seen is not None and seen.requester == caller.email and not lifecycle.is_undecided(seen):
+            # approval has moved it on for good, so its single cancel could only refuse it: a whole
+            # batch's requests are answered without a transaction each for those long decided
+            refusal = lifecycle.cancel_refused_because(seen)
+            results.append(result | {"status": 409, "outcome": refusal, "error": CANCEL_REFUSALS[refusal]})
+            continue
         try:
             cancel(invite_id, caller, outbox)
         except NotFound:
