@@ -187,7 +187,8 @@ CANCEL_MANY_RULES = (
 @blp.doc(description=CANCEL_MANY_RULES)
 @blp.arguments(BulkCancellationSchema)
 @blp.response(200, CancellationResultsSchema)
-@blp.alt_response(422, description="A field is wrong: {\"errors\": {\"ids\": [message]}}")
+@blp.alt_response(422, description="A field is wrong: {\"errors\": {field: [message]}}; an id, by its place in "
+                                   "the list: {\"errors\": {\"ids\": {\"1\": [message]}}}")
 def cancel_many(data):
     """Cancel many of your own pending requests at once; each gets the status its single cancel would give."""
     return {"results": service.cancel_many(data["ids"], current_caller(), current_app.extensions["outbox"])}
