@@ -67,8 +67,8 @@ def test_each_request_gets_the_status_of_its_single_cancel_and_words_for_what_be
     results = response.get_json()["results"]
     assert [r["id"] for r in results] == ids
     assert results[0]["error"] is None
-    assert results[2]["error"] == "An approver has already approved this request."
-    assert results[3]["error"] == "An approver has already rejected this request."
+    assert results[2]["error"] == "This request has already been approved."
+    assert results[3]["error"] == "This request has already been rejected."
     assert results[7]["error"] == "This request expired before anyone decided on it."
     assert results[8]["error"] == results[9]["error"] == "No such request."
     assert InviteRequest.get_by_id(pending).pending_action == "cancel"

@@ -81,7 +81,7 @@ ALREADY_APPROVED = "already_approved"
 ALREADY_REJECTED = "already_rejected"
 ALREADY_EXPIRED = "already_expired"
 NO_LONGER_PENDING = "no_longer_pending"
-# Every state a request reaches only after an approver approved it.
+# Every state a request reaches only once it was approved (by an approver or by the approval policy).
 AFTER_APPROVAL: tuple[str, ...] = IN_FLIGHT + (State.EMAILED, State.FAILED, State.CLOSED)
 _REFUSED_BY_STATE = {CANCELLED: ALREADY_CANCELLED, REJECTED: ALREADY_REJECTED, EXPIRED: ALREADY_EXPIRED} | {
     state: ALREADY_APPROVED for state in AFTER_APPROVAL}

@@ -255,8 +255,8 @@ CANCEL_ACCEPTED = "cancel_accepted"
 NOT_FOUND, NOT_THE_REQUESTER = "not_found", "not_the_requester"
 CANCEL_REFUSALS = {
     lifecycle.ALREADY_CANCELLED: "This request is already cancelled, or its cancellation is on its way.",
-    lifecycle.ALREADY_APPROVED: "An approver has already approved this request.",
-    lifecycle.ALREADY_REJECTED: "An approver has already rejected this request.",
+    lifecycle.ALREADY_APPROVED: "This request has already been approved.",
+    lifecycle.ALREADY_REJECTED: "This request has already been rejected.",
     lifecycle.ALREADY_EXPIRED: "This request expired before anyone decided on it.",
     lifecycle.NO_LONGER_PENDING: "This request is no longer pending a decision.",
 }
@@ -288,7 +288,8 @@ def cancel_many(invite_ids: list[str], caller: Caller, outbox: Outbox) -> list[d
         except Forbidden as exc:
             result |= {"status": 403, "outcome": NOT_THE_REQUESTER, "error": str(exc)}
         except Conflict:
-            refusal = lifecycle.cancel_refused_because(invite_requests.get(invite_id))
+            now = invite_requests.get(invite_id)
+            refusal = lifecycle.cancel_refused_because(now) if now is not None else lifecycle.NO_LONGER_PENDING
             result |= {"status": 409, "outcome": refusal, "error": CANCEL_REFUSALS[refusal]}
         results.append(result)
     return results
