@@ -1,4 +1,5 @@
-"""Inviting one person from the portal, following the request to the invitation, and cancelling one."""
+"""Inviting one person from the portal, following the request to the invitation, and cancelling one,
+several at once, or every pending request of a batch."""
 import re
 
 from tests.browser.pages import (
@@ -7,6 +8,7 @@ from tests.browser.pages import (
     approve,
     detail_value,
     field_error,
+    filled_in,
     history_titles,
     reload_until,
     request_id_from_url,
@@ -14,6 +16,7 @@ from tests.browser.pages import (
     status_cell,
     submit_by_api,
 )
+from tests.browser.screens import shoot_both
 
 
 def open_invite_users(page: Page) -> None:
@@ -140,3 +143,110 @@ def test_cancelling_a_pending_request_asks_to_confirm_then_shows_cancelled(page,
     reload_until(page, detail_value(page, "TechPass state"), "Cancelled")
     expect(page.get_by_role("button", name="Cancel request")).to_have_count(0)
     assert history_titles(page)[-1] == "Request cancelled"
+
+
+def submit_batch_by_api(system, requester: str, rows: list[dict]) -> str:
+    """Upload a batch file through the API and submit it whole; the batch's id."""
+    import requests
+
+    headers = {"X-Dev-User": requester}
+    headings = system.call("GET", "/api/v1/batches/template.csv", requester).text.lstrip("\ufeff").strip().split(",")
+    uploaded = requests.post(system.base + "/api/v1/batches", headers=headers, timeout=10,
+                             files={"file": ("new-vendors.csv", filled_in(headings, rows), "text/csv")})
+    assert uploaded.status_code == 201, uploaded.text
+    batch_id = uploaded.json()["id"]
+    submitted = system.call("POST", f"/api/v1/batches/{batch_id}/submit", requester)
+    assert submitted.status_code == 201, submitted.text
+    return batch_id
+
+
+def test_ticking_several_requests_then_confirming_cancels_them_and_says_what_became_of_each(page, browser_system):
+    requester = "nur.aisyah@tech.gov.sg"
+    invitees = ["wei.jie@tech.gov.sg", "mei.ling@tech.gov.sg", "arjun.k@tech.gov.sg", "kelly.ong@tech.gov.sg"]
+    ids = {email: submit_by_api(browser_system, requester, {
+        "method": "email_invitation", "email": email, "seed_onboarding": False, "reason": "Joining the data team",
+    }) for email in invitees}
+    sign_in(page, requester)
+    page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Invite status").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invite status")
+
+    # nothing ticked: the page says so and leads to the first checkbox
+    page.get_by_role("button", name="Cancel selected requests").click()
+    expect(page.get_by_role("alert")).to_contain_text("Select the requests you want to cancel.")
+    page.get_by_role("link", name="Select the requests you want to cancel.").click()
+    expect(page.get_by_role("checkbox").first).to_be_focused()
+
+    page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Invite status").click()
+    for email in invitees[:3]:
+        page.get_by_role("checkbox", name=f"Select the request for {email} to cancel").check()
+    shoot_both(page, "invite-status-cancel-ticked")
+    page.get_by_role("button", name="Cancel selected requests").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancel 3 requests?")
+    chosen = page.get_by_role("table", name="The requests to cancel")
+    for email in invitees[:3]:
+        expect(chosen.get_by_role("row").filter(has_text=email)).to_contain_text("Email invitation")
+    expect(chosen).not_to_contain_text(invitees[3])
+    shoot_both(page, "invite-status-cancel-confirm")
+    # an approver decides on one while the requester reads the confirmation
+    approve(browser_system, ids[invitees[2]])
+    page.get_by_role("button", name="Yes, cancel these requests").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancellations sent")
+    expect(page.get_by_role("status")).to_contain_text("2 of 3 requests were cancelled.")
+    results = page.get_by_role("table", name="What became of each request")
+    expect(results.get_by_role("row").filter(has_text=invitees[0])).to_contain_text("Cancelled now")
+    expect(results.get_by_role("row").filter(has_text=invitees[1])).to_contain_text("Cancelled now")
+    expect(results.get_by_role("row").filter(has_text=invitees[2])).to_contain_text("Not cancelled: already approved")
+    shoot_both(page, "invite-status-cancel-results")
+
+    page.get_by_role("link", name="Back to invite status").first.click()
+    for email in invitees[:2]:
+        reload_until(page, status_cell(page, email, "TechPass state"), "Cancelled")
+    expect(status_cell(page, invitees[3], "TechPass state")).to_have_text("Waiting for approval")
+    expect(page.get_by_role("checkbox")).to_have_count(1)  # only the one left waiting can still be cancelled
+
+
+def test_cancelling_every_pending_request_of_a_submitted_batch_from_its_page(page, browser_system):
+    requester = "daniel.goh@tech.gov.sg"
+    rows = [{"email": f"vendor{n}@vendor-c.example.com", "user_type": "vendor", "username": f"v-vendorc.{n}",
+             "first_name": "Ah Hock", "last_name": f"Lim{n}", "contact_number": f"9123 45{n:02}",
+             "organisation": "Vendor C Pte Ltd", "department": "", "seed_onboarding": "no", "offshore": "no",
+             "reason": "Builds the payments service"} for n in range(5)]
+    batch_id = submit_batch_by_api(browser_system, requester, rows)
+    first = browser_system.call("GET", f"/api/v1/invites?batch={batch_id}&email={rows[0]['email']}", requester).json()
+    approve(browser_system, first["items"][0]["id"])  # no longer pending: an approver has decided
+
+    sign_in(page, requester)
+    page.goto(f"/invite/batch/{batch_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your batch")
+    cancel_all = page.get_by_role("link", name="Cancel every pending request in this batch (4)")
+    shoot_both(page, "batch-submitted-cancel-pending")
+    cancel_all.click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancel all 4 pending requests?")
+    expect(page.get_by_text("The batch's other request has already been decided")).to_be_visible()
+    expect(page.get_by_role("table", name="The requests to cancel").get_by_role("row")).to_have_count(5)  # and its head
+    shoot_both(page, "batch-cancel-pending-confirm")
+    page.get_by_role("link", name="No, keep them").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invite status")
+    shoot_both(page, "invite-status-batch-cancel-pending")
+    page.get_by_role("link", name="Cancel every pending request in this batch (4)").click()
+    page.get_by_role("button", name="Yes, cancel these requests").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancellations sent")
+    expect(page.get_by_role("status")).to_contain_text("4 of 5 requests were cancelled.")
+    results = page.get_by_role("table", name="What became of each request")
+    expect(results.get_by_role("row").filter(has_text=rows[0]["email"])).to_contain_text("Not cancelled: already approved")
+    expect(results.get_by_role("row").filter(has_text="Cancelled now")).to_have_count(4)
+    shoot_both(page, "batch-cancel-pending-results")
+
+    # going back to the confirmation finds nothing left to cancel
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nothing to cancel in this batch")
+    expect(page.get_by_role("button", name="Yes, cancel these requests")).to_have_count(0)
+
+    page.get_by_role("link", name="Back to the batch's requests").first.click()
+    for row in rows[1:]:
+        reload_until(page, status_cell(page, row["email"], "TechPass state"), "Cancelled")
+    expect(page.get_by_role("link", name=re.compile("Cancel every pending request"))).to_have_count(0)

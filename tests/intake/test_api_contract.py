@@ -181,6 +181,7 @@ STATED_RULES: dict[str, dict[str, str]] = {
     "GET /api/v1/invites": {"cursor": CURSOR_GIVEN_OUT, "from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
     "GET /api/v1/approvals": {"cursor": CURSOR_GIVEN_OUT},
     "POST /api/v1/approvals/decisions": {"decisions": r"This request already has a decision in this list\."},
+    "POST /api/v1/invites/cancellations": {"ids": r"This request is already in this list\."},
     "POST /api/v1/batches": {"file": ANY_MESSAGE},
     "POST /api/v1/batches/{batch_id}/submit": {"batch": ANY_MESSAGE},
     "GET /api/v1/audit/events": {"cursor": CURSOR_GIVEN_OUT, "from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},

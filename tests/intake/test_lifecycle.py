@@ -139,3 +139,32 @@ def test_a_request_awaits_a_decision_until_one_is_accepted_or_approval_moves_it(
     assert lifecycle.action_in_flight(being_cancelled)
     for state in set(lifecycle.STATES) - {lifecycle.SUBMITTED}:
         assert not lifecycle.awaiting_decision(Request(state)) and not lifecycle.is_undecided(Request(state))
+
+
+def test_a_request_is_named_approved_in_every_state_only_an_approval_leads_to():
+    approved = workflow.TRANSITIONS[Verb.APPROVE][lifecycle.SUBMITTED]
+    reached, frontier = {approved}, [approved]
+    while frontier:
+        state = frontier.pop()
+        for moves in workflow.TRANSITIONS.values():
+            target = moves.get(state)
+            if target not in (None, workflow.FAILED_FROM) and target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    assert set(lifecycle.AFTER_APPROVAL) == reached
+    for state in reached:
+        assert lifecycle.cancel_refused_because(Request(state)) == lifecycle.ALREADY_APPROVED, state
+
+
+def test_a_cancellation_is_refused_with_what_happened_to_the_request_first():
+    ends = {verb: workflow.TRANSITIONS[verb][lifecycle.SUBMITTED] for verb in (Verb.REJECT, Verb.CANCEL, Verb.EXPIRE)}
+    assert lifecycle.cancel_refused_because(Request(ends[Verb.REJECT])) == lifecycle.ALREADY_REJECTED
+    assert lifecycle.cancel_refused_because(Request(ends[Verb.CANCEL])) == lifecycle.ALREADY_CANCELLED
+    assert lifecycle.cancel_refused_because(Request(ends[Verb.EXPIRE])) == lifecycle.ALREADY_EXPIRED
+    # a decision or cancellation accepted here, on its way to approval, counts as made
+    for action, refusal in ((Verb.APPROVE, lifecycle.ALREADY_APPROVED), (Verb.REJECT, lifecycle.ALREADY_REJECTED),
+                            (Verb.CANCEL, lifecycle.ALREADY_CANCELLED)):
+        assert lifecycle.cancel_refused_because(Request(lifecycle.SUBMITTED, pending_action=action)) == refusal
+    # every state but the one cancellations leave from has its reason
+    for state in set(lifecycle.STATES) - {lifecycle.SUBMITTED}:
+        assert lifecycle.cancel_refused_because(Request(state)) != lifecycle.NO_LONGER_PENDING, state

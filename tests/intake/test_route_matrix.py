@@ -54,6 +54,7 @@ GET     /api/v1/batches/template.xlsx                       requester
 GET     /api/v1/invites                                     signed-in
 POST    /api/v1/invites                                     requester
 GET     /api/v1/invites/<string:invite_id>                  owner
+POST    /api/v1/invites/cancellations                       requester
 POST    /api/v1/invites/<string:invite_id>/approve          approver
 POST    /api/v1/invites/<string:invite_id>/cancel           owner
 POST    /api/v1/invites/<string:invite_id>/reject           approver
@@ -86,6 +87,8 @@ POST    /sign-out                                           public
 GET     /static/<path:filename>                             public
 GET     /status                                             requester
 GET     /status/<invite_id>                                 requester
+GET     /status/cancellations                               requester
+POST    /status/cancellations                               requester
 GET     /status/<invite_id>/cancel                          requester
 POST    /status/<invite_id>/cancel                          requester
 POST    /status/<invite_id>/resend                          requester

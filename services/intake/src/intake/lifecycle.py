@@ -35,6 +35,8 @@ FINISHED: frozenset[str] = State.FINAL
 # The invitation went out: the requester may have it sent again.
 SENT = State.EMAILED
 REJECTED = State.REJECTED
+CANCELLED = State.CANCELLED
+EXPIRED = State.EXPIRED
 FAILED = State.FAILED
 # A failed request an operator gave up on: its history's closing entry says why.
 CLOSED = State.CLOSED
@@ -71,6 +73,28 @@ def action_in_flight(invite) -> bool:
 def being_cancelled(invite) -> bool:
     """Tell whether the requester's cancellation is on its way to approval."""
     return invite.pending_action == Decision.CANCEL
+
+
+# Why a request can no longer be cancelled, as a bulk cancellation names it for each request.
+ALREADY_CANCELLED = "already_cancelled"
+ALREADY_APPROVED = "already_approved"
+ALREADY_REJECTED = "already_rejected"
+ALREADY_EXPIRED = "already_expired"
+NO_LONGER_PENDING = "no_longer_pending"
+# Every state a request reaches only once it was approved (by an approver or by the approval policy).
+AFTER_APPROVAL: tuple[str, ...] = IN_FLIGHT + (State.EMAILED, State.FAILED, State.CLOSED)
+_REFUSED_BY_STATE = {CANCELLED: ALREADY_CANCELLED, REJECTED: ALREADY_REJECTED, EXPIRED: ALREADY_EXPIRED} | {
+    state: ALREADY_APPROVED for state in AFTER_APPROVAL}
+_REFUSED_BY_ACTION = {Decision.CANCEL: ALREADY_CANCELLED, Decision.APPROVE: ALREADY_APPROVED,
+                      Decision.REJECT: ALREADY_REJECTED}
+
+
+def cancel_refused_because(invite) -> str:
+    """Why the request cannot be cancelled: it is already cancelled, approved or rejected (accepted
+    here and on its way to approval, or applied there), or it expired; NO_LONGER_PENDING otherwise."""
+    if invite.pending_action is not None:
+        return _REFUSED_BY_ACTION.get(invite.pending_action, NO_LONGER_PENDING)
+    return _REFUSED_BY_STATE.get(invite.state, NO_LONGER_PENDING)
 
 
 def can_resend(invite) -> bool:

@@ -18,6 +18,7 @@ from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 from intake.invites import service
 from intake.approvals.decisions import ApproveSchema, RejectSchema
+from intake.invites.cancellations import BulkCancellationSchema
 from intake.invites.schemas import InviteRequestSchema, InviteSchema
 from intake.models import InviteRequest
 from intake.validation.fields import Moment, Rule
@@ -155,6 +156,42 @@ def cancel(invite_id):
     """Cancel your own request while it is still pending."""
     invite = service.cancel(invite_id, current_caller(), current_app.extensions["outbox"])
     return {"id": invite.id, "status": "cancel accepted", "state": invite.state}, 202
+
+
+class CancellationResultSchema(Schema):
+    id = fields.String(required=True)
+    # the status the request's single cancel would answer
+    status = fields.Integer(required=True, validate=validate.OneOf([202, 403, 404, 409]))
+    outcome = fields.String(required=True, validate=validate.OneOf(
+        [service.CANCEL_ACCEPTED, *service.CANCEL_REFUSALS, service.NOT_FOUND, service.NOT_THE_REQUESTER]))
+    error = fields.String(required=True, allow_none=True)
+
+
+class CancellationResultsSchema(Schema):
+    results = fields.List(fields.Nested(CancellationResultSchema), required=True)
+
+
+CANCEL_MANY_RULES = (
+    "Each request at most once in a list: a list naming one twice is refused with 422 naming `ids` and the "
+    "second one's place. Each result says what became of its request, with the status its single cancel "
+    "would answer: 202 `cancel_accepted` (the state changes to `cancelled` once approval has applied it); "
+    "409 `already_cancelled` (also when its cancellation is on its way: asking again cancels nothing twice), "
+    "`already_approved`, `already_rejected`, `already_expired` or `no_longer_pending`; 404 `not_found` "
+    "(no such request, or someone else's); 403 `not_the_requester` (someone else's request, "
+    "named by an approver, who may see it). Each request is cancelled in a transaction of its own."
+)
+
+
+@blp.route("/invites/cancellations", methods=["POST"])
+@requires(guards.REQUESTER)
+@blp.doc(description=CANCEL_MANY_RULES)
+@blp.arguments(BulkCancellationSchema)
+@blp.response(200, CancellationResultsSchema)
+@blp.alt_response(422, description="A field is wrong: {\"errors\": {field: [message]}}; an id, by its place in "
+                                   "the list: {\"errors\": {\"ids\": {\"1\": [message]}}}")
+def cancel_many(data):
+    """Cancel many of your own pending requests at once; each gets the status its single cancel would give."""
+    return {"results": service.cancel_many(data["ids"], current_caller(), current_app.extensions["outbox"])}
 
 
 @blp.route("/invites/<string:invite_id>/resend", methods=["POST"], parameters=[INVITE_ID])

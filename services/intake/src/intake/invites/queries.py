@@ -25,6 +25,12 @@ def own(requester: str) -> peewee.ModelSelect:
     return InviteRequest.select().where(InviteRequest.requester == requester)
 
 
+def cancellable_in_batch(requester: str, batch_id: str) -> int:
+    """How many of the requester's requests from this batch upload can still be cancelled."""
+    return lifecycle.awaiting_decision_query().where(
+        (InviteRequest.requester == requester) & (InviteRequest.batch_id == batch_id)).count()
+
+
 def visible_to(caller: Caller) -> peewee.ModelSelect:
     """The requests the caller may list: approvers and auditors all, a requester their own."""
     if caller.is_approver or caller.is_auditor:

@@ -250,6 +250,51 @@ def cancel(invite_id: str, caller: Caller, outbox: Outbox) -> InviteRequest:
     return invite_requests.get(invite_id)
 
 
+# A bulk cancellation's outcome for each request, beside the status its single call would answer.
+CANCEL_ACCEPTED = "cancel_accepted"
+NOT_FOUND, NOT_THE_REQUESTER = "not_found", "not_the_requester"
+CANCEL_REFUSALS = {
+    lifecycle.ALREADY_CANCELLED: "This request is already cancelled, or its cancellation is on its way.",
+    lifecycle.ALREADY_APPROVED: "This request has already been approved.",
+    lifecycle.ALREADY_REJECTED: "This request has already been rejected.",
+    lifecycle.ALREADY_EXPIRED: "This request expired before anyone decided on it.",
+    lifecycle.NO_LONGER_PENDING: "This request is no longer pending a decision.",
+}
+
+
+def cancel_many(invite_ids: list[str], caller: Caller, outbox: Outbox) -> list[dict]:
+    """Cancel each request as its single call would, each in a transaction of its own; say per request
+    what became of it.
+
+    Each result is `{"id", "status", "outcome", "error"}`: the status the single call would answer,
+    an outcome a page can word (CANCEL_ACCEPTED, one of lifecycle's refusals, NOT_FOUND or
+    NOT_THE_REQUESTER) and the refusal's words. Asking again changes nothing: a request whose
+    cancellation was accepted is ALREADY_CANCELLED."""
+    results = []
+    known = invite_requests.get_many(invite_ids)
+    for invite_id in invite_ids:
+        result = {"id": invite_id, "status": 202, "outcome": CANCEL_ACCEPTED, "error": None}
+        seen = known.get(invite_id)
+        if seen is not None and seen.requester == caller.email and not lifecycle.is_undecided(seen):
+            # approval has moved it on for good, so its single cancel could only refuse it: a whole
+            # batch's requests are answered without a transaction each for those long decided
+            refusal = lifecycle.cancel_refused_because(seen)
+            results.append(result | {"status": 409, "outcome": refusal, "error": CANCEL_REFUSALS[refusal]})
+            continue
+        try:
+            cancel(invite_id, caller, outbox)
+        except NotFound:
+            result |= {"status": 404, "outcome": NOT_FOUND, "error": "No such request."}
+        except Forbidden as exc:
+            result |= {"status": 403, "outcome": NOT_THE_REQUESTER, "error": str(exc)}
+        except Conflict:
+            now = invite_requests.get(invite_id)
+            refusal = lifecycle.cancel_refused_because(now) if now is not None else lifecycle.NO_LONGER_PENDING
+            result |= {"status": 409, "outcome": refusal, "error": CANCEL_REFUSALS[refusal]}
+        results.append(result)
+    return results
+
+
 RESEND_INTERVAL = dt.timedelta(days=1)
 # the history's entry of a requester's resend (approval's own, once delivered, is `resend`)
 RESEND_REQUESTED = "resend_requested"

@@ -8,6 +8,7 @@ from intake.batches.store import open_drafts
 from intake.portal.paging import page_number
 from intake.batches import service as batches
 from intake.errors import Conflict, InvalidInput
+from intake.invites import queries
 from intake.auth.identity import current_caller
 from intake.limits.rates import limited
 from intake.models import DraftStatus, InviteRequest
@@ -134,6 +135,7 @@ def review(batch_id):
         pages=pages,
         first_row=(page - 1) * PER_PAGE + 1,
         total=total,
+        pending=0 if summary["status"] == DraftStatus.OPEN else queries.cancellable_in_batch(current_caller().email, draft.id),
     )
 
 

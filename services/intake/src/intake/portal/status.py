@@ -1,7 +1,9 @@
-"""Invite status: the requester's requests, one request with its history, cancel and resend."""
+"""Invite status: the requester's requests, one request with its history, cancel (one, several, or a
+batch's pending ones) and resend."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 from invite_common.db import utcnow
 
 from intake import history, lifecycle
@@ -12,6 +14,7 @@ from intake.errors import Conflict, NotFound
 from intake.auth.identity import current_caller
 from intake.limits.rates import limited
 from intake.invites import service
+from intake.invites.cancellations import BulkCancellationSchema
 from intake.models import InviteRequest
 from intake.portal import labels
 
@@ -31,6 +34,10 @@ def own_invite(invite_id: str) -> InviteRequest:
 @bp.get("")
 def index():
     """Show the requester's requests, newest first, filtered and a page at a time."""
+    return _index_page()
+
+
+def _index_page(errors: dict | None = None, selected=(), status: int = 200):
     filters = {name: request.args.get(name, "").strip() for name in FILTERS}
     # Unknown filter values are ignored rather than refused: the page always shows something.
     if filters["state"] not in labels.STATE_FILTERS:
@@ -61,7 +68,11 @@ def index():
         seed_expiries=queries.seed_expiries([i.id for i in page.items]),
         any_requests=queries.own(current_caller().email).exists(),
         first_row=(page.number - 1) * paging.PER_PAGE + 1,
-    )
+        cancellable={i.id for i in page.items if lifecycle.awaiting_decision(i)},
+        batch_pending=queries.cancellable_in_batch(current_caller().email, filters["batch"]) if filters["batch"] else 0,
+        errors=errors or {},
+        selected=set(selected),
+    ), status
 
 
 @bp.get("/<invite_id>")
@@ -128,3 +139,99 @@ def resend(invite_id):
     else:
         flash(f"The invitation will be sent to {invite.email} again in a moment.", "success")
     return redirect(url_for(".detail", invite_id=invite.id))
+
+
+# --- cancelling several requests at once -------------------------------------------------------
+# The requests ticked on the status page, or every request of a submitted batch, are cancelled one by
+# one through service.cancel, as the API's bulk cancellation does (service.cancel_many).
+
+BULK_CANCELLATION = BulkCancellationSchema()
+NOTHING_SELECTED = "Select the requests you want to cancel."
+# the confirmation page lists a batch's pending requests, up to this many
+SHOWN_REQUESTS = 100
+RESULT_WORDS = {
+    service.CANCEL_ACCEPTED: "Cancelled now",
+    lifecycle.ALREADY_CANCELLED: "Not cancelled again: already cancelled",
+    lifecycle.ALREADY_APPROVED: "Not cancelled: already approved",
+    lifecycle.ALREADY_REJECTED: "Not cancelled: already rejected",
+    lifecycle.ALREADY_EXPIRED: "Not cancelled: it expired",
+    lifecycle.NO_LONGER_PENDING: "Not cancelled: no longer waiting for a decision",
+    service.NOT_FOUND: "Not cancelled: not found, or not your request",
+    service.NOT_THE_REQUESTER: "Not cancelled: not found, or not your request",
+}
+
+
+def _batch_requests(batch_id: str):
+    """The caller's requests from this batch, in the order of its file."""
+    return queries.in_file_order(queries.filtered(queries.own(current_caller().email), batch=batch_id), batch_id)
+
+
+def _chosen_ids() -> tuple[list[str], dict]:
+    """The ticked requests, each once, as the API's schema reads them; and what is wrong with them."""
+    ids = list(dict.fromkeys(i for i in request.values.getlist("ids") if i.strip()))
+    if not ids:
+        return ids, {"ids": [NOTHING_SELECTED]}
+    try:
+        return BULK_CANCELLATION.load({"ids": ids})["ids"], {}
+    except ValidationError as exc:
+        found = exc.messages.get("ids", [])
+        words = found if isinstance(found, list) else [m for ms in found.values() for m in ms]
+        return ids, {"ids": [str(w) for w in words]}
+
+
+def _own(ids: list[str]) -> list[InviteRequest]:
+    """The caller's own requests among `ids`, in the order given."""
+    found = {i.id: i for i in queries.own(current_caller().email).where(InviteRequest.id.in_(ids))}
+    return [found[i] for i in ids if i in found]
+
+
+def _batch_name(batch_id: str) -> str:
+    return batches.summary(batches.get_draft(batch_id, current_caller()))["filename"]
+
+
+def _back_args() -> dict[str, str]:
+    """The status page's filters and page the requester ticked on, to go back to."""
+    return {name: request.args[name] for name in (*FILTERS, "page") if request.args.get(name, "").strip()}
+
+
+@bp.get("/cancellations")
+def confirm_cancellations():
+    """Ask the requester to confirm cancelling the requests they ticked, or a batch's pending ones."""
+    batch_id = request.args.get("batch", "").strip()
+    if request.args.get("all_pending") == "yes" and batch_id:
+        name = _batch_name(batch_id)  # NotFound unless it is the caller's own batch
+        every = list(_batch_requests(batch_id))
+        pending = [i for i in every if lifecycle.awaiting_decision(i)]
+        return render_template("portal/status/cancel_many.html", invites=pending[:SHOWN_REQUESTS],
+                               count=len(pending), others=len(every) - len(pending), batch_id=batch_id,
+                               batch_name=name, ids=[], back_args={"batch": batch_id})
+    ids, errors = _chosen_ids()
+    if errors:
+        return _index_page(errors, ids, 422)
+    invites = _own(ids)
+    return render_template("portal/status/cancel_many.html", invites=invites, count=len(invites), others=0,
+                           batch_id="", batch_name=None, ids=ids, back_args=_back_args())
+
+
+@bp.post("/cancellations")
+def cancel_many():
+    """Cancel the confirmed requests (or every pending one of a batch) and show what became of each."""
+    batch_id = request.form.get("batch", "").strip()
+    back_args = _back_args()
+    if request.form.get("all_pending") == "yes" and batch_id:
+        name, back_args = _batch_name(batch_id), {"batch": batch_id}
+        # every request of the batch, in its file's order: those decided since the confirmation are
+        # named with what became of them instead of being left out
+        invites = {i.id: i for i in _batch_requests(batch_id)}
+        ids = list(invites)
+    else:
+        name = None
+        ids, errors = _chosen_ids()
+        if errors:
+            return _index_page(errors, ids, 422)
+        invites = {i.id: i for i in _own(ids)}
+    results = service.cancel_many(ids, current_caller(), current_app.extensions["outbox"])
+    rows = [{"id": r["id"], "invite": invites.get(r["id"]), "accepted": r["outcome"] == service.CANCEL_ACCEPTED,
+             "words": RESULT_WORDS.get(r["outcome"], r["error"])} for r in results]
+    return render_template("portal/status/cancel_results.html", rows=rows, batch_name=name, back_args=back_args,
+                           accepted=sum(1 for r in rows if r["accepted"]))

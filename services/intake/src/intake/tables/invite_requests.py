@@ -45,6 +45,16 @@ def get(invite_id: str) -> InviteRequest | None:
     return InviteRequest.get_or_none(InviteRequest.id == invite_id)
 
 
+def get_many(invite_ids: Iterable[str]) -> dict[str, InviteRequest]:
+    """The requests with these ids (id, requester, state and the action accepted on it), by id."""
+    found = {}
+    for chunk in _chunks(invite_ids):
+        found.update((i.id, i) for i in InviteRequest.select(
+            InviteRequest.id, InviteRequest.requester, InviteRequest.state, InviteRequest.pending_action,
+        ).where(InviteRequest.id.in_(chunk)))
+    return found
+
+
 def get_locked(invite_id: str) -> InviteRequest | None:
     """The request with this id, held until the transaction ends (PostgreSQL), or None."""
     return for_update(InviteRequest.select().where(InviteRequest.id == invite_id)).first()
