@@ -4,6 +4,7 @@ restart. Against the real broker, with the first node a port where nothing liste
 from __future__ import annotations
 
 import threading
+import time
 
 import peewee
 import pytest
@@ -74,3 +75,24 @@ def test_readiness_fails_naming_the_queue_while_a_consumer_is_not_consuming():
 
     with pytest.raises(BrokerNotConsuming, match="not consuming from approval.commands"):
         broker_check(away(), [Idle()])()
+
+
+def test_an_idle_publisher_keeps_its_connection_by_its_heartbeats(amqp_url, topology, monkeypatch):
+    """The broker's beats are read and answered between batches: an idle outbox relay's connection
+    is neither closed by the broker nor dropped as silent (the heartbeat made short for the test)."""
+    from invite_common import broker
+
+    monkeypatch.setattr(broker, "HEARTBEAT_SECONDS", 1)
+    publisher = Publisher(amqp_url, topology)
+    try:
+        publisher.open()
+        kept = publisher._conn
+        for _ in range(16):  # four heartbeat timeouts, beating as the relay does between batches
+            time.sleep(0.25)
+            publisher.heartbeat()
+        assert publisher._conn is kept and kept.connected
+        envelope = refused("r-3")
+        assert publisher.publish([Outgoing.from_envelope(envelope, topology)]) == {envelope.message_id}
+        assert publisher._conn is kept
+    finally:
+        publisher.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -68,6 +69,7 @@ class RabbitNode:
     admin_password: str = field(default_factory=lambda: secrets.token_hex(16))
     root: Path | None = None
     process: subprocess.Popen | None = None
+    frozen: bool = False
 
     @property
     def node(self) -> str:
@@ -112,6 +114,10 @@ class RabbitNode:
 
     def stop(self) -> None:
         """Halt the node (its CLI first, a kill if that fails) and delete its folder."""
+        if self.process is not None and self.process.poll() is None and self.frozen:
+            # a frozen node cannot be asked; runuser, which stops itself when its child stops, would
+            # not come back with it either
+            self.crash()
         if self.process is not None and self.process.poll() is None:
             self.ctl("stop", check=False, timeout=30)
             try:
@@ -127,6 +133,12 @@ class RabbitNode:
         """End the node's Erlang VM at once (SIGKILL), as a failed machine would; its data stays for `restart`."""
         os.killpg(self.process.pid, 9)
         self.process.wait(20)
+
+    def freeze(self) -> None:
+        """Stop the node's processes where they are (SIGSTOP): it closes no socket and answers nothing,
+        as a powered-off machine or a partitioned one looks to its clients. `stop` ends it."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+        self.frozen = True
 
     def halt(self) -> None:
         """Stop the node as an operator would for maintenance (`rabbitmqctl stop`), keeping its data."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,12 @@ from invite_common.topology import Topology, TopologyMismatch
 log = logging.getLogger(__name__)
 
 PERSISTENT = 2
+
+# AMQP heartbeats, in seconds. A node that goes silent (a powered-off machine, a partition) closes no
+# socket: without heartbeats an idle connection to it would wait out TCP keepalive, about two and a
+# half minutes, before failing over. With them each side notices two missed beats, 20 s here. Every
+# long-lived connection must then beat while idle: consumers do in their wait, publishers in `heartbeat`.
+HEARTBEAT_SECONDS = 10
 
 
 class BrokerConnection(Connection):
@@ -38,7 +45,7 @@ def connection(amqp_url: str, connect_timeout: float = 5) -> Connection:
     `amqp_url` may list a cluster's nodes separated by `;`: kombu connects to the first that
     answers, and when a connection is lost the next attempt starts with the node after it."""
     return BrokerConnection(amqp_url, connect_timeout=connect_timeout, transport_options={"confirm_publish": False},
-                            ssl=tls.broker_ssl(amqp_url))
+                            ssl=tls.broker_ssl(amqp_url), heartbeat=HEARTBEAT_SECONDS)
 
 
 def connect(conn: Connection) -> None:
@@ -107,7 +114,7 @@ class Publisher:
     def _ensure(self):
         if self._channel is not None and self._conn is not None and self._conn.connected:
             return self._channel
-        self.close()
+        self._drop()
         conn = connection(self._url)
         try:
             connect(conn)
@@ -147,6 +154,24 @@ class Publisher:
         """Connect now rather than with the first batch (raises PublishError if the broker is away)."""
         self._ensure()
 
+    def heartbeat(self) -> None:
+        """Keep an idle connection alive, and drop one whose node stopped answering, so the next batch
+        connects to a node that does rather than waiting out its confirms. Call it about once a second.
+
+        Nothing reads this connection between batches: the broker's heartbeats are read here first,
+        or they would look missed."""
+        if self._conn is None or not self._conn.connected:
+            return
+        try:
+            try:
+                self._conn.drain_events(timeout=0)
+            except (TimeoutError, socket.timeout):
+                pass
+            self._conn.heartbeat_check()
+        except Exception as exc:  # noqa: BLE001 - whatever the lost connection raised
+            log.warning("broker connection lost, the next publish reconnects", extra={"error": exc.__class__.__name__})
+            self._drop()
+
     def publish(self, batch: list[Outgoing]) -> set[str]:
         """Publish `batch`; return the message ids the broker confirmed and routed.
 
@@ -176,10 +201,10 @@ class Publisher:
                 self._next_tag += 1
             self._await_confirms(tags)
         except PublishError:
-            self.close()
+            self._drop()
             raise
         except Exception as exc:
-            self.close()
+            self._drop()
             raise PublishError(f"publish failed: {exc.__class__.__name__}: {exc}") from exc
         return {mid for tag, mid in tags.items() if tag in self._acked and mid not in self._returned}
 
@@ -195,10 +220,10 @@ class Publisher:
             self._next_tag += 1
             self._await_confirms([tag])
         except PublishError:
-            self.close()
+            self._drop()
             raise
         except Exception as exc:
-            self.close()
+            self._drop()
             raise PublishError(f"publish failed: {exc.__class__.__name__}: {exc}") from exc
         if tag in self._nacked:
             raise PublishError("broker refused the message")
@@ -216,9 +241,20 @@ class Publisher:
                 continue
 
     def close(self) -> None:
+        """Close the connection politely (at a stop): the broker hears of it at once."""
         if self._conn is not None:
             try:
                 self._conn.release()
+            except Exception:
+                pass
+        self._conn, self._channel = None, None
+
+    def _drop(self) -> None:
+        """Drop a connection that failed, without a word to the broker: a polite close waits for an
+        answer, which a node gone silent never gives, and the relay would wait with it for ever."""
+        if self._conn is not None:
+            try:
+                self._conn.collect()
             except Exception:
                 pass
         self._conn, self._channel = None, None

@@ -195,6 +195,11 @@ class MessageConsumer(ConsumerMixin):
             if not self.should_stop:
                 self._lost_at = time.monotonic()
 
+    def on_iteration(self) -> None:
+        # kombu calls this between deliveries and at least every safety_interval: the retry
+        # publisher's connection, idle but for retries, beats here
+        self.retry_publisher.heartbeat()
+
     def on_connection_error(self, exc, interval):
         self.ready.clear()
         log.warning("broker connection lost, reconnecting", extra={"error": str(exc), "in_seconds": interval})
@@ -217,9 +222,17 @@ class MessageConsumer(ConsumerMixin):
     def establish_connection(self):
         # kombu's own waits between attempts (up to 30 s) would hold a stopping service: it calls
         # back every second, and a stop ends the wait there
-        with self.create_connection() as conn:
+        conn = self.create_connection()
+        try:
             conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=self._unless_stopping)
             yield conn
+        except BaseException:
+            # the connection failed (a node gone silent: missed heartbeats): closing it politely waits
+            # for an answer that may never come, so drop it without a word and go to the next node
+            conn.collect()
+            raise
+        else:
+            conn.release()
 
     def _unless_stopping(self) -> None:
         if self.should_stop:

@@ -248,6 +248,7 @@ class OutboxRelay(threading.Thread):
                 self.healthy = True
                 backoff = 0.1
                 if sent < self.batch:
+                    self.publisher.heartbeat()
                     self.outbox.wait(self.poll_interval)
             except TopologyMismatch as exc:
                 self.healthy = False
