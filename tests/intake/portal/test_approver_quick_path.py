@@ -167,16 +167,17 @@ def test_the_request_page_reads_what_was_asked_then_the_warnings_then_the_decisi
 
 
 def test_after_a_decision_the_request_page_follows_it_and_offers_the_next_request(bob_session, amy, outbox):
-    first = submit(amy, OFFICER | {"email": "first@tech.gov.sg"})
+    first = submit(amy, VENDOR)
     nxt = submit(amy, OFFICER | {"email": "second@tech.gov.sg"})
     waiting = bob_session.get(f"/approvals/{first}").text
-    assert "data-settling" not in waiting and 'id="next-request"' not in waiting
+    assert "data-settling" not in waiting and 'id="next-request"' not in waiting and "Check before deciding" in waiting
     after = bob_session.post(f"/approvals/{first}/approve", data={"comment": ""}, follow_redirects=True).text
     # the requester's page's mechanism: portal.js reloads a settling panel and the history by itself
     assert re.search(r'<div class="status-panel" data-status-panel data-settling>', after)
     assert "data-history" in after and "data-status-live" in after
     assert "This page updates by itself" in text(after)
     assert "shortly" not in after
+    assert "Check before deciding" not in after  # the warnings are for deciding, done now
     assert re.search(rf'href="/approvals/{nxt}">Next request', after)
     apply(changed(first, 1, "submitted", "approved", "approve"))
     settled = bob_session.get(f"/approvals/{first}").text
