@@ -7,9 +7,9 @@ import re
 import pytest
 
 from intake.models import InviteRequest
-from tests.intake.test_approver_rules import emailed
+from tests.intake.portal.test_approval_pages import bob_session  # noqa: F401 (fixture)
 from tests.intake.test_history import apply, changed
-from tests.support.callers import as_user, signed_in
+from tests.support.callers import as_user
 from tests.support.portal_html import text
 
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
@@ -21,11 +21,6 @@ OFFICER_ADDRESS = "A vendor with a public-officer address"
 OFFSHORE_WARNING = "An offshore vendor"
 SQL = "the queue's filters are SQL (LIKE, escaping) and the warnings read earlier requests in one query"
 pytestmark = pytest.mark.both_databases(SQL)
-
-
-@pytest.fixture
-def bob_session(portal_app):
-    return signed_in(portal_app.test_client(), "bob@tech.gov.sg")
 
 
 def submit(amy, body):
