@@ -110,3 +110,20 @@ def test_requesters_and_approvers_cannot_open_the_audit_pages(page, browser_syst
         for path in ("/audit", "/audit/integrity", "/audit/export.csv"):
             response = page.goto(path)
             assert response.status == 403, (email, path)
+
+
+def test_an_auditor_finds_requests_by_part_of_the_requesters_address_as_the_hint_says(page, browser_system):
+    tag = uuid.uuid4().hex[:8]
+    requester = f"amy.{tag}@tech.gov.sg"
+    invitee = f"tess.{tag}@tech.gov.sg"
+    submit_by_api(browser_system, requester, {"method": "email_invitation", "email": invitee,
+                                              "seed_onboarding": False, "reason": "Joining the audit team"})
+    sign_in_as_auditor(page)
+    field = page.get_by_label("Requester email contains")
+    expect(field).to_have_accessible_description("Part of an address, such as amy or @tech.gov.sg")
+    expect(page.get_by_label("Invitee email contains")).to_have_accessible_description(
+        "Part of an address, such as amy or @vendor.com")
+    field.fill(f"AMY.{tag}")  # part of the address, in another case
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name=invitee)).to_be_visible()
+    shoot_both_widths(page, "audit-requester-part")

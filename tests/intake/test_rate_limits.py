@@ -192,11 +192,11 @@ def test_portal_decisions_over_the_decide_limit_are_refused_with_the_429_page(ou
     bob = signed_in(app.test_client(), "bob@tech.gov.sg")
     decided = [bob.post(f"/approvals/{ids[0]}/approve", data={"comment": "Welcome"}).status_code,
                bob.post(f"/approvals/{ids[1]}/reject", data={"reason": "Not needed"}).status_code,
-               bob.post("/approvals/decide", data={"ids": [ids[2]], "decision": "approve"}).status_code]
+               bob.post("/approvals/decide", data={"confirmed": "yes", "ids": [ids[2]], "decision": "approve"}).status_code]
     assert decided == [302, 302, 200]
     for refused in (bob.post(f"/approvals/{ids[3]}/approve", data={"comment": "Welcome"}),
                     bob.post(f"/approvals/{ids[3]}/reject", data={"reason": "Not needed"}),
-                    bob.post("/approvals/decide", data={"ids": [ids[3]], "decision": "approve"})):
+                    bob.post("/approvals/decide", data={"confirmed": "yes", "ids": [ids[3]], "decision": "approve"})):
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
         assert "Please wait a moment" in refused.text and "<html" in refused.text
     assert InviteRequest.get_by_id(ids[3]).pending_action is None
@@ -209,10 +209,10 @@ def test_a_bulk_decision_counts_once_per_decision_on_the_portal_and_the_api(outb
     three = {"decisions": [{"id": i, "decision": "approve"} for i in ids[:3]]}
     assert api("POST", "/api/v1/approvals/decisions", json=three).status_code == 200
     # two decisions are left of five: a bulk of three is refused whole, one of two goes through
-    refused = page.post("/approvals/decide", data={"ids": ids[3:6], "decision": "approve"})
+    refused = page.post("/approvals/decide", data={"confirmed": "yes", "ids": ids[3:6], "decision": "approve"})
     assert refused.status_code == 429 and "Please wait a moment" in refused.text
     assert [InviteRequest.get_by_id(i).pending_action for i in ids[3:]] == [None, None, None]
-    assert page.post("/approvals/decide", data={"ids": ids[3:5], "decision": "approve"}).status_code == 200
+    assert page.post("/approvals/decide", data={"confirmed": "yes", "ids": ids[3:5], "decision": "approve"}).status_code == 200
     assert api("POST", f"/api/v1/invites/{ids[5]}/approve", json={}).status_code == 429
 
 
@@ -224,10 +224,10 @@ def test_a_bulk_larger_than_the_decide_limit_allows_at_once_is_refused_naming_it
     assert response.status_code == 422
     assert response.get_json()["errors"] == {
         "decisions": ["Give at most 2 decisions at once: that is as many as one person may make in a minute."]}
-    refused = page.post("/approvals/decide", data={"ids": ids, "decision": "approve"})
+    refused = page.post("/approvals/decide", data={"confirmed": "yes", "ids": ids, "decision": "approve"})
     assert refused.status_code == 422 and "Select at most 2 requests at once" in refused.text
     # neither counted: the whole budget is still there
-    assert page.post("/approvals/decide", data={"ids": ids[:2], "decision": "approve"}).status_code == 200
+    assert page.post("/approvals/decide", data={"confirmed": "yes", "ids": ids[:2], "decision": "approve"}).status_code == 200
 
 
 def test_a_bulk_decision_the_route_refuses_as_it_stands_counts_once(outbox):
@@ -235,10 +235,10 @@ def test_a_bulk_decision_the_route_refuses_as_it_stands_counts_once(outbox):
     ids = submitted(app, 3)
     api, page = as_user(app.test_client(), "bob@tech.gov.sg"), signed_in(app.test_client(), "bob@tech.gov.sg")
     # no reason for rejecting: sent back to be put right, as one attempt and not three
-    assert page.post("/approvals/decide", data={"ids": ids, "decision": "reject"}).status_code == 422
+    assert page.post("/approvals/decide", data={"confirmed": "yes", "ids": ids, "decision": "reject"}).status_code == 422
     assert api("POST", "/api/v1/approvals/decisions", json={"decisions": [{"id": i, "decision": "reject"} for i in ids]}).status_code == 422
-    assert page.post("/approvals/decide", data={"ids": ids[:1], "decision": "reject", "note": "Duplicate"}).status_code == 200
-    assert page.post("/approvals/decide", data={"ids": ids[1:], "decision": "reject", "note": "Duplicate"}).status_code == 429
+    assert page.post("/approvals/decide", data={"confirmed": "yes", "ids": ids[:1], "decision": "reject", "note": "Duplicate"}).status_code == 200
+    assert page.post("/approvals/decide", data={"confirmed": "yes", "ids": ids[1:], "decision": "reject", "note": "Duplicate"}).status_code == 429
 
 
 def deciding_routes(app) -> dict[tuple[str, str], str]:

@@ -13,7 +13,7 @@ from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.auth import guards
 from intake.limits.rates import Bulk, limited
-from intake.api.invites import InviteSummarySchema, dump_invite
+from intake.api.invites import WARNINGS, InviteSummarySchema, approver_warnings, dump_invite
 from intake.auth.identity import current_caller
 from intake.invites import service
 from intake.approvals.decisions import BulkDecisionSchema
@@ -30,6 +30,7 @@ class QueueArgs(queue.QueueFilterArgs):
 
 class QueueItemSchema(InviteSummarySchema):
     expires_at = fields.DateTime(dump_only=True)
+    warnings = WARNINGS
 
 
 class QueueSchema(Schema):
@@ -64,7 +65,9 @@ class Queue(MethodView):
         total = query.count()
         rows, next_cursor = queue.after_cursor_oldest_first(query, cursor, limit)
         days = current_app.config["REQUEST_EXPIRY_DAYS"]
-        items = [dump_invite(r, with_history=False) | {"expires_at": lifecycle.expires_at(r, days)} for r in rows]
+        warnings = approver_warnings(rows)
+        items = [dump_invite(r, with_history=False) | {"expires_at": lifecycle.expires_at(r, days), "warnings": warnings[r.id]}
+                 for r in rows]
         return {"items": items, "total": total, "next_cursor": next_cursor}
 
 

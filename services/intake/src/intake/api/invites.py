@@ -17,6 +17,7 @@ from intake.limits.rates import limited
 from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 from intake.invites import service
+from intake.approvals import decision_context
 from intake.approvals.decisions import ApproveSchema, RejectSchema
 from intake.invites.cancellations import BulkCancellationSchema
 from intake.invites.schemas import InviteRequestSchema, InviteSchema
@@ -39,9 +40,17 @@ class HistoryEntrySchema(Schema):
     hash = fields.String(allow_none=True, metadata={"description": "the entry's chain hash; null until linked"})
 
 
+# what to check before deciding, as the approver's request page and queue show it (approval/decision_context)
+WARNINGS = fields.List(fields.String(), dump_only=True, metadata={
+    "description": "For an approver only: what to check before deciding (a vendor with a public-officer "
+                   "address, an offshore vendor, an invitee rejected before, ...), as the portal shows it; "
+                   "empty once the request is decided."})
+
+
 class InviteWithHistorySchema(InviteSchema):
     pending_decision = fields.String(dump_only=True, allow_none=True)
     history = fields.List(fields.Nested(HistoryEntrySchema), dump_only=True)
+    warnings = WARNINGS
 
 
 class InviteListArgs(Schema):
@@ -76,6 +85,12 @@ def dump_invite(invite: InviteRequest, with_history: bool = True) -> dict:
     if with_history:
         data["history"] = [history.as_dict(e) for e in history.for_request(invite.id)]
     return data
+
+
+def approver_warnings(invites: list[InviteRequest]) -> dict[str, list[str]]:
+    """The warnings an approver sees on each of `invites`, by id."""
+    return decision_context.warnings_by_request(
+        invites, current_app.config["ORG_DOMAINS"], current_app.config["REQUEST_EXPIRY_DAYS"])
 
 
 INVITE_ID = patterns.id_in_path("invite_id")
@@ -140,8 +155,13 @@ class Invites(MethodView):
 class InviteById(MethodView):
     @blp.response(200, InviteWithHistorySchema)
     def get(self, invite_id):
-        """Show one invite request with its state and full history."""
-        return dump_invite(service.visible_invite(invite_id, current_caller()))
+        """Show one invite request with its state and full history (and, to an approver, its warnings)."""
+        caller = current_caller()
+        invite = service.visible_invite(invite_id, caller)
+        data = dump_invite(invite)
+        if caller.is_approver:
+            data["warnings"] = approver_warnings([invite])[invite.id]
+        return data
 
 
 class AcceptedSchema(Schema):

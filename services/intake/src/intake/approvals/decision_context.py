@@ -61,6 +61,32 @@ def warnings_for(invite: InviteRequest, earlier: list[InviteRequest], org_domain
     return found
 
 
+def warnings_by_request(invites: list[InviteRequest], org_domains, expiry_days: int, now=None) -> dict[str, list[str]]:
+    """The request page's warnings (`warnings_for`) for each of `invites`, by id: the queue shows them on its
+    rows. The invitees' earlier requests are read in one query, then each request gets those
+    `earlier_requests` would give it."""
+    now = now or utcnow()
+    if not invites:
+        return {}
+    keys = {person_key(i.email) for i in invites}
+    emails = {i.email for i in invites}
+    others = list(
+        InviteRequest.select(InviteRequest.id, InviteRequest.email, InviteRequest.invitee_key, InviteRequest.state,
+                             InviteRequest.created_at)
+        .where(InviteRequest.invitee_key.in_(keys) | (InviteRequest.invitee_key.is_null() & InviteRequest.email.in_(emails)))
+        .order_by(InviteRequest.created_at.desc())
+    )
+    found = {}
+    for invite in invites:
+        key = person_key(invite.email)
+        earlier = [o for o in others if o.id != invite.id
+                   and (o.invitee_key == key or (o.invitee_key is None and o.email == invite.email))][:EARLIER_SHOWN]
+        undecided = lifecycle.is_undecided(invite)
+        expires = lifecycle.expires_at(invite, expiry_days) if undecided else None
+        found[invite.id] = warnings_for(invite, earlier, org_domains, expires, now) if undecided else []
+    return found
+
+
 def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days: int, now=None) -> DecisionContext:
     """Everything the approver's request page shows around the request itself."""
     now = now or utcnow()

@@ -1,6 +1,6 @@
 """What auditors search: requests and their recorded events, by the same filters everywhere.
 
-A request matches when its requester, invitee email (part of it), approver, state, method,
+A request matches when its requester (part of the address), invitee email (part of it), approver, state, method,
 batch or id match; with a date range, it must also have had an event in that range. Events match
 when their request matches and they happened in the range. Pages are keyset-paged by the entry's
 id, and exports read in keyset chunks, so memory stays flat whatever the size.
@@ -39,7 +39,7 @@ def _request_conditions(f: Filters, request_key=InviteRequest.id) -> list:
     """Conditions on the request; `request_key` is the column naming it (the request's or an entry's)."""
     conditions = []
     if f.requester:
-        conditions.append(InviteRequest.requester == _lower(f.requester))
+        conditions.append(InviteRequest.requester.contains(_lower(f.requester)))
     if f.email:
         # stored addresses are lower-case; contains() escapes the % and _ an auditor types
         conditions.append(InviteRequest.email.contains(_lower(f.email)))
@@ -87,9 +87,16 @@ REQUEST_COLUMNS = ("email", "requester", "method", "state", "batch_id")
 NARROW_FILTERS = ("request_id", "batch", "requester")
 
 
+def _narrow(f: Filters) -> bool:
+    """Whether the filters pick few requests. A requester given by a domain alone (`@tech.gov.sg`)
+    may match most requests: those entries are found by walking time, as with no filter."""
+    return any(getattr(f, name) and not (name == "requester" and _lower(f.requester).startswith("@"))
+               for name in NARROW_FILTERS)
+
+
 def _events_query(f: Filters) -> peewee.ModelSelect:
     history = [c for c in EVENT_COLUMNS if c.model is HistoryEntry]
-    if any(getattr(f, name) for name in NARROW_FILTERS):
+    if _narrow(f):
         # Materialised, so the database finds the few requests first and then their entries,
         # instead of walking every entry in time order looking for them.
         matching = (InviteRequest.select(InviteRequest.id, *(getattr(InviteRequest, c) for c in REQUEST_COLUMNS))

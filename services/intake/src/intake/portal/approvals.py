@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from invite_common.db import utcnow
 
 from intake import history, lifecycle
-from intake.approvals import decision_context, queue
+from intake.approvals import decision_context, outcomes, queue
 from intake.errors import Conflict, Forbidden, NotFound
 from intake.auth import guards
 from intake.auth.identity import current_caller
@@ -37,10 +37,11 @@ REASON_PREVIEW = 80
 OUTCOME_WORDS = {
     "own_request": "Not decided: you made this request",
     "own_invitation": "Not decided: this request invites you",
-    "already_decided": "Not decided: someone has already decided on it",
+    "already_decided": "Not decided: it was no longer waiting for a decision",
     "not_found": "Not decided: no such request",
     "forbidden": "Not decided: you may not decide on it",
 }
+DECIDED_WORDS = {"approve": "Approved now", "reject": "Rejected now"}
 
 
 def waiting_count() -> int:
@@ -82,6 +83,24 @@ def _batch_of(batch_id: str) -> BatchDraft | None:
     return BatchDraft.get_or_none(BatchDraft.id == batch_id) if batch_id else None
 
 
+def _warnings(invites: list[InviteRequest]) -> dict[str, list[str]]:
+    """The request page's warnings for each of `invites`, by id."""
+    return decision_context.warnings_by_request(
+        invites, current_app.config["ORG_DOMAINS"], current_app.config["REQUEST_EXPIRY_DAYS"])
+
+
+def no_longer_waiting(ids) -> list[dict]:
+    """The selected requests that have left the approver's queue, each with why, in the order selected."""
+    caller = current_caller()
+    invites = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_(list(ids)))} if ids else {}
+    gone = []
+    for invite_id in ids:
+        why = outcomes.why_not_waiting(invites.get(invite_id), caller)
+        if why:
+            gone.append({"id": invite_id, "invite": invites.get(invite_id), "why": why})
+    return gone
+
+
 def _render_queue(filters: QueueFilters, errors: dict | None = None, selected=(), note: str = "", status: int = 200):
     caller = current_caller()
     query = queue.approver_queue(caller, filters.loaded, utcnow())
@@ -101,6 +120,8 @@ def _render_queue(filters: QueueFilters, errors: dict | None = None, selected=()
         first_row=(page.number - 1) * paging.PER_PAGE + 1,
         errors=errors or {},
         selected=set(selected),
+        left_queue=no_longer_waiting(selected),
+        warnings=_warnings(page.items),
         note=note,
         reason_preview=REASON_PREVIEW,
         batch=_batch_of(filters.loaded.batch),
@@ -142,10 +163,28 @@ def read_bulk_decision() -> BulkDecision:
     return BulkDecision(ids, decision, note, items, {})
 
 
+def confirmed() -> bool:
+    """Whether the bulk form comes from the confirmation page: only that one decides."""
+    return request.form.get("confirmed") == "yes"
+
+
 def decisions_asked() -> int:
-    """How many decisions the posted bulk form asks for; a form the page sends back counts as one."""
+    """How many decisions the posted bulk form asks for; a form the page sends back, or one still to
+    be confirmed, counts as one."""
     form = read_bulk_decision()
-    return 1 if form.errors else len(form.ids)
+    return 1 if form.errors or not confirmed() else len(form.ids)
+
+
+def _render_confirmation(filters: QueueFilters, form: BulkDecision):
+    gone = no_longer_waiting(form.ids)
+    left = {g["id"] for g in gone}
+    waiting = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_([i for i in form.ids if i not in left]))}
+    rows = [waiting[i] for i in form.ids if i in waiting]
+    warnings = _warnings(rows)
+    return render_template(
+        "portal/approvals/confirm.html", rows=rows, warnings=warnings, gone=gone, decision=form.decision,
+        note=form.note, back_args=filters.used, warned=sum(1 for w in warnings.values() if w),
+    )
 
 
 @bp.post("/decide")
@@ -153,20 +192,27 @@ def decisions_asked() -> int:
     decisions_asked, "ids",
     "Select at most {amount:,} requests at once: that is as many as one person may decide on in {window}."))
 def decide_selected():
-    """Approve or reject the selected requests (or all on the page) and show what became of each."""
+    """Ask to confirm a decision on the selected requests (or all on the page), showing each with its
+    warnings; once confirmed, approve or reject them and show what became of each."""
     filters = read_filters()
     form = read_bulk_decision()
     ids, decision = form.ids, form.decision
     if form.errors:
         return _render_queue(filters, form.errors, ids, form.note, 422)
-    results = service.decide_many(form.items, current_caller(), current_app.extensions["outbox"])
+    if not confirmed():
+        return _render_confirmation(filters, form)
+    caller = current_caller()
+    results = service.decide_many(form.items, caller, current_app.extensions["outbox"])
     invites = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_(ids))}
-    decided_word = "Approved" if decision == "approve" else "Rejected"
-    rows = [
-        {"id": r["id"], "invite": invites.get(r["id"]), "decided": r["outcome"] == "decided",
-         "words": decided_word if r["outcome"] == "decided" else OUTCOME_WORDS.get(r["outcome"], r["error"])}
-        for r in results
-    ]
+    rows = []
+    for r in results:
+        invite, decided = invites.get(r["id"]), r["outcome"] == "decided"
+        if decided:
+            words = DECIDED_WORDS[decision]
+        else:
+            why = outcomes.why_not_waiting(invite, caller) if r["outcome"] == "already_decided" else None
+            words = f"Not decided: {why[0].lower()}{why[1:]}" if why else OUTCOME_WORDS.get(r["outcome"], r["error"])
+        rows.append({"id": r["id"], "invite": invite, "decided": decided, "words": words})
     return render_template(
         "portal/approvals/results.html", rows=rows, decision=decision,
         decided=sum(1 for r in rows if r["decided"]), back_args=filters.used,
@@ -180,17 +226,26 @@ def _invite(invite_id: str) -> InviteRequest:
     return invite
 
 
+def next_waiting(caller, invite: InviteRequest) -> InviteRequest | None:
+    """The first request in the approver's queue, in its order, other than `invite`: one they may decide."""
+    query = queue.approver_queue(caller, queue.QueueFilters(), utcnow())
+    return query.where(InviteRequest.id != invite.id).first()
+
+
 def _render_detail(invite: InviteRequest, errors: dict | None = None, values: dict | None = None, status: int = 200):
     caller = current_caller()
     context = decision_context.for_approver(
         invite, caller, current_app.config["ORG_DOMAINS"], current_app.config["REQUEST_EXPIRY_DAYS"]
     )
+    can_decide = lifecycle.awaiting_decision(invite) and context.blocked_because is None
     return render_template(
         "portal/approvals/detail.html",
         invite=invite,
+        settling=lifecycle.action_in_flight(invite),
+        next_invite=None if can_decide else next_waiting(caller, invite),
         entries=[history.as_dict(e) for e in history.for_request(invite.id)],
         context=context,
-        can_decide=lifecycle.awaiting_decision(invite) and context.blocked_because is None,
+        can_decide=can_decide,
         errors=errors or {},
         values=values or {},
         batch=_batch_of(invite.batch_id),
