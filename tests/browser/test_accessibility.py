@@ -138,8 +138,9 @@ def portal_sample(browser_system):
         browser_system.call("POST", f"/api/v1/invites/{invite_id}/cancel", person)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def axe_script() -> Path:
+    """axe-core's script, or a skip saying how to install it (before the system is started for nothing)."""
     if not AXE.is_file():
         why = "axe-core is not installed in tests/browser/axe: run `make setup` (it runs npm ci there)"
         if os.environ.get("CI") == "true":
