@@ -18,6 +18,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 OIDC_DIR    := tests/oidc
 OIDC_STAMP  := $(OIDC_DIR)/node_modules/.package-lock.json
+AXE_DIR     := tests/browser/axe
+AXE_STAMP   := $(AXE_DIR)/node_modules/.package-lock.json
 
 # The suites that run the services as processes have targets of their own (each a few minutes);
 # `make test` leaves them out unless TESTS names them, and .ci/run runs every one.
@@ -45,7 +47,7 @@ help:
 	@echo "make docs       write the generated tables of docs/architecture.md (settings, lifecycle, messages, routes)"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
-setup: $(STAMP) browser monitoring-tools $(OIDC_STAMP)
+setup: $(STAMP) browser monitoring-tools $(OIDC_STAMP) $(AXE_STAMP)
 
 $(VPY):
 	@if [ -z "$(PYTHON)" ]; then echo "error: neither python3.11 nor python3 is on PATH" >&2; exit 1; fi
@@ -113,19 +115,29 @@ $(OIDC_STAMP): $(OIDC_DIR)/package-lock.json
 		echo "note: npm is missing; the OpenID Connect sign-in tests will be skipped"; \
 	fi
 
+# The accessibility tests inject axe-core (from npm) into the portal's pages, installed from tests/browser/axe
+# exactly as its package-lock.json says.
+$(AXE_STAMP): $(AXE_DIR)/package-lock.json
+	@$(MAKE) --no-print-directory node
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(AXE_DIR) --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "note: npm is missing; the accessibility tests will be skipped"; \
+	fi
+
 node:
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
-		echo "note: Node.js is missing and apt-get is not available; install Node.js 20 or later to run the sign-in tests"; \
+		echo "note: Node.js is missing and apt-get is not available; install Node.js 20 or later to run the sign-in and accessibility tests"; \
 		exit 0; \
 	fi; \
 	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
 	else \
-		echo "note: Node.js is missing; run 'sudo apt-get install -y nodejs npm' to run the sign-in tests"; \
+		echo "note: Node.js is missing; run 'sudo apt-get install -y nodejs npm' to run the sign-in and accessibility tests"; \
 		exit 0; \
 	fi; \
-	echo "installing Debian's nodejs and npm (needed by the sign-in tests)"; \
+	echo "installing Debian's nodejs and npm (needed by the sign-in and accessibility tests)"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq nodejs npm < /dev/null
 
@@ -236,4 +248,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(OIDC_DIR)/node_modules
+	rm -rf $(VENV) $(OIDC_DIR)/node_modules $(AXE_DIR)/node_modules

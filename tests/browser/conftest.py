@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.people import APPROVER, AUDITOR, SECOND_APPROVER
+from tests.browser.people import ADMIN, APPROVER, AUDITOR, SECOND_APPROVER
 from tests.support.chromium import ACTION_TIMEOUT_MS, CONTEXT_OPTIONS, launched
 from tests.support.mailbox import Mailbox
 from tests.support.system import RETRY_DELAYS, SERVICES, RunningSystem, system_env
@@ -48,7 +48,7 @@ def browser_namespace(amqp_url):
 
 @pytest.fixture(scope="session")
 def browser_system(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox):
-    """Intake, approval and notifier as processes on SQLite, with bob@tech.gov.sg as an approver."""
+    """Intake, approval and notifier as processes on SQLite, with the approvers, auditor and admin of people.py."""
     root = tmp_path_factory.mktemp("browser-system")
     env = system_env(
         amqp_url=amqp_url,
@@ -56,7 +56,7 @@ def browser_system(tmp_path_factory, amqp_url, browser_namespace, browser_mailbo
         db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in SERVICES},
         smtp_url=browser_mailbox.url,
         var_dir=root / "var",
-        ROLE_GRANTS=f"approver:{APPROVER},approver:{SECOND_APPROVER},auditor:{AUDITOR}",
+        ROLE_GRANTS=f"approver:{APPROVER},approver:{SECOND_APPROVER},auditor:{AUDITOR},admin:{ADMIN}",
         # digests are sent by the tests when they want one, never by the clock mid-session
         APPROVER_DIGEST_MINUTES="0",
     )

@@ -5,3 +5,4 @@ APPROVER = "bob@tech.gov.sg"
 # decides now and then while bob has the page open, as a colleague would
 SECOND_APPROVER = "dana@tech.gov.sg"
 AUDITOR = "carol@tech.gov.sg"
+ADMIN = "ada@tech.gov.sg"
