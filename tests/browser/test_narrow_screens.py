@@ -87,7 +87,8 @@ def test_on_a_phone_the_requesters_lists_are_cards_led_by_the_techpass_state(pag
         card = table.get_by_role("row").filter(has=page.get_by_role("link", name="first.card@tech.gov.sg"))
         state = card.get_by_text("Waiting for approval", exact=True)
         email = card.get_by_role("link", name="first.card@tech.gov.sg")
-        expect(state).to_be_in_viewport()
+        state.scroll_into_view_if_needed()
+        expect(state).to_be_in_viewport(ratio=1)  # the whole tag, not cut off at the screen's edge
         state_box, email_box = state.bounding_box(), email.bounding_box()
         # the whole state is on the screen, above the address, and nothing scrolls sideways
         assert state_box["x"] >= 0 and state_box["x"] + state_box["width"] <= PHONE["width"], state_box
