@@ -61,7 +61,7 @@ def test_batch_with_a_bad_row_and_a_duplicate_is_fixed_on_the_page_then_submitte
     expect(cell(page, 2, "Email address")).to_contain_text("The same email address is also on row 3.")
     expect(cell(page, 3, "Email address")).to_contain_text("The same email address is also on row 2.")
     expect(cell(page, 4, "Contact number")).to_contain_text("12345")
-    expect(cell(page, 4, "Contact number")).to_contain_text("Enter a valid Singapore number")
+    expect(cell(page, 4, "Contact number")).to_contain_text("A Singapore number has 8 digits; you entered 5.")
     expect(cell(page, 4, "Email address")).not_to_contain_text("also on row")
 
     page.get_by_role("button", name="Remove row 3").click()

@@ -1,5 +1,6 @@
 """Inviting one person from the portal, following the request to the invitation, and cancelling one,
-several at once, or every pending request of a batch."""
+several at once, or every pending request of a batch; an email invitation for a vendor sent on to
+Create account, and a refused number told why."""
 import re
 
 from tests.browser.pages import (
@@ -83,7 +84,7 @@ def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
     expect(summary).to_be_focused()
     expect(field_error(page, "TechPass username")).to_contain_text("Enter the vendor's TechPass username.")
-    expect(field_error(page, "Contact number")).to_contain_text("Enter a valid Singapore number")
+    expect(field_error(page, "Contact number")).to_contain_text("A Singapore number has 8 digits; you entered 5.")
     expect(page.get_by_label("Contact number")).to_have_attribute("aria-invalid", "true")
     expect(field_error(page, "First name")).to_have_count(0)
     # What was typed and chosen is all still there.
@@ -250,3 +251,34 @@ def test_cancelling_every_pending_request_of_a_submitted_batch_from_its_page(pag
     for row in rows[1:]:
         reload_until(page, status_cell(page, row["email"], "TechPass state"), "Cancelled")
     expect(page.get_by_role("link", name=re.compile("Cancel every pending request"))).to_have_count(0)
+
+
+def test_an_email_invitation_for_a_vendor_leads_to_create_account_with_what_was_typed(page):
+    sign_in(page, "siti.a@tech.gov.sg")
+    page.goto("/invite/email")
+    page.get_by_label("Email address", exact=True).fill("john@vendor.com")
+    page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("Yes", exact=True).check()
+    page.get_by_label("Reason for the request").fill("Maintains the booking service")
+    page.get_by_role("button", name="Send request").click()
+
+    expect(field_error(page, "Email address")).to_contain_text(
+        "Email invitation is for public officers, whose address ends in gov.sg. To invite a vendor, use Create account.")
+    shoot_both(page, "email-invitation-for-a-vendor")
+    field_error(page, "Email address").get_by_role("link", name="Create an account for a vendor instead").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Create account")
+    expect(page.get_by_label("Email address", exact=True)).to_have_value("john@vendor.com")
+    expect(page.get_by_label("Vendor")).to_be_checked()
+    expect(page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("Yes", exact=True)).to_be_checked()
+    expect(page.get_by_label("Reason for the request")).to_have_value("Maintains the booking service")
+    expect(page.get_by_label("TechPass username")).to_be_visible()  # the vendor's own questions are shown
+
+
+def test_a_number_of_eight_digits_outside_the_ranges_in_use_is_refused_for_that_reason(page):
+    sign_in(page, "ravi.k@tech.gov.sg")
+    page.goto("/invite/account")
+    page.get_by_label("Contact number").fill("99432920")
+    page.get_by_role("button", name="Send request").click()
+    expect(field_error(page, "Contact number")).to_contain_text("9943 2920 is not a Singapore number in use: check the digits.")
+    expect(page.get_by_label("Contact number")).to_have_value("99432920")
+    shoot_both(page, "create-account-number-not-in-use", in_view="#contact_number-field")

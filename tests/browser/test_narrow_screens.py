@@ -1,9 +1,9 @@
 """On a phone-sized screen the header stays short and the navigation folds into a Menu, with or without JavaScript;
-on a wide screen the navigation is always shown."""
+on a wide screen the navigation is always shown. The requester's lists become cards that start with the state."""
 import pytest
 
 from tests.support.chromium import ACTION_TIMEOUT_MS
-from tests.browser.pages import Page, expect, sign_in
+from tests.browser.pages import Page, expect, sign_in, submit_by_api
 from tests.browser.screens import shoot, shoot_both
 
 PHONE = {"width": 390, "height": 844}
@@ -69,3 +69,34 @@ def test_without_javascript_the_menu_link_shows_the_navigation(page_without_java
     expect(page.get_by_role("link", name="Invite status")).to_be_visible()
     nav_links(page).filter(has_text="Invite users").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Invite users")
+
+
+def test_on_a_phone_the_requesters_lists_are_cards_led_by_the_techpass_state(page: Page, browser_system):
+    requester = "card.reader@tech.gov.sg"
+    for name in ("first.card", "second.card"):
+        submit_by_api(browser_system, requester, {"method": "email_invitation", "email": f"{name}@tech.gov.sg",
+                                                  "seed_onboarding": False, "reason": "Joining the platform team"})
+    page.set_viewport_size(PHONE)
+    sign_in(page, requester)
+
+    for where, table in (("overview", page.locator("#recent-heading ~ .table-wrap table")),
+                         ("invite-status", None)):
+        if where == "invite-status":
+            page.goto("/status")
+            table = page.get_by_role("table", name="Your requests, newest first")
+        card = table.get_by_role("row").filter(has=page.get_by_role("link", name="first.card@tech.gov.sg"))
+        state = card.get_by_text("Waiting for approval", exact=True)
+        email = card.get_by_role("link", name="first.card@tech.gov.sg")
+        state.scroll_into_view_if_needed()
+        expect(state).to_be_in_viewport(ratio=1)  # the whole tag, not cut off at the screen's edge
+        state_box, email_box = state.bounding_box(), email.bounding_box()
+        # the whole state is on the screen, above the address, and nothing scrolls sideways
+        assert state_box["x"] >= 0 and state_box["x"] + state_box["width"] <= PHONE["width"], state_box
+        assert state_box["y"] < email_box["y"], (state_box, email_box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shoot_both(page, f"narrow-{where}-cards", in_view="table")
+
+    # on a wide screen the same list is a table again, its columns in their order
+    page.set_viewport_size({"width": 1280, "height": 900})
+    headers = [h.strip() for h in page.get_by_role("columnheader").all_inner_texts()]
+    assert headers == ["Email", "Method", "TechPass state", "SEED", "Created"]

@@ -1,12 +1,13 @@
 """Following a request: resend's once-a-day limit shown up front, a cancellation followed to its end,
 times that name their zone, readable contact numbers, page numbers, the reason's character count,
-and the warning for a vendor at a public-officer address."""
+the warning for a vendor at a public-officer address, and a rejected request's reason with the way to
+ask for it again."""
 import re
 
 import requests
 
 from tests.browser.pages import (
-    Page, approve, detail_value, expect, filled_in, history_titles, sign_in, submit_by_api,
+    Page, approve, detail_value, expect, filled_in, history_titles, reject, request_id_from_url, sign_in, submit_by_api,
 )
 from tests.browser.screens import shoot_both
 
@@ -145,3 +146,48 @@ def test_a_vendor_at_a_public_officer_address_is_sent_only_after_the_requester_c
     page.get_by_label("I have checked: this vendor uses a public officer email address").check()
     page.get_by_role("button", name="Send request").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Request for vendor.staff@tech.gov.sg")
+
+
+def test_a_rejected_request_says_why_at_the_top_and_is_asked_for_again_from_its_answers(page: Page, browser_system):
+    requester = "farah.i@tech.gov.sg"
+    vendor = {"method": "create_account", "email": "li.na@vendor.example.com", "user_type": "vendor",
+              "username": "v-li.na", "first_name": "Li", "last_name": "Na", "contact_number": "+6591234567",
+              "organisation": "Wrong Pte Ltd", "department": "Data", "seed_onboarding": True,
+              "reason": "Builds the data pipeline"}
+    earlier = submit_by_api(browser_system, requester, vendor)
+    reject(browser_system, earlier, "The organisation is not the vendor on the contract.")
+    browser_system.wait_for_state(earlier, "rejected")
+    sign_in(page, requester)
+    page.goto(f"/status/{earlier}")
+
+    expect(detail_value(page, "TechPass state")).to_have_text("Rejected")
+    expect(detail_value(page, "Why it was rejected")).to_have_text("The organisation is not the vendor on the contract.")
+    again = page.get_by_role("link", name="Request again")
+    expect(again).to_have_accessible_description(re.compile("Create account form filled in with this request"))
+    shoot_both(page, "request-rejected-with-reason")
+
+    again.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Create account")
+    expect(page.get_by_text("Why it was rejected: The organisation is not the vendor on the contract.")).to_be_visible()
+    expect(page.get_by_label("Email address", exact=True)).to_have_value("li.na@vendor.example.com")
+    expect(page.get_by_label("Vendor")).to_be_checked()
+    expect(page.get_by_label("TechPass username")).to_have_value("v-li.na")
+    expect(page.get_by_label("Contact number")).to_have_value("+65 9123 4567")
+    expect(page.get_by_label("Department (optional)")).to_have_value("Data")
+    expect(page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("Yes", exact=True)).to_be_checked()
+    expect(page.get_by_label("Reason for the request")).to_have_value("Builds the data pipeline")
+    shoot_both(page, "request-again-form")
+
+    page.get_by_label("Organisation", exact=True).fill("Right Pte Ltd")
+    page.get_by_role("button", name="Send request").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Request for li.na@vendor.example.com")
+    expect(detail_value(page, "Organisation")).to_have_text("Right Pte Ltd")
+    history = page.get_by_role("list", name="History")
+    repeats = history.get_by_role("link", name=re.compile(r"^the request for li\.na@vendor\.example\.com of "))
+    expect(history).to_contain_text("Repeats the request for li.na@vendor.example.com of")
+    shoot_both(page, "request-repeating-an-earlier-one")
+
+    repeats.click()
+    assert request_id_from_url(page) == earlier
+    assert history_titles(page)[-1] == "Requested again"
+    expect(page.get_by_role("list", name="History")).to_contain_text("Requested again as the request for li.na@vendor.example.com of")

@@ -174,9 +174,12 @@ ANY_MESSAGE = r".+"
 STATED_RULES: dict[str, dict[str, str]] = {
     "POST /api/v1/invites": {
         "email": r".+ needs a public officer address ending in .+\.|You cannot invite yourself\..*",
-        "contact_number": r"Enter a valid Singapore number .+",
+        "contact_number": r"A Singapore number .+|.+ is not a Singapore number in use: check the digits\.|"
+                          r"The digits after the \+ do not begin with a country code: .+|A \+\d+ number .+|"
+                          r"This is not a \+\d+ number in use: check the digits\.",
         "username": r"This TechPass username is already taken; choose another\.",
         "Idempotency-Key": r"This key was already used for a different request\.",
+        "repeats": r"None of your requests has this id\.|Only a request that ended without its invitation .+",
     },
     "GET /api/v1/invites": {"cursor": CURSOR_GIVEN_OUT, "from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
     "GET /api/v1/approvals": {"cursor": CURSOR_GIVEN_OUT},

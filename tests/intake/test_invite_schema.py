@@ -12,7 +12,7 @@ from intake.invites.schemas import InviteRequestSchema, InviteSchema
 
 OUTPUT_KEYS = {
     "method", "email", "user_type", "username", "first_name", "last_name", "contact_number",
-    "organisation", "department", "seed_onboarding", "offshore", "reason",
+    "organisation", "department", "seed_onboarding", "offshore", "reason", "repeats",
 }
 
 
@@ -93,6 +93,7 @@ def test_email_invitation_is_normalised_and_implies_a_public_officer(schema):
         "seed_onboarding": False,
         "offshore": False,
         "reason": "Needs access\nsoon",
+        "repeats": None,
     }
 
 
@@ -111,6 +112,7 @@ def test_officer_account_is_normalised(schema):
         "seed_onboarding": True,
         "offshore": False,
         "reason": "Joining the platform team",
+        "repeats": None,
     }
 
 
@@ -244,7 +246,8 @@ def test_email_invitation_requires_its_three_fields(schema, field):
 )
 def test_email_invitation_refuses_an_address_outside_the_org_domains(schema, email):
     messages = only_error(schema, email_invitation(email=email), "email")
-    assert messages == ["An email invitation needs a public officer address ending in gov.sg."]
+    assert messages == ["An email invitation needs a public officer address ending in gov.sg. "
+                        "A vendor is invited with create_account instead."]
 
 
 @pytest.mark.parametrize("email", ["jane@gov．sg", "jane@tech.gov。sg"])
@@ -261,7 +264,8 @@ def test_org_domains_come_from_the_constructor():
     schema = InviteRequestSchema(org_domains=("agency.example.sg",))
     assert schema.load(email_invitation(email="x@hq.agency.example.sg"))["email"] == "x@hq.agency.example.sg"
     messages = only_error(schema, email_invitation(), "email")
-    assert messages == ["An email invitation needs a public officer address ending in agency.example.sg."]
+    assert messages == ["An email invitation needs a public officer address ending in agency.example.sg. "
+                        "A vendor is invited with create_account instead."]
 
 
 def test_org_domains_default_to_gov_sg():
@@ -439,7 +443,8 @@ def test_invite_schema_dumps_every_field_of_an_invite():
         "created_at": created, "updated_at": created, "secret": "not shown",
     }
     dumped = InviteSchema().dump(invite)
-    assert set(dumped) == OUTPUT_KEYS | {"id", "requester", "state", "created_at", "updated_at"}
+    # the request a new one repeats is named by its history (the submission's details), not by a field
+    assert set(dumped) == OUTPUT_KEYS - {"repeats"} | {"id", "requester", "state", "created_at", "updated_at"}
     assert dumped["id"] == str(invite_id)
     assert dumped["created_at"] == "2025-01-02T03:04:05+00:00"
     assert dumped["department"] is None

@@ -115,10 +115,20 @@ def test_a_closed_request_is_finished_and_frees_its_invitee_for_a_new_request():
 
 
 def test_a_closed_requests_reason_is_its_closing_entrys_note():
-    entries = [{"to_state": lifecycle.FAILED, "note": "provision failed: taken"},
-               {"to_state": lifecycle.CLOSED, "note": "The invitee already has an account."}]
-    assert lifecycle.closed_because(Request(lifecycle.CLOSED), entries) == "The invitee already has an account."
-    assert lifecycle.closed_because(Request(lifecycle.FAILED), entries[:1]) is None
+    entries = [{"from_state": lifecycle.SUBMITTED, "to_state": lifecycle.FAILED, "note": "provision failed: taken"},
+               {"from_state": lifecycle.FAILED, "to_state": lifecycle.CLOSED, "note": "The invitee already has an account."},
+               # a later request's link keeps the state: it is not what closed the request
+               {"from_state": lifecycle.CLOSED, "to_state": lifecycle.CLOSED, "note": ""}]
+    assert lifecycle.ending_entry(Request(lifecycle.CLOSED), entries)["note"] == "The invitee already has an account."
+    assert lifecycle.ending_entry(Request(lifecycle.FAILED), entries[:1])["note"] == "provision failed: taken"
+    assert lifecycle.ending_entry(Request(lifecycle.SENT), entries) is None
+
+
+def test_a_request_may_be_asked_for_again_once_it_ended_or_stopped_without_its_invitation():
+    stopped = set(workflow.TRANSITIONS[Verb.FAIL].values())
+    assert set(lifecycle.ENDED_UNSENT) == (set(workflow.TERMINAL) - {lifecycle.SENT}) | stopped
+    assert all(lifecycle.can_request_again(Request(state)) for state in lifecycle.ENDED_UNSENT)
+    assert not any(lifecycle.can_request_again(Request(state)) for state in set(lifecycle.STATES) - set(lifecycle.ENDED_UNSENT))
 
 
 def test_a_requesters_groups_never_share_a_state():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
+from intake.validation.problems import code_of
 from intake.validation.rules import (
     clean_text,
     in_org_domains,
@@ -359,13 +360,13 @@ def test_normalise_phone_returns_e164(given, expected):
 @pytest.mark.parametrize(
     ("given", "fragment"),
     [
-        ("1234 5678", "valid Singapore number"),
-        ("9123 456", "valid Singapore number"),
-        ("9123 45678", "valid Singapore number"),
-        ("0000 0000", "valid Singapore number"),
-        ("+65 1234 5678", "valid Singapore number"),
-        ("+44 20 7946", "valid Singapore number"),
-        ("+999 1234 5678", "valid Singapore number"),
+        ("1234 5678", "starts with 3, 6, 8 or 9; this one starts with 1"),
+        ("9123 456", "8 digits; you entered 7"),
+        ("9123 45678", "8 digits; you entered 9"),
+        ("0000 0000", "starts with 3, 6, 8 or 9; this one starts with 0"),
+        ("+65 1234 5678", "starts with 3, 6, 8 or 9; this one starts with 1"),
+        ("+44 20 7946", "A +44 number has 7, 9 or 10 digits after the +44; you entered 6"),
+        ("+999 1234 5678", "do not begin with a country code"),
         ("+", "only digits"),
         ("++65 9123 4567", "only digits"),
         ("65+ 9123 4567", "only digits"),
@@ -383,6 +384,30 @@ def test_normalise_phone_returns_e164(given, expected):
 )
 def test_normalise_phone_refuses_numbers_that_cannot_be_dialled(given, fragment):
     assert fragment in refusal(normalise_phone, given)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        # eight digits and a right first digit: what is wrong is the range, not the length
+        ("99432920", "9943 2920 is not a Singapore number in use: check the digits."),
+        ("65 9943 2920", "9943 2920 is not a Singapore number in use: check the digits."),
+        ("9943 292", "A Singapore number has 8 digits; you entered 7."),
+        ("2123 4567", "A Singapore number starts with 3, 6, 8 or 9; this one starts with 2."),
+        ("44 20 7946 0958", "A Singapore number has 8 digits; you entered 12. "
+                            "A number outside Singapore starts with + and its country code."),
+        ("+1 650 253 000", "A +1 number has 10 digits after the +1; you entered 9."),
+        ("+44 20 7946 0000 0000", "A +44 number has 7, 9 or 10 digits after the +44; you entered 14."),
+    ],
+)
+def test_a_refused_number_is_told_exactly_what_is_wrong_with_it(given, message):
+    assert refusal(normalise_phone, given) == message
+
+
+def test_every_refusal_of_a_number_that_could_be_dialled_carries_a_phone_problem_code():
+    with pytest.raises(ValidationError) as refused:
+        normalise_phone("99432920")
+    assert code_of(refused.value.messages[0]) == "phone.not_in_use"
 
 
 @pytest.mark.parametrize("given", [None, 91234567, 6591234567.0])

@@ -147,7 +147,7 @@ def test_a_batchs_requests_are_listed_in_the_files_row_order(amy_session):
     lines = [GOOD.replace("vic@", f"{e}@").replace("vic.lim", f"{e}.lim") for e in emails]
     review = upload(amy_session, *lines).headers["Location"]
     listed = amy_session.get(amy_session.post(review + "/submit").headers["Location"]).text
-    found = re.findall(r'<th scope="row">(\d+)</th>\s*<td><a href="/status/[^"]+">([^<]+)</a>', listed)
+    found = re.findall(r'<th scope="row"[^>]*>(\d+)</th>\s*<td[^>]*><a href="/status/[^"]+">([^<]+)</a>', listed)
     assert found == [(str(n + 2), f"{e}@vendor.example.com") for n, e in enumerate(emails)]
 
 

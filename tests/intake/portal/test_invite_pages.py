@@ -40,7 +40,7 @@ def test_errors_are_shown_beside_fields_and_every_typed_value_is_kept(amy_sessio
     response = amy_session.post("/invite/email", data=typed)
     page = response.text
     assert response.status_code == 422 and title(page).startswith("Error: ")
-    assert "public officer address ending in gov.sg" in field_error(page, "email")
+    assert "Email invitation is for public officers, whose address ends in gov.sg." in field_error(page, "email")
     # an unanswered yes/no question is "required", never taken as "no"
     assert "yes or no" in field_error(page, "seed_onboarding")
     assert [target for target, _ in summary_links(page)] == ["#email", "#seed_onboarding"]

@@ -43,6 +43,9 @@ CLOSED = State.CLOSED
 # What a requester wants to hear of without opening each request, and what needs their attention.
 OUTCOMES: tuple[str, ...] = (State.EMAILED, State.REJECTED, State.EXPIRED, State.FAILED, State.CLOSED)
 NEEDS_ATTENTION: tuple[str, ...] = (State.FAILED, State.REJECTED)
+# Ended, or stopped, without the invitation: its requester may ask again from its answers (a failed
+# request waits for an operator, but its requester need not wait with it).
+ENDED_UNSENT: tuple[str, ...] = (State.REJECTED, State.CANCELLED, State.EXPIRED, State.FAILED, State.CLOSED)
 
 # The groups of states a requester thinks in: the overview counts them, the status page filters by them.
 REQUESTER_GROUPS: dict[str, tuple[str, ...]] = {
@@ -112,11 +115,19 @@ def is_finished(state: str) -> bool:
     return state in FINISHED
 
 
-def closed_because(invite, entries: list[dict]) -> str | None:
-    """Why an operator closed the request (the note of its history's closing entry), or None unless it is closed."""
-    if invite.state != CLOSED:
+def can_request_again(invite) -> bool:
+    """Tell whether the request ended without its invitation, so that its requester may make it again."""
+    return invite.state in ENDED_UNSENT
+
+
+def ending_entry(invite, entries: list[dict]) -> dict | None:
+    """The history entry that moved a request ended without its invitation into its state (its note says
+    why: the rejection's reason, the error, the operator's reason); None for any other request."""
+    if invite.state not in ENDED_UNSENT:
         return None
-    return next((e["note"] for e in reversed(entries) if e["to_state"] == CLOSED), None)
+    # an entry that keeps the state (a refused decision, a later request's link) did not end it
+    return next((e for e in reversed(entries) if e["to_state"] == invite.state and e.get("from_state") != invite.state),
+                None)
 
 
 def expires_at(invite, expiry_days: int) -> dt.datetime:

@@ -105,8 +105,11 @@ SUBMIT_RULES = (
     "with 422 naming the field: `email` must be a public-officer address (a domain of ORG_EMAIL_DOMAINS or "
     "one of its subdomains) for an email invitation or a public officer's account, and must not be your own; "
     "`contact_number` must be a number in use; `username` must not be another account's or another open "
-    "request's; an `Idempotency-Key` already used for a different request is refused. A person with an open "
-    "request or an account already is a 409."
+    "request's; `repeats` must be the id of one of your own requests that ended without its invitation "
+    "(rejected, cancelled, expired, failed or closed), and the history of each request then names the other "
+    "(the new one's `submit` entry has `details.repeats`, the earlier one gains a `requested_again` entry with "
+    "`details.repeated_as`); an `Idempotency-Key` already used for a different request is refused. A person "
+    "with an open request or an account already is a 409."
 )
 LIST_RULES = (
     "`cursor` must be the `next_cursor` of an earlier page, and `from` and `to` moments UTC can hold (years 1 "

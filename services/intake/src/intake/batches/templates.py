@@ -15,7 +15,7 @@ _GUIDANCE = {
     "username": ("Vendors only: the TechPass username to create, starting with v-. Leave empty for public officers.", "v-jane.tan"),
     "first_name": ("The invitee's first name.", "Jane"),
     "last_name": ("The invitee's last name.", "Tan"),
-    "contact_number": ("A Singapore number (8 digits) or an international number starting with + and the country code.", "9123 4567"),
+    "contact_number": ("A Singapore number (8 digits, starting with 3, 6, 8 or 9) or an international number starting with + and the country code.", "9123 4567"),
     "organisation": ("The invitee's organisation or company.", "GovTech"),
     "department": ("Optional: the invitee's department.", "Platform team"),
     "seed_onboarding": ("Does the invitee's device need SEED onboarding? yes or no.", "no"),

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from invite_common.people import person_key, same_person
 
+from intake import lifecycle
 from intake.auth.identity import Caller
 from intake.errors import Conflict, InvalidInput
 from intake.invites import directory
 from intake.models import InviteRequest
 from intake.tables import invite_requests
+from intake.validation.problems import declare
 
 OPEN_REQUEST = "An open request for this email already exists."
 HAS_ACCOUNT = "This person already has a TechPass account: they can sign in with it, no new invitation is needed."
 SELF_INVITATION = "You cannot invite yourself. Ask a colleague to request your account."
+NOT_YOURS_TO_REPEAT = declare("repeats.unknown", "None of your requests has this id.")
+NOT_ENDED = declare("repeats.not_ended", "Only a request that ended without its invitation (rejected, cancelled, "
+                                         "expired, failed or closed) can be asked for again; this one is {state}.")
 
 
 def may_open(caller: Caller, invite: InviteRequest) -> bool:
@@ -53,3 +58,14 @@ def check_no_open_request(email: str, caller: Caller) -> None:
     existing = invite_requests.open_for_person(person_key(email))
     if existing is not None:
         raise Conflict(OPEN_REQUEST, field="email", existing_id=shown_id(caller, existing))
+
+
+def repeatable(request_id: str, caller: Caller) -> InviteRequest:
+    """The caller's own request that ended without its invitation, which a new request repeats; else 422
+    naming `repeats` (another requester's request is not told apart from one that does not exist)."""
+    earlier = invite_requests.get(request_id)
+    if earlier is None or earlier.requester != caller.email:
+        raise InvalidInput({"repeats": [NOT_YOURS_TO_REPEAT]})
+    if not lifecycle.can_request_again(earlier):
+        raise InvalidInput({"repeats": [NOT_ENDED.format(state=earlier.state)]})
+    return earlier

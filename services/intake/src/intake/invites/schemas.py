@@ -46,6 +46,7 @@ CREATE_ACCOUNT_REQUIRED = {
 NOT_FOR_EMAIL_INVITATION = "Not used for an email invitation; leave it empty or choose create_account."
 USERNAME_FROM_EMAIL = "The username is derived from the email for public officers; leave it empty."
 SEED_REQUIRED = "Say whether the invitee needs SEED onboarding (yes or no)."
+OFFICERS_ONLY = declare("email.officers_only", "{message} A vendor is invited with create_account instead.")
 
 
 class InviteRequestSchema(EdgeSchema):
@@ -73,21 +74,27 @@ class InviteRequestSchema(EdgeSchema):
         "Reason", REASON_MAX_LENGTH, multiline=True,
         required=True, error_messages={"required": "Enter the reason for this request."},
     )
+    repeats = fields.UUID(
+        metadata={"description": "The id of an earlier request of yours, rejected, cancelled, expired, failed or "
+                                 "closed, that this one asks for again: both requests' histories then link to "
+                                 "each other."},
+        error_messages={"invalid_uuid": "Give the id of the earlier request this one repeats."},
+    )
 
     # What each method and user type asks for, as check_method_rules holds it (DESIGN section 5).
     shapes = (
         Shape("Email invitation", {"method": [Method.EMAIL_INVITATION]},
-              required=("method", "email", "seed_onboarding", "reason")),
+              required=("method", "email", "seed_onboarding", "reason"), optional=("repeats",)),
         Shape("Account for a public officer", {"method": [Method.CREATE_ACCOUNT], "user_type": [UserType.PUBLIC_OFFICER]},
               required=("method", "email", *CREATE_ACCOUNT_REQUIRED, "seed_onboarding", "reason"),
-              optional=("department",)),
+              optional=("department", "repeats")),
         Shape("Account for a vendor", {"method": [Method.CREATE_ACCOUNT], "user_type": [UserType.VENDOR], "offshore": [False]},
               required=("method", "email", "username", *CREATE_ACCOUNT_REQUIRED, "seed_onboarding", "reason"),
-              optional=("department", "offshore")),
+              optional=("department", "offshore", "repeats")),
         Shape("Account for an offshore vendor (SEED onboarding always)",
               {"method": [Method.CREATE_ACCOUNT], "user_type": [UserType.VENDOR], "offshore": [True], "seed_onboarding": [True]},
               required=("method", "email", "username", *CREATE_ACCOUNT_REQUIRED, "offshore", "reason"),
-              optional=("department", "seed_onboarding")),
+              optional=("department", "seed_onboarding", "repeats")),
     )
 
     def __init__(self, *, org_domains: Iterable[str] | None = None, **kwargs: Any) -> None:
@@ -128,7 +135,8 @@ class InviteRequestSchema(EdgeSchema):
         if not is_given(given, "seed_onboarding"):
             errors["seed_onboarding"] = [SEED_REQUIRED]
         if "email" in data and not self._is_officer_address(data["email"]):
-            errors["email"] = [self._officer_address_needed("An email invitation")]
+            # a vendor (or anyone else outside the organisation) is given an account instead
+            errors["email"] = [OFFICERS_ONLY.format(message=self._officer_address_needed("An email invitation"))]
 
     def _check_create_account(
         self, data: Mapping[str, Any], given: Mapping[str, Any], errors: dict[str, list[str]]
@@ -183,6 +191,7 @@ class InviteRequestSchema(EdgeSchema):
             "seed_onboarding": True if offshore else data["seed_onboarding"],
             "offshore": offshore,
             "reason": data["reason"],
+            "repeats": str(data["repeats"]) if data.get("repeats") else None,
         }
 
 

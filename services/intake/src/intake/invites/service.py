@@ -64,8 +64,9 @@ def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str |
                         raise InvalidInput({"Idempotency-Key": ["This key was already used for a different request."]})
                     return Submission(invite_requests.get(seen.request_id), replayed=True)
             quotas.check(caller.email, 1)
+            repeated = rules.repeatable(data["repeats"], caller) if data.get("repeats") else None
             _check_open_duplicates(data, caller)
-            invite = _create(data, caller, batch_id)
+            invite = _create(data, caller, batch_id, repeats=repeated)
             if idempotency_key:
                 idempotency_keys.record(caller.email, idempotency_key, fingerprint, invite.id)
             _announce_submission(invite, outbox)
@@ -108,16 +109,26 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
     )
 
 
-def _submitted_entry(invite: InviteRequest) -> dict:
+# The entry a request asked for again gets, naming the request that repeats it (whose submission
+# names it back, in its details' `repeats`): each history links to the other.
+REQUESTED_AGAIN = "requested_again"
+
+
+def _submitted_entry(invite: InviteRequest, repeats: str | None = None) -> dict:
     # the requester's reason is the submission's note, so the history says why as well as who
+    details = {"method": invite.method} | ({"repeats": repeats} if repeats else {})
     return {"request_id": invite.id, "event": "submit", "actor": invite.requester, "at": invite.created_at,
-            "to_state": lifecycle.SUBMITTED, "note": invite.reason, "details": {"method": invite.method}}
+            "to_state": lifecycle.SUBMITTED, "note": invite.reason, "details": details}
 
 
-def _create(data: dict, caller: Caller, batch_id: str | None) -> InviteRequest:
+def _create(data: dict, caller: Caller, batch_id: str | None, repeats: InviteRequest | None = None) -> InviteRequest:
     invite = _new_invite(data, caller, batch_id, utcnow())
     invite_requests.insert(invite)
-    history.append(**_submitted_entry(invite))
+    history.append(**_submitted_entry(invite, repeats.id if repeats else None))
+    if repeats is not None:
+        # the earlier request stays as it ended (its state, its place in the news); only its history grows
+        history.append(repeats.id, REQUESTED_AGAIN, actor=caller.email, at=invite.created_at,
+                       from_state=repeats.state, to_state=repeats.state, details={"repeated_as": invite.id})
     return invite
 
 

@@ -10,6 +10,7 @@ from intake.batches.service import COLUMNS
 from intake.batches.validation import ALSO_ON_ROWS, YES_OR_NO
 from intake.approvals.decisions import BULK_SIZE, DECISION_CHOICE, REJECTION_REASON
 from intake.invites.schemas import METHOD_CHOICE, USER_TYPE_CHOICE
+from intake.portal.labels import phone
 from intake.validation.problems import CHOICE, NOT_A_NUMBER, NOT_YES_OR_NO, OUT_OF_RANGE, TOO_LONG, code_of
 
 YES_NO = {"yes": True, "no": False}
@@ -60,6 +61,30 @@ def worded(message: str, *words: Mapping[str, str]) -> str:
 def typed_values(form: Mapping[str, str], fields: Iterable[str]) -> dict[str, str]:
     """What the user typed or chose in each field, exactly, to show the form again."""
     return {name: form.get(name, "") for name in fields}
+
+
+# What a link may fill in on a form: its choices only with an option the form offers, text as it came.
+PREFILL_CHOICES = {"user_type": UserType.ALL, "seed_onboarding": tuple(YES_NO)}
+
+
+def prefilled(args: Mapping[str, str], fields: Iterable[str]) -> dict[str, str]:
+    """A new form's values as a link gives them (?email=…&user_type=vendor), each field at most once."""
+    values = {}
+    for name in fields:
+        value = args.get(name, "")
+        values[name] = value if name not in PREFILL_CHOICES or value in PREFILL_CHOICES[name] else ""
+    return values
+
+
+def request_again_values(invite, fields: Iterable[str]) -> dict[str, str]:
+    """An earlier request's answers as its form shows them (of `fields`), to be checked and sent again."""
+    answers = {
+        "seed_onboarding": "yes" if invite.seed_onboarding else "no",
+        "offshore": "yes" if invite.offshore else "",
+        # stored in E.164 (+6591234567); shown as people write it, which the rule reads back the same
+        "contact_number": phone(invite.contact_number) if invite.contact_number else "",
+    }
+    return {name: answers[name] if name in answers else (getattr(invite, name, None) or "") for name in fields}
 
 
 def invite_data(method: str, values: Mapping[str, str], fields: Iterable[str]) -> dict:

@@ -6,16 +6,18 @@ import uuid
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from invite_common.messages import Method
+from invite_common.messages import Method, UserType
 from marshmallow import ValidationError
 
-from intake.errors import Conflict, InvalidInput
+from intake import history
+from intake.errors import Conflict, InvalidInput, NotFound
 from intake.auth.identity import current_caller
 from intake.limits.rates import limited
 from intake.invites import service
-from intake.invites.schemas import VENDOR_OFFICER_ADDRESS, InviteRequestSchema, vendor_with_officer_address
+from intake.invites.schemas import OFFICERS_ONLY, VENDOR_OFFICER_ADDRESS, InviteRequestSchema, vendor_with_officer_address
 from intake.models import InviteRequest
-from intake.portal import forms
+from intake.validation.problems import code_of
+from intake.portal import forms, labels
 
 bp = Blueprint("invite", __name__, url_prefix="/invite")
 
@@ -48,6 +50,10 @@ FORMS = {form.method: form for form in (
 bp.add_app_template_global(tuple(FORMS.values()), "INVITE_FORMS")
 # Each form carries a key made when it was shown: a double-click or a resent POST is recorded once.
 _SUBMISSION_KEY = re.compile(r"[0-9a-f]{32}")
+# a request's id as ?repeats= or the form's field gives it: anything else names no request
+_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+STILL_OPEN = ("The request you are asking for again still holds this email address: it waits for an operator "
+              "to try it again or close it. Use another address, or send this once it is closed.")
 ALREADY_SENT = "This form was already sent with other details. Open the form again to make a new request."
 
 
@@ -74,17 +80,22 @@ def create_account():
 def _form(method: str):
     fields = FORMS[method].fields
     if request.method == "GET":
-        return _render(method, forms.typed_values({}, fields), {}, uuid.uuid4().hex)
+        if not request.args.get("repeats"):
+            # a link from the other form may carry what was typed there (an email invitation's to a vendor)
+            return _render(method, forms.prefilled(request.args, fields), {}, uuid.uuid4().hex)
+        return _request_again(method, request.args["repeats"])
     values = forms.typed_values(request.form, fields)
+    repeats = request.form.get("repeats", "")
     confirmed = request.form.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
     key = request.form.get("submission_key", "")
     key = key if _SUBMISSION_KEY.fullmatch(key) else uuid.uuid4().hex
     errors, existing_id = {}, None
     try:
-        data = InviteRequestSchema(org_domains=current_app.config["ORG_DOMAINS"]).load(forms.invite_data(method, values, fields))
+        given = forms.invite_data(method, values, fields) | ({"repeats": repeats} if repeats else {})
+        data = InviteRequestSchema(org_domains=current_app.config["ORG_DOMAINS"]).load(given)
         if vendor_with_officer_address(data, current_app.config["ORG_DOMAINS"]) and not confirmed:
             # Nothing is wrong with the form, but nothing is sent until the requester says they checked.
-            return _render(method, values, {}, key, warn_officer_address=True)
+            return _render(method, values, {}, key, warn_officer_address=True, repeated=_repeated(repeats))
         outcome = service.submit(data, current_caller(), current_app.extensions["outbox"], idempotency_key=key)
     except ValidationError as exc:
         errors = forms.plain_errors(exc.messages)
@@ -95,24 +106,69 @@ def _form(method: str):
     except Conflict as exc:
         errors = {exc.field or "email": [str(exc)]}
         existing_id = _own(exc.existing_id)
+        if existing_id and existing_id == repeats:
+            # a failed request holds its invitee until an operator closes it (or tries it again)
+            errors = {"email": [STILL_OPEN]}
     else:
         flash(f"Request sent for {outcome.invite.email}. An approver will look at it next.", "success")
         return redirect(url_for("portal.status.detail", invite_id=outcome.invite.id))
-    return _render(method, values, errors, key, existing_id), 422
+    email_link = None
+    if any(code_of(message) == OFFICERS_ONLY.code for message in errors.get("email", ())):
+        domains = " or ".join(current_app.config["ORG_DOMAINS"])
+        errors["email"] = [f"Email invitation is for public officers, whose address ends in {domains}. "
+                           "To invite a vendor, use Create account."]
+        # what was typed goes along, so nothing is typed twice
+        email_link = {"href": url_for(FORMS[Method.CREATE_ACCOUNT].view, email=values["email"], user_type=UserType.VENDOR,
+                                      seed_onboarding=values["seed_onboarding"] or None, reason=values["reason"] or None),
+                      "text": "Create an account for a vendor instead"}
+    return _render(method, values, errors, key, existing_id, repeated=_repeated(repeats), email_link=email_link), 422
 
 
 def _own(invite_id: str | None) -> str | None:
     """The id of a clashing request if the caller made it; another officer's request is not linked."""
-    if invite_id and InviteRequest.get_or_none((InviteRequest.id == invite_id) & (InviteRequest.requester == current_caller().email)):
+    if invite_id and _own_request(invite_id):
         return invite_id
     return None
 
 
+def _own_request(invite_id: str) -> InviteRequest | None:
+    if not _REQUEST_ID.fullmatch(invite_id):
+        return None
+    return InviteRequest.get_or_none((InviteRequest.id == invite_id) & (InviteRequest.requester == current_caller().email))
+
+
+def _request_again(method: str, invite_id: str):
+    """Open the form filled in with an earlier request's answers, to check and send again (`?repeats=`).
+
+    Only its own requester may, and only once it ended without its invitation: anyone else's request,
+    or an unknown id, is not found; a request still under way, or sent, goes back to its own page."""
+    repeated = _own_request(invite_id)
+    if repeated is None:
+        raise NotFound(invite_id)
+    if not labels.may_request_again(repeated):
+        flash("Only a request that ended without its invitation can be asked for again.", "error")
+        return redirect(url_for("portal.status.detail", invite_id=repeated.id))
+    if repeated.method != method:
+        # each request is asked for again on the form of its own method
+        return redirect(url_for(FORMS[repeated.method].view, repeats=repeated.id))
+    values = forms.request_again_values(repeated, FORMS[method].fields)
+    return _render(method, values, {}, uuid.uuid4().hex, repeated=repeated)
+
+
+def _repeated(invite_id: str) -> InviteRequest | None:
+    """The request a sent form says it repeats, to say so again beside the form (the service checks it)."""
+    return _own_request(invite_id) if invite_id else None
+
+
 def _render(method: str, values: dict, errors: dict, key: str, existing_id: str | None = None,
-            warn_officer_address: bool = False):
+            warn_officer_address: bool = False, repeated: InviteRequest | None = None, email_link: dict | None = None):
     confirmed = request.form.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
+    if existing_id:
+        email_link = {"href": url_for("portal.status.detail", invite_id=existing_id), "text": "View the open request"}
     return render_template(
         FORMS[method].template,
+        repeated=repeated,
+        repeated_ending=labels.ending(repeated, [history.as_dict(e) for e in history.for_request(repeated.id)]) if repeated else None,
         warn_officer_address=warn_officer_address or confirmed,
         officer_address_confirmed=confirmed,
         officer_address_warning=VENDOR_OFFICER_ADDRESS,
@@ -120,5 +176,5 @@ def _render(method: str, values: dict, errors: dict, key: str, existing_id: str 
         errors=errors,
         error_order=FORMS[method].fields,
         submission_key=key,
-        existing_url=url_for("portal.status.detail", invite_id=existing_id) if existing_id else None,
+        email_link=email_link,
     )

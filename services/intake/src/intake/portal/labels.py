@@ -102,7 +102,17 @@ EVENT_LABELS = {
     "role_granted": "Role granted",
     "role_revoked": "Role revoked",
     "personal_data_erased": "Personal data erased (retention)",
+    "requested_again": "Requested again",
 }
+
+# The status panel's line on how a request ended without its invitation: the reason given (a rejection's,
+# the error, an operator's), or when it happened for an expiry or a cancellation, which need none.
+ENDING_REASON_WORDS = {
+    State.REJECTED: "Why it was rejected",
+    State.FAILED: "What went wrong",
+    State.CLOSED: "Why it was closed",
+}
+ENDING_TIME_WORDS = {State.EXPIRED: "Expired on", State.CANCELLED: "Cancelled on"}
 
 ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service", "policy": "an approval policy"}
 
@@ -163,6 +173,23 @@ def seed_status(invite: InviteRequest, expires_at: dt.datetime | str | None = No
     if expires_at and invite.state in SEED_BOOKED_WORDS:
         return SEED_BOOKED_WORDS[invite.state].format(date=when(expires_at, with_time=False))
     return SEED_WORDS.get(invite.state, "—")
+
+
+def ending(invite: InviteRequest, entries: list[dict]) -> dict | None:
+    """How a request ended without its invitation, for its status panel: `term` and either the `note`
+    (a reason) or `at` (when); None for a request still under way or sent, or with no such entry."""
+    entry = lifecycle.ending_entry(invite, entries)
+    if entry is None:
+        return None
+    if invite.state in ENDING_TIME_WORDS:
+        return {"term": ENDING_TIME_WORDS[invite.state], "note": None, "at": entry["at"]}
+    return {"term": ENDING_REASON_WORDS.get(invite.state, "Why"), "note": entry["note"] or None, "at": entry["at"]}
+
+
+def may_request_again(invite: InviteRequest) -> bool:
+    """Tell whether the portal offers to ask for the request again: it ended without its invitation and
+    still holds its answers (retention has not erased them)."""
+    return lifecycle.can_request_again(invite) and invite.erased_at is None
 
 
 def news_words(state: str) -> str:

@@ -17,6 +17,7 @@ from intake.invites import service
 from intake.invites.cancellations import BulkCancellationSchema
 from intake.models import InviteRequest
 from intake.portal import labels
+from intake.portal.invite import FORMS
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -97,8 +98,20 @@ def detail(invite_id):
         expires_at=lifecycle.expires_at(invite, current_app.config["REQUEST_EXPIRY_DAYS"]) if lifecycle.is_undecided(invite) else None,
         resend_after=_resend_after(invite),
         settling=lifecycle.action_in_flight(invite),
-        closed_because=lifecycle.closed_because(invite, details),
+        ending=labels.ending(invite, details),
+        can_request_again=labels.may_request_again(invite),
+        request_again_url=url_for(FORMS[invite.method].view, repeats=invite.id) if invite.method in FORMS else None,
+        linked=_linked(details),
     )
+
+
+def _linked(entries: list[dict]) -> dict[str, InviteRequest]:
+    """The caller's requests a history links to (the one a request repeats, those repeating it), by id."""
+    ids = {i for e in entries for i in (e["details"].get("repeats"), e["details"].get("repeated_as")) if i}
+    if not ids:
+        return {}
+    return {r.id: r for r in InviteRequest.select().where(
+        InviteRequest.id.in_(list(ids)) & (InviteRequest.requester == current_caller().email))}
 
 
 def _resend_after(invite: InviteRequest):

@@ -107,8 +107,9 @@ USERNAME = {
 PHONE = {
     "pattern": "^\\+?[0-9 ().-]*[0-9][0-9 ().-]*$",
     "maxLength": PHONE_MAX_LENGTH,
-    "description": "A Singapore number (8 digits) or an international number starting with + and its "
-                   "country code; it must be a number in use (the operation refuses any other with 422).",
+    "description": "A Singapore number (8 digits, starting with 3, 6, 8 or 9) or an international number starting "
+                   "with + and its country code; it must be a number in use (the operation refuses any other with "
+                   "422, saying what is wrong: the count of digits, the first digit, the country code or the range).",
     "example": "9123 4567",
 }
 

@@ -13,6 +13,8 @@ from marshmallow import ValidationError
 from invite_common.messages import UserType
 from invite_common.people import in_domains
 
+from intake.validation.problems import declare
+
 DEFAULT_ORG_EMAIL_DOMAINS = "gov.sg"
 
 EMAIL_MAX_LENGTH = 254
@@ -222,7 +224,10 @@ def username_key(value: object) -> str:
 
 
 def normalise_phone(value: object) -> str:
-    """Return a contact number in E.164 form (+6591234567); Singapore is assumed without a leading +."""
+    """Return a contact number in E.164 form (+6591234567); Singapore is assumed without a leading +.
+
+    A number refused says what is wrong with it (digits counted, first digit, country code, a number
+    not in use), so the same words reach the form, a batch row and the API."""
     text = _typed_line(value, "contact number")
     if not text:
         raise ValidationError("Enter a contact number.")
@@ -231,17 +236,65 @@ def normalise_phone(value: object) -> str:
         raise ValidationError(
             "The contact number may contain only digits, spaces, hyphens, brackets and a leading +."
         )
-    not_valid = ValidationError(
-        "Enter a valid Singapore number (8 digits, such as 9123 4567) or an international number "
-        "starting with + and the country code."
-    )
+    international = text.startswith("+")
     try:
-        number = phonenumbers.parse(text, None if text.startswith("+") else "SG")
+        number = phonenumbers.parse(text, None if international else "SG")
     except phonenumbers.NumberParseException:
-        raise not_valid from None
+        raise ValidationError(phone_problem(text, None)) from None
     if not phonenumbers.is_valid_number(number):
-        raise not_valid
+        raise ValidationError(phone_problem(text, number))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+SINGAPORE_CODE = 65
+SINGAPORE_DIGITS = 8
+SINGAPORE_FIRST_DIGITS = ("3", "6", "8", "9")
+PHONE_PROBLEMS = {
+    "digits": declare("phone.digits", "A Singapore number has 8 digits; you entered {count}."),
+    "overseas": declare("phone.overseas", "A Singapore number has 8 digits; you entered {count}. "
+                                          "A number outside Singapore starts with + and its country code."),
+    "first_digit": declare("phone.first_digit", "A Singapore number starts with 3, 6, 8 or 9; this one starts with {digit}."),
+    "not_in_use": declare("phone.not_in_use", "{number} is not a Singapore number in use: check the digits."),
+    "country_code": declare("phone.country_code", "The digits after the + do not begin with a country code: "
+                                                  "give the country code first, such as +44 for the United Kingdom."),
+    "length": declare("phone.length", "A +{code} number has {lengths} digits after the +{code}; you entered {count}."),
+    "abroad_not_in_use": declare("phone.abroad_not_in_use", "This is not a +{code} number in use: check the digits."),
+}
+
+
+def phone_problem(text: str, number: phonenumbers.PhoneNumber | None) -> str:
+    """Say what is wrong with a contact number phonenumbers refused (`number` is None when it could not
+    even read one): the count of digits, the first digit, the country code, or a number not in use."""
+    if number is None:
+        # only a number starting with + fails to parse: its country code is unknown
+        return PHONE_PROBLEMS["country_code"]
+    # the digits after the country code (typed or, for "65 9123 4567", read from the start), leading zeros kept
+    digits = phonenumbers.national_significant_number(number)
+    if number.country_code == SINGAPORE_CODE:
+        if len(digits) != SINGAPORE_DIGITS:
+            overseas = len(digits) > SINGAPORE_DIGITS and not text.startswith("+")
+            return PHONE_PROBLEMS["overseas" if overseas else "digits"].format(count=len(digits))
+        if digits[0] not in SINGAPORE_FIRST_DIGITS:
+            return PHONE_PROBLEMS["first_digit"].format(digit=digits[0])
+        return PHONE_PROBLEMS["not_in_use"].format(number=f"{digits[:4]} {digits[4:]}")
+    lengths = _possible_lengths(number.country_code)
+    if lengths and len(digits) not in lengths:
+        return PHONE_PROBLEMS["length"].format(code=number.country_code, lengths=_either(lengths), count=len(digits))
+    return PHONE_PROBLEMS["abroad_not_in_use"].format(code=number.country_code)
+
+
+def _possible_lengths(country_code: int) -> tuple[int, ...]:
+    """How many digits a full number of the country code may have after it (its local-only forms aside)."""
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = (phonenumbers.PhoneMetadata.metadata_for_nongeo_region(country_code) if region == "001"
+                else phonenumbers.PhoneMetadata.metadata_for_region(region))
+    return tuple(sorted(set(metadata.general_desc.possible_length))) if metadata else ()
+
+
+def _either(lengths: tuple[int, ...]) -> str:
+    """Numbers of digits in words: "8", "9 or 10", "7, 9 or 10"."""
+    words = [str(n) for n in lengths]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def clean_text(
