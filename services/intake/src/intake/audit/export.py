@@ -5,9 +5,7 @@ people and spreadsheets (audit/sheet.py says its columns): the pages' words, Sin
 UTF-8 byte-order mark first, so spreadsheets read the file as UTF-8.
 
 CSV follows RFC 4180 (CRLF line ends, fields with quotes, commas or line breaks quoted, quotes
-doubled). Requesters write free text that is stored as given, so every text cell a spreadsheet
-would take for a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with
-an apostrophe, which spreadsheets show as text and never evaluate.
+doubled), and every cell a spreadsheet would take for a formula is neutralised (audit/sheet.py).
 """
 from __future__ import annotations
 
@@ -21,20 +19,11 @@ from flask import Response, stream_with_context
 from intake.audit.chain import utc_iso
 from intake.audit.filters import Filters
 from intake.audit.queries import EVENT_FIELDS, iter_event_rows
-from intake.audit.sheet import HEADINGS, row as sheet_row
+from intake.audit.sheet import HEADINGS, rows as sheet_rows
 
 BYTE_ORDER_MARK = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = "".join(FORMULA_STARTS)
 # rows gathered before a piece of the stream is handed on: fewer, larger writes
 ROWS_PER_PIECE = 500
-
-
-def neutralise(value):
-    """Make a text cell safe to open in a spreadsheet; other values pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 class _Buffer:
@@ -52,11 +41,6 @@ class _Buffer:
         return text
 
 
-def _csv_cells(row: tuple) -> list:
-    # neutralise() inlined: this runs for every cell of every exported row
-    return ["'" + c if c.__class__ is str and c and c[0] in _FORMULA_FIRST else c for c in sheet_row(row)]
-
-
 def csv_stream(rows: Iterable[tuple]) -> Iterator[str]:
     """CSV text of `rows` (in EVENT_FIELDS order): a byte-order mark, a heading row, then a row each, in pieces."""
     buffer = _Buffer()
@@ -64,8 +48,8 @@ def csv_stream(rows: Iterable[tuple]) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADINGS)
     count = 0
-    for row in rows:
-        writer.writerow(_csv_cells(row))
+    for cells in sheet_rows(rows):
+        writer.writerow(cells)
         count += 1
         if count % ROWS_PER_PIECE == 0:
             yield buffer.take()
