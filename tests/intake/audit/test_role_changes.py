@@ -92,6 +92,12 @@ def test_the_history_key_of_role_changes_leads_to_their_search(carol, changes):
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/audit/roles")
 
 
+def test_the_request_search_and_the_navigation_lead_to_role_changes(carol):
+    page = carol.get("/audit").get_data(as_text=True)
+    assert 'find them under <a href="/audit/roles">Role changes</a>' in page
+    assert page.count('href="/audit/roles"') == 2  # and in the navigation
+
+
 @pytest.mark.parametrize("who", ["amy@tech.gov.sg", "bob@tech.gov.sg"])
 def test_only_auditors_see_role_changes(app, changes, who):
     app.config["WTF_CSRF_ENABLED"] = False
