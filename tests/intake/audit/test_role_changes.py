@@ -133,7 +133,7 @@ def test_the_integrity_page_links_a_failing_role_change_and_says_what_to_do(caro
     assert f'href="/audit/roles/{target}"' in page
     words = text(page)
     assert "What to do now" in words and "Keep the evidence." in words and "Export the whole history now" in words
-    assert "Tell the security team at once" in words and "python -m intake audit verify --json" in words
+    assert "Tell the security team at once" in words and "python -m intake audit verify with --json" in words
     assert 'When audit verify fails' in words and "deploy/RUNBOOK.md" in words
     assert 'href="/audit/export.jsonl"' in page
 
