@@ -30,3 +30,7 @@ def test_a_digests_headers_hold_nothing_a_person_typed(typed):
     assert message["Subject"] == "300 TechPass requests waiting for approval (1 expiring soon)"
     text = message.get_body(("plain",)).get_content()
     assert "\nBcc:" not in text and "\nSubject:" not in text  # line breaks in typed values are flattened
+    page = message.get_body(("html",)).get_content()
+    assert "Batch of 5 from" in text and "Batch of 5 from" in page
+    assert "https://invites.example.gov.sg/approvals?batch=b" in text
+    assert 'href="https://invites.example.gov.sg/approvals?batch=b"' in page
