@@ -4,6 +4,7 @@ Screenshots at 1280 px and 390 px wide go to docs/screenshots with SCREENSHOTS=u
 import csv
 import io
 import json
+import re
 import sqlite3
 import uuid
 
@@ -54,9 +55,13 @@ def test_auditor_finds_reads_exports_and_checks_a_request(page, browser_system):
 
     with page.expect_download() as csv_download:
         page.get_by_role("link", name="Export CSV").click()
-    rows = list(csv.DictReader(io.StringIO(open(csv_download.value.path(), encoding="utf-8", newline="").read(), newline="")))
-    assert [r["event"] for r in rows] == ["submit", "approve", "provision", "request_seed", "mark_emailed"]
-    assert rows[0]["note"].startswith("'=HYPERLINK(")
+    raw = open(csv_download.value.path(), "rb").read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # so a spreadsheet reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert [r["Event"] for r in rows] == ["Request submitted", "Approved", "TechPass account created",
+                                          "SEED enrolment booked", "Invitation emailed"]
+    assert rows[0]["Comment or reason"].startswith("'=HYPERLINK(")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rows[0]["Time (SGT)"])
     with page.expect_download() as jsonl_download:
         page.get_by_role("link", name="Export JSON Lines").click()
     lines = open(jsonl_download.value.path(), encoding="utf-8").read().splitlines()
@@ -92,7 +97,15 @@ def test_auditor_finds_reads_exports_and_checks_a_request(page, browser_system):
         page.reload()
         expect(page.locator("#integrity-result")).to_contain_text(f"(entry {entry_id})")
         expect(page.get_by_role("alert")).to_contain_text("Not intact")
+        steps = page.locator("h2#next-steps + p + ol")
+        expect(page.get_by_role("heading", name="What to do now")).to_be_visible()
+        expect(steps).to_contain_text("Keep the evidence.")
+        expect(steps).to_contain_text("python -m intake audit verify with --json")
         shoot_both_widths(page, "audit-integrity-failed")
+        page.locator("#bad-entry-link").click()
+        expect(page).to_have_url(re.compile(rf"/audit/requests/{vendor}#entry-{entry_id}$"))
+        expect(page.locator(f"#entry-{entry_id}")).to_contain_text("Approved after checks")
+        page.go_back()
     finally:
         with db:
             db.execute("UPDATE history_entry SET note = ? WHERE id = ?", (note, entry_id))
@@ -107,7 +120,7 @@ def test_requesters_and_approvers_cannot_open_the_audit_pages(page, browser_syst
         page.goto("/sign-in")
         page.get_by_label("Email address", exact=True).fill(email)
         page.get_by_role("button", name="Sign in", exact=True).click()
-        for path in ("/audit", "/audit/integrity", "/audit/export.csv"):
+        for path in ("/audit", "/audit/integrity", "/audit/export.csv", "/audit/roles"):
             response = page.goto(path)
             assert response.status == 403, (email, path)
 
@@ -127,3 +140,42 @@ def test_an_auditor_finds_requests_by_part_of_the_requesters_address_as_the_hint
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name=invitee)).to_be_visible()
     shoot_both_widths(page, "audit-requester-part")
+
+
+def test_auditor_finds_a_role_change_reads_its_page_and_is_led_to_it_when_it_fails_the_check(page, browser_system):
+    sign_in_as_auditor(page)
+    page.get_by_role("navigation", name="Invite Users").get_by_role("link", name="Role changes").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Role changes")
+    page.get_by_label("Person's email").fill(AUDITOR.upper())
+    page.get_by_label("Changed by (email)").fill("ROLE_GRANTS")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#result-count")).to_have_text("Showing 1 to 1 of 1 role change")
+    shoot_both_widths(page, "audit-roles")
+
+    # the link says which change it opens, to a screen reader too ("Role granted: Auditor for ...")
+    page.get_by_role("link", name=re.compile(rf"^Role granted\s*: Auditor for {re.escape(AUDITOR)}$")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Role granted: Auditor for {AUDITOR}")
+    entry_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator("dl")).to_contain_text("Granted by")
+    shoot_both_widths(page, "audit-role-change")
+    role_page = page.url
+
+    db = sqlite3.connect(browser_system.env["INTAKE_DB_URL"].split(":///", 1)[1])
+    try:
+        note = db.execute("SELECT note FROM history_entry WHERE id = ?", (entry_id,)).fetchone()[0]
+        for _ in range(20):  # the linker chains new entries within a second
+            if db.execute("SELECT chain_seq FROM history_entry WHERE id = ?", (entry_id,)).fetchone()[0]:
+                break
+            page.wait_for_timeout(500)
+        with db:
+            db.execute("UPDATE history_entry SET note = 'admin carol@tech.gov.sg' WHERE id = ?", (entry_id,))
+        page.goto("/audit/integrity")
+        expect(page.get_by_role("alert")).to_contain_text("Not intact")
+        link = page.locator("#bad-entry-link")
+        expect(link).to_have_text(f"Entry {entry_id}: the role change as recorded now")
+        link.click()
+        assert page.url == role_page
+    finally:
+        with db:
+            db.execute("UPDATE history_entry SET note = ? WHERE id = ?", (note, entry_id))
+        db.close()

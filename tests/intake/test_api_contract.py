@@ -125,6 +125,7 @@ def test_the_first_and_last_moments_utc_holds_are_answered(contract_db, role, pa
 
 
 CURSOR_ROUTES = [("auditor", "/api/v1/audit/events", "5"),
+                 ("auditor", "/api/v1/audit/role-changes", "5"),
                  ("approver", "/api/v1/invites", "3f2504e0-4f89-41d3-9a0c-0305e82c3301"),
                  ("approver", "/api/v1/approvals", "3f2504e0-4f89-41d3-9a0c-0305e82c3301")]
 # a cursor is base64 of "<moment>|<id>": the id is a history entry's number or a request's UUID
@@ -188,6 +189,7 @@ STATED_RULES: dict[str, dict[str, str]] = {
     "POST /api/v1/batches": {"file": ANY_MESSAGE},
     "POST /api/v1/batches/{batch_id}/submit": {"batch": ANY_MESSAGE},
     "GET /api/v1/audit/events": {"cursor": CURSOR_GIVEN_OUT, "from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
+    "GET /api/v1/audit/role-changes": {"cursor": CURSOR_GIVEN_OUT, "from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
     "GET /api/v1/audit/export.csv": {"from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
     "GET /api/v1/audit/export.jsonl": {"from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
 }

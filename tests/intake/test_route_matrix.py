@@ -30,6 +30,8 @@ GET     /api/docs/static/<path:filename>                    public
 GET     /api/openapi.json                                   public
 GET     /api/v1/approvals                                   approver
 GET     /api/v1/audit/events                                auditor
+GET     /api/v1/audit/role-changes                          auditor
+GET     /api/v1/audit/role-changes/<int:entry_id>           auditor
 GET     /api/v1/audit/export.csv                            auditor
 GET     /api/v1/audit/export.jsonl                          auditor
 GET     /api/v1/audit/verify                                auditor
@@ -42,6 +44,8 @@ GET     /audit                                              auditor
 GET     /audit/export.<any(csv, jsonl):fmt>                 auditor
 GET     /audit/integrity                                    auditor
 GET     /audit/requests/<invite_id>                         auditor
+GET     /audit/roles                                        auditor
+GET     /audit/roles/<int:entry_id>                         auditor
 POST    /api/v1/approvals/decisions                         approver
 POST    /api/v1/batches                                     requester
 GET     /api/v1/batches/<string:batch_id>                   owner
@@ -104,7 +108,7 @@ CALLERS = {
     "auditor": ("aud@tech.gov.sg", {"auditor"}),  # an auditor makes no requests
     "admin": ("ada@tech.gov.sg", {"requester", "admin"}),
 }
-SAMPLE_VALUES = {"filename": "favicon.svg", "row": "2", "fmt": "csv"}
+SAMPLE_VALUES = {"filename": "favicon.svg", "row": "2", "fmt": "csv", "entry_id": "1"}
 
 
 def table() -> dict[tuple[str, str], str]:

@@ -63,8 +63,11 @@ def long_context(template: str, script: str) -> tuple[dict, list[str]]:
     context = CONTEXTS[template]()
     if template == "approver_digest":
         items = [{"invitee_email": INVITEE, "requester": REQUESTER, "method": "Create account",
-                  "expires_at": "2026-12-10T15:59:00Z"}] * 5
-        return {**context, "new": items, "expiring": items}, [INVITEE, REQUESTER]
+                  "expires_at": "2026-12-10T15:59:00Z", "url": "https://invites.example.gov.sg/approvals/r1"}] * 5
+        group = {"requester": REQUESTER, "count": 5, "batch_url": None, "closer_look": 0, "items": items}
+        batch = {"requester": REQUESTER, "count": 40, "batch_url": "https://invites.example.gov.sg/approvals?batch=b1",
+                 "closer_look": 2, "items": []}
+        return {**context, "new_groups": [batch, group], "expiring_groups": [group]}, [INVITEE, REQUESTER]
     typed = {key: value for key, value in values.items() if key in context}
     return {**context, **typed}, list(typed.values())
 

@@ -53,11 +53,23 @@ def closure_notice(**changes) -> dict:
             "reason": "Vendor Lee already holds a TechPass account; ask them to sign in with it.", **changes}
 
 
+QUEUE = "https://invites.example.gov.sg/approvals"
+
+
+def digest_item(email="jane.tan@tech.gov.sg", request_id="r1", **changes) -> dict:
+    return {"invitee_email": email, "requester": "amy@tech.gov.sg", "method": "Email invitation",
+            "expires_at": "2026-12-10T15:59:00Z", "url": f"{QUEUE}/{request_id}", **changes}
+
+
 def approver_digest(**changes) -> dict:
-    item = {"invitee_email": "jane.tan@tech.gov.sg", "requester": "amy@tech.gov.sg", "method": "Email invitation",
-            "expires_at": "2026-12-10T15:59:00Z"}
-    return {"request_id": "digest-1", "new": [item], "new_count": 3, "expiring": [item | {"invitee_email": "ken@tech.gov.sg"}],
-            "expiring_count": 1, "waiting_count": 4, "queue_url": "https://invites.example.gov.sg/approvals", **changes}
+    batch = {"requester": "amy@tech.gov.sg", "count": 27, "batch_url": f"{QUEUE}?batch=b1", "closer_look": 3, "items": []}
+    singles = {"requester": "zed@tech.gov.sg", "count": 2, "batch_url": None, "closer_look": 0,
+               "items": [digest_item(), digest_item("li@tech.gov.sg", "r2", requester="zed@tech.gov.sg")]}
+    expiring = {"requester": "amy@tech.gov.sg", "count": 1, "batch_url": None, "closer_look": 0,
+                "items": [digest_item("ken@tech.gov.sg", "r3")]}
+    return {"request_id": "digest-1", "new_groups": [batch, singles], "new_count": 259, "new_more": 230,
+            "expiring_groups": [expiring], "expiring_count": 1, "expiring_more": 0, "waiting_count": 300,
+            "queue_url": QUEUE, **changes}
 
 
 def invitation_sent_notice(**changes) -> dict:
@@ -71,12 +83,49 @@ CONTEXTS = {"invitation": invitation, "invitation_seed": invitation_seed, "rejec
 
 def test_approver_digest_lists_expiring_and_new_requests_with_a_link_to_the_queue():
     email = render("approver_digest", approver_digest())
-    assert email.subject == "4 TechPass requests waiting for approval (1 expiring soon)"
+    assert email.subject == "300 TechPass requests waiting for approval (1 expiring soon)"
     for body in (email.text, email.html):
         assert "ken@tech.gov.sg" in body and "jane.tan@tech.gov.sg" in body
-        assert "and 2 more" in body and "https://invites.example.gov.sg/approvals" in body
+        assert "And 230 more requests" in body and QUEUE in body
         assert "10 December 2026" in body
-    assert "EXPIRING SOON (1)" in email.text and "NEW SINCE THE LAST DIGEST (3)" in email.text
+    assert "EXPIRING SOON (1)" in email.text and "NEW SINCE THE LAST DIGEST (259)" in email.text
+
+
+def test_approver_digest_shows_a_batch_as_one_line_with_a_link_and_other_requests_by_requester_each_a_link():
+    email = render("approver_digest", approver_digest())
+    text = email.text
+    assert f"Batch of 27 from amy@tech.gov.sg — 3 need a closer look\n{QUEUE}?batch=b1" in text
+    assert ("From zed@tech.gov.sg:\n- jane.tan@tech.gov.sg (Email invitation), expires 10 December 2026\n"
+            f"  {QUEUE}/r1\n- li@tech.gov.sg") in text
+    assert f"And 230 more requests: {QUEUE}" in text
+    html = email.html
+    assert f'<a href="{QUEUE}?batch=b1" style="color:#1a56b8;">Batch of 27 from amy@tech.gov.sg</a> — 3 need a closer look' in html
+    assert f'<a href="{QUEUE}/r1" style="color:#1a56b8;">jane.tan@tech.gov.sg</a>' in html
+    assert f'<a href="{QUEUE}/r2" style="color:#1a56b8;">li@tech.gov.sg</a>' in html
+    assert f'<a href="{QUEUE}" style="color:#1a56b8;">see them all in the queue</a>' in html
+    assert "From zed@tech.gov.sg:" in html
+
+
+def test_approver_digest_queued_before_grouping_is_grouped_by_requester_and_counted():
+    earlier = {"invitee_email": "jane.tan@tech.gov.sg", "requester": "amy@tech.gov.sg", "method": "Email invitation",
+               "expires_at": "2026-12-10T15:59:00Z"}
+    email = render("approver_digest", {"request_id": "digest-1", "new": [earlier], "new_count": 3, "expiring": [],
+                                       "expiring_count": 0, "waiting_count": 3, "queue_url": QUEUE})
+    assert f"From amy@tech.gov.sg:\n- jane.tan@tech.gov.sg (Email invitation), expires 10 December 2026\n  {QUEUE}\n" in email.text
+    assert f"And 2 more requests: {QUEUE}" in email.text
+
+
+def test_approver_digest_says_a_single_request_needing_a_closer_look_in_the_singular():
+    batch = {"requester": "amy@tech.gov.sg", "count": 2, "batch_url": f"{QUEUE}?batch=b1", "closer_look": 1, "items": []}
+    email = render("approver_digest", approver_digest(new_groups=[batch], new_count=2, new_more=0))
+    assert "Batch of 2 from amy@tech.gov.sg — 1 needs a closer look" in email.text and "And " not in email.text
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x"])
+def test_approver_digest_refuses_a_link_that_is_not_a_web_address(url):
+    with pytest.raises(InvalidContext):
+        render("approver_digest", approver_digest(new_groups=[
+            {"requester": "amy@tech.gov.sg", "count": 1, "batch_url": url, "closer_look": 0, "items": []}]))
 
 
 def test_expiry_notice_tells_the_requester_nobody_decided_in_time():

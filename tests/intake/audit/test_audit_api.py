@@ -116,10 +116,10 @@ def test_csv_export_neutralises_formulas_and_round_trips(people, signer):
     response = people["carol"]("GET", "/api/v1/audit/export.csv")
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in response.headers["Content-Disposition"]
-    text = response.get_data(as_text=True)
+    text = response.get_data().decode("utf-8-sig")
     assert text.endswith("\r\n")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    assert [r["note"] for r in rows] == ["'" + f for f in FORMULAS[:4]] + tricky + ["'" + f for f in FORMULAS[4:]]
+    assert [r["Comment or reason"] for r in rows] == ["'" + f for f in FORMULAS[:4]] + tricky + ["'" + f for f in FORMULAS[4:]]
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value

@@ -77,8 +77,9 @@ def test_export_buttons_carry_the_filters(client, carol):
     submit(client, "other", 1)
     page = carol.get("/audit?email=exp").get_data(as_text=True)
     assert 'href="/audit/export.csv?email=exp"' in page and 'href="/audit/export.jsonl?email=exp"' in page
-    rows = list(csv.DictReader(io.StringIO(carol.get("/audit/export.csv?email=exp").get_data(as_text=True))))
-    assert sorted(r["invitee_email"] for r in rows) == ["exp0@tech.gov.sg", "exp1@tech.gov.sg"]
+    body = carol.get("/audit/export.csv?email=exp").get_data().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body, newline="")))
+    assert sorted(r["Invitee email"] for r in rows) == ["exp0@tech.gov.sg", "exp1@tech.gov.sg"]
     assert InviteRequest.select().count() == 3
 
 

@@ -5,6 +5,8 @@ import io
 
 import pytest
 
+from intake.auth import roles
+from intake.db import database
 from intake.models import BatchDraft, BatchRow, HistoryEntry, InviteRequest
 from tests.support.callers import as_user, signed_in
 
@@ -25,7 +27,10 @@ def world(app, client):
                                                    "seed_onboarding": False, "reason": "New joiner"}).get_json()["id"]
     draft = amy("POST", "/api/v1/batches", data={"file": (io.BytesIO(CSV), "team.csv")},
                 content_type="multipart/form-data").get_json()["id"]
-    return {"invite_id": invite, "batch_id": draft, "row": 2, "fmt": "csv"}
+    with database.atomic():
+        roles.grant("approver", "pat@tech.gov.sg", "admin@tech.gov.sg")
+    change = HistoryEntry.get(HistoryEntry.event == "role_granted").id
+    return {"invite_id": invite, "batch_id": draft, "row": 2, "fmt": "csv", "entry_id": change}
 
 
 def _rules(app, predicate):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
 from invite_common.errors import PermanentError
 from invite_common.messages import Template
@@ -102,21 +102,63 @@ class DigestItem(Schema):
     requester = fields.String(required=True, validate=_required)
     method = fields.String(required=True, validate=_required)
     expires_at = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
+    # the request's page in the portal; digests queued before links were sent have none
+    url = fields.Url(load_default=None, schemes={"https", "http"}, require_tld=False)
+
+
+class DigestGroup(Schema):
+    """A line of the digest: a batch (one line with a link to it), or a requester's requests (a line each)."""
+
+    class Meta:
+        unknown = RAISE
+
+    requester = fields.String(required=True, validate=_required)
+    count = fields.Integer(required=True, validate=validate.Range(min=1))
+    # set for a batch: its requests in the portal's queue
+    batch_url = fields.Url(required=True, allow_none=True, schemes={"https", "http"}, require_tld=False)
+    closer_look = fields.Integer(required=True, validate=validate.Range(min=0))
+    items = fields.List(fields.Nested(DigestItem), required=True)
+
+
+def _as_groups(items: list[dict]) -> list[dict]:
+    """A digest queued before grouping: its requests, grouped by requester as the template shows them."""
+    groups: dict[str, dict] = {}
+    for item in items:
+        group = groups.setdefault(item["requester"], {"requester": item["requester"], "count": 0, "batch_url": None,
+                                                      "closer_look": 0, "items": []})
+        group["count"] += 1
+        group["items"].append(item)
+    return list(groups.values())
 
 
 class ApproverDigestContext(Schema):
-    """What approvers are told now and then: requests new since the last digest, and those about to expire."""
+    """What approvers are told now and then: requests new since the last digest, and those about to
+    expire, each grouped (a batch as one line, other requests by requester) and bounded in size."""
 
     class Meta:
         unknown = RAISE
 
     request_id = fields.String(required=True, validate=_required)
-    new = fields.List(fields.Nested(DigestItem), required=True)
+    new_groups = fields.List(fields.Nested(DigestGroup), load_default=list)
     new_count = fields.Integer(required=True, validate=validate.Range(min=0))
-    expiring = fields.List(fields.Nested(DigestItem), required=True)
+    new_more = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    expiring_groups = fields.List(fields.Nested(DigestGroup), load_default=list)
     expiring_count = fields.Integer(required=True, validate=validate.Range(min=0))
+    expiring_more = fields.Integer(load_default=0, validate=validate.Range(min=0))
     waiting_count = fields.Integer(required=True, validate=validate.Range(min=0))
     queue_url = fields.Url(required=True, schemes={"https", "http"}, require_tld=False)
+    # a digest queued by an earlier intake: its requests as one list each (read into groups below)
+    new = fields.List(fields.Nested(DigestItem), load_default=list)
+    expiring = fields.List(fields.Nested(DigestItem), load_default=list)
+
+    @post_load
+    def _group_earlier_lists(self, data: dict, **_) -> dict:
+        for part in ("new", "expiring"):
+            items = data.pop(part)
+            if items and not data[f"{part}_groups"]:
+                data[f"{part}_groups"] = _as_groups(items)
+                data[f"{part}_more"] = max(0, data[f"{part}_count"] - len(items))
+        return data
 
 
 # one schema for each email the message contract names (Template.ALL), and no other

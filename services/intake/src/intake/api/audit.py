@@ -1,4 +1,4 @@
-"""The audit API under /api/v1/audit, for auditors only: events, CSV and JSON Lines exports, verify."""
+"""The audit API under /api/v1/audit, for auditors only: events, role changes, CSV and JSON Lines exports, verify."""
 from __future__ import annotations
 
 import base64
@@ -15,10 +15,10 @@ from intake import lifecycle
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.auth import guards
-from intake.audit import export, keys, queries
+from intake.audit import export, keys, queries, role_changes
 from intake.audit.filters import FilterArgs, Filters
 from intake.audit.verify import verify
-from intake.errors import InvalidInput
+from intake.errors import InvalidInput, NotFound
 from intake.validation.rules import check_moment
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Auditors: history, exports, integrity")
@@ -62,6 +62,33 @@ class AuditEventSchema(Schema):
     request_state = fields.String(required=True, allow_none=True, validate=validate.OneOf(lifecycle.STATES),
                                   metadata={"description": "the request's state now; null for events of no request"})
     batch_id = _text("the batch the request came in; null if none", allow_none=True)
+
+
+class RoleChangeArgs(role_changes.RoleFilterArgs):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(validate=validate.Length(max=100), metadata=patterns.CURSOR)
+
+
+class RoleChangeSchema(Schema):
+    """One role grant or revocation, as the history records it."""
+
+    id = fields.Integer(required=True, metadata={"description": "the history entry's id; names the change for good"})
+    position = fields.Integer(required=True, allow_none=True,
+                              metadata={"description": "place in the chain; null until linked"})
+    at = _when("when it happened, UTC")
+    event = fields.String(required=True, validate=validate.OneOf(role_changes.EVENTS),
+                          metadata={"description": "role_granted or role_revoked"})
+    role = _text("the role given or taken away")
+    person = _text("who was given it or lost it")
+    by = _text("who made the change (ROLE_GRANTS when the service's setting did)")
+    hash = _text("the entry's chain hash; null until linked", allow_none=True)
+
+
+class RoleChangePageSchema(Schema):
+    """One page of role changes and where the next one starts."""
+
+    items = fields.List(fields.Nested(RoleChangeSchema), required=True)
+    next_cursor = _text("pass as `cursor` for the next page; null on the last page", allow_none=True)
 
 
 class AuditEventPageSchema(Schema):
@@ -158,14 +185,43 @@ class Events(MethodView):
         return {"items": items, "next_cursor": _encode_cursor(last) if last is not None else None}
 
 
+@blp.route("/role-changes")
+class RoleChanges(MethodView):
+    @blp.doc(description=EVENTS_RULES)
+    @requires(guards.AUDITOR)
+    @blp.arguments(RoleChangeArgs, location="query", unknown=RAISE, as_kwargs=True)
+    @blp.response(200, RoleChangePageSchema)
+    def get(self, limit, cursor=None, **filters):
+        """List role grants and revocations by person, role, who made them and time, newest first."""
+        after = _decode_cursor(cursor) if cursor else None
+        items, last = role_changes.page(role_changes.RoleFilters.of(filters), after=after, limit=limit)
+        return {"items": items, "next_cursor": _encode_cursor(last) if last is not None else None}
+
+
+@blp.route("/role-changes/<int:entry_id>")
+class RoleChange(MethodView):
+    @requires(guards.AUDITOR)
+    @blp.response(200, RoleChangeSchema)
+    @blp.alt_response(404, description="no role change has that id")
+    def get(self, entry_id):
+        """Show one role grant or revocation by its id."""
+        entry = role_changes.get(entry_id) if entry_id < 2**63 else None
+        if entry is None:
+            raise NotFound(str(entry_id))
+        return role_changes.as_dict(entry)
+
+
 @blp.route("/export.csv")
 class ExportCsv(MethodView):
     @blp.doc(description=EXPORT_RULES)
     @requires(guards.AUDITOR)
     @blp.arguments(FilterArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, {"type": "string"}, content_type="text/csv", headers=DOWNLOAD_HEADERS,
-                  description="CSV (RFC 4180, UTF-8), streamed: a heading row of the event fields, then "
-                              "one row per event; formula-like cells neutralised")
+                  description="CSV (RFC 4180, UTF-8 with a byte-order mark), streamed, for people and "
+                              "spreadsheets: a heading row, then one row per event in the portal's words, "
+                              "times in Singapore time (`2026-12-07 14:05:09`, heading `Time (SGT)`), each "
+                              "detail in a column of its own; formula-like cells neutralised. Scripts should "
+                              "read the JSON Lines export, whose fields are the API's")
     def get(self, **filters):
         """Export the matching events as CSV, oldest first, safe to open in a spreadsheet."""
         return export.download(Filters.of(filters), "csv")

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 import peewee
 
@@ -22,7 +23,7 @@ from invite_common.messages import Template, new_message
 from invite_common.outbox import Outbox
 
 from intake import lifecycle
-from intake.approvals import queue
+from intake.approvals import decision_context, queue
 from intake.db import database
 from intake.auth.identity import Caller
 from intake.auth.roles import may_hold
@@ -33,8 +34,11 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "intake"
 TEMPLATE = Template.APPROVER_DIGEST
-# the most requests named in each part of one email; the rest are counted
+# the most lines in each part of one email (a batch is one line, a request another); the rest are
+# counted, and the email links to the whole queue
 LISTED = 20
+# the most requests of one part read to group them: enough for LISTED lines of any mix
+READ_AT_MOST = 5000
 # remind at least this long before expiry, and never less than two digests ahead
 REMIND_AT_LEAST = dt.timedelta(days=1)
 
@@ -54,13 +58,66 @@ class DigestSettings:
         return max(REMIND_AT_LEAST, 2 * self.interval)
 
 
-def _item(invite: InviteRequest, expiry_days: int) -> dict:
+def _item(invite: InviteRequest, settings: DigestSettings) -> dict:
     return {
         "invitee_email": invite.email,
         "requester": invite.requester,
         "method": METHOD_LABELS.get(invite.method, invite.method),
-        "expires_at": lifecycle.expires_at(invite, expiry_days).isoformat(),
+        "expires_at": lifecycle.expires_at(invite, settings.expiry_days).isoformat(),
+        "url": f"{settings.queue_url}/{quote(invite.id, safe='')}",
     }
+
+
+class CloserLook:
+    """How many requests of a batch an approver's request page would warn about, counted once a run."""
+
+    def __init__(self, settings: DigestSettings, now: dt.datetime):
+        self.settings, self.now, self.counted = settings, now, {}
+
+    def needing(self, invites: list[InviteRequest]) -> int:
+        total = 0
+        for invite in invites:
+            if invite.id not in self.counted:
+                earlier = decision_context.earlier_requests(invite)
+                expires = lifecycle.expires_at(invite, self.settings.expiry_days)
+                self.counted[invite.id] = bool(decision_context.warnings_for(
+                    invite, earlier, self.settings.org_domains, expires, self.now))
+            total += self.counted[invite.id]
+        return total
+
+
+def _groups(invites: list[InviteRequest], settings: DigestSettings, closer: CloserLook) -> list[dict]:
+    """The requests grouped for the email, in the order they were submitted.
+
+    A batch is one line (its size, its requester, how many need a closer look, a link to it in the
+    queue); other requests are grouped by requester, a line each. At most LISTED lines in all."""
+    batches: dict[str, list[InviteRequest]] = {}
+    singles: dict[str, list[InviteRequest]] = {}
+    for invite in invites:
+        if invite.batch_id:
+            batches.setdefault(invite.batch_id, []).append(invite)
+        else:
+            singles.setdefault(invite.requester, []).append(invite)
+    groups, lines = [], 0
+    for batch_id, members in batches.items():
+        if lines >= LISTED:
+            break
+        groups.append({"requester": members[0].requester, "count": len(members), "items": [],
+                       "batch_url": f"{settings.queue_url}?{urlencode({'batch': batch_id})}",
+                       "closer_look": closer.needing(members)})
+        lines += 1
+    for requester, members in singles.items():
+        shown = members[:max(0, LISTED - lines)]
+        if shown:
+            groups.append({"requester": requester, "count": len(members), "batch_url": None, "closer_look": 0,
+                           "items": [_item(i, settings) for i in shown]})
+            lines += len(shown)
+    return groups
+
+
+def _named(groups: list[dict]) -> int:
+    """How many requests the groups name: a batch's all, a requester's those listed."""
+    return sum(g["count"] if g["batch_url"] else len(g["items"]) for g in groups)
 
 
 def _approvers(org_domains: tuple[str, ...]) -> list[str]:
@@ -88,7 +145,7 @@ def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -
             )
             run = DigestRun.create(covered_from=since, covered_until=now, new_count=new.count(), expiring_count=expiring.count())
             if run.new_count or run.expiring_count:
-                run.emails = _email_each_approver(outbox, settings, run, new, expiring)
+                run.emails = _email_each_approver(outbox, settings, run, new, expiring, now)
                 run.save()
     except peewee.IntegrityError:
         # another process recorded the digest for this stretch of time first
@@ -98,8 +155,10 @@ def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -
     return run
 
 
-def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRun, new, expiring) -> int:
+def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRun, new, expiring,
+                         now: dt.datetime) -> int:
     digest_id = f"digest-{uuid.uuid4().hex}"
+    closer = CloserLook(settings, now)
     sent = 0
     order = (InviteRequest.created_at, InviteRequest.id)
     for email in _approvers(settings.org_domains):
@@ -110,12 +169,16 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
         new_count, expiring_count = mine_new.count(), mine_expiring.count()
         if not (new_count or expiring_count):
             continue
+        new_groups = _groups(list(mine_new.order_by(*order).limit(READ_AT_MOST)), settings, closer)
+        expiring_groups = _groups(list(mine_expiring.order_by(*order).limit(READ_AT_MOST)), settings, closer)
         context = {
             "request_id": digest_id,
-            "new": [_item(i, settings.expiry_days) for i in mine_new.order_by(*order).limit(LISTED)],
+            "new_groups": new_groups,
             "new_count": new_count,
-            "expiring": [_item(i, settings.expiry_days) for i in mine_expiring.order_by(*order).limit(LISTED)],
+            "new_more": max(0, new_count - _named(new_groups)),
+            "expiring_groups": expiring_groups,
             "expiring_count": expiring_count,
+            "expiring_more": max(0, expiring_count - _named(expiring_groups)),
             "waiting_count": queue.decidable(approver).count(),
             "queue_url": settings.queue_url,
         }

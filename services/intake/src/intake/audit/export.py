@@ -1,9 +1,11 @@
 """Stream matching history events as CSV or JSON Lines, a chunk of rows at a time.
 
+JSON Lines is for scripts: the API's event fields, codes and UTC times, unchanged. CSV is for
+people and spreadsheets (audit/sheet.py says its columns): the pages' words, Singapore time, and a
+UTF-8 byte-order mark first, so spreadsheets read the file as UTF-8.
+
 CSV follows RFC 4180 (CRLF line ends, fields with quotes, commas or line breaks quoted, quotes
-doubled). Requesters write free text that is stored as given, so every text cell a spreadsheet
-would take for a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with
-an apostrophe, which spreadsheets show as text and never evaluate.
+doubled), and every cell a spreadsheet would take for a formula is neutralised (audit/sheet.py).
 """
 from __future__ import annotations
 
@@ -17,18 +19,11 @@ from flask import Response, stream_with_context
 from intake.audit.chain import utc_iso
 from intake.audit.filters import Filters
 from intake.audit.queries import EVENT_FIELDS, iter_event_rows
+from intake.audit.sheet import HEADINGS, rows as sheet_rows
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = "".join(FORMULA_STARTS)
+BYTE_ORDER_MARK = "\ufeff"
 # rows gathered before a piece of the stream is handed on: fewer, larger writes
 ROWS_PER_PIECE = 500
-
-
-def neutralise(value):
-    """Make a text cell safe to open in a spreadsheet; other values pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 class _Buffer:
@@ -46,21 +41,15 @@ class _Buffer:
         return text
 
 
-def _csv_cells(row: tuple) -> list:
-    # neutralise() inlined: this runs for every cell of every exported row
-    cells = ["'" + c if c.__class__ is str and c and c[0] in _FORMULA_FIRST else c for c in row]
-    cells[2] = utc_iso(row[2])
-    return cells
-
-
 def csv_stream(rows: Iterable[tuple]) -> Iterator[str]:
-    """CSV text of `rows` (in EVENT_FIELDS order) with a heading row, in pieces."""
+    """CSV text of `rows` (in EVENT_FIELDS order): a byte-order mark, a heading row, then a row each, in pieces."""
     buffer = _Buffer()
+    buffer.write(BYTE_ORDER_MARK)
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EVENT_FIELDS)
+    writer.writerow(HEADINGS)
     count = 0
-    for row in rows:
-        writer.writerow(_csv_cells(row))
+    for cells in sheet_rows(rows):
+        writer.writerow(cells)
         count += 1
         if count % ROWS_PER_PIECE == 0:
             yield buffer.take()

@@ -1,4 +1,4 @@
-"""The auditors' pages: search requests, read a request's timeline, export, check the history's integrity.
+"""The auditors' pages: search requests and role changes, read their timelines, export, check the history's integrity.
 
 Read-only by construction: every route is a GET, and none of these pages carries a control that
 changes anything. Only auditors may open them.
@@ -8,21 +8,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from flask import Blueprint, current_app, render_template, request
-from marshmallow import ValidationError, fields
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from marshmallow import Schema, ValidationError, fields
 
 from invite_common.dates import SINGAPORE_TIME
 from invite_common.messages import Method
 
 from intake import lifecycle
 from intake.audit import export as exporting
-from intake.audit import keys, queries
+from intake.audit import keys, queries, role_changes
 from intake.audit.filters import FilterArgs, Filters
 from intake.audit.verify import verify
 from intake.errors import NotFound
 from intake.auth import guards
+from intake.auth.roles import GRANTABLE, ROLE_HISTORY_KEY
 from intake.models import InviteRequest
 from intake.portal import forms
+from intake.portal.layout import ROLE_WORDS
 from intake.portal.paging import PER_PAGE, page_number, paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -34,6 +36,7 @@ EARLIEST_DAY = dt.date.min + dt.timedelta(days=1)
 
 
 bp.add_app_template_filter(lambda text: json.loads(text or "{}"), "from_json")
+bp.add_app_template_filter(lambda role: ROLE_WORDS.get(role, role), "role_word")
 
 
 def _day(raw: str) -> dt.date | None:
@@ -63,13 +66,24 @@ class SearchArgs(FilterArgs):
 SEARCH_ARGS = SearchArgs()
 
 
-def read_filters() -> tuple[Filters, dict, dict]:
-    """The page's filters from the query string: (filters, values to show in the form, problems).
+class RoleSearchArgs(role_changes.RoleFilterArgs):
+    """The role search's filters: the API's, with days in place of its moments."""
+
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+
+
+ROLE_SEARCH_ARGS = RoleSearchArgs()
+ROLE_FIELDS = ("person", "role", "by", "from", "to")
+
+
+def _read_args(schema: Schema, names: tuple[str, ...]) -> tuple[dict, dict, dict]:
+    """A search's filters from the query string: (loaded values, values to show in the form, problems).
 
     A filter that is wrong is left out and named beside its field; the search still shows."""
-    values = {name: request.args.get(name, "").strip() for name in FIELDS}
+    values = {name: request.args.get(name, "").strip() for name in names}
     try:
-        loaded, problems = SEARCH_ARGS.load({k: v for k, v in values.items() if v}), {}
+        loaded, problems = schema.load({k: v for k, v in values.items() if v}), {}
     except ValidationError as exc:
         loaded, problems = exc.valid_data or {}, forms.filter_problems(exc.messages)
     start, end = _day(values["from"]), _day(values["to"])
@@ -87,6 +101,12 @@ def read_filters() -> tuple[Filters, dict, dict]:
     dates_wrong = "from" in problems or "to" in problems
     loaded["from_"] = days["from"][0] if start and not dates_wrong else None
     loaded["to"] = days["to"][1] if end and not dates_wrong else None
+    return loaded, values, problems
+
+
+def read_filters() -> tuple[Filters, dict, dict]:
+    """The request search's filters from the query string: (filters, values to show in the form, problems)."""
+    loaded, values, problems = _read_args(SEARCH_ARGS, FIELDS)
     return Filters.of(loaded), values, problems
 
 
@@ -109,11 +129,37 @@ def search():
 @bp.get("/requests/<invite_id>")
 def timeline(invite_id):
     """Show everything recorded about one request, in order, with times in Singapore time."""
+    if invite_id == ROLE_HISTORY_KEY:
+        # the key role changes share in the history (and the exports): they have pages of their own
+        return redirect(url_for("portal.audit.roles"))
     invite = InviteRequest.get_or_none(InviteRequest.id == invite_id)
     if invite is None:
         raise NotFound(invite_id)
     return render_template("portal/audit/timeline.html", invite=invite, entries=queries.timeline(invite.id),
                            back=request.args.get("back", ""))
+
+
+@bp.get("/roles")
+def roles():
+    """Search role grants and revocations by person, role, who made them and dates."""
+    loaded, values, problems = _read_args(ROLE_SEARCH_ARGS, ROLE_FIELDS)
+    query = role_changes.changes(role_changes.RoleFilters.of(loaded))
+    page = paginate(query, page_number(request.args.get("page", "1")))
+    return render_template(
+        "portal/audit/roles.html", page=page, values=values, problems=problems, args=_form_args(values, problems),
+        roles=GRANTABLE, facts=role_changes.facts, first_row=(page.number - 1) * PER_PAGE + 1,
+    ), (422 if problems else 200)
+
+
+@bp.get("/roles/<int:entry_id>")
+def role_change(entry_id):
+    """Show one role grant or revocation, and every role change of the same person, in order."""
+    entry = role_changes.get(entry_id) if entry_id < 2**63 else None
+    if entry is None:
+        raise NotFound(str(entry_id))
+    about = role_changes.facts(entry)
+    return render_template("portal/audit/role_change.html", entry=entry, about=about, facts=role_changes.facts,
+                           history=role_changes.for_person(about["person"]))
 
 
 @bp.get("/export.<any(csv, jsonl):fmt>")
@@ -131,4 +177,6 @@ def integrity():
     result = verify(keys.verify_keys(current_app.extensions["settings"]))
     bad = result.first_bad
     invite = InviteRequest.get_or_none(InviteRequest.id == bad.get("request_id")) if bad and bad.get("request_id") else None
-    return render_template("portal/audit/integrity.html", result=result, bad_invite=invite)
+    role_change = bad is not None and bad.get("request_id") == ROLE_HISTORY_KEY and bad.get("id") is not None
+    return render_template("portal/audit/integrity.html", result=result, bad_invite=invite,
+                           bad_is_role_change=role_change)

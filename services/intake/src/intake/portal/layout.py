@@ -16,6 +16,7 @@ AUDIT_AREA = "portal.audit"
 
 AUDIT_NAV = (
     ("portal.audit.search", "Audit history", ()),
+    ("portal.audit.roles", "Role changes", ()),
     ("portal.audit.integrity", "Integrity", ()),
 )
 
