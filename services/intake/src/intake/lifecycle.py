@@ -34,6 +34,8 @@ MAY_HAVE_MADE_ACCOUNT: tuple[str, ...] = (State.FAILED, State.CLOSED)
 FINISHED: frozenset[str] = State.FINAL
 # The invitation went out: the requester may have it sent again.
 SENT = State.EMAILED
+# The state an approval's decision leaves a request in, before the account is made.
+APPROVED = State.APPROVED
 REJECTED = State.REJECTED
 CANCELLED = State.CANCELLED
 EXPIRED = State.EXPIRED

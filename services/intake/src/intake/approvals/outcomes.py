@@ -1,7 +1,7 @@
 """Why a request an approver selected is no longer waiting for their decision, in the words a page shows."""
 from __future__ import annotations
 
-from invite_common.messages import Decision, State
+from invite_common.messages import Decision
 from invite_common.people import same_person
 
 from intake import lifecycle
@@ -29,13 +29,13 @@ def why_not_waiting(invite: InviteRequest | None, caller: Caller) -> str | None:
         return "This request invites you: another approver decides on it"
     if lifecycle.awaiting_decision(invite):
         return None
-    if lifecycle.being_cancelled(invite) or invite.state == State.CANCELLED:
+    if lifecycle.being_cancelled(invite) or invite.state == lifecycle.CANCELLED:
         return "Cancelled by its requester"
-    if invite.state == State.EXPIRED:
+    if invite.state == lifecycle.EXPIRED:
         return "Expired before anyone decided on it"
-    rejected = invite.pending_action == Decision.REJECT or invite.state == State.REJECTED
-    decider = _decider(invite, *((Decision.REJECT, State.REJECTED) if rejected else (Decision.APPROVE, State.APPROVED)))
-    word = "rejected" if rejected else "approved"
-    if decider and same_person(decider, caller.email):
-        return f"Already {word} by you"
-    return f"Already {word} by another approver"
+    rejected = invite.pending_action == Decision.REJECT or invite.state == lifecycle.REJECTED
+    decider = _decider(invite, *((Decision.REJECT, lifecycle.REJECTED) if rejected else (Decision.APPROVE, lifecycle.APPROVED)))
+    by_you = bool(decider) and same_person(decider, caller.email)
+    if rejected:
+        return "Already rejected by you" if by_you else "Already rejected by another approver"
+    return "Already approved by you" if by_you else "Already approved by another approver"
