@@ -68,6 +68,7 @@ POST    /invite/batch                                       requester
 GET     /invite/batch/<batch_id>                            requester
 GET     /invite/batch/<batch_id>/remove-attention           requester
 POST    /invite/batch/<batch_id>/remove-attention           requester
+POST    /invite/batch/<batch_id>/removals/<removal_id>/undo  requester
 GET     /invite/batch/<batch_id>/reset                      requester
 POST    /invite/batch/<batch_id>/reset                      requester
 GET     /invite/batch/<batch_id>/rows/<row_number:row>      requester
