@@ -29,7 +29,7 @@ from intake.models import BatchDraft, BatchRow, DraftStatus
 
 __all__ = [
     "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",
-    "update_row", "remove_row", "plan_attention_removal", "remove_rows_needing_attention", "find_removal",
+    "update_row", "remove_row", "remove_rows", "plan_attention_removal", "remove_rows_needing_attention", "find_removal",
     "undo_removal", "locate_row",
     "vendors_at_officer_addresses", "reset", "submit_draft", "template_csv", "template_xlsx",
 ]
@@ -176,6 +176,20 @@ def remove_row(draft: BatchDraft, row: int, caller: Caller) -> Removed:
         if store.get_row(draft, row) is None:
             raise NotFound(row)
         return removals.take_out(draft, [row])
+
+
+def remove_rows(draft: BatchDraft, numbers: list[int], caller: Caller) -> Removed:
+    """Take the rows named out of the draft at once, kept so they can be put back; all or none."""
+    _editable(draft, caller)
+    with database.atomic():
+        _lock(draft)
+        present = {r.row for r in BatchRow.select(BatchRow.row).where(
+            (BatchRow.draft == draft.id) & BatchRow.row.in_(numbers))}
+        missing = sorted(set(numbers) - present)
+        if missing:
+            raise InvalidInput({"rows": [f"The batch has no row {', '.join(map(str, missing[:10]))}"
+                                         f"{' and more' if len(missing) > 10 else ''}; nothing was removed."]})
+        return removals.take_out(draft, numbers)
 
 
 def plan_attention_removal(draft: BatchDraft) -> AttentionPlan:
