@@ -88,3 +88,24 @@ def test_the_openapi_document_describes_removals_and_undo(client):
     assert "201" in removals["responses"] and "422" in removals["responses"]
     assert "200" in paths["/api/v1/batches/{batch_id}/removals/{removal_id}/undo"]["post"]["responses"]
     assert body  # the schema of rows / needing_attention is referenced
+
+
+def test_removed_rows_are_not_kept_once_the_draft_is_submitted_reset_or_expired(amy):
+    import datetime as dt
+
+    from invite_common.db import utcnow
+    from intake.batches.expiry import delete_expired_drafts
+    from intake.models import BatchDraft, BatchRemoval
+
+    def removal_in(draft_id):
+        amy("POST", f"/api/v1/batches/{draft_id}/removals", json={"rows": [3]})
+        assert BatchRemoval.select().where(BatchRemoval.draft == draft_id).count() == 1
+
+    submitted, reset, expired = (draft_of(amy, [OFFICER_ROW, VENDOR_ROW])["id"] for _ in range(3))
+    for draft_id in (submitted, reset, expired):
+        removal_in(draft_id)
+    assert amy("POST", f"/api/v1/batches/{submitted}/submit").status_code == 201
+    assert amy("DELETE", f"/api/v1/batches/{reset}/rows").status_code == 204
+    BatchDraft.update(created_at=utcnow() - dt.timedelta(days=8)).where(BatchDraft.id == expired).execute()
+    assert delete_expired_drafts(7) == 1
+    assert BatchRemoval.select().count() == 0
