@@ -3,6 +3,7 @@ import csv
 import re
 
 from tests.browser.pages import Page, expect, filled_in, sign_in, status_cell
+from tests.browser.screens import shoot_both
 
 
 def open_batch_upload(page: Page) -> None:
@@ -79,6 +80,7 @@ def test_batch_with_a_bad_row_and_a_duplicate_is_fixed_on_the_page_then_submitte
     expect(summary).to_be_focused()
     expect(summary).to_contain_text("1 row needs attention before the batch can be submitted. Nothing was submitted.")
     expect(page).to_have_title(re.compile(r"^Error: Check your batch"))
+    shoot_both(page, "batch-submit-refused")
     summary.get_by_role("link", name=re.compile(r"^Row 4: Contact number: Enter a valid Singapore number")).click()
     expect(page.locator("#row-4")).to_be_focused()
     expect(page.locator("#row-4")).to_be_in_viewport()
