@@ -4,6 +4,8 @@ import pytest
 from tests.support.callers import as_user
 from tests.support.spreadsheets import OFFICER_ROW, VENDOR_ROW, csv_bytes, upload
 
+pytestmark = pytest.mark.both_databases("removed rows are kept as JSON and inserted again under the draft's lock")
+
 ANN = OFFICER_ROW | {"email": "ann.lee@tech.gov.sg"}
 BROKEN = OFFICER_ROW | {"email": "ken@tech.gov.sg", "contact_number": "12"}
 
