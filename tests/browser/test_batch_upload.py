@@ -3,6 +3,7 @@ import csv
 import re
 
 from tests.browser.pages import Page, expect, filled_in, sign_in, status_cell
+from tests.browser.screens import shoot_both
 
 
 def open_batch_upload(page: Page) -> None:
@@ -29,9 +30,9 @@ def upload(page: Page, name: str, content: bytes) -> None:
 
 
 def cell(page: Page, row: int, column: str):
-    """The review table's cell for a row of the file and a column, where that cell's problems are shown."""
+    """The review table's cell for a row of the file and a column shown (the row's problems are in "Problems")."""
     headers = [h.strip() for h in page.get_by_role("columnheader").all_inner_texts()]
-    number = page.get_by_role("rowheader", name=re.compile(rf"^{row}( Needs attention( Check: .*)?)?$"))
+    number = page.get_by_role("rowheader", name=re.compile(rf"^Row {row}( Needs attention)?$"))
     table_row = page.get_by_role("row").filter(has=number)
     # The row's first column is its header (the row number), so cells start one column later.
     return table_row.get_by_role("cell").nth(headers.index(column) - 1)
@@ -57,34 +58,32 @@ def test_batch_with_a_bad_row_and_a_duplicate_is_fixed_on_the_page_then_submitte
     upload(page, "new-joiners.csv", filled_in(headings, [VENDOR, SAME_VENDOR_AGAIN, OFFICER_WITH_BAD_NUMBER]))
 
     expect(page.get_by_text("3 rows, 3 need attention.")).to_be_visible()
-    # Each problem is shown in the cell it is about (rows are numbered as in the file, under the headings).
-    expect(cell(page, 2, "Email address")).to_contain_text("The same email address is also on row 3.")
-    expect(cell(page, 3, "Email address")).to_contain_text("The same email address is also on row 2.")
-    expect(cell(page, 4, "Contact number")).to_contain_text("12345")
-    expect(cell(page, 4, "Contact number")).to_contain_text("A Singapore number has 8 digits; you entered 5.")
-    expect(cell(page, 4, "Email address")).not_to_contain_text("also on row")
+    # Each row states its problems in full, naming the column, so none is in a cell out of view.
+    expect(cell(page, 2, "Problems")).to_contain_text("Email address: The same email address is also on row 3.")
+    expect(cell(page, 3, "Problems")).to_contain_text("Email address: The same email address is also on row 2.")
+    expect(cell(page, 4, "Problems")).to_contain_text("Contact number (“12345”): A Singapore number has 8 digits; you entered 5.")
+    expect(cell(page, 4, "Problems")).not_to_contain_text("also on row")
 
     page.get_by_role("button", name="Remove row 3").click()
-    expect(page.get_by_role("alert")).to_contain_text("Row 3 removed.")
+    removed = page.get_by_role("alert").filter(has_text="Row 3 was removed. 2 rows are left.")
+    expect(removed).to_be_focused()
+    expect(removed).to_be_in_viewport()
     expect(page.get_by_text("2 rows, 1 needs attention.")).to_be_visible()
-    expect(cell(page, 2, "Email address")).not_to_contain_text("also on row")
+    expect(cell(page, 2, "Problems")).to_have_text("None: ready to submit")
 
-    # Submit is held while a row needs attention: the page says why, and pressing the button sends nothing.
+    # Submit is never disabled: pressed while a row needs attention, it sends nothing and lists the rows to fix.
     submit = page.get_by_role("button", name="Submit 2 requests")
-    expect(submit).to_be_disabled()  # aria-disabled: it stays in the tab order so its reason is read out
-    expect(submit).to_have_accessible_description("You cannot submit yet: 1 row needs attention. "
-                                                  "Edit or remove it first; nothing is sent until every row is ready.")
-    review_url = page.url
-    submit.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
-    expect(page).to_have_url(review_url)
-    expect(page.get_by_role("alert")).to_have_text(re.compile("Row 3 removed"))  # still the same page
-    # Had the browser sent it anyway (no script), the service refuses it and lists the rows to fix.
-    submit.evaluate("button => button.removeAttribute('aria-disabled')")
+    expect(submit).to_be_enabled()
+    expect(submit).not_to_have_attribute("aria-disabled", "true")
     submit.click()
-    expect(page.get_by_role("alert")).to_contain_text("There is a problem")
-    expect(page.get_by_role("link", name="Only rows that need attention (1)")).to_have_attribute("aria-current", "page")
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("1 row needs attention before the batch can be submitted. Nothing was submitted.")
+    expect(page).to_have_title(re.compile(r"^Error: Check your batch"))
+    shoot_both(page, "batch-submit-refused")
+    summary.get_by_role("link", name=re.compile(r"^Row 4: Contact number: A Singapore number has 8 digits")).click()
+    expect(page.locator("#row-4")).to_be_focused()
+    expect(page.locator("#row-4")).to_be_in_viewport()
 
     page.get_by_role("link", name="Edit row 4").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit row 4")

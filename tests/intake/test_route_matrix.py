@@ -52,6 +52,8 @@ GET     /api/v1/batches/<string:batch_id>                   owner
 DELETE  /api/v1/batches/<string:batch_id>/rows              owner
 PATCH   /api/v1/batches/<string:batch_id>/rows/<row_number:row>  owner
 DELETE  /api/v1/batches/<string:batch_id>/rows/<row_number:row>  owner
+POST    /api/v1/batches/<string:batch_id>/removals          owner
+POST    /api/v1/batches/<string:batch_id>/removals/<string:removal_id>/undo  owner
 POST    /api/v1/batches/<string:batch_id>/submit            owner
 GET     /api/v1/batches/template.csv                        requester
 GET     /api/v1/batches/template.xlsx                       requester
@@ -72,6 +74,7 @@ POST    /invite/batch                                       requester
 GET     /invite/batch/<batch_id>                            requester
 GET     /invite/batch/<batch_id>/remove-attention           requester
 POST    /invite/batch/<batch_id>/remove-attention           requester
+POST    /invite/batch/<batch_id>/removals/<removal_id>/undo  requester
 GET     /invite/batch/<batch_id>/reset                      requester
 POST    /invite/batch/<batch_id>/reset                      requester
 GET     /invite/batch/<batch_id>/rows/<row_number:row>      requester

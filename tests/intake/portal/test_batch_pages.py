@@ -5,7 +5,7 @@ import re
 import pytest
 
 from intake.models import InviteRequest
-from tests.support.portal_html import banner, checked_value, field_error, input_value, text
+from tests.support.portal_html import banner, checked_value, field_error, input_value, summary_links, text, title
 
 HEADINGS = "email,user_type,username,first_name,last_name,contact_number,organisation,department,seed_onboarding,offshore,reason"
 GOOD = "vic@vendor.example.com,vendor,v-vic.lim,Vic,Lim,91234567,Example Pte Ltd,,no,no,Contractor"
@@ -23,18 +23,32 @@ def test_templates_download_from_the_portal(amy_session):
     assert amy_session.get("/invite/batch/template.xlsx").data.startswith(b"PK")
 
 
-def test_review_shows_counts_unknown_columns_and_each_error_beside_its_cell(amy_session):
+def test_review_shows_counts_unknown_columns_and_states_each_rows_problem_in_the_row(amy_session):
     response = upload(amy_session, GOOD, BAD + ",blue", headings=HEADINGS + ",colour")
     review = response.headers["Location"]
     page = amy_session.get(review).text
     assert "2 rows, 1 needs attention." in text(page) and "colour" in page
-    assert re.search(r'<td class="cell--error">\s*<span class="cell-value">maybe</span>.*?SEED onboarding is required: yes or no', page, re.S)
-    assert "You cannot submit yet: 1 row needs attention." in text(page)
-    assert 'aria-disabled="true" aria-describedby="submit-blocked">Submit 2 requests' in page
+    # the problem is written out in the row's Problems cell, with its column and the value the file has
+    problems = re.search(r'<tr id="row-3".*?<td data-label="Problems" class="cell--problems">(.*?)</td>', page, re.S).group(1)
+    assert "SEED onboarding (“maybe”): Say whether SEED onboarding is required: yes or no." in text(problems)
+    assert re.search(r'<td data-label="SEED onboarding" class="cell--detail cell--error"><span class="cell-value">maybe</span>', page)
+    assert "None: ready to submit" in text(re.search(r'<tr id="row-2".*?</tr>', page, re.S).group(0))
+    assert "1 row needs attention." in text(page) and "aria-disabled" not in page
     only = amy_session.get(review + "?attention=1").text
     assert "Edit row 3" in text(only) and "Edit row 2" not in text(only)
+    assert InviteRequest.select().count() == 0
+
+
+def test_submitting_with_rows_that_need_attention_lists_them_linked_and_sends_nothing(amy_session):
+    review = upload(amy_session, GOOD, BAD, BAD.replace("tan@", "lim@").replace(",maybe,", ",no,").replace("91234568", "12")).headers["Location"]
     refused = amy_session.post(review + "/submit")
-    assert "needs attention" in banner(amy_session.get(refused.headers["Location"]).text)
+    assert refused.status_code == 422 and title(refused.text).startswith("Error: ")
+    assert summary_links(refused.text) == [
+        ("#row-3", "Row 3: SEED onboarding: Say whether SEED onboarding is required: yes or no."),
+        ("#row-4", "Row 4: Contact number: " + summary_links(refused.text)[1][1].split(": ", 2)[2]),
+    ]
+    assert "Nothing was submitted." in text(refused.text) and 'id="row-3"' in refused.text and 'id="row-4"' in refused.text
+    assert 'id="row-2"' not in refused.text  # only the rows to fix are listed below the summary
     assert InviteRequest.select().count() == 0
 
 
@@ -57,7 +71,7 @@ def test_editing_a_row_revalidates_it_and_keeps_what_was_typed(amy_session):
 def test_submitting_a_clean_batch_ends_on_its_filtered_status_page(amy_session):
     review = upload(amy_session, GOOD, BAD).headers["Location"]
     removed = amy_session.post(review + "/rows/3/remove")
-    assert removed.headers["Location"] == review + "#row-2"  # the last row went: the one before it
+    assert removed.headers["Location"].startswith(review + "?removed=")
     assert "1 row, 0 need attention." in text(amy_session.get(review).text)
     done = amy_session.post(review + "/submit")
     batch_id = review.rsplit("/", 1)[1]
@@ -98,15 +112,87 @@ def test_another_requesters_batch_is_not_found(amy_session, zed_session):
 
 def test_removing_every_row_that_needs_attention_asks_first_then_keeps_the_good_rows(amy_session):
     review = upload(amy_session, GOOD, BAD, BAD.replace("tan@", "lim@"), GOOD.replace("vic@", "ann@").replace("vic.lim", "ann.lee")).headers["Location"]
-    assert "Remove all 2 rows that need attention" in text(amy_session.get(review).text)
+    assert "Remove the rows that need attention" in text(amy_session.get(review).text)
     confirm = amy_session.get(review + "/remove-attention").text
-    assert "Remove the 2 rows that need attention?" in text(confirm) and "Rows 3 and 4 are taken out" in text(confirm)
+    assert "Remove 2 rows that need attention?" in text(confirm) and "2 have other problems: rows 3 and 4." in text(confirm)
+    assert "later copies" not in text(confirm)
     assert amy_session.get(review).status_code == 200 and "4 rows, 2 need attention." in text(amy_session.get(review).text)
     done = amy_session.post(review + "/remove-attention")
-    assert done.headers["Location"] == review
-    page = amy_session.get(review).text
-    assert "2 rows that needed attention were removed; 2 rows are left." in banner(page)
-    assert "2 rows, 0 need attention." in text(page) and "Remove all 2" not in text(page)
+    assert done.headers["Location"].startswith(review + "?removed=")
+    page = amy_session.get(done.headers["Location"]).text
+    assert banner(page) == "Rows 3 and 4 were removed. 2 rows are left."
+    assert "2 rows, 0 need attention." in text(page) and "Remove the rows" not in text(page)
+
+
+def test_removing_rows_that_need_attention_keeps_the_first_copy_of_a_repeated_person(amy_session):
+    ann = GOOD.replace("vic@", "ann@").replace("vic.lim", "ann.lee")
+    review = upload(amy_session, GOOD, BAD, ann, GOOD.replace("91234567", "81234567"), ann).headers["Location"]
+    confirm = text(amy_session.get(review + "/remove-attention").text)
+    assert "Remove 3 rows that need attention?" in confirm
+    assert "2 are later copies of someone already in the batch (the same email address or TechPass username): rows 5 and 6." in confirm
+    assert "The first copy of each person stays." in confirm and "1 has other problems: row 3." in confirm
+    done = amy_session.post(review + "/remove-attention")
+    page = amy_session.get(done.headers["Location"]).text
+    assert banner(page) == ("Rows 3, 5 and 6 were removed. 2 were later copies of someone already in the batch "
+                            "(the first copy stays) and 1 had other problems. 2 rows are left.")
+    # the first copies are there, no longer flagged: the batch is ready
+    assert "2 rows, 0 need attention." in text(page) and 'id="row-2"' in page and 'id="row-4"' in page
+
+
+def test_a_person_whose_first_row_has_its_own_problem_keeps_their_next_copy(amy_session):
+    bad_vic = GOOD.replace("91234567", "12")
+    review = upload(amy_session, bad_vic, GOOD).headers["Location"]
+    done = amy_session.post(review + "/remove-attention")
+    page = amy_session.get(done.headers["Location"]).text
+    assert banner(page) == "Row 2 was removed. 1 row is left."
+    assert "1 row, 0 need attention." in text(page) and 'id="row-3"' in page
+
+
+def test_undo_puts_removed_rows_back_where_they_were_with_their_flags(amy_session):
+    ann = GOOD.replace("vic@", "ann@").replace("vic.lim", "ann.lee")
+    review = upload(amy_session, GOOD, BAD, ann, ann).headers["Location"]
+    edited = amy_session.post(review + "/rows/3", data={"email": "tan@tech.gov.sg", "user_type": "public_officer",
+                                                        "contact_number": "1", "seed_onboarding": "no", "reason": "x"})
+    assert edited.status_code == 422
+    before = amy_session.get(review).text
+    done = amy_session.post(review + "/remove-attention")
+    page = amy_session.get(done.headers["Location"]).text
+    undo = re.search(r'<form method="post" action="([^"]+/undo)" class="banner__action">', page).group(1)
+    assert "Undo" in text(re.search(r'<div class="banner.*?</div>', page, re.S).group(0))
+    back = amy_session.post(undo)
+    assert back.headers["Location"] == review
+    restored = amy_session.get(review).text
+    assert banner(restored) == "Rows 3 and 5 are back in the batch, as they were."
+    # the same rows in the same places, the edit kept, both copies of ann flagged again
+    strip = lambda p: [re.sub(r'name="csrf_token" value="[^"]*"', "", row) for row in re.findall(r'<tr id="row-\d+".*?</tr>', p, re.S)]
+    assert strip(restored) == strip(before)
+    assert "4 rows, 3 need attention." in text(restored)
+    # undone once: a second press changes nothing and says so
+    again = amy_session.post(undo)
+    assert "already back in the batch" in banner(amy_session.get(again.headers["Location"]).text)
+    assert "4 rows, 3 need attention." in text(amy_session.get(review).text)
+
+
+def test_undo_of_a_single_removal_keeps_the_page_and_filter(amy_session):
+    review = upload(amy_session, GOOD, BAD, BAD.replace("tan@", "lim@")).headers["Location"]
+    removed = amy_session.post(review + "/rows/3/remove", data={"attention": "1"})
+    assert removed.headers["Location"].startswith(review + "?removed=") and removed.headers["Location"].endswith("&attention=1")
+    page = amy_session.get(removed.headers["Location"]).text
+    assert banner(page) == "Row 3 was removed. 2 rows are left."
+    assert '<input type="hidden" name="attention" value="1">' in re.search(r'<div class="banner.*?</form>', page, re.S).group(0)
+    undo = re.search(r'action="([^"]+/undo)"', page).group(1)
+    assert amy_session.post(undo, data={"attention": "1"}).headers["Location"] == review + "?attention=1"
+    assert "3 rows, 2 need attention." in text(amy_session.get(review).text)
+
+
+def test_undo_is_refused_to_another_requester_and_after_submitting(amy_session, zed_session):
+    review = upload(amy_session, GOOD, BAD).headers["Location"]
+    removed = amy_session.post(review + "/rows/3/remove")
+    undo = re.search(r'action="([^"]+/undo)"', amy_session.get(removed.headers["Location"]).text).group(1)
+    assert zed_session.post(undo).status_code == 404
+    amy_session.post(review + "/submit")
+    assert amy_session.post(undo).headers["Location"].startswith("/status?batch=")
+    assert InviteRequest.select().count() == 1
 
 
 def test_fixing_a_row_among_only_those_needing_attention_returns_to_the_next_one(amy_session):

@@ -290,6 +290,30 @@ def key_invitees_by_person(db: peewee.Database, migrator: SchemaMigrator) -> Non
                            (json.dumps(found, separators=(",", ":")), errors != "{}" or bool(found), row_id))
 
 
+def keep_removed_batch_rows(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Keep the rows taken out of a draft, so that taking them out can be undone until the draft is submitted."""
+    from invite_common.db import UTCDateTimeField
+
+    class BatchDraft(peewee.Model):
+        id = peewee.CharField(max_length=36, primary_key=True)
+
+        class Meta:
+            table_name = "batch_draft"
+
+    class BatchRemoval(peewee.Model):
+        id = peewee.CharField(max_length=36, primary_key=True)
+        draft = peewee.ForeignKeyField(BatchDraft, on_delete="CASCADE")
+        created_at = UTCDateTimeField()
+        rows = peewee.TextField()
+        duplicate_count = peewee.IntegerField(default=0)
+
+        class Meta:
+            table_name = "batch_removal"
+
+    with db.bind_ctx([BatchRemoval]):
+        db.create_tables([BatchRemoval])
+
+
 MIGRATIONS = [
     create_tables,
     create_batch_tables,
@@ -298,4 +322,5 @@ MIGRATIONS = [
     add_approver_queue_index_and_digests,
     index_the_quota_counts,
     key_invitees_by_person,
+    keep_removed_batch_rows,
 ]

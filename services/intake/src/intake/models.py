@@ -184,6 +184,21 @@ class BatchRow(BaseModel):
         indexes = ((("draft", "row"), True),)
 
 
+class BatchRemoval(BaseModel):
+    """Rows just taken out of a draft, kept with everything they held so that taking them out can be undone."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    draft = peewee.ForeignKeyField(BatchDraft, backref="removals", on_delete="CASCADE")
+    created_at = UTCDateTimeField()
+    # the removed rows' stored columns, as a JSON list in file order
+    rows = peewee.TextField()
+    # how many of them were later copies of a person already in the draft
+    duplicate_count = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "batch_removal"
+
+
 class PortalSession(BaseModel):
     """A portal session kept on the server: the cookie holds only a random token, whose hash is the id,
     so signing out (deleting the row) ends the session wherever its cookie is."""

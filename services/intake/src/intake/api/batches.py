@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
-from marshmallow import RAISE
+from marshmallow import RAISE, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from intake.validation import patterns
@@ -14,7 +14,9 @@ from intake.batches import service
 from intake.batches.columns import FIELDS
 from intake.batches.filetypes import ACCEPTED, MAX_FILE_BYTES, TOO_LARGE
 from intake.batches.parsing import MAX_ROWS
-from intake.batches.schemas import PAGE_SIZE, DraftSchema, PageArgs, RowSchema, SubmittedSchema
+from intake.batches.schemas import (
+    PAGE_SIZE, DraftSchema, PageArgs, RemovalArgs, RemovalSchema, RestoredSchema, RowSchema, SubmittedSchema,
+)
 from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 
@@ -46,6 +48,18 @@ ROW_CHANGES = {"required": True, "content": {"application/json": {"schema": {
     "additionalProperties": False,
     "minProperties": 1,
 }}}}
+
+# Exactly one of two forms: the rows to take out, or every row that needs attention.
+REMOVAL = {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+    {"type": "object", "required": ["rows"], "additionalProperties": False, "properties": {"rows": {
+        "type": "array", "minItems": 1, "maxItems": MAX_ROWS, "uniqueItems": True,
+        "description": "row numbers as in the file (the heading is row 1)",
+        "items": {"type": "integer", "minimum": 2, "maximum": MAX_ROWS + 1}}}},
+    {"type": "object", "required": ["needing_attention"], "additionalProperties": False, "properties": {
+        "needing_attention": {"type": "boolean", "enum": [True],
+                              "description": "every row with a problem of its own, and every later copy of a "
+                                             "person (the first copy stays)"}}},
+]}}}}
 
 
 def _draft_page(draft, *, errors_only: bool = False, offset: int = 0, limit: int = PAGE_SIZE):
@@ -151,6 +165,44 @@ def reset(batch_id):
     caller = current_caller()
     service.reset(service.get_draft(batch_id, caller), caller)
     return "", 204
+
+
+@blp.route("/batches/<string:batch_id>/removals", methods=["POST"], parameters=[BATCH_ID])
+@blp.doc(requestBody=REMOVAL,
+         description="Rows named that the draft does not have refuse the whole removal with 422 naming `rows`. "
+                     "The removal can be undone until the draft is submitted or emptied.")
+@blp.response(201, RemovalSchema)
+@blp.alt_response(409, description="Already submitted")
+@blp.alt_response(422, description="The body is not one of the two forms, or names rows the draft lacks: "
+                                   "{\"errors\": {field: [message]}}")
+def remove_rows(batch_id):
+    """Take rows out of a draft at once (the rows named, or every row that needs attention), so it can be undone."""
+    caller = current_caller()
+    draft = service.get_draft(batch_id, caller)
+    sent = request.get_json(silent=True)
+    if not isinstance(sent, dict):
+        raise InvalidInput({"_body": ["Send the rows to remove as a JSON object."]})
+    try:
+        data = RemovalArgs().load(sent)
+    except ValidationError as exc:
+        raise InvalidInput(exc.normalized_messages()) from None
+    if data.get("needing_attention"):
+        removed = service.remove_rows_needing_attention(draft, caller)
+    else:
+        removed = service.remove_rows(draft, data["rows"], caller)
+    return {"id": removed.id, "rows": removed.rows, "duplicate_count": removed.duplicate_count}, 201
+
+
+@blp.route("/batches/<string:batch_id>/removals/<string:removal_id>/undo", methods=["POST"],
+           parameters=[BATCH_ID, patterns.id_in_path("removal_id")])
+@blp.response(200, RestoredSchema)
+@blp.alt_response(404, description="No such removal: none was made, or it was undone already")
+@blp.alt_response(409, description="Already submitted")
+def undo_removal(batch_id, removal_id):
+    """Put the rows of a removal back where they were in the file."""
+    caller = current_caller()
+    draft = service.get_draft(batch_id, caller)
+    return {"rows": service.undo_removal(draft, removal_id, caller)}
 
 
 @blp.route("/batches/<string:batch_id>/submit", methods=["POST"], parameters=[BATCH_ID])

@@ -75,7 +75,8 @@ def provider_unavailable(exc: ProviderUnavailable):
 def invalid_input(exc: InvalidInput):
     """422 naming each field; a refused batch submit also lists the rows to fix."""
     errors = dict(exc.errors)
-    rows = errors.pop("rows", None)
+    # a refused submit names `batch`; elsewhere `rows` is a field of the body, named like any other
+    rows = errors.pop("rows", None) if "batch" in errors else None
     if rows is None:
         return error_response(422, NEEDS_ATTENTION, errors)
     return error_response(422, errors.get("batch", ["Some rows need attention."])[0], errors, rows=rows)

@@ -24,7 +24,7 @@ from intake.audit import chain
 from intake.audit.keys import Signer
 from intake.audit.verify import ERASURE_EVENT
 from intake.db import database
-from intake.models import BatchDraft, BatchRow, DraftStatus, HistoryEntry, IdempotencyKey, InviteRequest
+from intake.models import BatchDraft, BatchRemoval, BatchRow, DraftStatus, HistoryEntry, IdempotencyKey, InviteRequest
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ def _delete_copies(cutoff: dt.datetime) -> None:
     IdempotencyKey.delete().where(IdempotencyKey.created_at < cutoff).execute()
     old_drafts = BatchDraft.select(BatchDraft.id).where((BatchDraft.status == DraftStatus.SUBMITTED) & (BatchDraft.submitted_at < cutoff))
     BatchRow.delete().where(BatchRow.draft.in_(old_drafts)).execute()
+    BatchRemoval.delete().where(BatchRemoval.draft.in_(old_drafts)).execute()
 
 
 def _is_sqlite() -> bool:

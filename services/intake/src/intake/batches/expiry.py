@@ -10,7 +10,7 @@ import logging
 
 from invite_common.db import utcnow
 
-from intake.models import BatchDraft, BatchRow, DraftStatus
+from intake.models import BatchDraft, BatchRemoval, BatchRow, DraftStatus
 from intake.db import database
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ def delete_expired_drafts(days: float, now: dt.datetime | None = None) -> int:
     with database.atomic():
         # rows first: SQLite enforces the foreign key's cascade only when told to
         BatchRow.delete().where(BatchRow.draft.in_(expired)).execute()
+        BatchRemoval.delete().where(BatchRemoval.draft.in_(expired)).execute()
         deleted = BatchDraft.delete().where((BatchDraft.status == DraftStatus.OPEN) & (BatchDraft.created_at < cutoff)).execute()
     return deleted
 

@@ -1,7 +1,9 @@
 """Marshmallow schemas of the batch API: paging arguments and the documented shapes of drafts and rows."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from intake.validation.edge import EdgeSchema
 
 from intake.batches.parsing import MAX_ROWS
 
@@ -45,3 +47,40 @@ class SubmittedSchema(Schema):
     """The invite requests a submitted batch created, in row order."""
 
     invites = fields.List(fields.String())
+
+
+class RemovalArgs(EdgeSchema):
+    """Which rows to take out of a draft: the rows named, or every row that needs attention (never both)."""
+
+    rows = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=2, max=MAX_ROWS + 1)),
+        validate=validate.Length(min=1, max=MAX_ROWS, error="Name between 1 and {max} rows."),
+        metadata={"uniqueItems": True, "description": "row numbers as in the file (the heading is row 1)"},
+    )
+    needing_attention = fields.Boolean(
+        truthy={True}, falsy={False},
+        metadata={"description": "true: every row with a problem of its own, and every later copy of a person "
+                                 "(the first copy stays)"},
+    )
+
+    @validates_schema
+    def check_one_choice(self, data, **kwargs):
+        """Refuse a body naming both, or neither, kinds of removal."""
+        if ("rows" in data) == bool(data.get("needing_attention")):
+            raise ValidationError("Give either `rows` or `needing_attention: true`.", "_schema")
+        if "rows" in data and len(set(data["rows"])) != len(data["rows"]):
+            raise ValidationError("Name each row once.", "rows")
+
+
+class RemovalSchema(Schema):
+    """Rows taken out of a draft, kept so that taking them out can be undone."""
+
+    id = fields.String(metadata={"description": "the removal, to undo it"})
+    rows = fields.List(fields.Integer(), metadata={"description": "the rows taken out, in file order"})
+    duplicate_count = fields.Integer(metadata={"description": "how many were later copies of a person already in the draft"})
+
+
+class RestoredSchema(Schema):
+    """The rows an undone removal put back where they were."""
+
+    rows = fields.List(fields.Integer())

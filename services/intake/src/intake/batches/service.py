@@ -13,7 +13,8 @@ from invite_common.db import for_update, utcnow
 from invite_common.outbox import Outbox
 
 from intake.invites import directory
-from intake.batches import expiry, isolation, store
+from intake.batches import expiry, isolation, removals, store
+from intake.batches.removals import AttentionPlan, Removed
 from intake.batches.columns import COLUMNS, FIELDS
 from intake.batches.filetypes import TooLarge, UnsupportedFile
 from intake.batches.parsing import CELL_KEPT, BadFile, display_text
@@ -28,7 +29,8 @@ from intake.models import BatchDraft, BatchRow, DraftStatus
 
 __all__ = [
     "COLUMNS", "TooLarge", "UnsupportedFile", "create_draft", "get_draft", "summary", "rows", "get_row",
-    "update_row", "remove_row", "remove_rows_needing_attention", "locate_row",
+    "update_row", "remove_row", "remove_rows", "plan_attention_removal", "remove_rows_needing_attention", "find_removal",
+    "undo_removal", "locate_row",
     "vendors_at_officer_addresses", "reset", "submit_draft", "template_csv", "template_xlsx",
 ]
 
@@ -166,30 +168,58 @@ def _cell_text(value) -> str:
     return (value or "")[:CELL_KEPT]
 
 
-def remove_row(draft: BatchDraft, row: int, caller: Caller) -> None:
-    """Take a row out of the draft; rows it duplicated lose that flag."""
+def remove_row(draft: BatchDraft, row: int, caller: Caller) -> Removed:
+    """Take a row out of the draft, kept so it can be put back; rows it duplicated lose that flag."""
     _editable(draft, caller)
     with database.atomic():
         _lock(draft)
-        current = store.get_row(draft, row)
-        if current is None:
+        if store.get_row(draft, row) is None:
             raise NotFound(row)
-        current.delete_instance()
-        store.refresh_duplicates(draft, {current.email_key}, {current.username_key})
+        return removals.take_out(draft, [row])
 
 
-def remove_rows_needing_attention(draft: BatchDraft, caller: Caller) -> list[int]:
-    """Take every row that needs attention out of the draft at once; return their row numbers."""
+def remove_rows(draft: BatchDraft, numbers: list[int], caller: Caller) -> Removed:
+    """Take the rows named out of the draft at once, kept so they can be put back; all or none."""
     _editable(draft, caller)
     with database.atomic():
         _lock(draft)
-        flagged = list(store.select_rows(draft, errors_only=True))
-        ids = [r.id for r in flagged]
-        for start in range(0, len(ids), 500):
-            BatchRow.delete().where(BatchRow.id.in_(ids[start:start + 500])).execute()
-        # a row shares a key only with rows flagged too, but recomputing keeps the rule in one place
-        store.refresh_duplicates(draft, {r.email_key for r in flagged}, {r.username_key for r in flagged})
-    return [r.row for r in flagged]
+        present = {r.row for r in BatchRow.select(BatchRow.row).where(
+            (BatchRow.draft == draft.id) & BatchRow.row.in_(numbers))}
+        missing = sorted(set(numbers) - present)
+        if missing:
+            raise InvalidInput({"rows": [f"The batch has no row {', '.join(map(str, missing[:10]))}"
+                                         f"{' and more' if len(missing) > 10 else ''}; nothing was removed."]})
+        return removals.take_out(draft, numbers)
+
+
+def plan_attention_removal(draft: BatchDraft) -> AttentionPlan:
+    """Which rows removing those that need attention would take out: later copies of a person, and rows with other problems."""
+    return removals.plan_attention_removal(draft)
+
+
+def remove_rows_needing_attention(draft: BatchDraft, caller: Caller) -> Removed:
+    """Take out every row with a problem of its own and every later copy of a person; the first copy stays."""
+    _editable(draft, caller)
+    with database.atomic():
+        _lock(draft)
+        plan = removals.plan_attention_removal(draft)
+        return removals.take_out(draft, plan.rows, len(plan.later_copies))
+
+
+def find_removal(draft: BatchDraft, removal_id: str) -> Removed | None:
+    """A removal of this draft that can still be undone."""
+    return removals.find(draft, removal_id)
+
+
+def undo_removal(draft: BatchDraft, removal_id: str, caller: Caller) -> list[int]:
+    """Put a removal's rows back where they were; return their row numbers (NotFound once undone)."""
+    _editable(draft, caller)
+    with database.atomic():
+        _lock(draft)
+        restored = removals.put_back(draft, removal_id)
+    if restored is None:
+        raise NotFound(removal_id)
+    return restored
 
 
 def vendors_at_officer_addresses(draft: BatchDraft, org_domains) -> list[int]:
@@ -224,6 +254,7 @@ def reset(draft: BatchDraft, caller: Caller) -> None:
     with database.atomic():
         _lock(draft)
         BatchRow.delete().where(BatchRow.draft == draft.id).execute()
+        removals.forget(draft)
 
 
 RACED = "Another request for one of these emails or usernames was made just now. Nothing was submitted; submit again to see which rows need attention."
@@ -265,6 +296,7 @@ def submit_draft(draft: BatchDraft, caller: Caller, outbox: Outbox, org_domains)
             if duplicated or any(c.errors for c in checked):
                 raise _Abandon
             ids = invites.submit_many([c.data for c in checked], caller, outbox, batch_id=draft.id)
+            removals.forget(draft)
     except peewee.IntegrityError:
         # a request for one of these emails or usernames was opened between the check and the insert
         raise InvalidInput({"batch": [RACED], "rows": []}) from None

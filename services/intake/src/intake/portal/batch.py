@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from intake.batches.store import open_drafts
 from intake.portal.paging import page_number
 from intake.batches import service as batches
-from intake.errors import Conflict, InvalidInput
+from intake.errors import Conflict, InvalidInput, NotFound
 from intake.invites import queries
 from intake.auth.identity import current_caller
 from intake.limits.rates import limited
@@ -19,6 +19,8 @@ bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
 PER_PAGE = 100
 # the confirmation of a bulk removal names the rows, up to this many
 SHOWN_ROW_NUMBERS = 30
+# a refused submit's error summary links to this many rows; the rest are listed on the page below it
+SHOWN_IN_SUMMARY = 25
 TOO_LARGE = "The file is larger than 5 MB. Split it into smaller files and upload each one."
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -113,17 +115,26 @@ def template_xlsx():
 
 @bp.get("/<batch_id>")
 def review(batch_id):
-    """Show the draft's summary and its rows a page at a time, each problem beside its cell."""
+    """Show the draft's summary and its rows a page at a time, each row's problems stated in it."""
     draft = _draft(batch_id)
+    removed = batches.find_removal(draft, request.args.get("removed", ""))
+    return _review_page(draft, attention=request.args.get("attention") == "1", removed=removed)
+
+
+def _review_page(draft, *, attention: bool, removed=None, refused: list[str] | None = None, status: int = 200):
+    """The review page; `refused` holds why a submit was refused, shown as an error summary linking to the rows."""
     summary = batches.summary(draft)
-    attention = request.args.get("attention") == "1"
     total = summary["error_count"] if attention else summary["row_count"]
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, page_number(request.args.get("page", "1"))), pages)
     rows = batches.rows(draft, errors_only=attention, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
     links = _open_request_links([row["errors"] for row in rows])
+    labels = dict(batches.COLUMNS)
     for row, found in zip(rows, links):
         row["errors"], row["links"] = forms.row_errors(row["errors"]), found
+        # each problem named with its column, so the row says what is wrong without its cell in view
+        row["problems"] = [(field, labels.get(field, field), message)
+                           for field, messages in row["errors"].items() for message in messages]
     return render_template(
         "portal/batch/review.html",
         summary=summary,
@@ -136,7 +147,12 @@ def review(batch_id):
         first_row=(page - 1) * PER_PAGE + 1,
         total=total,
         pending=0 if summary["status"] == DraftStatus.OPEN else queries.cancellable_in_batch(current_caller().email, draft.id),
-    )
+        removed=removed,
+        removed_text=_removal_text(removed, summary["row_count"]) if removed else "",
+        refused=refused,
+        errors={"batch": refused} if refused else {},
+        shown_in_summary=SHOWN_IN_SUMMARY,
+    ), status
 
 
 @bp.route("/<batch_id>/rows/<row_number:row>", methods=["GET", "POST"])
@@ -171,37 +187,60 @@ def edit_row(batch_id, row):
 
 @bp.post("/<batch_id>/rows/<row_number:row>/remove")
 def remove_row(batch_id, row):
-    """Take one row out of the draft."""
+    """Take one row out of the draft; the page it returns to offers to undo it."""
     draft = _draft(batch_id)
     try:
-        batches.remove_row(draft, row, current_caller())
+        removed = batches.remove_row(draft, row, current_caller())
     except Conflict as exc:
         flash(str(exc), "error")
-    else:
-        flash(f"Row {row} removed.", "success")
-    return redirect(_back_to_row(draft, row))
+        return redirect(_back_to_row(draft, row))
+    return redirect(_after_removal(draft, removed))
 
 
 @bp.route("/<batch_id>/remove-attention", methods=["GET", "POST"])
 def remove_attention(batch_id):
-    """Ask to confirm, then remove every row that needs attention at once."""
+    """Ask to confirm, then remove every row with a problem of its own and every later copy of a person."""
     draft = _draft(batch_id)
     summary = batches.summary(draft)
     if summary["status"] != DraftStatus.OPEN:
         return _already_submitted(batch_id)
     if request.method == "GET":
-        flagged = [r["row"] for r in batches.rows(draft, errors_only=True, limit=SHOWN_ROW_NUMBERS + 1)]
-        return render_template("portal/batch/remove_attention.html", summary=summary, flagged=flagged,
+        plan = batches.plan_attention_removal(draft)
+        return render_template("portal/batch/remove_attention.html", summary=summary, plan=plan,
                                shown=SHOWN_ROW_NUMBERS)
     removed = batches.remove_rows_needing_attention(draft, current_caller())
-    if removed:
-        left = summary["row_count"] - len(removed)
-        flash(f"{len(removed)} row{'s' if len(removed) != 1 else ''} that needed attention "
-              f"{'were' if len(removed) != 1 else 'was'} removed; {left} row{'s' if left != 1 else ''} "
-              f"{'are' if left != 1 else 'is'} left.", "success")
-    else:
+    if not removed.rows:
         flash("No rows needed attention, so nothing was removed.", "success")
-    return redirect(url_for(".review", batch_id=batch_id))
+        return redirect(url_for(".review", batch_id=batch_id))
+    return redirect(_after_removal(draft, removed, keep_view=False))
+
+
+@bp.post("/<batch_id>/removals/<removal_id>/undo")
+def undo_removal(batch_id, removal_id):
+    """Put the rows of a removal back where they were in the file."""
+    draft = _draft(batch_id)
+    try:
+        restored = batches.undo_removal(draft, removal_id, current_caller())
+    except Conflict:
+        return _already_submitted(batch_id)
+    except NotFound:
+        flash("Those rows are already back in the batch.", "success")
+        return redirect(url_for(".review", batch_id=batch_id, **_view_args()))
+    restored_rows = f"{_rows_named(restored)} {'is' if len(restored) == 1 else 'are'}" if restored else "Nothing is"
+    flash(f"{restored_rows} back in the batch, as {'it was' if len(restored) == 1 else 'they were'}.", "success")
+    return redirect(url_for(".review", batch_id=batch_id, **_view_args()))
+
+
+def _after_removal(draft, removed, *, keep_view: bool = True) -> str:
+    """The review page with the banner saying what went and offering to undo it, at the top where it is seen."""
+    args = _view_args() if keep_view else {}
+    if keep_view:
+        # the page the requester was on may have gone with the row
+        found = batches.locate_row(draft, removed.rows[0], errors_only=args.get("attention") == "1")
+        args.pop("page", None)
+        if found is not None and found[1] // PER_PAGE > 0:
+            args["page"] = str(found[1] // PER_PAGE + 1)
+    return url_for(".review", batch_id=draft.id, removed=removed.id, **args)
 
 
 @bp.route("/<batch_id>/reset", methods=["GET", "POST"])
@@ -233,8 +272,9 @@ def submit(batch_id):
     try:
         ids = batches.submit_draft(draft, current_caller(), current_app.extensions["outbox"], _org_domains())
     except InvalidInput as exc:
-        flash(" ".join(exc.errors.get("batch") or ["Some rows need attention before the batch can be submitted."]), "error")
-        return redirect(url_for(".review", batch_id=batch_id, attention="1"))
+        # nothing was sent: the page says why at the top and links to each row that needs attention
+        reasons = exc.errors.get("batch") or ["Some rows need attention before the batch can be submitted."]
+        return _review_page(draft, attention=True, refused=reasons, status=422)
     except Conflict:
         return _already_submitted(batch_id)
     flash(f"{len(ids)} request{'s' if len(ids) != 1 else ''} sent for approval.", "success")
@@ -253,6 +293,21 @@ def _open_request_links(errors: list[dict]) -> list[dict[str, str]]:
             InviteRequest.id.in_(sorted(wanted)) & (InviteRequest.requester == current_caller().email))}
     return [{name: url_for("portal.status.detail", invite_id=i) for name, i in found.items() if i in own}
             for found in clashes]
+
+
+def _removal_text(removed, left: int) -> str:
+    """What a removal took out, and what is left: "Row 7 was removed. 29 rows are left." """
+    count, copies = len(removed.rows), removed.duplicate_count
+    if count == 1:
+        said = f"Row {removed.rows[0]} was removed."
+    else:
+        said = f"{_rows_named(removed.rows)} were removed."
+    if copies:
+        other = count - copies
+        said += (f" {copies} {'was a later copy' if copies == 1 else 'were later copies'} of someone already in the batch"
+                 f" (the first copy stays)")
+        said += f" and {other} had other problems." if other else "."
+    return f"{said} {left} row{'s are' if left != 1 else ' is'} left."
 
 
 def _rows_named(rows: list[int]) -> str:
