@@ -23,7 +23,7 @@ def officer(email: str, **changes) -> dict:
 
 
 @pytest.fixture
-def page_without_javascript(browser, browser_system):
+def wide_page_without_javascript(browser, browser_system):
     ctx = browser.new_context(base_url=browser_system.base, viewport={"width": 1280, "height": 900}, locale="en-SG",
                               timezone_id="Asia/Singapore", java_script_enabled=False)
     ctx.set_default_timeout(ACTION_TIMEOUT_MS)
@@ -103,8 +103,8 @@ def test_many_bad_rows_go_in_one_confirmed_step_and_edits_return_to_the_row(page
     expect(page.get_by_text("11 rows, 0 need attention.")).to_be_visible()
 
 
-def test_removing_rows_needing_attention_keeps_the_first_copy_and_undo_works_without_javascript(page_without_javascript):
-    page = page_without_javascript
+def test_removing_rows_needing_attention_keeps_the_first_copy_and_undo_works_without_javascript(wide_page_without_javascript):
+    page = wide_page_without_javascript
     sign_in(page, "omar.r@tech.gov.sg")
     page.goto("/invite/batch")
     rows = [officer("dup.one@tech.gov.sg"), officer("fine@tech.gov.sg"), officer("dup.one@tech.gov.sg"),

@@ -30,7 +30,7 @@ def world(app, client):
     with database.atomic():
         roles.grant("approver", "pat@tech.gov.sg", "admin@tech.gov.sg")
     change = HistoryEntry.get(HistoryEntry.event == "role_granted").id
-    return {"invite_id": invite, "batch_id": draft, "row": 2, "fmt": "csv", "entry_id": change}
+    return {"invite_id": invite, "batch_id": draft, "row": 2, "fmt": "csv", "entry_id": change, "removal_id": 1}
 
 
 def _rules(app, predicate):
