@@ -4,7 +4,8 @@ field, a revocation asks first, the result banner takes focus at the top, and wi
 page offers no change a restart would undo. Also the not-found page's links for an auditor and a
 signed-out visitor.
 
-Intake runs alone as a process (development sign-in), once with ROLE_GRANTS empty and once with it set.
+Intake runs alone as a process (development sign-in), once with ROLE_GRANTS empty and once with it set,
+and once asking a SCIM directory (scim2-server, in this process) who people are.
 """
 from __future__ import annotations
 
@@ -31,13 +32,13 @@ def roles_command(running: RunningSystem, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _intake(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox, role_grants: str):
+def _intake(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox, role_grants: str, **extra: str):
     root = tmp_path_factory.mktemp("roles-system")
     env = system_env(amqp_url=amqp_url, namespace=browser_namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in
                      ("intake", "approval", "notifier")}, smtp_url=browser_mailbox.url, var_dir=root / "var",
                      ROLE_GRANTS=role_grants,
                      # every test signs in as ada afresh, more often than a person would in a minute
-                     RATE_LIMIT_SIGN_IN="60/minute;1000/hour")
+                     RATE_LIMIT_SIGN_IN="60/minute;1000/hour", **extra)
     return RunningSystem(env=env, logs=root)
 
 
@@ -290,5 +291,65 @@ def test_the_roles_page_with_people_found_has_no_wcag_a_or_aa_violations(browser
         expect(page.get_by_role("option", selected=True)).to_have_count(1)
         found = violations(page, "Roles page with people found")
         assert not found, "\n".join(found)
+    finally:
+        context.close()
+
+
+# people with an account in the directory, whom intake has never seen
+IN_DIRECTORY = (("siti.rahman@tech.gov.sg", "srahman", "Siti", "Rahman", "GovTech"),
+                ("siti.rahmat@tech.gov.sg", "srahmat", "Siti", "Rahmat", "Land Transport Authority"))
+
+
+@pytest.fixture(scope="module")
+def with_directory(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox):
+    """Intake whose roles are managed on the Roles page and whose people are found in the directory."""
+    from tests.support.scim import ScimServer
+
+    directory = ScimServer().start()
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    for email, username, given, family, organisation in IN_DIRECTORY:
+        directory.add_user({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+                            "userName": username, "emails": [{"value": email, "primary": True}],
+                            "name": {"givenName": given, "familyName": family, "formatted": f"{given} {family}"},
+                            enterprise: {"organization": organisation}})
+    running = _intake(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox, "",
+                      DIRECTORY_URL=directory.url, DIRECTORY_TOKEN=directory.token)
+    roles_command(running, "grant", "admin", ADMIN)
+    try:
+        running.start("intake")
+        yield running
+    finally:
+        running.stop()
+        directory.stop()
+
+
+def test_a_person_found_in_the_directory_is_granted_a_role_as_the_directory_names_them(browser, with_directory, width):
+    context, page = page_on(browser, with_directory, width)
+    email, _, given, family, organisation = IN_DIRECTORY[0] if width == WIDE else IN_DIRECTORY[1]
+    try:
+        sign_in(page, ADMIN)
+        page.goto("/admin/roles")
+        field = page.get_by_role("combobox", name="Email address")
+        field.focus()
+        page.keyboard.type("rahma", delay=30)  # the start of their family name
+        found = page.get_by_role("listbox", name="People found")
+        expect(found.get_by_role("option")).to_have_count(2)
+        for _ in range(1 if width == WIDE else 2):
+            page.keyboard.press("ArrowDown")
+        expect(found.get_by_role("option", selected=True)).to_contain_text(f"{given} {family}{email}{organisation}")
+        found.scroll_into_view_if_needed()
+        shoot(page, f"admin-roles-directory-people-found-{width}", full_page=False)
+        page.keyboard.press("Enter")
+        expect(field).to_have_value(email)
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")  # the first role, Approver
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Grant the approver role to {given} {family}?")
+        expect(page.get_by_text(organisation, exact=True)).to_be_visible()
+        expect(page.get_by_text("Has an account in the directory")).to_be_visible()
+        shoot(page, f"admin-roles-grant-directory-person-{width}")
+        page.get_by_role("button", name="Grant role").press("Enter")
+        expect_result_banner_in_view(page, f"{email} is now an approver.")
     finally:
         context.close()

@@ -171,3 +171,18 @@ def test_a_person_found_in_the_directory_shows_its_name_and_organisation_before_
     assert headings(check.text)[0] == "Grant the approver role to Bea Tan?"
     shown = text(check.text)
     assert "Name Bea Tan" in shown and "Organisation GovTech" in shown and "has an account in the directory" in shown
+
+
+def test_searching_counts_against_the_people_search_limit(intake_db, outbox, tmp_path):
+    RoleGrant.create(role="admin", email="ada@tech.gov.sg", granted_by="zoe@tech.gov.sg")
+    ada = signed_in(app_with(tmp_path, outbox, RATE_LIMIT_PEOPLE_SEARCH="3/minute").test_client(), "ada@tech.gov.sg")
+    assert [ada.get("/admin/people?q=be").status_code for _ in range(3)] == [200, 200, 200]
+    refused = ada.get("/admin/people?q=be")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+def test_the_email_field_is_a_plain_email_field_that_a_script_of_the_portals_may_enhance(ada):
+    page = ada.get("/admin/roles").text
+    field = next(tag for tag in page.split("<input") if 'id="email"' in tag)
+    assert 'type="email"' in field and 'data-people-search="/admin/people"' in field and "role=" not in field
+    assert '<script src="/static/js/people-picker.js" defer></script>' in page and "<script>" not in page

@@ -97,15 +97,21 @@
         })
         .then(function (body) {
           // only the answer to what is typed now: an earlier, slower one is dropped
-          if (body && mine === asked && input.value.trim() === typed) { show(body.people || []); }
+          if (mine !== asked || input.value.trim() !== typed) { return; }
+          if (body) { show(body.people || []); } else { forget(); }
         })
-        .catch(function () { /* the field still takes any address typed in full */ });
+        .catch(forget);  // the field still takes any address typed in full
+    }
+
+    function forget() {
+      people = [];
+      close();
     }
 
     input.addEventListener("input", function () {
       clearTimeout(timer);
       asked += 1;
-      if (input.value.trim().length < SHORTEST) { people = []; close(); return; }
+      if (input.value.trim().length < SHORTEST) { forget(); return; }
       timer = setTimeout(ask, PAUSE_MS);
     });
     input.addEventListener("keydown", function (event) {
