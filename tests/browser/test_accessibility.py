@@ -36,9 +36,10 @@ REQUESTER = "nurul.huda@tech.gov.sg"
 # in to the portal (the sign-in page refuses them, checked below), so in a browser they are anonymous.
 PEOPLE = {"anonymous": None, "requester": REQUESTER, "approver": APPROVER, "auditor": AUDITOR, "admin": ADMIN}
 
-# GET routes outside the API that are not pages: probes, and the hand-overs to the identity provider
-# (without single sign-on they send the browser to the sign-in page, checked on its own).
-NOT_PAGES = {"/healthz", "/readyz", "/sign-in/start", "/sign-in/callback"}
+# GET routes outside the API that are not pages: probes, the hand-overs to the identity provider
+# (without single sign-on they send the browser to the sign-in page, checked on its own), and JSON.
+NOT_PAGES = {"/healthz", "/readyz", "/sign-in/start", "/sign-in/callback",
+             "/admin/people"}  # the Roles page's people search answers JSON
 # a route ending in a file's extension is a download (template.csv, export.<fmt>)
 DOWNLOAD = re.compile(r"\.(\w+|<[^>]+>)$")
 

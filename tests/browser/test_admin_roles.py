@@ -4,7 +4,8 @@ field, a revocation asks first, the result banner takes focus at the top, and wi
 page offers no change a restart would undo. Also the not-found page's links for an auditor and a
 signed-out visitor.
 
-Intake runs alone as a process (development sign-in), once with ROLE_GRANTS empty and once with it set.
+Intake runs alone as a process (development sign-in), once with ROLE_GRANTS empty and once with it set,
+and once asking a SCIM directory (scim2-server, in this process) who people are.
 """
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ def roles_command(running: RunningSystem, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _intake(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox, role_grants: str):
+def _intake(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox, role_grants: str, **extra: str):
     root = tmp_path_factory.mktemp("roles-system")
     env = system_env(amqp_url=amqp_url, namespace=browser_namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in
                      ("intake", "approval", "notifier")}, smtp_url=browser_mailbox.url, var_dir=root / "var",
-                     ROLE_GRANTS=role_grants)
+                     ROLE_GRANTS=role_grants,
+                     # every test signs in as ada afresh, more often than a person would in a minute
+                     RATE_LIMIT_SIGN_IN="60/minute;1000/hour", **extra)
     return RunningSystem(env=env, logs=root)
 
 
@@ -187,5 +190,166 @@ def test_an_auditors_not_found_page_links_to_the_audit_pages(browser, managed_he
         page.goto("/no-such-page")
         expect(page.get_by_role("main").get_by_role("link")).to_have_text(["Sign in"])
         shoot(page, f"not-found-signed-out-{width}")
+    finally:
+        context.close()
+
+
+# people intake has seen: invitees of a request each, whose names the email field's suggestions show
+SEEN = (("wen.seah@tech.gov.sg", "Wen", "Seah", "GovTech"), ("wen.sim@tech.gov.sg", "Wen", "Sim", "CPF Board"),
+        ("wendy.sng@tech.gov.sg", "Wendy", "Sng", "MOH"))
+
+
+@pytest.fixture(scope="module")
+def people_seen(managed_here):
+    for email, first, last, organisation in SEEN:
+        response = managed_here.call("POST", "/api/v1/invites", "nurul.huda@tech.gov.sg", json={
+            "method": "create_account", "email": email, "user_type": "public_officer", "first_name": first,
+            "last_name": last, "contact_number": "+65 9123 4567", "organisation": organisation,
+            "department": "Platforms", "seed_onboarding": False, "reason": "Joins the platform team"})
+        assert response.status_code == 201, response.text
+    return SEEN
+
+
+def test_a_person_is_found_by_name_and_granted_a_role_with_the_keyboard_alone(admin_page: Page, width, people_seen):
+    page = admin_page
+    # each width grants a different Wen S.: the second of the two found at 390 px
+    email, first, last, organisation = people_seen[0] if width == WIDE else people_seen[1]
+    field = page.get_by_role("combobox", name="Email address")
+    expect(field).to_have_attribute("aria-expanded", "false")
+    field.focus()
+    page.keyboard.type("wen s", delay=30)
+    found = page.get_by_role("listbox", name="People found")
+    expect(found.get_by_role("option")).to_have_count(2)  # Wendy Sng's full name does not start so
+    expect(field).to_have_attribute("aria-expanded", "true")
+    expect(page.locator(".suggest [role=status]")).to_have_text("2 people found. Use the up and down arrows to choose.")
+    for _ in range(1 if width == WIDE else 2):
+        page.keyboard.press("ArrowDown")
+    chosen = found.get_by_role("option", selected=True)
+    expect(chosen).to_contain_text(f"{first} {last}")
+    expect(chosen).to_contain_text(organisation)
+    expect(field).to_have_attribute("aria-activedescendant", chosen.get_attribute("id"))
+    expect(field).to_be_focused()
+    found.scroll_into_view_if_needed()
+    shoot(page, f"admin-roles-people-found-{width}", full_page=False)
+    page.keyboard.press("Enter")
+    expect(field).to_have_value(email)
+    expect(found).to_be_hidden()
+    expect(field).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Roles")  # choosing sent nothing
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("radio", name="Approver")).to_be_focused()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Continue")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Grant the approver role to {first} {last}?")
+    expect(page.get_by_text(organisation, exact=True)).to_be_visible()
+    shoot(page, f"admin-roles-grant-found-person-{width}")
+    grant = page.get_by_role("button", name="Grant role")
+    for _ in range(30):  # through the page's links to the button, as a keyboard user goes
+        if grant.evaluate("button => button === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    expect(grant).to_be_focused()
+    page.keyboard.press("Enter")
+    expect_result_banner_in_view(page, f"{email} is now an approver.")
+    expect(page.get_by_role("row").filter(has_text=email)).to_have_count(1)
+
+
+def test_escape_closes_the_people_found_and_the_field_still_takes_any_address(admin_page: Page, width, people_seen):
+    page = admin_page
+    field = page.get_by_role("combobox", name="Email address")
+    field.focus()
+    page.keyboard.type("wendy", delay=30)
+    expect(page.get_by_role("option")).to_have_count(1)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("listbox")).to_be_hidden()
+    expect(field).to_have_attribute("aria-expanded", "false")
+    expect(field).to_have_value("wendy")
+    page.keyboard.type(".sng.2@tech.gov.sg", delay=10)
+    expect(page.locator(".suggest [role=status]")).to_have_text("No people found.")
+    page.keyboard.press("Enter")  # nothing chosen: Enter sends the form as it always did
+    expect(page.get_by_role("alert")).to_contain_text("Choose the role to grant.")
+    expect(page.get_by_label("Email address", exact=True)).to_have_value("wendy.sng.2@tech.gov.sg")
+
+
+def test_the_roles_page_with_people_found_has_no_wcag_a_or_aa_violations(browser, managed_here, people_seen):
+    from tests.browser.test_accessibility import AXE, violations
+
+    if not AXE.is_file():
+        pytest.skip("axe-core is not installed in tests/browser/axe: run `make setup`")
+    # bypassing the Content-Security-Policy only so that axe-core's script can be added
+    context = browser.new_context(base_url=managed_here.base, bypass_csp=True, **CONTEXT_OPTIONS)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        sign_in(page, ADMIN)
+        page.goto("/admin/roles")
+        page.get_by_role("combobox", name="Email address").press_sequentially("wen")
+        expect(page.get_by_role("option")).to_have_count(3)
+        page.keyboard.press("ArrowDown")
+        expect(page.get_by_role("option", selected=True)).to_have_count(1)
+        found = violations(page, "Roles page with people found")
+        assert not found, "\n".join(found)
+    finally:
+        context.close()
+
+
+# people with an account in the directory, whom intake has never seen
+IN_DIRECTORY = (("siti.rahman@tech.gov.sg", "srahman", "Siti", "Rahman", "GovTech"),
+                ("siti.rahmat@tech.gov.sg", "srahmat", "Siti", "Rahmat", "Land Transport Authority"))
+
+
+@pytest.fixture(scope="module")
+def with_directory(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox):
+    """Intake whose roles are managed on the Roles page and whose people are found in the directory."""
+    from tests.support.scim import ScimServer
+
+    directory = ScimServer().start()
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    for email, username, given, family, organisation in IN_DIRECTORY:
+        directory.add_user({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+                            "userName": username, "emails": [{"value": email, "primary": True}],
+                            "name": {"givenName": given, "familyName": family, "formatted": f"{given} {family}"},
+                            enterprise: {"organization": organisation}})
+    running = _intake(tmp_path_factory, amqp_url, browser_namespace, browser_mailbox, "",
+                      DIRECTORY_URL=directory.url, DIRECTORY_TOKEN=directory.token)
+    roles_command(running, "grant", "admin", ADMIN)
+    try:
+        running.start("intake")
+        yield running
+    finally:
+        running.stop()
+        directory.stop()
+
+
+def test_a_person_found_in_the_directory_is_granted_a_role_as_the_directory_names_them(browser, with_directory, width):
+    context, page = page_on(browser, with_directory, width)
+    email, _, given, family, organisation = IN_DIRECTORY[0] if width == WIDE else IN_DIRECTORY[1]
+    try:
+        sign_in(page, ADMIN)
+        page.goto("/admin/roles")
+        field = page.get_by_role("combobox", name="Email address")
+        field.focus()
+        page.keyboard.type("rahma", delay=30)  # the start of their family name
+        found = page.get_by_role("listbox", name="People found")
+        expect(found.get_by_role("option")).to_have_count(2)
+        for _ in range(1 if width == WIDE else 2):
+            page.keyboard.press("ArrowDown")
+        expect(found.get_by_role("option", selected=True)).to_contain_text(f"{given} {family}{email}{organisation}")
+        found.scroll_into_view_if_needed()
+        shoot(page, f"admin-roles-directory-people-found-{width}", full_page=False)
+        page.keyboard.press("Enter")
+        expect(field).to_have_value(email)
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")  # the first role, Approver
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Grant the approver role to {given} {family}?")
+        expect(page.get_by_text(organisation, exact=True)).to_be_visible()
+        expect(page.get_by_text("Has an account in the directory")).to_be_visible()
+        shoot(page, f"admin-roles-grant-directory-person-{width}")
+        page.get_by_role("button", name="Grant role").press("Enter")
+        expect_result_banner_in_view(page, f"{email} is now an approver.")
     finally:
         context.close()

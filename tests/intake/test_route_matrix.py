@@ -22,6 +22,7 @@ from intake.auth.identity import SESSION_AUTH_MODE, SESSION_USER
 
 ROUTES = """
 GET     /                                                   requester
+GET     /admin/people                                       admin
 GET     /admin/roles                                        admin
 POST    /admin/roles                                        admin
 POST    /admin/roles/revoke                                 admin

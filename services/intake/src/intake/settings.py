@@ -46,6 +46,8 @@ DEFAULT_LIMITS = {
     "sign_in_per_address": "60/minute;1000/hour",
     # single sign-on: the trips to the provider and back (GETs), per address
     "sign_in_redirects": "30/minute;300/hour",
+    # the Roles page's search as an administrator types (GETs)
+    "people_search": "60/minute;1000/hour",
 }
 
 

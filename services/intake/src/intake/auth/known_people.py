@@ -48,6 +48,9 @@ def look_up(email: str) -> KnownPerson:
         seen_as.append("held a role before")
     if HistoryEntry.select().where(HistoryEntry.actor == email).exists():
         seen_as.append("appears in the request history")
-    if directory.configured() and email in directory.holders([email]):
+    account = directory.person(email)
+    if account is not None:
         seen_as.append("has an account in the directory")
+        # the directory's record is the person's own; a request's was typed by someone inviting them
+        name, organisation = account.name or name, account.organisation or organisation
     return KnownPerson(email=email, name=name, organisation=organisation, seen_as=tuple(seen_as))

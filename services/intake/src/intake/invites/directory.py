@@ -5,12 +5,16 @@ other way exists only in the directory (a SCIM 2.0 service, `DIRECTORY_URL`). In
 it: a search by email, many emails to a query. Approval still looks again before it creates an
 account, so a directory that cannot be reached at submit time delays nothing and doubles nothing:
 the request is accepted and the account check happens at provisioning, as it always does.
+
+The Roles page also reads it: who a person is (name, organisation) before a role is granted, and the
+people whose username, email or name starts with what an administrator types.
 """
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 import requests
@@ -22,11 +26,29 @@ log = logging.getLogger(__name__)
 # emails per search: a filter of this many `or` terms stays well inside a URL's usual 8 KB
 EMAILS_PER_QUERY = 20
 SCIM_LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+# what the Roles page shows of a person: no phone number, no more than it needs
+PERSON_ATTRIBUTES = f"userName,displayName,name,emails,{ENTERPRISE_USER}:organization"
+
+
+@dataclass(frozen=True)
+class DirectoryPerson:
+    """Who holds an account in the directory, as the Roles page shows them."""
+
+    email: str
+    name: str = ""
+    organisation: str = ""
 
 
 class DirectoryLookup(Protocol):
     def holders(self, emails: Iterable[str]) -> set[str]:
         """Return which of these (lower-case) emails hold an account in the directory."""
+
+    def person(self, email: str) -> DirectoryPerson | None:
+        """Return the account holder of this (lower-case) email, or None."""
+
+    def people_starting(self, prefix: str, limit: int) -> list[DirectoryPerson]:
+        """Return up to `limit` people whose username, email, given or family name starts with `prefix`."""
 
 
 class NoDirectory:
@@ -34,6 +56,12 @@ class NoDirectory:
 
     def holders(self, emails: Iterable[str]) -> set[str]:
         return set()
+
+    def person(self, email: str) -> DirectoryPerson | None:
+        return None
+
+    def people_starting(self, prefix: str, limit: int) -> list[DirectoryPerson]:
+        return []
 
 
 class LookupFailed(Exception):
@@ -46,7 +74,8 @@ def _quoted(value: str) -> str:
 
 
 class ScimLookup:
-    """Searches a SCIM 2.0 directory's users by email (`emails.value eq ...`, joined with `or`)."""
+    """Searches a SCIM 2.0 directory's users by email (`emails.value eq ...`, joined with `or`), and by
+    the start of a username, email or name (`sw`) for the Roles page."""
 
     def __init__(self, base_url: str, token: str = "", *, timeout: float = 3.0) -> None:
         self.url = base_url.rstrip("/") + "/Users"
@@ -66,7 +95,27 @@ class ScimLookup:
 
     def _search(self, emails: list[str]) -> set[str]:
         scim_filter = " or ".join(f"emails.value eq {_quoted(e)}" for e in emails)
-        params = {"filter": scim_filter, "attributes": "emails", "count": str(len(emails) * 5)}
+        held: set[str] = set()
+        for user in self._users({"filter": scim_filter, "attributes": "emails", "count": str(len(emails) * 5)}):
+            held |= set(_addresses(user))
+        return held
+
+    def person(self, email: str) -> DirectoryPerson | None:
+        wanted = email.strip().lower()
+        users = self._users({"filter": f"emails.value eq {_quoted(wanted)}", "attributes": PERSON_ATTRIBUTES,
+                             "count": "5"})
+        return next((_person(user, wanted) for user in users if wanted in _addresses(user)), None)
+
+    def people_starting(self, prefix: str, limit: int) -> list[DirectoryPerson]:
+        value = _quoted(prefix.strip().lower())
+        scim_filter = " or ".join(f"{attribute} sw {value}" for attribute in
+                                  ("userName", "emails.value", "name.givenName", "name.familyName"))
+        users = self._users({"filter": scim_filter, "attributes": PERSON_ATTRIBUTES, "count": str(limit)})
+        people = [_person(user, prefix.strip().lower()) for user in users if _addresses(user)]
+        return people[:limit]
+
+    def _users(self, params: dict[str, str]) -> list[dict]:
+        """The users a search finds; LookupFailed when the directory cannot say."""
         try:
             response = self.session.get(self.url, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
@@ -79,16 +128,33 @@ class ScimLookup:
             raise LookupFailed("the directory answered a search with something other than JSON") from None
         if not isinstance(body, dict) or SCIM_LIST not in body.get("schemas", []):
             raise LookupFailed("the directory answered a search with something other than a SCIM list")
-        held: set[str] = set()
-        for user in body.get("Resources") or []:
-            for address in (user.get("emails") or []) if isinstance(user, dict) else []:
-                value = address.get("value") if isinstance(address, dict) else None
-                if isinstance(value, str):
-                    held.add(value.strip().lower())
-        return held
+        return [user for user in body.get("Resources") or [] if isinstance(user, dict)]
 
     def close(self) -> None:
         self.session.close()
+
+
+def _addresses(user: dict) -> list[str]:
+    """A SCIM user's email addresses, lower-case, the primary one first."""
+    found = [a for a in user.get("emails") or [] if isinstance(a, dict) and isinstance(a.get("value"), str)]
+    found.sort(key=lambda a: a.get("primary") is not True)
+    return [a["value"].strip().lower() for a in found]
+
+
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _person(user: dict, prefix: str) -> DirectoryPerson:
+    """Who a SCIM user is: the address that starts with what was typed (else the primary one), their
+    name as the directory formats it, and their organisation (the enterprise extension's)."""
+    addresses = _addresses(user)
+    email = next((a for a in addresses if a.startswith(prefix)), addresses[0])
+    name = user.get("name") if isinstance(user.get("name"), dict) else {}
+    full = (_text(name.get("formatted")) or _text(user.get("displayName"))
+            or " ".join(p for p in (_text(name.get("givenName")), _text(name.get("familyName"))) if p))
+    enterprise = user.get(ENTERPRISE_USER) if isinstance(user.get(ENTERPRISE_USER), dict) else {}
+    return DirectoryPerson(email=email, name=full, organisation=_text(enterprise.get("organization")))
 
 
 _LOCAL = NoDirectory()
@@ -116,6 +182,18 @@ def people_holding(emails: Iterable[str]) -> set[str]:
     directory, asked for by the address as typed and without its `+tag`."""
     typed = {e for e in emails if e}
     return {person_key(e) for e in holders(typed | {person_key(e) for e in typed})}
+
+
+def person(email: str) -> DirectoryPerson | None:
+    """The directory's account holder of this email, or None (also when the directory cannot answer,
+    which is logged: the page then shows what intake itself knows)."""
+    if not configured():
+        return None
+    try:
+        return current().person(email)
+    except LookupFailed as exc:
+        log.warning("directory lookup of a person skipped", extra={"error": str(exc)})
+        return None
 
 
 def holders(emails: Iterable[str]) -> set[str]:

@@ -57,7 +57,7 @@ KEY_PREFIX = "invites"
 
 
 # the methods an action counts; POST when not named
-METHODS = {"sign_in_redirects": ("GET",)}
+METHODS = {"sign_in_redirects": ("GET",), "people_search": ("GET",)}
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """Administration: who holds the approver, auditor and admin roles, and granting or revoking them."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from intake.auth import known_people, roles
+from intake.auth import known_people, people_search, roles
 from intake.db import database
 from intake.auth import guards
 from intake.auth.identity import current_caller
 from intake.invites import directory
+from intake.limits.rates import limited
 from intake.models import RoleGrant
 from intake.validation.rules import normalise_email
 
@@ -21,6 +22,8 @@ ROLE_HINTS = {
     "auditor": "reads every request's history",
     "admin": "grants and revokes these roles",
 }
+# what the people search needs typed before it looks, and the most it reads
+SEARCH_SHORTEST, SEARCH_LONGEST = 2, 254
 
 
 def _with_article(role: str) -> str:
@@ -55,6 +58,21 @@ def _set_back_at_start() -> bool:
 def roles_page():
     """Show every role grant and the form to grant one."""
     return _page({"email": "", "role": ""}, {})
+
+
+@bp.get("/people")
+@limited("people_search")
+def people():
+    """Find the people whose email or name starts with `q`, as JSON for the email field's suggestions."""
+    unknown = sorted(set(request.args) - {"q"})
+    if unknown:
+        return jsonify(errors={name: ["Unknown field."] for name in unknown}), 422
+    typed = request.args.get("q", "").strip()
+    if not SEARCH_SHORTEST <= len(typed) <= SEARCH_LONGEST:
+        return jsonify(errors={"q": [f"Type between {SEARCH_SHORTEST} and {SEARCH_LONGEST} characters."]}), 422
+    found = people_search.find(typed)
+    return jsonify(source=found.source, people=[
+        {"email": p.email, "name": p.name, "organisation": p.organisation} for p in found.people])
 
 
 @bp.post("/roles")
