@@ -85,6 +85,7 @@ def answers_section(view: str, fields: tuple[str, ...], data: Mapping, change_ar
     for field in fields:
         if field in VENDOR_ONLY and data.get("user_type") != UserType.VENDOR:
             continue
+        # the field itself, which the browser focuses (portal.css scrolls its label and hint into view too)
         href = url_for(view, change=field, **change_args, _anchor=field)
         rows.append(CheckRow(field, LABELS[field], shown(field, data), href, CHANGE_NAMES[field],
                              multiline=field == "reason"))
