@@ -176,3 +176,18 @@ def test_the_check_page_escapes_what_was_typed(amy_session):
     page = amy_session.post("/invite/email", data=EMAIL_FORM | {"reason": attack}).text
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     assert send_form(page)["reason"] == attack
+
+
+def test_the_check_page_is_assembled_from_named_sections_with_a_block_kept_for_who_decides(portal_app):
+    from intake.portal import check_answers
+
+    data = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": True, "reason": "New"}
+    with portal_app.test_request_context():
+        sections = check_answers.check_page_sections("portal.invite.email_invitation", ("email", "seed_onboarding",
+                                                     "reason"), data, {"email": "jane@tech.gov.sg"})
+    assert [s.name for s in sections] == ["answers"]
+    assert [(r.key, r.value) for r in sections[0].rows] == [
+        ("Email address", "jane@tech.gov.sg"), ("SEED onboarding required", "Yes"), ("Reason for the request", "New")]
+    assert sections[0].rows[0].change_href == "/invite/email?change=email&email=jane@tech.gov.sg#email"
+    source = portal_app.jinja_loader.get_source(portal_app.jinja_env, "portal/invite/check.html")[0]
+    assert "{% block answers %}" in source and "{% block deciders %}{% endblock %}" in source

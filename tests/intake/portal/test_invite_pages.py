@@ -5,11 +5,11 @@ from intake.models import InviteRequest
 from tests.support.portal_html import banner, checked_value, field_error, input_value, summary_links, text, textarea_value, title
 
 EMAIL_FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining the platform team",
-              "answers_checked": "yes"}
+              "confirmed": "yes"}
 VENDOR_FORM = {
     "email": "vic@vendor.example.com", "user_type": "vendor", "username": "v-vic.lim", "first_name": "Vic",
     "last_name": "Lim", "contact_number": "9123 4567", "organisation": "Example Pte Ltd", "department": "",
-    "offshore": "yes", "seed_onboarding": "", "reason": "Contractor", "answers_checked": "yes",
+    "offshore": "yes", "seed_onboarding": "", "reason": "Contractor", "confirmed": "yes",
 }
 
 

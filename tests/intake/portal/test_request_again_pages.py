@@ -14,7 +14,7 @@ VENDOR_FORM = {
     "seed_onboarding": "yes", "reason": "Contractor on the booking service",
 }
 # the check page's button sends a form: posted with this, it is recorded
-CHECKED = {"answers_checked": "yes"}
+CHECKED = {"confirmed": "yes"}
 
 
 def sent(client, path, form):

@@ -55,8 +55,9 @@ _REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 STILL_OPEN = ("The request you are asking for again still holds this email address: it waits for an operator "
               "to try it again or close it. Use another address, or send this once it is closed.")
 ALREADY_SENT = "This form was already sent with other details. Open the form again to make a new request."
-# A valid form is first shown back on its check page; only the check page's button sends it (with this field).
-ANSWERS_CHECKED = "answers_checked"
+# A valid form is first shown back on its check page; only the check page's button sends it, with confirmed=yes
+# (as every check page of the portal does).
+ANSWERS_CHECKED = "confirmed"
 
 
 @bp.get("")
@@ -158,7 +159,7 @@ def _check_page(method: str, values: dict, data: dict, key: str, repeats: str, c
         repeats=repeats,
         repeated=_repeated(repeats),
         officer_address_confirmed=confirmed,
-        answers_checked=ANSWERS_CHECKED,
+        confirmed_field=ANSWERS_CHECKED,
     )
 
 
