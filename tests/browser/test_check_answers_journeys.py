@@ -103,3 +103,5 @@ def test_a_vendors_account_request_is_checked_changed_and_then_sent(page: Page, 
     expect(detail_value(page, "Organisation")).to_have_text("Right Pte Ltd")
     expect(page.get_by_role("alert")).to_contain_text(re.compile(f"Request sent for {re.escape(invitee)}"))
     shoot(page, f"check-answers-account-sent-{width}")
+    page.goto(f"/status?email={invitee}")
+    expect(page.get_by_role("row").filter(has=page.get_by_role("link", name=invitee, exact=True))).to_have_count(1)
