@@ -230,15 +230,39 @@ def refused_sign_in(page: Page, sample: Sample) -> None:
 def email_invitation_with_errors(page: Page, sample: Sample) -> None:
     page.goto("/invite/email")
     page.get_by_label("Email address", exact=True).fill("not an address")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
     page.get_by_role("alert").filter(has_text="There is a problem").wait_for()
 
 
 def account_request_with_errors(page: Page, sample: Sample) -> None:
     page.goto("/invite/account")
     page.get_by_role("group", name="Is this person a public officer or a vendor?").get_by_label("Vendor").check()
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
     page.get_by_role("alert").filter(has_text="There is a problem").wait_for()
+
+
+def email_invitation_to_check(page: Page, sample: Sample) -> None:
+    page.goto("/invite/email")
+    page.get_by_label("Email address", exact=True).fill("check.answers@tech.gov.sg")
+    page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("No", exact=True).check()
+    page.get_by_label("Reason for the request").fill("Joining the platform team")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Submit request").wait_for()
+
+
+def account_request_to_check(page: Page, sample: Sample) -> None:
+    page.goto("/invite/account")
+    page.get_by_label("Email address", exact=True).fill("check.answers@vendor.example.com")
+    page.get_by_role("group", name="Is this person a public officer or a vendor?").get_by_label("Vendor").check()
+    page.get_by_label("TechPass username").fill("v-check.answers")
+    page.get_by_label("First name").fill("Farah")
+    page.get_by_label("Last name").fill("Lim")
+    page.get_by_label("Contact number").fill("9123 4567")
+    page.get_by_label("Organisation", exact=True).fill("Example Pte Ltd")
+    page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("Yes", exact=True).check()
+    page.get_by_label("Reason for the request").fill("Builds the payments service")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Submit request").wait_for()
 
 
 def upload_without_a_file(page: Page, sample: Sample) -> None:
@@ -330,6 +354,8 @@ STATES = {
     "sign-in refused to someone with no role": ("anonymous", refused_sign_in),
     "email invitation with errors": ("requester", email_invitation_with_errors),
     "account request with errors": ("requester", account_request_with_errors),
+    "email invitation's answers to check": ("requester", email_invitation_to_check),
+    "account request's answers to check": ("requester", account_request_to_check),
     "batch upload without a file": ("requester", upload_without_a_file),
     "batch rows that need attention": ("requester", rows_that_need_attention),
     "rejected request": ("requester", rejected_request),

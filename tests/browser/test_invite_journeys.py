@@ -34,7 +34,8 @@ def test_email_invitation_waits_for_approval_then_shows_invitation_sent_with_its
     page.get_by_label("Email address", exact=True).fill("jun.hao@tech.gov.sg")
     page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("No", exact=True).check()
     page.get_by_label("Reason for the request").fill("Joining the data platform team")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Submit request").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Request for jun.hao@tech.gov.sg")
     expect(page.get_by_role("alert")).to_contain_text("Request sent for jun.hao@tech.gov.sg")
@@ -78,7 +79,7 @@ def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_
     page.get_by_label("Organisation", exact=True).fill("Acme Pte Ltd")
     page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("Yes", exact=True).check()
     page.get_by_label("Reason for the request").fill("Builds the booking service")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
 
     expect(page).to_have_title(re.compile(r"^Error: Create account"))
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
@@ -102,7 +103,8 @@ def test_create_account_for_a_vendor_with_seed_keeps_typed_values_beside_errors_
     expect(page.get_by_label("TechPass username")).to_be_focused()
     page.get_by_label("TechPass username").fill("v-weiling.chua")
     page.get_by_label("Contact number").fill("9123 4567")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Submit request").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Request for wei.ling@acme-vendor.com")
     expect(detail_value(page, "TechPass state")).to_have_text("Waiting for approval")
@@ -259,7 +261,7 @@ def test_an_email_invitation_for_a_vendor_leads_to_create_account_with_what_was_
     page.get_by_label("Email address", exact=True).fill("john@vendor.com")
     page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("Yes", exact=True).check()
     page.get_by_label("Reason for the request").fill("Maintains the booking service")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
 
     expect(field_error(page, "Email address")).to_contain_text(
         "Email invitation is for public officers, whose address ends in gov.sg. To invite a vendor, use Create account.")
@@ -278,7 +280,7 @@ def test_a_number_of_eight_digits_outside_the_ranges_in_use_is_refused_for_that_
     sign_in(page, "ravi.k@tech.gov.sg")
     page.goto("/invite/account")
     page.get_by_label("Contact number").fill("99432920")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
     expect(field_error(page, "Contact number")).to_contain_text("9943 2920 is not a Singapore number in use: check the digits.")
     expect(page.get_by_label("Contact number")).to_have_value("99432920")
     shoot_both(page, "create-account-number-not-in-use", in_view="#contact_number-field")

@@ -134,7 +134,7 @@ def test_a_vendor_at_a_public_officer_address_is_sent_only_after_the_requester_c
     page.get_by_label("Organisation").fill("Vendor Pte Ltd")
     page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("No", exact=True).check()
     page.get_by_label("Reason for the request").fill("Embedded contractor with an agency mailbox")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
 
     warning = page.get_by_role("alert").filter(has_text="Check before sending")
     expect(warning).to_be_focused()
@@ -144,7 +144,8 @@ def test_a_vendor_at_a_public_officer_address_is_sent_only_after_the_requester_c
     shoot_both(page, "create-account-vendor-officer-address")
 
     page.get_by_label("I have checked: this vendor uses a public officer email address").check()
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Submit request").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Request for vendor.staff@tech.gov.sg")
 
 
@@ -179,7 +180,8 @@ def test_a_rejected_request_says_why_at_the_top_and_is_asked_for_again_from_its_
     shoot_both(page, "request-again-form")
 
     page.get_by_label("Organisation", exact=True).fill("Right Pte Ltd")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Submit request").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Request for li.na@vendor.example.com")
     expect(detail_value(page, "Organisation")).to_have_text("Right Pte Ltd")
     history = page.get_by_role("list", name="History")

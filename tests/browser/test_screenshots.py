@@ -86,7 +86,7 @@ def test_screenshots_of_the_main_pages(page, browser_system):
     page.get_by_label("Email address", exact=True).fill("jane.tan@example.com")
     page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("No", exact=True).check()
     page.get_by_label("Reason for the request").fill("Joining the platform team")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text("There is a problem")).to_be_visible()
     shoot_wide_and_narrow(page, "email-invitation-error")
 

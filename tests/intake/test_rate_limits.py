@@ -65,7 +65,7 @@ def test_the_portal_and_the_api_share_one_budget_and_the_portal_says_so_on_a_pag
     api = as_user(app.test_client(), "amy@tech.gov.sg")
     assert [api("POST", "/api/v1/invites", json=invite(n)).status_code for n in range(2)] == [201, 201]
     page = signed_in(app.test_client(), "amy@tech.gov.sg")
-    form = {"email": "jo@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining"}
+    form = {"email": "jo@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining", "confirmed": "yes"}
     assert page.post("/invite/email", data=form).status_code == 302
     refused = page.post("/invite/email", data=form | {"email": "kim@tech.gov.sg"})
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
@@ -136,7 +136,7 @@ def test_a_batch_larger_than_the_quota_left_is_refused_whole(outbox):
 def test_the_portal_says_on_a_page_when_a_quota_is_reached(outbox):
     app = make_app(outbox, OPEN_REQUESTS_PER_REQUESTER="1")
     page = signed_in(app.test_client(), "amy@tech.gov.sg")
-    form = {"email": "jo@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining"}
+    form = {"email": "jo@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining", "confirmed": "yes"}
     assert page.post("/invite/email", data=form).status_code == 302
     refused = page.post("/invite/email", data=form | {"email": "kim@tech.gov.sg"})
     assert refused.status_code == 429

@@ -152,7 +152,8 @@ def test_a_request_goes_from_sign_in_through_approval_to_the_invitees_email_and_
     page.get_by_label("Email address", exact=True).fill(invitee)
     page.get_by_role("group", name="Is onboarding to SEED required?").get_by_label("No", exact=True).check()
     page.get_by_label("Reason for the request").fill("Joining the data platform team")
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Submit request").click()
     expect(page.get_by_role("alert")).to_contain_text(f"Request sent for {invitee}")
     request_id = page.url.rstrip("/").rsplit("/", 1)[-1]
 

@@ -170,7 +170,7 @@ def test_confirming_needs_the_forms_csrf_token(portal_app, outbox):
     client = portal_app.test_client()
     client.post("/sign-in", data={"email": "amy@tech.gov.sg", "csrf_token": token(client.get("/sign-in").text)})
     invite_id = client.post("/invite/email", data={
-        "email": "p1@tech.gov.sg", "seed_onboarding": "no", "reason": "New joiner",
+        "email": "p1@tech.gov.sg", "seed_onboarding": "no", "reason": "New joiner", "confirmed": "yes",
         "csrf_token": token(client.get("/invite/email").text)}).headers["Location"].rsplit("/", 1)[1]
     confirm = client.get("/status/cancellations", query_string={"ids": [invite_id]}).text
     assert client.post("/status/cancellations", data={"ids": [invite_id]}).status_code == 400

@@ -6,7 +6,7 @@ import pytest
 from intake.models import InviteRequest
 from tests.support.callers import as_user
 
-FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "New joiner"}
+FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "New joiner", "confirmed": "yes"}
 
 
 @pytest.fixture

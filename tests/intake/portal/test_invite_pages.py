@@ -4,11 +4,12 @@ import json
 from intake.models import InviteRequest
 from tests.support.portal_html import banner, checked_value, field_error, input_value, summary_links, text, textarea_value, title
 
-EMAIL_FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining the platform team"}
+EMAIL_FORM = {"email": "jane@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining the platform team",
+              "confirmed": "yes"}
 VENDOR_FORM = {
     "email": "vic@vendor.example.com", "user_type": "vendor", "username": "v-vic.lim", "first_name": "Vic",
     "last_name": "Lim", "contact_number": "9123 4567", "organisation": "Example Pte Ltd", "department": "",
-    "offshore": "yes", "seed_onboarding": "", "reason": "Contractor",
+    "offshore": "yes", "seed_onboarding": "", "reason": "Contractor", "confirmed": "yes",
 }
 
 

@@ -13,7 +13,7 @@ from tests.support.portal_html import banner, headings, text
 
 
 def invite_for(client, email, **form):
-    data = {"email": email, "seed_onboarding": "no", "reason": "New joiner"} | form
+    data = {"email": email, "seed_onboarding": "no", "reason": "New joiner", "confirmed": "yes"} | form
     return client.post("/invite/email", data=data).headers["Location"].rsplit("/", 1)[1]
 
 

@@ -78,6 +78,17 @@ def submit(data: dict, caller: Caller, outbox: Outbox, *, idempotency_key: str |
     return Submission(invite)
 
 
+def check_submittable(data: dict, caller: Caller) -> None:
+    """Raise what `submit` would refuse a validated request for, recording nothing: a form's check page
+    asks first, so the requester learns of a clash before checking the answers (`submit` asks again)."""
+    if directory.configured():
+        rules.check_not_self(data["email"], caller)
+        rules.check_not_in_directory(data["email"])
+    if data.get("repeats"):
+        rules.repeatable(data["repeats"], caller)
+    _check_open_duplicates(data, caller)
+
+
 def _replayed(caller: Caller, idempotency_key: str | None) -> bool:
     """Whether this submission repeats one already recorded (its answer is the first one's)."""
     return bool(idempotency_key) and idempotency_keys.exists(caller.email, idempotency_key)

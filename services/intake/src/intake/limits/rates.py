@@ -3,7 +3,8 @@
 `DEFAULT_LIMITS` (in intake's settings, beside the RATE_LIMIT_<ACTION> rows that override them) is the whole policy's budgets; each route says where it is declared which
 actions it counts as (`@limited("submit")`), and a bulk route how many actions one of its requests
 asks for. Each action has one budget per person, shared by the API and the portal (submitting
-through either counts once). Every route that decides on requests counts
+through either counts once; a portal form's step to its check page counts too, since it asks the
+same questions of the directory and of open requests). Every route that decides on requests counts
 as `decide`, and a bulk decision counts once per decision it asks for: approving 100 requests at
 once is 100 decisions, whether made one by one or together, through the API or the portal; a bulk
 its route refuses as it stands (no reason for rejecting) counts once. A bulk larger than what is

@@ -17,7 +17,7 @@ from intake.invites import service
 from intake.invites.schemas import OFFICERS_ONLY, VENDOR_OFFICER_ADDRESS, InviteRequestSchema, vendor_with_officer_address
 from intake.models import InviteRequest
 from intake.validation.problems import code_of
-from intake.portal import forms, labels
+from intake.portal import check_answers, forms, labels
 
 bp = Blueprint("invite", __name__, url_prefix="/invite")
 
@@ -55,6 +55,9 @@ _REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 STILL_OPEN = ("The request you are asking for again still holds this email address: it waits for an operator "
               "to try it again or close it. Use another address, or send this once it is closed.")
 ALREADY_SENT = "This form was already sent with other details. Open the form again to make a new request."
+# A valid form is first shown back on its check page; only the check page's button sends it, with confirmed=yes
+# (as every check page of the portal does).
+ANSWERS_CHECKED = "confirmed"
 
 
 @bp.get("")
@@ -80,6 +83,8 @@ def create_account():
 def _form(method: str):
     fields = FORMS[method].fields
     if request.method == "GET":
+        if "change" in request.args:
+            return _change(method)
         if not request.args.get("repeats"):
             # a link from the other form may carry what was typed there (an email invitation's to a vendor)
             return _render(method, forms.prefilled(request.args, fields), {}, uuid.uuid4().hex)
@@ -96,6 +101,11 @@ def _form(method: str):
         if vendor_with_officer_address(data, current_app.config["ORG_DOMAINS"]) and not confirmed:
             # Nothing is wrong with the form, but nothing is sent until the requester says they checked.
             return _render(method, values, {}, key, warn_officer_address=True, repeated=_repeated(repeats))
+        if request.form.get(ANSWERS_CHECKED) != "yes":
+            # Valid, and nothing recorded yet: the answers are shown back, and sent only from there. The
+            # check page carries them in hidden fields, so its post is read again with the same schema.
+            service.check_submittable(data, current_caller())
+            return _check_page(method, values, data, key, repeats, confirmed)
         outcome = service.submit(data, current_caller(), current_app.extensions["outbox"], idempotency_key=key)
     except ValidationError as exc:
         errors = forms.plain_errors(exc.messages)
@@ -122,6 +132,47 @@ def _form(method: str):
                                       seed_onboarding=values["seed_onboarding"] or None, reason=values["reason"] or None),
                       "text": "Create an account for a vendor instead"}
     return _render(method, values, errors, key, existing_id, repeated=_repeated(repeats), email_link=email_link), 422
+
+
+def _change_args(values: dict, key: str, repeats: str, confirmed: bool) -> dict:
+    """What a Change link carries back to the form: the answers as typed, the form's key and what it repeats."""
+    args = {name: value for name, value in values.items() if value}
+    args["submission_key"] = key
+    if repeats:
+        args["repeats"] = repeats
+    if confirmed:
+        args[forms.CONFIRM_OFFICER_ADDRESS] = "yes"
+    return args
+
+
+def _check_page(method: str, values: dict, data: dict, key: str, repeats: str, confirmed: bool):
+    """Show every answer of a valid form, each with a Change link, and the button that sends it."""
+    form = FORMS[method]
+    change_args = _change_args(values, key, repeats, confirmed)
+    return render_template(
+        "portal/invite/check.html",
+        form=form,
+        sections=check_answers.check_page_sections(form.view, form.fields, data, change_args),
+        back_href=url_for(form.view, change="", **change_args),
+        values=values,
+        submission_key=key,
+        repeats=repeats,
+        repeated=_repeated(repeats),
+        officer_address_confirmed=confirmed,
+        confirmed_field=ANSWERS_CHECKED,
+    )
+
+
+def _change(method: str):
+    """Open the form again from its check page, every answer kept, to change one (`?change=<field>`)."""
+    fields = FORMS[method].fields
+    key = request.args.get("submission_key", "")
+    key = key if _SUBMISSION_KEY.fullmatch(key) else uuid.uuid4().hex
+    repeated = _repeated(request.args.get("repeats", ""))
+    confirmed = request.args.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
+    values = forms.typed_values(request.args, fields)
+    return _render(method, values, {}, key, repeated=repeated, warn_officer_address=confirmed,
+                   officer_address_confirmed=confirmed)
 
 
 def _own(invite_id: str | None) -> str | None:
@@ -161,8 +212,9 @@ def _repeated(invite_id: str) -> InviteRequest | None:
 
 
 def _render(method: str, values: dict, errors: dict, key: str, existing_id: str | None = None,
-            warn_officer_address: bool = False, repeated: InviteRequest | None = None, email_link: dict | None = None):
-    confirmed = request.form.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
+            warn_officer_address: bool = False, repeated: InviteRequest | None = None, email_link: dict | None = None,
+            officer_address_confirmed: bool = False):
+    confirmed = officer_address_confirmed or request.form.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
     if existing_id:
         email_link = {"href": url_for("portal.status.detail", invite_id=existing_id), "text": "View the open request"}
     return render_template(

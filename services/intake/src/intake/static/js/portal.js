@@ -7,7 +7,8 @@
   function focusProblem() {
     var summary = document.querySelector("[data-error-summary]");
     var place = location.hash.length > 1 && document.getElementById(location.hash.slice(1));
-    if (place && !place.hasAttribute("tabindex")) { place = null; }  // a heading to scroll to, not to focus
+    // a heading to scroll to, not to focus; a form's field (a check page's Change link: #email) is focused
+    if (place && !place.hasAttribute("tabindex") && !place.matches("input, textarea, select")) { place = null; }
     var target = summary || place || document.querySelector("[data-banner]");
     if (target) { target.focus(); }
   }
