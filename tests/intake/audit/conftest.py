@@ -19,3 +19,12 @@ def signer(settings):
 @pytest.fixture
 def public_keys(settings, signer):
     return keys.verify_keys(settings)
+
+
+@pytest.fixture
+def carol(app):
+    """The auditor, signed in to the portal (forms posted without their CSRF token)."""
+    from tests.support.callers import signed_in
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    return signed_in(app.test_client(), "carol@tech.gov.sg")

@@ -11,12 +11,6 @@ from tests.support.callers import as_user, signed_in
 from tests.support.portal_html import field_error, text
 
 
-@pytest.fixture
-def carol(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return signed_in(app.test_client(), "carol@tech.gov.sg")
-
-
 def submit(client, email, n=1, requester="amy@tech.gov.sg"):
     amy = as_user(client, requester)
     return [amy("POST", "/api/v1/invites", json={"method": "email_invitation", "email": f"{email}{i}@tech.gov.sg",

@@ -8,7 +8,6 @@ from intake.audit import chain
 from intake.auth import roles
 from intake.db import database
 from intake.models import HistoryEntry
-from tests.intake.audit.test_audit_pages import carol  # noqa: F401 (fixture: the auditor signed in)
 from tests.support.callers import as_user, signed_in
 from tests.support.portal_html import field_error, text
 

@@ -36,7 +36,7 @@ def app_with(tmp_path, outbox, **settings):
 
 
 @pytest.fixture
-def ada(intake_db, outbox, tmp_path):
+def ada_searching(intake_db, outbox, tmp_path):
     """The administrator ada@tech.gov.sg on an intake without a directory."""
     RoleGrant.create(role="admin", email="ada@tech.gov.sg", granted_by="zoe@tech.gov.sg")
     return signed_in(app_with(tmp_path, outbox).test_client(), "ada@tech.gov.sg")
@@ -76,65 +76,65 @@ def test_only_administrators_may_search_people(amy_session, intake_db):
     assert refused.status_code == 403 and "bea.tan" not in refused.text
 
 
-def test_a_search_needs_two_characters_and_names_q(ada):
+def test_a_search_needs_two_characters_and_names_q(ada_searching):
     for query in ("", "?q=", "?q=b", "?q=%20b%20"):
-        response = ada.get(f"/admin/people{query}")
+        response = ada_searching.get(f"/admin/people{query}")
         assert response.status_code == 422, query
         assert list(response.get_json()["errors"]) == ["q"]
-    assert ada.get("/admin/people?q=" + "b" * 255).status_code == 422
+    assert ada_searching.get("/admin/people?q=" + "b" * 255).status_code == 422
 
 
-def test_a_search_refuses_a_field_it_does_not_know(ada):
-    response = ada.get("/admin/people?q=bea&limit=500")
+def test_a_search_refuses_a_field_it_does_not_know(ada_searching):
+    response = ada_searching.get("/admin/people?q=bea&limit=500")
     assert response.status_code == 422 and response.get_json()["errors"] == {"limit": ["Unknown field."]}
 
 
 @pytest.mark.both_databases(LIKE_DIFFERS)
-def test_seen_people_are_found_by_the_start_of_an_email_or_a_name_whatever_its_case(ada):
+def test_seen_people_are_found_by_the_start_of_an_email_or_a_name_whatever_its_case(ada_searching):
     requested("bea.tan@tech.gov.sg", "Bea", "Tan", "GovTech")
     requested("ben.lim@tech.gov.sg", "Ben", "Lim", "CPF Board")
     requested("kim.tang@tech.gov.sg", "Kim", "Tang", "MOH")
-    assert search(ada, "BE")["source"] == "seen"
-    assert emails(search(ada, "BE")) == ["bea.tan@tech.gov.sg", "ben.lim@tech.gov.sg"]
-    assert emails(search(ada, "tan")) == ["bea.tan@tech.gov.sg", "kim.tang@tech.gov.sg"]  # the last names
-    assert emails(search(ada, "bea t")) == ["bea.tan@tech.gov.sg"]  # the full name
-    assert search(ada, "ben")["people"] == [{"email": "ben.lim@tech.gov.sg", "name": "Ben Lim",
+    assert search(ada_searching, "BE")["source"] == "seen"
+    assert emails(search(ada_searching, "BE")) == ["bea.tan@tech.gov.sg", "ben.lim@tech.gov.sg"]
+    assert emails(search(ada_searching, "tan")) == ["bea.tan@tech.gov.sg", "kim.tang@tech.gov.sg"]  # the last names
+    assert emails(search(ada_searching, "bea t")) == ["bea.tan@tech.gov.sg"]  # the full name
+    assert search(ada_searching, "ben")["people"] == [{"email": "ben.lim@tech.gov.sg", "name": "Ben Lim",
                                              "organisation": "CPF Board"}]
-    assert search(ada, "ea")["people"] == []  # the start, not the middle
+    assert search(ada_searching, "ea")["people"] == []  # the start, not the middle
 
 
 @pytest.mark.both_databases(LIKE_DIFFERS)
-def test_requesters_and_role_holders_are_found_named_by_their_latest_request(ada):
+def test_requesters_and_role_holders_are_found_named_by_their_latest_request(ada_searching):
     requested("sam@tech.gov.sg", requester="rita.ong@tech.gov.sg")
     RoleGrant.create(role="auditor", email="rick@tech.gov.sg", granted_by="ada@tech.gov.sg")
     requested("rick@tech.gov.sg", "Rick", "Old", "Old Org", day=3)
     requested("rick@tech.gov.sg", "Rick", "Ng", "GovTech", day=9)
-    assert search(ada, "ri")["people"] == [
+    assert search(ada_searching, "ri")["people"] == [
         {"email": "rick@tech.gov.sg", "name": "Rick Ng", "organisation": "GovTech"},
         {"email": "rita.ong@tech.gov.sg", "name": "", "organisation": ""},
     ]
 
 
-def test_an_erased_request_names_no_one(ada):
+def test_an_erased_request_names_no_one(ada_searching):
     requested("eli@tech.gov.sg", "Eli", "Koh", "GovTech", erased=True)
-    assert search(ada, "eli")["people"] == [] and search(ada, "koh")["people"] == []
+    assert search(ada_searching, "eli")["people"] == [] and search(ada_searching, "koh")["people"] == []
 
 
 @pytest.mark.both_databases(LIKE_DIFFERS)
 @pytest.mark.parametrize("typed", ["a%", "a_", "a\\"])
-def test_like_wildcards_typed_are_letters(ada, typed):
+def test_like_wildcards_typed_are_letters(ada_searching, typed):
     requested("alan@tech.gov.sg", "Alan", "Goh")
     requested("a%b@tech.gov.sg")
     requested("a_b@tech.gov.sg")
     requested("a\\b@tech.gov.sg")
-    assert emails(search(ada, typed)) == [f"{typed}b@tech.gov.sg"]
+    assert emails(search(ada_searching, typed)) == [f"{typed}b@tech.gov.sg"]
 
 
-def test_at_most_ten_people_are_found(ada):
+def test_at_most_ten_people_are_found(ada_searching):
     with database.atomic():
         for n in range(15):
             requested(f"pat.{n:02}@tech.gov.sg", "Pat", f"Number{n}")
-    assert emails(search(ada, "pat")) == [f"pat.{n:02}@tech.gov.sg" for n in range(10)]
+    assert emails(search(ada_searching, "pat")) == [f"pat.{n:02}@tech.gov.sg" for n in range(10)]
 
 
 def test_with_a_directory_people_are_found_there_with_its_names_and_organisations(ada_with_directory, scim):
@@ -175,14 +175,14 @@ def test_a_person_found_in_the_directory_shows_its_name_and_organisation_before_
 
 def test_searching_counts_against_the_people_search_limit(intake_db, outbox, tmp_path):
     RoleGrant.create(role="admin", email="ada@tech.gov.sg", granted_by="zoe@tech.gov.sg")
-    ada = signed_in(app_with(tmp_path, outbox, RATE_LIMIT_PEOPLE_SEARCH="3/minute").test_client(), "ada@tech.gov.sg")
-    assert [ada.get("/admin/people?q=be").status_code for _ in range(3)] == [200, 200, 200]
-    refused = ada.get("/admin/people?q=be")
+    ada_searching = signed_in(app_with(tmp_path, outbox, RATE_LIMIT_PEOPLE_SEARCH="3/minute").test_client(), "ada@tech.gov.sg")
+    assert [ada_searching.get("/admin/people?q=be").status_code for _ in range(3)] == [200, 200, 200]
+    refused = ada_searching.get("/admin/people?q=be")
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
 
 
-def test_the_email_field_is_a_plain_email_field_that_a_script_of_the_portals_may_enhance(ada):
-    page = ada.get("/admin/roles").text
+def test_the_email_field_is_a_plain_email_field_that_a_script_of_the_portals_may_enhance(ada_searching):
+    page = ada_searching.get("/admin/roles").text
     field = next(tag for tag in page.split("<input") if 'id="email"' in tag)
     assert 'type="email"' in field and 'data-people-search="/admin/people"' in field and "role=" not in field
     assert '<script src="/static/js/people-picker.js" defer></script>' in page and "<script>" not in page

@@ -1,7 +1,6 @@
 """The invites API: submit, read, list, cancel, approve and reject (under /api/v1)."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import current_app, request
 from flask.views import MethodView

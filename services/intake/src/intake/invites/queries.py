@@ -12,7 +12,6 @@ import uuid
 import peewee
 from marshmallow import ValidationError
 
-from invite_common.people import person_key
 
 from intake import lifecycle
 from intake.errors import InvalidInput
