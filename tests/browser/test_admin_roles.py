@@ -183,7 +183,7 @@ def test_an_auditors_not_found_page_links_to_the_audit_pages(browser, managed_he
         response = page.goto("/no-such-page")
         assert response.status == 404
         main = page.get_by_role("main")
-        expect(main.get_by_role("link")).to_have_text(["Audit history", "Integrity"])
+        expect(main.get_by_role("link")).to_have_text(["Audit history", "Role changes", "Integrity"])
         expect(main.get_by_text("your overview")).to_have_count(0)
         shoot(page, f"not-found-auditor-{width}")
         page.get_by_role("button", name="Sign out").click()
@@ -273,7 +273,7 @@ def test_escape_closes_the_people_found_and_the_field_still_takes_any_address(ad
     expect(page.get_by_label("Email address", exact=True)).to_have_value("wendy.sng.2@tech.gov.sg")
 
 
-def test_the_roles_page_with_people_found_has_no_wcag_a_or_aa_violations(browser, managed_here, people_seen):
+def test_the_roles_page_with_people_found_or_a_bad_address_has_no_wcag_a_or_aa_violations(browser, managed_here, people_seen):
     from tests.browser.test_accessibility import AXE, violations
 
     if not AXE.is_file():
@@ -290,6 +290,11 @@ def test_the_roles_page_with_people_found_has_no_wcag_a_or_aa_violations(browser
         page.keyboard.press("ArrowDown")
         expect(page.get_by_role("option", selected=True)).to_have_count(1)
         found = violations(page, "Roles page with people found")
+        page.keyboard.press("Escape")
+        page.get_by_role("combobox", name="Email address").fill("not an address")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_visible()
+        found += violations(page, "Roles page refusing a bad address")
         assert not found, "\n".join(found)
     finally:
         context.close()

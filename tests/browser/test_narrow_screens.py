@@ -99,4 +99,5 @@ def test_on_a_phone_the_requesters_lists_are_cards_led_by_the_techpass_state(pag
     # on a wide screen the same list is a table again, its columns in their order
     page.set_viewport_size({"width": 1280, "height": 900})
     headers = [h.strip() for h in page.get_by_role("columnheader").all_inner_texts()]
-    assert headers == ["Email", "Method", "TechPass state", "SEED", "Created"]
+    # (Invite status starts with the column of boxes that tick requests to cancel, named for screen readers)
+    assert [h for h in headers if h != "Select to cancel"] == ["Email", "Method", "TechPass state", "SEED", "Created"]

@@ -191,3 +191,23 @@ def test_the_check_page_is_assembled_from_named_sections_with_a_block_kept_for_w
     assert sections[0].rows[0].change_href == "/invite/email?change=email&email=jane@tech.gov.sg#email"
     source = portal_app.jinja_loader.get_source(portal_app.jinja_env, "portal/invite/check.html")[0]
     assert "{% block answers %}" in source and "{% block deciders %}{% endblock %}" in source
+
+
+def test_no_answer_travels_in_an_address_back_to_the_form(amy_session):
+    """Change links and the vendor's way to Create account name only the form's key: the answers wait in
+    the session, so they reach neither the browser's history nor a proxy's access log."""
+    import re as _re
+
+    typed = {"email": "li.na@tech.gov.sg", "seed_onboarding": "no", "reason": "Joining the data team"}
+    page = amy_session.post("/invite/email", data=typed)
+    assert page.status_code == 200
+    links = _re.findall(r'href="(/invite/email\?[^"]+)"', page.text)
+    assert links and all("li.na" not in link and "Joining" not in link for link in links), links
+    change = amy_session.get(links[0].replace("&amp;", "&"))
+    assert 'value="li.na@tech.gov.sg"' in change.text and "Joining the data team" in change.text
+
+    vendor = amy_session.post("/invite/email", data=typed | {"email": "john@vendor.example.com"})
+    found = _re.search(r'href="(/invite/account\?[^"]+)"', vendor.text)
+    assert found and "john" not in found.group(1), found
+    account = amy_session.get(found.group(1).replace("&amp;", "&"))
+    assert 'value="john@vendor.example.com"' in account.text and "Joining the data team" in account.text

@@ -5,7 +5,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from invite_common.messages import Method, UserType
 from marshmallow import ValidationError
 
@@ -86,8 +86,11 @@ def _form(method: str):
         if "change" in request.args:
             return _change(method)
         if not request.args.get("repeats"):
-            # a link from the other form may carry what was typed there (an email invitation's to a vendor)
-            return _render(method, forms.prefilled(request.args, fields), {}, uuid.uuid4().hex)
+            # a link from the other form may name what was typed there (an email invitation's to a
+            # vendor), kept in the session under `answers`; a link may also give values itself
+            kept = _kept_answers(request.args.get("answers", ""))
+            given = kept["values"] if kept else request.args
+            return _render(method, forms.prefilled(given, fields), {}, uuid.uuid4().hex)
         return _request_again(method, request.args["repeats"])
     values = forms.typed_values(request.form, fields)
     repeats = request.form.get("repeats", "")
@@ -127,22 +130,42 @@ def _form(method: str):
         domains = " or ".join(current_app.config["ORG_DOMAINS"])
         errors["email"] = [f"Email invitation is for public officers, whose address ends in {domains}. "
                            "To invite a vendor, use Create account."]
-        # what was typed goes along, so nothing is typed twice
-        email_link = {"href": url_for(FORMS[Method.CREATE_ACCOUNT].view, email=values["email"], user_type=UserType.VENDOR,
-                                      seed_onboarding=values["seed_onboarding"] or None, reason=values["reason"] or None),
+        # what was typed goes along, so nothing is typed twice: kept in the session, the link names it
+        carried = {"email": values["email"], "user_type": UserType.VENDOR, "seed_onboarding": values["seed_onboarding"],
+                   "reason": values["reason"]}
+        _keep_answers(key, carried)
+        email_link = {"href": url_for(FORMS[Method.CREATE_ACCOUNT].view, answers=key),
                       "text": "Create an account for a vendor instead"}
     return _render(method, values, errors, key, existing_id, repeated=_repeated(repeats), email_link=email_link), 422
 
 
+# The answers a link back to a form stands for, in the signed-in person's server-side session, by the
+# form's key: in the link itself they would land in the browser's history and in every proxy's access
+# log (names, addresses, phone numbers). The last few forms are kept, for a person with several tabs.
+ANSWERS_KEPT = "answers_kept"
+FORMS_KEPT = 5
+
+
+def _keep_answers(key: str, values: dict, **extra) -> None:
+    kept = dict(session.get(ANSWERS_KEPT) or {})
+    kept.pop(key, None)
+    kept[key] = {"values": {name: value for name, value in values.items() if value}, **extra}
+    while len(kept) > FORMS_KEPT:
+        kept.pop(next(iter(kept)))
+    session[ANSWERS_KEPT] = kept
+
+
+def _kept_answers(key: str) -> dict | None:
+    if not _SUBMISSION_KEY.fullmatch(key or ""):
+        return None
+    return (session.get(ANSWERS_KEPT) or {}).get(key)
+
+
 def _change_args(values: dict, key: str, repeats: str, confirmed: bool) -> dict:
-    """What a Change link carries back to the form: the answers as typed, the form's key and what it repeats."""
-    args = {name: value for name, value in values.items() if value}
-    args["submission_key"] = key
-    if repeats:
-        args["repeats"] = repeats
-    if confirmed:
-        args[forms.CONFIRM_OFFICER_ADDRESS] = "yes"
-    return args
+    """What a Change link carries back to the form: only the form's key; the answers as typed, what it
+    repeats and the officer-address confirmation wait in the session under that key."""
+    _keep_answers(key, values, repeats=repeats, confirmed=confirmed)
+    return {"submission_key": key}
 
 
 def _check_page(method: str, values: dict, data: dict, key: str, repeats: str, confirmed: bool):
@@ -167,10 +190,11 @@ def _change(method: str):
     """Open the form again from its check page, every answer kept, to change one (`?change=<field>`)."""
     fields = FORMS[method].fields
     key = request.args.get("submission_key", "")
+    kept = _kept_answers(key) or {}  # none when the session ended meanwhile: the form starts afresh
     key = key if _SUBMISSION_KEY.fullmatch(key) else uuid.uuid4().hex
-    repeated = _repeated(request.args.get("repeats", ""))
-    confirmed = request.args.get(forms.CONFIRM_OFFICER_ADDRESS) == "yes"
-    values = forms.typed_values(request.args, fields)
+    repeated = _repeated(kept.get("repeats", ""))
+    confirmed = bool(kept.get("confirmed"))
+    values = forms.typed_values(kept.get("values", {}), fields)
     return _render(method, values, {}, key, repeated=repeated, warn_officer_address=confirmed,
                    officer_address_confirmed=confirmed)
 
