@@ -175,7 +175,7 @@ def decode_sorted_cursor(cursor: str, sort: str) -> tuple[str, dt.datetime, str]
             raise ValueError("not a cursor of this order")
         return key, check_moment(moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)), invite_id
     except (ValueError, UnicodeDecodeError, ValidationError):
-        raise InvalidInput({"cursor": ["This cursor is not one the API gave out for this sort."]}) from None
+        raise InvalidInput({"cursor": ["This cursor is not one the API gave out."]}) from None
 
 
 def after(query: peewee.ModelSelect, sort: str, key: str | None, created: dt.datetime, invite_id: str) -> peewee.ModelSelect:
