@@ -58,6 +58,8 @@ def test_an_approver_opens_a_batch_from_the_queue_approves_some_rows_and_rejects
     if size["width"] == 390:
         no_sideways_scroll(page)
     shoot(page, f"approvals-batch-page{suffix(size)}")
+    page.locator("#batch-filter").scroll_into_view_if_needed()
+    shoot(page, f"approvals-batch-page-summary{suffix(size)}", full_page=False)
 
     for name in ("gus", "hana"):
         page.get_by_label(f"Select the request for {name}.{tag}@tech.gov.sg").check()
@@ -97,8 +99,10 @@ def test_an_approver_sorts_by_requester_finds_the_filters_kept_and_next_request_
     by_requester = [f"cat.{tag}@tech.gov.sg", f"bob.{tag}@tech.gov.sg", f"ann.{tag}@tech.gov.sg"]
     assert queue_emails(page) == by_requester
     expect(page.get_by_label("Invitee email contains")).to_have_value(tag)
-    expect(page.get_by_text("sorted by requester")).to_be_visible()
+    expect(page.locator("#result-count")).to_contain_text("sorted by requester")
     shoot(page, f"approvals-queue-sorted{suffix(size)}")
+    page.locator("form.sort").scroll_into_view_if_needed()
+    shoot(page, f"approvals-queue-sorted-in-view{suffix(size)}", full_page=False)
 
     # away and back, by the navigation: the same filters, the same order
     page.goto("/")
