@@ -114,7 +114,7 @@ def test_sorting_keeps_the_filters_and_a_wrong_sort_is_named(bob_session, amy):
     assert 'name="email" value="hr.gov"' in page.replace('type="hidden" ', "")
     assert '<option value="invitee" selected>' in page
     wrong = bob_session.get("/approvals", query_string={"sort": "salary"})
-    assert wrong.status_code == 422 and "sort" in wrong.text
+    assert wrong.status_code == 422 and 'href="#filter-sort"' in wrong.text and 'id="filter-sort-error"' in wrong.text
 
 
 def test_the_queue_keeps_the_last_filters_and_sort_until_cleared(bob_session, amy):
