@@ -354,6 +354,11 @@ def queue_sorted_with_a_batch_row(page: Page, sample: Sample) -> None:
     cancelled(page, requester, ids)
 
 
+def approvals_sorted_by_an_unknown_order(page: Page, sample: Sample) -> None:
+    page.goto("/approvals?sort=salary")
+    page.get_by_role("alert").filter(has_text="There is a problem").wait_for()
+
+
 def batch_opened_from_the_queue(page: Page, sample: Sample) -> None:
     requester, batch, ids = submitted_batch(page)
     page.goto(f"/approvals?requester={requester}")
@@ -384,6 +389,7 @@ STATES = {
     "request search with no match": ("requester", request_search_with_no_match),
     "approvals queue sorted, with a batch as one row": ("approver", queue_sorted_with_a_batch_row),
     "batch opened from the approvals queue": ("approver", batch_opened_from_the_queue),
+    "approvals sorted by an unknown order": ("approver", approvals_sorted_by_an_unknown_order),
 }
 
 
