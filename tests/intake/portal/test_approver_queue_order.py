@@ -177,3 +177,11 @@ def test_the_apis_queue_sorts_and_pages_by_the_same_order(bob, amy, client):
     assert mixed.status_code == 422 and "cursor" in mixed.get_json()["errors"]
     oldest = bob("GET", "/api/v1/approvals", query_string={"limit": 2}).get_json()
     assert bob("GET", "/api/v1/approvals", query_string={"cursor": oldest["next_cursor"]}).status_code == 200
+
+
+def test_next_request_goes_on_to_the_rest_of_the_queue_once_the_filters_hold_no_more(bob_session, amy):
+    only = submit(amy, "only@hr.gov.sg")
+    other = submit(amy, "other@tech.gov.sg")
+    bob_session.get("/approvals", query_string={"email": "hr.gov"})
+    bob_session.post(f"/approvals/{only}/approve", data={"comment": ""})
+    assert f'href="/approvals/{other}">Next request' in bob_session.get(f"/approvals/{only}").text

@@ -289,10 +289,14 @@ def _invite(invite_id: str) -> InviteRequest:
 
 def next_waiting(caller, invite: InviteRequest) -> InviteRequest | None:
     """The request after `invite` in the approver's queue, in its order and under its filters as they
-    last left them (or the first one): one they may decide."""
+    last left them (or the first one; the whole queue's once none is left under the filters): one they may decide."""
     filters = remembered_filters()
-    query = queue.approver_queue(caller, filters, utcnow())
-    return queue.next_in_order(query, filters.sort, invite)
+    found = queue.next_in_order(queue.approver_queue(caller, filters, utcnow()), filters.sort, invite)
+    if found is None and filters != queue.QueueFilters(sort=filters.sort):
+        # nothing left under the filters: the rest of the queue, in the same order, rather than "empty"
+        found = queue.next_in_order(queue.approver_queue(caller, queue.QueueFilters(sort=filters.sort), utcnow()),
+                                    filters.sort, invite)
+    return found
 
 
 def _render_detail(invite: InviteRequest, errors: dict | None = None, values: dict | None = None, status: int = 200):
