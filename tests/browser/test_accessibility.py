@@ -364,6 +364,48 @@ def request_search_with_no_match(page: Page, sample: Sample) -> None:
     page.goto("/status?email=nobody-at-all")
 
 
+def submitted_batch(page: Page) -> tuple[str, str, list[str]]:
+    """A batch upload of two, submitted by a requester of its own: the requester, the batch's id and its requests'."""
+    import uuid
+
+    tag = uuid.uuid4().hex[:6]
+    requester = f"batcher.{tag}@tech.gov.sg"
+    rows = [{"email": f"{name}.{tag}@tech.gov.sg", "user_type": "public_officer", "first_name": name.title(),
+             "last_name": "Tan", "contact_number": "9123 4567", "organisation": "GovTech", "seed_onboarding": "no",
+             "offshore": "no", "reason": "Joining the data team"} for name in ("gus", "ida")]
+    draft = page.request.post("/api/v1/batches", headers={"X-Dev-User": requester}, multipart={
+        "file": {"name": "team.csv", "mimeType": "text/csv", "buffer": filled_in(BATCH_HEADINGS, rows)}}).json()
+    assert page.request.post(f"/api/v1/batches/{draft['id']}/submit", headers={"X-Dev-User": requester}).ok
+    found = page.request.get(f"/api/v1/approvals?batch={draft['id']}", headers={"X-Dev-User": APPROVER}).json()
+    return requester, draft["id"], [i["id"] for i in found["items"]]
+
+
+def cancelled(page: Page, requester: str, ids: list[str]) -> None:
+    """Leave the approvers' queue as it was found, for the tests that read it (the page shown stays as it is)."""
+    for invite_id in ids:
+        page.request.post(f"/api/v1/invites/{invite_id}/cancel", headers={"X-Dev-User": requester})
+
+
+def queue_sorted_with_a_batch_row(page: Page, sample: Sample) -> None:
+    requester, _, ids = submitted_batch(page)
+    page.goto(f"/approvals?requester={requester}&sort=requester")
+    page.get_by_role("link", name=f"Batch of 2 from {requester}").wait_for()
+    cancelled(page, requester, ids)
+
+
+def approvals_sorted_by_an_unknown_order(page: Page, sample: Sample) -> None:
+    page.goto("/approvals?sort=salary")
+    page.get_by_role("alert").filter(has_text="There is a problem").wait_for()
+
+
+def batch_opened_from_the_queue(page: Page, sample: Sample) -> None:
+    requester, batch, ids = submitted_batch(page)
+    page.goto(f"/approvals?requester={requester}")
+    page.get_by_role("link", name=f"Batch of 2 from {requester}").click()
+    page.locator("#batch-summary").wait_for()
+    cancelled(page, requester, ids)
+
+
 STATES = {
     "sign-in refused to someone with no role": ("anonymous", refused_sign_in),
     "email invitation with errors": ("requester", email_invitation_with_errors),
@@ -386,6 +428,9 @@ STATES = {
     "header under the pointer": ("requester", header_under_the_pointer),
     "audit search with a bad date": ("auditor", audit_search_with_a_bad_date),
     "request search with no match": ("requester", request_search_with_no_match),
+    "approvals queue sorted, with a batch as one row": ("approver", queue_sorted_with_a_batch_row),
+    "batch opened from the approvals queue": ("approver", batch_opened_from_the_queue),
+    "approvals sorted by an unknown order": ("approver", approvals_sorted_by_an_unknown_order),
 }
 
 

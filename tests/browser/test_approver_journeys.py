@@ -252,6 +252,8 @@ def test_an_approver_goes_from_a_request_to_the_rest_of_its_batch_and_approves_t
 
     sign_in(page, APPROVER)
     open_queue(page, requester)
+    # the queue shows the upload as one row; its page lists the requests
+    page.get_by_role("link", name=f"Batch of 3 from {requester}").click()
     page.get_by_role("link", name=f"hana.{tag}@tech.gov.sg").click()
     expect(page.get_by_text("From the batch upload “data-team.csv” (3 requests)")).to_be_visible()
     shoot_both(page, "approval-request-from-batch")

@@ -192,8 +192,9 @@ def test_a_request_from_a_batch_links_to_the_batchs_other_waiting_requests(bob_s
     assert "See the 3 from this batch waiting for your decision" in page
     queue = bob_session.get("/approvals", query_string={"batch": draft["id"]}).text
     assert all(f"row{n}@tech.gov.sg" in queue for n in range(3)) and "alone@tech.gov.sg" not in queue
-    assert "Showing only the requests from the batch upload “vendors-march.csv” by amy@tech.gov.sg" in text(queue)
-    assert "Show every batch" in queue
+    assert "Batch upload “vendors-march.csv” by amy@tech.gov.sg" in text(queue)
+    assert "3 of its requests wait for your decision" in text(queue)
+    assert "Back to all requests to approve" in queue
     # the API's queue takes the same filter
     items = as_user(bob_session.application.test_client(), "bob@tech.gov.sg")("GET", "/api/v1/approvals",
                                                                        query_string={"batch": draft["id"]}).get_json()

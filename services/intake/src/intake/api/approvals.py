@@ -53,17 +53,19 @@ class DecisionResultsSchema(Schema):
 
 @blp.route("")
 class Queue(MethodView):
-    @blp.doc(description="`cursor` must be the `next_cursor` of an earlier page; any other is refused with 422 naming it.")
+    @blp.doc(description="`cursor` must be the `next_cursor` of an earlier page in the same `sort`; any other is refused "
+                         "with 422 naming it.")
     @requires(guards.APPROVAL_QUEUE)
     @blp.arguments(QueueArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, QueueSchema)
     def get(self, limit, cursor=None, **filters):
-        """The requests waiting for your decision, oldest first, a page at a time; `total` counts them all
-        (requests you made, or that invite you, are not in it: someone else decides those)."""
+        """The requests waiting for your decision, oldest first (or in the `sort` asked for), a page at a time;
+        `total` counts them all (requests you made, or that invite you, are not in it: someone else decides those)."""
         caller = current_caller()
-        query = queue.approver_queue(caller, queue.QueueFilters(**filters), utcnow())
+        wanted = queue.QueueFilters(**filters)
+        query = queue.approver_queue(caller, wanted, utcnow())
         total = query.count()
-        rows, next_cursor = queue.after_cursor_oldest_first(query, cursor, limit)
+        rows, next_cursor = queue.after_cursor(query, wanted.sort, cursor, limit)
         days = current_app.config["REQUEST_EXPIRY_DAYS"]
         warnings = approver_warnings(rows)
         items = [dump_invite(r, with_history=False) | {"expires_at": lifecycle.expires_at(r, days), "warnings": warnings[r.id]}

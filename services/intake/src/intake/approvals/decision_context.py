@@ -99,3 +99,24 @@ def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days
     elif same_person(invite.email, caller.email):
         blocked = "This request invites you, so another approver decides on it."
     return DecisionContext(earlier, warnings_for(invite, earlier, org_domains, expires, now) if undecided else [], expires, blocked)
+
+
+# How a batch's summary names each of `warnings_for`'s warnings, by how the warning begins.
+SUMMARY_WORDS = (
+    ("A vendor with a public-officer address", "vendor at a public-officer address", "vendors at public-officer addresses"),
+    ("An offshore vendor", "offshore vendor", "offshore vendors"),
+    ("Requests for this person were rejected", "invitee rejected before", "invitees rejected before"),
+    ("This person already has an account", "invitee who already has an account", "invitees who already have accounts"),
+    ("This request expires soon", "request expiring soon", "requests expiring soon"),
+)
+
+
+def warnings_summary(warnings: dict[str, list[str]]) -> list[str]:
+    """How many of the requests carry each kind of warning (`warnings_by_request`'s), in plain words:
+    "2 vendors at public-officer addresses"."""
+    summary = []
+    for start, one, many in SUMMARY_WORDS:
+        count = sum(1 for found in warnings.values() if any(w.startswith(start) for w in found))
+        if count:
+            summary.append(f"{count} {one if count == 1 else many}")
+    return summary

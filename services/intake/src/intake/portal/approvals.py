@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 
 from invite_common.db import utcnow
@@ -27,7 +27,9 @@ bp.guard = guards.APPROVAL_PAGES
 DECISION_SCHEMAS = {"approve": ApproveSchema(), "reject": RejectSchema()}
 BULK_DECISION_SCHEMA = BulkDecisionSchema()
 
-FILTERS = ("method", "user_type", "seed", "requester", "email", "older_than", "batch")
+FILTERS = ("method", "user_type", "seed", "requester", "email", "older_than", "batch", "sort")
+# The approver's last filters and sort, kept in their session for when they come back to the queue
+REMEMBERED = "approval_queue"
 # The API's own schema reads the filters; the page names one of them otherwise.
 QUEUE_FILTERS = queue.QueueFilterArgs()
 PAGE_NAMES = {"older_than_days": "older_than"}
@@ -66,10 +68,16 @@ class QueueFilters:
         """The filters in force, as the page's links carry them on."""
         return {k: v for k, v in self.typed.items() if v and k not in self.problems}
 
+    @property
+    def filtering(self) -> bool:
+        """Whether any filter narrows the queue (the order does not)."""
+        return any(v for k, v in self.typed.items() if k != "sort")
 
-def read_filters() -> QueueFilters:
-    """Read the queue's filters from the query string through the API's schema."""
-    typed = {name: request.values.get(name, "").strip() for name in FILTERS}
+
+def read_filters(values=None) -> QueueFilters:
+    """Read the queue's filters from the query string (or `values`) through the API's schema."""
+    values = request.values if values is None else values
+    typed = {name: values.get(name, "").strip() for name in FILTERS}
     given = {SCHEMA_NAMES.get(name, name): value for name, value in typed.items() if value}
     try:
         loaded, problems = QUEUE_FILTERS.load(given), {}
@@ -101,19 +109,46 @@ def no_longer_waiting(ids) -> list[dict]:
     return gone
 
 
+def _queue_page(filters: QueueFilters, caller, number: int):
+    """A page of the queue: inside a batch its requests, else a row per request or per batch upload;
+    with the requests shown (by id), the batches named (by id), and the batch's warnings summed up."""
+    now = utcnow()
+    if filters.loaded.batch:
+        query = queue.approver_queue(caller, filters.loaded, now)
+        page = paging.paginate(query, number)
+        page.rows = [queue.QueueRow(i.id, False, 1, i.created_at, i.requester, i.email) for i in page.items]
+        requests = {i.id: i for i in page.items}
+        summary = decision_context.warnings_summary(_warnings(list(query)))
+        return page, requests, {}, summary
+    page = paging.paginate(queue.grouped_queue(caller, filters.loaded, now).dicts(), number)
+    page.rows = queue.rows_of(page.items)
+    singles = [r.unit_id for r in page.rows if not r.is_batch]
+    requests = {i.id: i for i in InviteRequest.select().where(InviteRequest.id.in_(singles))} if singles else {}
+    page.items = [requests[i] for i in singles if i in requests]
+    batch_ids = [r.unit_id for r in page.rows if r.is_batch]
+    batches = {b.id: b for b in BatchDraft.select().where(BatchDraft.id.in_(batch_ids))} if batch_ids else {}
+    return page, requests, batches, []
+
+
 def _render_queue(filters: QueueFilters, errors: dict | None = None, selected=(), note: str = "", status: int = 200):
     caller = current_caller()
-    query = queue.approver_queue(caller, filters.loaded, utcnow())
-    page = paging.paginate(query, paging.page_number(request.values.get("page", "1")))
+    page, requests, batches, summary = _queue_page(filters, caller, paging.page_number(request.values.get("page", "1")))
     days = current_app.config["REQUEST_EXPIRY_DAYS"]
     return render_template(
         "portal/approvals/queue.html",
         page=page,
+        requests=requests,
+        batches=batches,
+        batch_summary=summary,
+        sorts=SORT_LABELS,
+        sort=filters.loaded.sort,
         filters=filters.typed,
         filter_problems=filters.problems,
         filter_args=filters.used,
         without_batch={k: v for k, v in filters.used.items() if k != "batch"},
-        filtering=any(filters.typed.values()),
+        without_sort={k: v for k, v in filters.used.items() if k != "sort"},
+        filtering=filters.filtering,
+        remembered=bool(session.get(REMEMBERED)),
         waiting=waiting_count(),
         expires={i.id: lifecycle.expires_at(i, days) for i in page.items},
         now=utcnow(),
@@ -128,10 +163,36 @@ def _render_queue(filters: QueueFilters, errors: dict | None = None, selected=()
     ), status
 
 
+SORT_LABELS = {queue.AGE: "Age (oldest first)", queue.REQUESTER: "Requester", queue.INVITEE: "Invitee"}
+
+
+def remember(filters: QueueFilters) -> None:
+    """Keep the approver's filters and sort for their next visit; a batch's page is a visit, not a choice."""
+    if filters.problems or filters.loaded.batch:
+        return
+    kept = {k: v for k, v in filters.used.items() if not (k == "sort" and v == queue.AGE)}
+    if kept:
+        session[REMEMBERED] = kept
+    else:
+        session.pop(REMEMBERED, None)
+
+
+def remembered_filters() -> queue.QueueFilters:
+    """The approver's remembered filters and sort, as the queue reads them (the whole queue if none)."""
+    return read_filters(session.get(REMEMBERED) or {}).loaded
+
+
 @bp.get("")
 def index():
-    """Show the requests waiting for this approver's decision, oldest first, filtered and a page at a time."""
+    """Show the requests waiting for this approver's decision, a batch upload as one row, in the order
+    and under the filters asked for (or the approver's last ones), a page at a time."""
+    if request.args.get("clear") == "yes":
+        session.pop(REMEMBERED, None)
+        return redirect(url_for(".index"))
+    if not request.args and session.get(REMEMBERED):
+        return redirect(url_for(".index", **session[REMEMBERED]))
     filters = read_filters()
+    remember(filters)
     return _render_queue(filters, status=422 if filters.problems else 200)
 
 
@@ -227,9 +288,15 @@ def _invite(invite_id: str) -> InviteRequest:
 
 
 def next_waiting(caller, invite: InviteRequest) -> InviteRequest | None:
-    """The first request in the approver's queue, in its order, other than `invite`: one they may decide."""
-    query = queue.approver_queue(caller, queue.QueueFilters(), utcnow())
-    return query.where(InviteRequest.id != invite.id).first()
+    """The request after `invite` in the approver's queue, in its order and under its filters as they
+    last left them (or the first one; the whole queue's once none is left under the filters): one they may decide."""
+    filters = remembered_filters()
+    found = queue.next_in_order(queue.approver_queue(caller, filters, utcnow()), filters.sort, invite)
+    if found is None and filters != queue.QueueFilters(sort=filters.sort):
+        # nothing left under the filters: the rest of the queue, in the same order, rather than "empty"
+        found = queue.next_in_order(queue.approver_queue(caller, queue.QueueFilters(sort=filters.sort), utcnow()),
+                                    filters.sort, invite)
+    return found
 
 
 def _render_detail(invite: InviteRequest, errors: dict | None = None, values: dict | None = None, status: int = 200):
