@@ -7,7 +7,7 @@ import io
 import pytest
 
 from intake.models import HistoryEntry, InviteRequest
-from tests.support.callers import as_user, signed_in
+from tests.support.callers import as_user
 from tests.support.portal_html import field_error, text
 
 

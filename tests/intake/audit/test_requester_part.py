@@ -4,7 +4,6 @@ import pytest
 
 from intake.audit import queries
 from intake.audit.filters import Filters
-from tests.intake.audit.test_audit_pages import carol, submit  # noqa: F401 (fixture)
 from tests.support.callers import as_user
 from tests.support.portal_html import text
 
