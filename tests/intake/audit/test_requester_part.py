@@ -4,6 +4,7 @@ import pytest
 
 from intake.audit import queries
 from intake.audit.filters import Filters
+from tests.intake.audit.test_audit_pages import submit
 from tests.support.callers import as_user
 from tests.support.portal_html import text
 
