@@ -310,7 +310,7 @@ def rejecting_without_a_reason(page: Page, sample: Sample) -> None:
 
 
 def nothing_selected_to_decide(page: Page, sample: Sample) -> None:
-    page.goto("/approvals")
+    page.goto("/approvals?clear=yes")  # the whole queue, not the filters an earlier state left remembered
     page.get_by_role("button", name="Reject selected").click()
     page.get_by_role("alert").filter(has_text="There is a problem").wait_for()
 
@@ -330,7 +330,7 @@ def bulk_decision_sent(page: Page, sample: Sample) -> None:
 
 
 def bulk_decision_to_confirm(page: Page, sample: Sample) -> None:
-    page.goto("/approvals")
+    page.goto("/approvals?clear=yes")
     page.get_by_role("checkbox").first.check()
     page.get_by_role("button", name="Approve selected").click()
     page.get_by_role("heading", level=1, name=re.compile(r"^Approve \d+ selected requests?\?$")).wait_for()  # not confirmed
