@@ -11,8 +11,9 @@ from invite_common.messages import Method
 
 from intake import lifecycle
 from intake.validation import patterns
-from intake.validation.fields import Moment
+from intake.validation.fields import Moment, Rule
 from intake.validation.problems import CHOICE, TOO_LONG
+from intake.validation.rules import normalise_email
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Filters:
     method: str = ""
     batch: str = ""
     request_id: str = ""
+    person: str = ""
     from_: dt.datetime | None = None
     to: dt.datetime | None = None
 
@@ -46,5 +48,8 @@ class FilterArgs(Schema):
     method = fields.String(validate=validate.OneOf(Method.ALL, error=CHOICE))
     batch = fields.String(validate=validate.Length(max=36, error=TOO_LONG), metadata=patterns.UUID)
     request_id = fields.String(validate=validate.Length(max=36, error=TOO_LONG), metadata=patterns.UUID)
+    person = Rule(normalise_email, patterns.EMAIL, metadata={
+        "description": "everything this address did or was party to: requests they asked for or that invite "
+                       "them, events they acted in, and role changes they made or that were about them"})
     from_ = Moment(data_key="from")
     to = Moment()
