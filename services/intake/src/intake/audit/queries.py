@@ -187,6 +187,16 @@ def events_page(f: Filters, *, newest_first: bool = True, after: Cursor | None =
     return [_as_event(r) for r in rows], ((_moment(rows[-1][2]), rows[-1][0]) if more and rows else None)
 
 
+def count_events(f: Filters) -> int:
+    """How many events match (for the pages' numbered lists)."""
+    return _events_query(f).count()
+
+
+def events_at(f: Filters, offset: int, limit: int) -> list[dict]:
+    """Matching events from a place in time order, oldest first: one numbered page of a portal list."""
+    return [_as_event(r) for r in raw_rows(_in_time_order(_events_query(f), False).limit(limit).offset(offset))]
+
+
 def iter_event_rows(f: Filters, chunk: int = 5000) -> Iterator[tuple]:
     """Every matching event as the driver's row (EVENT_FIELDS order, `at` unconverted), oldest first,
     read a chunk at a time."""
