@@ -38,6 +38,13 @@ class Filters:
         return cls(**{k: v for k, v in values.items() if k in names and v not in (None, "")})
 
 
+def person_field() -> Rule:
+    """The `person` filter: a whole email address (a field a schema of its own, since schemas bind their fields)."""
+    return Rule(normalise_email, patterns.EMAIL, metadata={
+        "description": "everything this address did or was party to: requests they asked for or that invite "
+                       "them, events they acted in, and role changes they made or that were about them"})
+
+
 class FilterArgs(Schema):
     """The filters as a query string gives them; the API's moments (`from`, `to`) are days on the page."""
 
@@ -48,8 +55,6 @@ class FilterArgs(Schema):
     method = fields.String(validate=validate.OneOf(Method.ALL, error=CHOICE))
     batch = fields.String(validate=validate.Length(max=36, error=TOO_LONG), metadata=patterns.UUID)
     request_id = fields.String(validate=validate.Length(max=36, error=TOO_LONG), metadata=patterns.UUID)
-    person = Rule(normalise_email, patterns.EMAIL, metadata={
-        "description": "everything this address did or was party to: requests they asked for or that invite "
-                       "them, events they acted in, and role changes they made or that were about them"})
+    person = person_field()
     from_ = Moment(data_key="from")
     to = Moment()

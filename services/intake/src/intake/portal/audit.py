@@ -17,7 +17,7 @@ from invite_common.messages import Method
 from intake import lifecycle
 from intake.audit import export as exporting
 from intake.audit import keys, queries, role_changes
-from intake.audit.filters import FilterArgs, Filters
+from intake.audit.filters import FilterArgs, Filters, person_field
 from intake.audit.verify import verify
 from intake.errors import NotFound
 from intake.auth import guards
@@ -165,7 +165,7 @@ def role_change(entry_id):
 class PersonSearchArgs(Schema):
     """The person page's filters: the events filter `person` (audit/filters.py), and days."""
 
-    person = FilterArgs._declared_fields["person"]
+    person = person_field()
     from_ = fields.String(data_key="from")
     to = fields.String()
 
