@@ -105,9 +105,12 @@ class Sample:
         return self.own.get(caller, {})
 
     def query_for(self, rule: str, caller: str) -> str:
-        """The query a page needs to show something: the cancellations' confirmation names the requests."""
+        """The query a page needs to show something: the cancellations' confirmation names the requests,
+        the auditors' person page a person (the approver: decisions, their own requests and a role)."""
         if rule == "/status/cancellations":
             return f"?ids={self.own[caller]['invite_id']}"
+        if rule == "/audit/people":
+            return f"?person={APPROVER}"
         return ""
 
 

@@ -45,6 +45,7 @@ GET     /audit                                              auditor
 GET     /audit/export.<any(csv, jsonl):fmt>                 auditor
 GET     /audit/integrity                                    auditor
 GET     /audit/requests/<invite_id>                         auditor
+GET     /audit/people                                       auditor
 GET     /audit/roles                                        auditor
 GET     /audit/roles/<int:entry_id>                         auditor
 POST    /api/v1/approvals/decisions                         approver

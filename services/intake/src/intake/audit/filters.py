@@ -11,8 +11,9 @@ from invite_common.messages import Method
 
 from intake import lifecycle
 from intake.validation import patterns
-from intake.validation.fields import Moment
+from intake.validation.fields import Moment, Rule
 from intake.validation.problems import CHOICE, TOO_LONG
+from intake.validation.rules import normalise_email
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Filters:
     method: str = ""
     batch: str = ""
     request_id: str = ""
+    person: str = ""
     from_: dt.datetime | None = None
     to: dt.datetime | None = None
 
@@ -34,6 +36,13 @@ class Filters:
         """The filters a schema loaded (FilterArgs), empty ones left out."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names and v not in (None, "")})
+
+
+def person_field() -> Rule:
+    """The `person` filter: a whole email address (a field a schema of its own, since schemas bind their fields)."""
+    return Rule(normalise_email, patterns.EMAIL, metadata={
+        "description": "everything this address did or was party to: requests they asked for or that invite "
+                       "them, events they acted in, and role changes they made or that were about them"})
 
 
 class FilterArgs(Schema):
@@ -46,5 +55,6 @@ class FilterArgs(Schema):
     method = fields.String(validate=validate.OneOf(Method.ALL, error=CHOICE))
     batch = fields.String(validate=validate.Length(max=36, error=TOO_LONG), metadata=patterns.UUID)
     request_id = fields.String(validate=validate.Length(max=36, error=TOO_LONG), metadata=patterns.UUID)
+    person = person_field()
     from_ = Moment(data_key="from")
     to = Moment()

@@ -13,9 +13,11 @@ from typing import Iterator
 
 import peewee
 from invite_common.messages import Decision
+from invite_common.people import person_key
 
 from intake.audit.chain import raw_rows, utc_iso
 from intake.audit.filters import Filters
+from intake.auth.roles import ROLE_HISTORY_KEY
 from intake.models import HistoryEntry, InviteRequest
 
 # the entries that record an approver's decision (asked for in intake, applied by approval)
@@ -57,6 +59,38 @@ def _request_conditions(f: Filters, request_key=InviteRequest.id) -> list:
                    .where(decisions.event.in_(DECISION_EVENTS) & (decisions.actor == _lower(f.approver))))
         conditions.append(request_key.in_(decided))
     return conditions
+
+
+ROLE_EVENTS = ("role_granted", "role_revoked")
+
+
+def _person_condition(email: str):
+    """Entries one person took part in: of requests they asked for or that invite them, entries they
+    acted in, and role changes about them. Each part compares as the existing filters do: actors as
+    the approver filter (the lower-cased address), invitees by person key (as earlier requests are
+    found), role changes by their note (as the role-change filter)."""
+    address = _lower(email)
+    invitee = (InviteRequest.invitee_key == person_key(address)) | (
+        InviteRequest.invitee_key.is_null() & (InviteRequest.email == address))
+    theirs = InviteRequest.select(InviteRequest.id).where((InviteRequest.requester == address) | invitee)
+    about_them = ((HistoryEntry.request_id == ROLE_HISTORY_KEY) & HistoryEntry.event.in_(ROLE_EVENTS)
+                  & HistoryEntry.note.endswith(" " + address))
+    return HistoryEntry.request_id.in_(theirs) | (HistoryEntry.actor == address) | about_them
+
+
+def capacity(event: dict, email: str) -> str:
+    """In which capacity a person took part in one of their events: requester, approver, administrator,
+    invitee or the person a role change was about."""
+    address = _lower(email)
+    if event["request_id"] == ROLE_HISTORY_KEY:
+        return "administrator" if event["actor"] == address else "role holder"
+    if event["actor"] == address and event["event"] in DECISION_EVENTS:
+        return "approver"
+    if event["requester"] == address:
+        return "requester"
+    if event["invitee_email"] and person_key(event["invitee_email"]) == person_key(address):
+        return "invitee"
+    return "approver" if event["actor"] == address else "other"
 
 
 def _time_conditions(f: Filters, column=HistoryEntry.at) -> list:
@@ -110,6 +144,8 @@ def _events_query(f: Filters) -> peewee.ModelSelect:
             InviteRequest, peewee.JOIN.LEFT_OUTER, on=(HistoryEntry.request_id == InviteRequest.id))
         # on the entry's request id: the database can then test each entry before fetching its request
         conditions = _request_conditions(f, HistoryEntry.request_id) + _time_conditions(f)
+    if f.person:
+        conditions.append(_person_condition(f.person))
     return query.where(*conditions) if conditions else query
 
 
@@ -149,6 +185,16 @@ def events_page(f: Filters, *, newest_first: bool = True, after: Cursor | None =
     more = len(rows) > limit
     rows = rows[:limit]
     return [_as_event(r) for r in rows], ((_moment(rows[-1][2]), rows[-1][0]) if more and rows else None)
+
+
+def count_events(f: Filters) -> int:
+    """How many events match (for the pages' numbered lists)."""
+    return _events_query(f).count()
+
+
+def events_at(f: Filters, offset: int, limit: int) -> list[dict]:
+    """Matching events from a place in time order, oldest first: one numbered page of a portal list."""
+    return [_as_event(r) for r in raw_rows(_in_time_order(_events_query(f), False).limit(limit).offset(offset))]
 
 
 def iter_event_rows(f: Filters, chunk: int = 5000) -> Iterator[tuple]:

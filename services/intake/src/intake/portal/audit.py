@@ -17,15 +17,15 @@ from invite_common.messages import Method
 from intake import lifecycle
 from intake.audit import export as exporting
 from intake.audit import keys, queries, role_changes
-from intake.audit.filters import FilterArgs, Filters
+from intake.audit.filters import FilterArgs, Filters, person_field
 from intake.audit.verify import verify
 from intake.errors import NotFound
 from intake.auth import guards
 from intake.auth.roles import GRANTABLE, ROLE_HISTORY_KEY
-from intake.models import InviteRequest
+from intake.models import InviteRequest, RoleGrant
 from intake.portal import forms
 from intake.portal.layout import ROLE_WORDS
-from intake.portal.paging import PER_PAGE, page_number, paginate
+from intake.portal.paging import PER_PAGE, Page, page_number, paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 bp.guard = guards.AUDIT_PAGES
@@ -160,6 +160,40 @@ def role_change(entry_id):
     about = role_changes.facts(entry)
     return render_template("portal/audit/role_change.html", entry=entry, about=about, facts=role_changes.facts,
                            history=role_changes.for_person(about["person"]))
+
+
+class PersonSearchArgs(Schema):
+    """The person page's filters: the events filter `person` (audit/filters.py), and days."""
+
+    person = person_field()
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+
+
+PERSON_SEARCH_ARGS = PersonSearchArgs()
+PERSON_FIELDS = ("person", "from", "to")
+
+
+@bp.get("/people")
+def person():
+    """Show everything one person did or was party to, oldest first, with the roles they hold now."""
+    loaded, values, problems = _read_args(PERSON_SEARCH_ARGS, PERSON_FIELDS)
+    email = loaded.get("person", "")
+    page, held = None, []
+    if email and not problems:
+        filters = Filters.of(loaded)
+        total = queries.count_events(filters)
+        count = max(1, -(-total // PER_PAGE))
+        number = min(page_number(request.args.get("page", "1")), count)
+        page = Page(queries.events_at(filters, (number - 1) * PER_PAGE, PER_PAGE), number, count, total)
+        for event in page.items:
+            event["capacity"] = queries.capacity(event, email)
+        held = [g.role for g in RoleGrant.select().where(RoleGrant.email == email).order_by(RoleGrant.role)]
+    return render_template(
+        "portal/audit/person.html", page=page, person=email, held=held, values=values, problems=problems,
+        args=_form_args(values, problems), role_key=ROLE_HISTORY_KEY,
+        first_row=((page.number - 1) * PER_PAGE + 1) if page else 0,
+    ), (422 if problems else 200)
 
 
 @bp.get("/export.<any(csv, jsonl):fmt>")
