@@ -28,3 +28,11 @@ def carol(app):
 
     app.config["WTF_CSRF_ENABLED"] = False
     return signed_in(app.test_client(), "carol@tech.gov.sg")
+
+
+@pytest.fixture
+def people(client):
+    """amy, bob, carol and zed of tech.gov.sg, each calling the API as themselves."""
+    from tests.support.callers import as_user
+
+    return {name: as_user(client, f"{name}@tech.gov.sg") for name in ("amy", "bob", "carol", "zed")}

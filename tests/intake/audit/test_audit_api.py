@@ -13,7 +13,6 @@ from intake.history import consumer
 from intake.audit import chain
 from intake.db import database
 from intake.models import HistoryEntry
-from tests.support.callers import as_user
 
 FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+2", "-3", "@SUM(A1)", "\tTabbed", "\rReturn"]
 
@@ -35,11 +34,6 @@ def changed(request_id, seq, from_state, to_state, verb, actor="system", note=""
 def apply(env):
     with database.atomic():
         consumer.record_state_change(env)
-
-
-@pytest.fixture
-def people(client):
-    return {name: as_user(client, f"{name}@tech.gov.sg") for name in ("amy", "bob", "carol", "zed")}
 
 
 @pytest.fixture

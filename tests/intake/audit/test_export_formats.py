@@ -11,7 +11,7 @@ from intake.audit import sheet
 from intake.auth import roles
 from intake.db import database
 from intake.models import HistoryEntry
-from tests.intake.audit.test_audit_api import people, two_requests  # noqa: F401 (fixtures)
+from tests.intake.audit.test_audit_api import two_requests  # noqa: F401 (fixture)
 
 
 def csv_rows(caller, query=""):

@@ -9,12 +9,6 @@ from intake.auth import roles
 from intake.db import database
 from intake.models import HistoryEntry
 from tests.intake.audit.test_audit_api import apply, changed, officer
-from tests.support.callers import as_user
-
-
-@pytest.fixture
-def people(client):
-    return {name: as_user(client, f"{name}@tech.gov.sg") for name in ("amy", "bob", "carol", "zed")}
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.intake.audit.test_person_activity import activity, people  # noqa: F401  (fixtures)
+from tests.intake.audit.test_person_activity import activity  # noqa: F401  (fixture)
 from tests.support.callers import signed_in
 from tests.support.portal_html import field_error, text
 
