@@ -110,6 +110,7 @@ class Publisher:
         self._nacked: set[int] = set()
         self._returned: set[str] = set()
         self._waiting: list[int] = []  # the tags of the batch being confirmed, in order
+        self._last_beat = float("-inf")  # when `heartbeat` last looked at the connection
 
     def _ensure(self):
         if self._channel is not None and self._conn is not None and self._conn.connected:
@@ -162,6 +163,10 @@ class Publisher:
         or they would look missed."""
         if self._conn is None or not self._conn.connected:
             return
+        now = time.monotonic()
+        if now - self._last_beat < HEARTBEAT_SECONDS / 10:
+            return  # called between every two messages of a busy consumer: a tenth of a beat is often enough
+        self._last_beat = now
         try:
             try:
                 self._conn.drain_events(timeout=0)

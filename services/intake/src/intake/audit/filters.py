@@ -34,8 +34,13 @@ class Filters:
     @classmethod
     def of(cls, values: dict) -> "Filters":
         """The filters a schema loaded (FilterArgs), empty ones left out."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names and v not in (None, "")})
+        return given(cls, values)
+
+
+def given(filters_class, values: dict):
+    """An instance of a dataclass of filters from what its schema loaded: the fields it has, empty ones left out."""
+    names = {f.name for f in dataclasses.fields(filters_class)}
+    return filters_class(**{k: v for k, v in values.items() if k in names and v not in (None, "")})
 
 
 def person_field() -> Rule:

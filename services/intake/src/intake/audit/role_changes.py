@@ -14,6 +14,7 @@ import peewee
 from marshmallow import Schema, fields, validate
 
 from intake.audit.chain import utc_iso
+from intake.audit.filters import given
 from intake.auth.roles import GRANTABLE, ROLE_HISTORY_KEY
 from intake.models import HistoryEntry
 from intake.validation.fields import Moment
@@ -34,8 +35,7 @@ class RoleFilters:
 
     @classmethod
     def of(cls, values: dict) -> "RoleFilters":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names and v not in (None, "")})
+        return given(cls, values)
 
 
 class RoleFilterArgs(Schema):
