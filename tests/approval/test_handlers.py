@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from invite_common.approval_policy import NO_POLICY
+
 from invite_common.consumer import TwoPhaseHandler
 from invite_common.messages import new_message
 from invite_common.outbox import Outbox
@@ -317,7 +319,7 @@ def officer_invite(request_id, email, requester="amy@tech.gov.sg"):
 
 
 def test_a_policy_rule_approves_matching_requests_in_its_name(approval_deps):
-    from approval.policy import parse
+    from invite_common.approval_policy import parse
 
     approval_deps.policy = parse(OWN_AGENCY, suffix=".toml")
     run(officer_invite("same", "jane@tech.gov.sg"), approval_deps)
@@ -325,12 +327,12 @@ def test_a_policy_rule_approves_matching_requests_in_its_name(approval_deps):
     assert InviteRequest.get_by_id("same").state == "approved"
     assert InviteRequest.get_by_id("other").state == "submitted"
     [change] = [m["payload"] for m in published(approval_deps) if m["type"] == "invite.state_changed"]
-    assert change["actor"] == "policy" and change["details"] == {"policy": "Officers of the requester's own agency"}
+    assert change["actor"] == "policy" and change["details"] == {"policy": "Officers of the requester's own agency", "level": "approval"}
     assert [m["payload"]["step"] for m in published(approval_deps) if m["type"] == "approval.advance"] == ["provision"]
 
 
 def test_a_policy_never_approves_a_self_invitation_nor_a_second_account(approval_deps):
-    from approval.policy import parse
+    from invite_common.approval_policy import parse
 
     approval_deps.policy = parse(OWN_AGENCY, suffix=".toml")
     run(officer_invite("self", "amy@tech.gov.sg"), approval_deps)
@@ -356,7 +358,7 @@ def test_the_requester_is_emailed_when_the_invitation_is_out_only_if_configured(
 
 def test_a_tagged_address_is_its_person_for_self_invitation_separation_of_duties_and_policy(approval_deps):
     # amy+x@ reaches amy: the policy must not approve (and email) amy's invitation of herself
-    from approval.policy import parse
+    from invite_common.approval_policy import parse
 
     approval_deps.policy = parse(OWN_AGENCY, suffix=".toml")
     run(officer_invite("self", "Amy+x@tech.gov.sg"), approval_deps)
@@ -364,7 +366,7 @@ def test_a_tagged_address_is_its_person_for_self_invitation_separation_of_duties
     assert [InviteRequest.get_by_id(r).state for r in ("self", "self-too")] == ["rejected", "rejected"]
     assert not [m for m in published(approval_deps) if m["type"] in ("notifier.send_email", "approval.advance")]
 
-    approval_deps.policy = None
+    approval_deps.policy = NO_POLICY
     run(officer_invite("for-bob", "bob+x@tech.gov.sg"), approval_deps)
     run(officer_invite("by-bob", "ken@tech.gov.sg", requester="bob+team@tech.gov.sg"), approval_deps)
     approve(approval_deps, "for-bob", actor="bob@tech.gov.sg")

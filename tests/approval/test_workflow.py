@@ -17,7 +17,8 @@ ROWS = [(verb, source, target) for verb, row in TRANSITIONS.items() for source, 
 FAILABLE = sorted(TRANSITIONS[Verb.FAIL])
 # What each state allows, written out from the lifecycle in the design, not read from the table.
 ALLOWED = {
-    "submitted": {"approve", "reject", "cancel", "expire"},
+    # approve_level: one level of several approved, the request waits (still submitted) in the next
+    "submitted": {"approve", "approve_level", "reject", "cancel", "expire"},
     "approved": {"provision", "fail"},
     "account_created": {"request_seed", "mark_emailed", "fail"},
     "seed_requested": {"mark_emailed", "fail"},
@@ -29,7 +30,7 @@ ALLOWED = {
     # sent again at the requester's wish, an emailed invitation stays emailed
     "emailed": {"resend"},
 }
-VERBS = ("approve", "reject", "cancel", "expire", "provision", "request_seed", "mark_emailed", "fail", "retry", "close",
+VERBS = ("approve", "approve_level", "reject", "cancel", "expire", "provision", "request_seed", "mark_emailed", "fail", "retry", "close",
          "resend")
 
 
@@ -41,6 +42,7 @@ def test_the_table_is_exactly_the_designed_lifecycle():
     assert TERMINAL == {"rejected", "cancelled", "expired", "emailed", "closed"}
     assert {(verb, source, target) for verb, source, target in ROWS} == {
         ("approve", "submitted", "approved"),
+        ("approve_level", "submitted", "submitted"),
         ("reject", "submitted", "rejected"),
         ("cancel", "submitted", "cancelled"),
         ("expire", "submitted", "expired"),

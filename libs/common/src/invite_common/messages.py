@@ -54,6 +54,8 @@ class Verb:
     """What moved a request from one state to the next (`invite.state_changed`'s `verb`)."""
 
     APPROVE = "approve"
+    # one level of several approved, the request waits in the next (`details`: level, next_level)
+    APPROVE_LEVEL = "approve_level"
     REJECT = "reject"
     CANCEL = "cancel"
     EXPIRE = "expire"
@@ -66,7 +68,8 @@ class Verb:
     CLOSE = "close"
     # an emailed invitation delivered again (the state stays emailed)
     RESEND = "resend"
-    ALL = (APPROVE, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY, CLOSE, RESEND)
+    ALL = (APPROVE, APPROVE_LEVEL, REJECT, CANCEL, EXPIRE, PROVISION, REQUEST_SEED, MARK_EMAILED, FAIL, RETRY, CLOSE,
+           RESEND)
 
 
 class Step:
@@ -186,6 +189,10 @@ class ApprovalDecide(_Strict):
     actor = _email()
     comment = fields.String(load_default="", allow_none=True)
     reason = fields.String(load_default="", allow_none=True)
+    # the level intake let the actor decide: a decision for a level the request has left is refused
+    level = fields.String(load_default=None, allow_none=True)
+    # the approver the actor stands in for (a delegation): both are held to separation of duties
+    on_behalf_of = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=3, max=254))
 
 
 class ApprovalAdvance(_Strict):

@@ -7,6 +7,7 @@ import functools
 import logging
 
 import peewee
+from invite_common import approval_policy
 from invite_common import db as dbmod
 from invite_common import messages, metrics, runtime
 from invite_common.config import Settings
@@ -15,7 +16,7 @@ from invite_common.messages import State, Step
 from invite_common.outbox import Outbox
 from invite_common.people import parse_domains
 
-from approval import dispatch, policy
+from approval import dispatch
 from approval.dispatch import Automatic, Dependencies
 from approval.adapters.directory import AccountDirectory, LocalDirectory
 from approval.adapters.enrolment import DeviceEnrolment, LocalEnrolment
@@ -55,8 +56,8 @@ def build_dependencies(
 ) -> Dependencies:
     """The steps' outbox, adapters, policy and settings; the local adapters unless others are given."""
     try:
-        rules = policy.load(settings.approval_policy)
-    except policy.PolicyError as exc:
+        rules = approval_policy.load(settings.approval_policy)
+    except approval_policy.PolicyError as exc:
         # a policy that cannot be applied as written must stop the service, not be skipped silently
         raise SystemExit(f"APPROVAL_POLICY: {exc}") from None
     return Dependencies(

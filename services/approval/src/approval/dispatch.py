@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from invite_common.approval_policy import NO_POLICY, Policy
 from invite_common.consumer import GiveUp, Handler, TwoPhaseHandler
 from invite_common.messages import Envelope
 from invite_common.outbox import Outbox
@@ -23,7 +24,6 @@ from approval import records, workflow
 from approval.adapters.directory import AccountDirectory
 from approval.adapters.enrolment import DeviceEnrolment
 from approval.moves import Moves
-from approval.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Dependencies:
     enrolment: DeviceEnrolment
     activation_url: str
     request_expiry_days: int = 14
-    policy: Policy | None = None
+    policy: Policy = NO_POLICY
     # email the requester once the invitation is out (the portal tells them in any case)
     notify_requester_when_sent: bool = False
     # ORG_EMAIL_DOMAINS: only an address in them decides on a request

@@ -127,10 +127,28 @@ def key_accounts_by_person(db: peewee.Database, migrator: SchemaMigrator) -> Non
                        (person_key(email), account_id))
 
 
+def record_levels_of_approval(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Keep each request's levels of approval, the one it waits in and who decided the earlier ones.
+
+    The defaults are the database's too: a request of the previous version, or one a replica of it
+    inserts during a rollout, passes the one level every request passed then."""
+    from playhouse.migrate import migrate
+
+    migrate(
+        migrator.add_column("invite_request", "levels",
+                            peewee.TextField(default="approval", constraints=[peewee.SQL("DEFAULT 'approval'")])),
+        migrator.add_column("invite_request", "level",
+                            peewee.IntegerField(default=0, constraints=[peewee.SQL("DEFAULT 0")])),
+        migrator.add_column("invite_request", "deciders",
+                            peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])),
+    )
+
+
 MIGRATIONS = [
     create_directory_and_enrolment_tables,
     create_workflow_tables,
     add_invitee_department_and_contact_number,
     index_accounts_by_email,
     key_accounts_by_person,
+    record_levels_of_approval,
 ]

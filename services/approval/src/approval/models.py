@@ -28,6 +28,14 @@ class InviteRequest(BaseModel):
     seed_onboarding = peewee.BooleanField(default=False)
     offshore = peewee.BooleanField(default=False)
     state = peewee.CharField(max_length=32, index=True)
+    # the levels of approval it passes, in order, fixed at submission (invite_common.approval_policy):
+    # comma-separated names, a level an auto-approval rule approved written `name=rule name`
+    levels = peewee.TextField(default="approval")
+    # which of them it waits in (0 for the first) while it is submitted
+    level = peewee.IntegerField(default=0)
+    # who decided its earlier levels (and whom they stood in for), as person keys, one per line: none of
+    # them decides another level
+    deciders = peewee.TextField(default="")
     failed_from = peewee.CharField(max_length=32, null=True)
     seq = peewee.IntegerField(default=0)
     invitation_sends = peewee.IntegerField(default=0)

@@ -23,6 +23,8 @@ FAILED_FROM = "<failed from>"
 TRANSITIONS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     # verb                from                   -> to
     Verb.APPROVE:         {State.SUBMITTED:       State.APPROVED},
+    # a level of several approved: the request waits, still submitted, in the next level (its sub-state)
+    Verb.APPROVE_LEVEL:   {State.SUBMITTED:       State.SUBMITTED},
     Verb.REJECT:          {State.SUBMITTED:       State.REJECTED},
     Verb.CANCEL:          {State.SUBMITTED:       State.CANCELLED},
     Verb.EXPIRE:          {State.SUBMITTED:       State.EXPIRED},
@@ -64,7 +66,7 @@ class InvalidReason(PermanentError):
 
 
 class SeparationOfDutiesViolation(PermanentError):
-    """An approver tried to decide on their own request or on an invitation of themselves."""
+    """An approver tried to decide on their own request, an invitation of themselves, or a second level of one request."""
 
 
 class SelfInvitation(PermanentError):
@@ -124,6 +126,20 @@ def check_not_invitee(invitee: str, actor: str) -> None:
     """Refuse a decision taken by the person the request would invite."""
     if same_person(invitee, actor):
         raise SeparationOfDutiesViolation("an approver cannot decide on an invitation of themselves")
+
+
+def check_not_earlier_decider(deciders: list[str], actor: str) -> None:
+    """Refuse a decision by someone who decided an earlier level of the request (or was stood in for there)."""
+    if any(same_person(decider, actor) for decider in deciders):
+        raise SeparationOfDutiesViolation("an approver cannot decide two levels of one request")
+
+
+def check_may_decide(request_requester: str, invitee: str, deciders: list[str], person: str) -> None:
+    """Separation of duties for one person taking (or standing in for) a decision: not the requester,
+    not the invitee, and no decider of an earlier level."""
+    check_not_requester(request_requester, person)
+    check_not_invitee(invitee, person)
+    check_not_earlier_decider(deciders, person)
 
 
 def check_not_self_invitation(requester: str, invitee: str) -> None:

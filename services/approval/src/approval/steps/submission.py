@@ -5,14 +5,17 @@ import datetime as dt
 
 from invite_common.messages import Decision, Envelope, State, Verb
 
-from approval import records, workflow
-from approval.moves import POLICY, SYSTEM, Moves
-from approval.policy import Policy
+from invite_common.approval_policy import Policy
+
+from approval import levels, records, workflow
+from approval.moves import SYSTEM, Moves
 
 
-def record_submission(message: Envelope, moves: Moves, policy: Policy | None) -> None:
-    """Take a new request into the workflow as `submitted`, approved at once if a policy rule matches it."""
+def record_submission(message: Envelope, moves: Moves, policy: Policy) -> None:
+    """Take a new request into the workflow as `submitted`, in the first of the levels the policy routes it
+    through that a person decides; the levels an auto-approval rule approves are passed in the rule's name."""
     p = message.payload
+    route = policy.route(_Submitted(p))
     # insert-or-ignore: a request already known (a resubmitted message) is left as it is
     if not records.add_request({
         "id": p["request_id"],
@@ -29,6 +32,8 @@ def record_submission(message: Envelope, moves: Moves, policy: Policy | None) ->
         "seed_onboarding": p["seed_onboarding"],
         "offshore": p.get("offshore", False),
         "state": State.SUBMITTED,
+        "levels": levels.encode(route),
+        "level": 0,
         "submitted_at": dt.datetime.fromisoformat(p["submitted_at"]),
     }):
         return
@@ -39,12 +44,21 @@ def record_submission(message: Envelope, moves: Moves, policy: Policy | None) ->
         # intake refuses these; a message put on the broker by other means is closed here
         moves.move(request, Verb.REJECT, actor=SYSTEM, note=str(exc))
         return
-    rule = policy.first_match(request) if policy else None
-    if rule is not None:
-        moves.move(request, Verb.APPROVE, actor=POLICY, note=f"Approved by policy: {rule.name}",
-                   details={"policy": rule.name})
+    if levels.pass_levels_approved_by_rules(request, moves):
         # a policy's approval provisions through approval.advance, with its own retries, whatever the directory
         moves.start_step(request, workflow.step_after_approval())
+
+
+class _Submitted:
+    """A submission's payload as the policy asks about a request (`request.offshore`, ...)."""
+
+    __slots__ = ("_payload",)
+
+    def __init__(self, payload: dict) -> None:
+        self._payload = payload
+
+    def __getattr__(self, name: str):
+        return self._payload.get(name)
 
 
 def cancel(message: Envelope, moves: Moves) -> None:
