@@ -98,3 +98,66 @@ def test_accounts_made_before_person_keys_and_during_the_rollout_are_found_by_pe
     finally:
         db.close()
         database.initialize(None)
+
+
+def test_a_request_stored_before_levels_existed_passes_the_one_approval_level_afterwards(db_url):
+    """A request waiting when record_levels_of_approval runs (or one a previous replica stores meanwhile)
+    passes the one level every request passed before levels: `approval`, decided by any approver."""
+    import datetime as dt
+    import json
+
+    from invite_common.db import connect
+    from invite_common.messages import new_message
+    from invite_common.outbox import Outbox
+    from invite_common.topology import Topology
+
+    from approval import bootstrap, dispatch
+    from approval.adapters.directory import LocalDirectory
+    from approval.adapters.enrolment import LocalEnrolment
+    from approval.db import database
+    from approval.migrations import record_levels_of_approval
+    from approval.models import InviteRequest
+
+    before_levels = MIGRATIONS.index(record_levels_of_approval)
+    db = connect(db_url)
+    database.initialize(db)
+    try:
+        apply_migrations(db, MIGRATIONS[:before_levels])  # the schema the previous version runs on
+        now = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
+
+        def stored_by_the_previous_version(request_id, email):
+            # the previous version's columns only: no levels, level nor deciders
+            with database.atomic():
+                db.execute_sql(
+                    "INSERT INTO invite_request (id, method, requester, email, user_type, username, first_name, "
+                    "last_name, organisation, seed_onboarding, offshore, state, seq, invitation_sends, submitted_at, "
+                    "updated_at) VALUES (%s)" % ", ".join([db.param] * 16),
+                    (request_id, "create_account", "amy@tech.gov.sg", email, "vendor", request_id, "Vic", "Lim",
+                     "Example", False, True, "submitted", 0, 0, now, now))
+
+        stored_by_the_previous_version("before", "vic@vendor.example.com")
+        assert apply_migrations(db, MIGRATIONS) == len(MIGRATIONS) - before_levels
+        stored_by_the_previous_version("during", "val@vendor.example.com")
+
+        with database.atomic():
+            rows = {r.id: (r.levels, r.level, r.deciders) for r in InviteRequest.select()}
+        assert rows == {"before": ("approval", 0, ""), "during": ("approval", 0, "")}
+
+        deps = dispatch.Dependencies(outbox=Outbox(database, Topology()), directory=LocalDirectory(),
+                                     enrolment=LocalEnrolment(14), activation_url="https://techpass.example/activate",
+                                     request_expiry_days=14)
+        [decide] = [h for queue in bootstrap.consumers(deps).values() for t, h in queue.items() if t == "approval.decide"]
+        for request_id in ("before", "during"):
+            decision = new_message("approval.decide", {"request_id": request_id, "decision": "approve",
+                                                       "actor": "bob@tech.gov.sg", "level": "approval"},
+                                   correlation_id=request_id, producer="test")
+            with database.atomic():
+                decide(decision)
+        with database.atomic():
+            assert {r.id: r.state for r in InviteRequest.select()} == {"before": "account_created", "during": "account_created"}
+            events = [json.loads(r.body)["payload"] for r in deps.outbox.pending()]
+        assert [(e["request_id"], e["verb"], e["details"]) for e in events if "verb" in e] == [
+            ("before", "approve", {"level": "approval"}), ("during", "approve", {"level": "approval"})]
+    finally:
+        db.close()
+        database.initialize(None)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,7 +269,7 @@ def parse(text: str, *, suffix: str, roles: Collection[str] | None = None) -> Po
     if levels and "default_levels" not in data:
         raise PolicyError("the policy declares levels but no default_levels: say which levels a request no rule "
                           "routes passes")
-    default = known(data.get("default_levels", []), "default_levels") if levels else ()
+    default = known(data.get("default_levels", []), "default_levels")
     rules = []
     names = set()
     for item in data["rules"]:
@@ -279,6 +280,9 @@ def parse(text: str, *, suffix: str, roles: Collection[str] | None = None) -> Po
                               if "levels" in item else f"{where} states no condition; it {what}")
         if item["name"] in names:
             raise PolicyError(f"two rules are named {item['name']!r}; the history must tell them apart")
+        if any(unicodedata.category(c) == "Cc" for c in item["name"]):
+            # the name is one line of the history, and of each request's record of its levels
+            raise PolicyError(f"{where} has a control character (a line break?) in its name: write it on one line")
         if "levels" in item and "approves" in item:
             raise PolicyError(f"{where} both routes (levels) and approves (approves): make them two rules")
         if ("levels" in item or "approves" in item) and not levels:

@@ -315,6 +315,9 @@ ORG_EMAIL_DOMAINS = Setting("ORG_EMAIL_DOMAINS", "gov.sg", domains,
 REQUEST_EXPIRY_DAYS = Setting("REQUEST_EXPIRY_DAYS", "14", whole(1), "days a request waits for a decision before it expires")
 DIRECTORY_URL = Setting("DIRECTORY_URL", "", url("https", "http"),
                         "a SCIM 2.0 directory where accounts are made; the local directory when unset")
+APPROVAL_POLICY = Setting("APPROVAL_POLICY", "", stripped,
+                          "a TOML or JSON file of approval levels and rules (the same file for intake and approval); "
+                          "unset, one approver decides every request")
 ACTIVATION_URL = Setting("ACTIVATION_URL", "https://techpass.invites.local/activate", stripped,
                          "the TechPass activation address in invitation emails")
 

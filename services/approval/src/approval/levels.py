@@ -16,15 +16,20 @@ from approval.models import InviteRequest
 from approval.moves import POLICY, Moves
 
 
+# Between two levels in the column: a line break, which no level's name nor rule's name holds
+# (invite_common.approval_policy refuses them); a rule's name may hold commas.
+SEPARATOR = "\n"
+
+
 def encode(route: Route) -> str:
-    """The levels column of a request on `route`: `agency,security=Known vendors`."""
-    return ",".join(f"{name}={route.approved_by[name]}" if name in route.approved_by else name for name in route.names)
+    """The levels column of a request on `route`: `agency` and `security=Known vendors, onshore`, one a line."""
+    return SEPARATOR.join(f"{name}={route.approved_by[name]}" if name in route.approved_by else name for name in route.names)
 
 
 def _levels(request: InviteRequest) -> list[tuple[str, str | None]]:
     """(level name, the rule that approves it or None), in order."""
     found = []
-    for item in (request.levels or "approval").split(","):
+    for item in (request.levels or "approval").split(SEPARATOR):
         name, _, rule = item.partition("=")
         found.append((name, rule or None))
     return found

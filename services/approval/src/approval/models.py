@@ -29,7 +29,7 @@ class InviteRequest(BaseModel):
     offshore = peewee.BooleanField(default=False)
     state = peewee.CharField(max_length=32, index=True)
     # the levels of approval it passes, in order, fixed at submission (invite_common.approval_policy):
-    # comma-separated names, a level an auto-approval rule approved written `name=rule name`
+    # one name a line, a level an auto-approval rule approved written `name=rule name`
     levels = peewee.TextField(default="approval")
     # which of them it waits in (0 for the first) while it is submitted
     level = peewee.IntegerField(default=0)

@@ -3,6 +3,7 @@ chain's linker and signer, retention, the approvers' digest, draft expiry, the w
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 from invite_common import messages, runtime
@@ -10,7 +11,7 @@ from invite_common.config import Settings
 from invite_common.db import utcnow
 from invite_common.outbox import Outbox
 
-from intake.approvals import digest
+from intake.approvals import digest, levels
 from intake.history import consumer
 from intake.web import metrics as http_metrics
 from intake.web.health import BROKER_DOWN
@@ -56,6 +57,7 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
             log.info("ROLE_GRANTS applied", extra={"granted": len(changes.granted), "revoked": len(changes.revoked)})
 
     outbox = Outbox(database, runtime.topology_for(settings, "intake"))
+    policy = levels.load_policy(settings.approval_policy)
     return runtime.Service(
         name="intake",
         settings=settings,
@@ -65,7 +67,8 @@ def declare(settings: Settings, signer: Signer | None = None) -> runtime.Service
         outbox=outbox,
         consumers={
             HISTORY_QUEUE: {
-                messages.INVITE_STATE_CHANGED: consumer.record_state_change,
+                messages.INVITE_STATE_CHANGED: functools.partial(
+                    consumer.record_state_change, policy=policy, org_domains=parse_org_domains(settings.org_email_domains)),
                 messages.INVITE_DECISION_REFUSED: consumer.record_refusal,
             },
         },

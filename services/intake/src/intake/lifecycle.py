@@ -80,6 +80,10 @@ def being_cancelled(invite) -> bool:
     return invite.pending_action == Decision.CANCEL
 
 
+# The actors of what approval does by itself, and of an approval by an auto-approval rule.
+BY_SYSTEM = "system"
+BY_POLICY = "policy"
+
 # Why a request can no longer be cancelled, as a bulk cancellation names it for each request.
 ALREADY_CANCELLED = "already_cancelled"
 ALREADY_APPROVED = "already_approved"

@@ -314,6 +314,46 @@ def keep_removed_batch_rows(db: peewee.Database, migrator: SchemaMigrator) -> No
         db.create_tables([BatchRemoval])
 
 
+def record_levels_and_delegations(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Keep the level of approval each request waits in and who decides it, and the approvers' stand-ins.
+
+    A request waiting from before levels existed waits in the one level every request passed then,
+    decided by any approver."""
+    from playhouse.migrate import migrate
+
+    from invite_common.db import UTCDateTimeField
+
+    migrate(
+        migrator.add_column("invite_request", "level", peewee.CharField(max_length=32, null=True)),
+        migrator.add_column("invite_request", "level_role", peewee.CharField(max_length=32, null=True)),
+        migrator.add_column("invite_request", "level_agency", peewee.CharField(max_length=254, null=True)),
+        migrator.add_column("invite_request", "level_since", UTCDateTimeField(null=True)),
+        migrator.add_column("invite_request", "deciders",
+                            peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])),
+        migrator.add_column("invite_request", "assignee", peewee.CharField(max_length=254, null=True)),
+        migrator.add_index("invite_request", ("assignee",), False),
+    )
+    db.execute_sql('UPDATE "invite_request" SET "level" = \'approval\', "level_role" = \'approver\', '
+                   '"level_since" = "created_at" WHERE "state" = \'submitted\'')
+
+    class Delegation(peewee.Model):
+        id = peewee.CharField(max_length=36, primary_key=True)
+        approver = peewee.CharField(max_length=254, index=True)
+        stand_in = peewee.CharField(max_length=254, index=True)
+        roles = peewee.CharField(max_length=200)
+        starts_at = UTCDateTimeField()
+        ends_at = UTCDateTimeField()
+        created_at = UTCDateTimeField()
+        ended_at = UTCDateTimeField(null=True)
+        ended_by = peewee.CharField(max_length=254, null=True)
+
+        class Meta:
+            table_name = "delegation"
+
+    with db.bind_ctx([Delegation]):
+        db.create_tables([Delegation])
+
+
 MIGRATIONS = [
     create_tables,
     create_batch_tables,
@@ -323,4 +363,5 @@ MIGRATIONS = [
     index_the_quota_counts,
     key_invitees_by_person,
     keep_removed_batch_rows,
+    record_levels_and_delegations,
 ]

@@ -40,6 +40,17 @@ class InviteRequest(BaseModel):
     open_email = peewee.CharField(max_length=254, null=True, unique=True)
     open_username_key = peewee.CharField(max_length=64, null=True, unique=True)
     batch_id = peewee.CharField(max_length=36, null=True, index=True)
+    # The level of approval it waits in while submitted (approvals/levels.py): its name, the role whose
+    # holders decide it now (the level's, or its fallback's when every holder is excluded), the
+    # requester's organisation domain when only holders there decide, and since when it waits there.
+    level = peewee.CharField(max_length=32, null=True)
+    level_role = peewee.CharField(max_length=32, null=True)
+    level_agency = peewee.CharField(max_length=254, null=True)
+    level_since = UTCDateTimeField(null=True)
+    # who decided its earlier levels (and whom they stood in for), as `|key|key|` person keys
+    deciders = peewee.TextField(default="")
+    # the person an administrator reassigned the level it waits in to (a person key): only they decide it
+    assignee = peewee.CharField(max_length=254, null=True, index=True)
     created_at = UTCDateTimeField(default=utcnow, index=True)
     updated_at = UTCDateTimeField(default=utcnow)
     # when retention replaced the request's personal data by pseudonyms
@@ -111,6 +122,27 @@ class RoleGrant(BaseModel):
     class Meta:
         table_name = "role_grant"
         indexes = ((("email", "role"), True),)
+
+
+class Delegation(BaseModel):
+    """An approver's stand-in for a period: while it runs, the requests at the approver's levels reach the
+    stand-in too, and their decisions are recorded as the stand-in's for the approver."""
+
+    id = peewee.CharField(max_length=36, primary_key=True)
+    approver = peewee.CharField(max_length=254, index=True)
+    stand_in = peewee.CharField(max_length=254, index=True)
+    # the deciding roles the approver held when naming the stand-in (some come from the provider's
+    # claim, which intake sees only at the approver's own sign-in), space-separated
+    roles = peewee.CharField(max_length=200)
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    created_at = UTCDateTimeField(default=utcnow)
+    # set when the approver (or an administrator) ends it early
+    ended_at = UTCDateTimeField(null=True)
+    ended_by = peewee.CharField(max_length=254, null=True)
+
+    class Meta:
+        table_name = "delegation"
 
 
 class TakenUsername(BaseModel):

@@ -77,6 +77,7 @@ ROWS = [
     Setting("PORTAL_URL", "http://127.0.0.1:8080", _portal_url, "where people open the portal; links in emails point here"),
     config.ORG_EMAIL_DOMAINS,
     config.REQUEST_EXPIRY_DAYS,
+    config.APPROVAL_POLICY,
     Setting("AUTH_MODE", "dev", choice(*AUTH_MODES),
             "`dev`: the development sign-in and `X-Dev-User`, only when ENV is development or test; `oidc`: single sign-on"),
     Setting("ROLE_GRANTS", "", text,

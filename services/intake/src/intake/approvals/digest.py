@@ -23,10 +23,10 @@ from invite_common.messages import Template, new_message
 from invite_common.outbox import Outbox
 
 from intake import lifecycle
-from intake.approvals import decision_context, queue
+from intake.approvals import decision_context, levels, queue
 from intake.db import database
 from intake.auth.identity import Caller
-from intake.auth.roles import may_hold
+from intake.auth.roles import DECIDING, may_hold
 from intake.models import DigestRun, InviteRequest, RoleGrant
 from intake.invites.words import METHOD_LABELS
 
@@ -120,9 +120,13 @@ def _named(groups: list[dict]) -> int:
     return sum(g["count"] if g["batch_url"] else len(g["items"]) for g in groups)
 
 
-def _approvers(org_domains: tuple[str, ...]) -> list[str]:
-    granted = RoleGrant.select(RoleGrant.email).where(RoleGrant.role == "approver").order_by(RoleGrant.email)
-    return [g.email for g in granted if may_hold("approver", g.email, org_domains)]
+def _approvers(org_domains: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """Everyone the role table gives a deciding role (any level's, or a fallback's), with those roles."""
+    found: dict[str, set[str]] = {}
+    for g in RoleGrant.select(RoleGrant.email, RoleGrant.role).where(RoleGrant.role.in_(DECIDING)).order_by(RoleGrant.email):
+        if may_hold(g.role, g.email, org_domains):
+            found.setdefault(g.email, set()).add(g.role)
+    return {email: frozenset(held) for email, held in found.items()}
 
 
 def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -> DigestRun | None:
@@ -161,11 +165,13 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
     closer = CloserLook(settings, now)
     sent = 0
     order = (InviteRequest.created_at, InviteRequest.id)
-    for email in _approvers(settings.org_domains):
-        # each approver hears only of requests they may decide: not their own, not invitations of them
-        approver = Caller(email=email, roles=frozenset({"approver"}))
-        mine_new = queue.not_involving(new, email)
-        mine_expiring = queue.not_involving(expiring, email)
+    for email, held in _approvers(settings.org_domains).items():
+        # each approver hears only of requests they may decide: at their levels (or of those they stand in
+        # for), not their own, not invitations of them
+        approver = Caller(email=email, roles=held)
+        mine = levels.queue_condition(email, held, now)
+        mine_new = new.where(mine)
+        mine_expiring = expiring.where(mine)
         new_count, expiring_count = mine_new.count(), mine_expiring.count()
         if not (new_count or expiring_count):
             continue
@@ -179,7 +185,7 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
             "expiring_groups": expiring_groups,
             "expiring_count": expiring_count,
             "expiring_more": max(0, expiring_count - _named(expiring_groups)),
-            "waiting_count": queue.decidable(approver).count(),
+            "waiting_count": queue.decidable(approver, now).count(),
             "queue_url": settings.queue_url,
         }
         payload = {

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 import peewee
 from marshmallow import Schema, ValidationError, fields, validate
 
+from invite_common.db import utcnow
 from invite_common.messages import Method, UserType
 from invite_common.people import person_key
 
 from intake import lifecycle
+from intake.approvals import levels
 from intake.auth.identity import Caller
 from intake.errors import InvalidInput
 from intake.invites.queries import decode_cursor, encode_cursor
@@ -68,26 +70,20 @@ class QueueFilterArgs(Schema):
                                                   "`invitee` (by address, then oldest first)"})
 
 
-def at_address_of(column: peewee.Field, email: str) -> peewee.Expression:
-    """`column` (a stored, normalised address) is one of the person's addresses: `email` with any
-    `+tag` or none (invite_common.people.person_key)."""
-    local, _, domain = person_key(email).rpartition("@")
-    return (column == f"{local}@{domain}") | (column.startswith(f"{local}+") & column.endswith(f"@{domain}"))
-
-
 def not_involving(query: peewee.ModelSelect, email: str) -> peewee.ModelSelect:
     """The requests of `query` the person did not make and that do not invite them, at any of their addresses."""
-    return query.where(~at_address_of(InviteRequest.requester, email) & ~at_address_of(InviteRequest.email, email))
+    return query.where(~levels.at_address_of(InviteRequest.requester, email) & ~levels.at_address_of(InviteRequest.email, email))
 
 
-def decidable(caller: Caller) -> peewee.ModelSelect:
-    """The waiting requests this approver may decide: not their own, not an invitation of themselves."""
-    return not_involving(lifecycle.awaiting_decision_query(), caller.email)
+def decidable(caller: Caller, now: dt.datetime | None = None) -> peewee.ModelSelect:
+    """The waiting requests this approver may decide: at a level of theirs (or of the approver they stand in for
+    now, or given to them), never their own, an invitation of themselves, or a second level they would decide."""
+    return lifecycle.awaiting_decision_query().where(levels.queue_condition(caller.email, caller.roles, now or utcnow()))
 
 
 def filtered(caller: Caller, filters: QueueFilters, now: dt.datetime) -> peewee.ModelSelect:
     """The approver's queue under `filters`, in no order."""
-    query = decidable(caller)
+    query = decidable(caller, now)
     if filters.method:
         query = query.where(InviteRequest.method == filters.method)
     if filters.user_type:

@@ -2,12 +2,16 @@
 (AUTH_MODE=oidc) or development header (`X-Dev-User`, only when ENV is development or test)."""
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
 from flask import current_app, g, request, session
 from marshmallow import ValidationError
 
+from invite_common.db import utcnow
+
+from intake.approvals import levels
 from intake.auth import roles as role_table
 from intake.auth.email_claim import UnusableEmail, verified_email
 from intake.auth.sessions import SESSION_USER
@@ -43,9 +47,13 @@ class Caller:
     def is_requester(self) -> bool:
         return "requester" in self.roles and not self.is_auditor
 
-    @property
+    @functools.cached_property
     def is_approver(self) -> bool:
-        return "approver" in self.roles and not self.is_auditor
+        """Whether they decide requests: a deciding role some level of the approval policy names (itself or as its
+        fallback), a stand-in's duty running now, or a waiting request an administrator gave them to decide."""
+        if self.is_auditor:
+            return False
+        return levels.decides_anything(self.email, self.roles, utcnow(), current_app.config["APPROVAL_POLICY"])
 
     @property
     def is_auditor(self) -> bool:

@@ -26,9 +26,12 @@ from intake.validation.rules import in_org_domains, normalise_email
 # asked on every request: a statement built once (the query builder cost more than the query)
 _grants = Statements(RoleGrant)
 
-ROLES = ("requester", "approver", "auditor", "admin")
+ROLES = ("requester", "approver", "security_approver", "auditor", "admin")
 # The roles a grant or a claim can give; being a requester comes from the email's domain.
-GRANTABLE = ("approver", "auditor", "admin")
+GRANTABLE = ("approver", "security_approver", "auditor", "admin")
+# The roles a level of approval may name (APPROVAL_POLICY), itself or as its fallback: auditing is
+# read-only, so an auditor decides nothing.
+DECIDING = ("approver", "security_approver", "admin")
 # Role changes are not about one invite request; they share one history key of their own.
 ROLE_HISTORY_KEY = "role-grants"
 FROM_ROLE_GRANTS = "ROLE_GRANTS"
@@ -48,7 +51,25 @@ class GrantChanges:
 
 # The one role a person outside the organisation may hold.
 OUTSIDE_ORG_ROLE = "auditor"
-_HOLDERS = {"approver": "approvers", "admin": "administrators", "auditor": "auditors"}
+_HOLDERS = {"approver": "approvers", "security_approver": "security approvers", "admin": "administrators",
+            "auditor": "auditors"}
+
+
+def holder_name(role: str) -> str:
+    """One holder of `role` in words: "security approver"."""
+    return holders_name(role)[:-1]
+
+
+def holders_name(role: str) -> str:
+    """The holders of `role` in words: "security approvers"."""
+    return _HOLDERS.get(role, role.replace("_", " ") + "s")
+
+
+def holders(role: str, org_domains: Iterable[str]) -> list[str]:
+    """Who the role table grants `role` to and may use it, by address (the provider's claims are seen only
+    at each holder's sign-in, so a role given only by claims has no holders here)."""
+    return [g.email for g in RoleGrant.select(RoleGrant.email).where(RoleGrant.role == role).order_by(RoleGrant.email)
+            if may_hold(role, g.email, org_domains)]
 
 
 def in_org(email: str, org_domains: Iterable[str]) -> bool:
@@ -64,7 +85,7 @@ def may_hold(role: str, email: str, org_domains: Iterable[str]) -> bool:
 def check_may_hold(role: str, email: str, org_domains: Iterable[str]) -> None:
     """Refuse a grant its holder could never use (approver or administrator outside the organisation)."""
     if not may_hold(role, email, org_domains):
-        raise GrantError(f"only public officers can be {_HOLDERS.get(role, role)}, and {email} is not an address "
+        raise GrantError(f"only public officers can be {holders_name(role)}, and {email} is not an address "
                          f"ending in {' or '.join(org_domains)}")
 
 

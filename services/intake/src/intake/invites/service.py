@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 import peewee
+from flask import current_app
 
 from invite_common.db import utcnow
 from invite_common import dates, messages
@@ -16,6 +17,8 @@ from invite_common.outbox import Outbox
 from invite_common.people import person_key, same_person
 
 from intake import history, lifecycle
+from intake.approvals import levels
+from intake.auth import roles
 from intake.auth.identity import Caller
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -134,8 +137,10 @@ def _submitted_entry(invite: InviteRequest, repeats: str | None = None) -> dict:
 
 def _create(data: dict, caller: Caller, batch_id: str | None, repeats: InviteRequest | None = None) -> InviteRequest:
     invite = _new_invite(data, caller, batch_id, utcnow())
+    [first] = _enter_first_level([invite])
     invite_requests.insert(invite)
     history.append(**_submitted_entry(invite, repeats.id if repeats else None))
+    levels.record_fallback(invite, first)
     if repeats is not None:
         # the earlier request stays as it ended (its state, its place in the news); only its history grows
         history.append(repeats.id, REQUESTED_AGAIN, actor=caller.email, at=invite.created_at,
@@ -151,10 +156,20 @@ def submit_many(rows: list[dict], caller: Caller, outbox: Outbox, *, batch_id: s
     quotas.check(caller.email, len(rows))
     now = utcnow()
     invites = [_new_invite(data, caller, batch_id, now) for data in rows]
+    first = _enter_first_level(invites)
     invite_requests.insert_many(invites)
     history.append_many([_submitted_entry(i) for i in invites])
+    for invite, decides in zip(invites, first):
+        levels.record_fallback(invite, decides)
     outbox.add_many([_submission_message(i) for i in invites])
     return [i.id for i in invites]
+
+
+def _enter_first_level(invites: list[InviteRequest]) -> list[levels.WhoDecides | None]:
+    """Have the requests about to be inserted wait in the first level of approval a person decides
+    (approvals/levels.py); who decides each, for the history once they are in."""
+    holders = levels.Holders.of_app()
+    return [levels.enter_first_level(invite, invite.created_at, holders) for invite in invites]
 
 
 def _announce_submission(invite: InviteRequest, outbox: Outbox) -> None:
@@ -209,10 +224,11 @@ def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Out
         invite = invite_requests.get_to_decide(invite_id)
         if invite is None:
             raise NotFound(invite_id)
-        check_may_decide(invite, caller)
+        absent = check_may_decide(invite, caller)
         # no history entry here: approval records the decision once, as it applies it
         _claim(invite_id, decision, caller.email)
-        payload = {"request_id": invite_id, "decision": decision, "actor": caller.email}
+        payload = {"request_id": invite_id, "decision": decision, "actor": caller.email, "level": invite.level}
+        payload |= {"on_behalf_of": absent} if absent else {}
         payload |= {"comment": note} if decision == Decision.APPROVE else {"reason": note}
         outbox.add(new_message(messages.APPROVAL_DECIDE, payload, correlation_id=invite_id, producer=PRODUCER))
     outbox.notify()
@@ -220,17 +236,54 @@ def decide(invite_id: str, caller: Caller, decision: str, note: str, outbox: Out
     return invite
 
 
-OWN_REQUEST = "You cannot decide on a request you made yourself."
-OWN_INVITATION = "You cannot decide on an invitation of yourself."
+OWN_REQUEST = levels.OWN_REQUEST
+OWN_INVITATION = levels.OWN_INVITATION
+# how a bulk decision names each refusal of separation of duties or of the level
+_REFUSALS = {OWN_REQUEST: "own_request", OWN_INVITATION: "own_invitation", levels.EARLIER_LEVEL: "earlier_level"}
 
 
-def check_may_decide(invite: InviteRequest, caller: Caller) -> None:
-    """Separation of duties: nobody decides on a request they made or on an invitation of themselves
-    (at any of their addresses: bob+x@ is bob)."""
-    if same_person(invite.requester, caller.email):
-        raise Forbidden(OWN_REQUEST)
-    if same_person(invite.email, caller.email):
-        raise Forbidden(OWN_INVITATION)
+def check_may_decide(invite: InviteRequest, caller: Caller) -> str | None:
+    """Whom the caller decides the level the request waits in as: None for themselves, or the approver they
+    stand in for. Forbidden when separation of duties keeps them (or that approver) from it (their own request,
+    an invitation of themselves, at any of their addresses: bob+x@ is bob; an earlier level they decided), or
+    the level is not theirs to decide (approvals/levels.py)."""
+    return levels.acting_as(invite, caller.email, caller.roles, utcnow())
+
+
+def reassign(invite_id: str, to: str, reason: str, caller: Caller) -> InviteRequest:
+    """Give the level a waiting request is in to one named person to decide (an administrator's action; only
+    its guard calls it). They must be able to decide it: a public officer whom separation of duties does not
+    keep from it. The administrator may not reassign a request they made or that invites them."""
+    with database.atomic():
+        invite = invite_requests.get_locked(invite_id)
+        if invite is None:
+            raise NotFound(invite_id)
+        if not lifecycle.awaiting_decision(invite):
+            raise Conflict("This request is no longer waiting for a decision.")
+        mine = levels.excluded(invite, caller.email, [])
+        if mine in (OWN_REQUEST, OWN_INVITATION):
+            raise Forbidden("You cannot reassign a request you made or one that invites you.")
+        role = invite.level_role or roles.DECIDING[0]
+        if not roles.may_hold(role, to, current_app.config["ORG_DOMAINS"]):
+            raise InvalidInput({"to": [f"Only a public officer can decide a request: an address ending in "
+                                       f"{' or '.join(current_app.config['ORG_DOMAINS'])}."]})
+        why = levels.excluded(invite, to)
+        if why:
+            raise InvalidInput({"to": [{levels.OWN_REQUEST: "This person made the request.",
+                                        levels.OWN_INVITATION: "This request invites this person.",
+                                        levels.EARLIER_LEVEL: "This person decided an earlier level of this request."}[why]]})
+        now = utcnow()
+        invite.assignee = person_key(to)
+        invite.updated_at = now
+        invite_requests.save_changes(invite)
+        history.append(invite.id, REASSIGNED, actor=caller.email, at=now, from_state=invite.state,
+                       to_state=invite.state, note=reason,
+                       details={"to": to, "level": invite.level, "role": invite.level_role})
+    return invite
+
+
+# the history's entry when an administrator gives a request's level to one person to decide
+REASSIGNED = "reassigned"
 
 
 def decide_many(items: list[dict], caller: Caller, outbox: Outbox) -> list[dict]:
@@ -244,7 +297,7 @@ def decide_many(items: list[dict], caller: Caller, outbox: Outbox) -> list[dict]
         try:
             decide(item["id"], caller, item["decision"], item.get("note") or "", outbox)
         except Forbidden as exc:
-            outcome = "own_request" if str(exc) == OWN_REQUEST else "own_invitation" if str(exc) == OWN_INVITATION else "forbidden"
+            outcome = _REFUSALS.get(str(exc), "forbidden")
             result |= {"status": 403, "outcome": outcome, "error": str(exc)}
         except NotFound:
             result |= {"status": 404, "outcome": "not_found", "error": "No such request."}

@@ -16,9 +16,11 @@ from intake.validation.rules import normalise_email
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.guard = guards.ADMIN_PAGES
 
-ROLE_LABELS = {"approver": "Approver", "auditor": "Auditor", "admin": "Administrator"}
+ROLE_LABELS = {"approver": "Approver", "security_approver": "Security approver", "auditor": "Auditor",
+               "admin": "Administrator"}
 ROLE_HINTS = {
     "approver": "decides on other people's requests",
+    "security_approver": "decides the security level of the requests the approval policy sends there",
     "auditor": "reads every request's history",
     "admin": "grants and revokes these roles",
 }

@@ -23,7 +23,8 @@ _usernames = Statements(TakenUsername)
 
 # what a state event reads and may change of a request
 STATE_COLUMNS = ("id", "state", "state_seq", "pending_action", "pending_actor", "open_email", "open_username_key",
-                 "updated_at")
+                 "updated_at", "requester", "email", "level", "level_role", "level_agency", "level_since", "deciders",
+                 "assignee")
 # bound the IN lists so no database meets its parameter limit
 _CHUNK = 500
 
@@ -61,8 +62,10 @@ def get_locked(invite_id: str) -> InviteRequest | None:
 
 
 def get_to_decide(invite_id: str) -> InviteRequest | None:
-    """What a decision needs of the request: who asked, for whom, and its state; None if there is none."""
-    return _requests.get(("id", "requester", "email", "state"), id=invite_id)
+    """What a decision needs of the request: who asked, for whom, its state and the level it waits in and who
+    decides it; None if there is none."""
+    return _requests.get(("id", "requester", "email", "state", "level", "level_role", "level_agency", "deciders",
+                          "assignee"), id=invite_id)
 
 
 def get_to_change_state(invite_id: str) -> InviteRequest | None:

@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from invite_common.config import Settings
 from invite_common.outbox import Outbox
 
+from intake.approvals import levels
 from intake.auth import settings as auth_settings
 from intake.batches.readers import EXCEL_MAX_ROW
 from intake.invites import directory
@@ -40,6 +41,8 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
 def register_config(app: Flask, settings: Settings, outbox: Outbox) -> None:
     """Configure the app from the settings and hand it the outbox, the settings and the directory lookup."""
+    # the same file approval routes by: intake previews it, fills the queues by it and checks deciders by it
+    policy = levels.load_policy(settings.approval_policy)
     app.json = BoundedJSONProvider(app)
     app.url_map.converters["row_number"] = RowNumberConverter
     app.config.update(
@@ -52,6 +55,7 @@ def register_config(app: Flask, settings: Settings, outbox: Outbox) -> None:
         AUTH_MODE=settings.auth_mode,
         ORG_DOMAINS=parse_org_domains(settings.org_email_domains),
         REQUEST_EXPIRY_DAYS=settings.request_expiry_days,
+        APPROVAL_POLICY=policy,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
     )
