@@ -91,7 +91,7 @@ def test_approving_from_the_request_page_shows_the_outcome(bob_session, amy, out
     after = bob_session.post(f"/approvals/{invite_id}/approve", data={"comment": "Welcome"}, follow_redirects=True)
     assert "You approved the request for jane@tech.gov.sg" in after.text
     assert "Your decision" not in after.text and "The decision is being processed" in after.text
-    assert decisions(outbox) == [{"request_id": invite_id, "decision": "approve", "actor": "bob@tech.gov.sg", "comment": "Welcome"}]
+    assert decisions(outbox) == [{"request_id": invite_id, "decision": "approve", "actor": "bob@tech.gov.sg", "comment": "Welcome", "level": "approval"}]
 
 
 def test_rejecting_needs_a_reason(bob_session, amy, outbox):

@@ -47,8 +47,9 @@ class InviteRequest(BaseModel):
     level_role = peewee.CharField(max_length=32, null=True)
     level_agency = peewee.CharField(max_length=254, null=True)
     level_since = UTCDateTimeField(null=True)
-    # who decided its earlier levels (and whom they stood in for), as `|key|key|` person keys
-    deciders = peewee.TextField(default="")
+    # who decided its earlier levels (and whom they stood in for), as `|key|key|` person keys; the
+    # database's default ('') fills it on insert, so a replica that predates it inserts requests too
+    deciders = peewee.TextField(null=True)
     # the person an administrator reassigned the level it waits in to (a person key): only they decide it
     assignee = peewee.CharField(max_length=254, null=True, index=True)
     created_at = UTCDateTimeField(default=utcnow, index=True)
