@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from invite_common import config
-from invite_common.config import Setting, boolean, seconds, stripped, text, whole
+from invite_common.config import Setting, boolean, seconds, text, whole
 
 ROWS = [
     config.ORG_EMAIL_DOMAINS,

@@ -16,7 +16,6 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from invite_common.db import utcnow
 from invite_common.messages import Method, UserType
-from invite_common.people import person_key
 
 from intake import lifecycle
 from intake.approvals import levels

@@ -14,7 +14,7 @@ from invite_common.db import utcnow
 from invite_common import dates, messages
 from invite_common.messages import Decision, new_message
 from invite_common.outbox import Outbox
-from invite_common.people import person_key, same_person
+from invite_common.people import person_key
 
 from intake import history, lifecycle
 from intake.approvals import levels
