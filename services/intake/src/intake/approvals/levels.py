@@ -5,7 +5,8 @@ reassignments.
 A request waits in one level at a time. Entering a level (`enter`) fixes the role whose holders decide it:
 the level's own, or its fallback role's when every holder of the level's role that the role table knows is
 excluded for the request (they made it, it invites them, they decided an earlier level, or they are outside
-the requester's agency where the level asks for it); the history says so. A role given only by the
+the requester's agency where the level asks for it); the history says so. The fallback role's holders decide from
+any agency: the fallback is what an agency without holders of the level's role relies on. A role given only by the
 identity provider's claim has no holders the table knows, so such a level never falls back: its holders are
 seen only as they sign in. Who may decide the level then (`acting_as`), and which requests fill a person's
 queue (`queue_condition`), are answered here once, for the API, the portal and the digest.
@@ -93,7 +94,7 @@ class WhoDecides:
     names: tuple[str, ...] = ()
     fell_back: bool = False
     approved_by: str | None = None  # the auto-approval rule that approves the level: no person decides it
-    agency: str | None = None
+    agency: str | None = None  # the only agency whose holders decide it (a same_agency level's own role)
 
     @property
     def holders_name(self) -> str:
@@ -126,14 +127,17 @@ def who_decides(level: Level, invite, deciders: list[str], holders: Holders, *, 
     if not names and not level.fallback:
         return WhoDecides(level, level.role, agency=agency)
 
-    def eligible(role: str) -> list[str]:
+    def eligible(role: str, within: str | None) -> list[str]:
         return [h for h in holders.of(role)
-                if excluded(invite, h, deciders) is None and (agency is None or _domain(h) == agency)]
+                if excluded(invite, h, deciders) is None and (within is None or _domain(h) == within)]
 
     known = holders.of(level.role)
-    found = eligible(level.role)
+    found = eligible(level.role, agency)
     if known and not found and level.fallback:
-        return WhoDecides(level, level.fallback, tuple(eligible(level.fallback)), True, agency=agency)
+        # `same_agency` asks it of the level's own role; the fallback is there for the agency that has none of it
+        # to decide (the example's central administrators): held to the agency too, a request of an agency
+        # without approvers would wait for an administrator of that agency, whom most agencies do not have
+        return WhoDecides(level, level.fallback, tuple(eligible(level.fallback, None)), True)
     return WhoDecides(level, level.role, tuple(found), agency=agency)
 
 
@@ -172,7 +176,8 @@ def record_fallback(invite: InviteRequest, decides: WhoDecides | None) -> None:
     """Tell the history why the level the request entered goes to its fallback role, when it does."""
     if decides is not None and decides.fell_back:
         level, now = decides.level, invite.level_since
-        where = f" in the requester's agency ({decides.agency})" if decides.agency else ""
+        agency = level.agency_of(invite.requester)
+        where = f" in the requester's agency ({agency})" if agency else ""
         history.append(
             invite.id, LEVEL_FALLBACK, actor="system", at=now, from_state=invite.state, to_state=invite.state,
             note=(f"Every {roles.holder_name(level.role)}{where} is excluded from deciding this request (they "
