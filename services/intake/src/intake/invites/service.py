@@ -118,6 +118,7 @@ def _new_invite(data: dict, caller: Caller, batch_id: str | None, now) -> Invite
         open_email=person_key(data["email"]),
         open_username_key=username_key(data["username"]) if data.get("username") else None,
         batch_id=batch_id,
+        deciders="",
         created_at=now,
         updated_at=now,
     )
