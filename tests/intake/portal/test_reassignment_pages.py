@@ -1,7 +1,5 @@
 """Reassignment in the portal: an administrator who decides nothing lists the waiting requests, opens one
 read-only with the reassignment form, and gives it to a named person; auditors read stand-ins on their page."""
-import datetime as dt
-
 import pytest
 
 from intake.db import database
@@ -75,3 +73,12 @@ def test_auditors_read_stand_ins_on_their_page(portal_app, client):
     assert "dave@tech.gov.sg" in words and "bob@tech.gov.sg" in words and "Named" in words
     assert "No stand-in about this person" in text(carol.get("/audit/stand-ins?person=erin@tech.gov.sg").text)
     assert 'href="/audit/stand-ins"' in carol.get("/audit").text
+
+
+def test_an_administrator_who_also_approves_finds_the_reassignment_from_the_request_page(portal_app, waiting_request):
+    with database.atomic():
+        RoleGrant.create(role="admin", email="bob@tech.gov.sg")
+    bob = signed_in(portal_app.test_client(), "bob@tech.gov.sg")
+    assert f'href="/admin/requests/{waiting_request}"' in bob.get(f"/approvals/{waiting_request}").text
+    dana = signed_in(portal_app.test_client(), "dana@tech.gov.sg")
+    assert "/admin/requests/" not in dana.get(f"/approvals/{waiting_request}").text

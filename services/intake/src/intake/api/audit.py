@@ -232,6 +232,8 @@ class RoleChanges(MethodView):
 
 @blp.route("/delegations")
 class StandIns(MethodView):
+    @blp.doc(description="`cursor` must be the `next_cursor` of an earlier page; any other is refused with 422 "
+                         "naming it.")
     @requires(guards.AUDITOR)
     @blp.arguments(StandInArgs, location="query", unknown=RAISE, as_kwargs=True)
     @blp.response(200, StandInPageSchema)

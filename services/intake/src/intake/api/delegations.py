@@ -20,12 +20,13 @@ blp = Blueprint("delegations", __name__, url_prefix="/api/v1/delegations", descr
 DELEGATION_ID = patterns.id_in_path("delegation_id")
 
 NAMING_RULES = (
-    "The stand-in must be someone other than you who may hold your deciding roles (a public officer); the period "
-    "ends after it starts, not in the past, at most 90 days long (a start in the past means now). While it runs, "
-    "the requests waiting at your levels reach the stand-in too, and a decision they take there is recorded as "
-    "theirs for you (`on_behalf_of`); separation of duties holds for both of you. A stand-in decides with the "
-    "deciding roles you hold as you name them, never with roles delegated to you. Moments are ISO 8601 with an "
-    "offset (UTC when none is given).")
+    "`stand_in` must be someone other than you who may hold your deciding roles (a public officer); `ends_at` "
+    "comes after `starts_at`, is not in the past, and the period is at most 90 days long (a start in the past "
+    "means now): otherwise 422 naming the field. While it runs, the requests waiting at your levels reach the "
+    "stand-in too, and a decision they take there is recorded as theirs for you (`on_behalf_of`); separation of "
+    "duties holds for both of you. A stand-in decides with the deciding roles you hold as you name them, never "
+    "with roles delegated to you. Moments are ISO 8601 (UTC when no offset is given). Ending one early is "
+    "`POST /api/v1/delegations/{delegation_id}/end` (a POST, as the stand-in is kept for the audit history).")
 
 
 def dump(delegation: Delegation, now=None) -> dict:

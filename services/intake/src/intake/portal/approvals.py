@@ -315,6 +315,7 @@ def _render_detail(invite: InviteRequest, errors: dict | None = None, values: di
         context=context,
         can_decide=can_decide,
         stand_in_duty=stand_in_duty,
+        may_reassign=caller.is_admin and lifecycle.awaiting_decision(invite),
         errors=errors or {},
         values=values or {},
         batch=_batch_of(invite.batch_id),

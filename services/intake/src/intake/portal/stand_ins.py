@@ -79,8 +79,9 @@ def read_form() -> tuple[dict, dict, dict]:
 @bp.get("")
 def page():
     """Show the stand-ins the signed-in approver named, those they stand in for, and the form to name one."""
-    return _page({"starts_on": utcnow().astimezone(SINGAPORE_TIME).date().isoformat(), "starts_time": "09:00",
-                  "ends_time": "18:00"}, {})
+    # from now, as most stand-ins are named as the approver leaves; until the end of a working day
+    here = utcnow().astimezone(SINGAPORE_TIME)
+    return _page({"starts_on": here.date().isoformat(), "starts_time": f"{here:%H:%M}", "ends_time": "18:00"}, {})
 
 
 @bp.post("")
