@@ -82,3 +82,11 @@ def test_an_administrator_who_also_approves_finds_the_reassignment_from_the_requ
     assert f'href="/admin/requests/{waiting_request}"' in bob.get(f"/approvals/{waiting_request}").text
     dana = signed_in(portal_app.test_client(), "dana@tech.gov.sg")
     assert "/admin/requests/" not in dana.get(f"/approvals/{waiting_request}").text
+
+
+def test_a_persons_activity_names_the_stand_ins_about_them(portal_app, client):
+    as_user(client, "bob@tech.gov.sg")("POST", "/api/v1/delegations", json=a_week())
+    carol = signed_in(portal_app.test_client(), "carol@tech.gov.sg")
+    dave = text(carol.get("/audit/people?person=dave@tech.gov.sg").text)
+    assert "Stand-in" in dave and "dave@tech.gov.sg standing in for bob@tech.gov.sg" in dave
+    assert "Approver" in text(carol.get("/audit/people?person=bob@tech.gov.sg").text)

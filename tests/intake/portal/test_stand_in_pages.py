@@ -106,3 +106,12 @@ def test_a_stand_in_is_told_whom_they_decide_for_and_decides_for_them(bob_standi
 def test_an_approver_deciding_for_themselves_is_not_told_of_a_stand_in(bob_standing_down, client):
     invite = submitted(as_user(client, "amy@tech.gov.sg"))
     assert "named you as stand-in" not in bob_standing_down.get(f"/approvals/{invite}").text
+
+
+def test_a_stand_in_without_a_role_of_their_own_is_offered_no_stand_in_to_name(bob_standing_down, dave_session):
+    bob_standing_down.post("/approvals/stand-in", data=form())
+    page = text(dave_session.get("/approvals/stand-in").text)
+    assert "You stand in for bob@tech.gov.sg" in page and "cannot name a stand-in of your own" in page
+    assert "Name stand-in" not in page
+    refused = dave_session.post("/approvals/stand-in", data=form(stand_in="erin@tech.gov.sg"))
+    assert "Only someone who decides requests can name a stand-in." in banner(dave_session.get(refused.headers["Location"]).text)

@@ -200,7 +200,7 @@ def person():
         held = [g.role for g in RoleGrant.select().where(RoleGrant.email == email).order_by(RoleGrant.role)]
     return render_template(
         "portal/audit/person.html", page=page, person=email, held=held, values=values, problems=problems,
-        args=_form_args(values, problems), role_key=ROLE_HISTORY_KEY,
+        args=_form_args(values, problems), role_key=ROLE_HISTORY_KEY, delegation_key=stand_ins.DELEGATION_HISTORY_KEY,
         first_row=((page.number - 1) * PER_PAGE + 1) if page else 0,
     ), (422 if problems else 200)
 

@@ -15,7 +15,7 @@ from invite_common.db import utcnow
 
 from intake.approvals import delegations
 from intake.approvals.delegation_schemas import StandInSchema
-from intake.auth import guards
+from intake.auth import guards, roles
 from intake.auth.identity import current_caller
 from intake.db import database
 from intake.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -37,6 +37,8 @@ def _page(values: dict, errors: dict, status: int = 200):
         "portal/approvals/stand_in.html", values=values, errors=errors,
         named=delegations.of_approver(caller.email, now), standing_in_for=delegations.to_person(caller.email, now),
         now=now, is_running=delegations.is_running, longest=delegations.LONGEST.days,
+        # a stand-in decides with the approver's roles only, so has none of their own to hand on
+        may_name=bool(set(caller.roles) & set(roles.DECIDING)),
     ), status
 
 
