@@ -96,7 +96,7 @@ class Sample:
     waiting: list[tuple[str, str]] = field(default_factory=list)  # (requester, id), cancelled afterwards
 
     def values_for(self, rule: str, caller: str) -> dict[str, str]:
-        if rule.startswith("/approvals/"):
+        if rule.startswith(("/approvals/", "/admin/requests/")):
             return {"invite_id": self.to_approve}
         if rule.startswith("/audit/roles/"):
             return {"entry_id": self.role_change}
@@ -148,7 +148,12 @@ def portal_sample(browser_system):
     changes = browser_system.call("GET", "/api/v1/audit/role-changes?limit=1", PEOPLE["auditor"])
     assert changes.status_code == 200, changes.text
     found.role_change = str(changes.json()["items"][0]["id"])
+    # a stand-in to come, for the stand-in page's table and the auditors' stand-ins (it starts after the tests)
+    named = browser_system.call("POST", "/api/v1/delegations", APPROVER, json={
+        "stand_in": "sam.stand-in@tech.gov.sg", "starts_at": "2099-01-05T01:00:00Z", "ends_at": "2099-01-09T10:00:00Z"})
+    assert named.status_code == 201, named.text
     yield found
+    browser_system.call("POST", f"/api/v1/delegations/{named.json()['id']}/end", APPROVER)
     # the approvers' queue is left as it was found, for the tests that read it
     for person, invite_id in found.waiting:
         browser_system.call("POST", f"/api/v1/invites/{invite_id}/cancel", person)
@@ -389,6 +394,18 @@ def cancelled(page: Page, requester: str, ids: list[str]) -> None:
         page.request.post(f"/api/v1/invites/{invite_id}/cancel", headers={"X-Dev-User": requester})
 
 
+def stand_in_with_errors(page: Page, sample: Sample) -> None:
+    page.goto("/approvals/stand-in")
+    page.get_by_role("button", name="Name stand-in").click()
+    page.get_by_role("alert").filter(has_text="There is a problem").wait_for()
+
+
+def reassignment_with_errors(page: Page, sample: Sample) -> None:
+    page.goto(f"/admin/requests/{sample.to_approve}")
+    page.get_by_role("button", name="Reassign").click()
+    page.get_by_role("alert").filter(has_text="There is a problem").wait_for()
+
+
 def queue_sorted_with_a_batch_row(page: Page, sample: Sample) -> None:
     requester, _, ids = submitted_batch(page)
     page.goto(f"/approvals?requester={requester}&sort=requester")
@@ -434,6 +451,8 @@ STATES = {
     "approvals queue sorted, with a batch as one row": ("approver", queue_sorted_with_a_batch_row),
     "batch opened from the approvals queue": ("approver", batch_opened_from_the_queue),
     "approvals sorted by an unknown order": ("approver", approvals_sorted_by_an_unknown_order),
+    "stand-in form with errors": ("approver", stand_in_with_errors),
+    "reassignment form with errors": ("admin", reassignment_with_errors),
 }
 
 

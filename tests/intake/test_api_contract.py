@@ -190,6 +190,16 @@ STATED_RULES: dict[str, dict[str, str]] = {
     "POST /api/v1/batches/{batch_id}/submit": {"batch": ANY_MESSAGE},
     "GET /api/v1/audit/events": {"cursor": CURSOR_GIVEN_OUT, "from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
     "GET /api/v1/audit/role-changes": {"cursor": CURSOR_GIVEN_OUT, "from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
+    "GET /api/v1/audit/delegations": {"cursor": CURSOR_GIVEN_OUT},
+    "POST /api/v1/delegations": {
+        "stand_in": r"Name someone other than yourself\.|A stand-in must be a public officer: .+",
+        "starts_at": DATE_UTC_HOLDS,
+        "ends_at": r"The end must come after the start\.|The end is in the past\.|"
+                   r"A stand-in is named for at most \d+ days at a time\.|" + DATE_UTC_HOLDS,
+    },
+    "POST /api/v1/invites/{invite_id}/reassignment": {"to": r"Only a public officer can decide a request: .+|"
+                                                            r"This person (made the request|decided an earlier level "
+                                                            r"of this request)\.|This request invites this person\."},
     "GET /api/v1/audit/export.csv": {"from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
     "GET /api/v1/audit/export.jsonl": {"from": DATE_UTC_HOLDS, "to": DATE_UTC_HOLDS},
 }

@@ -23,6 +23,9 @@ from intake.auth.identity import SESSION_AUTH_MODE, SESSION_USER
 ROUTES = """
 GET     /                                                   requester
 GET     /admin/people                                       admin
+GET     /admin/requests                                     admin
+GET     /admin/requests/<invite_id>                         admin
+POST    /admin/requests/<invite_id>/reassignment            admin
 GET     /admin/roles                                        admin
 POST    /admin/roles                                        admin
 POST    /admin/roles/revoke                                 admin
@@ -30,6 +33,10 @@ GET     /api/docs                                           public
 GET     /api/docs/static/<path:filename>                    public
 GET     /api/openapi.json                                   public
 GET     /api/v1/approvals                                   approver
+GET     /api/v1/delegations                                 requester
+POST    /api/v1/delegations                                 approver
+POST    /api/v1/delegations/<string:delegation_id>/end      approver admin
+GET     /api/v1/audit/delegations                           auditor
 GET     /api/v1/audit/events                                auditor
 GET     /api/v1/audit/role-changes                          auditor
 GET     /api/v1/audit/role-changes/<int:entry_id>           auditor
@@ -41,6 +48,9 @@ GET     /approvals/<invite_id>                              approver
 POST    /approvals/<invite_id>/approve                      approver
 POST    /approvals/<invite_id>/reject                       approver
 POST    /approvals/decide                                   approver
+GET     /approvals/stand-in                                 approver
+POST    /approvals/stand-in                                 approver
+POST    /approvals/stand-in/<delegation_id>/end             approver
 GET     /audit                                              auditor
 GET     /audit/export.<any(csv, jsonl):fmt>                 auditor
 GET     /audit/integrity                                    auditor
@@ -48,6 +58,7 @@ GET     /audit/requests/<invite_id>                         auditor
 GET     /audit/people                                       auditor
 GET     /audit/roles                                        auditor
 GET     /audit/roles/<int:entry_id>                         auditor
+GET     /audit/stand-ins                                    auditor
 POST    /api/v1/approvals/decisions                         approver
 POST    /api/v1/batches                                     requester
 GET     /api/v1/batches/<string:batch_id>                   owner
@@ -65,6 +76,7 @@ GET     /api/v1/invites/<string:invite_id>                  owner
 POST    /api/v1/invites/cancellations                       requester
 POST    /api/v1/invites/<string:invite_id>/approve          approver
 POST    /api/v1/invites/<string:invite_id>/cancel           owner
+POST    /api/v1/invites/<string:invite_id>/reassignment     admin
 POST    /api/v1/invites/<string:invite_id>/reject           approver
 POST    /api/v1/invites/<string:invite_id>/resend           owner
 GET     /healthz                                            public

@@ -30,7 +30,10 @@ def world(app, client):
     with database.atomic():
         roles.grant("approver", "pat@tech.gov.sg", "admin@tech.gov.sg")
     change = HistoryEntry.get(HistoryEntry.event == "role_granted").id
-    return {"invite_id": invite, "batch_id": draft, "row": 2, "fmt": "csv", "entry_id": change, "removal_id": 1}
+    stand_in = as_user(client, "bob@tech.gov.sg")("POST", "/api/v1/delegations", json={
+        "stand_in": "dave@tech.gov.sg", "starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-02T00:00:00Z"})
+    return {"invite_id": invite, "batch_id": draft, "row": 2, "fmt": "csv", "entry_id": change, "removal_id": 1,
+            "delegation_id": stand_in.get_json()["id"]}
 
 
 def _rules(app, predicate):

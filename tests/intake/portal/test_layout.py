@@ -48,7 +48,7 @@ def test_an_auditors_not_found_page_offers_the_audit_pages_not_a_requesters(port
     carol = signed_in(portal_app.test_client(), "carol@tech.gov.sg")
     page = carol.get("/no-such-page")
     assert page.status_code == 404
-    assert _links(page.text) == ["/audit", "/audit/roles", "/audit/integrity"]
+    assert _links(page.text) == ["/audit", "/audit/roles", "/audit/stand-ins", "/audit/integrity"]
 
 
 def test_a_requesters_not_found_page_offers_their_own_pages(amy_session):

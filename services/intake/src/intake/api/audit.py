@@ -15,7 +15,7 @@ from intake import lifecycle
 from intake.validation import patterns
 from intake.api.blueprint import Blueprint, requires
 from intake.auth import guards
-from intake.audit import export, keys, queries, role_changes
+from intake.audit import export, keys, queries, role_changes, stand_ins
 from intake.audit.filters import FilterArgs, Filters
 from intake.audit.verify import verify
 from intake.errors import InvalidInput, NotFound
@@ -88,6 +88,38 @@ class RoleChangePageSchema(Schema):
     """One page of role changes and where the next one starts."""
 
     items = fields.List(fields.Nested(RoleChangeSchema), required=True)
+    next_cursor = _text("pass as `cursor` for the next page; null on the last page", allow_none=True)
+
+
+class StandInArgs(stand_ins.StandInFilterArgs):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(validate=validate.Length(max=100), metadata=patterns.CURSOR)
+
+
+class StandInEntrySchema(Schema):
+    """A stand-in named or ended, as the history records it."""
+
+    id = fields.Integer(required=True, metadata={"description": "the history entry's id"})
+    position = fields.Integer(required=True, allow_none=True,
+                              metadata={"description": "place in the chain; null until linked"})
+    at = _when("when it was recorded, UTC")
+    event = fields.String(required=True, validate=validate.OneOf(stand_ins.EVENTS),
+                          metadata={"description": "stand_in_named or stand_in_ended"})
+    delegation = _text("the stand-in's id")
+    approver = _text("the approver who named the stand-in")
+    stand_in = _text("who stands in")
+    roles = fields.List(fields.String(), required=True,
+                        metadata={"description": "the approver's deciding roles the stand-in decides with"})
+    starts_at = _when("when the stand-in starts, UTC")
+    ends_at = _when("when the stand-in ends (as named), UTC")
+    by = _text("who named or ended it: the approver, or an administrator who ended it")
+    hash = _text("the entry's chain hash; null until linked", allow_none=True)
+
+
+class StandInPageSchema(Schema):
+    """One page of stand-in entries and where the next one starts."""
+
+    items = fields.List(fields.Nested(StandInEntrySchema), required=True)
     next_cursor = _text("pass as `cursor` for the next page; null on the last page", allow_none=True)
 
 
@@ -195,6 +227,20 @@ class RoleChanges(MethodView):
         """List role grants and revocations by person, role, who made them and time, newest first."""
         after = _decode_cursor(cursor) if cursor else None
         items, last = role_changes.page(role_changes.RoleFilters.of(filters), after=after, limit=limit)
+        return {"items": items, "next_cursor": _encode_cursor(last) if last is not None else None}
+
+
+@blp.route("/delegations")
+class StandIns(MethodView):
+    @blp.doc(description="`cursor` must be the `next_cursor` of an earlier page; any other is refused with 422 "
+                         "naming it.")
+    @requires(guards.AUDITOR)
+    @blp.arguments(StandInArgs, location="query", unknown=RAISE, as_kwargs=True)
+    @blp.response(200, StandInPageSchema)
+    def get(self, limit, cursor=None, person=""):
+        """List the stand-ins approvers named and those ended early, newest first, about one person if asked."""
+        after = _decode_cursor(cursor) if cursor else None
+        items, last = stand_ins.page(person, after=after, limit=limit)
         return {"items": items, "next_cursor": _encode_cursor(last) if last is not None else None}
 
 

@@ -7,13 +7,13 @@ from flask_smorest import Api
 
 from invite_common.config import Settings
 
-from intake.api import approvals, audit, batches, invites
+from intake.api import approvals, audit, batches, delegations, invites, reassignments
 from intake.api.errors import ErrorSchema
 from intake.batches.readers import EXCEL_MAX_ROW
 from intake.validation.shapes import ShapesPlugin
 from intake.web.config import RowNumberConverter
 
-BLUEPRINTS = (invites, approvals, batches, audit)
+BLUEPRINTS = (invites, approvals, batches, audit, delegations, reassignments)
 
 
 class IntakeApi(Api):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from invite_common import dates
 from invite_common.db import utcnow
 from invite_common.people import same_person
 
@@ -86,8 +87,9 @@ def name_stand_in(approver: str, held: frozenset[str], stand_in: str, starts_at:
         raise InvalidInput({"ends_at": [f"A stand-in is named for at most {LONGEST.days} days at a time."]})
     for other in of_approver(approver, now):
         if other.starts_at < ends_at and starts_at < other.ends_at:
-            raise Conflict(f"You already have a stand-in, {other.stand_in}, from {other.starts_at:%d %b %Y %H:%M} "
-                           f"to {other.ends_at:%d %b %Y %H:%M} UTC: end it first, or choose another period.")
+            # in Singapore time, as the portal shows every time (the API's callers read the same words)
+            raise Conflict(f"You already have a stand-in, {other.stand_in}, from {dates.date_and_time(other.starts_at)} "
+                           f"to {dates.date_and_time(other.ends_at)}: end it first, or choose another period.")
     delegation = Delegation.create(id=str(uuid.uuid4()), approver=approver, stand_in=stand_in,
                                    roles=" ".join(deciding),
                                    # a period that began already begins now: nothing was decided in its past

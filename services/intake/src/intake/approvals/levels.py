@@ -263,3 +263,15 @@ def decides_anything(email: str, held: frozenset[str], now: dt.datetime, policy:
         return True
     return InviteRequest.select(InviteRequest.id).where(
         (InviteRequest.assignee == person_key(email)) & (InviteRequest.state == lifecycle.SUBMITTED)).exists()
+
+
+def stand_in_duty(invite: InviteRequest, email: str, held: frozenset[str], now: dt.datetime):
+    """The running delegation by which `email` decides the request's level for an approver, or None when they
+    decide it themselves or may not decide it: what the request page tells a stand-in."""
+    try:
+        approver = acting_as(invite, email, held, now)
+    except Forbidden:
+        return None
+    if approver is None:
+        return None
+    return next((d for d in delegations.running_for(email, now) if same_person(d.approver, approver)), None)

@@ -15,6 +15,7 @@ import peewee
 from invite_common.messages import Decision
 from invite_common.people import person_key
 
+from intake.approvals import delegations
 from intake.audit.chain import raw_rows, utc_iso
 from intake.audit.filters import Filters
 from intake.auth.roles import ROLE_HISTORY_KEY
@@ -62,6 +63,8 @@ def _request_conditions(f: Filters, request_key=InviteRequest.id) -> list:
 
 
 ROLE_EVENTS = ("role_granted", "role_revoked")
+STAND_IN_EVENTS = (delegations.NAMED, delegations.ENDED)
+DELEGATION_HISTORY_KEY = delegations.DELEGATION_HISTORY_KEY
 
 
 def _person_condition(email: str):
@@ -75,7 +78,10 @@ def _person_condition(email: str):
     theirs = InviteRequest.select(InviteRequest.id).where((InviteRequest.requester == address) | invitee)
     about_them = ((HistoryEntry.request_id == ROLE_HISTORY_KEY) & HistoryEntry.event.in_(ROLE_EVENTS)
                   & HistoryEntry.note.endswith(" " + address))
-    return HistoryEntry.request_id.in_(theirs) | (HistoryEntry.actor == address) | about_them
+    # a stand-in named for someone else is about the stand-in too (its note: "<stand-in> for <approver>")
+    stood_in = ((HistoryEntry.request_id == DELEGATION_HISTORY_KEY) & HistoryEntry.event.in_(STAND_IN_EVENTS)
+                & HistoryEntry.note.startswith(address + " for "))
+    return HistoryEntry.request_id.in_(theirs) | (HistoryEntry.actor == address) | about_them | stood_in
 
 
 def capacity(event: dict, email: str) -> str:
@@ -84,6 +90,12 @@ def capacity(event: dict, email: str) -> str:
     address = _lower(email)
     if event["request_id"] == ROLE_HISTORY_KEY:
         return "administrator" if event["actor"] == address else "role holder"
+    if event["request_id"] == DELEGATION_HISTORY_KEY:
+        details = event.get("details") or {}
+        details = json.loads(details) if isinstance(details, str) else details
+        if details.get("stand_in") == address:
+            return "stand-in"
+        return "approver" if details.get("approver") == address else "administrator"
     if event["actor"] == address and event["event"] in DECISION_EVENTS:
         return "approver"
     if event["requester"] == address:

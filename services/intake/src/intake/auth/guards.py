@@ -31,8 +31,14 @@ REQUESTER = Guard("requester", "Only public officers with an organisation email 
 APPROVER = Guard("approver", "Only public officers holding the approver role can decide on requests.")
 APPROVAL_QUEUE = Guard("approver", "Only public officers holding the approver role can see the approval queue.")
 AUDITOR = Guard("auditor", "Only auditors can read the audit history.")
+# whoever decides requests (Caller.is_approver: a deciding role, a stand-in's duty, a request given to them)
+DECIDES = Guard("approver", "Only someone who decides requests can name a stand-in.")
+# a stand-in is ended by the approver who named it (the service finds only theirs) or by an administrator
+STAND_IN_ENDING = Guard("approver_or_admin", "Only the approver who named a stand-in, or an administrator, can end it.")
+ADMIN = Guard("admin", "Only administrators can reassign requests.")
 
 # The portal's areas: every page is also a public officer's (a requester's), but the audit area's.
 APPROVAL_PAGES = Guard("approver", "Only public officers holding the approver role can open the requests to approve.")
 AUDIT_PAGES = Guard("auditor", "Only auditors can open the audit pages.")
 ADMIN_PAGES = Guard("admin", "Only administrators can manage roles.")
+ADMIN_REQUEST_PAGES = Guard("admin", "Only administrators can reassign requests.")

@@ -56,6 +56,10 @@ class Caller:
         return levels.decides_anything(self.email, self.roles, utcnow(), current_app.config["APPROVAL_POLICY"])
 
     @property
+    def is_approver_or_admin(self) -> bool:
+        return self.is_admin or self.is_approver
+
+    @property
     def is_auditor(self) -> bool:
         return "auditor" in self.roles
 

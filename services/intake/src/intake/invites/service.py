@@ -255,6 +255,7 @@ def reassign(invite_id: str, to: str, reason: str, caller: Caller) -> InviteRequ
     """Give the level a waiting request is in to one named person to decide (an administrator's action; only
     its guard calls it). They must be able to decide it: a public officer whom separation of duties does not
     keep from it. The administrator may not reassign a request they made or that invites them."""
+    to = to.strip().lower()  # as the queue matches it (person_key) and the history shows it
     with database.atomic():
         invite = invite_requests.get_locked(invite_id)
         if invite is None:

@@ -6,9 +6,9 @@ from intake.auth.identity import PORTAL_BLUEPRINT
 bp = Blueprint(PORTAL_BLUEPRINT, __name__)
 
 # Imported after `bp` exists: each area is a child blueprint, named in its endpoints (portal.status.detail).
-from intake.portal import admin, approvals, audit, auth, batch, errors, invite, labels, layout, overview, status  # noqa: E402
+from intake.portal import admin, approvals, audit, auth, batch, errors, invite, labels, layout, overview, reassignment, stand_ins, status  # noqa: E402
 
-for _area in (auth, overview, invite, batch, status, approvals, admin, audit):
+for _area in (auth, overview, invite, batch, status, stand_ins, approvals, admin, reassignment, audit):
     bp.register_blueprint(_area.bp)
 layout.install(bp)
 errors.register_portal_errors(bp)

@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from invite_common.db import utcnow
 
 from intake import history, lifecycle
-from intake.approvals import decision_context, outcomes, queue
+from intake.approvals import decision_context, levels, outcomes, queue
 from intake.errors import Conflict, Forbidden, NotFound
 from intake.auth import guards
 from intake.auth.identity import current_caller
@@ -305,6 +305,7 @@ def _render_detail(invite: InviteRequest, errors: dict | None = None, values: di
         invite, caller, current_app.config["ORG_DOMAINS"], current_app.config["REQUEST_EXPIRY_DAYS"]
     )
     can_decide = lifecycle.awaiting_decision(invite) and context.blocked_because is None
+    stand_in_duty = levels.stand_in_duty(invite, caller.email, caller.roles, utcnow()) if can_decide else None
     return render_template(
         "portal/approvals/detail.html",
         invite=invite,
@@ -313,6 +314,8 @@ def _render_detail(invite: InviteRequest, errors: dict | None = None, values: di
         entries=[history.as_dict(e) for e in history.for_request(invite.id)],
         context=context,
         can_decide=can_decide,
+        stand_in_duty=stand_in_duty,
+        may_reassign=caller.is_admin and lifecycle.awaiting_decision(invite),
         errors=errors or {},
         values=values or {},
         batch=_batch_of(invite.batch_id),

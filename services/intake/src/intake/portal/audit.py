@@ -16,7 +16,7 @@ from invite_common.messages import Method
 
 from intake import lifecycle
 from intake.audit import export as exporting
-from intake.audit import keys, queries, role_changes
+from intake.audit import keys, queries, role_changes, stand_ins
 from intake.audit.filters import FilterArgs, Filters, person_field
 from intake.audit.verify import verify
 from intake.errors import NotFound
@@ -151,6 +151,15 @@ def roles():
     ), (422 if problems else 200)
 
 
+@bp.get("/stand-ins")
+def stand_ins_page():
+    """The stand-ins approvers named and those ended early, newest first, about one person if asked."""
+    person = request.args.get("person", "").strip()[:254]
+    page = paginate(stand_ins.changes(person), page_number(request.args.get("page", "1")))
+    return render_template("portal/audit/stand_ins.html", page=page, person=person, facts=stand_ins.as_dict,
+                           args={"person": person} if person else {})
+
+
 @bp.get("/roles/<int:entry_id>")
 def role_change(entry_id):
     """Show one role grant or revocation, and every role change of the same person, in order."""
@@ -191,7 +200,7 @@ def person():
         held = [g.role for g in RoleGrant.select().where(RoleGrant.email == email).order_by(RoleGrant.role)]
     return render_template(
         "portal/audit/person.html", page=page, person=email, held=held, values=values, problems=problems,
-        args=_form_args(values, problems), role_key=ROLE_HISTORY_KEY,
+        args=_form_args(values, problems), role_key=ROLE_HISTORY_KEY, delegation_key=stand_ins.DELEGATION_HISTORY_KEY,
         first_row=((page.number - 1) * PER_PAGE + 1) if page else 0,
     ), (422 if problems else 200)
 

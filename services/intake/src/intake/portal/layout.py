@@ -17,6 +17,7 @@ AUDIT_AREA = "portal.audit"
 AUDIT_NAV = (
     ("portal.audit.search", "Audit history", ()),
     ("portal.audit.roles", "Role changes", ()),
+    ("portal.audit.stand_ins_page", "Stand-ins", ()),
     ("portal.audit.integrity", "Integrity", ()),
 )
 
@@ -26,10 +27,11 @@ NAV = (
     ("portal.status.index", "Invite status", ("portal.status",)),
 )
 # Shown to approvers beside the requester's pages, with how many requests wait for them.
-APPROVER_NAV = ("portal.approvals.index", "Requests to approve", ("portal.approvals",))
+APPROVER_NAV = ("portal.approvals.index", "Requests to approve", ("portal.approvals", "portal.stand_ins"))
 ROLE_WORDS = {"requester": "Requester", "approver": "Approver", "auditor": "Auditor", "admin": "Administrator"}
 # Shown only to administrators.
-ADMIN_NAV = (("portal.admin.roles_page", "Roles", ("portal.admin",)),)
+ADMIN_NAV = (("portal.admin.roles_page", "Roles", ("portal.admin",)),
+             ("portal.reassignment.index", "Waiting requests", ("portal.reassignment",)))
 
 def safe_next(target: str | None) -> str | None:
     """Return target if it is a path on this site, so sign-in can never redirect elsewhere."""
