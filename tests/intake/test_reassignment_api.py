@@ -50,7 +50,9 @@ def test_a_reassignment_to_someone_kept_from_the_request_is_refused_naming_to(am
         levels.record_deciders(row, "dana@tech.gov.sg")
         row.save()
     for to, words in (("amy@tech.gov.sg", "made the request"), ("jane@tech.gov.sg", "invites this person"),
-                      ("dana@tech.gov.sg", "decided an earlier level"), ("erin@vendor.com", "public officer")):
+                      ("dana@tech.gov.sg", "decided an earlier level"), ("erin@vendor.com", "public officer"),
+                      # auditing is read-only: an auditor never decides
+                      ("carol@tech.gov.sg", "only audits")):
         response = reassign(ada_reassigning, invite, to=to)
         assert response.status_code == 422, to
         [message] = response.get_json()["errors"]["to"]

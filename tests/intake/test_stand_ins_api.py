@@ -81,6 +81,7 @@ def test_each_person_reads_their_stand_ins_and_whom_they_stand_in_for(bob, dave)
     (a_week("bob@tech.gov.sg"), "stand_in"),
     (a_week("BOB+away@tech.gov.sg"), "stand_in"),
     (a_week("dave@vendor.com"), "stand_in"),
+    (a_week("carol@tech.gov.sg"), "stand_in"),  # an auditor: auditing is read-only
     (a_week("not an address"), "stand_in"),
     (a_week(starts_at="tomorrow"), "starts_at"),
     (a_week(ends_at=moment(days=-2), starts_at=moment(days=-3)), "ends_at"),

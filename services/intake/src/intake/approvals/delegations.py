@@ -79,6 +79,8 @@ def name_stand_in(approver: str, held: frozenset[str], stand_in: str, starts_at:
     if not all(roles.may_hold(role, stand_in, org_domains) for role in deciding):
         raise InvalidInput({"stand_in": [f"A stand-in must be a public officer: an address ending in "
                                          f"{' or '.join(org_domains)}."]})
+    if roles.only_audits(stand_in):
+        raise InvalidInput({"stand_in": [roles.AUDITOR_DECIDES_NOTHING]})
     if ends_at <= starts_at:
         raise InvalidInput({"ends_at": ["The end must come after the start."]})
     if ends_at <= now:

@@ -82,6 +82,16 @@ def may_hold(role: str, email: str, org_domains: Iterable[str]) -> bool:
     return role == OUTSIDE_ORG_ROLE or in_org(email, org_domains)
 
 
+def only_audits(email: str) -> bool:
+    """Whether the role table makes `email` an auditor: auditing is read-only, so they decide nothing, even as a
+    stand-in or given one request."""
+    return RoleGrant.select().where((RoleGrant.email == email.strip().lower()) & (RoleGrant.role == OUTSIDE_ORG_ROLE)).exists()
+
+
+# what naming an auditor to decide is answered
+AUDITOR_DECIDES_NOTHING = "This person is an auditor, and an auditor only audits: name someone else."
+
+
 def check_may_hold(role: str, email: str, org_domains: Iterable[str]) -> None:
     """Refuse a grant its holder could never use (approver or administrator outside the organisation)."""
     if not may_hold(role, email, org_domains):

@@ -269,6 +269,8 @@ def reassign(invite_id: str, to: str, reason: str, caller: Caller) -> InviteRequ
         if not roles.may_hold(role, to, current_app.config["ORG_DOMAINS"]):
             raise InvalidInput({"to": [f"Only a public officer can decide a request: an address ending in "
                                        f"{' or '.join(current_app.config['ORG_DOMAINS'])}."]})
+        if roles.only_audits(to):
+            raise InvalidInput({"to": [roles.AUDITOR_DECIDES_NOTHING]})
         why = levels.excluded(invite, to)
         if why:
             raise InvalidInput({"to": [{levels.OWN_REQUEST: "This person made the request.",
