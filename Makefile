@@ -26,7 +26,7 @@ AXE_STAMP   := $(AXE_DIR)/node_modules/.package-lock.json
 SLOW_TESTS  := tests/browser tests/e2e tests/replicas tests/production tests/restore tests/cluster
 TEST_SKIP   := $(if $(filter tests tests/,$(TESTS)),$(addprefix --ignore=,$(SLOW_TESTS)))
 
-.PHONY: docs help setup browser node monitoring-tools production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production test-restore test-cluster test-silent-node fuzz bench clean distclean
+.PHONY: docs help setup browser node monitoring-tools production-tools run deps demo-provider test test-fast test-browser test-e2e test-replicas test-production test-restore test-cluster test-silent-node fuzz bench bench-versus clean distclean
 
 help:
 	@echo "make setup      create .venv, install the pinned packages and the project, and what the tests need (Chromium, npm packages, promtool and amtool)"
@@ -44,6 +44,7 @@ help:
 	@echo "make test-restore  the databases and roles of deploy/postgres/roles.sql, and a backup of a running system restored and run on (PostgreSQL; under a minute)"
 	@echo "make fuzz       fuzz the upload path for longer (FUZZ_EXAMPLES=5000 by default)"
 	@echo "make bench      run the scripts in bench/"
+	@echo "make bench-versus BASE=REV  the services' CPU per invite against revision REV, runs taken in turn (bench/versus.py; PAIRS=3)"
 	@echo "make docs       write the generated tables of docs/architecture.md (settings, lifecycle, messages, routes)"
 	@echo "make clean      remove var/ and caches; make distclean also removes .venv"
 
@@ -239,6 +240,13 @@ bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no bench/*.py scripts: nothing to run"; exit 0; fi; \
 	for f in "$${scripts[@]}"; do echo "== $$f"; $(VPY) "$$f" || exit $$?; done
+
+# the services' CPU per invite of this checkout against BASE's, paced runs taken in turn (bench/README.md)
+BASE  ?=
+PAIRS ?= 3
+bench-versus: setup
+	@if [ -z "$(BASE)" ]; then echo "give the revision to compare against: make bench-versus BASE=d41e924" >&2; exit 2; fi
+	$(VPY) bench/versus.py --base $(BASE) --pairs $(PAIRS)
 
 docs: setup
 	$(VPY) docs/architecture.py

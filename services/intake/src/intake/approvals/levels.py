@@ -235,14 +235,22 @@ def _as_holder(email: str, held) -> peewee.Expression:
 
 def _not_excluding(email: str) -> peewee.Expression:
     return (~at_address_of(InviteRequest.requester, email) & ~at_address_of(InviteRequest.email, email)
-            & ~InviteRequest.deciders.contains(f"|{person_key(email)}|"))
+            & ~_like(InviteRequest.deciders, "%%%s%%", f"|{person_key(email)}|"))
+
+
+def _like(column: peewee.Field, template: str, value: str) -> peewee.Expression:
+    """`column LIKE template % value`, the value's % and _ escaped. Case-sensitive on PostgreSQL, unlike peewee's
+    startswith/contains (ILIKE): the columns and keys compared are stored lower-case, and ILIKE costs about four
+    times as much per row there, which the queue's counts pay on every waiting request."""
+    # written out: peewee's LIKE operator is GLOB on SQLite, whose LIKE is what ILIKE becomes there
+    return peewee.NodeList((column, peewee.SQL("LIKE"), column._escape_like_expr(value, template)), parens=True)
 
 
 def at_address_of(column: peewee.Field, email: str) -> peewee.Expression:
     """`column` (a stored, normalised address) is one of the person's addresses: `email` with any
     `+tag` or none (invite_common.people.person_key)."""
     local, _, domain = person_key(email).rpartition("@")
-    return (column == f"{local}@{domain}") | (column.startswith(f"{local}+") & column.endswith(f"@{domain}"))
+    return (column == f"{local}@{domain}") | (_like(column, "%s%%", f"{local}+") & _like(column, "%%%s", f"@{domain}"))
 
 
 def queue_condition(email: str, held: frozenset[str], now: dt.datetime) -> peewee.Expression:
