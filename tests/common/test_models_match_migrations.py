@@ -45,7 +45,7 @@ def migrated(request, db_url):
 
 def test_each_service_declares_the_tables_it_owns():
     assert {s: sorted(m._meta.table_name for m in tables_of(s)) for s in SERVICES} == {
-        "intake": ["batch_draft", "batch_removal", "batch_row", "chain_head", "digest_run", "history_entry", "idempotency_key", "invite_request",
+        "intake": ["batch_draft", "batch_removal", "batch_row", "chain_head", "delegation", "digest_run", "history_entry", "idempotency_key", "invite_request",
                    "portal_session", "role_grant", "taken_username"],
         "approval": ["account", "invite_request", "seed_enrolment", "transition"],
         "notifier": ["delivery"],
