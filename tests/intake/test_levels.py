@@ -271,6 +271,7 @@ def test_a_stand_in_cannot_decide_for_an_approver_a_request_that_approver_made(l
     assert queue_ids(sid) == [other]
     refused = sid("POST", f"/api/v1/invites/{own}/approve", json={})
     assert refused.status_code == 403
+    assert "You stand in for dave@tech.gov.sg, who may not decide this request: they made it." in refused.text
 
 
 def test_a_stand_in_with_no_role_is_an_approver_only_while_the_period_runs(levelled_app):

@@ -217,11 +217,25 @@ def acting_as(invite: InviteRequest, email: str, held: frozenset[str], now: dt.d
         raise Forbidden(reason)
     if _decides_directly(invite, email, held):
         return None
+    kept_away = None
     for delegation in delegations.running_for(email, now):
-        if excluded(invite, delegation.approver) is None and _decides_directly(
-                invite, delegation.approver, delegations.roles_of(delegation)):
+        if not _decides_directly(invite, delegation.approver, delegations.roles_of(delegation)):
+            continue
+        why = excluded(invite, delegation.approver)
+        if why is None:
             return delegation.approver
+        kept_away = kept_away or (delegation.approver, why)
+    if kept_away is not None:
+        # the stand-in would decide it but for the approver they stand in for: say so, not "not your level"
+        approver, why = kept_away
+        raise Forbidden(f"You stand in for {approver}, who may not decide this request: "
+                        f"{STOOD_IN_FOR_REASONS[why]}")
     raise Forbidden(not_your_level(invite))
+
+
+# why the approver a stand-in decides for is kept from a request, in the stand-in's words
+STOOD_IN_FOR_REASONS = {OWN_REQUEST: "they made it.", OWN_INVITATION: "it invites them.",
+                        EARLIER_LEVEL: "they decided an earlier level of it."}
 
 
 def _as_holder(email: str, held) -> peewee.Expression:
