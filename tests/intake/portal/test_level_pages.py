@@ -241,6 +241,7 @@ def test_the_auditors_timeline_names_each_levels_decision_fallback_and_reassignm
     with levels_app.test_request_context():
         service.reassign(invite_id, "sam@tech.gov.sg", "Sam knows this vendor",
                          Caller("ada@tech.gov.sg", frozenset({"requester", "admin"})))
+    assert levels_amy_api("GET", f"/api/v1/invites/{invite_id}").get_json()["level"]["reassigned_to"] == "sam@tech.gov.sg"
     apply(levels_app, moved(invite_id, 2, "reject", {"level": "security"}, actor="sam@tech.gov.sg", to_state="rejected"))
     # a request from another agency: its agency level goes to the administrators
     other = as_user(levels_app.test_client(), "hui@hq.gov.sg")("POST", "/api/v1/invites", json=VENDOR | {

@@ -7,6 +7,7 @@ import phonenumbers
 from flask import current_app
 
 from invite_common import dates
+from invite_common.approval_policy import DEFAULT_LEVEL
 from invite_common.messages import State, Verb
 
 from intake import lifecycle
@@ -213,8 +214,8 @@ def entry_title(event: str, actor: str, details: dict | None) -> str:
 
 def _named_levels(details: dict) -> bool:
     # without a policy every request passes the one level, "approval": its decisions keep their plain labels
-    return bool(current_app.config["APPROVAL_POLICY"].levels) or details.get("level") != "approval" \
-        or bool(details.get("on_behalf_of"))
+    plain = not current_app.config["APPROVAL_POLICY"].levels and details.get("level") == DEFAULT_LEVEL.name
+    return not plain or bool(details.get("on_behalf_of"))
 
 
 def seed_status(invite: InviteRequest, expires_at: dt.datetime | str | None = None) -> str:
