@@ -45,14 +45,14 @@ HEADINGS = ["email", "user_type", "username", "first_name", "last_name", "contac
 
 
 @pytest.fixture(scope="module")
-def levels_mailbox():
+def views_mailbox():
     box = Mailbox().start()
     yield box
     box.stop()
 
 
 @pytest.fixture(scope="module")
-def levels_system(tmp_path_factory, amqp_url, levels_mailbox):
+def views_system(tmp_path_factory, amqp_url, views_mailbox):
     """The services with the two-level policy and a security approver in the role table."""
     from invite_common.topology import Topology
     from tests.support.broker import delete_namespace
@@ -62,7 +62,7 @@ def levels_system(tmp_path_factory, amqp_url, levels_mailbox):
     namespace = f"l{uuid.uuid4().hex[:10]}"
     env = system_env(
         amqp_url=amqp_url, namespace=namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in SERVICES},
-        smtp_url=levels_mailbox.url, var_dir=root / "var",
+        smtp_url=views_mailbox.url, var_dir=root / "var",
         ROLE_GRANTS=(f"approver:{APPROVER},approver:{SECOND_APPROVER},auditor:{AUDITOR},admin:{ADMIN},"
                      f"security_approver:{SECURITY_APPROVER}"),
         APPROVER_DIGEST_MINUTES="0", APPROVAL_POLICY=str(root / "policy.toml"),
@@ -77,9 +77,9 @@ def levels_system(tmp_path_factory, amqp_url, levels_mailbox):
 
 
 @pytest.fixture
-def levels_page(browser, levels_system):
+def levels_page(browser, views_system):
     """A fresh page on the levels system; its context lets axe-core in past the Content-Security-Policy."""
-    context = browser.new_context(base_url=levels_system.base, bypass_csp=True, **CONTEXT_OPTIONS)
+    context = browser.new_context(base_url=views_system.base, bypass_csp=True, **CONTEXT_OPTIONS)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     yield context.new_page()
     context.close()
@@ -117,7 +117,7 @@ def decider(page: Page, level: str):
 
 
 def test_a_request_shows_its_levels_from_the_check_page_through_the_queue_to_the_auditors_timeline(
-        levels_page: Page, levels_system, browser):
+        levels_page: Page, views_system, browser):
     page = levels_page
     tag = uuid.uuid4().hex[:6]
     invitee = f"farah.{tag}@vendor.example.com"
@@ -138,13 +138,13 @@ def test_a_request_shows_its_levels_from_the_check_page_through_the_queue_to_the
     shown_and_checked(page, "levels-status-waiting")
 
     # the agency approver's queue marks the level; bob approves it there
-    queue = browser.new_context(base_url=levels_system.base, bypass_csp=True, **CONTEXT_OPTIONS).new_page()
+    queue = browser.new_context(base_url=views_system.base, bypass_csp=True, **CONTEXT_OPTIONS).new_page()
     sign_in(queue, APPROVER)
     queue.goto("/approvals")
     row = queue.get_by_role("row").filter(has=queue.get_by_role("link", name=invitee, exact=True))
     expect(row).to_contain_text("Waits in: Agency approval")
     shown_and_checked(queue, "levels-queue-agency")
-    response = levels_system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={"comment": "Known to us"})
+    response = views_system.call("POST", f"/api/v1/invites/{invite_id}/approve", APPROVER, json={"comment": "Known to us"})
     assert response.status_code == 202, response.text
 
     reload_until(page, page.locator("[data-level-state=waiting]"), "Security approval: waiting now")
@@ -152,16 +152,16 @@ def test_a_request_shows_its_levels_from_the_check_page_through_the_queue_to_the
     expect(page.locator("[data-waiting-level] dd")).to_contain_text("Waiting for Security approval since")
     shown_and_checked(page, "levels-status-second-level")
 
-    security = browser.new_context(base_url=levels_system.base, bypass_csp=True, **CONTEXT_OPTIONS).new_page()
+    security = browser.new_context(base_url=views_system.base, bypass_csp=True, **CONTEXT_OPTIONS).new_page()
     sign_in(security, SECURITY_APPROVER)
     security.goto("/approvals")
     expect(security.get_by_role("row").filter(has=security.get_by_role("link", name=invitee, exact=True))).to_contain_text(
         "Waits in: Security approval")
     shown_and_checked(security, "levels-queue-security")
-    response = levels_system.call("POST", f"/api/v1/invites/{invite_id}/approve", SECURITY_APPROVER, json={"comment": "Fine"})
+    response = views_system.call("POST", f"/api/v1/invites/{invite_id}/approve", SECURITY_APPROVER, json={"comment": "Fine"})
     assert response.status_code == 202, response.text
 
-    auditor = browser.new_context(base_url=levels_system.base, bypass_csp=True, **CONTEXT_OPTIONS).new_page()
+    auditor = browser.new_context(base_url=views_system.base, bypass_csp=True, **CONTEXT_OPTIONS).new_page()
     auditor.goto("/sign-in")  # an auditor lands on the audit history, not the overview
     auditor.get_by_label("Email address", exact=True).fill(AUDITOR)
     auditor.get_by_role("button", name="Sign in", exact=True).click()

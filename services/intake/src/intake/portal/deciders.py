@@ -45,7 +45,7 @@ def fallback_note(who: levels.WhoDecides) -> str | None:
     """Why the level goes to its fallback role, in plain words; None when it does not."""
     if not who.fell_back:
         return None
-    where = " in the requester's agency" if who.agency else ""
+    where = " in the requester's agency" if who.level.same_agency else ""
     return (f"Every {roles.holder_name(who.level.role)}{where} is excluded from this request, "
             f"so {_article(roles.holder_name(who.role))} decides it.")
 
