@@ -18,6 +18,7 @@ from intake.batches.schemas import (
     PAGE_SIZE, DraftSchema, PageArgs, RemovalArgs, RemovalSchema, RestoredSchema, RowSchema, SubmittedSchema,
 )
 from intake.errors import InvalidInput
+from intake.approvals import levels, previews
 from intake.auth.identity import current_caller
 
 blp = Blueprint("batches", __name__, url_prefix="/api/v1", description="Batch upload of create-account requests")
@@ -71,9 +72,19 @@ def _draft_page(draft, *, errors_only: bool = False, offset: int = 0, limit: int
         "offset": offset,
         "limit": limit,
         "next_offset": offset + limit if offset + limit < total else None,
-        "rows": page,
+        "rows": with_levels(page),
     }
     return jsonify(body)
+
+
+def with_levels(rows: list[dict]) -> list[dict]:
+    """Each row with the levels of approval it would pass and who can decide each, as the review page shows
+    them; the role table's holders are read once for all the rows."""
+    holders, requester = levels.Holders.of_app(), current_caller().email
+    for row in rows:
+        row["levels"] = [previews.level_json(w)
+                         for w in levels.preview(previews.of_cells(row["fields"], requester), holders)]
+    return rows
 
 
 @blp.route("/batches/template.csv")
@@ -148,7 +159,7 @@ class BatchRowById(MethodView):
         changes = request.get_json(silent=True)
         if not isinstance(changes, dict) or not changes:
             raise InvalidInput({"_body": ["Send the fields to change as a JSON object."]})
-        return jsonify(service.update_row(draft, row, changes, caller, current_app.config["ORG_DOMAINS"]))
+        return jsonify(with_levels([service.update_row(draft, row, changes, caller, current_app.config["ORG_DOMAINS"])])[0])
 
     @blp.response(204)
     def delete(self, batch_id, row):

@@ -16,7 +16,7 @@ from intake.limits.rates import limited
 from intake.errors import InvalidInput
 from intake.auth.identity import current_caller
 from intake.invites import service
-from intake.approvals import decision_context
+from intake.approvals import decision_context, levels
 from intake.approvals.decisions import ApproveSchema, RejectSchema
 from intake.invites.cancellations import BulkCancellationSchema
 from intake.invites.schemas import InviteRequestSchema, InviteSchema
@@ -46,8 +46,23 @@ WARNINGS = fields.List(fields.String(), dump_only=True, metadata={
                    "empty once the request is decided."})
 
 
+class WaitingLevelSchema(Schema):
+    name = fields.String(metadata={"description": "the level of approval the request waits in"})
+    title = fields.String(metadata={"description": "the level as pages name it"})
+    role = fields.String(metadata={"description": "the role whose holders decide it now (the level's, or its "
+                                                  "fallback's when every holder of the level's role is excluded)"})
+    since = fields.DateTime(metadata={"description": "when the request entered the level"})
+    reassigned_to = fields.String(allow_none=True, metadata={
+        "description": "the person an administrator gave the level to decide (only they do), or null"})
+
+
+# where a request waits among its levels of approval; null once it waits for none
+LEVEL = fields.Nested(WaitingLevelSchema, dump_only=True, allow_none=True)
+
+
 class InviteWithHistorySchema(InviteSchema):
     pending_decision = fields.String(dump_only=True, allow_none=True)
+    level = LEVEL
     history = fields.List(fields.Nested(HistoryEntrySchema), dump_only=True)
     warnings = WARNINGS
 
@@ -66,6 +81,7 @@ class InviteListArgs(Schema):
 
 class InviteSummarySchema(InviteSchema):
     pending_decision = fields.String(dump_only=True, allow_none=True)
+    level = LEVEL
 
 
 class InvitePageSchema(Schema):
@@ -81,9 +97,18 @@ def dump_invite(invite: InviteRequest, with_history: bool = True) -> dict:
     """The invite as a plain dict for the response schema to serialise (with its history if asked)."""
     data = {name: getattr(invite, name) for name in _INVITE_FIELDS}
     data["pending_decision"] = invite.pending_action
+    data["level"] = waiting_level(invite)
     if with_history:
         data["history"] = [history.as_dict(e) for e in history.for_request(invite.id)]
     return data
+
+
+def waiting_level(invite: InviteRequest) -> dict | None:
+    """The level of approval the request waits in, or None once it waits for none."""
+    if not lifecycle.is_undecided(invite) or not invite.level:
+        return None
+    return {"name": invite.level, "title": levels.level_named(invite.level, current_app.config["APPROVAL_POLICY"]).label,
+            "role": invite.level_role, "since": invite.level_since, "reassigned_to": invite.assignee}
 
 
 def approver_warnings(invites: list[InviteRequest]) -> dict[str, list[str]]:

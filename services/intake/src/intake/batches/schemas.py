@@ -10,12 +10,27 @@ from intake.batches.parsing import MAX_ROWS
 PAGE_SIZE = 200
 
 
+class LevelSchema(Schema):
+    """One level of approval a row would pass: who can decide it (the holders the role table knows, by
+    address; none known: any holder of `role`), whether it went to its fallback role, and the policy rule
+    that approves it in a person's place (null when a person decides it)."""
+
+    name = fields.String()
+    title = fields.String()
+    role = fields.String()
+    names = fields.List(fields.String())
+    fallback = fields.Boolean()
+    approved_by = fields.String(allow_none=True)
+
+
 class RowSchema(Schema):
-    """One row of a draft: its number in the file, its cells as given, its problems by field."""
+    """One row of a draft: its number in the file, its cells as given, its problems by field, and the levels
+    of approval it would pass, in order."""
 
     row = fields.Integer()
     cells = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields")
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    levels = fields.List(fields.Nested(LevelSchema))
 
 
 class DraftSchema(Schema):

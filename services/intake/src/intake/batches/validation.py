@@ -73,6 +73,12 @@ def user_type_of(cell: str) -> str:
     return "_".join(cell.strip().lower().replace("-", " ").split())
 
 
+def request_fields(fields: Mapping[str, str]) -> dict:
+    """A row's cells as the request they ask for, the cells no rule can read left out (a yes/no cell that is
+    neither counts as no): enough to say which levels of approval the row would pass."""
+    return _request_input(fields)[0]
+
+
 def _request_input(fields: Mapping[str, str]) -> tuple[dict, dict[str, list[str]]]:
     """Turn a row's cells into a create_account request body, and the cells no rule can read."""
     given: dict = {"method": Method.CREATE_ACCOUNT}

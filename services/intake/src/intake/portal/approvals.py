@@ -17,7 +17,7 @@ from intake.limits.rates import Bulk, limited
 from intake.invites import service
 from intake.approvals.decisions import ApproveSchema, BulkDecisionSchema, RejectSchema
 from intake.models import BatchDraft, InviteRequest
-from intake.portal import forms
+from intake.portal import deciders, forms
 from intake.portal import paging
 
 bp = Blueprint("approvals", __name__, url_prefix="/approvals")
@@ -157,6 +157,8 @@ def _render_queue(filters: QueueFilters, errors: dict | None = None, selected=()
         selected=set(selected),
         left_queue=no_longer_waiting(selected),
         warnings=_warnings(page.items),
+        # the level each request waits in, named where the policy has more than the one level
+        waiting_in={i.id: deciders.level_label(i.level) for i in page.items} if deciders.levels_in_use() else {},
         note=note,
         reason_preview=REASON_PREVIEW,
         batch=_batch_of(filters.loaded.batch),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from intake.approvals import levels, previews
 from intake.batches.store import open_drafts
 from intake.portal.paging import page_number
 from intake.batches import service as batches
@@ -12,7 +13,7 @@ from intake.invites import queries
 from intake.auth.identity import current_caller
 from intake.limits.rates import limited
 from intake.models import DraftStatus, InviteRequest
-from intake.portal import forms
+from intake.portal import deciders, forms
 
 bp = Blueprint("batch", __name__, url_prefix="/invite/batch")
 
@@ -130,7 +131,11 @@ def _review_page(draft, *, attention: bool, removed=None, refused: list[str] | N
     rows = batches.rows(draft, errors_only=attention, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
     links = _open_request_links([row["errors"] for row in rows])
     labels = dict(batches.COLUMNS)
+    # the role table's holders read once for the page, whatever the number of rows
+    holders, requester = levels.Holders.of_app(), current_caller().email
     for row, found in zip(rows, links):
+        found_levels = levels.preview(previews.of_cells(row["fields"], requester), holders)
+        row["route"], row["levels"] = deciders.route_words(found_levels), deciders.shown(found_levels)
         row["errors"], row["links"] = forms.row_errors(row["errors"]), found
         # each problem named with its column, so the row says what is wrong without its cell in view
         row["problems"] = [(field, labels.get(field, field), message)

@@ -2,9 +2,8 @@
 
 The page is assembled by `check_page_sections` as a list of sections, each a heading and its rows.
 Today there is one section, the answers. The template (portal/invite/check.html) draws every
-section with the same summary list, and keeps a named block, `deciders`, for what a later section
-adds beside them (who will decide the request): a new section is one more `CheckSection` returned
-here, and, when it needs more than rows, that block filled in.
+section with the same summary list, and fills a named block, `deciders`, with who will decide the
+request (`who_will_decide`): its levels in order, each without a Change link.
 """
 from __future__ import annotations
 
@@ -14,7 +13,9 @@ from dataclasses import dataclass
 from flask import url_for
 from invite_common.messages import UserType
 
+from intake.approvals import levels, previews
 from intake.invites.words import USER_TYPE_LABELS
+from intake.portal import deciders
 from intake.portal.labels import phone
 
 # The form's field each answer changes, the words it is shown under, and how its value is shown.
@@ -97,3 +98,9 @@ def check_page_sections(view: str, fields: tuple[str, ...], data: Mapping,
     """The check page's sections, top to bottom: the answers (a later section, such as who will decide
     the request, is added here after them)."""
     return [answers_section(view, fields, data, change_args)]
+
+
+def who_will_decide(data: Mapping, requester: str) -> list[deciders.LevelShown]:
+    """The levels the request would pass, in order, and who can decide each, the signed-in person its requester
+    (so they are never named as its decider)."""
+    return deciders.shown(levels.preview(previews.of_answers(data, requester), levels.Holders.of_app()))

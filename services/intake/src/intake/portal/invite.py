@@ -176,6 +176,7 @@ def _check_page(method: str, values: dict, data: dict, key: str, repeats: str, c
         "portal/invite/check.html",
         form=form,
         sections=check_answers.check_page_sections(form.view, form.fields, data, change_args),
+        deciders=check_answers.who_will_decide(data, current_caller().email),
         back_href=url_for(form.view, change="", **change_args),
         values=values,
         submission_key=key,

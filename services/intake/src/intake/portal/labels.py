@@ -4,11 +4,15 @@ from __future__ import annotations
 import datetime as dt
 
 import phonenumbers
+from flask import current_app
 
 from invite_common import dates
+from invite_common.approval_policy import DEFAULT_LEVEL
 from invite_common.messages import State, Verb
 
 from intake import lifecycle
+from intake.approvals.levels import level_named
+from intake.auth.roles import holders_name
 from intake.invites.words import METHOD_LABELS, USER_TYPE_LABELS
 from intake.models import InviteRequest
 from intake.validation.rules import REASON_MAX_LENGTH
@@ -114,6 +118,18 @@ ENDING_REASON_WORDS = {
 }
 ENDING_TIME_WORDS = {State.EXPIRED: "Expired on", State.CANCELLED: "Cancelled on"}
 
+# the events of a request's levels (approvals/levels.py, invites/service.py); a decision at a level names it
+LEVEL_APPROVED = Verb.APPROVE_LEVEL
+LEVEL_FALLBACK = "level_fallback"
+REASSIGNED = "reassigned"
+EVENT_LABELS |= {
+    LEVEL_APPROVED: "Level approved",
+    LEVEL_FALLBACK: "Level given to its fallback role",
+    REASSIGNED: "Reassigned",
+}
+# the details a level's entry is said by (entry_title), which the timeline need not list again
+LEVEL_DETAILS = ("level", "next_level", "on_behalf_of", "policy", "role", "fallback", "to")
+
 ACTOR_LABELS = {"system": "Invite Users (automatic)", "notifier": "Email service", "policy": "an approval policy"}
 
 
@@ -166,6 +182,42 @@ def actor_label(actor: str) -> str:
     return ACTOR_LABELS.get(actor, actor)
 
 
+def level_label(name: str) -> str:
+    """The policy's title for the level `name`; a level it no longer declares is named in words."""
+    return level_named(name, current_app.config["APPROVAL_POLICY"]).label
+
+
+def decided_by(actor: str, details: dict) -> str:
+    """Who decided a level: "alice@…", "bob@… for dave@…" (a stand-in), or "the policy rule “X”"."""
+    if details.get("policy"):
+        return f"the policy rule “{details['policy']}”"
+    by = actor_label(actor)
+    return f"{by} for {details['on_behalf_of']}" if details.get("on_behalf_of") else by
+
+
+def entry_title(event: str, actor: str, details: dict | None) -> str:
+    """An entry's heading in a history: its event's label, or for an entry about a level what happened to which
+    level and by whom ("Agency approval approved by alice@…", "Reassigned to carol@… by admin@…")."""
+    details = details or {}
+    level = details.get("level")
+    if event in (LEVEL_APPROVED, Verb.APPROVE, Verb.REJECT) and level and _named_levels(details):
+        if event == Verb.REJECT:
+            return f"{level_label(level)} rejected by {decided_by(actor, details)}"
+        return f"{level_label(level)} approved by {decided_by(actor, details)}"
+    if event == LEVEL_FALLBACK and level:
+        return f"{level_label(level)} goes to the {holders_name(details.get('fallback') or '')}"
+    if event == REASSIGNED and details.get("to"):
+        where = f" ({level_label(level)})" if level and _named_levels(details) else ""
+        return f"Reassigned to {details['to']} by {actor_label(actor)}{where}"
+    return event_label(event)
+
+
+def _named_levels(details: dict) -> bool:
+    # without a policy every request passes the one level, "approval": its decisions keep their plain labels
+    plain = not current_app.config["APPROVAL_POLICY"].levels and details.get("level") == DEFAULT_LEVEL.name
+    return not plain or bool(details.get("on_behalf_of"))
+
+
 def seed_status(invite: InviteRequest, expires_at: dt.datetime | str | None = None) -> str:
     """Say where the invitee's SEED onboarding stands, in the requester's words."""
     if not invite.seed_onboarding:
@@ -200,13 +252,16 @@ def news_words(state: str) -> str:
 def register(blueprint) -> None:
     """Make these words, and the lifecycle's questions, available to every portal template (error pages included)."""
     for name, func in (("when", when), ("iso", iso), ("state_label", state_label), ("news_words", news_words),
-                       ("event_label", event_label), ("actor_label", actor_label), ("phone", phone)):
+                       ("event_label", event_label), ("actor_label", actor_label), ("phone", phone),
+                       ("level_label", level_label)):
         blueprint.add_app_template_filter(func, name)
     # the lifecycle's questions, as tests: `{% if invite is being_cancelled %}`
     for name, question in (("undecided", lifecycle.is_undecided), ("action_in_flight", lifecycle.action_in_flight),
                            ("being_cancelled", lifecycle.being_cancelled)):
         blueprint.add_app_template_test(question, name)
     blueprint.add_app_template_global(seed_status, "seed_status")
+    blueprint.add_app_template_global(entry_title, "entry_title")
+    blueprint.add_app_template_global(LEVEL_DETAILS, "LEVEL_DETAILS")
     blueprint.add_app_template_global(page_numbers, "page_numbers")
     blueprint.add_app_template_global(REASON_MAX_LENGTH, "REASON_MAX_LENGTH")
     blueprint.add_app_template_global(STATE_TONES, "STATE_TONES")

@@ -16,7 +16,7 @@ from intake.limits.rates import limited
 from intake.invites import service
 from intake.invites.cancellations import BulkCancellationSchema
 from intake.models import InviteRequest
-from intake.portal import labels
+from intake.portal import deciders, labels
 from intake.portal.invite import FORMS
 
 bp = Blueprint("status", __name__, url_prefix="/status")
@@ -102,6 +102,8 @@ def detail(invite_id):
         can_request_again=labels.may_request_again(invite),
         request_again_url=url_for(FORMS[invite.method].view, repeats=invite.id) if invite.method in FORMS else None,
         linked=_linked(details),
+        levels=deciders.progress(invite, details),
+        levels_named=deciders.levels_in_use(),
     )
 
 
