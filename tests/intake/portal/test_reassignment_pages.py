@@ -90,3 +90,13 @@ def test_a_persons_activity_names_the_stand_ins_about_them(portal_app, client):
     dave = text(carol.get("/audit/people?person=dave@tech.gov.sg").text)
     assert "Stand-in" in dave and "dave@tech.gov.sg standing in for bob@tech.gov.sg" in dave
     assert "Approver" in text(carol.get("/audit/people?person=bob@tech.gov.sg").text)
+
+
+def test_an_administrator_finds_one_waiting_request_by_part_of_an_address(ada_session, waiting_request, client):
+    other = submitted(as_user(client, "ken@tech.gov.sg"), "lim@tech.gov.sg")
+    found = ada_session.get("/admin/requests", query_string={"q": "  JANE "}).text
+    assert f"/admin/requests/{waiting_request}" in found and f"/admin/requests/{other}" not in found
+    by_requester = ada_session.get("/admin/requests", query_string={"q": "ken@"}).text
+    assert f"/admin/requests/{other}" in by_requester and f"/admin/requests/{waiting_request}" not in by_requester
+    none = text(ada_session.get("/admin/requests", query_string={"q": "50%_off"}).text)
+    assert "No waiting request has an invitee or requester whose address contains “50%_off”" in none

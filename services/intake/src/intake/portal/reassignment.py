@@ -32,12 +32,21 @@ def who_decides(invite: InviteRequest) -> str:
     return f"Any of the {roles.holders_name(invite.level_role or levels.DEFAULT_LEVEL.role)}{where}"
 
 
+# the longest address part the search reads, as the queue's filters
+SEARCH_LONGEST = 254
+
+
 @bp.get("")
 def index():
-    """The requests waiting for a decision, oldest first, with who decides each."""
+    """The requests waiting for a decision, oldest first, with who decides each; `q` finds those whose invitee's or
+    requester's address contains it (an administrator looking for one request among pages of them)."""
     query = lifecycle.awaiting_decision_query().order_by(InviteRequest.created_at, InviteRequest.id)
+    search = " ".join(request.args.get("q", "").split())[:SEARCH_LONGEST].lower()
+    if search:
+        # stored addresses are lower-case; contains() escapes the % and _ typed
+        query = query.where(InviteRequest.email.contains(search) | InviteRequest.requester.contains(search))
     page = paging.paginate(query, paging.page_number(request.args.get("page", "1")))
-    return render_template("portal/admin/waiting.html", page=page, who_decides=who_decides)
+    return render_template("portal/admin/waiting.html", page=page, who_decides=who_decides, search=search)
 
 
 def _invite(invite_id: str) -> InviteRequest:
