@@ -259,3 +259,18 @@ def test_the_auditors_timeline_names_each_levels_decision_fallback_and_reassignm
     fallback = text(carol.get(f"/audit/requests/{other}").text)
     assert "Agency approval goes to the administrators" in fallback
     assert "Every approver in the requester's agency (hq.gov.sg) is excluded from deciding this request" in fallback
+
+
+def test_the_approvers_request_page_names_its_level_and_why_an_approver_may_not_decide_it(levels_app, levels_amy_api):
+    invite_id = offshore_request(levels_amy_api)
+    grant("security_approver", "sam@tech.gov.sg")
+    bob = signed_in(levels_app.test_client(), "bob@tech.gov.sg")
+    page = text(bob.get(f"/approvals/{invite_id}").text)
+    assert "Waits in Agency approval since" in page and "Your decision" in page
+
+    apply(levels_app, moved(invite_id, 1, "approve_level", {"level": "agency", "next_level": "security"}))
+    page = text(bob.get(f"/approvals/{invite_id}").text)
+    assert "Waits in Security approval since" in page and "Your decision" not in page
+    assert "You decided an earlier level of this request: someone else decides this one." in page
+    sam = text(signed_in(levels_app.test_client(), "sam@tech.gov.sg").get(f"/approvals/{invite_id}").text)
+    assert "Your decision" in sam

@@ -9,7 +9,9 @@ from invite_common.messages import UserType
 from invite_common.people import person_key, same_person
 
 from intake import lifecycle
+from intake.approvals import levels
 from intake.auth.identity import Caller
+from intake.errors import Forbidden
 from intake.models import InviteRequest
 from intake.validation.rules import in_org_domains
 
@@ -98,6 +100,12 @@ def for_approver(invite: InviteRequest, caller: Caller, org_domains, expiry_days
         blocked = "You made this request, so another approver decides on it."
     elif same_person(invite.email, caller.email):
         blocked = "This request invites you, so another approver decides on it."
+    elif undecided:
+        # the level it waits in may not be theirs: a decider of an earlier level, another role, another agency
+        try:
+            levels.acting_as(invite, caller.email, caller.roles, now)
+        except Forbidden as exc:
+            blocked = str(exc)
     return DecisionContext(earlier, warnings_for(invite, earlier, org_domains, expires, now) if undecided else [], expires, blocked)
 
 

@@ -317,6 +317,9 @@ def _render_detail(invite: InviteRequest, errors: dict | None = None, values: di
         context=context,
         can_decide=can_decide,
         stand_in_duty=stand_in_duty,
+        # the level it waits in, named where the policy has more than the one level
+        waiting_in=deciders.level_label(invite.level)
+        if deciders.levels_in_use() and lifecycle.is_undecided(invite) else "",
         may_reassign=caller.is_admin and lifecycle.awaiting_decision(invite),
         errors=errors or {},
         values=values or {},
