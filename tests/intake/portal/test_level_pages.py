@@ -225,6 +225,15 @@ def test_the_status_page_says_the_level_it_waits_in_since_when_and_the_levels_pa
     assert "Agency approval approved by bob@tech.gov.sg for dave@tech.gov.sg" in page
 
 
+def test_a_policy_changed_after_submission_changes_no_levels_a_request_shows(levels_app, levels_amy, levels_amy_api):
+    invite_id = offshore_request(levels_amy_api)
+    # the security level is dropped from the offshore vendors' route: approval fixed this request's levels already
+    levels_app.config["APPROVAL_POLICY"] = parse(TWO_LEVELS.replace('levels = ["agency", "security"]', 'levels = ["agency"]'),
+                                                 suffix=".toml", roles=roles.DECIDING)
+    page = text(levels_amy.get(f"/status/{invite_id}").text)
+    assert "Levels of approval Agency approval: waiting now Security approval: to come" in page
+
+
 def test_without_a_policy_the_status_page_says_since_when_it_waits_without_naming_levels(portal_app):
     api = as_user(portal_app.test_client(), "amy@tech.gov.sg")
     invite_id = api("POST", "/api/v1/invites", json={"method": "email_invitation", "email": "jane@tech.gov.sg",

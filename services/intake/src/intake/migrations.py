@@ -363,6 +363,14 @@ def index_the_queues_by_level(db: peewee.Database, migrator: SchemaMigrator) -> 
                    'WHERE "state" = \'submitted\' AND "pending_action" IS NULL')
 
 
+def record_each_requests_levels(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Keep the levels each request passes, as the policy gave them at submission (approval fixes them then too): a
+    policy changed later must not change what a request's page says it passed or has to come."""
+    from playhouse.migrate import migrate
+
+    migrate(migrator.add_column("invite_request", "levels", peewee.TextField(null=True)))
+
+
 MIGRATIONS = [
     create_tables,
     create_batch_tables,
@@ -374,4 +382,5 @@ MIGRATIONS = [
     keep_removed_batch_rows,
     record_levels_and_delegations,
     index_the_queues_by_level,
+    record_each_requests_levels,
 ]

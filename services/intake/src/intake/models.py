@@ -44,6 +44,9 @@ class InviteRequest(BaseModel):
     # holders decide it now (the level's, or its fallback's when every holder is excluded), the
     # requester's organisation domain when only holders there decide, and since when it waits there.
     level = peewee.CharField(max_length=32, null=True)
+    # every level it passes, in order, as the policy gave them at submission (names, comma-separated); NULL
+    # for a request submitted before levels were recorded
+    levels = peewee.TextField(null=True)
     level_role = peewee.CharField(max_length=32, null=True)
     level_agency = peewee.CharField(max_length=254, null=True)
     level_since = UTCDateTimeField(null=True)

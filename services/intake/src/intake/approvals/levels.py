@@ -189,8 +189,18 @@ def record_fallback(invite: InviteRequest, decides: WhoDecides | None) -> None:
 def enter_first_level(invite: InviteRequest, now: dt.datetime, holders: Holders) -> WhoDecides | None:
     """Have a request being submitted wait in the first level of its route a person decides (None when a rule
     approves every level: approval approves it)."""
-    level = first_open_level(holders.policy.route(invite))
+    route = holders.policy.route(invite)
+    invite.levels = ",".join(route.names)
+    level = first_open_level(route)
     return enter(invite, level, now, holders) if level is not None else None
+
+
+def route_of(invite: InviteRequest, policy: Policy) -> tuple[Level, ...]:
+    """The levels the request passes, in order: as recorded at its submission, or (a request from before they were
+    recorded) as the policy gives them now."""
+    if invite.levels:
+        return tuple(level_named(name, policy) for name in invite.levels.split(","))
+    return policy.route(invite).levels
 
 
 def _decides_directly(invite: InviteRequest, person: str, held: frozenset[str] | set[str]) -> bool:

@@ -85,14 +85,14 @@ class Progress:
 
 
 def progress(invite, entries: list[dict]) -> Progress:
-    """The request's levels from the policy's route and its history's level approvals."""
-    route = policy().route(invite)
+    """The request's levels as recorded at its submission and its history's level approvals."""
+    route = levels.route_of(invite, policy())
     # a level is passed by its `approve_level` entry, the last by the request's `approve`
     decided = {e["details"].get("level"): e for e in entries if e["event"] in (labels.LEVEL_APPROVED, Verb.APPROVE)}
     passed, to_come = [], []
     waiting = invite.level if lifecycle.is_undecided(invite) else None
     seen_waiting = False
-    for level in route.levels:
+    for level in route:
         if level.name == waiting:
             seen_waiting = True
         elif level.name in decided and not seen_waiting:
