@@ -41,6 +41,7 @@ if str(ROOT) not in sys.path:
 from bench.support.databases import throwaway_postgres  # noqa: E402
 from bench.support.figures import report_times  # noqa: E402
 from bench.support.intake_app import build_app  # noqa: E402
+from tests.support.policies import LEVELS, OFFSHORE_VENDORS  # noqa: E402
 
 WAITING = 10_000
 CLOSED = 5_000
@@ -49,29 +50,9 @@ APPROVER = "bob@tech.gov.sg"
 SECURITY_APPROVER = "sam@tech.gov.sg"
 LEVEL_RUNS = 200
 LEVEL_TARGET_P95_MS = 100.0
-# the README's example policy: every request passes its agency's approvers, offshore vendors security too
-EXAMPLE_POLICY = """
-default_levels = ["agency"]
-
-[[levels]]
-name = "agency"
-title = "Agency approval"
-role = "approver"
-same_agency = true
-fallback = "admin"
-
-[[levels]]
-name = "security"
-title = "Security approval"
-role = "security_approver"
-fallback = "approver"
-
-[[rules]]
-name = "Offshore vendors"
-user_type = ["vendor"]
-offshore = true
-levels = ["agency", "security"]
-"""
+# the README's example policy's levels and its first rule: every request passes its agency's approvers,
+# offshore vendors security too
+EXAMPLE_POLICY = LEVELS + OFFSHORE_VENDORS
 AGENCIES = ("tech.gov.sg", "health.gov.sg", "mom.gov.sg", "mof.gov.sg")
 
 

@@ -17,23 +17,10 @@ from invite_common.db import apply_migrations, connect
 from invite_common.messages import Verb, decode
 from invite_common.outbox import Outbox
 from invite_common.topology import Topology
+from tests.support.policies import LEVELS, OFFSHORE_VENDORS, VENDORS_NEEDING_SEED
 
-EXAMPLE_POLICY = """
-default_levels = ["agency"]
-
-[[levels]]
-name = "agency"
-title = "Agency approval"
-role = "approver"
-same_agency = true
-fallback = "admin"
-
-[[levels]]
-name = "security"
-title = "Security approval"
-role = "security_approver"
-fallback = "approver"
-
+# the README's example with auto-approval rules before its routing rules: for every level, for the first, for the last
+AUTO_APPROVALS = """
 # an auto-approval rule for every level of the requests it names
 [[rules]]
 name = "Own agency officers"
@@ -52,19 +39,8 @@ approves = ["agency"]
 name = "Cleared vendor"
 invitee_domains = ["cleared.example.com"]
 approves = ["security"]
-
-[[rules]]
-name = "Offshore vendors"
-user_type = ["vendor"]
-offshore = true
-levels = ["agency", "security"]
-
-[[rules]]
-name = "Vendors needing SEED"
-user_type = ["vendor"]
-seed_onboarding = true
-levels = ["agency", "security"]
 """
+EXAMPLE_POLICY = LEVELS + AUTO_APPROVALS + OFFSHORE_VENDORS + VENDORS_NEEDING_SEED
 
 REQUESTER = "amy@tech.gov.sg"
 GRANTS = "approver:bob@tech.gov.sg,approver:dana@tech.gov.sg,security_approver:dave@tech.gov.sg,auditor:carol@tech.gov.sg"

@@ -9,6 +9,7 @@ import pytest
 from approval.bootstrap import build_dependencies
 from invite_common.approval_policy import DEFAULT_LEVEL, NO_POLICY, PolicyError, load, parse
 from approval import settings as approval_settings
+from tests.support.policies import EXAMPLE as EXAMPLE_TOML
 
 
 def request(**changes):
@@ -61,46 +62,17 @@ def test_the_service_refuses_to_start_with_a_broken_policy(tmp_path):
         build_dependencies(approval_settings.load({"APPROVAL_POLICY": str(broken)}))
 
 
-# The README's example of levels: every request passes its agency's approvers; offshore vendors and
-# vendors who need SEED pass the security approvers too.
-EXAMPLE_TOML = """
-default_levels = ["agency"]
-
-[[levels]]
-name = "agency"
-title = "Agency approval"
-role = "approver"
-same_agency = true
-fallback = "admin"
-
-[[levels]]
-name = "security"
-title = "Security review"
-role = "security_approver"
-fallback = "approver"
-
-[[rules]]
-name = "Offshore vendors"
-user_type = ["vendor"]
-offshore = true
-levels = ["agency", "security"]
-
-[[rules]]
-name = "Vendors who need SEED"
-user_type = ["vendor"]
-seed_onboarding = true
-levels = ["agency", "security"]
-"""
-
+# EXAMPLE_TOML, the README's example of levels: every request passes its agency's approvers; offshore vendors and
+# vendors needing SEED pass the security approvers too. EXAMPLE says the same in JSON.
 EXAMPLE = {
     "default_levels": ["agency"],
     "levels": [
         {"name": "agency", "title": "Agency approval", "role": "approver", "same_agency": True, "fallback": "admin"},
-        {"name": "security", "title": "Security review", "role": "security_approver", "fallback": "approver"},
+        {"name": "security", "title": "Security approval", "role": "security_approver", "fallback": "approver"},
     ],
     "rules": [
         {"name": "Offshore vendors", "user_type": ["vendor"], "offshore": True, "levels": ["agency", "security"]},
-        {"name": "Vendors who need SEED", "user_type": ["vendor"], "seed_onboarding": True,
+        {"name": "Vendors needing SEED", "user_type": ["vendor"], "seed_onboarding": True,
          "levels": ["agency", "security"]},
     ],
 }
@@ -128,7 +100,7 @@ def test_the_readme_example_routes_officers_to_their_agency_and_offshore_or_seed
     offshore = policy.route(vendor(offshore=True))
     assert offshore.names == ("agency", "security") and offshore.routed_by == "Offshore vendors"
     seed = policy.route(vendor(seed_onboarding=True))
-    assert seed.names == ("agency", "security") and seed.routed_by == "Vendors who need SEED"
+    assert seed.names == ("agency", "security") and seed.routed_by == "Vendors needing SEED"
     assert policy.route(vendor()).names == ("agency",)
     agency, security = offshore.levels
     assert (agency.role, agency.fallback, agency.same_agency, agency.label) == ("approver", "admin", True, "Agency approval")

@@ -15,31 +15,11 @@ from tests.browser.screens import NARROW, WIDE, shoot
 from tests.browser.test_accessibility import AXE, violations
 from tests.support.chromium import ACTION_TIMEOUT_MS, CONTEXT_OPTIONS
 from tests.support.mailbox import Mailbox
+from tests.support.policies import LEVELS, OFFSHORE_VENDORS
 from tests.support.system import RETRY_DELAYS, SERVICES, RunningSystem, system_env
 
 SECURITY_APPROVER = "sam@tech.gov.sg"
-POLICY = """
-default_levels = ["agency"]
-
-[[levels]]
-name = "agency"
-title = "Agency approval"
-role = "approver"
-same_agency = true
-fallback = "admin"
-
-[[levels]]
-name = "security"
-title = "Security approval"
-role = "security_approver"
-fallback = "approver"
-
-[[rules]]
-name = "Offshore vendors"
-user_type = ["vendor"]
-offshore = true
-levels = ["agency", "security"]
-"""
+POLICY = LEVELS + OFFSHORE_VENDORS
 HEADINGS = ["email", "user_type", "username", "first_name", "last_name", "contact_number", "organisation",
             "seed_onboarding", "offshore", "reason"]
 

@@ -21,6 +21,7 @@ from invite_common.topology import Topology
 from tests.e2e.test_approver_rules import bound, digest_topology, put_on_the_broker
 from tests.support.broker import delete_namespace, wait_for
 from tests.support.mailbox import Mailbox
+from tests.support.policies import EXAMPLE
 from tests.support.system import RETRY_DELAYS, RunningSystem, SERVICES, system_env
 
 REQUESTER = "amy@tech.gov.sg"
@@ -30,35 +31,6 @@ EVE = "eve@tech.gov.sg"  # an approver who is given the security approver's role
 ADA = "ada@tech.gov.sg"  # an administrator
 CORA = "cora@tech.gov.sg"  # an officer with no role, given one request to decide
 AUDITOR = "carol@tech.gov.sg"  # the reader of system.wait_for_state
-
-EXAMPLE_POLICY = """
-default_levels = ["agency"]
-
-[[levels]]
-name = "agency"
-title = "Agency approval"
-role = "approver"
-same_agency = true
-fallback = "admin"
-
-[[levels]]
-name = "security"
-title = "Security approval"
-role = "security_approver"
-fallback = "approver"
-
-[[rules]]
-name = "Offshore vendors"
-user_type = ["vendor"]
-offshore = true
-levels = ["agency", "security"]
-
-[[rules]]
-name = "Vendors needing SEED"
-user_type = ["vendor"]
-seed_onboarding = true
-levels = ["agency", "security"]
-"""
 
 GRANTS = ",".join([f"approver:{BOB}", f"approver:{DANA}", f"approver:{EVE}", f"security_approver:{DAVE}",
                    f"admin:{ADA}", f"auditor:{AUDITOR}"])
@@ -75,7 +47,7 @@ def levels_mailbox():
 def levels_system(tmp_path_factory, amqp_url, levels_mailbox):
     """The services on SQLite, intake and approval reading the example policy, roles from ROLE_GRANTS."""
     root = tmp_path_factory.mktemp("approval-levels")
-    (root / "policy.toml").write_text(EXAMPLE_POLICY)
+    (root / "policy.toml").write_text(EXAMPLE)
     namespace = f"e{uuid.uuid4().hex[:10]}"
     env = system_env(
         amqp_url=amqp_url, namespace=namespace, db_urls={s: f"sqlite:///{root / (s + '.db')}" for s in SERVICES},

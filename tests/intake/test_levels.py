@@ -16,39 +16,12 @@ from intake.invites import service
 from intake.models import Delegation, HistoryEntry, InviteRequest, RoleGrant
 from invite_common.messages import new_message
 from tests.support.callers import as_user
+from tests.support.policies import EXAMPLE
 
 pytestmark = pytest.mark.both_databases("queues and digests select by level, agency and deciders in SQL")
 
-# The README's example: every request passes its agency's approvers; offshore vendors and vendors needing SEED
-# pass the security approvers too.
-EXAMPLE = """
-default_levels = ["agency"]
-
-[[levels]]
-name = "agency"
-title = "Agency approval"
-role = "approver"
-same_agency = true
-fallback = "admin"
-
-[[levels]]
-name = "security"
-title = "Security approval"
-role = "security_approver"
-fallback = "approver"
-
-[[rules]]
-name = "Offshore vendors"
-user_type = ["vendor"]
-offshore = true
-levels = ["agency", "security"]
-
-[[rules]]
-name = "Vendors needing SEED"
-user_type = ["vendor"]
-seed_onboarding = true
-levels = ["agency", "security"]
-"""
+# EXAMPLE, the README's example policy: every request passes its agency's approvers; offshore vendors and
+# vendors needing SEED pass the security approvers too.
 
 OFFICER = {"method": "email_invitation", "email": "jane@tech.gov.sg", "seed_onboarding": False, "reason": "New joiner"}
 OFFSHORE_VENDOR = {

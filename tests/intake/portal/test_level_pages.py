@@ -16,37 +16,19 @@ from intake.history import consumer
 from intake.invites import service
 from intake.models import RoleGrant
 from tests.support.callers import as_user, signed_in
+from tests.support.policies import LEVELS, OFFSHORE_VENDORS
 from tests.support.portal_html import text
 
 pytestmark = pytest.mark.both_databases("the pages read the levels a request waits in from the database")
 
-TWO_LEVELS = """
-default_levels = ["agency"]
-
-[[levels]]
-name = "agency"
-title = "Agency approval"
-role = "approver"
-same_agency = true
-fallback = "admin"
-
-[[levels]]
-name = "security"
-title = "Security approval"
-role = "security_approver"
-fallback = "approver"
-
-[[rules]]
-name = "Offshore vendors"
-user_type = ["vendor"]
-offshore = true
-levels = ["agency", "security"]
-
+# a known partner's security level is approved by the policy, never its agency level
+KNOWN_PARTNERS = """
 [[rules]]
 name = "Known partners"
 invitee_domains = ["partner.example.com"]
 approves = ["security"]
 """
+TWO_LEVELS = LEVELS + OFFSHORE_VENDORS + KNOWN_PARTNERS
 VENDOR_FORM = {
     "email": "vic@vendor.example.com", "user_type": "vendor", "username": "v-vic.lim", "first_name": "Vic",
     "last_name": "Lim", "contact_number": "9123 4567", "organisation": "Example Pte Ltd", "department": "",
