@@ -299,7 +299,7 @@ def test_a_reassigned_request_is_seen_and_decided_only_by_the_person_given_it(le
     assert stored(officer).assignee == "pat@tech.gov.sg"
     [entry] = [e for e in events(officer) if e.event == service.REASSIGNED]
     assert (entry.actor, entry.note) == (ADA, "Away this week")
-    assert json.loads(entry.details) == {"to": "Pat@tech.gov.sg", "level": "agency", "role": "approver"}
+    assert json.loads(entry.details) == {"to": "pat@tech.gov.sg", "level": "agency", "role": "approver"}
     pat = levelled("pat@tech.gov.sg")
     assert queue_ids(pat) == [officer]
     assert queue_ids(levelled("bob@tech.gov.sg")) == [] and queue_ids(levelled("dana@tech.gov.sg")) == []
