@@ -116,7 +116,7 @@ def test_granting_a_role_to_someone_never_seen_asks_first_then_says_done_at_the_
 def test_an_approver_outside_the_organisation_is_refused_on_the_field(admin_page: Page, width):
     page = admin_page
     page.get_by_label("Email address", exact=True).fill("someone@vendor.example.com")
-    page.get_by_role("radio", name="Approver").check()
+    page.get_by_role("radio", name="Approver", exact=True).check()
     page.get_by_role("button", name="Continue").click()
     expect(field_error(page, "Email address")).to_contain_text(
         "Only public officers can be approvers, and someone@vendor.example.com is not an address ending in gov.sg")
@@ -183,7 +183,7 @@ def test_an_auditors_not_found_page_links_to_the_audit_pages(browser, managed_he
         response = page.goto("/no-such-page")
         assert response.status == 404
         main = page.get_by_role("main")
-        expect(main.get_by_role("link")).to_have_text(["Audit history", "Role changes", "Integrity"])
+        expect(main.get_by_role("link")).to_have_text(["Audit history", "Role changes", "Stand-ins", "Integrity"])
         expect(main.get_by_text("your overview")).to_have_count(0)
         shoot(page, f"not-found-auditor-{width}")
         page.get_by_role("button", name="Sign out").click()
@@ -237,7 +237,7 @@ def test_a_person_is_found_by_name_and_granted_a_role_with_the_keyboard_alone(ad
     expect(field).to_have_attribute("aria-expanded", "false")
     expect(page.get_by_role("heading", level=1)).to_have_text("Roles")  # choosing sent nothing
     page.keyboard.press("Tab")
-    expect(page.get_by_role("radio", name="Approver")).to_be_focused()
+    expect(page.get_by_role("radio", name="Approver", exact=True)).to_be_focused()
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Continue")).to_be_focused()
