@@ -130,7 +130,7 @@ def test_a_policy_rule_approves_own_agency_invitations_and_records_its_name(quie
     other = submit(system, "raj.kumar@auto.gov.sg")  # amy is at tech.gov.sg: not her own agency
     final = system.wait_for_state(same["id"], "emailed")
     approve = next(h for h in final["history"] if h["event"] == "approve")
-    assert approve["actor"] == "policy" and approve["details"] == {"policy": "Own agency officers"}
+    assert approve["actor"] == "policy" and approve["details"] == {"policy": "Own agency officers", "level": "approval"}
     assert [h["event"] for h in final["history"]] == ["submit", "approve", "provision", "mark_emailed"]
     wait_for(lambda: rules_mailbox.to("mei.lin@auto.gov.sg"), what="the invitation")
     assert system.invite(other["id"], AUDITOR)["state"] == "submitted"
