@@ -365,6 +365,17 @@ def test_a_security_approvers_digest_counts_only_the_requests_at_the_security_le
     assert EVE not in sent  # another agency's approver: nothing of tech.gov.sg's
 
 
+def test_a_stand_in_with_no_role_hears_in_the_digest_of_the_requests_of_the_approver_they_stand_in_for(
+        levelled_app, levelled, outbox):
+    stand_in()  # sid stands in for dave, an agency approver of tech.gov.sg
+    submitted(levelled("amy@tech.gov.sg"), OFFICER)
+    settings = digest.DigestSettings(interval=HOUR, expiry_days=14, queue_url="https://invites.example.gov.sg/approvals")
+    digest.send_digest(outbox, settings, now=now().replace(microsecond=0) + HOUR)
+    sent = {p["to"]: p["context"] for p in (json.loads(r.body)["payload"] for r in outbox.pending()
+                                              if r.message_type == "notifier.send_email")}
+    assert sent[SID]["new_count"] == 1 and sent[SID]["waiting_count"] == 1
+
+
 def test_the_history_of_a_request_that_fell_back_at_submission_tells_it_after_the_submission(levelled_app, levelled):
     with database.atomic():  # every agency approver of tech.gov.sg is the requester: the agency level falls back
         RoleGrant.delete().where((RoleGrant.role == "approver") & (RoleGrant.email != "bob@tech.gov.sg")).execute()

@@ -40,6 +40,12 @@ def running_for(stand_in: str, now: dt.datetime) -> list[Delegation]:
         & Delegation.ended_at.is_null()))
 
 
+def stand_ins_running(now: dt.datetime) -> list[str]:
+    """Everyone standing in for an approver at `now`, by address."""
+    return sorted({d.stand_in for d in Delegation.select(Delegation.stand_in).where(
+        (Delegation.starts_at <= now) & (Delegation.ends_at > now) & Delegation.ended_at.is_null())})
+
+
 def of_approver(approver: str, now: dt.datetime) -> list[Delegation]:
     """The approver's stand-ins that have not ended (running or to come), soonest first."""
     return list(Delegation.select().where(

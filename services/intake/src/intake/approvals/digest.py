@@ -23,7 +23,7 @@ from invite_common.messages import Template, new_message
 from invite_common.outbox import Outbox
 
 from intake import lifecycle
-from intake.approvals import decision_context, levels, queue
+from intake.approvals import decision_context, delegations, levels, queue
 from intake.db import database
 from intake.auth.identity import Caller
 from intake.auth.roles import DECIDING, may_hold
@@ -120,13 +120,17 @@ def _named(groups: list[dict]) -> int:
     return sum(g["count"] if g["batch_url"] else len(g["items"]) for g in groups)
 
 
-def _approvers(org_domains: tuple[str, ...]) -> dict[str, frozenset[str]]:
-    """Everyone the role table gives a deciding role (any level's, or a fallback's), with those roles."""
+def _approvers(org_domains: tuple[str, ...], now: dt.datetime) -> dict[str, frozenset[str]]:
+    """Everyone who decides requests, with their own deciding roles: those the role table gives a deciding role
+    (any level's, or a fallback's), and the stand-ins whose period runs now (holding none, perhaps: their queue
+    is the approver's they stand in for)."""
     found: dict[str, set[str]] = {}
     for g in RoleGrant.select(RoleGrant.email, RoleGrant.role).where(RoleGrant.role.in_(DECIDING)).order_by(RoleGrant.email):
         if may_hold(g.role, g.email, org_domains):
             found.setdefault(g.email, set()).add(g.role)
-    return {email: frozenset(held) for email, held in found.items()}
+    for stand_in in delegations.stand_ins_running(now):
+        found.setdefault(stand_in, set())
+    return {email: frozenset(held) for email, held in sorted(found.items())}
 
 
 def send_digest(outbox: Outbox, settings: DigestSettings, *, now: dt.datetime) -> DigestRun | None:
@@ -165,7 +169,7 @@ def _email_each_approver(outbox: Outbox, settings: DigestSettings, run: DigestRu
     closer = CloserLook(settings, now)
     sent = 0
     order = (InviteRequest.created_at, InviteRequest.id)
-    for email, held in _approvers(settings.org_domains).items():
+    for email, held in _approvers(settings.org_domains, now).items():
         # each approver hears only of requests they may decide: at their levels (or of those they stand in
         # for), not their own, not invitations of them
         approver = Caller(email=email, roles=held)
