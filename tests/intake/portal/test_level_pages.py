@@ -14,7 +14,7 @@ from intake.auth.identity import Caller
 from intake.db import database
 from intake.history import consumer
 from intake.invites import service
-from intake.models import RoleGrant
+from intake.models import InviteRequest, RoleGrant
 from tests.support.callers import as_user, signed_in
 from tests.support.policies import LEVELS, OFFSHORE_VENDORS
 from tests.support.portal_html import text
@@ -265,3 +265,21 @@ def test_the_approvers_request_page_names_its_level_and_why_an_approver_may_not_
     assert "You decided an earlier level of this request: someone else decides this one." in page
     sam = text(signed_in(levels_app.test_client(), "sam@tech.gov.sg").get(f"/approvals/{invite_id}").text)
     assert "Your decision" in sam
+
+
+def test_a_batch_row_of_the_queue_names_the_level_its_requests_share_or_says_they_wait_in_several(levels_app, levels_amy_api):
+    grant("security_approver", "sam@tech.gov.sg")
+    data = ("\r\n".join((HEADINGS, OFFSHORE_ROW, OFFICER_ROW)) + "\r\n").encode()
+    draft = levels_amy_api("POST", "/api/v1/batches", data={"file": (io.BytesIO(data), "people.csv")},
+                           content_type="multipart/form-data").get_json()
+    assert levels_amy_api("POST", f"/api/v1/batches/{draft['id']}/submit").status_code == 201
+    bob = signed_in(levels_app.test_client(), "bob@tech.gov.sg")
+    assert "Batch of 2 from amy@tech.gov.sg" in text(bob.get("/approvals").text)
+    assert "open it to decide its requests Waits in: Agency approval" in text(bob.get("/approvals").text)
+
+    vendor = InviteRequest.get(InviteRequest.email == "vic@vendor.example.com")
+    apply(levels_app, moved(vendor.id, 1, "approve_level", {"level": "agency", "next_level": "security"},
+                            actor="dana@tech.gov.sg"))
+    # someone who decides both levels (and neither of the vendor's before) sees the batch's two requests as one row
+    grant("security_approver", "bob@tech.gov.sg")
+    assert "open it to decide its requests Waits in: several levels" in text(bob.get("/approvals").text)

@@ -119,6 +119,8 @@ class QueueRow:
     waiting_since: dt.datetime
     requester: str
     invitee: str  # the request's invitee; for a batch, the first of its invitees by address
+    # the level it waits in; for a batch, the one its waiting requests share, or None when they wait in several
+    level: str | None = None
 
 
 def grouped_queue(caller: Caller, filters: QueueFilters, now: dt.datetime) -> peewee.SelectBase:
@@ -130,13 +132,17 @@ def grouped_queue(caller: Caller, filters: QueueFilters, now: dt.datetime) -> pe
     singles = waiting.where(InviteRequest.batch_id.is_null()).select(
         InviteRequest.id.alias("unit_id"), peewee.SQL("0").alias("is_batch"), peewee.SQL("1").alias("size"),
         InviteRequest.created_at.alias("waiting_since"), InviteRequest.requester.alias("by_requester"),
-        InviteRequest.email.alias("by_invitee"))
+        InviteRequest.email.alias("by_invitee"), InviteRequest.level.alias("level_low"),
+        InviteRequest.level.alias("level_high"))
     batches = waiting.where(InviteRequest.batch_id.is_null(False)).select(
         InviteRequest.batch_id.alias("unit_id"), peewee.SQL("1").alias("is_batch"),
         peewee.fn.COUNT(InviteRequest.id).alias("size"),
         peewee.fn.MIN(InviteRequest.created_at).alias("waiting_since"),
         peewee.fn.MIN(InviteRequest.requester).alias("by_requester"),
-        peewee.fn.MIN(InviteRequest.email).alias("by_invitee")).group_by(InviteRequest.batch_id)
+        peewee.fn.MIN(InviteRequest.email).alias("by_invitee"),
+        # one level for the whole row when its requests share it (MIN = MAX); a batch's may wait in several
+        peewee.fn.MIN(InviteRequest.level).alias("level_low"),
+        peewee.fn.MAX(InviteRequest.level).alias("level_high")).group_by(InviteRequest.batch_id)
     key = {REQUESTER: "by_requester", INVITEE: "by_invitee"}.get(filters.sort)
     order = ([peewee.SQL(key)] if key else []) + [peewee.SQL("waiting_since"), peewee.SQL("unit_id")]
     return singles.union_all(batches).order_by(*order)
@@ -146,7 +152,8 @@ def rows_of(found: list[dict]) -> list[QueueRow]:
     """The rows of a (paged) `grouped_queue` read with `.dicts()`."""
     created = InviteRequest.created_at
     return [QueueRow(r["unit_id"], bool(r["is_batch"]), int(r["size"]), created.python_value(r["waiting_since"]),
-                     r["by_requester"], r["by_invitee"]) for r in found]
+                     r["by_requester"], r["by_invitee"], r["level_low"] if r["level_low"] == r["level_high"] else None)
+            for r in found]
 
 
 def _sort_key(invite: InviteRequest, sort: str) -> str:

@@ -159,6 +159,8 @@ def _render_queue(filters: QueueFilters, errors: dict | None = None, selected=()
         warnings=_warnings(page.items),
         # the level each request waits in, named where the policy has more than the one level
         waiting_in={i.id: deciders.level_label(i.level) for i in page.items} if deciders.levels_in_use() else {},
+        levels_in_use=deciders.levels_in_use(),
+        level_label=deciders.level_label,
         note=note,
         reason_preview=REASON_PREVIEW,
         batch=_batch_of(filters.loaded.batch),
