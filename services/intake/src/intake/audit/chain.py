@@ -184,3 +184,18 @@ def sign_head(signer: Signer, now: dt.datetime | None = None) -> ChainHead | Non
     inserted = ChainHead.insert(seq=head.seq, hash=head.hash, signed_at=head.signed_at, key_id=head.key_id,
                                 signature=head.signature).on_conflict_ignore().execute()
     return head if inserted else None
+
+
+Cursor = tuple[dt.datetime, int]
+
+
+def newest_first_page(query: peewee.ModelSelect, dump, *, after: Cursor | None, limit: int) -> tuple[list[dict], Cursor | None]:
+    """One page of the history entries `query` selects newest first (role changes, stand-ins), each through `dump`,
+    and the cursor to continue after: the last entry's (at, id), None on the last page."""
+    if after is not None:
+        key = peewee.Tuple(HistoryEntry.at, HistoryEntry.id)
+        query = query.where(key < peewee.Tuple(HistoryEntry.at.db_value(after[0]), after[1]))
+    rows = list(query.limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [dump(r) for r in rows], ((rows[-1].at, rows[-1].id) if more and rows else None)

@@ -13,7 +13,7 @@ import json
 import peewee
 from marshmallow import Schema, fields, validate
 
-from intake.audit.chain import utc_iso
+from intake.audit.chain import Cursor, newest_first_page, utc_iso
 from intake.audit.filters import given
 from intake.auth.roles import GRANTABLE, ROLE_HISTORY_KEY
 from intake.models import HistoryEntry
@@ -96,16 +96,6 @@ def as_dict(entry: HistoryEntry) -> dict:
             **facts(entry), "by": entry.actor, "hash": entry.hash}
 
 
-Cursor = tuple[dt.datetime, int]
-
-
 def page(f: RoleFilters, *, after: Cursor | None = None, limit: int = 100) -> tuple[list[dict], Cursor | None]:
     """One page of matching role changes, newest first, and the cursor to continue after (None on the last)."""
-    query = changes(f)
-    if after is not None:
-        key = peewee.Tuple(HistoryEntry.at, HistoryEntry.id)
-        query = query.where(key < peewee.Tuple(HistoryEntry.at.db_value(after[0]), after[1]))
-    rows = list(query.limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [as_dict(r) for r in rows], ((rows[-1].at, rows[-1].id) if more and rows else None)
+    return newest_first_page(changes(f), as_dict, after=after, limit=limit)

@@ -4,14 +4,13 @@ Stand-ins belong to no request: they share one history key (approvals/delegation
 entry's note is "<stand-in> for <approver>"; its details hold both, the roles, and the period."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import peewee
 from marshmallow import Schema, fields, validate
 
 from intake.approvals.delegations import DELEGATION_HISTORY_KEY, ENDED, NAMED
-from intake.audit.chain import utc_iso
+from intake.audit.chain import Cursor, newest_first_page, utc_iso
 from intake.models import HistoryEntry
 from intake.validation.problems import TOO_LONG
 
@@ -44,16 +43,6 @@ def as_dict(entry: HistoryEntry) -> dict:
             "hash": entry.hash}
 
 
-Cursor = tuple[dt.datetime, int]
-
-
 def page(person: str = "", *, after: Cursor | None = None, limit: int = 100) -> tuple[list[dict], Cursor | None]:
     """One page of stand-in entries, newest first, and the cursor to continue after (None on the last)."""
-    query = changes(person)
-    if after is not None:
-        key = peewee.Tuple(HistoryEntry.at, HistoryEntry.id)
-        query = query.where(key < peewee.Tuple(HistoryEntry.at.db_value(after[0]), after[1]))
-    rows = list(query.limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [as_dict(r) for r in rows], ((rows[-1].at, rows[-1].id) if more and rows else None)
+    return newest_first_page(changes(person), as_dict, after=after, limit=limit)
